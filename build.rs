@@ -1,0 +1,47 @@
+//! Compiles `proto/gitpod/v1/*.proto` into `OUT_DIR` and nothing else.
+//!
+//! protox (pure Rust) parses the protos, so no system `protoc` is ever run: the descriptor set is
+//! written where connectrpc-axum-build tells prost and tonic to look, and `skip_protoc_run` makes
+//! them read it. CI builds once with `PROTOC=/nonexistent` to prove it.
+
+use std::{env, fs, path::PathBuf};
+
+use prost::Message;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    let proto_root = PathBuf::from("proto");
+    let mut protos: Vec<PathBuf> = fs::read_dir(proto_root.join("gitpod/v1"))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    protos.retain(|p| p.extension().is_some_and(|ext| ext == "proto"));
+    protos.sort();
+    println!("cargo:rerun-if-changed=proto");
+    for proto in &protos {
+        println!("cargo:rerun-if-changed={}", proto.display());
+    }
+
+    let descriptor = protox::compile(&protos, [&proto_root])?.encode_to_vec();
+    // Our own copy, exported as FILE_DESCRIPTOR_SET (for reflection and the wire test).
+    fs::write(out_dir.join("gitpod_descriptor.bin"), &descriptor)?;
+    // The path connectrpc-axum-build hands to prost, and a copy for the two tonic passes.
+    fs::write(out_dir.join("descriptor.bin"), &descriptor)?;
+    let tonic_fds = out_dir.join("tonic_descriptor.bin");
+    fs::write(&tonic_fds, &descriptor)?;
+    let (server_fds, client_fds) = (tonic_fds.clone(), tonic_fds);
+
+    connectrpc_axum_build::compile_protos(&protos, &[proto_root])
+        .with_prost_config(|config| {
+            config.skip_protoc_run();
+        })
+        .with_pbjson_config(|builder| {
+            builder.ignore_unknown_fields();
+        })
+        .with_tonic()
+        .with_tonic_prost_config(move |b| b.file_descriptor_set_path(&server_fds).skip_protoc_run())
+        .with_tonic_client()
+        .with_tonic_client_config(move |b| b.file_descriptor_set_path(&client_fds).skip_protoc_run())
+        .include_file("protos.rs")
+        .compile()?;
+    Ok(())
+}

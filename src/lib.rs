@@ -1,0 +1,25 @@
+//! The `gitpod.v1` runner management API, compiled from `proto/` at build time.
+//!
+//! [`gitpod::v1`] holds, for every message of the two services, the prost type and its pbjson
+//! (proto3 JSON) serde impls, plus the tonic clients (`runner_service_client`, …), the tonic
+//! server traits (`runner_service_server`, …) and the Connect builders
+//! (`runner_service_connect`, …). [`FILE_DESCRIPTOR_SET`] is the encoded descriptor set of every
+//! proto file, for gRPC reflection.
+//!
+//! Nothing generated is checked in; `build.rs` only compiles the protos.
+
+// Generated code: the lint policy of the workspace does not apply to it.
+#![allow(clippy::all, missing_docs, rustdoc::all)]
+
+include!(concat!(env!("OUT_DIR"), "/protos.rs"));
+
+/// Encoded `google.protobuf.FileDescriptorSet` of `proto/gitpod/v1/*.proto` and their imports,
+/// with source info (doc comments).
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gitpod_descriptor.bin"));
+
+/// Full names of the two public services, as they appear on the wire.
+pub const SERVICE_NAMES: [&str; 2] = ["gitpod.v1.RunnerService", "gitpod.v1.RunnerConfigurationService"];
+
+pub use pbjson_types;
+pub use prost;
+pub use tonic;
