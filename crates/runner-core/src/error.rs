@@ -1,0 +1,164 @@
+//! [`CoreError`]: what a use case can fail with. The transport maps it to a status code in one
+//! place (`runner-server/src/error.rs`); nothing here knows about HTTP or gRPC.
+
+use std::fmt;
+
+/// One bad input field: the dotted path of the field (as in the JSON form of the request,
+/// for example `spec.configuration.updateWindow.startHour`) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+
+    /// Puts the violation under a parent field: `startHour` scoped by `updateWindow` becomes
+    /// `updateWindow.startHour`.
+    pub fn scope(mut self, parent: &str) -> Self {
+        self.field = if self.field.is_empty() {
+            parent.to_owned()
+        } else {
+            format!("{parent}.{}", self.field)
+        };
+        self
+    }
+}
+
+impl fmt::Display for FieldViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.description)
+    }
+}
+
+/// The kinds of resource the API names in `not_found` and `already_exists` errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Runner,
+    RunnerPolicy,
+    EnvironmentClass,
+    ScmIntegration,
+    HostAuthenticationToken,
+}
+
+impl Resource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Runner => "runner",
+            Resource::RunnerPolicy => "runner policy",
+            Resource::EnvironmentClass => "environment class",
+            Resource::ScmIntegration => "SCM integration",
+            Resource::HostAuthenticationToken => "host authentication token",
+        }
+    }
+}
+
+/// Errors of the use cases. Every variant maps to exactly one status code.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The request is malformed; at least one violation.
+    #[error("{}", summarize(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    /// The resource does not exist, or the caller may not know that it does.
+    #[error("{} {id} not found", .resource.as_str())]
+    NotFound { resource: Resource, id: String },
+    /// A resource with the same natural key exists.
+    #[error("{message}")]
+    AlreadyExists { resource: Resource, message: String },
+    /// The system is not in a state where the call can succeed (message is part of the API).
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// The caller can see the resource but lacks the role the call needs.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// No valid credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The RPC exists but this server does not implement it yet; names the RPC.
+    #[error("{0} is not implemented")]
+    Unimplemented(&'static str),
+    /// A write lost a race too many times, or the store is temporarily unreachable.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or an unexpected failure underneath; the source is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn summarize(violations: &[FieldViolation]) -> String {
+    match violations {
+        [] => "invalid argument".to_owned(),
+        [one] => format!("invalid {one}"),
+        [first, rest @ ..] => format!("invalid {first} (and {} more)", rest.len()),
+    }
+}
+
+impl CoreError {
+    /// One invalid field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+
+    pub fn not_found(resource: Resource, id: impl fmt::Display) -> Self {
+        Self::NotFound {
+            resource,
+            id: id.to_string(),
+        }
+    }
+}
+
+impl From<FieldViolation> for CoreError {
+    fn from(v: FieldViolation) -> Self {
+        Self::InvalidArgument(vec![v])
+    }
+}
+
+impl From<Vec<FieldViolation>> for CoreError {
+    fn from(v: Vec<FieldViolation>) -> Self {
+        Self::InvalidArgument(v)
+    }
+}
+
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_field() {
+        let e = CoreError::invalid("runnerId", "must be a UUID");
+        assert_eq!(e.to_string(), "invalid runnerId: must be a UUID");
+        let e = CoreError::InvalidArgument(vec![
+            FieldViolation::new("startHour", "must be 0-23").scope("updateWindow"),
+            FieldViolation::new("name", "too short"),
+        ]);
+        assert_eq!(
+            e.to_string(),
+            "invalid updateWindow.startHour: must be 0-23 (and 1 more)"
+        );
+        assert_eq!(
+            CoreError::not_found(Resource::Runner, "x").to_string(),
+            "runner x not found"
+        );
+    }
+}
+
+impl From<crate::store::StoreError> for CoreError {
+    /// The default reading of a store failure. Use cases that expect a duplicate key map
+    /// [`StoreError::AlreadyExists`](crate::store::StoreError::AlreadyExists) themselves.
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::Unavailable(m) => CoreError::Unavailable(m),
+            StoreError::AlreadyExists => CoreError::Internal("unexpected duplicate key".to_owned()),
+            StoreError::Other(m) => CoreError::Internal(m),
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! Domain types of the runner API.
+//!
+//! The enums carry the same numbers as the API's enums, so that stored values and wire values
+//! agree; an unknown number never becomes a domain value (see [`ApiEnum::from_number`]).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::time::Timestamp;
+
+/// An enum of the API: a closed set of named values with stable numbers.
+pub trait ApiEnum: Sized + Copy + 'static {
+    /// Every value, in number order.
+    const VALUES: &'static [Self];
+    fn number(self) -> i32;
+    /// The stable storage name (lower snake case).
+    fn as_str(self) -> &'static str;
+    fn from_number(n: i32) -> Option<Self> {
+        Self::VALUES.iter().copied().find(|v| v.number() == n)
+    }
+    fn parse(s: &str) -> Option<Self> {
+        Self::VALUES.iter().copied().find(|v| v.as_str() == s)
+    }
+}
+
+macro_rules! api_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $num:literal => $s:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vdoc])* $variant,)+ }
+
+        impl ApiEnum for $name {
+            const VALUES: &'static [Self] = &[$(Self::$variant,)+];
+            fn number(self) -> i32 { match self { $(Self::$variant => $num,)+ } }
+            fn as_str(self) -> &'static str { match self { $(Self::$variant => $s,)+ } }
+        }
+    };
+}
+
+api_enum!(
+    /// How a runner is operated.
+    RunnerKind {
+        /// Deprecated: local runners are no longer supported.
+        Local = 1 => "local",
+        Remote = 2 => "remote",
+        /// The one system runner per organization that holds shared local-runner settings.
+        LocalConfiguration = 3 => "local_configuration",
+    }
+);
+
+api_enum!(
+    /// Where a runner runs; each provider implies a kind.
+    RunnerProvider {
+        AwsEc2 = 1 => "aws_ec2",
+        /// Deprecated.
+        LinuxHost = 2 => "linux_host",
+        /// Deprecated.
+        DesktopMac = 3 => "desktop_mac",
+        /// Internal: operated by a runner manager.
+        Managed = 4 => "managed",
+        Gcp = 5 => "gcp",
+        /// Internal testing.
+        DevAgent = 6 => "dev_agent",
+    }
+);
+
+impl RunnerProvider {
+    /// The kind every runner of this provider has.
+    pub fn kind(self) -> RunnerKind {
+        match self {
+            RunnerProvider::AwsEc2
+            | RunnerProvider::Gcp
+            | RunnerProvider::Managed
+            | RunnerProvider::DevAgent => RunnerKind::Remote,
+            RunnerProvider::LinuxHost | RunnerProvider::DesktopMac => RunnerKind::Local,
+        }
+    }
+
+    /// Deprecated providers that can no longer be created.
+    pub fn is_deprecated(self) -> bool {
+        matches!(self, RunnerProvider::LinuxHost | RunnerProvider::DesktopMac)
+    }
+
+    /// Providers reserved for the operator of the service.
+    pub fn is_internal(self) -> bool {
+        matches!(self, RunnerProvider::Managed | RunnerProvider::DevAgent)
+    }
+}
+
+api_enum!(
+    /// Lifecycle phase of a runner.
+    RunnerPhase {
+        /// Created, not signed up yet.
+        Created = 1 => "created",
+        /// Signed up, has not reported yet.
+        Inactive = 2 => "inactive",
+        Active = 3 => "active",
+        Deleting = 4 => "deleting",
+        Deleted = 5 => "deleted",
+        Degraded = 6 => "degraded",
+    }
+);
+
+api_enum!(
+    ReleaseChannel {
+        Stable = 1 => "stable",
+        Latest = 2 => "latest",
+    }
+);
+
+api_enum!(
+    LogLevel {
+        Debug = 1 => "debug",
+        Info = 2 => "info",
+        Warn = 3 => "warn",
+        Error = 4 => "error",
+    }
+);
+
+api_enum!(
+    RunnerVariant {
+        Standard = 1 => "standard",
+        Enterprise = 2 => "enterprise",
+    }
+);
+
+api_enum!(
+    /// The kind of identity behind a subject.
+    Principal {
+        Account = 1 => "account",
+        User = 2 => "user",
+        Runner = 3 => "runner",
+        Environment = 4 => "environment",
+        ServiceAccount = 5 => "service_account",
+        RunnerManager = 6 => "runner_manager",
+    }
+);
+
+api_enum!(
+    /// Features a runner reports that it supports.
+    RunnerCapability {
+        FetchLocalScmIntegrations = 1 => "fetch_local_scm_integrations",
+        SecretContainerRegistry = 2 => "secret_container_registry",
+        AgentExecution = 3 => "agent_execution",
+        AllowEnvTokenPopulation = 4 => "allow_env_token_population",
+        DefaultDevContainerImage = 5 => "default_dev_container_image",
+        EnvironmentSnapshot = 6 => "environment_snapshot",
+        PrebuildsBeforeSnapshotTrigger = 7 => "prebuilds_before_snapshot_trigger",
+        ListScmOrganizations = 8 => "list_scm_organizations",
+        CheckRepositoryAccess = 9 => "check_repository_access",
+        RunnerSideAgent = 10 => "runner_side_agent",
+        WarmPool = 11 => "warm_pool",
+        AsgWarmPool = 12 => "asg_warm_pool",
+        PortAuthentication = 13 => "port_authentication",
+        HorizontalScaling = 14 => "horizontal_scaling",
+        AgentExecutionCnf = 15 => "agent_execution_cnf",
+        RedisStream = 16 => "redis_stream",
+        DynamicLlmRequestHeaders = 18 => "dynamic_llm_request_headers",
+    }
+);
+
+/// Who did something: a user, service account, runner, ….
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    pub id: Uuid,
+    pub principal: Principal,
+}
+
+/// Daily UTC window in which a runner may update itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateWindow {
+    pub start_hour: u32,
+    pub end_hour: u32,
+}
+
+/// Where a runner sends its metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricsConfiguration {
+    pub enabled: bool,
+    pub url: String,
+    pub username: String,
+    /// Stored as given: a credential of the user's own metrics endpoint, returned to runner
+    /// admins only (the transport redacts it for others once identities exist).
+    pub password: String,
+    pub managed_metrics_enabled: bool,
+    pub include_verbose_metrics: bool,
+}
+
+/// The configuration part of a runner's spec.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunnerConfiguration {
+    pub region: String,
+    pub release_channel: Option<ReleaseChannel>,
+    pub auto_update: bool,
+    pub metrics: Option<MetricsConfiguration>,
+    pub log_level: Option<LogLevel>,
+    pub devcontainer_image_cache_enabled: bool,
+    pub update_window: Option<UpdateWindow>,
+    /// Ciphertext only (sealed to the runner's public key).
+    pub encrypted_honeycomb_api_key: Vec<u8>,
+    pub continuous_profiling: bool,
+}
+
+/// What the API's callers want the runner to be.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunnerSpec {
+    pub desired_phase: Option<RunnerPhase>,
+    pub configuration: RunnerConfiguration,
+    pub variant: Option<RunnerVariant>,
+}
+
+/// A key/value pair reported by a runner or set on an environment class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldValue {
+    pub key: String,
+    pub value: String,
+}
+
+/// The gateway a runner is connected through.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GatewayInfo {
+    pub name: String,
+    pub url: String,
+    pub region: String,
+    /// Round-trip time from runner to gateway, in microseconds.
+    pub latency_micros: Option<i64>,
+}
+
+/// What the runner process reported about itself. Never written by API callers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunnerStatus {
+    pub updated_at: Option<Timestamp>,
+    pub version: String,
+    pub system_details: String,
+    pub phase: RunnerPhase,
+    pub log_url: String,
+    pub message: String,
+    pub region: String,
+    pub additional_info: Vec<FieldValue>,
+    pub capabilities: Vec<RunnerCapability>,
+    pub gateway_info: Option<GatewayInfo>,
+    pub llm_url: String,
+    pub public_key: Vec<u8>,
+    pub support_bundle_url: String,
+}
+
+impl Default for RunnerStatus {
+    fn default() -> Self {
+        Self {
+            updated_at: None,
+            version: String::new(),
+            system_details: String::new(),
+            phase: RunnerPhase::Created,
+            log_url: String::new(),
+            message: String::new(),
+            region: String::new(),
+            additional_info: Vec::new(),
+            capabilities: Vec::new(),
+            gateway_info: None,
+            llm_url: String::new(),
+            public_key: Vec::new(),
+            support_bundle_url: String::new(),
+        }
+    }
+}
+
+/// A runner: the API's central resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runner {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: RunnerKind,
+    pub provider: Option<RunnerProvider>,
+    pub runner_manager_id: Option<Uuid>,
+    pub creator: Option<Subject>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub spec: RunnerSpec,
+    pub status: RunnerStatus,
+    /// Optimistic-concurrency counter, bumped by every write; not part of the API.
+    pub revision: i64,
+}
+
+/// Which runners a list call wants. Empty lists mean "no restriction"; the lists are ANDed and
+/// the values inside one list ORed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunnerFilter {
+    #[serde(skip_serializing_if = "Vec::is_empty", rename = "c")]
+    pub creator_ids: Vec<Uuid>,
+    #[serde(skip_serializing_if = "Vec::is_empty", rename = "k")]
+    pub kinds: Vec<RunnerKind>,
+    #[serde(skip_serializing_if = "Vec::is_empty", rename = "p")]
+    pub providers: Vec<RunnerProvider>,
+}
+
+impl RunnerFilter {
+    /// Whether a runner passes the filter (the stores implement the same rule in SQL).
+    pub fn matches(&self, runner: &Runner) -> bool {
+        (self.creator_ids.is_empty()
+            || runner
+                .creator
+                .as_ref()
+                .is_some_and(|c| self.creator_ids.contains(&c.id)))
+            && (self.kinds.is_empty() || self.kinds.contains(&runner.kind))
+            && (self.providers.is_empty()
+                || runner.provider.is_some_and(|p| self.providers.contains(&p)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_numbers_and_names_round_trip() {
+        for v in RunnerCapability::VALUES {
+            assert_eq!(RunnerCapability::from_number(v.number()), Some(*v));
+            assert_eq!(RunnerCapability::parse(v.as_str()), Some(*v));
+        }
+        assert_eq!(RunnerCapability::from_number(17), None);
+        assert_eq!(RunnerPhase::from_number(0), None);
+        assert_eq!(RunnerProvider::Gcp.kind(), RunnerKind::Remote);
+        assert_eq!(RunnerProvider::LinuxHost.kind(), RunnerKind::Local);
+    }
+}

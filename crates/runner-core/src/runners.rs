@@ -1,0 +1,696 @@
+//! Runner use cases: one function per RPC. Inputs arrive as the raw values of the request
+//! (strings, enum numbers, presence as `Option`) and are validated here, so every protocol
+//! gets the same rules and messages.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::error::{CoreError, FieldViolation, Resource, Result};
+use crate::model::*;
+use crate::page::PageTokens;
+use crate::secrets;
+use crate::store::{NewRunnerToken, RunnerTokenKind, Store, WriteOutcome};
+use crate::time::Timestamp;
+use crate::validate::{self, Violations};
+
+/// Runner names are 3 to 127 characters.
+pub const NAME_MIN: usize = 3;
+pub const NAME_MAX: usize = 127;
+/// Exchange tokens are valid for 24 hours.
+pub const EXCHANGE_TOKEN_TTL_SECS: i64 = 24 * 3600;
+/// How often a conditional update is retried after losing a race.
+const UPDATE_ATTEMPTS: usize = 8;
+const LIST_KIND: &str = "runners";
+
+/// `UpdateWindow` as sent: both hours optional.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateWindowInput {
+    pub start_hour: Option<u32>,
+    pub end_hour: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MetricsInput {
+    pub enabled: bool,
+    pub url: String,
+    pub username: String,
+    pub password: String,
+    pub managed_metrics_enabled: bool,
+    pub include_verbose_metrics: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ConfigurationInput {
+    pub region: String,
+    pub release_channel: i32,
+    pub auto_update: bool,
+    pub metrics: Option<MetricsInput>,
+    pub log_level: i32,
+    pub devcontainer_image_cache_enabled: bool,
+    pub update_window: Option<UpdateWindowInput>,
+    pub encrypted_honeycomb_api_key: Vec<u8>,
+    pub continuous_profiling: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SpecInput {
+    pub desired_phase: i32,
+    pub configuration: Option<ConfigurationInput>,
+    pub variant: i32,
+}
+
+/// CreateRunner as sent.
+#[derive(Debug, Clone, Default)]
+pub struct CreateRunnerInput {
+    pub name: String,
+    pub kind: i32,
+    pub provider: i32,
+    pub runner_manager_id: String,
+    pub spec: Option<SpecInput>,
+}
+
+/// ListRunners as sent (after the query string was merged into `pagination`).
+#[derive(Debug, Clone, Default)]
+pub struct ListRunnersInput {
+    pub page_size: i32,
+    pub token: String,
+    pub creator_ids: Vec<String>,
+    pub kinds: Vec<i32>,
+    pub providers: Vec<i32>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MetricsPatch {
+    pub enabled: Option<bool>,
+    pub url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub managed_metrics_enabled: Option<bool>,
+    pub include_verbose_metrics: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ConfigurationPatch {
+    pub release_channel: Option<i32>,
+    pub auto_update: Option<bool>,
+    pub metrics: Option<MetricsPatch>,
+    pub log_level: Option<i32>,
+    pub devcontainer_image_cache_enabled: Option<bool>,
+    pub update_window: Option<UpdateWindowInput>,
+    pub honeycomb_api_key: Option<String>,
+    pub continuous_profiling: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SpecPatch {
+    pub configuration: Option<ConfigurationPatch>,
+    pub desired_phase: Option<i32>,
+}
+
+/// UpdateRunner as sent: every field but the id is optional.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateRunnerInput {
+    pub runner_id: String,
+    pub name: Option<String>,
+    pub spec: Option<SpecPatch>,
+}
+
+/// A page of results and the token of the next one (empty on the last page).
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_token: String,
+}
+
+/// A new runner and the one-time exchange token minted with it (plaintext, shown once).
+#[derive(Debug)]
+pub struct CreatedRunner {
+    pub runner: Runner,
+    pub exchange_token: String,
+}
+
+/// The runner use cases over a store.
+#[derive(Clone)]
+pub struct Runners {
+    store: Arc<dyn Store>,
+    page_tokens: PageTokens,
+}
+
+impl Runners {
+    pub fn new(store: Arc<dyn Store>, page_tokens: PageTokens) -> Self {
+        Self { store, page_tokens }
+    }
+
+    pub async fn create(
+        &self,
+        input: CreateRunnerInput,
+        creator: Option<Subject>,
+    ) -> Result<CreatedRunner> {
+        let mut v = Violations::default();
+        let name = v.check(validate::name("name", &input.name, NAME_MIN, NAME_MAX));
+        let kind_provider = v.check(kind_and_provider(input.kind, input.provider));
+        let manager = v.check(validate::optional_uuid(
+            "runnerManagerId",
+            &input.runner_manager_id,
+        ));
+        let spec = v.check(create_spec(input.spec.unwrap_or_default()));
+        if let (Some((_, provider)), Some(manager)) = (&kind_provider, &manager) {
+            let managed = *provider == Some(RunnerProvider::Managed);
+            if managed && manager.is_none() {
+                v.push(FieldViolation::new(
+                    "runnerManagerId",
+                    "is required for managed runners",
+                ));
+            } else if !managed && manager.is_some() {
+                v.push(FieldViolation::new(
+                    "runnerManagerId",
+                    "must not be set for runners that are not managed",
+                ));
+            }
+        }
+        if let (Some((_, Some(RunnerProvider::AwsEc2))), Some(spec)) = (&kind_provider, &spec)
+            && spec.configuration.region.trim().is_empty()
+        {
+            v.push(FieldViolation::new(
+                "spec.configuration.region",
+                "is required for AWS EC2 runners",
+            ));
+        }
+        v.finish()?;
+        let (kind, provider) = kind_provider.expect("checked");
+        if let Some(p) = provider.filter(|p| p.is_internal()) {
+            return Err(CoreError::PermissionDenied(format!(
+                "runners of provider {} are reserved for the service operator",
+                p.as_str()
+            )));
+        }
+
+        let now = Timestamp::now();
+        let runner = Runner {
+            id: Uuid::now_v7(),
+            name: name.expect("checked"),
+            kind,
+            provider,
+            runner_manager_id: manager.flatten(),
+            creator,
+            created_at: now,
+            updated_at: now,
+            spec: spec.expect("checked"),
+            status: RunnerStatus::default(),
+            revision: 1,
+        };
+        let token = secrets::mint("gpx");
+        let record = NewRunnerToken {
+            hash: token.hash.clone(),
+            runner_id: runner.id,
+            kind: RunnerTokenKind::Exchange,
+            created_at: now,
+            expires_at: now.plus_seconds(EXCHANGE_TOKEN_TTL_SECS),
+        };
+        self.store.insert_runner(&runner, &record).await?;
+        Ok(CreatedRunner {
+            runner,
+            exchange_token: token.plaintext,
+        })
+    }
+
+    pub async fn get(&self, runner_id: &str) -> Result<Runner> {
+        let id = validate::uuid("runnerId", runner_id)?;
+        self.load(id).await
+    }
+
+    async fn load(&self, id: Uuid) -> Result<Runner> {
+        self.store
+            .get_runner(id)
+            .await?
+            .ok_or_else(|| CoreError::not_found(Resource::Runner, id))
+    }
+
+    pub async fn list(&self, input: ListRunnersInput) -> Result<Page<Runner>> {
+        let mut v = Violations::default();
+        let size = v.check(validate::page_size("pagination.pageSize", input.page_size));
+        let creator_ids = v.check(validate::filter_list(
+            "filter.creatorIds",
+            &input.creator_ids,
+            |f, s| validate::uuid(f, s),
+        ));
+        let kinds = v.check(validate::filter_list(
+            "filter.kinds",
+            &input.kinds,
+            |f, n| validate::enum_value::<RunnerKind>(f, *n),
+        ));
+        let providers = v.check(validate::filter_list(
+            "filter.providers",
+            &input.providers,
+            |f, n| validate::enum_value::<RunnerProvider>(f, *n),
+        ));
+        let request_filter = RunnerFilter {
+            creator_ids: creator_ids.unwrap_or_default(),
+            kinds: kinds.unwrap_or_default(),
+            providers: providers.unwrap_or_default(),
+        };
+        let cursor = v.check(self.page_tokens.cursor(
+            "pagination.token",
+            LIST_KIND,
+            &input.token,
+            request_filter,
+        ));
+        v.finish()?;
+        let (size, cursor) = (size.expect("checked"), cursor.expect("checked"));
+        let after = match cursor.after.as_deref().map(Uuid::try_parse) {
+            None => None,
+            Some(Ok(id)) => Some(id),
+            Some(Err(_)) => {
+                return Err(CoreError::invalid("pagination.token", "invalid page token"));
+            }
+        };
+        let mut items = self
+            .store
+            .list_runners(&cursor.filter, after, size + 1)
+            .await?;
+        let next_token = if items.len() > size as usize {
+            items.truncate(size as usize);
+            let last = items.last().expect("page is not empty").id;
+            self.page_tokens
+                .encode(LIST_KIND, &cursor.filter, &last.to_string())
+        } else {
+            String::new()
+        };
+        Ok(Page { items, next_token })
+    }
+
+    pub async fn update(&self, input: UpdateRunnerInput) -> Result<()> {
+        let id = validate::uuid("runnerId", &input.runner_id)?;
+        let mut v = Violations::default();
+        let name = match &input.name {
+            Some(n) => v
+                .check(validate::name("name", n, NAME_MIN, NAME_MAX))
+                .map(Some),
+            None => Some(None),
+        };
+        let spec = match input.spec.as_ref().map(check_spec_patch).transpose() {
+            Ok(spec) => Some(spec),
+            Err(violations) => {
+                v.0.extend(violations);
+                None
+            }
+        };
+        v.finish()?;
+        let (name, spec) = (name.expect("checked"), spec.expect("checked"));
+
+        for _ in 0..UPDATE_ATTEMPTS {
+            let mut runner = self.load(id).await?;
+            if runner.status.phase == RunnerPhase::Deleting {
+                return Err(CoreError::FailedPrecondition(
+                    "runner is being deleted".to_owned(),
+                ));
+            }
+            if let Some(name) = &name {
+                runner.name = name.clone();
+            }
+            if let Some(spec) = &spec {
+                apply_spec_patch(&mut runner, spec)?;
+            }
+            runner.updated_at = Timestamp::now().max(runner.updated_at);
+            runner.revision += 1;
+            if self.store.update_runner(&runner).await? == WriteOutcome::Written {
+                return Ok(());
+            }
+        }
+        Err(CoreError::Unavailable(
+            "runner is being changed concurrently; retry".to_owned(),
+        ))
+    }
+
+    pub async fn delete(&self, runner_id: &str, force: bool) -> Result<()> {
+        let id = validate::uuid("runnerId", runner_id)?;
+        for _ in 0..UPDATE_ATTEMPTS {
+            let mut runner = self.load(id).await?;
+            if runner.kind == RunnerKind::LocalConfiguration {
+                return Err(CoreError::FailedPrecondition(
+                    "the local-configuration runner cannot be deleted".to_owned(),
+                ));
+            }
+            // A runner that never signed up has nothing to drain; force skips the lifecycle.
+            if force || runner.status.phase == RunnerPhase::Created {
+                self.store.delete_runner(id).await?;
+                return Ok(());
+            }
+            if runner.status.phase == RunnerPhase::Deleting {
+                return Ok(());
+            }
+            runner.spec.desired_phase = Some(RunnerPhase::Deleting);
+            runner.status.phase = RunnerPhase::Deleting;
+            runner.updated_at = Timestamp::now().max(runner.updated_at);
+            runner.revision += 1;
+            if self.store.update_runner(&runner).await? == WriteOutcome::Written {
+                return Ok(());
+            }
+        }
+        Err(CoreError::Unavailable(
+            "runner is being changed concurrently; retry".to_owned(),
+        ))
+    }
+}
+
+/// Exactly one of kind and provider; the kind follows from the provider.
+fn kind_and_provider(
+    kind: i32,
+    provider: i32,
+) -> Result<(RunnerKind, Option<RunnerProvider>), FieldViolation> {
+    match (kind, provider) {
+        (0, 0) => Err(FieldViolation::new(
+            "provider",
+            "is required (set provider, or the deprecated kind)",
+        )),
+        (k, p) if k != 0 && p != 0 => Err(FieldViolation::new(
+            "kind",
+            "only one of kind and provider may be set",
+        )),
+        (0, p) => {
+            let provider = validate::enum_value::<RunnerProvider>("provider", p)?;
+            if provider.is_deprecated() {
+                return Err(FieldViolation::new(
+                    "provider",
+                    "is no longer supported; use RUNNER_PROVIDER_AWS_EC2 or RUNNER_PROVIDER_GCP",
+                ));
+            }
+            Ok((provider.kind(), Some(provider)))
+        }
+        (k, _) => match validate::enum_value::<RunnerKind>("kind", k)? {
+            RunnerKind::Remote => Ok((RunnerKind::Remote, None)),
+            RunnerKind::Local => Err(FieldViolation::new(
+                "kind",
+                "local runners are no longer supported; set provider instead",
+            )),
+            RunnerKind::LocalConfiguration => Err(FieldViolation::new(
+                "kind",
+                "runners of kind LOCAL_CONFIGURATION cannot be created",
+            )),
+        },
+    }
+}
+
+/// The hours of an update window, checked: start required, end defaulting to start + 2, at
+/// least two hours long (overnight windows allowed). `None` for an empty window.
+fn update_window(
+    field: &str,
+    w: &UpdateWindowInput,
+) -> Result<Option<UpdateWindow>, FieldViolation> {
+    let Some(start) = w.start_hour else {
+        return match w.end_hour {
+            None => Ok(None),
+            Some(_) => Err(FieldViolation::new(
+                format!("{field}.startHour"),
+                "is required when endHour is set",
+            )),
+        };
+    };
+    if start > 23 {
+        return Err(FieldViolation::new(
+            format!("{field}.startHour"),
+            "must be an hour from 0 to 23",
+        ));
+    }
+    let end = w.end_hour.unwrap_or((start + 2) % 24);
+    if end > 23 {
+        return Err(FieldViolation::new(
+            format!("{field}.endHour"),
+            "must be an hour from 0 to 23",
+        ));
+    }
+    let length = (end + 24 - start) % 24;
+    if length < 2 {
+        return Err(FieldViolation::new(field, "must be at least 2 hours long"));
+    }
+    Ok(Some(UpdateWindow {
+        start_hour: start,
+        end_hour: end,
+    }))
+}
+
+fn create_spec(input: SpecInput) -> Result<RunnerSpec, FieldViolation> {
+    let desired_phase =
+        match validate::optional_enum::<RunnerPhase>("spec.desiredPhase", input.desired_phase)? {
+            None | Some(RunnerPhase::Active) => RunnerPhase::Active,
+            Some(RunnerPhase::Inactive) => RunnerPhase::Inactive,
+            Some(_) => {
+                return Err(FieldViolation::new(
+                    "spec.desiredPhase",
+                    "must be RUNNER_PHASE_ACTIVE or RUNNER_PHASE_INACTIVE",
+                ));
+            }
+        };
+    let variant = validate::optional_enum::<RunnerVariant>("spec.variant", input.variant)?;
+    let c = input.configuration.unwrap_or_default();
+    let f = "spec.configuration";
+    if !c.encrypted_honeycomb_api_key.is_empty() {
+        return Err(FieldViolation::new(
+            format!("{f}.encryptedHoneycombApiKey"),
+            "is set by the server",
+        ));
+    }
+    let configuration = RunnerConfiguration {
+        region: bounded(&format!("{f}.region"), &c.region, 64)?,
+        release_channel: Some(
+            validate::optional_enum(&format!("{f}.releaseChannel"), c.release_channel)?
+                .unwrap_or(ReleaseChannel::Stable),
+        ),
+        auto_update: c.auto_update,
+        metrics: c
+            .metrics
+            .map(|m| metrics(&format!("{f}.metrics"), m))
+            .transpose()?,
+        log_level: validate::optional_enum(&format!("{f}.logLevel"), c.log_level)?,
+        devcontainer_image_cache_enabled: c.devcontainer_image_cache_enabled,
+        update_window: match &c.update_window {
+            Some(w) => update_window(&format!("{f}.updateWindow"), w)?,
+            None => None,
+        },
+        encrypted_honeycomb_api_key: Vec::new(),
+        continuous_profiling: c.continuous_profiling,
+    };
+    Ok(RunnerSpec {
+        desired_phase: Some(desired_phase),
+        configuration,
+        variant,
+    })
+}
+
+/// Free text with an upper bound and no control characters.
+fn bounded(field: &str, value: &str, max: usize) -> Result<String, FieldViolation> {
+    validate::length(field, value, 0, max)?;
+    Ok(value.to_owned())
+}
+
+fn metrics(field: &str, m: MetricsInput) -> Result<MetricsConfiguration, FieldViolation> {
+    Ok(MetricsConfiguration {
+        enabled: m.enabled,
+        url: bounded(&format!("{field}.url"), &m.url, 2048)?,
+        username: bounded(&format!("{field}.username"), &m.username, 256)?,
+        password: bounded(&format!("{field}.password"), &m.password, 1024)?,
+        managed_metrics_enabled: m.managed_metrics_enabled,
+        include_verbose_metrics: m.include_verbose_metrics,
+    })
+}
+
+/// A spec patch with its enums and window already checked.
+struct CheckedSpecPatch {
+    desired_phase: Option<RunnerPhase>,
+    release_channel: Option<ReleaseChannel>,
+    log_level: Option<LogLevel>,
+    /// `Some(None)` clears the window.
+    update_window: Option<Option<UpdateWindow>>,
+    raw: SpecPatch,
+}
+
+fn check_spec_patch(p: &SpecPatch) -> Result<CheckedSpecPatch, Vec<FieldViolation>> {
+    let mut v = Violations::default();
+    let desired_phase = match p.desired_phase {
+        None => None,
+        Some(n) => match v.check(validate::enum_value::<RunnerPhase>("spec.desiredPhase", n)) {
+            Some(ph @ (RunnerPhase::Active | RunnerPhase::Inactive)) => Some(ph),
+            Some(_) => {
+                v.push(FieldViolation::new(
+                    "spec.desiredPhase",
+                    "must be RUNNER_PHASE_ACTIVE or RUNNER_PHASE_INACTIVE",
+                ));
+                None
+            }
+            None => None,
+        },
+    };
+    let f = "spec.configuration";
+    let c = p.configuration.clone().unwrap_or_default();
+    let release_channel = c
+        .release_channel
+        .and_then(|n| v.check(validate::enum_value(&format!("{f}.releaseChannel"), n)));
+    let log_level = c
+        .log_level
+        .and_then(|n| v.check(validate::enum_value(&format!("{f}.logLevel"), n)));
+    let update_window = match &c.update_window {
+        None => None,
+        Some(w) => v.check(update_window(&format!("{f}.updateWindow"), w)),
+    };
+    if let Some(m) = &c.metrics {
+        for (name, value, max) in [
+            ("url", &m.url, 2048),
+            ("username", &m.username, 256),
+            ("password", &m.password, 1024),
+        ] {
+            if let Some(value) = value {
+                v.check(bounded(&format!("{f}.metrics.{name}"), value, max));
+            }
+        }
+    }
+    if v.0.is_empty() {
+        Ok(CheckedSpecPatch {
+            desired_phase,
+            release_channel,
+            log_level,
+            update_window,
+            raw: p.clone(),
+        })
+    } else {
+        Err(v.0)
+    }
+}
+
+fn apply_spec_patch(runner: &mut Runner, p: &CheckedSpecPatch) -> Result<()> {
+    if let Some(phase) = p.desired_phase {
+        if runner.kind != RunnerKind::LocalConfiguration {
+            return Err(CoreError::invalid(
+                "spec.desiredPhase",
+                "can only be changed on the local-configuration runner",
+            ));
+        }
+        runner.spec.desired_phase = Some(phase);
+    }
+    let Some(c) = &p.raw.configuration else {
+        return Ok(());
+    };
+    let cfg = &mut runner.spec.configuration;
+    if let Some(rc) = p.release_channel {
+        cfg.release_channel = Some(rc);
+    }
+    if let Some(a) = c.auto_update {
+        cfg.auto_update = a;
+    }
+    if let Some(m) = &c.metrics {
+        let cur = cfg
+            .metrics
+            .get_or_insert_with(MetricsConfiguration::default);
+        if let Some(x) = m.enabled {
+            cur.enabled = x;
+        }
+        if let Some(x) = &m.url {
+            cur.url = x.clone();
+        }
+        if let Some(x) = &m.username {
+            cur.username = x.clone();
+        }
+        if let Some(x) = &m.password {
+            cur.password = x.clone();
+        }
+        if let Some(x) = m.managed_metrics_enabled {
+            cur.managed_metrics_enabled = x;
+        }
+        if let Some(x) = m.include_verbose_metrics {
+            cur.include_verbose_metrics = x;
+        }
+    }
+    if let Some(l) = p.log_level {
+        cfg.log_level = Some(l);
+    }
+    if let Some(x) = c.devcontainer_image_cache_enabled {
+        cfg.devcontainer_image_cache_enabled = x;
+    }
+    if let Some(w) = p.update_window {
+        cfg.update_window = w;
+    }
+    if let Some(x) = c.continuous_profiling {
+        cfg.continuous_profiling = x;
+    }
+    if c.honeycomb_api_key.is_some() {
+        // The key must be sealed to the runner's public key, which exists only once the runner
+        // has signed up.
+        if runner.status.public_key.is_empty() {
+            return Err(CoreError::FailedPrecondition(
+                "runner does not have a public key".to_owned(),
+            ));
+        }
+        return Err(CoreError::Unimplemented(
+            "UpdateRunner with honeycombApiKey",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_provider_rules() {
+        assert_eq!(
+            kind_and_provider(0, 1).unwrap(),
+            (RunnerKind::Remote, Some(RunnerProvider::AwsEc2))
+        );
+        assert_eq!(kind_and_provider(2, 0).unwrap(), (RunnerKind::Remote, None));
+        assert!(kind_and_provider(0, 0).is_err());
+        assert!(
+            kind_and_provider(2, 1)
+                .unwrap_err()
+                .description
+                .contains("only one")
+        );
+        assert!(
+            kind_and_provider(3, 0)
+                .unwrap_err()
+                .description
+                .contains("cannot be created")
+        );
+        assert!(kind_and_provider(1, 0).is_err());
+        assert!(kind_and_provider(0, 2).is_err());
+        assert!(kind_and_provider(0, 99).is_err());
+    }
+
+    #[test]
+    fn update_windows() {
+        let w = |s, e| UpdateWindowInput {
+            start_hour: s,
+            end_hour: e,
+        };
+        assert_eq!(update_window("w", &w(None, None)).unwrap(), None);
+        assert_eq!(
+            update_window("w", &w(Some(3), None)).unwrap(),
+            Some(UpdateWindow {
+                start_hour: 3,
+                end_hour: 5
+            })
+        );
+        assert_eq!(
+            update_window("w", &w(Some(22), None)).unwrap(),
+            Some(UpdateWindow {
+                start_hour: 22,
+                end_hour: 0
+            })
+        );
+        assert_eq!(
+            update_window("w", &w(Some(22), Some(4))).unwrap(),
+            Some(UpdateWindow {
+                start_hour: 22,
+                end_hour: 4
+            })
+        );
+        assert!(update_window("w", &w(Some(3), Some(4))).is_err());
+        assert!(update_window("w", &w(Some(3), Some(3))).is_err());
+        assert!(update_window("w", &w(Some(24), None)).is_err());
+        assert!(update_window("w", &w(Some(1), Some(24))).is_err());
+        assert_eq!(
+            update_window("w", &w(None, Some(4))).unwrap_err().field,
+            "w.startHour"
+        );
+    }
+}

@@ -1,0 +1,55 @@
+//! Wall-clock time with microsecond precision, the resolution every backend stores.
+
+use serde::{Deserialize, Serialize};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A point in time: microseconds since the Unix epoch, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// The current time, truncated to microseconds.
+    pub fn now() -> Self {
+        let since = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Self(i64::try_from(since.as_micros()).unwrap_or(i64::MAX))
+    }
+
+    /// Seconds and nanoseconds, as `google.protobuf.Timestamp` wants them.
+    pub fn to_seconds_nanos(self) -> (i64, i32) {
+        let secs = self.0.div_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000);
+        (secs, (micros * 1000) as i32)
+    }
+
+    /// Builds a timestamp from seconds and nanoseconds, dropping sub-microsecond precision.
+    pub fn from_seconds_nanos(seconds: i64, nanos: i32) -> Option<Self> {
+        seconds
+            .checked_mul(1_000_000)
+            .and_then(|s| s.checked_add(i64::from(nanos) / 1000))
+            .map(Self)
+    }
+
+    /// This time plus a number of seconds, saturating.
+    pub fn plus_seconds(self, seconds: i64) -> Self {
+        Self(self.0.saturating_add(seconds.saturating_mul(1_000_000)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_nanos_round_trip() {
+        let t = Timestamp(1_700_000_000_123_456);
+        let (s, n) = t.to_seconds_nanos();
+        assert_eq!((s, n), (1_700_000_000, 123_456_000));
+        assert_eq!(Timestamp::from_seconds_nanos(s, n), Some(t));
+        let neg = Timestamp(-1);
+        assert_eq!(neg.to_seconds_nanos(), (-1, 999_999_000));
+        assert_eq!(Timestamp::from_seconds_nanos(i64::MAX, 0), None);
+    }
+}

@@ -1,0 +1,219 @@
+//! Input rules shared by every RPC. Each check returns a [`FieldViolation`] naming the field by
+//! its JSON path, so the caller can collect several before failing.
+
+use uuid::Uuid;
+
+use crate::error::FieldViolation;
+use crate::model::ApiEnum;
+
+/// Default number of items in a page.
+pub const DEFAULT_PAGE_SIZE: u32 = 25;
+/// Largest page a caller may ask for.
+pub const MAX_PAGE_SIZE: u32 = 100;
+/// Largest number of values in one list filter.
+pub const MAX_FILTER_VALUES: usize = 25;
+
+/// A required UUID string.
+pub fn uuid(field: &str, value: &str) -> Result<Uuid, FieldViolation> {
+    if value.is_empty() {
+        return Err(FieldViolation::new(field, "is required"));
+    }
+    // Only the canonical hyphenated form, as protovalidate's `string.uuid` accepts.
+    if value.len() != 36 {
+        return Err(FieldViolation::new(field, "must be a UUID"));
+    }
+    Uuid::try_parse(value).map_err(|_| FieldViolation::new(field, "must be a UUID"))
+}
+
+/// An optional UUID string: empty means absent.
+pub fn optional_uuid(field: &str, value: &str) -> Result<Option<Uuid>, FieldViolation> {
+    if value.is_empty() {
+        Ok(None)
+    } else {
+        uuid(field, value).map(Some)
+    }
+}
+
+/// A string whose length in characters lies in `min..=max`.
+pub fn length(field: &str, value: &str, min: usize, max: usize) -> Result<(), FieldViolation> {
+    let n = value.chars().count();
+    if n < min || n > max {
+        return Err(FieldViolation::new(
+            field,
+            format!("must be {min} to {max} characters long, got {n}"),
+        ));
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(FieldViolation::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// A human name: `min..=max` characters, not only white space.
+pub fn name(field: &str, value: &str, min: usize, max: usize) -> Result<String, FieldViolation> {
+    length(field, value, min, max)?;
+    if value.trim().is_empty() {
+        return Err(FieldViolation::new(field, "must not be blank"));
+    }
+    Ok(value.to_owned())
+}
+
+/// An enum number that must name a defined, non-UNSPECIFIED value.
+pub fn enum_value<E: ApiEnum>(field: &str, number: i32) -> Result<E, FieldViolation> {
+    if number == 0 {
+        return Err(FieldViolation::new(field, "must not be unspecified"));
+    }
+    E::from_number(number)
+        .ok_or_else(|| FieldViolation::new(field, format!("unknown value {number}")))
+}
+
+/// An optional enum: 0 (UNSPECIFIED) means absent.
+pub fn optional_enum<E: ApiEnum>(field: &str, number: i32) -> Result<Option<E>, FieldViolation> {
+    if number == 0 {
+        Ok(None)
+    } else {
+        enum_value(field, number).map(Some)
+    }
+}
+
+/// A page size: 0 means the default; negative or above the maximum is refused
+/// (semantics.md §1.4: invalid_argument rather than a silent clamp).
+pub fn page_size(field: &str, size: i32) -> Result<u32, FieldViolation> {
+    match size {
+        0 => Ok(DEFAULT_PAGE_SIZE),
+        1..=100 => Ok(size as u32),
+        _ => Err(FieldViolation::new(
+            field,
+            format!("must be between 0 and {MAX_PAGE_SIZE}, got {size}"),
+        )),
+    }
+}
+
+/// A list filter of at most [`MAX_FILTER_VALUES`] entries, each checked by `item`.
+pub fn filter_list<T, U>(
+    field: &str,
+    values: &[T],
+    mut item: impl FnMut(&str, &T) -> Result<U, FieldViolation>,
+) -> Result<Vec<U>, FieldViolation> {
+    if values.len() > MAX_FILTER_VALUES {
+        return Err(FieldViolation::new(
+            field,
+            format!(
+                "must have at most {MAX_FILTER_VALUES} entries, got {}",
+                values.len()
+            ),
+        ));
+    }
+    let mut out: Vec<U> = Vec::with_capacity(values.len());
+    for (i, v) in values.iter().enumerate() {
+        out.push(item(&format!("{field}[{i}]"), v)?);
+    }
+    Ok(out)
+}
+
+/// Collects the violations of several independent checks.
+#[derive(Debug, Default)]
+pub struct Violations(pub Vec<FieldViolation>);
+
+impl Violations {
+    /// Keeps the value of a passed check, records the violation of a failed one.
+    pub fn check<T>(&mut self, r: Result<T, FieldViolation>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+
+    pub fn push(&mut self, v: FieldViolation) {
+        self.0.push(v);
+    }
+
+    /// `Ok(())` when nothing was recorded.
+    pub fn finish(self) -> Result<(), crate::CoreError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::CoreError::InvalidArgument(self.0))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::RunnerKind;
+
+    #[test]
+    fn uuids() {
+        assert!(uuid("id", "d2c94c27-3b76-4a42-b88c-95a85e392c68").is_ok());
+        assert_eq!(uuid("id", "").unwrap_err().description, "is required");
+        for bad in [
+            "abc",
+            "d2c94c273b764a42b88c95a85e392c68",
+            "{d2c94c27-3b76-4a42-b88c-95a85e392c68}",
+            "d2c94c27-3b76-4a42-b88c-95a85e392c6g",
+        ] {
+            assert_eq!(
+                uuid("id", bad).unwrap_err().description,
+                "must be a UUID",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn lengths_count_characters() {
+        assert!(name("name", "abc", 3, 127).is_ok());
+        assert!(name("name", "ab", 3, 127).is_err());
+        assert!(name("name", "äöü", 3, 127).is_ok());
+        assert!(name("name", &"x".repeat(128), 3, 127).is_err());
+        assert!(name("name", "   ", 3, 127).is_err());
+        assert!(name("name", "a\0bc", 3, 127).is_err());
+    }
+
+    #[test]
+    fn page_sizes() {
+        assert_eq!(page_size("p", 0).unwrap(), 25);
+        assert_eq!(page_size("p", 100).unwrap(), 100);
+        assert!(page_size("p", 101).is_err());
+        assert!(page_size("p", -1).is_err());
+    }
+
+    #[test]
+    fn enums() {
+        assert_eq!(
+            enum_value::<RunnerKind>("k", 2).unwrap(),
+            RunnerKind::Remote
+        );
+        assert!(enum_value::<RunnerKind>("k", 0).is_err());
+        assert!(enum_value::<RunnerKind>("k", 9).is_err());
+        assert_eq!(optional_enum::<RunnerKind>("k", 0).unwrap(), None);
+    }
+
+    #[test]
+    fn filter_lists() {
+        let ids: Vec<String> = (0..26).map(|_| "x".to_owned()).collect();
+        assert!(
+            filter_list("ids", &ids, |f, v| uuid(f, v))
+                .unwrap_err()
+                .description
+                .contains("at most 25")
+        );
+        let e = filter_list(
+            "ids",
+            &[
+                "d2c94c27-3b76-4a42-b88c-95a85e392c68".to_owned(),
+                "bad".to_owned(),
+            ],
+            |f, v| uuid(f, v),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "ids[1]");
+    }
+}
