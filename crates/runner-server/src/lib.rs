@@ -1,1 +1,19 @@
+//! The runner API server: handlers, conversions, the error mapping and the one-port mount.
+//!
+//! `main.rs` only wires [`config`] to [`serve`]; tests call [`serve`] directly on a listener
+//! bound to port 0.
 
+pub mod config;
+pub mod convert;
+pub mod error;
+pub mod handlers;
+pub mod keyfile;
+pub mod layers;
+pub mod mount;
+pub mod paging;
+pub mod serve;
+pub mod state;
+
+pub use mount::{MountOptions, app};
+pub use serve::{Server, serve};
+pub use state::AppState;

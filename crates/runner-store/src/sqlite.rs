@@ -42,6 +42,19 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory
+            && let Some(dir) = options
+                .get_filename()
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Other(format!(
+                    "cannot create database directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { 8 })
             .acquire_timeout(Duration::from_secs(10))

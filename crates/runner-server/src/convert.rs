@@ -1,0 +1,186 @@
+//! Proto ↔ domain conversions, the only place that knows both. Requests become the raw inputs
+//! of the runner-core use cases (which validate them); domain values become proto messages.
+
+use gitpod_api::gitpod::v1 as pb;
+use pbjson_types::{Duration, Timestamp as PbTimestamp};
+use runner_core::model::{self as m, ApiEnum};
+use runner_core::runners as uc;
+use runner_core::time::Timestamp;
+
+pub fn timestamp(t: Timestamp) -> PbTimestamp {
+    let (seconds, nanos) = t.to_seconds_nanos();
+    PbTimestamp { seconds, nanos }
+}
+
+fn enum_number<E: ApiEnum>(e: Option<E>) -> i32 {
+    e.map_or(0, ApiEnum::number)
+}
+
+pub fn subject(s: &m::Subject) -> pb::Subject {
+    pb::Subject {
+        id: s.id.to_string(),
+        principal: s.principal.number(),
+    }
+}
+
+pub fn runner(r: m::Runner) -> pb::Runner {
+    pb::Runner {
+        runner_id: r.id.to_string(),
+        created_at: Some(timestamp(r.created_at)),
+        updated_at: Some(timestamp(r.updated_at)),
+        name: r.name,
+        spec: Some(spec(r.spec)),
+        status: Some(status(r.status)),
+        creator: r.creator.as_ref().map(subject),
+        kind: r.kind.number(),
+        provider: enum_number(r.provider),
+        runner_manager_id: r
+            .runner_manager_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+    }
+}
+
+fn spec(s: m::RunnerSpec) -> pb::RunnerSpec {
+    let c = s.configuration;
+    pb::RunnerSpec {
+        desired_phase: enum_number(s.desired_phase),
+        configuration: Some(pb::RunnerConfiguration {
+            region: c.region,
+            release_channel: enum_number(c.release_channel),
+            auto_update: c.auto_update,
+            metrics: c.metrics.map(|m| pb::MetricsConfiguration {
+                enabled: m.enabled,
+                url: m.url,
+                username: m.username,
+                password: m.password,
+                managed_metrics_enabled: m.managed_metrics_enabled,
+                include_verbose_metrics: m.include_verbose_metrics,
+            }),
+            log_level: enum_number(c.log_level),
+            devcontainer_image_cache_enabled: c.devcontainer_image_cache_enabled,
+            update_window: c.update_window.map(|w| pb::UpdateWindow {
+                start_hour: Some(w.start_hour),
+                end_hour: Some(w.end_hour),
+            }),
+            encrypted_honeycomb_api_key: c.encrypted_honeycomb_api_key.into(),
+            continuous_profiling: c.continuous_profiling,
+        }),
+        variant: enum_number(s.variant),
+    }
+}
+
+fn field_value(f: m::FieldValue) -> pb::FieldValue {
+    pb::FieldValue {
+        key: f.key,
+        value: f.value,
+    }
+}
+
+fn status(s: m::RunnerStatus) -> pb::RunnerStatus {
+    pb::RunnerStatus {
+        updated_at: s.updated_at.map(timestamp),
+        version: s.version,
+        system_details: s.system_details,
+        phase: s.phase.number(),
+        log_url: s.log_url,
+        message: s.message,
+        region: s.region,
+        additional_info: s.additional_info.into_iter().map(field_value).collect(),
+        capabilities: s.capabilities.into_iter().map(ApiEnum::number).collect(),
+        gateway_info: s.gateway_info.map(|g| pb::GatewayInfo {
+            gateway: Some(pb::Gateway {
+                name: g.name,
+                url: g.url,
+                region: g.region,
+            }),
+            latency: g.latency_micros.map(|us| Duration {
+                seconds: us.div_euclid(1_000_000),
+                nanos: (us.rem_euclid(1_000_000) * 1000) as i32,
+            }),
+        }),
+        llm_url: s.llm_url,
+        public_key: s.public_key.into(),
+        support_bundle_url: s.support_bundle_url,
+    }
+}
+
+fn window(w: pb::UpdateWindow) -> uc::UpdateWindowInput {
+    uc::UpdateWindowInput {
+        start_hour: w.start_hour,
+        end_hour: w.end_hour,
+    }
+}
+
+pub fn create_runner(r: pb::CreateRunnerRequest) -> uc::CreateRunnerInput {
+    uc::CreateRunnerInput {
+        name: r.name,
+        kind: r.kind,
+        provider: r.provider,
+        runner_manager_id: r.runner_manager_id,
+        spec: r.spec.map(|s| uc::SpecInput {
+            desired_phase: s.desired_phase,
+            variant: s.variant,
+            configuration: s.configuration.map(|c| uc::ConfigurationInput {
+                region: c.region,
+                release_channel: c.release_channel,
+                auto_update: c.auto_update,
+                metrics: c.metrics.map(|m| uc::MetricsInput {
+                    enabled: m.enabled,
+                    url: m.url,
+                    username: m.username,
+                    password: m.password,
+                    managed_metrics_enabled: m.managed_metrics_enabled,
+                    include_verbose_metrics: m.include_verbose_metrics,
+                }),
+                log_level: c.log_level,
+                devcontainer_image_cache_enabled: c.devcontainer_image_cache_enabled,
+                update_window: c.update_window.map(window),
+                encrypted_honeycomb_api_key: c.encrypted_honeycomb_api_key.to_vec(),
+                continuous_profiling: c.continuous_profiling,
+            }),
+        }),
+    }
+}
+
+pub fn update_runner(r: pb::UpdateRunnerRequest) -> uc::UpdateRunnerInput {
+    uc::UpdateRunnerInput {
+        runner_id: r.runner_id,
+        name: r.name,
+        spec: r.spec.map(|s| uc::SpecPatch {
+            desired_phase: s.desired_phase,
+            configuration: s.configuration.map(|c| uc::ConfigurationPatch {
+                release_channel: c.release_channel,
+                auto_update: c.auto_update,
+                metrics: c.metrics.map(|m| uc::MetricsPatch {
+                    enabled: m.enabled,
+                    url: m.url,
+                    username: m.username,
+                    password: m.password,
+                    managed_metrics_enabled: m.managed_metrics_enabled,
+                    include_verbose_metrics: m.include_verbose_metrics,
+                }),
+                log_level: c.log_level,
+                devcontainer_image_cache_enabled: c.devcontainer_image_cache_enabled,
+                update_window: c.update_window.map(window),
+                honeycomb_api_key: c.honeycomb_api_key,
+                continuous_profiling: c.continuous_profiling,
+            }),
+        }),
+    }
+}
+
+pub fn list_runners(r: pb::ListRunnersRequest, page: crate::paging::Page) -> uc::ListRunnersInput {
+    let f = r.filter.unwrap_or_default();
+    uc::ListRunnersInput {
+        page_size: page.size,
+        token: page.token,
+        creator_ids: f.creator_ids,
+        kinds: f.kinds,
+        providers: f.providers,
+    }
+}
+
+pub fn pagination(next_token: String) -> Option<pb::PaginationResponse> {
+    Some(pb::PaginationResponse { next_token })
+}

@@ -1,0 +1,229 @@
+//! Transport layers around the protocol switch. None of them holds business logic:
+//!
+//! - [`strip_api_prefix`]: serves every route under `/api` too, as the official SDKs call it;
+//! - [`rpc_guard`]: what connectrpc-axum and tonic leave to us — `grpc-timeout` enforcement
+//!   and the message size limit on gRPC and gRPC-web (`resource_exhausted`), and a Connect
+//!   error (`unimplemented`) for a unary request in a compression we do not speak.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use connectrpc_axum::prelude::{Code, ConnectError};
+use http::header::{CONTENT_ENCODING, CONTENT_TYPE};
+use http::{HeaderValue, Uri};
+use http_body_util::{BodyExt, Limited};
+
+/// Limits the guard enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request message, in bytes (before any compression is undone).
+    pub max_message_bytes: usize,
+}
+
+/// Rewrites `/api/<rest>` to `/<rest>`.
+pub fn strip_api_prefix(mut req: Request) -> Request {
+    let path = req.uri().path();
+    if let Some(rest) = path.strip_prefix("/api/") {
+        let rest = format!("/{rest}");
+        let pq = match req.uri().query() {
+            Some(q) => format!("{rest}?{q}"),
+            None => rest,
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(pq) = pq.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
+}
+
+/// The protocol family of a request, from its content type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    Grpc,
+    GrpcWeb,
+    GrpcWebText,
+    Connect,
+}
+
+impl Wire {
+    pub fn of(req: &Request) -> Wire {
+        let ct = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if ct.starts_with("application/grpc-web-text") {
+            Wire::GrpcWebText
+        } else if ct.starts_with("application/grpc-web") {
+            Wire::GrpcWeb
+        } else if ct.starts_with("application/grpc") {
+            Wire::Grpc
+        } else {
+            Wire::Connect
+        }
+    }
+}
+
+pub async fn rpc_guard(State(limits): State<Limits>, req: Request, next: Next) -> Response {
+    match Wire::of(&req) {
+        Wire::Connect => connect_guard(req, next).await,
+        wire => grpc_guard(limits, wire, req, next).await,
+    }
+}
+
+async fn connect_guard(req: Request, next: Next) -> Response {
+    if let Some(encoding) = req.headers().get(CONTENT_ENCODING) {
+        let encoding = encoding.to_str().unwrap_or("?").trim().to_ascii_lowercase();
+        if encoding != "gzip" && encoding != "identity" {
+            let mut response = connect_error(
+                Code::Unimplemented,
+                &format!(
+                    "unsupported content encoding {encoding:?}; supported encodings are gzip, identity"
+                ),
+            );
+            response.headers_mut().insert(
+                "accept-encoding",
+                HeaderValue::from_static("gzip, identity"),
+            );
+            return response;
+        }
+    }
+    next.run(req).await
+}
+
+/// A Connect unary error response: JSON error body, HTTP status from the code.
+pub fn connect_error(code: Code, message: &str) -> Response {
+    ConnectError::new(code, message).into_response()
+}
+
+/// Parses a `grpc-timeout` value: up to 8 digits and a unit (H, M, S, m, u, n).
+pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+    if value.len() < 2 || value.len() > 9 {
+        return None;
+    }
+    let (digits, unit) = value.split_at(value.len() - 1);
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.checked_mul(3600)?),
+        "M" => Duration::from_secs(n.checked_mul(60)?),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+async fn grpc_guard(limits: Limits, wire: Wire, req: Request, next: Next) -> Response {
+    let timeout = match req.headers().get("grpc-timeout") {
+        None => None,
+        Some(v) => match v.to_str().ok().and_then(parse_grpc_timeout) {
+            Some(d) => Some(d),
+            None => {
+                return grpc_error(
+                    wire,
+                    tonic::Code::InvalidArgument,
+                    "malformed grpc-timeout header",
+                );
+            }
+        },
+    };
+    // One frame header (5 bytes) plus the message; base64 grows the text form by 4/3.
+    let framed = limits.max_message_bytes.saturating_add(5);
+    let wire_limit = if wire == Wire::GrpcWebText {
+        framed.saturating_mul(4) / 3 + 4
+    } else {
+        framed
+    };
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, wire_limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return grpc_error(
+                wire,
+                tonic::Code::ResourceExhausted,
+                &format!(
+                    "request message larger than the limit of {} bytes",
+                    limits.max_message_bytes
+                ),
+            );
+        }
+        Err(_) => {
+            return grpc_error(
+                wire,
+                tonic::Code::Cancelled,
+                "request body could not be read",
+            );
+        }
+    };
+    let req = Request::from_parts(parts, Body::from(body));
+    match timeout {
+        None => next.run(req).await,
+        Some(d) => match tokio::time::timeout(d, next.run(req)).await {
+            Ok(response) => response,
+            Err(_) => grpc_error(wire, tonic::Code::DeadlineExceeded, "deadline exceeded"),
+        },
+    }
+}
+
+/// A trailers-only gRPC (or gRPC-web) error response.
+pub fn grpc_error(wire: Wire, code: tonic::Code, message: &str) -> Response {
+    let (mut parts, _) = tonic::Status::new(code, message)
+        .into_http::<Body>()
+        .into_parts();
+    let content_type = match wire {
+        Wire::GrpcWebText => "application/grpc-web-text+proto",
+        Wire::GrpcWeb => "application/grpc-web+proto",
+        Wire::Grpc | Wire::Connect => "application/grpc",
+    };
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    Response::from_parts(parts, Body::empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts() {
+        assert_eq!(parse_grpc_timeout("100m"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_grpc_timeout("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(
+            parse_grpc_timeout("99999999n"),
+            Some(Duration::from_nanos(99_999_999))
+        );
+        for bad in ["", "m", "100", "123456789S", "-1S", "1x", "1.5S"] {
+            assert_eq!(parse_grpc_timeout(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn api_prefix_is_stripped() {
+        let req = Request::builder()
+            .uri("/api/gitpod.v1.RunnerService/ListRunners?token=a")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(
+            strip_api_prefix(req).uri(),
+            "/gitpod.v1.RunnerService/ListRunners?token=a"
+        );
+        let req = Request::builder()
+            .uri("/apix/y")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(strip_api_prefix(req).uri(), "/apix/y");
+    }
+}

@@ -1,0 +1,90 @@
+//! `runner-server`: wiring only. Configuration → tracing → key → store (migrated) → mount →
+//! serve until SIGTERM or Ctrl-C.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use http::HeaderValue;
+use runner_server::config::Config;
+use runner_server::{AppState, MountOptions, app, keyfile, serve};
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let key = keyfile::load_or_create(&config.key_file)?;
+    let store = runner_store::open(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open database {}", redact_url(&config.database_url)))?;
+    let cors_origins = config
+        .cors_origins
+        .iter()
+        .map(|o| HeaderValue::from_str(o).with_context(|| format!("bad CORS origin {o:?}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let options = MountOptions {
+        max_message_bytes: config.max_message_bytes,
+        cors_origins,
+    };
+    let app = app(AppState::new(store, &key), &options);
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "serving gRPC, gRPC-web and Connect");
+    // A machine-readable line for scripts that start the server on port 0.
+    println!("listening on http://{addr}");
+    serve(
+        listener,
+        app,
+        shutdown_signal(),
+        Duration::from_secs(config.shutdown_seconds),
+    )
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Only the scheme of a database URL: the rest may hold a password.
+fn redact_url(url: &str) -> String {
+    format!("{}://…", url.split(':').next().unwrap_or_default())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing calls in flight");
+}

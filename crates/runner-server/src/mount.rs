@@ -1,0 +1,194 @@
+//! One port, every protocol. The two services' handlers are registered once through the
+//! generated tonic-compatible builders; the result is one Connect router (JSON and binary,
+//! HTTP/1.1 and h2c) and one set of tonic services (gRPC, and gRPC-web through
+//! `GrpcWebLayer`), joined by connectrpc-axum's content-type switch. Around the switch:
+//! CORS, the `/api` prefix and [`rpc_guard`](crate::layers::rpc_guard).
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::middleware::{from_fn_with_state, map_request};
+use connectrpc_axum::MakeServiceBuilder;
+use gitpod_api::gitpod::v1::runner_configuration_service_connect::RunnerConfigurationServiceTonicCompatibleBuilder;
+use gitpod_api::gitpod::v1::runner_service_connect::RunnerServiceTonicCompatibleBuilder;
+use http::{HeaderName, HeaderValue, Method};
+use tonic_web::GrpcWebLayer;
+use tower::Layer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::handlers::{not_yet, runners};
+use crate::layers::{Limits, rpc_guard, strip_api_prefix};
+use crate::state::AppState;
+
+/// Settings of the mount.
+#[derive(Debug, Clone)]
+pub struct MountOptions {
+    /// Largest request message accepted, in bytes; larger ones get `resource_exhausted`.
+    pub max_message_bytes: usize,
+    /// Origins allowed to call from a browser; empty means any origin.
+    pub cors_origins: Vec<HeaderValue>,
+}
+
+impl Default for MountOptions {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 4 * 1024 * 1024,
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+/// Full names of RPCs, for the `unimplemented` answers of RPCs still to come.
+macro_rules! rs {
+    ($method:literal) => {
+        concat!("gitpod.v1.RunnerService/", $method)
+    };
+}
+macro_rules! rcs {
+    ($method:literal) => {
+        concat!("gitpod.v1.RunnerConfigurationService/", $method)
+    };
+}
+
+/// Builds the whole application: every protocol for both services, health and reflection.
+pub fn app(state: AppState, options: &MountOptions) -> Router {
+    let (runner_router, runner_grpc) = RunnerServiceTonicCompatibleBuilder::new()
+        .create_runner(runners::create_runner)
+        .get_runner(runners::get_runner)
+        .list_runners(runners::list_runners)
+        .update_runner(runners::update_runner)
+        .delete_runner(runners::delete_runner)
+        .create_runner_token(not_yet(rs!("CreateRunnerToken")))
+        .create_runner_logs_token(not_yet(rs!("CreateRunnerLogsToken")))
+        .parse_context_url(not_yet(rs!("ParseContextURL")))
+        .search_repositories(not_yet(rs!("SearchRepositories")))
+        .list_scm_organizations(not_yet(rs!("ListSCMOrganizations")))
+        .check_authentication_for_host(not_yet(rs!("CheckAuthenticationForHost")))
+        .check_repository_access(not_yet(rs!("CheckRepositoryAccess")))
+        .list_runner_policies(not_yet(rs!("ListRunnerPolicies")))
+        .create_runner_policy(not_yet(rs!("CreateRunnerPolicy")))
+        .update_runner_policy(not_yet(rs!("UpdateRunnerPolicy")))
+        .delete_runner_policy(not_yet(rs!("DeleteRunnerPolicy")))
+        .with_state(state.clone())
+        .build();
+
+    let (config_router, config_grpc) = RunnerConfigurationServiceTonicCompatibleBuilder::new()
+        .create_host_authentication_token(not_yet(rcs!("CreateHostAuthenticationToken")))
+        .get_host_authentication_token(not_yet(rcs!("GetHostAuthenticationToken")))
+        .list_host_authentication_tokens(not_yet(rcs!("ListHostAuthenticationTokens")))
+        .update_host_authentication_token(not_yet(rcs!("UpdateHostAuthenticationToken")))
+        .delete_host_authentication_token(not_yet(rcs!("DeleteHostAuthenticationToken")))
+        .get_runner_configuration_schema(not_yet(rcs!("GetRunnerConfigurationSchema")))
+        .create_scm_integration(not_yet(rcs!("CreateSCMIntegration")))
+        .get_scm_integration(not_yet(rcs!("GetSCMIntegration")))
+        .list_scm_integrations(not_yet(rcs!("ListSCMIntegrations")))
+        .update_scm_integration(not_yet(rcs!("UpdateSCMIntegration")))
+        .delete_scm_integration(not_yet(rcs!("DeleteSCMIntegration")))
+        .create_environment_class(not_yet(rcs!("CreateEnvironmentClass")))
+        .get_environment_class(not_yet(rcs!("GetEnvironmentClass")))
+        .list_environment_classes(not_yet(rcs!("ListEnvironmentClasses")))
+        .update_environment_class(not_yet(rcs!("UpdateEnvironmentClass")))
+        .validate_runner_configuration(not_yet(rcs!("ValidateRunnerConfiguration")))
+        .create_llm_integration(not_yet(rcs!("CreateLLMIntegration")))
+        .get_llm_integration(not_yet(rcs!("GetLLMIntegration")))
+        .list_llm_integrations(not_yet(rcs!("ListLLMIntegrations")))
+        .update_llm_integration(not_yet(rcs!("UpdateLLMIntegration")))
+        .delete_llm_integration(not_yet(rcs!("DeleteLLMIntegration")))
+        .with_state(state)
+        .build();
+
+    let max = options.max_message_bytes;
+    let runner_grpc = runner_grpc
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    let config_grpc = config_grpc
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    // Every service is served from the start; the database check comes with the operations work.
+    tokio::spawn(async move {
+        for name in gitpod_api::SERVICE_NAMES {
+            health_reporter
+                .set_service_status(name, tonic_health::ServingStatus::Serving)
+                .await;
+        }
+    });
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(gitpod_api::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("descriptor set is valid");
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(gitpod_api::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .expect("descriptor set is valid");
+
+    let web = GrpcWebLayer::new();
+    let switch = MakeServiceBuilder::new()
+        .receive_max_bytes(max)
+        .add_router(runner_router)
+        .add_router(config_router)
+        .add_grpc_service(web.layer(runner_grpc))
+        .add_grpc_service(web.layer(config_grpc))
+        .add_grpc_service(web.layer(health))
+        .add_grpc_service(web.layer(reflection_v1))
+        .add_grpc_service(web.layer(reflection_v1alpha))
+        .build();
+
+    let limits = Limits {
+        max_message_bytes: max,
+    };
+    Router::new()
+        .fallback_service(switch)
+        .layer(from_fn_with_state(limits, rpc_guard))
+        .layer(map_request(|req| async move {
+            Ok::<_, std::convert::Infallible>(strip_api_prefix(req))
+        }))
+        .layer(cors(&options.cors_origins))
+}
+
+/// CORS for browser clients of all three protocols, including preflight.
+fn cors(origins: &[HeaderValue]) -> CorsLayer {
+    let allow_origin = if origins.is_empty() {
+        AllowOrigin::mirror_request()
+    } else {
+        AllowOrigin::list(origins.to_vec())
+    };
+    let headers = |names: &[&'static str]| {
+        names
+            .iter()
+            .map(|n| HeaderName::from_static(n))
+            .collect::<Vec<_>>()
+    };
+    CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers(headers(&[
+            "content-type",
+            "authorization",
+            "connect-protocol-version",
+            "connect-timeout-ms",
+            "connect-accept-encoding",
+            "connect-content-encoding",
+            "content-encoding",
+            "accept-encoding",
+            "grpc-timeout",
+            "grpc-accept-encoding",
+            "grpc-encoding",
+            "x-grpc-web",
+            "x-user-agent",
+        ]))
+        .expose_headers(headers(&[
+            "grpc-status",
+            "grpc-message",
+            "grpc-status-details-bin",
+            "grpc-encoding",
+            "grpc-accept-encoding",
+            "connect-content-encoding",
+            "connect-accept-encoding",
+            "content-encoding",
+        ]))
+        .max_age(Duration::from_secs(7200))
+}
