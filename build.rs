@@ -40,7 +40,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_tonic()
         .with_tonic_prost_config(move |b| b.file_descriptor_set_path(&server_fds).skip_protoc_run())
         .with_tonic_client()
-        .with_tonic_client_config(move |b| b.file_descriptor_set_path(&client_fds).skip_protoc_run())
+        .with_tonic_client_config(move |b| {
+            b.file_descriptor_set_path(&client_fds).skip_protoc_run()
+        })
         .include_file("protos.rs")
         .compile()?;
     Ok(())

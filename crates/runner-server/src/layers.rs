@@ -12,7 +12,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use connectrpc_axum::prelude::{Code, ConnectError};
-use http::header::{CONTENT_ENCODING, CONTENT_TYPE};
+use http::header::{ACCEPT, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{HeaderValue, Uri};
 use http_body_util::{BodyExt, Limited};
 
@@ -124,7 +124,23 @@ pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
     })
 }
 
-async fn grpc_guard(limits: Limits, wire: Wire, req: Request, next: Next) -> Response {
+async fn grpc_guard(limits: Limits, wire: Wire, mut req: Request, next: Next) -> Response {
+    // tonic-web picks the answer's encoding from `Accept` alone; a text request from a client
+    // that accepts anything (curl, many proxies) gets a text answer, as the gRPC-web spec
+    // expects the response to mirror the request.
+    if wire == Wire::GrpcWebText {
+        let accepts_grpc_web = req
+            .headers()
+            .get(ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("application/grpc-web"));
+        if !accepts_grpc_web {
+            req.headers_mut().insert(
+                ACCEPT,
+                HeaderValue::from_static("application/grpc-web-text"),
+            );
+        }
+    }
     let timeout = match req.headers().get("grpc-timeout") {
         None => None,
         Some(v) => match v.to_str().ok().and_then(parse_grpc_timeout) {
@@ -138,6 +154,19 @@ async fn grpc_guard(limits: Limits, wire: Wire, req: Request, next: Next) -> Res
             }
         },
     };
+    // The deadline covers reading the request too: a client that never finishes its body
+    // gets its answer when its deadline passes.
+    let call = limited_call(limits, wire, req, next);
+    match timeout {
+        None => call.await,
+        Some(d) => tokio::time::timeout(d, call).await.unwrap_or_else(|_| {
+            grpc_error(wire, tonic::Code::DeadlineExceeded, "deadline exceeded")
+        }),
+    }
+}
+
+/// Reads the whole request body up to the message size limit, then calls the service.
+async fn limited_call(limits: Limits, wire: Wire, req: Request, next: Next) -> Response {
     // One frame header (5 bytes) plus the message; base64 grows the text form by 4/3.
     let framed = limits.max_message_bytes.saturating_add(5);
     let wire_limit = if wire == Wire::GrpcWebText {
@@ -166,14 +195,7 @@ async fn grpc_guard(limits: Limits, wire: Wire, req: Request, next: Next) -> Res
             );
         }
     };
-    let req = Request::from_parts(parts, Body::from(body));
-    match timeout {
-        None => next.run(req).await,
-        Some(d) => match tokio::time::timeout(d, next.run(req)).await {
-            Ok(response) => response,
-            Err(_) => grpc_error(wire, tonic::Code::DeadlineExceeded, "deadline exceeded"),
-        },
-    }
+    next.run(Request::from_parts(parts, Body::from(body))).await
 }
 
 /// A trailers-only gRPC (or gRPC-web) error response.

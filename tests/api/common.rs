@@ -1,0 +1,274 @@
+//! Test harness: a real server on 127.0.0.1:0 with a fresh SQLite database, and one client per
+//! protocol that calls any RPC by its path.
+
+use std::str::FromStr;
+
+use gitpod_api::tonic;
+use http::uri::PathAndQuery;
+use prost::Message;
+use runner_server::{AppState, MountOptions, Server, app};
+use serde::{Serialize, de::DeserializeOwned};
+use tokio::net::TcpListener;
+
+/// A running server and the temporary directory that holds its database.
+pub struct TestServer {
+    pub server: Server,
+    pub _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(MountOptions::default()).await
+    }
+
+    pub async fn start_with(options: MountOptions) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let store = runner_store::open(&url).await.unwrap();
+        let state = AppState::new(store, &[42; 32]);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = Server::start(listener, app(state, &options)).unwrap();
+        Self { server, _dir: dir }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.base_url()
+    }
+
+    pub async fn client(&self, protocol: Protocol) -> Client {
+        Client::new(protocol, &self.url()).await
+    }
+}
+
+/// The four encodings every scenario runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    ConnectJson,
+    ConnectProto,
+    Grpc,
+    GrpcWeb,
+}
+
+pub const ALL: [Protocol; 4] = [
+    Protocol::ConnectJson,
+    Protocol::ConnectProto,
+    Protocol::Grpc,
+    Protocol::GrpcWeb,
+];
+
+/// An RPC failure as the client saw it: the Connect code name, the message, and for Connect
+/// the HTTP status.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub code: String,
+    pub message: String,
+    pub http_status: Option<u16>,
+    /// Raw `google.rpc.BadRequest` field paths, when the error carried that detail.
+    pub bad_fields: Vec<String>,
+}
+
+type GrpcWebService = tonic_web::GrpcWebClientService<
+    hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        tonic_web::GrpcWebCall<tonic::body::Body>,
+    >,
+>;
+
+enum Transport {
+    Connect { http: reqwest::Client, json: bool },
+    Grpc(tonic::transport::Channel),
+    GrpcWeb(GrpcWebService),
+}
+
+/// Calls any RPC of the server over one protocol.
+pub struct Client {
+    pub protocol: Protocol,
+    base: String,
+    transport: Transport,
+}
+
+impl Client {
+    pub async fn new(protocol: Protocol, base: &str) -> Self {
+        let transport = match protocol {
+            Protocol::ConnectJson | Protocol::ConnectProto => Transport::Connect {
+                http: reqwest::Client::new(),
+                json: protocol == Protocol::ConnectJson,
+            },
+            Protocol::Grpc => Transport::Grpc(
+                tonic::transport::Endpoint::from_shared(base.to_owned())
+                    .unwrap()
+                    .connect()
+                    .await
+                    .unwrap(),
+            ),
+            Protocol::GrpcWeb => {
+                // HTTP/1.1, as browsers' gRPC-web clients mostly use it.
+                let http = hyper_util::client::legacy::Client::builder(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .build_http();
+                Transport::GrpcWeb(tower::Layer::layer(
+                    &tonic_web::GrpcWebClientLayer::new(),
+                    http,
+                ))
+            }
+        };
+        Self {
+            protocol,
+            base: base.to_owned(),
+            transport,
+        }
+    }
+
+    /// Calls `/<service>/<method>` with `req`.
+    pub async fn call<Req, Resp>(&self, path: &str, req: Req) -> Result<Resp, Failure>
+    where
+        Req: Message + Serialize + Send + Sync + 'static,
+        Resp: Message + DeserializeOwned + Default + Send + Sync + 'static,
+    {
+        match &self.transport {
+            Transport::Connect { http, json } => {
+                connect_call(http, &self.base, path, *json, &req).await
+            }
+            Transport::Grpc(channel) => tonic_call(channel.clone(), &self.base, path, req).await,
+            Transport::GrpcWeb(svc) => tonic_call(svc.clone(), &self.base, path, req).await,
+        }
+    }
+}
+
+async fn connect_call<Req: Message + Serialize, Resp: Message + DeserializeOwned + Default>(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    json: bool,
+    req: &Req,
+) -> Result<Resp, Failure> {
+    let (content_type, body) = if json {
+        ("application/json", serde_json::to_vec(req).unwrap())
+    } else {
+        ("application/proto", req.encode_to_vec())
+    };
+    let response = http
+        .post(format!("{base}{path}"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let ct = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = response.bytes().await.unwrap();
+    if status == 200 {
+        assert_eq!(ct, content_type, "success content type");
+        return Ok(if json {
+            serde_json::from_slice(&bytes).unwrap()
+        } else {
+            Resp::decode(bytes).unwrap()
+        });
+    }
+    assert_eq!(
+        ct, "application/json",
+        "Connect errors are JSON for every codec"
+    );
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let bad_fields = body["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["type"] == "google.rpc.BadRequest")
+        .flat_map(|d| {
+            use base64::Engine;
+            let raw = base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(d["value"].as_str().unwrap().trim_end_matches('='))
+                .unwrap();
+            tonic_types::pb::BadRequest::decode(raw.as_slice())
+                .unwrap()
+                .field_violations
+                .into_iter()
+                .map(|v| v.field)
+        })
+        .collect();
+    Err(Failure {
+        code: body["code"].as_str().unwrap().to_owned(),
+        message: body["message"].as_str().unwrap_or_default().to_owned(),
+        http_status: Some(status),
+        bad_fields,
+    })
+}
+
+async fn tonic_call<T, Req, Resp>(
+    service: T,
+    base: &str,
+    path: &str,
+    req: Req,
+) -> Result<Resp, Failure>
+where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    <T::ResponseBody as http_body::Body>::Error:
+        Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+    Req: Message + Send + Sync + 'static,
+    Resp: Message + Default + Send + Sync + 'static,
+{
+    let origin = http::Uri::from_str(base).unwrap();
+    let mut grpc = tonic::client::Grpc::with_origin(service, origin);
+    grpc.ready()
+        .await
+        .map_err(Into::into)
+        .expect("transport ready");
+    let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
+    match grpc
+        .unary(
+            tonic::Request::new(req),
+            PathAndQuery::from_str(path).unwrap(),
+            codec,
+        )
+        .await
+    {
+        Ok(r) => Ok(r.into_inner()),
+        Err(status) => {
+            let bad_fields = {
+                use tonic_types::StatusExt;
+                status
+                    .get_details_bad_request()
+                    .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+                    .unwrap_or_default()
+            };
+            Err(Failure {
+                code: code_name(status.code()).to_owned(),
+                message: status.message().to_owned(),
+                http_status: None,
+                bad_fields,
+            })
+        }
+    }
+}
+
+/// Connect's name for a gRPC code.
+pub fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "ok",
+        Cancelled => "canceled",
+        Unknown => "unknown",
+        InvalidArgument => "invalid_argument",
+        DeadlineExceeded => "deadline_exceeded",
+        NotFound => "not_found",
+        AlreadyExists => "already_exists",
+        PermissionDenied => "permission_denied",
+        ResourceExhausted => "resource_exhausted",
+        FailedPrecondition => "failed_precondition",
+        Aborted => "aborted",
+        OutOfRange => "out_of_range",
+        Unimplemented => "unimplemented",
+        Internal => "internal",
+        Unavailable => "unavailable",
+        DataLoss => "data_loss",
+        Unauthenticated => "unauthenticated",
+    }
+}

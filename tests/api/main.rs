@@ -1,0 +1,5 @@
+//! Integration tests: real servers on port 0, called through real clients over every protocol.
+
+mod common;
+mod protocol;
+mod runners;

@@ -1,0 +1,522 @@
+//! Transport behaviour that every RPC shares: the exact Connect JSON shape, the `/api` prefix,
+//! paging from the query string, compression, limits, deadlines, CORS, health and shutdown.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use gitpod_api::gitpod::v1::*;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
+use prost::Message;
+use runner_server::MountOptions;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::common::{ALL, Protocol, TestServer};
+use crate::runners::{aws_runner, rs};
+
+async fn post_json(url: &str, path: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{url}{path}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// Every object key, recursively.
+fn keys(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k.clone());
+                keys(v, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| keys(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn connect_json_has_the_proto3_json_shape() {
+    let server = TestServer::start().await;
+    let url = server.url();
+    // Enums by name and by number; unknown fields are ignored.
+    let (status, by_name) = post_json(
+        &url,
+        &rs("CreateRunner"),
+        json!({"name": "By Name", "provider": "RUNNER_PROVIDER_GCP", "spec": {"desiredPhase": "RUNNER_PHASE_INACTIVE"}, "someFutureField": 1}),
+    )
+    .await;
+    assert_eq!(status, 200, "{by_name}");
+    let (status, by_number) = post_json(
+        &url,
+        &rs("CreateRunner"),
+        json!({"name": "By Number", "provider": 5, "spec": {"desiredPhase": 2}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{by_number}");
+    for created in [&by_name, &by_number] {
+        let r = &created["runner"];
+        assert_eq!(r["provider"], "RUNNER_PROVIDER_GCP");
+        assert_eq!(r["kind"], "RUNNER_KIND_REMOTE");
+        assert_eq!(r["status"]["phase"], "RUNNER_PHASE_CREATED");
+        assert_eq!(r["spec"]["desiredPhase"], "RUNNER_PHASE_INACTIVE");
+        assert_eq!(
+            r["spec"]["configuration"]["releaseChannel"],
+            "RUNNER_RELEASE_CHANNEL_STABLE"
+        );
+        let created_at = r["createdAt"].as_str().unwrap();
+        assert!(
+            created_at.len() >= 20
+                && created_at.as_bytes()[10] == b'T'
+                && (created_at.ends_with('Z') || created_at.ends_with("+00:00")),
+            "RFC 3339 UTC: {created_at}"
+        );
+        assert!(created["exchangeToken"].as_str().unwrap().len() > 40);
+        assert!(
+            created.get("accessToken").is_none(),
+            "empty strings are omitted"
+        );
+        let mut all = Vec::new();
+        keys(created, &mut all);
+        assert!(
+            all.iter().all(|k| !k.contains('_')),
+            "camelCase only: {all:?}"
+        );
+    }
+    // Other fields round-trip under their camelCase names.
+    let id = by_name["runner"]["runnerId"].as_str().unwrap();
+    let (status, empty) = post_json(
+        &url,
+        &rs("UpdateRunner"),
+        json!({"runnerId": id, "spec": {"configuration": {"autoUpdate": true, "logLevel": "LOG_LEVEL_WARN", "updateWindow": {"startHour": 1}}}}),
+    )
+    .await;
+    assert_eq!(
+        (status, &empty),
+        (200, &json!({})),
+        "empty responses are {{}}"
+    );
+    let (_, got) = post_json(&url, &rs("GetRunner"), json!({"runnerId": id})).await;
+    let cfg = &got["runner"]["spec"]["configuration"];
+    assert_eq!(cfg["logLevel"], "LOG_LEVEL_WARN");
+    assert_eq!(cfg["autoUpdate"], true);
+    assert_eq!(cfg["updateWindow"], json!({"startHour": 1, "endHour": 3}));
+    // Unknown enum names and wrong types are the caller's error.
+    let (status, err) = post_json(
+        &url,
+        &rs("CreateRunner"),
+        json!({"name": "Bad Enum", "provider": "RUNNER_PROVIDER_MOON"}),
+    )
+    .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("invalid_argument")),
+        "{err}"
+    );
+    let (status, err) = post_json(
+        &url,
+        &rs("CreateRunner"),
+        json!({"name": "Bad Number", "provider": 42}),
+    )
+    .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("invalid_argument")),
+        "{err}"
+    );
+    let (status, err) = post_json(&url, &rs("GetRunner"), json!({"runnerId": 12})).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("invalid_argument")),
+        "{err}"
+    );
+    // Errors: Connect JSON body, HTTP status from the code.
+    let (status, err) = post_json(
+        &url,
+        &rs("GetRunner"),
+        json!({"runnerId": uuid::Uuid::now_v7().to_string()}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(err["code"], "not_found");
+    assert!(err["message"].as_str().unwrap().contains("not found"));
+    let (status, empty) = post_json(&url, &rs("DeleteRunner"), json!({"runnerId": id})).await;
+    assert_eq!((status, empty), (200, json!({})));
+}
+
+#[tokio::test]
+async fn connect_paging_reads_the_query_string_and_the_api_prefix() {
+    let server = TestServer::start().await;
+    let url = server.url();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let (_, created) = post_json(
+            &url,
+            "/api/gitpod.v1.RunnerService/CreateRunner",
+            json!({"name": format!("runner {i}"), "provider": "RUNNER_PROVIDER_GCP"}),
+        )
+        .await;
+        ids.push(created["runner"]["runnerId"].as_str().unwrap().to_owned());
+    }
+    // The Stainless SDKs re-send the same body and add ?token= for the next page.
+    let body = json!({"pagination": {"pageSize": 50}});
+    let mut seen = Vec::new();
+    let mut query = "?pageSize=1".to_owned();
+    loop {
+        let (status, page) = post_json(
+            &url,
+            &format!("/api/gitpod.v1.RunnerService/ListRunners{query}"),
+            body.clone(),
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        let runners = page["runners"].as_array().unwrap();
+        assert_eq!(runners.len(), 1, "query pageSize wins over the body");
+        seen.push(runners[0]["runnerId"].as_str().unwrap().to_owned());
+        match page["pagination"]["nextToken"].as_str() {
+            Some(t) if !t.is_empty() => query = format!("?pageSize=1&token={}", urlencode(t)),
+            _ => break,
+        }
+    }
+    assert_eq!(seen, ids);
+    let (status, err) = post_json(
+        &url,
+        &format!("{}?pageSize=many", rs("ListRunners")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("invalid_argument"))
+    );
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn connect_headers_and_compression() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let url = format!("{}{}", server.url(), rs("ListRunners"));
+    // Connect-Protocol-Version is optional; when present it must be 1.
+    for (version, expect) in [(None, 200), (Some("1"), 200), (Some("2"), 400)] {
+        let mut req = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body("{}");
+        if let Some(v) = version {
+            req = req.header("connect-protocol-version", v);
+        }
+        assert_eq!(
+            req.send().await.unwrap().status().as_u16(),
+            expect,
+            "{version:?}"
+        );
+    }
+    // A compression we do not speak: a Connect `unimplemented` error, not a bare 415.
+    let response = http
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("content-encoding", "br")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 501);
+    let err: Value = response.json().await.unwrap();
+    assert_eq!(err["code"], "unimplemented");
+    assert!(err["message"].as_str().unwrap().contains("br"));
+    // gzip works both ways.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, br#"{"pagination":{"pageSize":5}}"#).unwrap();
+    let response = http
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(gz.finish().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    // Binary Connect answers with application/proto.
+    let response = http
+        .post(&url)
+        .header("content-type", "application/proto")
+        .body(Vec::new())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "application/proto");
+    ListRunnersResponse::decode(response.bytes().await.unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn oversized_messages_are_resource_exhausted_on_every_protocol() {
+    let server = TestServer::start_with(MountOptions {
+        max_message_bytes: 1024,
+        ..Default::default()
+    })
+    .await;
+    for protocol in ALL {
+        let c = server.client(protocol).await;
+        let req = CreateRunnerRequest {
+            name: "n".repeat(2000),
+            ..aws_runner("")
+        };
+        let f = crate::runners::create(&c, req).await.unwrap_err();
+        assert_eq!(f.code, "resource_exhausted", "{protocol:?} {f:?}");
+        if protocol == Protocol::ConnectJson || protocol == Protocol::ConnectProto {
+            assert_eq!(f.http_status, Some(429));
+        }
+        // The server is still there.
+        crate::runners::list(&c, 0, "", None).await.unwrap();
+    }
+}
+
+/// A request body that the test feeds by hand, to hold a call open.
+fn held_body() -> (
+    mpsc::Sender<Bytes>,
+    StreamBody<impl futures::Stream<Item = Result<Frame<Bytes>, std::convert::Infallible>>>,
+) {
+    let (tx, rx) = mpsc::channel::<Bytes>(4);
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(|b| Ok(Frame::data(b)));
+    (tx, StreamBody::new(stream))
+}
+
+use futures::StreamExt;
+
+fn grpc_frame(msg: &impl Message) -> Bytes {
+    let body = msg.encode_to_vec();
+    let mut framed = vec![0u8];
+    framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    framed.extend_from_slice(&body);
+    framed.into()
+}
+
+#[tokio::test]
+async fn grpc_timeout_is_enforced_even_while_the_body_is_still_coming() {
+    let server = TestServer::start().await;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(true)
+        .build_http();
+    for content_type in ["application/grpc", "application/grpc-web+proto"] {
+        let (_tx, body) = held_body();
+        let req = http::Request::post(format!("{}{}", server.url(), rs("ListRunners")))
+            .header("content-type", content_type)
+            .header("te", "trailers")
+            .header("grpc-timeout", "200m")
+            .body(body)
+            .unwrap();
+        let started = Instant::now();
+        let response = tokio::time::timeout(Duration::from_secs(10), client.request(req))
+            .await
+            .expect("answered")
+            .unwrap();
+        assert!(
+            started.elapsed() >= Duration::from_millis(190),
+            "{:?}",
+            started.elapsed()
+        );
+        let status = response
+            .headers()
+            .get("grpc-status")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(
+            status.as_deref(),
+            Some("4"),
+            "{content_type}: DEADLINE_EXCEEDED"
+        );
+    }
+    // A malformed timeout is refused, not ignored.
+    let req = http::Request::post(format!("{}{}", server.url(), rs("ListRunners")))
+        .header("content-type", "application/grpc")
+        .header("grpc-timeout", "soon")
+        .body(Full::new(grpc_frame(&ListRunnersRequest::default())))
+        .unwrap();
+    let client2 = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(true)
+        .build_http();
+    let response = client2.request(req).await.unwrap();
+    assert_eq!(response.headers()["grpc-status"], "3");
+}
+
+#[tokio::test]
+async fn connect_timeout_is_enforced() {
+    let server = TestServer::start().await;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http();
+    let (_tx, body) = held_body();
+    let req = http::Request::post(format!("{}{}", server.url(), rs("ListRunners")))
+        .header("content-type", "application/json")
+        .header("connect-timeout-ms", "200")
+        .body(body)
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(10), client.request(req))
+        .await
+        .expect("answered")
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 504);
+    let body: Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["code"], "deadline_exceeded");
+}
+
+#[tokio::test]
+async fn grpc_web_text_and_cors_preflight() {
+    let server = TestServer::start().await;
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let http = reqwest::Client::new();
+    let response = http
+        .post(format!("{}/api{}", server.url(), rs("ListRunners")))
+        .header("content-type", "application/grpc-web-text")
+        .header("origin", "http://console.example")
+        .body(b64.encode(grpc_frame(&ListRunnersRequest::default())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "http://console.example"
+    );
+    let expose = response.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        expose.contains("grpc-status") && expose.contains("grpc-message"),
+        "{expose}"
+    );
+    // The text form may be several base64 runs, each padded: decode quantum by quantum.
+    let text = response.bytes().await.unwrap();
+    let raw: Vec<u8> = text
+        .chunks(4)
+        .flat_map(|q| b64.decode(q).unwrap())
+        .collect();
+    assert_eq!(raw[0], 0, "a data frame first");
+    let len = u32::from_be_bytes(raw[1..5].try_into().unwrap()) as usize;
+    ListRunnersResponse::decode(&raw[5..5 + len]).unwrap();
+    assert_eq!(raw[5 + len], 0x80, "then the trailers frame");
+    assert!(String::from_utf8_lossy(&raw[5 + len + 5..]).contains("grpc-status:0"));
+
+    let preflight = http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}{}", server.url(), rs("GetRunner")),
+        )
+        .header("origin", "http://console.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,x-grpc-web,connect-protocol-version",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status().as_u16(), 200);
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "http://console.example"
+    );
+    let allowed = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
+    assert!(
+        allowed.contains("x-grpc-web") && allowed.contains("connect-protocol-version"),
+        "{allowed}"
+    );
+}
+
+#[tokio::test]
+async fn health_is_served_over_grpc() {
+    let server = TestServer::start().await;
+    let channel = tonic::transport::Endpoint::from_shared(server.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    for service in [
+        "",
+        "gitpod.v1.RunnerService",
+        "gitpod.v1.RunnerConfigurationService",
+    ] {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let status = health
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: service.into(),
+                })
+                .await
+                .map(|r| r.into_inner().status)
+                .ok();
+            if status
+                == Some(tonic_health::pb::health_check_response::ServingStatus::Serving as i32)
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{service}: {status:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn shutdown_lets_calls_in_flight_finish() {
+    let server = TestServer::start().await;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http();
+    let (tx, body) = held_body();
+    let req = http::Request::post(format!("{}{}", server.url(), rs("CreateRunner")))
+        .header("content-type", "application/json")
+        .body(body)
+        .unwrap();
+    let call = tokio::spawn(client.request(req));
+    let json = serde_json::to_vec(&aws_runner("In Flight")).unwrap();
+    tx.send(Bytes::copy_from_slice(&json[..10])).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let TestServer { server, _dir } = server;
+    let stopping = tokio::spawn(server.shutdown());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!stopping.is_finished(), "waits for the call in flight");
+    tx.send(Bytes::copy_from_slice(&json[10..])).await.unwrap();
+    drop(tx);
+    let response = call.await.unwrap().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    tokio::time::timeout(Duration::from_secs(10), stopping)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn every_protocol_answers_every_rpc_path() {
+    // Both services are mounted completely: the not-yet-implemented RPCs answer
+    // `unimplemented` naming themselves, on every protocol, under both path forms.
+    let server = TestServer::start().await;
+    for protocol in ALL {
+        let c = server.client(protocol).await;
+        let f = c
+            .call::<_, ListScmIntegrationsResponse>(
+                "/gitpod.v1.RunnerConfigurationService/ListSCMIntegrations",
+                ListScmIntegrationsRequest::default(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(f.code, "unimplemented", "{protocol:?}");
+        assert!(
+            f.message
+                .contains("gitpod.v1.RunnerConfigurationService/ListSCMIntegrations"),
+            "{protocol:?} {f:?}"
+        );
+    }
+}
