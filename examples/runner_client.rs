@@ -1,0 +1,84 @@
+//! A Rust client of the runner API that uses only the generated stubs of this crate: it
+//! creates a runner, lists runners, and reads the new one back.
+//!
+//! ```sh
+//! cargo run --release -p runner-server &          # the server, on 127.0.0.1:8080
+//! cargo run --example runner_client -- http://127.0.0.1:8080
+//! ```
+
+use gitpod_api::gitpod::v1::runner_service_client::RunnerServiceClient;
+use gitpod_api::gitpod::v1::{
+    CreateRunnerRequest, GetRunnerRequest, ListRunnersRequest, PaginationRequest,
+    RunnerConfiguration, RunnerPhase, RunnerProvider, RunnerSpec,
+};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
+    let mut client = RunnerServiceClient::connect(url).await?;
+
+    let created = client
+        .create_runner(CreateRunnerRequest {
+            name: "Example Runner".to_owned(),
+            provider: RunnerProvider::Gcp as i32,
+            spec: Some(RunnerSpec {
+                configuration: Some(RunnerConfiguration {
+                    region: "us-central1".to_owned(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let runner = created.runner.ok_or("CreateRunner returned no runner")?;
+    println!(
+        "created {} ({}), exchange token issued: {}",
+        runner.runner_id,
+        runner.name,
+        !created.exchange_token.is_empty()
+    );
+
+    let mut token = String::new();
+    let mut listed = 0;
+    loop {
+        let page = client
+            .list_runners(ListRunnersRequest {
+                pagination: Some(PaginationRequest {
+                    page_size: 50,
+                    token,
+                }),
+                filter: None,
+            })
+            .await?
+            .into_inner();
+        listed += page.runners.len();
+        token = page.pagination.map(|p| p.next_token).unwrap_or_default();
+        if token.is_empty() {
+            break;
+        }
+    }
+    println!("listed {listed} runners");
+
+    let fetched = client
+        .get_runner(GetRunnerRequest {
+            runner_id: runner.runner_id.clone(),
+        })
+        .await?
+        .into_inner()
+        .runner
+        .ok_or("GetRunner returned no runner")?;
+    let phase = fetched
+        .status
+        .as_ref()
+        .map(|s| s.phase())
+        .unwrap_or(RunnerPhase::Unspecified);
+    println!("got {} in phase {}", fetched.runner_id, phase.as_str_name());
+    if fetched != runner {
+        return Err("GetRunner differs from what CreateRunner returned".into());
+    }
+    Ok(())
+}

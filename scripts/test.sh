@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every test of the project, installing what it needs into ignored local folders:
+#   - cargo test --workspace (unit, storage conformance, descriptor-vs-wire.json, and the
+#     integration tests over Connect JSON, Connect binary, gRPC and gRPC-web);
+#   - buf lint and buf build (buf from the npm registry, in .tools/node);
+#   - the generated-client example against a live server;
+#   - the third-party clients (buf curl, Python grpcio, Node connect-node, curl) against a live
+#     server: tests/interop/run.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo test --workspace"
+cargo test --workspace --all-targets
+
+step "buf lint / buf build"
+if [ ! -x .tools/node/node_modules/.bin/buf ]; then
+  mkdir -p .tools/node
+  (cd .tools/node && { [ -f package.json ] || npm init -y >/dev/null; } && npm install --no-audit --no-fund --silent @bufbuild/buf@1.75.0)
+fi
+.tools/node/node_modules/.bin/buf lint
+.tools/node/node_modules/.bin/buf build -o /dev/null
+
+step "build the server and the example client"
+cargo build -p runner-server --bins
+cargo build --example runner_client
+export RUNNER_SERVER_BIN="$root/target/debug/runner-server"
+
+step "example: the generated Rust client against a live server"
+tmp=$(mktemp -d)
+trap 'kill "${server_pid:-}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+"$RUNNER_SERVER_BIN" --listen 127.0.0.1:0 --database-url "sqlite://$tmp/db.sqlite" --key-file "$tmp/server.key" >"$tmp/out" 2>"$tmp/err" &
+server_pid=$!
+for _ in $(seq 1 100); do grep -q '^listening on ' "$tmp/out" && break; sleep 0.1; done
+url=$(sed -n 's/^listening on //p' "$tmp/out")
+[ -n "$url" ] || { cat "$tmp/err"; echo "server did not start"; exit 1; }
+"$root/target/debug/examples/runner_client" "$url"
+kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
+
+step "third-party clients: buf curl, grpcio, connect-node, curl"
+bash tests/interop/run.sh
