@@ -77,7 +77,7 @@ type GrpcWebService = tonic_web::GrpcWebClientService<
 enum Transport {
     Connect { http: reqwest::Client, json: bool },
     Grpc(tonic::transport::Channel),
-    GrpcWeb(GrpcWebService),
+    GrpcWeb(Box<GrpcWebService>),
 }
 
 /// Calls any RPC of the server over one protocol.
@@ -107,10 +107,10 @@ impl Client {
                     hyper_util::rt::TokioExecutor::new(),
                 )
                 .build_http();
-                Transport::GrpcWeb(tower::Layer::layer(
+                Transport::GrpcWeb(Box::new(tower::Layer::layer(
                     &tonic_web::GrpcWebClientLayer::new(),
                     http,
-                ))
+                )))
             }
         };
         Self {
@@ -131,7 +131,7 @@ impl Client {
                 connect_call(http, &self.base, path, *json, &req).await
             }
             Transport::Grpc(channel) => tonic_call(channel.clone(), &self.base, path, req).await,
-            Transport::GrpcWeb(svc) => tonic_call(svc.clone(), &self.base, path, req).await,
+            Transport::GrpcWeb(svc) => tonic_call((**svc).clone(), &self.base, path, req).await,
         }
     }
 }

@@ -39,6 +39,15 @@ pub fn random_key() -> [u8; 32] {
     key
 }
 
+/// A sub-key for one purpose, derived from the server's master key with HMAC-SHA256, so that
+/// one secret file serves several independent uses.
+pub fn derive_key(master: &[u8; 32], purpose: &str) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(master).expect("HMAC takes any key length");
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -51,13 +60,4 @@ mod tests {
         assert_eq!(a.hash, super::hash(&a.plaintext));
         assert_eq!(a.hash.len(), 32);
     }
-}
-
-/// A sub-key for one purpose, derived from the server's master key with HMAC-SHA256, so that
-/// one secret file serves several independent uses.
-pub fn derive_key(master: &[u8; 32], purpose: &str) -> [u8; 32] {
-    use hmac::{Hmac, Mac};
-    let mut mac = Hmac::<Sha256>::new_from_slice(master).expect("HMAC takes any key length");
-    mac.update(purpose.as_bytes());
-    mac.finalize().into_bytes().into()
 }

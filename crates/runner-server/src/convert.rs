@@ -63,7 +63,7 @@ fn spec(s: m::RunnerSpec) -> pb::RunnerSpec {
                 start_hour: Some(w.start_hour),
                 end_hour: Some(w.end_hour),
             }),
-            encrypted_honeycomb_api_key: c.encrypted_honeycomb_api_key.into(),
+            encrypted_honeycomb_api_key: c.encrypted_honeycomb_api_key,
             continuous_profiling: c.continuous_profiling,
         }),
         variant: enum_number(s.variant),
@@ -100,7 +100,7 @@ fn status(s: m::RunnerStatus) -> pb::RunnerStatus {
             }),
         }),
         llm_url: s.llm_url,
-        public_key: s.public_key.into(),
+        public_key: s.public_key,
         support_bundle_url: s.support_bundle_url,
     }
 }
@@ -136,7 +136,7 @@ pub fn create_runner(r: pb::CreateRunnerRequest) -> uc::CreateRunnerInput {
                 log_level: c.log_level,
                 devcontainer_image_cache_enabled: c.devcontainer_image_cache_enabled,
                 update_window: c.update_window.map(window),
-                encrypted_honeycomb_api_key: c.encrypted_honeycomb_api_key.to_vec(),
+                encrypted_honeycomb_api_key: c.encrypted_honeycomb_api_key,
                 continuous_profiling: c.continuous_profiling,
             }),
         }),
