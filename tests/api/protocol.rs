@@ -470,6 +470,44 @@ async fn health_is_served_over_grpc() {
 }
 
 #[tokio::test]
+async fn health_is_served_over_connect_too() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/grpc.health.v1.Health/Check", server.url());
+    let check = |service: &str| {
+        tonic_health::pb::HealthCheckRequest {
+            service: service.into(),
+        }
+        .encode_to_vec()
+    };
+    let response = http
+        .post(&url)
+        .header("content-type", "application/proto")
+        .body(check(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/proto");
+    let answer =
+        tonic_health::pb::HealthCheckResponse::decode(response.bytes().await.unwrap()).unwrap();
+    assert_eq!(
+        answer.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+    let response = http
+        .post(&url)
+        .header("content-type", "application/proto")
+        .body(check("no.such.Service"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    let err: Value = response.json().await.unwrap();
+    assert_eq!(err["code"], "not_found");
+}
+
+#[tokio::test]
 async fn shutdown_lets_calls_in_flight_finish() {
     let server = TestServer::start().await;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())

@@ -16,6 +16,9 @@ use http::header::{ACCEPT, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{HeaderValue, Uri};
 use http_body_util::{BodyExt, Limited};
 
+/// Paths of the API's methods, all of them unary.
+const API_PACKAGE_PREFIX: &str = "/gitpod.v1.";
+
 /// Limits the guard enforces.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -73,6 +76,12 @@ impl Wire {
 
 pub async fn rpc_guard(State(limits): State<Limits>, req: Request, next: Next) -> Response {
     match Wire::of(&req) {
+        Wire::Connect if is_connect_to_tonic_service(&req, "application/connect+proto") => {
+            connect_stream_bridge(req, next).await
+        }
+        Wire::Connect if is_connect_to_tonic_service(&req, "application/proto") => {
+            connect_unary_bridge(limits, req, next).await
+        }
         Wire::Connect => connect_guard(req, next).await,
         wire => grpc_guard(limits, wire, req, next).await,
     }
@@ -96,6 +105,152 @@ async fn connect_guard(req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+/// A binary Connect call to a service that only tonic serves (server reflection, health).
+fn is_connect_to_tonic_service(req: &Request, content_type: &str) -> bool {
+    let ct = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    ct.starts_with(content_type) && req.uri().path().starts_with("/grpc.")
+}
+
+/// Serves a binary Connect unary call (`grpc.health.v1.Health/Check`) with a tonic service:
+/// the message gets a gRPC frame on the way in and loses it on the way out.
+async fn connect_unary_bridge(limits: Limits, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let message = match Limited::new(body, limits.max_message_bytes).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => return connect_error(Code::ResourceExhausted, "request message too large"),
+    };
+    let mut framed = Vec::with_capacity(message.len() + 5);
+    framed.push(0);
+    framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    framed.extend_from_slice(&message);
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    parts
+        .headers
+        .insert("te", HeaderValue::from_static("trailers"));
+    // In process, frames and trailers pass whatever the client\'s HTTP version; tonic-web
+    // refuses plain gRPC that claims HTTP/1.1.
+    parts.version = http::Version::HTTP_2;
+    let response = next
+        .run(Request::from_parts(parts, Body::from(framed)))
+        .await;
+    let (parts, body) = response.into_parts();
+    let collected = match body.collect().await {
+        Ok(c) => c,
+        Err(e) => return connect_error(Code::Internal, &e.to_string()),
+    };
+    let status =
+        grpc_status_of(&parts.headers).or_else(|| collected.trailers().and_then(grpc_status_of));
+    match status {
+        Some((0, _)) => {
+            let data = collected.to_bytes();
+            let message = if data.len() >= 5 {
+                data.slice(5..)
+            } else {
+                bytes::Bytes::new()
+            };
+            ([(CONTENT_TYPE, "application/proto")], message).into_response()
+        }
+        Some((code, message)) => {
+            ConnectError::from(tonic::Status::new(tonic::Code::from_i32(code), message))
+                .into_response()
+        }
+        None => connect_error(Code::Internal, "no status from the service"),
+    }
+}
+
+/// Serves a Connect streaming call (binary) with a tonic service, so that clients speaking
+/// Connect (`buf curl --protocol connect`) can use server reflection. Connect and gRPC frame
+/// messages the same way (flags byte, 4-byte length); only the end differs: gRPC ends with
+/// trailers, Connect with an end-stream frame (flag 0x02) holding JSON.
+async fn connect_stream_bridge(req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    parts
+        .headers
+        .insert("te", HeaderValue::from_static("trailers"));
+    // In process, frames and trailers pass whatever the client\'s HTTP version; tonic-web
+    // refuses plain gRPC that claims HTTP/1.1.
+    parts.version = http::Version::HTTP_2;
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let (mut parts, body) = response.into_parts();
+    // A trailers-only answer has its status in the headers.
+    let header_status = grpc_status_of(&parts.headers);
+    parts.status = http::StatusCode::OK;
+    parts.headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/connect+proto"),
+    );
+    for name in [
+        "grpc-status",
+        "grpc-message",
+        "grpc-status-details-bin",
+        "grpc-encoding",
+    ] {
+        parts.headers.remove(name);
+    }
+    let frames = futures::stream::unfold(Some((body, header_status)), |state| async move {
+        let (mut body, header_status) = state?;
+        if let Some(status) = header_status {
+            return Some((Ok::<_, axum::Error>(end_stream(status)), None));
+        }
+        match body.frame().await {
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => Some((Ok(data), Some((body, None)))),
+                Err(frame) => {
+                    let status = frame
+                        .trailers_ref()
+                        .and_then(grpc_status_of)
+                        .unwrap_or((0, String::new()));
+                    Some((Ok(end_stream(status)), None))
+                }
+            },
+            Some(Err(e)) => Some((Ok(end_stream((13, e.to_string()))), None)),
+            None => Some((Ok(end_stream((0, String::new()))), None)),
+        }
+    });
+    Response::from_parts(parts, Body::from_stream(frames))
+}
+
+/// `grpc-status` and `grpc-message` from headers or trailers.
+fn grpc_status_of(headers: &http::HeaderMap) -> Option<(i32, String)> {
+    let code = headers.get("grpc-status")?.to_str().ok()?.parse().ok()?;
+    let message = headers
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        .unwrap_or_default();
+    let message = percent_encoding::percent_decode_str(message)
+        .decode_utf8_lossy()
+        .into_owned();
+    Some((code, message))
+}
+
+/// The Connect end-stream frame for a gRPC status.
+fn end_stream((code, message): (i32, String)) -> bytes::Bytes {
+    let json = if code == 0 {
+        serde_json::json!({})
+    } else {
+        let code = tonic::Code::from_i32(code);
+        let name = ConnectError::from(tonic::Status::new(code, ""))
+            .code()
+            .as_str();
+        serde_json::json!({ "error": { "code": name, "message": message } })
+    };
+    let payload = json.to_string().into_bytes();
+    let mut frame = Vec::with_capacity(5 + payload.len());
+    frame.push(0x02);
+    frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&payload);
+    frame.into()
 }
 
 /// A Connect unary error response: JSON error body, HTTP status from the code.
@@ -155,8 +310,16 @@ async fn grpc_guard(limits: Limits, wire: Wire, mut req: Request, next: Next) ->
         },
     };
     // The deadline covers reading the request too: a client that never finishes its body
-    // gets its answer when its deadline passes.
-    let call = limited_call(limits, wire, req, next);
+    // gets its answer when its deadline passes. Only the API's own (unary) methods are read
+    // ahead; streaming services (reflection, health watch) keep their streams, and tonic's
+    // decoding limit bounds their messages.
+    let call = async move {
+        if req.uri().path().starts_with(API_PACKAGE_PREFIX) {
+            limited_call(limits, wire, req, next).await
+        } else {
+            next.run(req).await
+        }
+    };
     match timeout {
         None => call.await,
         Some(d) => tokio::time::timeout(d, call).await.unwrap_or_else(|_| {
