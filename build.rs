@@ -33,9 +33,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     connectrpc_axum_build::compile_protos(&protos, &[proto_root])
         .with_prost_config(|config| {
             config.skip_protoc_run();
+            config.extern_path(".google.protobuf.Timestamp", "crate::wkt::Timestamp");
         })
         .with_pbjson_config(|builder| {
             builder.ignore_unknown_fields();
+            builder.extern_path(".google.protobuf.Timestamp", "crate::wkt::Timestamp");
         })
         .with_tonic()
         .with_tonic_prost_config(move |b| b.file_descriptor_set_path(&server_fds).skip_protoc_run())

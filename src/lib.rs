@@ -13,6 +13,8 @@
 
 include!(concat!(env!("OUT_DIR"), "/protos.rs"));
 
+pub mod wkt;
+
 /// Encoded `google.protobuf.FileDescriptorSet` of `proto/gitpod/v1/*.proto` and their imports,
 /// with source info (doc comments).
 pub const FILE_DESCRIPTOR_SET: &[u8] =

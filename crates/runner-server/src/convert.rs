@@ -2,7 +2,8 @@
 //! of the runner-core use cases (which validate them); domain values become proto messages.
 
 use gitpod_api::gitpod::v1 as pb;
-use pbjson_types::{Duration, Timestamp as PbTimestamp};
+use gitpod_api::wkt::Timestamp as PbTimestamp;
+use pbjson_types::Duration;
 use runner_core::model::{self as m, ApiEnum};
 use runner_core::runners as uc;
 use runner_core::time::Timestamp;
