@@ -26,7 +26,8 @@ fi
 step "build the server and the example client"
 cargo build -p runner-server --bins
 cargo build --example runner_client
-export RUNNER_SERVER_BIN="$root/target/debug/runner-server"
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+export RUNNER_SERVER_BIN="$target_dir/debug/runner-server"
 
 step "example: the generated Rust client against a live server"
 tmp=$(mktemp -d)
@@ -36,7 +37,7 @@ server_pid=$!
 for _ in $(seq 1 100); do grep -q '^listening on ' "$tmp/out" && break; sleep 0.1; done
 url=$(sed -n 's/^listening on //p' "$tmp/out")
 [ -n "$url" ] || { cat "$tmp/err"; echo "server did not start"; exit 1; }
-"$root/target/debug/examples/runner_client" "$url"
+"$target_dir/debug/examples/runner_client" "$url"
 kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
 
 step "third-party clients: buf curl, grpcio, connect-node, curl"
