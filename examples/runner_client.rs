@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release -p runner-server &          # the server, on 127.0.0.1:8080
-//! cargo run --example runner_client -- http://127.0.0.1:8080
+//! cargo run --example runner_client -- http://127.0.0.1:8080 "$TOKEN"   # or GITPOD_API_KEY=…
 //! ```
 
 use gitpod_api::gitpod::v1::runner_service_client::RunnerServiceClient;

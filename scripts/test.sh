@@ -37,7 +37,8 @@ server_pid=$!
 for _ in $(seq 1 100); do grep -q '^listening on ' "$tmp/out" && break; sleep 0.1; done
 url=$(sed -n 's/^listening on //p' "$tmp/out")
 [ -n "$url" ] || { cat "$tmp/err"; echo "server did not start"; exit 1; }
-"$target_dir/debug/examples/runner_client" "$url"
+token=$(sed -n 's/^admin token (shown once): //p' "$tmp/out")
+"$target_dir/debug/examples/runner_client" "$url" "$token"
 kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
 
 step "third-party clients: buf curl, grpcio, connect-node, curl"

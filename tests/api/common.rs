@@ -6,14 +6,21 @@ use std::str::FromStr;
 use gitpod_api::tonic;
 use http::uri::PathAndQuery;
 use prost::Message;
+use runner_core::identity::{OrgRole, Organization};
+use runner_core::identity_admin::Identity;
+use runner_core::model::Principal;
 use runner_server::{AppState, MountOptions, Server, app};
 use serde::{Serialize, de::DeserializeOwned};
 use tokio::net::TcpListener;
 
-/// A running server and the temporary directory that holds its database.
+/// A running server, the temporary directory that holds its database, and an organization
+/// with an admin to call it as.
 pub struct TestServer {
     pub server: Server,
     pub _dir: tempfile::TempDir,
+    pub identity: Identity,
+    pub org: Organization,
+    pub admin_token: String,
 }
 
 impl TestServer {
@@ -25,18 +32,43 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let store = runner_store::open(&url).await.unwrap();
+        let identity = Identity::new(store.clone());
+        let (org, _admin, token) = identity.bootstrap().await.unwrap().expect("empty database");
         let state = AppState::new(store, &[42; 32]);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = Server::start(listener, app(state, &options)).unwrap();
-        Self { server, _dir: dir }
+        Self {
+            server,
+            _dir: dir,
+            identity,
+            org,
+            admin_token: token.token,
+        }
+    }
+
+    /// A new member of the test organization with a token: `(member id, token)`.
+    pub async fn member(&self, name: &str, role: OrgRole) -> (uuid::Uuid, String) {
+        let m = self
+            .identity
+            .create_member(self.org.id, Principal::User, name, role)
+            .await
+            .unwrap();
+        let t = self.identity.issue_token(m.id, "test", None).await.unwrap();
+        (m.id, t.token)
     }
 
     pub fn url(&self) -> String {
         self.server.base_url()
     }
 
+    /// A client calling as the organization's admin.
     pub async fn client(&self, protocol: Protocol) -> Client {
-        Client::new(protocol, &self.url()).await
+        Client::new(protocol, &self.url(), Some(&self.admin_token)).await
+    }
+
+    /// A client calling with `token` (or none).
+    pub async fn client_as(&self, protocol: Protocol, token: Option<&str>) -> Client {
+        Client::new(protocol, &self.url(), token).await
     }
 }
 
@@ -84,11 +116,12 @@ enum Transport {
 pub struct Client {
     pub protocol: Protocol,
     base: String,
+    token: Option<String>,
     transport: Transport,
 }
 
 impl Client {
-    pub async fn new(protocol: Protocol, base: &str) -> Self {
+    pub async fn new(protocol: Protocol, base: &str, token: Option<&str>) -> Self {
         let transport = match protocol {
             Protocol::ConnectJson | Protocol::ConnectProto => Transport::Connect {
                 http: reqwest::Client::new(),
@@ -116,6 +149,7 @@ impl Client {
         Self {
             protocol,
             base: base.to_owned(),
+            token: token.map(str::to_owned),
             transport,
         }
     }
@@ -128,10 +162,28 @@ impl Client {
     {
         match &self.transport {
             Transport::Connect { http, json } => {
-                connect_call(http, &self.base, path, *json, &req).await
+                connect_call(http, &self.base, self.token.as_deref(), path, *json, &req).await
             }
-            Transport::Grpc(channel) => tonic_call(channel.clone(), &self.base, path, req).await,
-            Transport::GrpcWeb(svc) => tonic_call((**svc).clone(), &self.base, path, req).await,
+            Transport::Grpc(channel) => {
+                tonic_call(
+                    channel.clone(),
+                    &self.base,
+                    self.token.as_deref(),
+                    path,
+                    req,
+                )
+                .await
+            }
+            Transport::GrpcWeb(svc) => {
+                tonic_call(
+                    (**svc).clone(),
+                    &self.base,
+                    self.token.as_deref(),
+                    path,
+                    req,
+                )
+                .await
+            }
         }
     }
 }
@@ -139,6 +191,7 @@ impl Client {
 async fn connect_call<Req: Message + Serialize, Resp: Message + DeserializeOwned + Default>(
     http: &reqwest::Client,
     base: &str,
+    token: Option<&str>,
     path: &str,
     json: bool,
     req: &Req,
@@ -148,13 +201,14 @@ async fn connect_call<Req: Message + Serialize, Resp: Message + DeserializeOwned
     } else {
         ("application/proto", req.encode_to_vec())
     };
-    let response = http
+    let mut request = http
         .post(format!("{base}{path}"))
         .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+        .body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let ct = response
         .headers()
@@ -203,6 +257,7 @@ async fn connect_call<Req: Message + Serialize, Resp: Message + DeserializeOwned
 async fn tonic_call<T, Req, Resp>(
     service: T,
     base: &str,
+    token: Option<&str>,
     path: &str,
     req: Req,
 ) -> Result<Resp, Failure>
@@ -222,12 +277,14 @@ where
         .map_err(Into::into)
         .expect("transport ready");
     let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
+    let mut request = tonic::Request::new(req);
+    if let Some(token) = token {
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
     match grpc
-        .unary(
-            tonic::Request::new(req),
-            PathAndQuery::from_str(path).unwrap(),
-            codec,
-        )
+        .unary(request, PathAndQuery::from_str(path).unwrap(), codec)
         .await
     {
         Ok(r) => Ok(r.into_inner()),

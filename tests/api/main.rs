@@ -1,5 +1,6 @@
 //! Integration tests: real servers on port 0, called through real clients over every protocol.
 
+mod authz;
 mod common;
 mod protocol;
 mod runners;

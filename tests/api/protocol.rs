@@ -15,9 +15,10 @@ use tokio::sync::mpsc;
 use crate::common::{ALL, Protocol, TestServer};
 use crate::runners::{aws_runner, rs};
 
-async fn post_json(url: &str, path: &str, body: Value) -> (u16, Value) {
+async fn post_json(server: &TestServer, path: &str, body: Value) -> (u16, Value) {
     let response = reqwest::Client::new()
-        .post(format!("{url}{path}"))
+        .post(format!("{}{path}", server.url()))
+        .bearer_auth(&server.admin_token)
         .json(&body)
         .send()
         .await
@@ -43,17 +44,15 @@ fn keys(v: &Value, out: &mut Vec<String>) {
 #[tokio::test]
 async fn connect_json_has_the_proto3_json_shape() {
     let server = TestServer::start().await;
-    let url = server.url();
     // Enums by name and by number; unknown fields are ignored.
-    let (status, by_name) = post_json(
-        &url,
+    let (status, by_name) = post_json(&server,
         &rs("CreateRunner"),
         json!({"name": "By Name", "provider": "RUNNER_PROVIDER_GCP", "spec": {"desiredPhase": "RUNNER_PHASE_INACTIVE"}, "someFutureField": 1}),
     )
     .await;
     assert_eq!(status, 200, "{by_name}");
     let (status, by_number) = post_json(
-        &url,
+        &server,
         &rs("CreateRunner"),
         json!({"name": "By Number", "provider": 5, "spec": {"desiredPhase": 2}}),
     )
@@ -91,8 +90,7 @@ async fn connect_json_has_the_proto3_json_shape() {
     }
     // Other fields round-trip under their camelCase names.
     let id = by_name["runner"]["runnerId"].as_str().unwrap();
-    let (status, empty) = post_json(
-        &url,
+    let (status, empty) = post_json(&server,
         &rs("UpdateRunner"),
         json!({"runnerId": id, "spec": {"configuration": {"autoUpdate": true, "logLevel": "LOG_LEVEL_WARN", "updateWindow": {"startHour": 1}}}}),
     )
@@ -102,14 +100,14 @@ async fn connect_json_has_the_proto3_json_shape() {
         (200, &json!({})),
         "empty responses are {{}}"
     );
-    let (_, got) = post_json(&url, &rs("GetRunner"), json!({"runnerId": id})).await;
+    let (_, got) = post_json(&server, &rs("GetRunner"), json!({"runnerId": id})).await;
     let cfg = &got["runner"]["spec"]["configuration"];
     assert_eq!(cfg["logLevel"], "LOG_LEVEL_WARN");
     assert_eq!(cfg["autoUpdate"], true);
     assert_eq!(cfg["updateWindow"], json!({"startHour": 1, "endHour": 3}));
     // Unknown enum names and wrong types are the caller's error.
     let (status, err) = post_json(
-        &url,
+        &server,
         &rs("CreateRunner"),
         json!({"name": "Bad Enum", "provider": "RUNNER_PROVIDER_MOON"}),
     )
@@ -120,7 +118,7 @@ async fn connect_json_has_the_proto3_json_shape() {
         "{err}"
     );
     let (status, err) = post_json(
-        &url,
+        &server,
         &rs("CreateRunner"),
         json!({"name": "Bad Number", "provider": 42}),
     )
@@ -130,7 +128,7 @@ async fn connect_json_has_the_proto3_json_shape() {
         (400, Some("invalid_argument")),
         "{err}"
     );
-    let (status, err) = post_json(&url, &rs("GetRunner"), json!({"runnerId": 12})).await;
+    let (status, err) = post_json(&server, &rs("GetRunner"), json!({"runnerId": 12})).await;
     assert_eq!(
         (status, err["code"].as_str()),
         (400, Some("invalid_argument")),
@@ -138,7 +136,7 @@ async fn connect_json_has_the_proto3_json_shape() {
     );
     // Errors: Connect JSON body, HTTP status from the code.
     let (status, err) = post_json(
-        &url,
+        &server,
         &rs("GetRunner"),
         json!({"runnerId": uuid::Uuid::now_v7().to_string()}),
     )
@@ -146,18 +144,17 @@ async fn connect_json_has_the_proto3_json_shape() {
     assert_eq!(status, 404);
     assert_eq!(err["code"], "not_found");
     assert!(err["message"].as_str().unwrap().contains("not found"));
-    let (status, empty) = post_json(&url, &rs("DeleteRunner"), json!({"runnerId": id})).await;
+    let (status, empty) = post_json(&server, &rs("DeleteRunner"), json!({"runnerId": id})).await;
     assert_eq!((status, empty), (200, json!({})));
 }
 
 #[tokio::test]
 async fn connect_paging_reads_the_query_string_and_the_api_prefix() {
     let server = TestServer::start().await;
-    let url = server.url();
     let mut ids = Vec::new();
     for i in 0..3 {
         let (_, created) = post_json(
-            &url,
+            &server,
             "/api/gitpod.v1.RunnerService/CreateRunner",
             json!({"name": format!("runner {i}"), "provider": "RUNNER_PROVIDER_GCP"}),
         )
@@ -170,7 +167,7 @@ async fn connect_paging_reads_the_query_string_and_the_api_prefix() {
     let mut query = "?pageSize=1".to_owned();
     loop {
         let (status, page) = post_json(
-            &url,
+            &server,
             &format!("/api/gitpod.v1.RunnerService/ListRunners{query}"),
             body.clone(),
         )
@@ -186,7 +183,7 @@ async fn connect_paging_reads_the_query_string_and_the_api_prefix() {
     }
     assert_eq!(seen, ids);
     let (status, err) = post_json(
-        &url,
+        &server,
         &format!("{}?pageSize=many", rs("ListRunners")),
         json!({}),
     )
@@ -210,6 +207,7 @@ async fn connect_headers_and_compression() {
     for (version, expect) in [(None, 200), (Some("1"), 200), (Some("2"), 400)] {
         let mut req = http
             .post(&url)
+            .bearer_auth(&server.admin_token)
             .header("content-type", "application/json")
             .body("{}");
         if let Some(v) = version {
@@ -224,6 +222,7 @@ async fn connect_headers_and_compression() {
     // A compression we do not speak: a Connect `unimplemented` error, not a bare 415.
     let response = http
         .post(&url)
+        .bearer_auth(&server.admin_token)
         .header("content-type", "application/json")
         .header("content-encoding", "br")
         .body("{}")
@@ -239,6 +238,7 @@ async fn connect_headers_and_compression() {
     std::io::Write::write_all(&mut gz, br#"{"pagination":{"pageSize":5}}"#).unwrap();
     let response = http
         .post(&url)
+        .bearer_auth(&server.admin_token)
         .header("content-type", "application/json")
         .header("content-encoding", "gzip")
         .body(gz.finish().unwrap())
@@ -249,6 +249,7 @@ async fn connect_headers_and_compression() {
     // Binary Connect answers with application/proto.
     let response = http
         .post(&url)
+        .bearer_auth(&server.admin_token)
         .header("content-type", "application/proto")
         .body(Vec::new())
         .send()
@@ -312,6 +313,7 @@ async fn grpc_timeout_is_enforced_even_while_the_body_is_still_coming() {
         let req = http::Request::post(format!("{}{}", server.url(), rs("ListRunners")))
             .header("content-type", content_type)
             .header("te", "trailers")
+            .header("authorization", format!("Bearer {}", server.admin_token))
             .header("grpc-timeout", "200m")
             .body(body)
             .unwrap();
@@ -339,6 +341,7 @@ async fn grpc_timeout_is_enforced_even_while_the_body_is_still_coming() {
     let req = http::Request::post(format!("{}{}", server.url(), rs("ListRunners")))
         .header("content-type", "application/grpc")
         .header("grpc-timeout", "soon")
+        .header("authorization", format!("Bearer {}", server.admin_token))
         .body(Full::new(grpc_frame(&ListRunnersRequest::default())))
         .unwrap();
     let client2 = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
@@ -357,6 +360,7 @@ async fn connect_timeout_is_enforced() {
     let req = http::Request::post(format!("{}{}", server.url(), rs("ListRunners")))
         .header("content-type", "application/json")
         .header("connect-timeout-ms", "200")
+        .header("authorization", format!("Bearer {}", server.admin_token))
         .body(body)
         .unwrap();
     let response = tokio::time::timeout(Duration::from_secs(10), client.request(req))
@@ -377,6 +381,7 @@ async fn grpc_web_text_and_cors_preflight() {
     let http = reqwest::Client::new();
     let response = http
         .post(format!("{}/api{}", server.url(), rs("ListRunners")))
+        .bearer_auth(&server.admin_token)
         .header("content-type", "application/grpc-web-text")
         .header("origin", "http://console.example")
         .body(b64.encode(grpc_frame(&ListRunnersRequest::default())))
@@ -483,6 +488,7 @@ async fn health_is_served_over_connect_too() {
     };
     let response = http
         .post(&url)
+        .bearer_auth(&server.admin_token)
         .header("content-type", "application/proto")
         .body(check(""))
         .send()
@@ -498,6 +504,7 @@ async fn health_is_served_over_connect_too() {
     );
     let response = http
         .post(&url)
+        .bearer_auth(&server.admin_token)
         .header("content-type", "application/proto")
         .body(check("no.such.Service"))
         .send()
@@ -516,13 +523,14 @@ async fn shutdown_lets_calls_in_flight_finish() {
     let (tx, body) = held_body();
     let req = http::Request::post(format!("{}{}", server.url(), rs("CreateRunner")))
         .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {}", server.admin_token))
         .body(body)
         .unwrap();
     let call = tokio::spawn(client.request(req));
     let json = serde_json::to_vec(&aws_runner("In Flight")).unwrap();
     tx.send(Bytes::copy_from_slice(&json[..10])).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let TestServer { server, _dir } = server;
+    let TestServer { server, _dir, .. } = server;
     let stopping = tokio::spawn(server.shutdown());
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!stopping.is_finished(), "waits for the call in flight");

@@ -45,6 +45,7 @@ pub enum Resource {
     EnvironmentClass,
     ScmIntegration,
     HostAuthenticationToken,
+    Group,
 }
 
 impl Resource {
@@ -55,6 +56,7 @@ impl Resource {
             Resource::EnvironmentClass => "environment class",
             Resource::ScmIntegration => "SCM integration",
             Resource::HostAuthenticationToken => "host authentication token",
+            Resource::Group => "group",
         }
     }
 }

@@ -5,11 +5,16 @@
 //! - [`validate`]: input rules shared by every RPC (ids, lengths, page sizes);
 //! - [`page`]: self-contained, tamper-evident page tokens;
 //! - [`store`]: the storage ports that the backends implement;
+//! - [`identity`], [`authz`]: callers and what they may do;
 //! - [`runners`]: the runner use cases, one function per RPC.
 
+pub mod authz;
 pub mod error;
+pub mod identity;
+pub mod identity_admin;
 pub mod model;
 pub mod page;
+pub mod policies;
 pub mod runners;
 pub mod secrets;
 pub mod store;
@@ -17,3 +22,27 @@ pub mod time;
 pub mod validate;
 
 pub use error::{CoreError, FieldViolation};
+
+#[cfg(test)]
+pub(crate) mod testing_support {
+    use crate::model::*;
+    use crate::time::Timestamp;
+
+    pub fn runner(provider: RunnerProvider) -> Runner {
+        let now = Timestamp::now();
+        Runner {
+            id: uuid::Uuid::now_v7(),
+            org_id: uuid::Uuid::now_v7(),
+            name: "test runner".to_owned(),
+            kind: provider.kind(),
+            provider: Some(provider),
+            runner_manager_id: None,
+            creator: None,
+            created_at: now,
+            updated_at: now,
+            spec: RunnerSpec::default(),
+            status: RunnerStatus::default(),
+            revision: 1,
+        }
+    }
+}

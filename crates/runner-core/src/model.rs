@@ -160,6 +160,24 @@ api_enum!(
     }
 );
 
+api_enum!(
+    /// A role that a runner policy grants a group.
+    RunnerRole {
+        /// Configure the runner, manage its integrations and share it.
+        Admin = 1 => "admin",
+        /// Create environments on the runner.
+        User = 2 => "user",
+    }
+);
+
+/// A group's role on a runner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunnerPolicy {
+    pub runner_id: Uuid,
+    pub group_id: Uuid,
+    pub role: RunnerRole,
+}
+
 /// Who did something: a user, service account, runner, ….
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subject {
@@ -274,6 +292,9 @@ impl Default for RunnerStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Runner {
     pub id: Uuid,
+    /// The organization the runner belongs to; not part of the API, every call is scoped to
+    /// the caller's organization.
+    pub org_id: Uuid,
     pub name: String,
     pub kind: RunnerKind,
     pub provider: Option<RunnerProvider>,

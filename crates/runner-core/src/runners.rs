@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use crate::authz::{self, RunnerAccess, Visibility};
 use crate::error::{CoreError, FieldViolation, Resource, Result};
+use crate::identity::Caller;
 use crate::model::*;
 use crate::page::PageTokens;
 use crate::secrets;
@@ -19,6 +21,8 @@ pub const NAME_MIN: usize = 3;
 pub const NAME_MAX: usize = 127;
 /// Exchange tokens are valid for 24 hours.
 pub const EXCHANGE_TOKEN_TTL_SECS: i64 = 24 * 3600;
+/// Logs tokens are valid for one hour.
+pub const LOGS_TOKEN_TTL_SECS: i64 = 3600;
 /// How often a conditional update is retried after losing a race.
 const UPDATE_ATTEMPTS: usize = 8;
 const LIST_KIND: &str = "runners";
@@ -142,11 +146,8 @@ impl Runners {
         Self { store, page_tokens }
     }
 
-    pub async fn create(
-        &self,
-        input: CreateRunnerInput,
-        creator: Option<Subject>,
-    ) -> Result<CreatedRunner> {
+    pub async fn create(&self, caller: &Caller, input: CreateRunnerInput) -> Result<CreatedRunner> {
+        authz::require_runner_creator(caller)?;
         let mut v = Violations::default();
         let name = v.check(validate::name("name", &input.name, NAME_MIN, NAME_MAX));
         let kind_provider = v.check(kind_and_provider(input.kind, input.provider));
@@ -189,45 +190,91 @@ impl Runners {
         let now = Timestamp::now();
         let runner = Runner {
             id: Uuid::now_v7(),
+            org_id: caller.org_id,
             name: name.expect("checked"),
             kind,
             provider,
             runner_manager_id: manager.flatten(),
-            creator,
+            creator: Some(caller.subject.clone()),
             created_at: now,
             updated_at: now,
             spec: spec.expect("checked"),
             status: RunnerStatus::default(),
             revision: 1,
         };
-        let token = secrets::mint("gpx");
-        let record = NewRunnerToken {
-            hash: token.hash.clone(),
-            runner_id: runner.id,
-            kind: RunnerTokenKind::Exchange,
-            created_at: now,
-            expires_at: now.plus_seconds(EXCHANGE_TOKEN_TTL_SECS),
-        };
+        let (token, record) = runner_token(
+            runner.id,
+            RunnerTokenKind::Exchange,
+            EXCHANGE_TOKEN_TTL_SECS,
+        );
         self.store.insert_runner(&runner, &record).await?;
         Ok(CreatedRunner {
             runner,
-            exchange_token: token.plaintext,
+            exchange_token: token,
         })
     }
 
-    pub async fn get(&self, runner_id: &str) -> Result<Runner> {
+    pub async fn get(&self, caller: &Caller, runner_id: &str) -> Result<Runner> {
         let id = validate::uuid("runnerId", runner_id)?;
-        self.load(id).await
+        self.load_for(caller, id, RunnerAccess::User).await
     }
 
-    async fn load(&self, id: Uuid) -> Result<Runner> {
-        self.store
+    /// The runner, if the caller has at least `needed` access to it; `not_found` when it cannot
+    /// see it, `permission_denied` when its role is too weak.
+    pub async fn load_for(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        needed: RunnerAccess,
+    ) -> Result<Runner> {
+        let runner = self
+            .store
             .get_runner(id)
             .await?
-            .ok_or_else(|| CoreError::not_found(Resource::Runner, id))
+            .ok_or_else(|| CoreError::not_found(Resource::Runner, id))?;
+        authz::require(self.access(caller, &runner).await?, needed, id)?;
+        Ok(runner)
     }
 
-    pub async fn list(&self, input: ListRunnersInput) -> Result<Page<Runner>> {
+    /// The caller's access to a runner, reading its policies only when they matter.
+    pub async fn access(&self, caller: &Caller, runner: &Runner) -> Result<RunnerAccess> {
+        let quick = authz::runner_access(caller, runner, &[]);
+        if quick == RunnerAccess::Admin || runner.org_id != caller.org_id {
+            return Ok(quick);
+        }
+        let roles = self.store.policy_roles(runner.id, &caller.groups).await?;
+        Ok(authz::runner_access(caller, runner, &roles))
+    }
+
+    /// A new one-time exchange token for a runner; earlier ones stay valid.
+    pub async fn create_token(&self, caller: &Caller, runner_id: &str) -> Result<String> {
+        let id = validate::uuid("runnerId", runner_id)?;
+        let runner = self.load_for(caller, id, RunnerAccess::Admin).await?;
+        if runner.kind == RunnerKind::LocalConfiguration {
+            return Err(CoreError::FailedPrecondition(
+                "the local-configuration runner has no process to bootstrap".into(),
+            ));
+        }
+        if runner.status.phase == RunnerPhase::Deleting {
+            return Err(CoreError::FailedPrecondition(
+                "runner is being deleted".to_owned(),
+            ));
+        }
+        let (token, record) = runner_token(id, RunnerTokenKind::Exchange, EXCHANGE_TOKEN_TTL_SECS);
+        self.store.insert_runner_token(&record).await?;
+        Ok(token)
+    }
+
+    /// A one-hour token for one runner's logs and support bundle.
+    pub async fn create_logs_token(&self, caller: &Caller, runner_id: &str) -> Result<String> {
+        let id = validate::uuid("runnerId", runner_id)?;
+        self.load_for(caller, id, RunnerAccess::Admin).await?;
+        let (token, record) = runner_token(id, RunnerTokenKind::Logs, LOGS_TOKEN_TTL_SECS);
+        self.store.insert_runner_token(&record).await?;
+        Ok(token)
+    }
+
+    pub async fn list(&self, caller: &Caller, input: ListRunnersInput) -> Result<Page<Runner>> {
         let mut v = Violations::default();
         let size = v.check(validate::page_size("pagination.pageSize", input.page_size));
         let creator_ids = v.check(validate::filter_list(
@@ -267,7 +314,7 @@ impl Runners {
         };
         let mut items = self
             .store
-            .list_runners(&cursor.filter, after, size + 1)
+            .list_runners(&Visibility::of(caller), &cursor.filter, after, size + 1)
             .await?;
         let next_token = if items.len() > size as usize {
             items.truncate(size as usize);
@@ -280,7 +327,7 @@ impl Runners {
         Ok(Page { items, next_token })
     }
 
-    pub async fn update(&self, input: UpdateRunnerInput) -> Result<()> {
+    pub async fn update(&self, caller: &Caller, input: UpdateRunnerInput) -> Result<()> {
         let id = validate::uuid("runnerId", &input.runner_id)?;
         let mut v = Violations::default();
         let name = match &input.name {
@@ -300,7 +347,7 @@ impl Runners {
         let (name, spec) = (name.expect("checked"), spec.expect("checked"));
 
         for _ in 0..UPDATE_ATTEMPTS {
-            let mut runner = self.load(id).await?;
+            let mut runner = self.load_for(caller, id, RunnerAccess::Admin).await?;
             if runner.status.phase == RunnerPhase::Deleting {
                 return Err(CoreError::FailedPrecondition(
                     "runner is being deleted".to_owned(),
@@ -323,10 +370,10 @@ impl Runners {
         ))
     }
 
-    pub async fn delete(&self, runner_id: &str, force: bool) -> Result<()> {
+    pub async fn delete(&self, caller: &Caller, runner_id: &str, force: bool) -> Result<()> {
         let id = validate::uuid("runnerId", runner_id)?;
         for _ in 0..UPDATE_ATTEMPTS {
-            let mut runner = self.load(id).await?;
+            let mut runner = self.load_for(caller, id, RunnerAccess::Admin).await?;
             if runner.kind == RunnerKind::LocalConfiguration {
                 return Err(CoreError::FailedPrecondition(
                     "the local-configuration runner cannot be deleted".to_owned(),
@@ -352,6 +399,27 @@ impl Runners {
             "runner is being changed concurrently; retry".to_owned(),
         ))
     }
+}
+
+/// Mints a runner token: the plaintext for the caller and the record to store.
+fn runner_token(
+    runner_id: Uuid,
+    kind: RunnerTokenKind,
+    ttl_seconds: i64,
+) -> (String, NewRunnerToken) {
+    let minted = secrets::mint(match kind {
+        RunnerTokenKind::Exchange => "gpx",
+        RunnerTokenKind::Logs => "gpl",
+    });
+    let now = Timestamp::now();
+    let record = NewRunnerToken {
+        hash: minted.hash,
+        runner_id,
+        kind,
+        created_at: now,
+        expires_at: now.plus_seconds(ttl_seconds),
+    };
+    (minted.plaintext, record)
 }
 
 /// Exactly one of kind and provider; the kind follows from the provider.

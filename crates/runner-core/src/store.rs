@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::model::{Runner, RunnerFilter};
+use crate::authz::Visibility;
+use crate::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
+use crate::model::{Runner, RunnerFilter, RunnerPolicy, RunnerRole};
 use crate::time::Timestamp;
 
 /// What a backend can fail with. Produced only by the store adapters.
@@ -26,12 +28,15 @@ pub enum StoreError {
 pub enum RunnerTokenKind {
     /// One-time token the runner process trades for its own credentials.
     Exchange,
+    /// Read access to one runner's logs and support bundle.
+    Logs,
 }
 
 impl RunnerTokenKind {
     pub fn as_str(self) -> &'static str {
         match self {
             RunnerTokenKind::Exchange => "exchange",
+            RunnerTokenKind::Logs => "logs",
         }
     }
 }
@@ -66,10 +71,11 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get_runner(&self, id: Uuid) -> Result<Option<Runner>, StoreError>;
 
-    /// Runners passing `filter`, ordered by id (time-ordered UUIDv7), after `after`, at most
-    /// `limit` of them.
+    /// Runners visible under `visibility` and passing `filter`, ordered by id (time-ordered
+    /// UUIDv7), after `after`, at most `limit` of them.
     async fn list_runners(
         &self,
+        visibility: &Visibility,
         filter: &RunnerFilter,
         after: Option<Uuid>,
         limit: u32,
@@ -84,6 +90,73 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores another token for an existing runner.
     async fn insert_runner_token(&self, token: &NewRunnerToken) -> Result<(), StoreError>;
+
+    // --- Identity -------------------------------------------------------------------------
+
+    /// Creates an organization together with its `org-members` system group.
+    async fn create_organization(
+        &self,
+        org: &Organization,
+        members_group: &Group,
+    ) -> Result<(), StoreError>;
+    async fn list_organizations(&self) -> Result<Vec<Organization>, StoreError>;
+    async fn create_member(&self, member: &Member) -> Result<(), StoreError>;
+    async fn get_member(&self, id: Uuid) -> Result<Option<Member>, StoreError>;
+    async fn list_members(&self, org_id: Uuid) -> Result<Vec<Member>, StoreError>;
+    /// `false` when there is no such member.
+    async fn set_member_role(&self, member_id: Uuid, role: OrgRole) -> Result<bool, StoreError>;
+    async fn create_group(&self, group: &Group) -> Result<(), StoreError>;
+    async fn get_group(&self, id: Uuid) -> Result<Option<Group>, StoreError>;
+    async fn list_groups(&self, org_id: Uuid) -> Result<Vec<Group>, StoreError>;
+    /// Adds a member to a (non-system) group; `AlreadyExists` when it is in already.
+    async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<(), StoreError>;
+    /// `false` when there is no such group.
+    async fn set_group_runners_admin(
+        &self,
+        group_id: Uuid,
+        runners_admin: bool,
+    ) -> Result<bool, StoreError>;
+    /// Stores a personal access token by its hash.
+    async fn insert_access_token(
+        &self,
+        token: &AccessTokenInfo,
+        hash: &[u8],
+    ) -> Result<(), StoreError>;
+    /// `false` when there is no such token or it was revoked before.
+    async fn revoke_access_token(&self, id: Uuid, at: Timestamp) -> Result<bool, StoreError>;
+    async fn list_access_tokens(&self, org_id: Uuid) -> Result<Vec<AccessTokenInfo>, StoreError>;
+    /// The token with this hash, its member, and every group the member is in (the
+    /// organization's `org-members` group included).
+    async fn resolve_access_token(
+        &self,
+        hash: &[u8],
+    ) -> Result<Option<(AccessTokenInfo, Member, Vec<Group>)>, StoreError>;
+
+    // --- Runner policies ------------------------------------------------------------------
+
+    /// Roles of the runner's policies whose group is one of `groups`.
+    async fn policy_roles(
+        &self,
+        runner_id: Uuid,
+        groups: &[Uuid],
+    ) -> Result<Vec<RunnerRole>, StoreError>;
+    /// A runner's policies ordered by group id, after `after`, at most `limit`.
+    async fn list_runner_policies(
+        &self,
+        runner_id: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<RunnerPolicy>, StoreError>;
+    /// `AlreadyExists` when the runner has a policy for that group.
+    async fn insert_runner_policy(&self, policy: &RunnerPolicy) -> Result<(), StoreError>;
+    /// `false` when there is no such policy.
+    async fn update_runner_policy(&self, policy: &RunnerPolicy) -> Result<bool, StoreError>;
+    /// `false` when there is no such policy.
+    async fn delete_runner_policy(
+        &self,
+        runner_id: Uuid,
+        group_id: Uuid,
+    ) -> Result<bool, StoreError>;
 
     /// Whether the store answers; used by health checks.
     async fn ping(&self) -> Result<(), StoreError>;

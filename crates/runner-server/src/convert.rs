@@ -185,3 +185,10 @@ pub fn list_runners(r: pb::ListRunnersRequest, page: crate::paging::Page) -> uc:
 pub fn pagination(next_token: String) -> Option<pb::PaginationResponse> {
     Some(pb::PaginationResponse { next_token })
 }
+
+pub fn policy(p: m::RunnerPolicy) -> pb::RunnerPolicy {
+    pb::RunnerPolicy {
+        group_id: p.group_id.to_string(),
+        role: p.role.number(),
+    }
+}

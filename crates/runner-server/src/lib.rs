@@ -3,6 +3,8 @@
 //! `main.rs` only wires [`config`] to [`serve`]; tests call [`serve`] directly on a listener
 //! bound to port 0.
 
+pub mod admin;
+pub mod auth;
 pub mod config;
 pub mod convert;
 pub mod error;

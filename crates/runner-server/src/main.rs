@@ -7,20 +7,25 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use http::HeaderValue;
-use runner_server::config::Config;
-use runner_server::{AppState, MountOptions, app, keyfile, serve};
+use runner_core::identity_admin::Identity;
+use runner_server::config::{Cli, Command, Config};
+use runner_server::{AppState, MountOptions, admin, app, keyfile, serve};
 use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = Config::parse();
+    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(config).await {
+    let result = match cli.command {
+        None => run(cli.config).await,
+        Some(Command::Admin(command)) => run_admin(&cli.config, command).await,
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -29,11 +34,28 @@ async fn main() -> ExitCode {
     }
 }
 
+async fn open_store(
+    config: &Config,
+) -> anyhow::Result<std::sync::Arc<dyn runner_core::store::Store>> {
+    runner_store::open(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open database {}", redact_url(&config.database_url)))
+}
+
+async fn run_admin(
+    config: &Config,
+    command: runner_server::config::AdminCommand,
+) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    admin::run(&Identity::new(store), command).await
+}
+
 async fn run(config: Config) -> anyhow::Result<()> {
     let key = keyfile::load_or_create(&config.key_file)?;
-    let store = runner_store::open(&config.database_url)
-        .await
-        .with_context(|| format!("cannot open database {}", redact_url(&config.database_url)))?;
+    let store = open_store(&config).await?;
+    // First start on an empty database: an organization, its admin, and the admin's token,
+    // shown once.
+    let first_start = Identity::new(store.clone()).bootstrap().await?;
     let cors_origins = config
         .cors_origins
         .iter()
@@ -49,6 +71,17 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "serving gRPC, gRPC-web and Connect");
+    if let Some((org, admin, token)) = first_start {
+        println!(
+            "First start: created organization {:?} with admin user {:?}.",
+            org.name, admin.name
+        );
+        println!("admin token (shown once): {}", token.token);
+        println!(
+            "try: curl -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{}}' http://{addr}/api/gitpod.v1.RunnerService/ListRunners",
+            token.token
+        );
+    }
     // A machine-readable line for scripts that start the server on port 0.
     println!("listening on http://{addr}");
     serve(

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use runner_core::identity_admin::Identity;
 use runner_core::page::PageTokens;
+use runner_core::policies::Policies;
 use runner_core::runners::Runners;
 use runner_core::secrets;
 use runner_core::store::Store;
@@ -11,7 +13,9 @@ use runner_core::store::Store;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub identity: Identity,
     pub runners: Runners,
+    pub policies: Policies,
 }
 
 impl AppState {
@@ -21,7 +25,13 @@ impl AppState {
             master_key,
             "gitpod-runner-api page tokens v1",
         ));
-        let runners = Runners::new(store.clone(), page_tokens);
-        Self { store, runners }
+        let runners = Runners::new(store.clone(), page_tokens.clone());
+        let policies = Policies::new(store.clone(), runners.clone(), page_tokens);
+        Self {
+            identity: Identity::new(store.clone()),
+            store,
+            runners,
+            policies,
+        }
     }
 }

@@ -22,22 +22,30 @@ fn sigterm_lets_the_call_in_flight_finish() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .expect("listening line")
-        .to_owned();
+    // First start prints the admin token, then where it listens.
+    let mut token = String::new();
+    let mut addr = String::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(t) = line.strip_prefix("admin token (shown once): ") {
+            token = t.to_owned();
+        }
+        if let Some(a) = line.strip_prefix("listening on http://") {
+            addr = a.to_owned();
+            break;
+        }
+    }
+    assert!(
+        token.starts_with("gpat_"),
+        "first start prints the admin token"
+    );
 
     // Headers and half of the body of a CreateRunner call.
     let body = br#"{"name":"In Flight","provider":"RUNNER_PROVIDER_GCP"}"#;
     let mut conn = TcpStream::connect(&addr).unwrap();
     write!(
         conn,
-        "POST /api/gitpod.v1.RunnerService/CreateRunner HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "POST /api/gitpod.v1.RunnerService/CreateRunner HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     )
     .unwrap();
@@ -87,4 +95,107 @@ fn bad_configuration_fails_with_one_clear_line() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot open database"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+fn admin(db: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_runner-server"))
+        .args(["--database-url", db, "admin"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn list_runners_status(addr: &str, token: &str) -> String {
+    let mut conn = TcpStream::connect(addr).unwrap();
+    write!(
+        conn,
+        "POST /gitpod.v1.RunnerService/ListRunners HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    )
+    .unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    response.lines().next().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn admin_commands_manage_identities_and_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    assert!(admin(&db, &["create-org", "acme"]).starts_with("organization "));
+    let user = admin(
+        &db,
+        &["create-user", "--org", "acme", "alice", "--role", "admin"],
+    );
+    let user_id = user.split_whitespace().nth(1).unwrap().to_owned();
+    let sa = admin(&db, &["create-service-account", "--org", "acme", "ci-bot"]);
+    let sa_id = sa.split_whitespace().nth(1).unwrap().to_owned();
+    let group = admin(&db, &["create-group", "--org", "acme", "platform"]);
+    let group_id = group.split_whitespace().nth(1).unwrap().to_owned();
+    admin(
+        &db,
+        &["add-member", "--group", &group_id, "--member", &sa_id],
+    );
+    admin(&db, &["set-runners-admin", "--group", &group_id]);
+    admin(&db, &["set-role", "--member", &sa_id, "member"]);
+    let issued = admin(
+        &db,
+        &[
+            "issue-token",
+            "--member",
+            &user_id,
+            "--description",
+            "laptop",
+        ],
+    );
+    let token = issued.split_whitespace().nth(1).unwrap().to_owned();
+    let token_id = issued
+        .trim()
+        .trim_end_matches(')')
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let members = admin(&db, &["list", "members", "--org", "acme"]);
+    assert!(
+        members.contains("alice") && members.contains("ci-bot"),
+        "{members}"
+    );
+    assert!(admin(&db, &["list", "groups", "--org", "acme"]).contains("runners-admin\tplatform"));
+    let tokens = admin(&db, &["list", "tokens", "--org", "acme"]);
+    assert!(
+        tokens.contains("active\tlaptop") && !tokens.contains(&token),
+        "tokens are never listed: {tokens}"
+    );
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_runner-server"))
+        .args(["--listen", "127.0.0.1:0", "--database-url", &db])
+        .arg("--key-file")
+        .arg(dir.path().join("server.key"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .expect("no first-start token when an organization exists")
+        .to_owned();
+    assert_eq!(list_runners_status(&addr, &token), "HTTP/1.1 200 OK");
+    admin(&db, &["revoke-token", "--token-id", &token_id]);
+    assert_eq!(
+        list_runners_status(&addr, &token),
+        "HTTP/1.1 401 Unauthorized"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

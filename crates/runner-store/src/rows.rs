@@ -1,6 +1,9 @@
 //! Row structs, private to the store, and their conversion to and from domain types.
 
-use runner_core::model::{ApiEnum, Principal, Runner, RunnerKind, RunnerProvider, Subject};
+use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
+use runner_core::model::{
+    ApiEnum, Principal, Runner, RunnerKind, RunnerPolicy, RunnerProvider, RunnerRole, Subject,
+};
 use runner_core::store::StoreError;
 use runner_core::time::Timestamp;
 use uuid::Uuid;
@@ -10,6 +13,7 @@ use crate::error::corrupt;
 #[derive(sqlx::FromRow)]
 pub(crate) struct RunnerRow {
     pub id: String,
+    pub org_id: String,
     pub name: String,
     pub kind: String,
     pub provider: Option<String>,
@@ -23,11 +27,11 @@ pub(crate) struct RunnerRow {
     pub revision: i64,
 }
 
-fn uuid(what: &str, s: &str) -> Result<Uuid, StoreError> {
+pub(crate) fn uuid(what: &str, s: &str) -> Result<Uuid, StoreError> {
     Uuid::try_parse(s).map_err(|e| corrupt(what, e))
 }
 
-fn enum_value<E: ApiEnum>(what: &str, s: &str) -> Result<E, StoreError> {
+pub(crate) fn enum_value<E: ApiEnum>(what: &str, s: &str) -> Result<E, StoreError> {
     E::parse(s).ok_or_else(|| corrupt(what, s))
 }
 
@@ -42,6 +46,7 @@ impl RunnerRow {
         };
         Ok(Runner {
             id: uuid("runner id", &self.id)?,
+            org_id: uuid("runner organization", &self.org_id)?,
             name: self.name,
             kind: enum_value::<RunnerKind>("runner kind", &self.kind)?,
             provider: self
@@ -67,6 +72,7 @@ impl RunnerRow {
 /// The column values of a runner, ready to bind.
 pub(crate) struct RunnerColumns {
     pub id: String,
+    pub org_id: String,
     pub name: String,
     pub kind: &'static str,
     pub provider: Option<&'static str>,
@@ -87,6 +93,7 @@ impl RunnerColumns {
             |v: Result<String, serde_json::Error>| v.map_err(|e| StoreError::Other(e.to_string()));
         Ok(Self {
             id: r.id.to_string(),
+            org_id: r.org_id.to_string(),
             name: r.name.clone(),
             kind: r.kind.as_str(),
             provider: r.provider.map(|p| p.as_str()),
@@ -99,6 +106,111 @@ impl RunnerColumns {
             created_at: r.created_at.0,
             updated_at: r.updated_at.0,
             revision: r.revision,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrganizationRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+impl OrganizationRow {
+    pub(crate) fn into_domain(self) -> Result<Organization, StoreError> {
+        Ok(Organization {
+            id: uuid("organization id", &self.id)?,
+            name: self.name,
+            created_at: Timestamp(self.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    pub id: String,
+    pub org_id: String,
+    pub principal: String,
+    pub name: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+impl MemberRow {
+    pub(crate) fn into_domain(self) -> Result<Member, StoreError> {
+        Ok(Member {
+            id: uuid("member id", &self.id)?,
+            org_id: uuid("member organization", &self.org_id)?,
+            principal: enum_value::<Principal>("member principal", &self.principal)?,
+            name: self.name,
+            role: OrgRole::parse(&self.role).ok_or_else(|| corrupt("member role", &self.role))?,
+            created_at: Timestamp(self.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct GroupRow {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub system: i64,
+    pub runners_admin: i64,
+    pub created_at: i64,
+}
+
+impl GroupRow {
+    pub(crate) fn into_domain(self) -> Result<Group, StoreError> {
+        Ok(Group {
+            id: uuid("group id", &self.id)?,
+            org_id: uuid("group organization", &self.org_id)?,
+            name: self.name,
+            system: self.system != 0,
+            runners_admin: self.runners_admin != 0,
+            created_at: Timestamp(self.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccessTokenRow {
+    pub id: String,
+    pub org_id: String,
+    pub member_id: String,
+    pub description: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl AccessTokenRow {
+    pub(crate) fn into_domain(self) -> Result<AccessTokenInfo, StoreError> {
+        Ok(AccessTokenInfo {
+            id: uuid("token id", &self.id)?,
+            org_id: uuid("token organization", &self.org_id)?,
+            member_id: uuid("token member", &self.member_id)?,
+            description: self.description,
+            created_at: Timestamp(self.created_at),
+            expires_at: self.expires_at.map(Timestamp),
+            revoked_at: self.revoked_at.map(Timestamp),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PolicyRow {
+    pub runner_id: String,
+    pub group_id: String,
+    pub role: String,
+}
+
+impl PolicyRow {
+    pub(crate) fn into_domain(self) -> Result<RunnerPolicy, StoreError> {
+        Ok(RunnerPolicy {
+            runner_id: uuid("policy runner", &self.runner_id)?,
+            group_id: uuid("policy group", &self.group_id)?,
+            role: enum_value::<RunnerRole>("policy role", &self.role)?,
         })
     }
 }

@@ -9,8 +9,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use runner_core::model::{ApiEnum, Runner, RunnerFilter};
+use runner_core::authz::Visibility;
+use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
+use runner_core::model::{ApiEnum, Runner, RunnerFilter, RunnerPolicy, RunnerRole};
 use runner_core::store::{NewRunnerToken, Store, StoreError, WriteOutcome};
+use runner_core::time::Timestamp;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -18,11 +21,18 @@ use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
 use crate::error::map;
-use crate::rows::{RunnerColumns, RunnerRow};
+use crate::rows::{
+    AccessTokenRow, GroupRow, MemberRow, OrganizationRow, PolicyRow, RunnerColumns, RunnerRow,
+    enum_value,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
-const RUNNER_COLUMNS: &str = "id, name, kind, provider, runner_manager_id, creator_id, creator_principal, spec, status, created_at, updated_at, revision";
+const MEMBER_COLUMNS: &str = "id, org_id, principal, name, role, created_at";
+const GROUP_COLUMNS: &str = "id, org_id, name, system, runners_admin, created_at";
+const TOKEN_COLUMNS: &str =
+    "id, org_id, member_id, description, created_at, expires_at, revoked_at";
+const RUNNER_COLUMNS: &str = "id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, spec, status, created_at, updated_at, revision";
 
 /// A [`Store`] on one SQLite database file.
 #[derive(Clone, Debug)]
@@ -71,6 +81,8 @@ impl SqliteStore {
 
 fn push_runner_values<'a>(q: &mut QueryBuilder<'a, Sqlite>, c: &'a RunnerColumns) {
     q.push_bind(&c.id)
+        .push(", ")
+        .push_bind(&c.org_id)
         .push(", ")
         .push_bind(&c.name)
         .push(", ")
@@ -123,7 +135,7 @@ impl Store for SqliteStore {
         let c = RunnerColumns::from_domain(runner)?;
         let mut tx = self.pool.begin().await.map_err(map)?;
         let mut q = QueryBuilder::new(
-            "INSERT INTO runners (id, name, kind, provider, runner_manager_id, creator_id, creator_principal, phase, spec, status, created_at, updated_at, revision) VALUES (",
+            "INSERT INTO runners (id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, phase, spec, status, created_at, updated_at, revision) VALUES (",
         );
         push_runner_values(&mut q, &c);
         q.push(")");
@@ -145,13 +157,37 @@ impl Store for SqliteStore {
 
     async fn list_runners(
         &self,
+        visibility: &Visibility,
         filter: &RunnerFilter,
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<Runner>, StoreError> {
         let mut q = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {RUNNER_COLUMNS} FROM runners WHERE 1 = 1"
+            "SELECT {RUNNER_COLUMNS} FROM runners WHERE org_id = "
         ));
+        match visibility {
+            Visibility::All { org_id } => {
+                q.push_bind(org_id.to_string());
+            }
+            Visibility::Restricted {
+                org_id,
+                subject_id,
+                groups,
+            } => {
+                q.push_bind(org_id.to_string())
+                    .push(" AND (creator_id = ")
+                    .push_bind(subject_id.to_string());
+                if !groups.is_empty() {
+                    q.push(" OR id IN (SELECT runner_id FROM runner_policies WHERE group_id IN (");
+                    let mut sep = q.separated(", ");
+                    for g in groups {
+                        sep.push_bind(g.to_string());
+                    }
+                    q.push("))");
+                }
+                q.push(")");
+            }
+        }
         if let Some(after) = after {
             q.push(" AND id > ").push_bind(after.to_string());
         }
@@ -215,6 +251,283 @@ impl Store for SqliteStore {
         insert_token(&self.pool, token).await
     }
 
+    async fn create_organization(
+        &self,
+        org: &Organization,
+        members_group: &Group,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
+            .bind(org.id.to_string()) // 1
+            .bind(&org.name) // 2
+            .bind(org.created_at.0) // 3
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
+        insert_group(&mut *tx, members_group).await?;
+        tx.commit().await.map_err(map)
+    }
+
+    async fn list_organizations(&self) -> Result<Vec<Organization>, StoreError> {
+        let rows: Vec<OrganizationRow> = sqlx::query_as(
+            "SELECT id, name, created_at FROM organizations ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        rows.into_iter().map(OrganizationRow::into_domain).collect()
+    }
+
+    async fn create_member(&self, m: &Member) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO members (id, org_id, principal, name, role, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(m.id.to_string()) // 1
+            .bind(m.org_id.to_string()) // 2
+            .bind(m.principal.as_str()) // 3
+            .bind(&m.name) // 4
+            .bind(m.role.as_str()) // 5
+            .bind(m.created_at.0) // 6
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+
+    async fn get_member(&self, id: Uuid) -> Result<Option<Member>, StoreError> {
+        let row: Option<MemberRow> = sqlx::query_as(&format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE id = ?"
+        ))
+        .bind(id.to_string()) // 1
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
+        row.map(MemberRow::into_domain).transpose()
+    }
+
+    async fn list_members(&self, org_id: Uuid) -> Result<Vec<Member>, StoreError> {
+        let rows: Vec<MemberRow> = sqlx::query_as(&format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE org_id = ? ORDER BY created_at, id"
+        ))
+        .bind(org_id.to_string()) // 1
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        rows.into_iter().map(MemberRow::into_domain).collect()
+    }
+
+    async fn set_member_role(&self, member_id: Uuid, role: OrgRole) -> Result<bool, StoreError> {
+        let r = sqlx::query("UPDATE members SET role = ? WHERE id = ?")
+            .bind(role.as_str()) // 1
+            .bind(member_id.to_string()) // 2
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn create_group(&self, group: &Group) -> Result<(), StoreError> {
+        insert_group(&self.pool, group).await
+    }
+
+    async fn get_group(&self, id: Uuid) -> Result<Option<Group>, StoreError> {
+        let row: Option<GroupRow> =
+            sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = ?"))
+                .bind(id.to_string()) // 1
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map)?;
+        row.map(GroupRow::into_domain).transpose()
+    }
+
+    async fn list_groups(&self, org_id: Uuid) -> Result<Vec<Group>, StoreError> {
+        let rows: Vec<GroupRow> = sqlx::query_as(&format!(
+            "SELECT {GROUP_COLUMNS} FROM groups WHERE org_id = ? ORDER BY created_at, id"
+        ))
+        .bind(org_id.to_string()) // 1
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        rows.into_iter().map(GroupRow::into_domain).collect()
+    }
+
+    async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO group_members (group_id, member_id) VALUES (?, ?)")
+            .bind(group_id.to_string()) // 1
+            .bind(member_id.to_string()) // 2
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+
+    async fn set_group_runners_admin(
+        &self,
+        group_id: Uuid,
+        runners_admin: bool,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query("UPDATE groups SET runners_admin = ? WHERE id = ?")
+            .bind(i64::from(runners_admin)) // 1
+            .bind(group_id.to_string()) // 2
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn insert_access_token(
+        &self,
+        t: &AccessTokenInfo,
+        hash: &[u8],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO access_tokens (id, hash, org_id, member_id, description, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(t.id.to_string()) // 1
+        .bind(hash) // 2
+        .bind(t.org_id.to_string()) // 3
+        .bind(t.member_id.to_string()) // 4
+        .bind(&t.description) // 5
+        .bind(t.created_at.0) // 6
+        .bind(t.expires_at.map(|e| e.0)) // 7
+        .bind(t.revoked_at.map(|e| e.0)) // 8
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(())
+    }
+
+    async fn revoke_access_token(&self, id: Uuid, at: Timestamp) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+        )
+        .bind(at.0) // 1
+        .bind(id.to_string()) // 2
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn list_access_tokens(&self, org_id: Uuid) -> Result<Vec<AccessTokenInfo>, StoreError> {
+        let rows: Vec<AccessTokenRow> = sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE org_id = ? ORDER BY created_at, id"
+        ))
+        .bind(org_id.to_string()) // 1
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        rows.into_iter().map(AccessTokenRow::into_domain).collect()
+    }
+
+    async fn resolve_access_token(
+        &self,
+        hash: &[u8],
+    ) -> Result<Option<(AccessTokenInfo, Member, Vec<Group>)>, StoreError> {
+        let token: Option<AccessTokenRow> = sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE hash = ?"
+        ))
+        .bind(hash) // 1
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
+        let Some(token) = token.map(AccessTokenRow::into_domain).transpose()? else {
+            return Ok(None);
+        };
+        let Some(member) = self.get_member(token.member_id).await? else {
+            return Ok(None);
+        };
+        let groups: Vec<GroupRow> = sqlx::query_as(&format!(
+            "SELECT {GROUP_COLUMNS} FROM groups WHERE org_id = ? AND (system = 1 OR id IN (SELECT group_id FROM group_members WHERE member_id = ?)) ORDER BY id"
+        ))
+        .bind(member.org_id.to_string()) // 1
+        .bind(member.id.to_string()) // 2
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        let groups = groups
+            .into_iter()
+            .map(GroupRow::into_domain)
+            .collect::<Result<_, _>>()?;
+        Ok(Some((token, member, groups)))
+    }
+
+    async fn policy_roles(
+        &self,
+        runner_id: Uuid,
+        groups: &[Uuid],
+    ) -> Result<Vec<RunnerRole>, StoreError> {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q =
+            QueryBuilder::<Sqlite>::new("SELECT role FROM runner_policies WHERE runner_id = ");
+        q.push_bind(runner_id.to_string());
+        push_in(&mut q, "group_id", groups.iter().map(|g| g.to_string()));
+        let roles: Vec<(String,)> = q
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        roles
+            .into_iter()
+            .map(|(r,)| enum_value::<RunnerRole>("policy role", &r))
+            .collect()
+    }
+
+    async fn list_runner_policies(
+        &self,
+        runner_id: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<RunnerPolicy>, StoreError> {
+        let rows: Vec<PolicyRow> = sqlx::query_as(
+            "SELECT runner_id, group_id, role FROM runner_policies WHERE runner_id = ? AND group_id > ? ORDER BY group_id LIMIT ?",
+        )
+        .bind(runner_id.to_string()) // 1
+        .bind(after.map(|a| a.to_string()).unwrap_or_default()) // 2
+        .bind(i64::from(limit)) // 3
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        rows.into_iter().map(PolicyRow::into_domain).collect()
+    }
+
+    async fn insert_runner_policy(&self, p: &RunnerPolicy) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO runner_policies (runner_id, group_id, role) VALUES (?, ?, ?)")
+            .bind(p.runner_id.to_string()) // 1
+            .bind(p.group_id.to_string()) // 2
+            .bind(p.role.as_str()) // 3
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+
+    async fn update_runner_policy(&self, p: &RunnerPolicy) -> Result<bool, StoreError> {
+        let r =
+            sqlx::query("UPDATE runner_policies SET role = ? WHERE runner_id = ? AND group_id = ?")
+                .bind(p.role.as_str()) // 1
+                .bind(p.runner_id.to_string()) // 2
+                .bind(p.group_id.to_string()) // 3
+                .execute(&self.pool)
+                .await
+                .map_err(map)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn delete_runner_policy(
+        &self,
+        runner_id: Uuid,
+        group_id: Uuid,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query("DELETE FROM runner_policies WHERE runner_id = ? AND group_id = ?")
+            .bind(runner_id.to_string()) // 1
+            .bind(group_id.to_string()) // 2
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(r.rows_affected() == 1)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
@@ -222,6 +535,23 @@ impl Store for SqliteStore {
             .map_err(map)
             .map(|_| ())
     }
+}
+
+async fn insert_group<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
+    exec: E,
+    g: &Group,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO groups (id, org_id, name, system, runners_admin, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(g.id.to_string()) // 1
+        .bind(g.org_id.to_string()) // 2
+        .bind(&g.name) // 3
+        .bind(i64::from(g.system)) // 4
+        .bind(i64::from(g.runners_admin)) // 5
+        .bind(g.created_at.0) // 6
+        .execute(exec)
+        .await
+        .map_err(map)?;
+    Ok(())
 }
 
 /// ` AND column IN (?, ?, …)` for a non-empty list of values.

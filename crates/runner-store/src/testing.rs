@@ -4,6 +4,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use runner_core::authz::Visibility;
+use runner_core::identity::*;
 use runner_core::model::*;
 use runner_core::store::{NewRunnerToken, RunnerTokenKind, Store, StoreError, WriteOutcome};
 use runner_core::time::Timestamp;
@@ -18,15 +20,47 @@ where
     runner_round_trip(factory().await).await;
     duplicate_runner_is_refused(factory().await).await;
     list_orders_filters_and_pages(factory().await).await;
+    list_respects_visibility(factory().await).await;
     update_is_conditional_on_revision(factory().await).await;
     delete_removes_runner_and_tokens(factory().await).await;
+    identity_round_trip(factory().await).await;
+    policies(factory().await).await;
+}
+
+/// Creates an organization (with its org-members group) to put things in.
+pub async fn new_org(store: &Arc<dyn Store>) -> (Organization, Group) {
+    let now = Timestamp::now();
+    let org = Organization {
+        id: Uuid::now_v7(),
+        name: format!("org {}", Uuid::new_v4()),
+        created_at: now,
+    };
+    let members = Group {
+        id: Uuid::now_v7(),
+        org_id: org.id,
+        name: ORG_MEMBERS_GROUP.to_owned(),
+        system: true,
+        runners_admin: false,
+        created_at: now,
+    };
+    store.create_organization(&org, &members).await.unwrap();
+    (org, members)
+}
+
+fn everything(org: &Organization) -> Visibility {
+    Visibility::All { org_id: org.id }
 }
 
 /// A runner with every field set.
-pub fn sample_runner(provider: RunnerProvider, creator: Option<Uuid>) -> Runner {
+pub fn sample_runner(
+    org: &Organization,
+    provider: RunnerProvider,
+    creator: Option<Uuid>,
+) -> Runner {
     let now = Timestamp::now();
     Runner {
         id: Uuid::now_v7(),
+        org_id: org.id,
         name: "sample runner".to_owned(),
         kind: provider.kind(),
         provider: Some(provider),
@@ -83,7 +117,8 @@ fn token_for(runner: &Runner) -> NewRunnerToken {
 }
 
 async fn runner_round_trip(store: Arc<dyn Store>) {
-    let r = sample_runner(RunnerProvider::AwsEc2, Some(Uuid::new_v4()));
+    let (org, _) = new_org(&store).await;
+    let r = sample_runner(&org, RunnerProvider::AwsEc2, Some(Uuid::new_v4()));
     store.insert_runner(&r, &token_for(&r)).await.unwrap();
     assert_eq!(store.get_runner(r.id).await.unwrap(), Some(r.clone()));
     assert_eq!(store.get_runner(Uuid::now_v7()).await.unwrap(), None);
@@ -92,14 +127,15 @@ async fn runner_round_trip(store: Arc<dyn Store>) {
 }
 
 async fn duplicate_runner_is_refused(store: Arc<dyn Store>) {
-    let r = sample_runner(RunnerProvider::Gcp, None);
+    let (org, _) = new_org(&store).await;
+    let r = sample_runner(&org, RunnerProvider::Gcp, None);
     store.insert_runner(&r, &token_for(&r)).await.unwrap();
     let err = store.insert_runner(&r, &token_for(&r)).await.unwrap_err();
     assert!(matches!(err, StoreError::AlreadyExists), "{err:?}");
     // The failed insert left nothing behind: still exactly one runner.
     assert_eq!(
         store
-            .list_runners(&RunnerFilter::default(), None, 10)
+            .list_runners(&everything(&org), &RunnerFilter::default(), None, 10)
             .await
             .unwrap()
             .len(),
@@ -108,6 +144,7 @@ async fn duplicate_runner_is_refused(store: Arc<dyn Store>) {
 }
 
 async fn list_orders_filters_and_pages(store: Arc<dyn Store>) {
+    let (org, _) = new_org(&store).await;
     let alice = Uuid::new_v4();
     let mut ids = Vec::new();
     for i in 0..7 {
@@ -116,12 +153,16 @@ async fn list_orders_filters_and_pages(store: Arc<dyn Store>) {
         } else {
             RunnerProvider::Gcp
         };
-        let r = sample_runner(provider, Some(if i < 3 { alice } else { Uuid::new_v4() }));
+        let r = sample_runner(
+            &org,
+            provider,
+            Some(if i < 3 { alice } else { Uuid::new_v4() }),
+        );
         store.insert_runner(&r, &token_for(&r)).await.unwrap();
         ids.push(r.id);
     }
     let all = store
-        .list_runners(&RunnerFilter::default(), None, 100)
+        .list_runners(&everything(&org), &RunnerFilter::default(), None, 100)
         .await
         .unwrap();
     assert_eq!(
@@ -131,11 +172,16 @@ async fn list_orders_filters_and_pages(store: Arc<dyn Store>) {
     );
 
     let page1 = store
-        .list_runners(&RunnerFilter::default(), None, 3)
+        .list_runners(&everything(&org), &RunnerFilter::default(), None, 3)
         .await
         .unwrap();
     let page2 = store
-        .list_runners(&RunnerFilter::default(), Some(page1[2].id), 3)
+        .list_runners(
+            &everything(&org),
+            &RunnerFilter::default(),
+            Some(page1[2].id),
+            3,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -147,13 +193,23 @@ async fn list_orders_filters_and_pages(store: Arc<dyn Store>) {
         providers: vec![RunnerProvider::Gcp],
         ..Default::default()
     };
-    assert_eq!(store.list_runners(&gcp, None, 100).await.unwrap().len(), 3);
+    assert_eq!(
+        store
+            .list_runners(&everything(&org), &gcp, None, 100)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
     let alice_aws = RunnerFilter {
         creator_ids: vec![alice],
         providers: vec![RunnerProvider::AwsEc2],
         ..Default::default()
     };
-    let got = store.list_runners(&alice_aws, None, 100).await.unwrap();
+    let got = store
+        .list_runners(&everything(&org), &alice_aws, None, 100)
+        .await
+        .unwrap();
     assert_eq!(
         got.iter().map(|r| r.id).collect::<Vec<_>>(),
         vec![ids[0], ids[2]]
@@ -164,7 +220,7 @@ async fn list_orders_filters_and_pages(store: Arc<dyn Store>) {
     };
     assert!(
         store
-            .list_runners(&kinds, None, 100)
+            .list_runners(&everything(&org), &kinds, None, 100)
             .await
             .unwrap()
             .is_empty()
@@ -178,7 +234,8 @@ async fn list_orders_filters_and_pages(store: Arc<dyn Store>) {
 }
 
 async fn update_is_conditional_on_revision(store: Arc<dyn Store>) {
-    let r = sample_runner(RunnerProvider::Gcp, None);
+    let (org, _) = new_org(&store).await;
+    let r = sample_runner(&org, RunnerProvider::Gcp, None);
     store.insert_runner(&r, &token_for(&r)).await.unwrap();
     let mut a = r.clone();
     a.name = "renamed".to_owned();
@@ -198,7 +255,7 @@ async fn update_is_conditional_on_revision(store: Arc<dyn Store>) {
     );
     assert_eq!(store.get_runner(r.id).await.unwrap(), Some(a.clone()));
     // A vanished runner is a conflict too.
-    let mut ghost = sample_runner(RunnerProvider::Gcp, None);
+    let mut ghost = sample_runner(&org, RunnerProvider::Gcp, None);
     ghost.revision = 2;
     assert_eq!(
         store.update_runner(&ghost).await.unwrap(),
@@ -207,11 +264,316 @@ async fn update_is_conditional_on_revision(store: Arc<dyn Store>) {
 }
 
 async fn delete_removes_runner_and_tokens(store: Arc<dyn Store>) {
-    let r = sample_runner(RunnerProvider::AwsEc2, None);
+    let (org, _) = new_org(&store).await;
+    let r = sample_runner(&org, RunnerProvider::AwsEc2, None);
     store.insert_runner(&r, &token_for(&r)).await.unwrap();
     assert!(store.delete_runner(r.id).await.unwrap());
     assert!(!store.delete_runner(r.id).await.unwrap());
     assert_eq!(store.get_runner(r.id).await.unwrap(), None);
     // Tokens went with it: a token for the deleted runner cannot be stored any more.
     assert!(store.insert_runner_token(&token_for(&r)).await.is_err());
+}
+
+async fn list_respects_visibility(store: Arc<dyn Store>) {
+    let (org, _) = new_org(&store).await;
+    let (other, _) = new_org(&store).await;
+    let me = Uuid::now_v7();
+    let group = Group {
+        id: Uuid::now_v7(),
+        org_id: org.id,
+        name: "team".into(),
+        system: false,
+        runners_admin: false,
+        created_at: Timestamp::now(),
+    };
+    store.create_group(&group).await.unwrap();
+    let mine = sample_runner(&org, RunnerProvider::Gcp, Some(me));
+    let shared = sample_runner(&org, RunnerProvider::Gcp, None);
+    let hidden = sample_runner(&org, RunnerProvider::Gcp, None);
+    let foreign = sample_runner(&other, RunnerProvider::Gcp, Some(me));
+    for r in [&mine, &shared, &hidden, &foreign] {
+        store.insert_runner(r, &token_for(r)).await.unwrap();
+    }
+    store
+        .insert_runner_policy(&RunnerPolicy {
+            runner_id: shared.id,
+            group_id: group.id,
+            role: RunnerRole::User,
+        })
+        .await
+        .unwrap();
+    let ids = |v: Vec<Runner>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let restricted = Visibility::Restricted {
+        org_id: org.id,
+        subject_id: me,
+        groups: vec![group.id],
+    };
+    assert_eq!(
+        ids(store
+            .list_runners(&restricted, &RunnerFilter::default(), None, 10)
+            .await
+            .unwrap()),
+        vec![mine.id, shared.id]
+    );
+    let no_groups = Visibility::Restricted {
+        org_id: org.id,
+        subject_id: me,
+        groups: vec![],
+    };
+    assert_eq!(
+        ids(store
+            .list_runners(&no_groups, &RunnerFilter::default(), None, 10)
+            .await
+            .unwrap()),
+        vec![mine.id]
+    );
+    assert_eq!(
+        ids(store
+            .list_runners(&everything(&org), &RunnerFilter::default(), None, 10)
+            .await
+            .unwrap()),
+        vec![mine.id, shared.id, hidden.id]
+    );
+    assert_eq!(
+        ids(store
+            .list_runners(&everything(&other), &RunnerFilter::default(), None, 10)
+            .await
+            .unwrap()),
+        vec![foreign.id]
+    );
+}
+
+async fn identity_round_trip(store: Arc<dyn Store>) {
+    let (org, _) = new_org(&store).await;
+    let now = Timestamp::now();
+    assert!(
+        store
+            .list_organizations()
+            .await
+            .unwrap()
+            .iter()
+            .any(|o| o.id == org.id)
+    );
+    // Organization names are unique.
+    let dup = Organization {
+        id: Uuid::now_v7(),
+        name: org.name.clone(),
+        created_at: now,
+    };
+    let dup_group = Group {
+        id: Uuid::now_v7(),
+        org_id: dup.id,
+        name: ORG_MEMBERS_GROUP.into(),
+        system: true,
+        runners_admin: false,
+        created_at: now,
+    };
+    assert!(matches!(
+        store.create_organization(&dup, &dup_group).await,
+        Err(StoreError::AlreadyExists)
+    ));
+
+    let alice = Member {
+        id: Uuid::now_v7(),
+        org_id: org.id,
+        principal: Principal::User,
+        name: "alice".into(),
+        role: OrgRole::Member,
+        created_at: now,
+    };
+    store.create_member(&alice).await.unwrap();
+    assert!(matches!(
+        store
+            .create_member(&Member {
+                id: Uuid::now_v7(),
+                ..alice.clone()
+            })
+            .await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let bot = Member {
+        id: Uuid::now_v7(),
+        principal: Principal::ServiceAccount,
+        name: "alice".into(),
+        ..alice.clone()
+    };
+    store.create_member(&bot).await.unwrap();
+    assert_eq!(
+        store.list_members(org.id).await.unwrap(),
+        vec![alice.clone(), bot.clone()]
+    );
+    assert!(
+        store
+            .set_member_role(alice.id, OrgRole::Admin)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_member_role(Uuid::now_v7(), OrgRole::Admin)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get_member(alice.id).await.unwrap().unwrap().role,
+        OrgRole::Admin
+    );
+
+    let team = Group {
+        id: Uuid::now_v7(),
+        org_id: org.id,
+        name: "team".into(),
+        system: false,
+        runners_admin: false,
+        created_at: now,
+    };
+    store.create_group(&team).await.unwrap();
+    store.add_group_member(team.id, alice.id).await.unwrap();
+    assert!(matches!(
+        store.add_group_member(team.id, alice.id).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert!(store.set_group_runners_admin(team.id, true).await.unwrap());
+    assert!(
+        store
+            .get_group(team.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .runners_admin
+    );
+
+    let token = AccessTokenInfo {
+        id: Uuid::now_v7(),
+        org_id: org.id,
+        member_id: alice.id,
+        description: "d".into(),
+        created_at: now,
+        expires_at: Some(now.plus_seconds(60)),
+        revoked_at: None,
+    };
+    store.insert_access_token(&token, b"hash-a").await.unwrap();
+    let (got, member, groups) = store
+        .resolve_access_token(b"hash-a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((got, member.id), (token.clone(), alice.id));
+    let names: Vec<_> = groups.iter().map(|g| g.name.as_str()).collect();
+    assert!(
+        names.contains(&ORG_MEMBERS_GROUP) && names.contains(&"team"),
+        "{names:?}"
+    );
+    // The service account is in org-members only.
+    let bot_token = AccessTokenInfo {
+        id: Uuid::now_v7(),
+        member_id: bot.id,
+        ..token.clone()
+    };
+    store
+        .insert_access_token(&bot_token, b"hash-b")
+        .await
+        .unwrap();
+    let (_, _, groups) = store
+        .resolve_access_token(b"hash-b")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
+        vec![ORG_MEMBERS_GROUP]
+    );
+    assert!(store.resolve_access_token(b"nope").await.unwrap().is_none());
+    assert!(store.revoke_access_token(token.id, now).await.unwrap());
+    assert!(
+        !store.revoke_access_token(token.id, now).await.unwrap(),
+        "revoking twice"
+    );
+    assert!(
+        store
+            .resolve_access_token(b"hash-a")
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .revoked_at
+            .is_some()
+    );
+    assert_eq!(store.list_access_tokens(org.id).await.unwrap().len(), 2);
+}
+
+async fn policies(store: Arc<dyn Store>) {
+    let (org, _) = new_org(&store).await;
+    let r = sample_runner(&org, RunnerProvider::Gcp, None);
+    store.insert_runner(&r, &token_for(&r)).await.unwrap();
+    let mut groups = Vec::new();
+    for i in 0..3 {
+        let g = Group {
+            id: Uuid::now_v7(),
+            org_id: org.id,
+            name: format!("g{i}"),
+            system: false,
+            runners_admin: false,
+            created_at: Timestamp::now(),
+        };
+        store.create_group(&g).await.unwrap();
+        groups.push(g.id);
+    }
+    let p = |g: Uuid, role| RunnerPolicy {
+        runner_id: r.id,
+        group_id: g,
+        role,
+    };
+    store
+        .insert_runner_policy(&p(groups[0], RunnerRole::User))
+        .await
+        .unwrap();
+    store
+        .insert_runner_policy(&p(groups[1], RunnerRole::Admin))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .insert_runner_policy(&p(groups[0], RunnerRole::Admin))
+            .await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(
+        store.policy_roles(r.id, &[groups[0]]).await.unwrap(),
+        vec![RunnerRole::User]
+    );
+    assert_eq!(
+        store.policy_roles(r.id, &[groups[2]]).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(store.policy_roles(r.id, &[]).await.unwrap(), vec![]);
+    let page = store.list_runner_policies(r.id, None, 1).await.unwrap();
+    assert_eq!(page, vec![p(groups[0], RunnerRole::User)]);
+    assert_eq!(
+        store
+            .list_runner_policies(r.id, Some(groups[0]), 10)
+            .await
+            .unwrap(),
+        vec![p(groups[1], RunnerRole::Admin)]
+    );
+    assert!(
+        store
+            .update_runner_policy(&p(groups[0], RunnerRole::Admin))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .update_runner_policy(&p(groups[2], RunnerRole::Admin))
+            .await
+            .unwrap()
+    );
+    assert!(store.delete_runner_policy(r.id, groups[0]).await.unwrap());
+    assert!(!store.delete_runner_policy(r.id, groups[0]).await.unwrap());
+    // Policies go with their runner.
+    store.delete_runner(r.id).await.unwrap();
+    assert_eq!(
+        store.list_runner_policies(r.id, None, 10).await.unwrap(),
+        vec![]
+    );
 }

@@ -1,0 +1,106 @@
+//! Who calls: organizations, their users, service accounts and groups, and the caller of one
+//! request with everything authorization needs to know about it.
+
+use uuid::Uuid;
+
+use crate::model::{Principal, Subject};
+use crate::time::Timestamp;
+
+/// Name of the system group every organization has; it holds all the organization's members.
+pub const ORG_MEMBERS_GROUP: &str = "org-members";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// A role in an organization, held by a user or service account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgRole {
+    Admin,
+    Member,
+}
+
+impl OrgRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgRole::Admin => "admin",
+            OrgRole::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(OrgRole::Admin),
+            "member" => Some(OrgRole::Member),
+            _ => None,
+        }
+    }
+}
+
+/// A user or service account of an organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    /// `Principal::User` or `Principal::ServiceAccount`.
+    pub principal: Principal,
+    pub name: String,
+    pub role: OrgRole,
+    pub created_at: Timestamp,
+}
+
+impl Member {
+    pub fn subject(&self) -> Subject {
+        Subject {
+            id: self.id,
+            principal: self.principal,
+        }
+    }
+}
+
+/// A group of members. The `org-members` system group holds every member implicitly; other
+/// groups list their members. A group may hold the organization's runners-admin role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    pub system: bool,
+    pub runners_admin: bool,
+    pub created_at: Timestamp,
+}
+
+/// A personal access token's record (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenInfo {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub member_id: Uuid,
+    pub description: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// The authenticated caller of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub org_id: Uuid,
+    pub subject: Subject,
+    /// Organization admin.
+    pub org_admin: bool,
+    /// Member of a group holding the runners-admin role.
+    pub runners_admin: bool,
+    /// Every group the caller is in, the `org-members` group included.
+    pub groups: Vec<Uuid>,
+}
+
+impl Caller {
+    /// Admin of every runner of the organization (org admin or runners admin).
+    pub fn admin_of_all_runners(&self) -> bool {
+        self.org_admin || self.runners_admin
+    }
+}

@@ -1,0 +1,286 @@
+//! Managing organizations, members, groups and personal access tokens (the server's `admin`
+//! subcommands), and authenticating a request's bearer token.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::error::{CoreError, Resource, Result};
+use crate::identity::*;
+use crate::model::{ApiEnum, Principal, Subject};
+use crate::secrets;
+use crate::store::{Store, StoreError};
+use crate::time::Timestamp;
+use crate::validate;
+
+/// Identity use cases over a store.
+#[derive(Clone)]
+pub struct Identity {
+    store: Arc<dyn Store>,
+}
+
+/// A personal access token just issued: the plaintext, shown once, and its record.
+#[derive(Debug)]
+pub struct IssuedToken {
+    pub token: String,
+    pub info: AccessTokenInfo,
+}
+
+fn duplicate(what: &str, name: &str) -> impl FnOnce(StoreError) -> CoreError {
+    let message = format!("{what} {name:?} already exists");
+    move |e| match e {
+        StoreError::AlreadyExists => CoreError::AlreadyExists {
+            resource: Resource::Group,
+            message,
+        },
+        e => e.into(),
+    }
+}
+
+impl Identity {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// Creates an organization and its `org-members` system group.
+    pub async fn create_organization(&self, name: &str) -> Result<Organization> {
+        let name = validate::name("name", name, 1, 127)?;
+        let now = Timestamp::now();
+        let org = Organization {
+            id: Uuid::now_v7(),
+            name: name.clone(),
+            created_at: now,
+        };
+        let members = Group {
+            id: Uuid::now_v7(),
+            org_id: org.id,
+            name: ORG_MEMBERS_GROUP.to_owned(),
+            system: true,
+            runners_admin: false,
+            created_at: now,
+        };
+        self.store
+            .create_organization(&org, &members)
+            .await
+            .map_err(duplicate("organization", &name))?;
+        Ok(org)
+    }
+
+    pub async fn organizations(&self) -> Result<Vec<Organization>> {
+        Ok(self.store.list_organizations().await?)
+    }
+
+    /// Finds an organization by id or by name.
+    pub async fn organization(&self, id_or_name: &str) -> Result<Organization> {
+        self.organizations()
+            .await?
+            .into_iter()
+            .find(|o| o.name == id_or_name || o.id.to_string() == id_or_name)
+            .ok_or_else(|| CoreError::FailedPrecondition(format!("no organization {id_or_name:?}")))
+    }
+
+    /// Adds a user or service account to an organization.
+    pub async fn create_member(
+        &self,
+        org_id: Uuid,
+        principal: Principal,
+        name: &str,
+        role: OrgRole,
+    ) -> Result<Member> {
+        if !matches!(principal, Principal::User | Principal::ServiceAccount) {
+            return Err(CoreError::invalid(
+                "principal",
+                "must be a user or a service account",
+            ));
+        }
+        let name = validate::name("name", name, 1, 127)?;
+        let member = Member {
+            id: Uuid::now_v7(),
+            org_id,
+            principal,
+            name: name.clone(),
+            role,
+            created_at: Timestamp::now(),
+        };
+        self.store
+            .create_member(&member)
+            .await
+            .map_err(duplicate(principal.as_str(), &name))?;
+        Ok(member)
+    }
+
+    pub async fn members(&self, org_id: Uuid) -> Result<Vec<Member>> {
+        Ok(self.store.list_members(org_id).await?)
+    }
+
+    pub async fn create_group(&self, org_id: Uuid, name: &str) -> Result<Group> {
+        let name = validate::name("name", name, 1, 127)?;
+        let group = Group {
+            id: Uuid::now_v7(),
+            org_id,
+            name: name.clone(),
+            system: false,
+            runners_admin: false,
+            created_at: Timestamp::now(),
+        };
+        self.store
+            .create_group(&group)
+            .await
+            .map_err(duplicate("group", &name))?;
+        Ok(group)
+    }
+
+    pub async fn groups(&self, org_id: Uuid) -> Result<Vec<Group>> {
+        Ok(self.store.list_groups(org_id).await?)
+    }
+
+    async fn group_of(&self, group_id: Uuid) -> Result<Group> {
+        self.store
+            .get_group(group_id)
+            .await?
+            .ok_or_else(|| CoreError::not_found(Resource::Group, group_id))
+    }
+
+    async fn member_of(&self, member_id: Uuid) -> Result<Member> {
+        self.store.get_member(member_id).await?.ok_or_else(|| {
+            CoreError::FailedPrecondition(format!("no user or service account {member_id}"))
+        })
+    }
+
+    /// Puts a member into a group of the same organization.
+    pub async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<()> {
+        let (group, member) = (
+            self.group_of(group_id).await?,
+            self.member_of(member_id).await?,
+        );
+        if group.org_id != member.org_id {
+            return Err(CoreError::FailedPrecondition(
+                "the group and the member belong to different organizations".into(),
+            ));
+        }
+        if group.system {
+            return Err(CoreError::FailedPrecondition(format!(
+                "{} holds every member already",
+                group.name
+            )));
+        }
+        self.store
+            .add_group_member(group_id, member_id)
+            .await
+            .map_err(duplicate("membership", &member.name))
+    }
+
+    /// Sets a member's organization role.
+    pub async fn set_member_role(&self, member_id: Uuid, role: OrgRole) -> Result<()> {
+        if self.store.set_member_role(member_id, role).await? {
+            Ok(())
+        } else {
+            Err(CoreError::FailedPrecondition(format!(
+                "no user or service account {member_id}"
+            )))
+        }
+    }
+
+    /// Grants or withdraws the runners-admin organization role of a group.
+    pub async fn set_group_runners_admin(&self, group_id: Uuid, runners_admin: bool) -> Result<()> {
+        if self
+            .store
+            .set_group_runners_admin(group_id, runners_admin)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(CoreError::not_found(Resource::Group, group_id))
+        }
+    }
+
+    /// Issues a personal access token for a member, optionally expiring.
+    pub async fn issue_token(
+        &self,
+        member_id: Uuid,
+        description: &str,
+        ttl_seconds: Option<i64>,
+    ) -> Result<IssuedToken> {
+        let member = self.member_of(member_id).await?;
+        let minted = secrets::mint("gpat");
+        let now = Timestamp::now();
+        let info = AccessTokenInfo {
+            id: Uuid::now_v7(),
+            org_id: member.org_id,
+            member_id,
+            description: description.to_owned(),
+            created_at: now,
+            expires_at: ttl_seconds.map(|s| now.plus_seconds(s)),
+            revoked_at: None,
+        };
+        self.store.insert_access_token(&info, &minted.hash).await?;
+        Ok(IssuedToken {
+            token: minted.plaintext,
+            info,
+        })
+    }
+
+    pub async fn revoke_token(&self, token_id: Uuid) -> Result<()> {
+        if self
+            .store
+            .revoke_access_token(token_id, Timestamp::now())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(CoreError::FailedPrecondition(format!(
+                "no active token {token_id}"
+            )))
+        }
+    }
+
+    pub async fn tokens(&self, org_id: Uuid) -> Result<Vec<AccessTokenInfo>> {
+        Ok(self.store.list_access_tokens(org_id).await?)
+    }
+
+    /// The caller behind a bearer token; `unauthenticated` for anything but a known, unexpired,
+    /// unrevoked token.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Caller> {
+        let refused = || CoreError::Unauthenticated("invalid, expired or revoked token".to_owned());
+        if bearer.is_empty() || bearer.len() > 512 {
+            return Err(refused());
+        }
+        let Some((token, member, groups)) = self
+            .store
+            .resolve_access_token(&secrets::hash(bearer))
+            .await?
+        else {
+            return Err(refused());
+        };
+        let now = Timestamp::now();
+        if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
+            return Err(refused());
+        }
+        Ok(Caller {
+            org_id: member.org_id,
+            subject: Subject {
+                id: member.id,
+                principal: member.principal,
+            },
+            org_admin: member.role == OrgRole::Admin,
+            runners_admin: groups.iter().any(|g| g.runners_admin),
+            groups: groups.iter().map(|g| g.id).collect(),
+        })
+    }
+
+    /// On an empty database: a `default` organization with an admin user `admin`, and a token
+    /// for that admin. `None` when any organization exists.
+    pub async fn bootstrap(&self) -> Result<Option<(Organization, Member, IssuedToken)>> {
+        if !self.organizations().await?.is_empty() {
+            return Ok(None);
+        }
+        let org = self.create_organization("default").await?;
+        let admin = self
+            .create_member(org.id, Principal::User, "admin", OrgRole::Admin)
+            .await?;
+        let token = self
+            .issue_token(admin.id, "created at first start", None)
+            .await?;
+        Ok(Some((org, admin, token)))
+    }
+}

@@ -1,0 +1,46 @@
+//! Authentication: every API call carries `Authorization: Bearer <token>`. The extractor works
+//! the same for Connect, gRPC and gRPC-web (connectrpc-axum hands it the request's headers on
+//! every path). Health and reflection are not behind it.
+
+use axum::extract::FromRequestParts;
+use connectrpc_axum::prelude::ConnectError;
+use http::request::Parts;
+use runner_core::CoreError;
+use runner_core::identity::Caller;
+
+use crate::error::to_connect;
+use crate::state::AppState;
+
+/// The authenticated caller of a request.
+pub struct Authenticated(pub Caller);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ConnectError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let token = header
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or_else(|| {
+                to_connect(CoreError::Unauthenticated(
+                    "missing bearer token".to_owned(),
+                ))
+            })?;
+        state
+            .identity
+            .authenticate(token)
+            .await
+            .map(Authenticated)
+            .map_err(to_connect)
+    }
+}
