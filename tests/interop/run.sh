@@ -7,7 +7,8 @@
 #    and the Node packages of tests/interop/node (npm ci from its package-lock.json);
 # 2. generates stubs into tests/interop/py/gen and tests/interop/node/gen;
 # 3. starts the server ($RUNNER_SERVER_BIN, default target/debug/runner-server, built if missing)
-#    on a free port with a fresh temporary database;
+#    on a free port with a fresh temporary database, and reads the admin token it prints on its
+#    first start (passed to the clients as INTEROP_TOKEN, never printed);
 # 4. runs every client: each runs the same runner scenario (tests/interop/scenario.json) and
 #    prints one line per check and `RESULT <client> passed=N failed=M`;
 # 5. stops the server, prints `N passed, M failed`, and exits non-zero if anything failed.
@@ -100,6 +101,11 @@ for _ in $(seq 300); do
 done
 [ -n "$URL" ] || { cat "$WORK/server.log" >&2; die "server printed no 'listening on' line within 30 s"; }
 log "server at $URL"
+# The admin token the server prints once, before `listening on`, on its first start with an empty
+# database. The clients get it in INTEROP_TOKEN; it is never printed.
+INTEROP_TOKEN="$(sed -n 's/^admin token (shown once): \([^[:space:]][^[:space:]]*\)$/\1/p' "$WORK/stdout" | head -n 1)"
+[ -n "$INTEROP_TOKEN" ] || { cat "$WORK/server.log" >&2; die "server printed no 'admin token (shown once): ' line before 'listening on'"; }
+export INTEROP_TOKEN
 
 # --- 4. clients -------------------------------------------------------------------------------
 client_command() {

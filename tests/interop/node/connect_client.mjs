@@ -1,9 +1,11 @@
 // Interop client c: @connectrpc/connect-node v2 with stubs from protoc-gen-es (./gen).
-// Usage: node connect_client.mjs http://127.0.0.1:PORT
+// Usage: INTEROP_TOKEN=gpat_... node connect_client.mjs http://127.0.0.1:PORT
 //
 // The shared scenario (scenario.mjs) runs once per transport: Connect JSON over HTTP/1.1,
 // Connect binary over h2c, gRPC-web over HTTP/1.1, and Connect JSON again with a baseUrl
-// ending in /api.
+// ending in /api. Every transport has an interceptor that sends `Authorization: Bearer
+// $INTEROP_TOKEN`; per transport, a call without the token and one with a wrong token must fail
+// with Code.Unauthenticated.
 
 import { fromJson, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -13,16 +15,30 @@ import { Report, RpcError, runScenario } from "./scenario.mjs";
 
 const base = process.argv[2]?.replace(/\/$/, "");
 if (!base) {
-  console.error("usage: node connect_client.mjs http://127.0.0.1:PORT");
+  console.error("usage: INTEROP_TOKEN=gpat_... node connect_client.mjs http://127.0.0.1:PORT");
   process.exit(2);
 }
+const token = process.env.INTEROP_TOKEN;
+if (!token) {
+  console.error("connect_client.mjs: INTEROP_TOKEN (the server's admin token) is not set");
+  process.exit(2);
+}
+const WRONG_TOKEN = "gpat_wrong";
 
-const transports = {
-  "connect-json": createConnectTransport({ baseUrl: base, httpVersion: "1.1" }),
-  "connect-binary": createConnectTransport({ baseUrl: base, httpVersion: "2", useBinaryFormat: true }),
-  "grpc-web": createGrpcWebTransport({ baseUrl: base, httpVersion: "1.1" }),
-  "connect-json-api": createConnectTransport({ baseUrl: `${base}/api`, httpVersion: "1.1" }),
+/** An interceptor that sends `Authorization: Bearer <token>` on every request. */
+const bearer = (value) => (next) => (req) => {
+  req.header.set("Authorization", `Bearer ${value}`);
+  return next(req);
 };
+
+/** The four transports, each with the given interceptors. */
+const makeTransports = (interceptors) => ({
+  "connect-json": createConnectTransport({ baseUrl: base, httpVersion: "1.1", interceptors }),
+  "connect-binary": createConnectTransport({ baseUrl: base, httpVersion: "2", useBinaryFormat: true, interceptors }),
+  "grpc-web": createGrpcWebTransport({ baseUrl: base, httpVersion: "1.1", interceptors }),
+  "connect-json-api": createConnectTransport({ baseUrl: `${base}/api`, httpVersion: "1.1", interceptors }),
+});
+const transports = makeTransports([bearer(token)]);
 
 // "NotFound" -> "not_found", the Connect code name the scenario expects.
 const codeName = (code) => Code[code].replace(/(?<!^)([A-Z])/g, "_$1").toLowerCase();
@@ -43,8 +59,30 @@ function jsonCaller(transport) {
   };
 }
 
+/** Per transport: ListRunners without a token and with a wrong one fail with Code.Unauthenticated. */
+async function authChecks(report) {
+  report.label = "connect-node/auth";
+  const cases = [
+    ["without a token", makeTransports([])],
+    [`with 'Bearer ${WRONG_TOKEN}'`, makeTransports([bearer(WRONG_TOKEN)])],
+  ];
+  for (const [what, unauthorized] of cases) {
+    for (const [name, transport] of Object.entries(unauthorized)) {
+      const check = `${name}: ListRunners ${what} gives Code.Unauthenticated`;
+      try {
+        const got = await createClient(RunnerService, transport).listRunners({}, { timeoutMs: 10_000 });
+        report.check(check, false, `got success ${JSON.stringify(toJson(RunnerService.method.listRunners.output, got))}`);
+      } catch (e) {
+        const detail = e instanceof ConnectError ? `Code.${Code[e.code]}: ${e.rawMessage}` : `${e?.name}: ${e?.message}`;
+        report.check(check, e instanceof ConnectError && e.code === Code.Unauthenticated, detail);
+      }
+    }
+  }
+}
+
 const report = new Report("connect-node");
 for (const [name, transport] of Object.entries(transports)) {
   await runScenario(report, `connect-node/${name}`, jsonCaller(transport));
 }
+await authChecks(report);
 process.exitCode = report.finish();

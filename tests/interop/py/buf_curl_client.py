@@ -4,6 +4,10 @@ The schema comes from the server's reflection service (no --schema). The shared 
 once per protocol: Connect, gRPC (h2c prior knowledge) and gRPC-web. Then one RPC under the /api
 prefix and grpc.health.v1.Health/Check.
 
+Every API call sends `Authorization: Bearer $INTEROP_TOKEN` (-H). Reflection requests get no
+header (no --reflect-header), nor does the health check: both must stay open. Per protocol, a call
+without the token and one with a wrong token must fail with unauthenticated (exit code 16 << 3).
+
 buf curl exits with 8 x the code number on an RPC error and prints the error JSON on stderr;
 any exit code below 8 is a failure of buf curl itself (such as failed reflection).
 
@@ -18,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from interop import CODES, Report, RpcError, base_url, run_scenario
+from interop import CODES, WRONG_TOKEN, Report, RpcError, api_token, base_url, run_scenario
 
 BUF = str(Path(__file__).resolve().parent.parent / "node" / "node_modules" / ".bin" / "buf")
 TIMEOUT = 5  # seconds per buf curl invocation (a call takes ~0.3 s)
@@ -29,10 +33,17 @@ PROTOCOLS = {
 }
 
 
-def buf_curl(protocol, url, request=None):
+UNAUTHENTICATED_EXIT = CODES.index("unauthenticated") << 3  # 128
+
+
+def run_buf_curl(protocol, url, request=None, token=None):
+    """Runs buf curl; returns (exit code, stdout, stderr). `token`: the bearer token to send, if any."""
     args = [BUF, "curl", *PROTOCOLS[protocol], url]
     if os.environ.get("INTEROP_BUF_CURL_SCHEMA"):
         args += ["--schema", os.environ["INTEROP_BUF_CURL_SCHEMA"]]
+    if token is not None:
+        # Only for the RPC itself: reflection requests stay unauthenticated (no --reflect-header).
+        args += ["-H", f"Authorization: Bearer {token}"]
     if request is not None:
         args += ["--data", json.dumps(request)]
     # Own session: on a timeout the node wrapper and the buf binary it started are killed together.
@@ -43,39 +54,65 @@ def buf_curl(protocol, url, request=None):
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
         raise RuntimeError(f"buf curl timed out after {TIMEOUT}s; stderr: {err.strip()!r}") from None
-    if proc.returncode == 0:
+    return proc.returncode, out, err
+
+
+def buf_curl(protocol, url, request=None, token=None):
+    returncode, out, err = run_buf_curl(protocol, url, request, token)
+    if returncode == 0:
         return json.loads(out)
-    if proc.returncode >= 8 and proc.returncode % 8 == 0 and proc.returncode // 8 < len(CODES):
-        code = CODES[proc.returncode // 8]
+    if returncode >= 8 and returncode % 8 == 0 and returncode // 8 < len(CODES):
+        code = CODES[returncode // 8]
         try:
             body = json.loads(err)
         except ValueError:
             body = {}
         if body.get("code") not in (None, code):
-            raise RuntimeError(f"exit code {proc.returncode} does not match error {err.strip()!r}")
+            raise RuntimeError(f"exit code {returncode} does not match error {err.strip()!r}")
         raise RpcError(code, body.get("message", ""))
-    raise RuntimeError(f"buf curl exited {proc.returncode}: {err.strip()!r}")
+    raise RuntimeError(f"buf curl exited {returncode}: {err.strip()!r}")
+
+
+def auth_checks(report, base):
+    """Per protocol: ListRunners without the token and with a wrong one exits 128 (unauthenticated)."""
+    report.label = "buf-curl/auth"
+    url = f"{base}/gitpod.v1.RunnerService/ListRunners"
+    for protocol in PROTOCOLS:
+        for what, token in (("without a token", None), (f"with 'Bearer {WRONG_TOKEN}'", WRONG_TOKEN)):
+            name = f"{protocol}: ListRunners {what} exits {UNAUTHENTICATED_EXIT} with code unauthenticated"
+            try:
+                returncode, out, err = run_buf_curl(protocol, url, {}, token)
+                try:
+                    code = json.loads(err).get("code")
+                except ValueError:
+                    code = None
+                report.check(name, returncode == UNAUTHENTICATED_EXIT and code == "unauthenticated",
+                             f"exit {returncode}, stdout {out.strip()!r}, stderr {err.strip()!r}")
+            except Exception as e:  # noqa: BLE001
+                report.check(name, False, str(e))
 
 
 def main():
     base = base_url()
+    token = api_token()
     report = Report("buf-curl")
     for protocol in PROTOCOLS:
         run_scenario(report, f"buf-curl/{protocol}",
-                     lambda method, request, p=protocol: buf_curl(p, f"{base}/gitpod.v1.RunnerService/{method}", request))
+                     lambda method, request, p=protocol: buf_curl(p, f"{base}/gitpod.v1.RunnerService/{method}", request, token))
 
     report.label = "buf-curl/extra"
     for protocol in PROTOCOLS:
         try:
-            page = buf_curl(protocol, f"{base}/api/gitpod.v1.RunnerService/ListRunners", {"pagination": {"pageSize": 1}})
+            page = buf_curl(protocol, f"{base}/api/gitpod.v1.RunnerService/ListRunners", {"pagination": {"pageSize": 1}}, token)
             report.check(f"{protocol}: ListRunners under /api", isinstance(page.get("runners", []), list), repr(page))
         except Exception as e:  # noqa: BLE001
             report.check(f"{protocol}: ListRunners under /api", False, str(e))
         try:
-            health = buf_curl(protocol, f"{base}/grpc.health.v1.Health/Check", {})
-            report.eq(f"{protocol}: grpc.health.v1.Health/Check", health, {"status": "SERVING"})
+            health = buf_curl(protocol, f"{base}/grpc.health.v1.Health/Check", {})  # no token: health stays open
+            report.eq(f"{protocol}: grpc.health.v1.Health/Check without a token", health, {"status": "SERVING"})
         except Exception as e:  # noqa: BLE001
-            report.check(f"{protocol}: grpc.health.v1.Health/Check", False, str(e))
+            report.check(f"{protocol}: grpc.health.v1.Health/Check without a token", False, str(e))
+    auth_checks(report, base)
     return report.finish()
 
 

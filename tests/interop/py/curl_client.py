@@ -4,6 +4,9 @@ Runs the shared scenario, checking the JSON shape of every answer on the way (ca
 enums as name strings, RFC 3339 timestamps, content type, error bodies and their HTTP status),
 then the Connect-JSON specifics: exact `{}` bodies, enums given as names or numbers, paging from
 the URL query string, the /api prefix and unknown request fields.
+
+Every request sends `Authorization: Bearer $INTEROP_TOKEN`; a request without it, or with a wrong
+token, must get HTTP 401 with the body {"code":"unauthenticated",...}.
 """
 
 import json
@@ -11,7 +14,7 @@ import re
 import subprocess
 import sys
 
-from interop import Report, RpcError, base_url, run_scenario
+from interop import WRONG_TOKEN, Report, RpcError, api_token, base_url, run_scenario
 
 SERVICE = "gitpod.v1.RunnerService"
 ENUM_KEYS = {"kind", "provider", "desiredPhase", "phase", "releaseChannel", "logLevel", "variant", "principal"}
@@ -20,25 +23,31 @@ RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]
 # The proto3 JSON mapping: "generated output will always be Z-normalized and uses 0, 3, 6 or 9
 # fractional digits".
 PROTO3_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.(\d{3}|\d{6}|\d{9}))?Z$")
-HTTP_STATUS = {"invalid_argument": 400, "not_found": 404, "unimplemented": 501}
+HTTP_STATUS = {"invalid_argument": 400, "not_found": 404, "unimplemented": 501, "unauthenticated": 401}
 UNKNOWN_UUID = "00000000-0000-4000-8000-000000000000"
 
 
 class Curl:
     """POSTs JSON with curl; records every shape problem it sees for a summary check."""
 
-    def __init__(self, base):
+    def __init__(self, base, token):
         self.base = base
+        self.token = token
         self.problems = {"camelCase": [], "enums": [], "rfc3339": [], "proto3 timestamp": [], "content type": [],
                          "error body": []}
 
-    def post(self, path, body, query=""):
-        """Returns (HTTP status, raw body text, parsed JSON or None)."""
+    def post(self, path, body, query="", token=""):
+        """Returns (HTTP status, raw body text, parsed JSON or None).
+
+        Sends `Authorization: Bearer <token>`: by default this client's token, none if token is None.
+        """
         url = f"{self.base}{path}{'?' + query if query else ''}"
         data = body if isinstance(body, str) else json.dumps(body)
+        token = self.token if token == "" else token
+        auth = [] if token is None else ["-H", f"Authorization: Bearer {token}"]
         proc = subprocess.run(
             ["curl", "-sS", "--max-time", "10", "-X", "POST", "-H", "Content-Type: application/json",
-             "-H", "Connect-Protocol-Version: 1", "--data-binary", "@-",
+             "-H", "Connect-Protocol-Version: 1", *auth, "--data-binary", "@-",
              "-w", "\n%{http_code} %{content_type}", url],
             input=data, capture_output=True, text=True, check=False,
         )
@@ -160,6 +169,15 @@ def connect_json_checks(r, curl):
         r.check("DeleteRunner answers exactly {}", status == 200 and raw.strip() == "{}", f"HTTP {status} {raw!r}")
 
 
+def auth_checks(r, curl):
+    r.label = "curl/auth"
+    for what, token in (("without Authorization", None), (f"with 'Bearer {WRONG_TOKEN}'", WRONG_TOKEN)):
+        status, raw, body = curl.post(f"/{SERVICE}/ListRunners", {}, token=token)
+        r.check(f"ListRunners {what}: HTTP 401 {{\"code\":\"unauthenticated\",\"message\":...}}",
+                status == 401 and isinstance(body, dict) and body.get("code") == "unauthenticated"
+                and isinstance(body.get("message"), str) and body["message"] != "", f"HTTP {status} {raw!r}")
+
+
 def error_checks_with_runner(r, curl):
     runner = curl.call("CreateRunner", {"name": "interop-curl-errors", "provider": "RUNNER_PROVIDER_GCP"})["runner"]
     error_checks(r, curl, runner["runnerId"])
@@ -167,10 +185,10 @@ def error_checks_with_runner(r, curl):
 
 
 def main():
-    curl = Curl(base_url())
+    curl = Curl(base_url(), api_token())
     report = Report("curl")
     run_scenario(report, "curl", curl.call)
-    for checks in (connect_json_checks, error_checks_with_runner):
+    for checks in (connect_json_checks, error_checks_with_runner, auth_checks):
         try:
             checks(report, curl)
         except Exception as e:  # noqa: BLE001 - a broken transport aborts this group only

@@ -3,6 +3,9 @@
 The shared scenario goes through the generated RunnerServiceStub over an insecure h2c channel;
 requests and responses are converted with google.protobuf.json_format so the scenario can stay
 in proto3 JSON. Then a few grpcio-specific checks: typed fields, deadlines, StatusCode values.
+
+Every call carries the metadata `authorization: Bearer $INTEROP_TOKEN`, added by a client
+interceptor on the channel. Calls without it, or with a wrong token, must give UNAUTHENTICATED.
 """
 
 import sys
@@ -16,15 +19,28 @@ from google.protobuf import json_format  # noqa: E402
 
 from gitpod.v1 import runner_configuration_pb2 as config_pb2  # noqa: E402
 from gitpod.v1 import runner_pb2, runner_pb2_grpc  # noqa: E402
-from interop import Report, RpcError, base_url, run_scenario  # noqa: E402
+from interop import WRONG_TOKEN, Report, RpcError, api_token, base_url, run_scenario  # noqa: E402
 
 TIMEOUT = 10  # seconds, sent as grpc-timeout on every call
 
 
+class BearerToken(grpc.UnaryUnaryClientInterceptor):
+    """Adds `authorization: Bearer <token>` to the metadata of every unary call."""
+
+    def __init__(self, token):
+        self.metadata = ("authorization", f"Bearer {token}")
+
+    def intercept_unary_unary(self, continuation, client_call_details, request):
+        details = client_call_details._replace(metadata=[*(client_call_details.metadata or []), self.metadata])
+        return continuation(details, request)
+
+
 def main():
     target = base_url().removeprefix("http://")
+    token = api_token()
     report = Report("grpcio")
-    with grpc.insecure_channel(target) as channel:
+    with grpc.insecure_channel(target) as plain_channel:
+        channel = grpc.intercept_channel(plain_channel, BearerToken(token))
         stub = runner_pb2_grpc.RunnerServiceStub(channel)
 
         def call(method, request):
@@ -37,7 +53,23 @@ def main():
 
         run_scenario(report, "grpcio", call)
         grpcio_checks(report, stub)
+        auth_checks(report, runner_pb2_grpc.RunnerServiceStub(plain_channel))
     return report.finish()
+
+
+def auth_checks(r, plain_stub):
+    """`plain_stub` has no interceptor: ListRunners without a token, then with a wrong one."""
+    r.label = "grpcio/auth"
+    cases = [
+        ("ListRunners without authorization metadata", None),
+        (f"ListRunners with 'authorization: Bearer {WRONG_TOKEN}'", [("authorization", f"Bearer {WRONG_TOKEN}")]),
+    ]
+    for name, metadata in cases:
+        try:
+            plain_stub.ListRunners(runner_pb2.ListRunnersRequest(), timeout=TIMEOUT, metadata=metadata)
+            r.check(f"{name} gives {grpc.StatusCode.UNAUTHENTICATED}", False, "got OK")
+        except grpc.RpcError as e:
+            r.eq(f"{name} gives {grpc.StatusCode.UNAUTHENTICATED}", e.code(), grpc.StatusCode.UNAUTHENTICATED)
 
 
 def grpcio_checks(r, stub):

@@ -8,12 +8,15 @@ aborts the scenario. The expectations live in ../scenario.json, shared with the 
 
 import copy
 import json
+import os
 import re
 import sys
 from pathlib import Path
 
 SCENARIO = json.loads((Path(__file__).resolve().parent.parent / "scenario.json").read_text())
 UUID = re.compile(SCENARIO["uuidPattern"])
+# Every API call carries `Authorization: Bearer <token>`; the auth checks also send this wrong one.
+WRONG_TOKEN = "gpat_wrong"
 
 # Connect code names by number (the gRPC status numbers).
 CODES = [
@@ -190,5 +193,13 @@ def _scenario(r, label, call, state):
 
 def base_url():
     if len(sys.argv) < 2:
-        sys.exit(f"usage: {sys.argv[0]} http://127.0.0.1:PORT")
+        sys.exit(f"usage: INTEROP_TOKEN=gpat_... {sys.argv[0]} http://127.0.0.1:PORT")
     return sys.argv[1].rstrip("/")
+
+
+def api_token():
+    """The bearer token for every API call: INTEROP_TOKEN, set by run.sh from the server's stdout."""
+    token = os.environ.get("INTEROP_TOKEN", "")
+    if not token:
+        sys.exit(f"{sys.argv[0]}: INTEROP_TOKEN (the server's admin token) is not set")
+    return token
