@@ -11,9 +11,8 @@ use prost::Message;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     let proto_root = PathBuf::from("proto");
-    let mut protos: Vec<PathBuf> = fs::read_dir(proto_root.join("gitpod/v1"))?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
+    let mut protos: Vec<PathBuf> =
+        fs::read_dir(proto_root.join("gitpod/v1"))?.map(|entry| entry.map(|e| e.path())).collect::<Result<_, _>>()?;
     protos.retain(|p| p.extension().is_some_and(|ext| ext == "proto"));
     protos.sort();
     println!("cargo:rerun-if-changed=proto");
@@ -42,9 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_tonic()
         .with_tonic_prost_config(move |b| b.file_descriptor_set_path(&server_fds).skip_protoc_run())
         .with_tonic_client()
-        .with_tonic_client_config(move |b| {
-            b.file_descriptor_set_path(&client_fds).skip_protoc_run()
-        })
+        .with_tonic_client_config(move |b| b.file_descriptor_set_path(&client_fds).skip_protoc_run())
         .include_file("protos.rs")
         .compile()?;
     Ok(())

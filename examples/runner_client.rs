@@ -8,15 +8,13 @@
 
 use gitpod_api::gitpod::v1::runner_service_client::RunnerServiceClient;
 use gitpod_api::gitpod::v1::{
-    CreateRunnerRequest, GetRunnerRequest, ListRunnersRequest, PaginationRequest,
-    RunnerConfiguration, RunnerPhase, RunnerProvider, RunnerSpec,
+    CreateRunnerRequest, GetRunnerRequest, ListRunnersRequest, PaginationRequest, RunnerConfiguration, RunnerPhase,
+    RunnerProvider, RunnerSpec,
 };
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let url = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
+    let url = std::env::args().nth(1).unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
     let mut client = RunnerServiceClient::connect(url).await?;
 
     let created = client
@@ -24,10 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             name: "Example Runner".to_owned(),
             provider: RunnerProvider::Gcp as i32,
             spec: Some(RunnerSpec {
-                configuration: Some(RunnerConfiguration {
-                    region: "us-central1".to_owned(),
-                    ..Default::default()
-                }),
+                configuration: Some(RunnerConfiguration { region: "us-central1".to_owned(), ..Default::default() }),
                 ..Default::default()
             }),
             ..Default::default()
@@ -47,10 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     loop {
         let page = client
             .list_runners(ListRunnersRequest {
-                pagination: Some(PaginationRequest {
-                    page_size: 50,
-                    token,
-                }),
+                pagination: Some(PaginationRequest { page_size: 50, token }),
                 filter: None,
             })
             .await?
@@ -64,18 +56,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("listed {listed} runners");
 
     let fetched = client
-        .get_runner(GetRunnerRequest {
-            runner_id: runner.runner_id.clone(),
-        })
+        .get_runner(GetRunnerRequest { runner_id: runner.runner_id.clone() })
         .await?
         .into_inner()
         .runner
         .ok_or("GetRunner returned no runner")?;
-    let phase = fetched
-        .status
-        .as_ref()
-        .map(|s| s.phase())
-        .unwrap_or(RunnerPhase::Unspecified);
+    let phase = fetched.status.as_ref().map(|s| s.phase()).unwrap_or(RunnerPhase::Unspecified);
     println!("got {} in phase {}", fetched.runner_id, phase.as_str_name());
     if fetched != runner {
         return Err("GetRunner differs from what CreateRunner returned".into());

@@ -17,14 +17,10 @@ pub mod wkt;
 
 /// Encoded `google.protobuf.FileDescriptorSet` of `proto/gitpod/v1/*.proto` and their imports,
 /// with source info (doc comments).
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/gitpod_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gitpod_descriptor.bin"));
 
 /// Full names of the two public services, as they appear on the wire.
-pub const SERVICE_NAMES: [&str; 2] = [
-    "gitpod.v1.RunnerService",
-    "gitpod.v1.RunnerConfigurationService",
-];
+pub const SERVICE_NAMES: [&str; 2] = ["gitpod.v1.RunnerService", "gitpod.v1.RunnerConfigurationService"];
 
 pub use pbjson_types;
 pub use prost;

@@ -31,9 +31,7 @@ const MAX_SECONDS: i64 = 253_402_300_799;
 
 impl Timestamp {
     fn to_datetime(self) -> Option<DateTime<Utc>> {
-        if !(MIN_SECONDS..=MAX_SECONDS).contains(&self.seconds)
-            || !(0..1_000_000_000).contains(&self.nanos)
-        {
+        if !(MIN_SECONDS..=MAX_SECONDS).contains(&self.seconds) || !(0..1_000_000_000).contains(&self.nanos) {
             return None;
         }
         DateTime::from_timestamp(self.seconds, self.nanos as u32)
@@ -43,14 +41,9 @@ impl Timestamp {
     pub fn parse(s: &str) -> Option<Self> {
         let dt = match DateTime::parse_from_rfc3339(s) {
             Ok(dt) => dt.with_timezone(&Utc),
-            Err(_) => NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-                .ok()?
-                .and_utc(),
+            Err(_) => NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok()?.and_utc(),
         };
-        let t = Self {
-            seconds: dt.timestamp(),
-            nanos: dt.timestamp_subsec_nanos() as i32,
-        };
+        let t = Self { seconds: dt.timestamp(), nanos: dt.timestamp_subsec_nanos() as i32 };
         t.to_datetime().map(|_| t)
     }
 }
@@ -80,8 +73,7 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Self::parse(&s)
-            .ok_or_else(|| de::Error::custom(format!("invalid RFC 3339 timestamp {s:?}")))
+        Self::parse(&s).ok_or_else(|| de::Error::custom(format!("invalid RFC 3339 timestamp {s:?}")))
     }
 }
 
@@ -96,18 +88,9 @@ mod tests {
     #[test]
     fn writes_utc_with_z_and_0_3_6_or_9_digits() {
         assert_eq!(t(0, 0).to_string(), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            t(1_700_000_000, 500_000_000).to_string(),
-            "2023-11-14T22:13:20.500Z"
-        );
-        assert_eq!(
-            t(1_700_000_000, 123_456_000).to_string(),
-            "2023-11-14T22:13:20.123456Z"
-        );
-        assert_eq!(
-            t(1_700_000_000, 1).to_string(),
-            "2023-11-14T22:13:20.000000001Z"
-        );
+        assert_eq!(t(1_700_000_000, 500_000_000).to_string(), "2023-11-14T22:13:20.500Z");
+        assert_eq!(t(1_700_000_000, 123_456_000).to_string(), "2023-11-14T22:13:20.123456Z");
+        assert_eq!(t(1_700_000_000, 1).to_string(), "2023-11-14T22:13:20.000000001Z");
         assert!(serde_json::to_string(&t(MAX_SECONDS + 1, 0)).is_err());
         assert!(serde_json::to_string(&t(0, -1)).is_err());
     }
@@ -115,25 +98,13 @@ mod tests {
     #[test]
     fn reads_offsets_fractions_and_naive_times() {
         let expect = t(1_893_456_000, 0); // 2030-01-01T00:00:00Z
-        for s in [
-            "2030-01-01T00:00:00Z",
-            "2030-01-01T00:00:00+00:00",
-            "2030-01-01T01:00:00+01:00",
-            "2030-01-01T00:00:00",
-        ] {
+        for s in
+            ["2030-01-01T00:00:00Z", "2030-01-01T00:00:00+00:00", "2030-01-01T01:00:00+01:00", "2030-01-01T00:00:00"]
+        {
             assert_eq!(Timestamp::parse(s), Some(expect), "{s}");
         }
-        assert_eq!(
-            Timestamp::parse("2030-01-01T12:30:05.123456"),
-            Some(t(1_893_501_005, 123_456_000))
-        );
-        for bad in [
-            "",
-            "2030-01-01",
-            "yesterday",
-            "2030-13-01T00:00:00Z",
-            "10000-01-01T00:00:00Z",
-        ] {
+        assert_eq!(Timestamp::parse("2030-01-01T12:30:05.123456"), Some(t(1_893_501_005, 123_456_000)));
+        for bad in ["", "2030-01-01", "yesterday", "2030-13-01T00:00:00Z", "10000-01-01T00:00:00Z"] {
             assert_eq!(Timestamp::parse(bad), None, "{bad}");
         }
         let json: Timestamp = serde_json::from_str("\"2030-01-01T00:00:00Z\"").unwrap();

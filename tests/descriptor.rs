@@ -43,10 +43,7 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
                 continue;
             };
             if m.parent_file().name() != file {
-                diffs.push(format!(
-                    "message {name}: in {}, expected {file}",
-                    m.parent_file().name()
-                ));
+                diffs.push(format!("message {name}: in {}, expected {file}", m.parent_file().name()));
             }
             let fields = msg["fields"].as_array().unwrap();
             for f in fields {
@@ -57,11 +54,7 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
                 };
                 let at = format!("field {name}.{fname}");
                 if i64::from(d.number()) != f["number"].as_i64().unwrap() {
-                    diffs.push(format!(
-                        "{at}: number {} expected {}",
-                        d.number(),
-                        f["number"]
-                    ));
+                    diffs.push(format!("{at}: number {} expected {}", d.number(), f["number"]));
                 }
                 let ty = kind_name(&d.kind());
                 if ty != f["type"].as_str().unwrap() {
@@ -78,31 +71,18 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
                 if label != f["label"].as_str().unwrap() {
                     diffs.push(format!("{at}: label {label} expected {}", f["label"]));
                 }
-                let oneof = d
-                    .containing_oneof()
-                    .filter(|o| !o.is_synthetic())
-                    .map(|o| o.name().to_owned());
+                let oneof = d.containing_oneof().filter(|o| !o.is_synthetic()).map(|o| o.name().to_owned());
                 if oneof.as_deref() != f["oneof"].as_str() {
                     diffs.push(format!("{at}: oneof {oneof:?} expected {}", f["oneof"]));
                 }
-                let deprecated = d
-                    .field_descriptor_proto()
-                    .options
-                    .as_ref()
-                    .is_some_and(|o| o.deprecated());
+                let deprecated = d.field_descriptor_proto().options.as_ref().is_some_and(|o| o.deprecated());
                 if deprecated != f["deprecated"].as_bool().unwrap() {
-                    diffs.push(format!(
-                        "{at}: deprecated {deprecated} expected {}",
-                        f["deprecated"]
-                    ));
+                    diffs.push(format!("{at}: deprecated {deprecated} expected {}", f["deprecated"]));
                 }
             }
             for d in m.fields() {
                 if !fields.iter().any(|f| f["name"] == d.name()) {
-                    diffs.push(format!(
-                        "field {name}.{}: not in the wire reference",
-                        d.name()
-                    ));
+                    diffs.push(format!("field {name}.{}: not in the wire reference", d.name()));
                 }
             }
         }
@@ -113,10 +93,7 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
                 continue;
             };
             if e.parent_file().name() != file {
-                diffs.push(format!(
-                    "enum {name}: in {}, expected {file}",
-                    e.parent_file().name()
-                ));
+                diffs.push(format!("enum {name}: in {}, expected {file}", e.parent_file().name()));
             }
             let values = values.as_array().unwrap();
             for v in values {
@@ -131,11 +108,8 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
                                 v["number"]
                             ));
                         }
-                        let deprecated = d
-                            .enum_value_descriptor_proto()
-                            .options
-                            .as_ref()
-                            .is_some_and(|o| o.deprecated());
+                        let deprecated =
+                            d.enum_value_descriptor_proto().options.as_ref().is_some_and(|o| o.deprecated());
                         if deprecated != v["deprecated"].as_bool().unwrap() {
                             diffs.push(format!(
                                 "enum value {name}.{vname}: deprecated {deprecated} expected {}",
@@ -147,10 +121,7 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
             }
             for d in e.values() {
                 if !values.iter().any(|v| v["name"] == d.name()) {
-                    diffs.push(format!(
-                        "enum value {name}.{}: not in the wire reference",
-                        d.name()
-                    ));
+                    diffs.push(format!("enum value {name}.{}: not in the wire reference", d.name()));
                 }
             }
         }
@@ -162,10 +133,7 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
                 continue;
             };
             if s.parent_file().name() != file {
-                diffs.push(format!(
-                    "service {full}: in {}, expected {file}",
-                    s.parent_file().name()
-                ));
+                diffs.push(format!("service {full}: in {}, expected {file}", s.parent_file().name()));
             }
             let rpcs = rpcs.as_array().unwrap();
             for r in rpcs {
@@ -194,24 +162,15 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
             }
             for m in s.methods() {
                 if !rpcs.iter().any(|r| r["name"] == m.name()) {
-                    diffs.push(format!(
-                        "rpc {full}/{}: not in the wire reference",
-                        m.name()
-                    ));
+                    diffs.push(format!("rpc {full}/{}: not in the wire reference", m.name()));
                 }
             }
         }
     }
     // Nothing extra in the API's own files (the imported well-known types aside).
-    for m in pool
-        .all_messages()
-        .filter(|m| m.package_name() == "gitpod.v1")
-    {
+    for m in pool.all_messages().filter(|m| m.package_name() == "gitpod.v1") {
         if !expected_messages.contains(m.full_name()) {
-            diffs.push(format!(
-                "message {}: not in the wire reference",
-                m.full_name()
-            ));
+            diffs.push(format!("message {}: not in the wire reference", m.full_name()));
         }
     }
     for e in pool.all_enums().filter(|e| e.package_name() == "gitpod.v1") {
@@ -221,10 +180,7 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
     }
     for s in pool.services().filter(|s| s.package_name() == "gitpod.v1") {
         if !expected_services.contains(s.full_name()) {
-            diffs.push(format!(
-                "service {}: not in the wire reference",
-                s.full_name()
-            ));
+            diffs.push(format!("service {}: not in the wire reference", s.full_name()));
         }
     }
     diffs
@@ -242,33 +198,17 @@ fn descriptor_matches_the_wire_reference() {
     for d in &diffs {
         println!("{d}");
     }
-    assert!(
-        diffs.is_empty(),
-        "{} differences from the wire reference",
-        diffs.len()
-    );
+    assert!(diffs.is_empty(), "{} differences from the wire reference", diffs.len());
 
-    let messages = pool
-        .all_messages()
-        .filter(|m| m.package_name() == "gitpod.v1")
-        .count();
-    let enums = pool
-        .all_enums()
-        .filter(|e| e.package_name() == "gitpod.v1")
-        .count();
+    let messages = pool.all_messages().filter(|m| m.package_name() == "gitpod.v1").count();
+    let enums = pool.all_enums().filter(|e| e.package_name() == "gitpod.v1").count();
     assert_eq!((messages, enums), (127, 16));
     let methods = |name: &str| pool.get_service_by_name(name).unwrap().methods().count();
     assert_eq!(methods("gitpod.v1.RunnerService"), 16);
     assert_eq!(methods("gitpod.v1.RunnerConfigurationService"), 21);
-    let services: Vec<String> = pool
-        .services()
-        .filter(|s| s.package_name() == "gitpod.v1")
-        .map(|s| s.full_name().to_owned())
-        .collect();
-    let mut expected: Vec<String> = gitpod_api::SERVICE_NAMES
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let services: Vec<String> =
+        pool.services().filter(|s| s.package_name() == "gitpod.v1").map(|s| s.full_name().to_owned()).collect();
+    let mut expected: Vec<String> = gitpod_api::SERVICE_NAMES.iter().map(|s| s.to_string()).collect();
     expected.sort();
     let mut services = services;
     services.sort();
@@ -280,18 +220,11 @@ fn the_comparison_catches_differences() {
     let mut wire: Value = serde_json::from_str(WIRE).unwrap();
     let file = &mut wire["files"]["gitpod/v1/runner.proto"];
     // A field number, a label, a removed enum value and a renamed response.
-    let fields = file["messages"]["gitpod.v1.GetRunnerRequest"]["fields"]
-        .as_array_mut()
-        .unwrap();
+    let fields = file["messages"]["gitpod.v1.GetRunnerRequest"]["fields"].as_array_mut().unwrap();
     fields[0]["number"] = 7.into();
-    let fields = file["messages"]["gitpod.v1.UpdateRunnerRequest"]["fields"]
-        .as_array_mut()
-        .unwrap();
+    let fields = file["messages"]["gitpod.v1.UpdateRunnerRequest"]["fields"].as_array_mut().unwrap();
     fields[1]["label"] = "singular".into();
-    file["enums"]["gitpod.v1.RunnerPhase"]
-        .as_array_mut()
-        .unwrap()
-        .pop();
+    file["enums"]["gitpod.v1.RunnerPhase"].as_array_mut().unwrap().pop();
     file["services"]["RunnerService"][1]["response"] = "gitpod.v1.ListRunnersResponse".into();
     let mut diffs = differences(&pool(), &wire);
     diffs.sort();

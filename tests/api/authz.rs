@@ -42,18 +42,8 @@ async fn world() -> World {
     let (_, plain) = server.member("plain", OrgRole::Member).await;
     let ra_group = id.create_group(org, "runner-admins").await.unwrap();
     id.set_group_runners_admin(ra_group.id, true).await.unwrap();
-    let (ra_member, _) = (
-        id.members(org)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|m| m.name == "runners-admin")
-            .unwrap(),
-        (),
-    );
-    id.add_group_member(ra_group.id, ra_member.id)
-        .await
-        .unwrap();
+    let (ra_member, _) = (id.members(org).await.unwrap().into_iter().find(|m| m.name == "runners-admin").unwrap(), ());
+    id.add_group_member(ra_group.id, ra_member.id).await.unwrap();
     // The creator was a runners admin while creating runners; its own group loses the role later.
     let creators = id.create_group(org, "creators").await.unwrap();
     id.set_group_runners_admin(creators.id, true).await.unwrap();
@@ -64,28 +54,12 @@ async fn world() -> World {
     id.add_group_member(admin_group.id, admin_id).await.unwrap();
     let mut spare_groups = Vec::new();
     for i in 0..40 {
-        spare_groups.push(
-            id.create_group(org, &format!("spare {i}"))
-                .await
-                .unwrap()
-                .id,
-        );
+        spare_groups.push(id.create_group(org, &format!("spare {i}")).await.unwrap().id);
     }
     let other = id.create_organization("other").await.unwrap();
-    let other_admin = id
-        .create_member(
-            other.id,
-            runner_core::model::Principal::User,
-            "boss",
-            OrgRole::Admin,
-        )
-        .await
-        .unwrap();
-    let other_token = id
-        .issue_token(other_admin.id, "t", None)
-        .await
-        .unwrap()
-        .token;
+    let other_admin =
+        id.create_member(other.id, runner_core::model::Principal::User, "boss", OrgRole::Admin).await.unwrap();
+    let other_token = id.issue_token(other_admin.id, "t", None).await.unwrap().token;
     let tokens = vec![
         Some(server.admin_token.clone()),
         Some(runners_admin),
@@ -109,43 +83,19 @@ async fn world() -> World {
 impl World {
     /// The creator's group loses the runners-admin role: it keeps admin on what it created.
     async fn demote_creator(&self) {
-        let groups = self
-            .server
-            .identity
-            .groups(self.server.org.id)
-            .await
-            .unwrap();
+        let groups = self.server.identity.groups(self.server.org.id).await.unwrap();
         let creators = groups.into_iter().find(|g| g.name == "creators").unwrap();
-        self.server
-            .identity
-            .set_group_runners_admin(creators.id, false)
-            .await
-            .unwrap();
+        self.server.identity.set_group_runners_admin(creators.id, false).await.unwrap();
     }
 
     /// A runner made by the creator, with a USER policy for `users` and ADMIN for `admins`.
     async fn runner(&self, c: &Client) -> String {
-        let creator = self
-            .server
-            .client_as(c.protocol, Some(&self.creator_token))
-            .await;
-        let id = create(&creator, crate::runners::aws_runner("matrix runner"))
-            .await
-            .unwrap()
-            .runner
-            .unwrap()
-            .runner_id;
-        for (group, role) in [
-            (self.user_group, RunnerRole::User),
-            (self.admin_group, RunnerRole::Admin),
-        ] {
-            let req = CreateRunnerPolicyRequest {
-                runner_id: id.clone(),
-                group_id: group.to_string(),
-                role: role as i32,
-            };
-            let _: CreateRunnerPolicyResponse =
-                creator.call(&rs("CreateRunnerPolicy"), req).await.unwrap();
+        let creator = self.server.client_as(c.protocol, Some(&self.creator_token)).await;
+        let id = create(&creator, crate::runners::aws_runner("matrix runner")).await.unwrap().runner.unwrap().runner_id;
+        for (group, role) in [(self.user_group, RunnerRole::User), (self.admin_group, RunnerRole::Admin)] {
+            let req =
+                CreateRunnerPolicyRequest { runner_id: id.clone(), group_id: group.to_string(), role: role as i32 };
+            let _: CreateRunnerPolicyResponse = creator.call(&rs("CreateRunnerPolicy"), req).await.unwrap();
         }
         id
     }
@@ -186,122 +136,35 @@ async fn every_rpc_for_every_principal() {
                     "unauthenticated",
                 ],
             ),
-            (
-                "GetRunner",
-                [
-                    "ok",
-                    "ok",
-                    "ok",
-                    "ok",
-                    "ok",
-                    "not_found",
-                    "not_found",
-                    "unauthenticated",
-                ],
-            ),
+            ("GetRunner", ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated"]),
             (
                 "UpdateRunner",
-                [
-                    "ok",
-                    "ok",
-                    "ok",
-                    "permission_denied",
-                    "ok",
-                    "not_found",
-                    "not_found",
-                    "unauthenticated",
-                ],
+                ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
             ),
             (
                 "DeleteRunner",
-                [
-                    "ok",
-                    "ok",
-                    "ok",
-                    "permission_denied",
-                    "ok",
-                    "not_found",
-                    "not_found",
-                    "unauthenticated",
-                ],
+                ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
             ),
             (
                 "CreateRunnerToken",
-                [
-                    "ok",
-                    "ok",
-                    "ok",
-                    "permission_denied",
-                    "ok",
-                    "not_found",
-                    "not_found",
-                    "unauthenticated",
-                ],
+                ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
             ),
             (
                 "CreateRunnerLogsToken",
-                [
-                    "ok",
-                    "ok",
-                    "ok",
-                    "permission_denied",
-                    "ok",
-                    "not_found",
-                    "not_found",
-                    "unauthenticated",
-                ],
+                ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
             ),
-            (
-                "ListRunnerPolicies",
-                [
-                    "ok",
-                    "ok",
-                    "ok",
-                    "ok",
-                    "ok",
-                    "not_found",
-                    "not_found",
-                    "unauthenticated",
-                ],
-            ),
+            ("ListRunnerPolicies", ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated"]),
             (
                 "CreateRunnerPolicy",
-                [
-                    "ok",
-                    "ok",
-                    "ok",
-                    "permission_denied",
-                    "ok",
-                    "not_found",
-                    "not_found",
-                    "unauthenticated",
-                ],
+                ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
             ),
             (
                 "UpdateRunnerPolicy",
-                [
-                    "ok",
-                    "ok",
-                    "ok",
-                    "permission_denied",
-                    "ok",
-                    "not_found",
-                    "not_found",
-                    "unauthenticated",
-                ],
+                ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
             ),
             (
                 "DeleteRunnerPolicy",
-                [
-                    "ok",
-                    "ok",
-                    "ok",
-                    "permission_denied",
-                    "ok",
-                    "not_found",
-                    "not_found",
-                    "unauthenticated",
-                ],
+                ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
             ),
         ];
         let mut differences = Vec::new();
@@ -310,40 +173,23 @@ async fn every_rpc_for_every_principal() {
                 let c = w.server.client_as(protocol, w.tokens[i].as_deref()).await;
                 let runner_id = next_runner.next().unwrap();
                 let got = match *rpc {
-                    "CreateRunner" => {
-                        outcome(create(&c, crate::runners::aws_runner("new runner")).await)
+                    "CreateRunner" => outcome(create(&c, crate::runners::aws_runner("new runner")).await),
+                    "GetRunner" => {
+                        outcome(c.call::<_, GetRunnerResponse>(&rs(rpc), GetRunnerRequest { runner_id }).await)
                     }
-                    "GetRunner" => outcome(
-                        c.call::<_, GetRunnerResponse>(&rs(rpc), GetRunnerRequest { runner_id })
-                            .await,
-                    ),
                     "UpdateRunner" => outcome(
                         c.call::<_, UpdateRunnerResponse>(
                             &rs(rpc),
-                            UpdateRunnerRequest {
-                                runner_id,
-                                name: Some("renamed".into()),
-                                spec: None,
-                            },
+                            UpdateRunnerRequest { runner_id, name: Some("renamed".into()), spec: None },
                         )
                         .await,
                     ),
                     "DeleteRunner" => outcome(
-                        c.call::<_, DeleteRunnerResponse>(
-                            &rs(rpc),
-                            DeleteRunnerRequest {
-                                runner_id,
-                                force: false,
-                            },
-                        )
-                        .await,
+                        c.call::<_, DeleteRunnerResponse>(&rs(rpc), DeleteRunnerRequest { runner_id, force: false })
+                            .await,
                     ),
                     "CreateRunnerToken" => outcome(
-                        c.call::<_, CreateRunnerTokenResponse>(
-                            &rs(rpc),
-                            CreateRunnerTokenRequest { runner_id },
-                        )
-                        .await,
+                        c.call::<_, CreateRunnerTokenResponse>(&rs(rpc), CreateRunnerTokenRequest { runner_id }).await,
                     ),
                     "CreateRunnerLogsToken" => outcome(
                         c.call::<_, CreateRunnerLogsTokenResponse>(
@@ -355,20 +201,13 @@ async fn every_rpc_for_every_principal() {
                     "ListRunnerPolicies" => outcome(
                         c.call::<_, ListRunnerPoliciesResponse>(
                             &rs(rpc),
-                            ListRunnerPoliciesRequest {
-                                runner_id,
-                                pagination: None,
-                            },
+                            ListRunnerPoliciesRequest { runner_id, pagination: None },
                         )
                         .await,
                     ),
                     "CreateRunnerPolicy" => {
                         let group_id = spare.next().unwrap().to_string();
-                        let req = CreateRunnerPolicyRequest {
-                            runner_id,
-                            group_id,
-                            role: RunnerRole::User as i32,
-                        };
+                        let req = CreateRunnerPolicyRequest { runner_id, group_id, role: RunnerRole::User as i32 };
                         outcome(c.call::<_, CreateRunnerPolicyResponse>(&rs(rpc), req).await)
                     }
                     "UpdateRunnerPolicy" => {
@@ -380,19 +219,13 @@ async fn every_rpc_for_every_principal() {
                         outcome(c.call::<_, UpdateRunnerPolicyResponse>(&rs(rpc), req).await)
                     }
                     "DeleteRunnerPolicy" => {
-                        let req = DeleteRunnerPolicyRequest {
-                            runner_id,
-                            group_id: w.user_group.to_string(),
-                        };
+                        let req = DeleteRunnerPolicyRequest { runner_id, group_id: w.user_group.to_string() };
                         outcome(c.call::<_, DeleteRunnerPolicyResponse>(&rs(rpc), req).await)
                     }
                     other => unreachable!("{other}"),
                 };
                 if got != expected[i] {
-                    differences.push(format!(
-                        "{protocol:?} {rpc} as {principal}: expected {}, got {got}",
-                        expected[i]
-                    ));
+                    differences.push(format!("{protocol:?} {rpc} as {principal}: expected {}, got {got}", expected[i]));
                 }
             }
         }
@@ -410,23 +243,10 @@ async fn lists_show_only_what_the_caller_can_see() {
     let admin = w.server.client(protocol).await;
     let shared = w.runner(&admin).await;
     // A runner only org admins and runners admins see.
-    let hidden = create(&admin, crate::runners::aws_runner("admins only"))
-        .await
-        .unwrap()
-        .runner
-        .unwrap()
-        .runner_id;
+    let hidden = create(&admin, crate::runners::aws_runner("admins only")).await.unwrap().runner.unwrap().runner_id;
     w.demote_creator().await;
-    let expected: [&[&String]; 8] = [
-        &[&shared, &hidden],
-        &[&shared, &hidden],
-        &[&shared],
-        &[&shared],
-        &[&shared],
-        &[],
-        &[],
-        &[],
-    ];
+    let expected: [&[&String]; 8] =
+        [&[&shared, &hidden], &[&shared, &hidden], &[&shared], &[&shared], &[&shared], &[], &[], &[]];
     for (i, principal) in PRINCIPALS.iter().enumerate() {
         let c = w.server.client_as(protocol, w.tokens[i].as_deref()).await;
         let got = crate::runners::list(&c, 100, "", None).await;
@@ -449,12 +269,7 @@ async fn tokens_expire_and_are_revoked() {
     let expired = id.issue_token(member, "expired", Some(-1)).await.unwrap();
     let revoked = id.issue_token(member, "revoked", None).await.unwrap();
     id.revoke_token(revoked.info.id).await.unwrap();
-    for token in [
-        expired.token.as_str(),
-        revoked.token.as_str(),
-        "gpat_forged",
-        "",
-    ] {
+    for token in [expired.token.as_str(), revoked.token.as_str(), "gpat_forged", ""] {
         for protocol in [Protocol::ConnectJson, Protocol::Grpc, Protocol::GrpcWeb] {
             let c = server.client_as(protocol, Some(token)).await;
             let f = crate::runners::list(&c, 0, "", None).await.unwrap_err();
@@ -476,62 +291,31 @@ async fn duplicate_policy_is_already_exists_and_unknown_group_not_found() {
         group_id: w.user_group.to_string(),
         role: RunnerRole::Admin as i32,
     };
-    let f = admin
-        .call::<_, CreateRunnerPolicyResponse>(&rs("CreateRunnerPolicy"), req)
-        .await
-        .unwrap_err();
+    let f = admin.call::<_, CreateRunnerPolicyResponse>(&rs("CreateRunnerPolicy"), req).await.unwrap_err();
+    assert_eq!((f.code.as_str(), f.http_status), ("already_exists", Some(409)));
+    let req =
+        CreateRunnerPolicyRequest { runner_id: runner_id.clone(), group_id: uuid::Uuid::now_v7().to_string(), role: 1 };
     assert_eq!(
-        (f.code.as_str(), f.http_status),
-        ("already_exists", Some(409))
-    );
-    let req = CreateRunnerPolicyRequest {
-        runner_id: runner_id.clone(),
-        group_id: uuid::Uuid::now_v7().to_string(),
-        role: 1,
-    };
-    assert_eq!(
-        admin
-            .call::<_, CreateRunnerPolicyResponse>(&rs("CreateRunnerPolicy"), req)
-            .await
-            .unwrap_err()
-            .code,
+        admin.call::<_, CreateRunnerPolicyResponse>(&rs("CreateRunnerPolicy"), req).await.unwrap_err().code,
         "not_found"
     );
-    let req = CreateRunnerPolicyRequest {
-        runner_id: runner_id.clone(),
-        group_id: w.spare_groups[0].to_string(),
-        role: 0,
-    };
-    let f = admin
-        .call::<_, CreateRunnerPolicyResponse>(&rs("CreateRunnerPolicy"), req)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        (f.code.as_str(), f.bad_fields.clone()),
-        ("invalid_argument", vec!["role".to_owned()])
-    );
+    let req =
+        CreateRunnerPolicyRequest { runner_id: runner_id.clone(), group_id: w.spare_groups[0].to_string(), role: 0 };
+    let f = admin.call::<_, CreateRunnerPolicyResponse>(&rs("CreateRunnerPolicy"), req).await.unwrap_err();
+    assert_eq!((f.code.as_str(), f.bad_fields.clone()), ("invalid_argument", vec!["role".to_owned()]));
     // Policies list across pages.
     for g in &w.spare_groups[..5] {
-        let req = CreateRunnerPolicyRequest {
-            runner_id: runner_id.clone(),
-            group_id: g.to_string(),
-            role: 2,
-        };
-        let _: CreateRunnerPolicyResponse =
-            admin.call(&rs("CreateRunnerPolicy"), req).await.unwrap();
+        let req = CreateRunnerPolicyRequest { runner_id: runner_id.clone(), group_id: g.to_string(), role: 2 };
+        let _: CreateRunnerPolicyResponse = admin.call(&rs("CreateRunnerPolicy"), req).await.unwrap();
     }
     let mut token = String::new();
     let mut seen = 0;
     loop {
         let req = ListRunnerPoliciesRequest {
             runner_id: runner_id.clone(),
-            pagination: Some(PaginationRequest {
-                page_size: 3,
-                token,
-            }),
+            pagination: Some(PaginationRequest { page_size: 3, token }),
         };
-        let page: ListRunnerPoliciesResponse =
-            admin.call(&rs("ListRunnerPolicies"), req).await.unwrap();
+        let page: ListRunnerPoliciesResponse = admin.call(&rs("ListRunnerPolicies"), req).await.unwrap();
         assert!(!page.policies.is_empty());
         seen += page.policies.len();
         token = page.pagination.unwrap_or_default().next_token;

@@ -34,25 +34,15 @@ impl TestServer {
         let store = runner_store::open(&url).await.unwrap();
         let identity = Identity::new(store.clone());
         let (org, _admin, token) = identity.bootstrap().await.unwrap().expect("empty database");
-        let state = AppState::new(store, &[42; 32]);
+        let state = AppState::new(store, &[42; 32], "http://runner-api.test");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = Server::start(listener, app(state, &options)).unwrap();
-        Self {
-            server,
-            _dir: dir,
-            identity,
-            org,
-            admin_token: token.token,
-        }
+        Self { server, _dir: dir, identity, org, admin_token: token.token }
     }
 
     /// A new member of the test organization with a token: `(member id, token)`.
     pub async fn member(&self, name: &str, role: OrgRole) -> (uuid::Uuid, String) {
-        let m = self
-            .identity
-            .create_member(self.org.id, Principal::User, name, role)
-            .await
-            .unwrap();
+        let m = self.identity.create_member(self.org.id, Principal::User, name, role).await.unwrap();
         let t = self.identity.issue_token(m.id, "test", None).await.unwrap();
         (m.id, t.token)
     }
@@ -81,12 +71,7 @@ pub enum Protocol {
     GrpcWeb,
 }
 
-pub const ALL: [Protocol; 4] = [
-    Protocol::ConnectJson,
-    Protocol::ConnectProto,
-    Protocol::Grpc,
-    Protocol::GrpcWeb,
-];
+pub const ALL: [Protocol; 4] = [Protocol::ConnectJson, Protocol::ConnectProto, Protocol::Grpc, Protocol::GrpcWeb];
 
 /// An RPC failure as the client saw it: the Connect code name, the message, and for Connect
 /// the HTTP status.
@@ -123,35 +108,20 @@ pub struct Client {
 impl Client {
     pub async fn new(protocol: Protocol, base: &str, token: Option<&str>) -> Self {
         let transport = match protocol {
-            Protocol::ConnectJson | Protocol::ConnectProto => Transport::Connect {
-                http: reqwest::Client::new(),
-                json: protocol == Protocol::ConnectJson,
-            },
+            Protocol::ConnectJson | Protocol::ConnectProto => {
+                Transport::Connect { http: reqwest::Client::new(), json: protocol == Protocol::ConnectJson }
+            }
             Protocol::Grpc => Transport::Grpc(
-                tonic::transport::Endpoint::from_shared(base.to_owned())
-                    .unwrap()
-                    .connect()
-                    .await
-                    .unwrap(),
+                tonic::transport::Endpoint::from_shared(base.to_owned()).unwrap().connect().await.unwrap(),
             ),
             Protocol::GrpcWeb => {
                 // HTTP/1.1, as browsers' gRPC-web clients mostly use it.
-                let http = hyper_util::client::legacy::Client::builder(
-                    hyper_util::rt::TokioExecutor::new(),
-                )
-                .build_http();
-                Transport::GrpcWeb(Box::new(tower::Layer::layer(
-                    &tonic_web::GrpcWebClientLayer::new(),
-                    http,
-                )))
+                let http =
+                    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+                Transport::GrpcWeb(Box::new(tower::Layer::layer(&tonic_web::GrpcWebClientLayer::new(), http)))
             }
         };
-        Self {
-            protocol,
-            base: base.to_owned(),
-            token: token.map(str::to_owned),
-            transport,
-        }
+        Self { protocol, base: base.to_owned(), token: token.map(str::to_owned), transport }
     }
 
     /// Calls `/<service>/<method>` with `req`.
@@ -164,26 +134,8 @@ impl Client {
             Transport::Connect { http, json } => {
                 connect_call(http, &self.base, self.token.as_deref(), path, *json, &req).await
             }
-            Transport::Grpc(channel) => {
-                tonic_call(
-                    channel.clone(),
-                    &self.base,
-                    self.token.as_deref(),
-                    path,
-                    req,
-                )
-                .await
-            }
-            Transport::GrpcWeb(svc) => {
-                tonic_call(
-                    (**svc).clone(),
-                    &self.base,
-                    self.token.as_deref(),
-                    path,
-                    req,
-                )
-                .await
-            }
+            Transport::Grpc(channel) => tonic_call(channel.clone(), &self.base, self.token.as_deref(), path, req).await,
+            Transport::GrpcWeb(svc) => tonic_call((**svc).clone(), &self.base, self.token.as_deref(), path, req).await,
         }
     }
 }
@@ -201,33 +153,19 @@ async fn connect_call<Req: Message + Serialize, Resp: Message + DeserializeOwned
     } else {
         ("application/proto", req.encode_to_vec())
     };
-    let mut request = http
-        .post(format!("{base}{path}"))
-        .header("content-type", content_type)
-        .body(body);
+    let mut request = http.post(format!("{base}{path}")).header("content-type", content_type).body(body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
-    let ct = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
+    let ct = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     let bytes = response.bytes().await.unwrap();
     if status == 200 {
         assert_eq!(ct, content_type, "success content type");
-        return Ok(if json {
-            serde_json::from_slice(&bytes).unwrap()
-        } else {
-            Resp::decode(bytes).unwrap()
-        });
+        return Ok(if json { serde_json::from_slice(&bytes).unwrap() } else { Resp::decode(bytes).unwrap() });
     }
-    assert_eq!(
-        ct, "application/json",
-        "Connect errors are JSON for every codec"
-    );
+    assert_eq!(ct, "application/json", "Connect errors are JSON for every codec");
     let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     let bad_fields = body["details"]
         .as_array()
@@ -239,11 +177,7 @@ async fn connect_call<Req: Message + Serialize, Resp: Message + DeserializeOwned
             let raw = base64::engine::general_purpose::STANDARD_NO_PAD
                 .decode(d["value"].as_str().unwrap().trim_end_matches('='))
                 .unwrap();
-            tonic_types::pb::BadRequest::decode(raw.as_slice())
-                .unwrap()
-                .field_violations
-                .into_iter()
-                .map(|v| v.field)
+            tonic_types::pb::BadRequest::decode(raw.as_slice()).unwrap().field_violations.into_iter().map(|v| v.field)
         })
         .collect();
     Err(Failure {
@@ -265,28 +199,19 @@ where
     T: tonic::client::GrpcService<tonic::body::Body>,
     T::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    <T::ResponseBody as http_body::Body>::Error:
-        Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+    <T::ResponseBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
     Req: Message + Send + Sync + 'static,
     Resp: Message + Default + Send + Sync + 'static,
 {
     let origin = http::Uri::from_str(base).unwrap();
     let mut grpc = tonic::client::Grpc::with_origin(service, origin);
-    grpc.ready()
-        .await
-        .map_err(Into::into)
-        .expect("transport ready");
+    grpc.ready().await.map_err(Into::into).expect("transport ready");
     let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
     let mut request = tonic::Request::new(req);
     if let Some(token) = token {
-        request
-            .metadata_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
     }
-    match grpc
-        .unary(request, PathAndQuery::from_str(path).unwrap(), codec)
-        .await
-    {
+    match grpc.unary(request, PathAndQuery::from_str(path).unwrap(), codec).await {
         Ok(r) => Ok(r.into_inner()),
         Err(status) => {
             let bad_fields = {

@@ -64,10 +64,7 @@ async fn connect_json_has_the_proto3_json_shape() {
         assert_eq!(r["kind"], "RUNNER_KIND_REMOTE");
         assert_eq!(r["status"]["phase"], "RUNNER_PHASE_CREATED");
         assert_eq!(r["spec"]["desiredPhase"], "RUNNER_PHASE_INACTIVE");
-        assert_eq!(
-            r["spec"]["configuration"]["releaseChannel"],
-            "RUNNER_RELEASE_CHANNEL_STABLE"
-        );
+        assert_eq!(r["spec"]["configuration"]["releaseChannel"], "RUNNER_RELEASE_CHANNEL_STABLE");
         let created_at = r["createdAt"].as_str().unwrap();
         assert!(
             created_at.len() >= 20
@@ -77,16 +74,10 @@ async fn connect_json_has_the_proto3_json_shape() {
             "RFC 3339, Z-normalized: {created_at}"
         );
         assert!(created["exchangeToken"].as_str().unwrap().len() > 40);
-        assert!(
-            created.get("accessToken").is_none(),
-            "empty strings are omitted"
-        );
+        assert!(created.get("accessToken").is_none(), "empty strings are omitted");
         let mut all = Vec::new();
         keys(created, &mut all);
-        assert!(
-            all.iter().all(|k| !k.contains('_')),
-            "camelCase only: {all:?}"
-        );
+        assert!(all.iter().all(|k| !k.contains('_')), "camelCase only: {all:?}");
     }
     // Other fields round-trip under their camelCase names.
     let id = by_name["runner"]["runnerId"].as_str().unwrap();
@@ -95,52 +86,23 @@ async fn connect_json_has_the_proto3_json_shape() {
         json!({"runnerId": id, "spec": {"configuration": {"autoUpdate": true, "logLevel": "LOG_LEVEL_WARN", "updateWindow": {"startHour": 1}}}}),
     )
     .await;
-    assert_eq!(
-        (status, &empty),
-        (200, &json!({})),
-        "empty responses are {{}}"
-    );
+    assert_eq!((status, &empty), (200, &json!({})), "empty responses are {{}}");
     let (_, got) = post_json(&server, &rs("GetRunner"), json!({"runnerId": id})).await;
     let cfg = &got["runner"]["spec"]["configuration"];
     assert_eq!(cfg["logLevel"], "LOG_LEVEL_WARN");
     assert_eq!(cfg["autoUpdate"], true);
     assert_eq!(cfg["updateWindow"], json!({"startHour": 1, "endHour": 3}));
     // Unknown enum names and wrong types are the caller's error.
-    let (status, err) = post_json(
-        &server,
-        &rs("CreateRunner"),
-        json!({"name": "Bad Enum", "provider": "RUNNER_PROVIDER_MOON"}),
-    )
-    .await;
-    assert_eq!(
-        (status, err["code"].as_str()),
-        (400, Some("invalid_argument")),
-        "{err}"
-    );
-    let (status, err) = post_json(
-        &server,
-        &rs("CreateRunner"),
-        json!({"name": "Bad Number", "provider": 42}),
-    )
-    .await;
-    assert_eq!(
-        (status, err["code"].as_str()),
-        (400, Some("invalid_argument")),
-        "{err}"
-    );
+    let (status, err) =
+        post_json(&server, &rs("CreateRunner"), json!({"name": "Bad Enum", "provider": "RUNNER_PROVIDER_MOON"})).await;
+    assert_eq!((status, err["code"].as_str()), (400, Some("invalid_argument")), "{err}");
+    let (status, err) = post_json(&server, &rs("CreateRunner"), json!({"name": "Bad Number", "provider": 42})).await;
+    assert_eq!((status, err["code"].as_str()), (400, Some("invalid_argument")), "{err}");
     let (status, err) = post_json(&server, &rs("GetRunner"), json!({"runnerId": 12})).await;
-    assert_eq!(
-        (status, err["code"].as_str()),
-        (400, Some("invalid_argument")),
-        "{err}"
-    );
+    assert_eq!((status, err["code"].as_str()), (400, Some("invalid_argument")), "{err}");
     // Errors: Connect JSON body, HTTP status from the code.
-    let (status, err) = post_json(
-        &server,
-        &rs("GetRunner"),
-        json!({"runnerId": uuid::Uuid::now_v7().to_string()}),
-    )
-    .await;
+    let (status, err) =
+        post_json(&server, &rs("GetRunner"), json!({"runnerId": uuid::Uuid::now_v7().to_string()})).await;
     assert_eq!(status, 404);
     assert_eq!(err["code"], "not_found");
     assert!(err["message"].as_str().unwrap().contains("not found"));
@@ -166,12 +128,8 @@ async fn connect_paging_reads_the_query_string_and_the_api_prefix() {
     let mut seen = Vec::new();
     let mut query = "?pageSize=1".to_owned();
     loop {
-        let (status, page) = post_json(
-            &server,
-            &format!("/api/gitpod.v1.RunnerService/ListRunners{query}"),
-            body.clone(),
-        )
-        .await;
+        let (status, page) =
+            post_json(&server, &format!("/api/gitpod.v1.RunnerService/ListRunners{query}"), body.clone()).await;
         assert_eq!(status, 200, "{page}");
         let runners = page["runners"].as_array().unwrap();
         assert_eq!(runners.len(), 1, "query pageSize wins over the body");
@@ -182,16 +140,8 @@ async fn connect_paging_reads_the_query_string_and_the_api_prefix() {
         }
     }
     assert_eq!(seen, ids);
-    let (status, err) = post_json(
-        &server,
-        &format!("{}?pageSize=many", rs("ListRunners")),
-        json!({}),
-    )
-    .await;
-    assert_eq!(
-        (status, err["code"].as_str()),
-        (400, Some("invalid_argument"))
-    );
+    let (status, err) = post_json(&server, &format!("{}?pageSize=many", rs("ListRunners")), json!({})).await;
+    assert_eq!((status, err["code"].as_str()), (400, Some("invalid_argument")));
 }
 
 fn urlencode(s: &str) -> String {
@@ -205,19 +155,12 @@ async fn connect_headers_and_compression() {
     let url = format!("{}{}", server.url(), rs("ListRunners"));
     // Connect-Protocol-Version is optional; when present it must be 1.
     for (version, expect) in [(None, 200), (Some("1"), 200), (Some("2"), 400)] {
-        let mut req = http
-            .post(&url)
-            .bearer_auth(&server.admin_token)
-            .header("content-type", "application/json")
-            .body("{}");
+        let mut req =
+            http.post(&url).bearer_auth(&server.admin_token).header("content-type", "application/json").body("{}");
         if let Some(v) = version {
             req = req.header("connect-protocol-version", v);
         }
-        assert_eq!(
-            req.send().await.unwrap().status().as_u16(),
-            expect,
-            "{version:?}"
-        );
+        assert_eq!(req.send().await.unwrap().status().as_u16(), expect, "{version:?}");
     }
     // A compression we do not speak: a Connect `unimplemented` error, not a bare 415.
     let response = http
@@ -261,17 +204,10 @@ async fn connect_headers_and_compression() {
 
 #[tokio::test]
 async fn oversized_messages_are_resource_exhausted_on_every_protocol() {
-    let server = TestServer::start_with(MountOptions {
-        max_message_bytes: 1024,
-        ..Default::default()
-    })
-    .await;
+    let server = TestServer::start_with(MountOptions { max_message_bytes: 1024, ..Default::default() }).await;
     for protocol in ALL {
         let c = server.client(protocol).await;
-        let req = CreateRunnerRequest {
-            name: "n".repeat(2000),
-            ..aws_runner("")
-        };
+        let req = CreateRunnerRequest { name: "n".repeat(2000), ..aws_runner("") };
         let f = crate::runners::create(&c, req).await.unwrap_err();
         assert_eq!(f.code, "resource_exhausted", "{protocol:?} {f:?}");
         if protocol == Protocol::ConnectJson || protocol == Protocol::ConnectProto {
@@ -283,10 +219,8 @@ async fn oversized_messages_are_resource_exhausted_on_every_protocol() {
 }
 
 /// A request body that the test feeds by hand, to hold a call open.
-fn held_body() -> (
-    mpsc::Sender<Bytes>,
-    StreamBody<impl futures::Stream<Item = Result<Frame<Bytes>, std::convert::Infallible>>>,
-) {
+fn held_body()
+-> (mpsc::Sender<Bytes>, StreamBody<impl futures::Stream<Item = Result<Frame<Bytes>, std::convert::Infallible>>>) {
     let (tx, rx) = mpsc::channel::<Bytes>(4);
     let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(|b| Ok(Frame::data(b)));
     (tx, StreamBody::new(stream))
@@ -305,9 +239,8 @@ fn grpc_frame(msg: &impl Message) -> Bytes {
 #[tokio::test]
 async fn grpc_timeout_is_enforced_even_while_the_body_is_still_coming() {
     let server = TestServer::start().await;
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .http2_only(true)
-        .build_http();
+    let client =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).http2_only(true).build_http();
     for content_type in ["application/grpc", "application/grpc-web+proto"] {
         let (_tx, body) = held_body();
         let req = http::Request::post(format!("{}{}", server.url(), rs("ListRunners")))
@@ -318,24 +251,11 @@ async fn grpc_timeout_is_enforced_even_while_the_body_is_still_coming() {
             .body(body)
             .unwrap();
         let started = Instant::now();
-        let response = tokio::time::timeout(Duration::from_secs(10), client.request(req))
-            .await
-            .expect("answered")
-            .unwrap();
-        assert!(
-            started.elapsed() >= Duration::from_millis(190),
-            "{:?}",
-            started.elapsed()
-        );
-        let status = response
-            .headers()
-            .get("grpc-status")
-            .map(|v| v.to_str().unwrap().to_owned());
-        assert_eq!(
-            status.as_deref(),
-            Some("4"),
-            "{content_type}: DEADLINE_EXCEEDED"
-        );
+        let response =
+            tokio::time::timeout(Duration::from_secs(10), client.request(req)).await.expect("answered").unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(190), "{:?}", started.elapsed());
+        let status = response.headers().get("grpc-status").map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(status.as_deref(), Some("4"), "{content_type}: DEADLINE_EXCEEDED");
     }
     // A malformed timeout is refused, not ignored.
     let req = http::Request::post(format!("{}{}", server.url(), rs("ListRunners")))
@@ -344,9 +264,8 @@ async fn grpc_timeout_is_enforced_even_while_the_body_is_still_coming() {
         .header("authorization", format!("Bearer {}", server.admin_token))
         .body(Full::new(grpc_frame(&ListRunnersRequest::default())))
         .unwrap();
-    let client2 = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .http2_only(true)
-        .build_http();
+    let client2 =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).http2_only(true).build_http();
     let response = client2.request(req).await.unwrap();
     assert_eq!(response.headers()["grpc-status"], "3");
 }
@@ -354,8 +273,7 @@ async fn grpc_timeout_is_enforced_even_while_the_body_is_still_coming() {
 #[tokio::test]
 async fn connect_timeout_is_enforced() {
     let server = TestServer::start().await;
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
     let (_tx, body) = held_body();
     let req = http::Request::post(format!("{}{}", server.url(), rs("ListRunners")))
         .header("content-type", "application/json")
@@ -363,13 +281,9 @@ async fn connect_timeout_is_enforced() {
         .header("authorization", format!("Bearer {}", server.admin_token))
         .body(body)
         .unwrap();
-    let response = tokio::time::timeout(Duration::from_secs(10), client.request(req))
-        .await
-        .expect("answered")
-        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(10), client.request(req)).await.expect("answered").unwrap();
     assert_eq!(response.status().as_u16(), 504);
-    let body: Value =
-        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let body: Value = serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(body["code"], "deadline_exceeded");
 }
 
@@ -389,24 +303,12 @@ async fn grpc_web_text_and_cors_preflight() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(
-        response.headers()["access-control-allow-origin"],
-        "http://console.example"
-    );
-    let expose = response.headers()["access-control-expose-headers"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        expose.contains("grpc-status") && expose.contains("grpc-message"),
-        "{expose}"
-    );
+    assert_eq!(response.headers()["access-control-allow-origin"], "http://console.example");
+    let expose = response.headers()["access-control-expose-headers"].to_str().unwrap().to_owned();
+    assert!(expose.contains("grpc-status") && expose.contains("grpc-message"), "{expose}");
     // The text form may be several base64 runs, each padded: decode quantum by quantum.
     let text = response.bytes().await.unwrap();
-    let raw: Vec<u8> = text
-        .chunks(4)
-        .flat_map(|q| b64.decode(q).unwrap())
-        .collect();
+    let raw: Vec<u8> = text.chunks(4).flat_map(|q| b64.decode(q).unwrap()).collect();
     assert_eq!(raw[0], 0, "a data frame first");
     let len = u32::from_be_bytes(raw[1..5].try_into().unwrap()) as usize;
     ListRunnersResponse::decode(&raw[5..5 + len]).unwrap();
@@ -414,59 +316,33 @@ async fn grpc_web_text_and_cors_preflight() {
     assert!(String::from_utf8_lossy(&raw[5 + len + 5..]).contains("grpc-status:0"));
 
     let preflight = http
-        .request(
-            reqwest::Method::OPTIONS,
-            format!("{}{}", server.url(), rs("GetRunner")),
-        )
+        .request(reqwest::Method::OPTIONS, format!("{}{}", server.url(), rs("GetRunner")))
         .header("origin", "http://console.example")
         .header("access-control-request-method", "POST")
-        .header(
-            "access-control-request-headers",
-            "content-type,x-grpc-web,connect-protocol-version",
-        )
+        .header("access-control-request-headers", "content-type,x-grpc-web,connect-protocol-version")
         .send()
         .await
         .unwrap();
     assert_eq!(preflight.status().as_u16(), 200);
-    assert_eq!(
-        preflight.headers()["access-control-allow-origin"],
-        "http://console.example"
-    );
-    let allowed = preflight.headers()["access-control-allow-headers"]
-        .to_str()
-        .unwrap();
-    assert!(
-        allowed.contains("x-grpc-web") && allowed.contains("connect-protocol-version"),
-        "{allowed}"
-    );
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "http://console.example");
+    let allowed = preflight.headers()["access-control-allow-headers"].to_str().unwrap();
+    assert!(allowed.contains("x-grpc-web") && allowed.contains("connect-protocol-version"), "{allowed}");
 }
 
 #[tokio::test]
 async fn health_is_served_over_grpc() {
     let server = TestServer::start().await;
-    let channel = tonic::transport::Endpoint::from_shared(server.url())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = tonic::transport::Endpoint::from_shared(server.url()).unwrap().connect().await.unwrap();
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-    for service in [
-        "",
-        "gitpod.v1.RunnerService",
-        "gitpod.v1.RunnerConfigurationService",
-    ] {
+    for service in ["", "gitpod.v1.RunnerService", "gitpod.v1.RunnerConfigurationService"] {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let status = health
-                .check(tonic_health::pb::HealthCheckRequest {
-                    service: service.into(),
-                })
+                .check(tonic_health::pb::HealthCheckRequest { service: service.into() })
                 .await
                 .map(|r| r.into_inner().status)
                 .ok();
-            if status
-                == Some(tonic_health::pb::health_check_response::ServingStatus::Serving as i32)
-            {
+            if status == Some(tonic_health::pb::health_check_response::ServingStatus::Serving as i32) {
                 break;
             }
             assert!(Instant::now() < deadline, "{service}: {status:?}");
@@ -480,12 +356,7 @@ async fn health_is_served_over_connect_too() {
     let server = TestServer::start().await;
     let http = reqwest::Client::new();
     let url = format!("{}/grpc.health.v1.Health/Check", server.url());
-    let check = |service: &str| {
-        tonic_health::pb::HealthCheckRequest {
-            service: service.into(),
-        }
-        .encode_to_vec()
-    };
+    let check = |service: &str| tonic_health::pb::HealthCheckRequest { service: service.into() }.encode_to_vec();
     let response = http
         .post(&url)
         .bearer_auth(&server.admin_token)
@@ -496,12 +367,8 @@ async fn health_is_served_over_connect_too() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.headers()["content-type"], "application/proto");
-    let answer =
-        tonic_health::pb::HealthCheckResponse::decode(response.bytes().await.unwrap()).unwrap();
-    assert_eq!(
-        answer.status,
-        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
-    );
+    let answer = tonic_health::pb::HealthCheckResponse::decode(response.bytes().await.unwrap()).unwrap();
+    assert_eq!(answer.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
     let response = http
         .post(&url)
         .bearer_auth(&server.admin_token)
@@ -518,8 +385,7 @@ async fn health_is_served_over_connect_too() {
 #[tokio::test]
 async fn shutdown_lets_calls_in_flight_finish() {
     let server = TestServer::start().await;
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
     let (tx, body) = held_body();
     let req = http::Request::post(format!("{}{}", server.url(), rs("CreateRunner")))
         .header("content-type", "application/json")
@@ -538,11 +404,7 @@ async fn shutdown_lets_calls_in_flight_finish() {
     drop(tx);
     let response = call.await.unwrap().unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    tokio::time::timeout(Duration::from_secs(10), stopping)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), stopping).await.unwrap().unwrap().unwrap();
 }
 
 #[tokio::test]
@@ -560,10 +422,6 @@ async fn every_protocol_answers_every_rpc_path() {
             .await
             .unwrap_err();
         assert_eq!(f.code, "unimplemented", "{protocol:?}");
-        assert!(
-            f.message
-                .contains("gitpod.v1.RunnerConfigurationService/ListSCMIntegrations"),
-            "{protocol:?} {f:?}"
-        );
+        assert!(f.message.contains("gitpod.v1.RunnerConfigurationService/ListSCMIntegrations"), "{protocol:?} {f:?}");
     }
 }

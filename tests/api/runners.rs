@@ -17,10 +17,7 @@ pub fn aws_runner(name: &str) -> CreateRunnerRequest {
         name: name.to_owned(),
         provider: RunnerProvider::AwsEc2 as i32,
         spec: Some(RunnerSpec {
-            configuration: Some(RunnerConfiguration {
-                region: "eu-central-1".to_owned(),
-                ..Default::default()
-            }),
+            configuration: Some(RunnerConfiguration { region: "eu-central-1".to_owned(), ..Default::default() }),
             ..Default::default()
         }),
         ..Default::default()
@@ -32,14 +29,7 @@ pub async fn create(c: &Client, req: CreateRunnerRequest) -> Result<CreateRunner
 }
 
 pub async fn get(c: &Client, id: &str) -> Result<Runner, Failure> {
-    let r: GetRunnerResponse = c
-        .call(
-            &rs("GetRunner"),
-            GetRunnerRequest {
-                runner_id: id.to_owned(),
-            },
-        )
-        .await?;
+    let r: GetRunnerResponse = c.call(&rs("GetRunner"), GetRunnerRequest { runner_id: id.to_owned() }).await?;
     Ok(r.runner.expect("GetRunnerResponse.runner is set"))
 }
 
@@ -49,13 +39,7 @@ pub async fn list(
     token: &str,
     filter: Option<list_runners_request::Filter>,
 ) -> Result<ListRunnersResponse, Failure> {
-    let req = ListRunnersRequest {
-        pagination: Some(PaginationRequest {
-            page_size,
-            token: token.to_owned(),
-        }),
-        filter,
-    };
+    let req = ListRunnersRequest { pagination: Some(PaginationRequest { page_size, token: token.to_owned() }), filter };
     c.call(&rs("ListRunners"), req).await
 }
 
@@ -65,15 +49,8 @@ pub async fn update(c: &Client, req: UpdateRunnerRequest) -> Result<(), Failure>
 }
 
 pub async fn delete(c: &Client, id: &str, force: bool) -> Result<(), Failure> {
-    let _: DeleteRunnerResponse = c
-        .call(
-            &rs("DeleteRunner"),
-            DeleteRunnerRequest {
-                runner_id: id.to_owned(),
-                force,
-            },
-        )
-        .await?;
+    let _: DeleteRunnerResponse =
+        c.call(&rs("DeleteRunner"), DeleteRunnerRequest { runner_id: id.to_owned(), force }).await?;
     Ok(())
 }
 
@@ -92,21 +69,12 @@ async fn scenario(c: &Client) {
     // Create.
     let created = create(c, aws_runner("Production Runner")).await.unwrap();
     let runner = created.runner.clone().unwrap();
-    assert!(
-        !created.exchange_token.is_empty(),
-        "{p:?}: exchange token returned once"
-    );
-    assert!(
-        created.access_token.is_empty(),
-        "{p:?}: deprecated access token stays empty"
-    );
+    assert!(!created.exchange_token.is_empty(), "{p:?}: exchange token returned once");
+    assert!(created.access_token.is_empty(), "{p:?}: deprecated access token stays empty");
     assert_eq!(runner.name, "Production Runner");
     assert_eq!(runner.kind, RunnerKind::Remote as i32);
     assert_eq!(runner.provider, RunnerProvider::AwsEc2 as i32);
-    assert_eq!(
-        runner.status.as_ref().unwrap().phase,
-        RunnerPhase::Created as i32
-    );
+    assert_eq!(runner.status.as_ref().unwrap().phase, RunnerPhase::Created as i32);
     let spec = runner.spec.clone().unwrap();
     assert_eq!(spec.desired_phase, RunnerPhase::Active as i32);
     let config = spec.configuration.clone().unwrap();
@@ -145,14 +113,9 @@ async fn scenario(c: &Client) {
     assert_eq!(seen, ids, "{p:?}: every runner once, in creation order");
 
     // The filter travels in the token: page 2 without the filter still lists GCP runners only.
-    let gcp = Some(list_runners_request::Filter {
-        providers: vec![RunnerProvider::Gcp as i32],
-        ..Default::default()
-    });
+    let gcp = Some(list_runners_request::Filter { providers: vec![RunnerProvider::Gcp as i32], ..Default::default() });
     let first = list(c, 1, "", gcp).await.unwrap();
-    let second = list(c, 1, &first.pagination.unwrap().next_token, None)
-        .await
-        .unwrap();
+    let second = list(c, 1, &first.pagination.unwrap().next_token, None).await.unwrap();
     assert_eq!(second.runners.len(), 1);
     assert_eq!(second.runners[0].provider, RunnerProvider::Gcp as i32);
     assert!(second.pagination.unwrap_or_default().next_token.is_empty());
@@ -160,11 +123,7 @@ async fn scenario(c: &Client) {
     // Partial update: the name only.
     update(
         c,
-        UpdateRunnerRequest {
-            runner_id: runner.runner_id.clone(),
-            name: Some("Renamed Runner".into()),
-            spec: None,
-        },
+        UpdateRunnerRequest { runner_id: runner.runner_id.clone(), name: Some("Renamed Runner".into()), spec: None },
     )
     .await
     .unwrap();
@@ -176,19 +135,13 @@ async fn scenario(c: &Client) {
     let config_patch = |c: update_runner_request::RunnerConfiguration| UpdateRunnerRequest {
         runner_id: runner.runner_id.clone(),
         name: None,
-        spec: Some(update_runner_request::Spec {
-            configuration: Some(c),
-            desired_phase: None,
-        }),
+        spec: Some(update_runner_request::Spec { configuration: Some(c), desired_phase: None }),
     };
     update(
         c,
         config_patch(update_runner_request::RunnerConfiguration {
             auto_update: Some(true),
-            update_window: Some(UpdateWindow {
-                start_hour: Some(22),
-                end_hour: None,
-            }),
+            update_window: Some(UpdateWindow { start_hour: Some(22), end_hour: None }),
             ..Default::default()
         }),
     )
@@ -199,13 +152,7 @@ async fn scenario(c: &Client) {
     let cfg = after.spec.unwrap().configuration.unwrap();
     assert!(cfg.auto_update);
     assert_eq!(cfg.region, "eu-central-1");
-    assert_eq!(
-        cfg.update_window,
-        Some(UpdateWindow {
-            start_hour: Some(22),
-            end_hour: Some(0)
-        })
-    );
+    assert_eq!(cfg.update_window, Some(UpdateWindow { start_hour: Some(22), end_hour: Some(0) }));
     update(
         c,
         config_patch(update_runner_request::RunnerConfiguration {
@@ -215,13 +162,7 @@ async fn scenario(c: &Client) {
     )
     .await
     .unwrap();
-    let cfg = get(c, &runner.runner_id)
-        .await
-        .unwrap()
-        .spec
-        .unwrap()
-        .configuration
-        .unwrap();
+    let cfg = get(c, &runner.runner_id).await.unwrap().spec.unwrap().configuration.unwrap();
     assert_eq!(cfg.update_window, None, "{p:?}: empty window clears");
     assert!(cfg.auto_update, "{p:?}: other fields kept");
 
@@ -230,10 +171,7 @@ async fn scenario(c: &Client) {
         update(
             c,
             config_patch(update_runner_request::RunnerConfiguration {
-                update_window: Some(UpdateWindow {
-                    start_hour: Some(3),
-                    end_hour: Some(4),
-                }),
+                update_window: Some(UpdateWindow { start_hour: Some(3), end_hour: Some(4) }),
                 ..Default::default()
             }),
         )
@@ -241,21 +179,10 @@ async fn scenario(c: &Client) {
         "invalid_argument",
         400,
     );
-    assert_eq!(
-        f.bad_fields,
-        vec!["spec.configuration.updateWindow"],
-        "{p:?}"
-    );
+    assert_eq!(f.bad_fields, vec!["spec.configuration.updateWindow"], "{p:?}");
     let f = assert_code(
-        update(
-            c,
-            UpdateRunnerRequest {
-                runner_id: runner.runner_id.clone(),
-                name: Some("x".into()),
-                spec: None,
-            },
-        )
-        .await,
+        update(c, UpdateRunnerRequest { runner_id: runner.runner_id.clone(), name: Some("x".into()), spec: None })
+            .await,
         "invalid_argument",
         400,
     );
@@ -283,15 +210,8 @@ async fn scenario(c: &Client) {
     assert_code(get(c, &runner.runner_id).await, "not_found", 404);
     assert_code(delete(c, &runner.runner_id, false).await, "not_found", 404);
     assert_code(
-        update(
-            c,
-            UpdateRunnerRequest {
-                runner_id: runner.runner_id.clone(),
-                name: Some("abc".into()),
-                spec: None,
-            },
-        )
-        .await,
+        update(c, UpdateRunnerRequest { runner_id: runner.runner_id.clone(), name: Some("abc".into()), spec: None })
+            .await,
         "not_found",
         404,
     );
@@ -304,27 +224,15 @@ async fn scenario(c: &Client) {
     assert!(f.message.contains("runnerId"), "{f:?}");
     assert_code(get(c, "").await, "invalid_argument", 400);
     assert_code(delete(c, "01234", false).await, "invalid_argument", 400);
-    assert_code(
-        get(c, &uuid::Uuid::now_v7().to_string()).await,
-        "not_found",
-        404,
-    );
+    assert_code(get(c, &uuid::Uuid::now_v7().to_string()).await, "not_found", 404);
 
     // Other RPCs are not there yet, and say which.
     let f = assert_code(
-        c.call::<_, ParseContextUrlResponse>(
-            &rs("ParseContextURL"),
-            ParseContextUrlRequest::default(),
-        )
-        .await,
+        c.call::<_, ParseContextUrlResponse>(&rs("ParseContextURL"), ParseContextUrlRequest::default()).await,
         "unimplemented",
         501,
     );
-    assert!(
-        f.message
-            .contains("gitpod.v1.RunnerService/ParseContextURL"),
-        "{f:?}"
-    );
+    assert!(f.message.contains("gitpod.v1.RunnerService/ParseContextURL"), "{f:?}");
 }
 
 #[tokio::test]
@@ -343,35 +251,11 @@ async fn create_validation_over_every_protocol() {
     for protocol in ALL {
         let c = server.client(protocol).await;
         let cases: Vec<(CreateRunnerRequest, &str, &str)> = vec![
+            (CreateRunnerRequest { name: "ok name".into(), ..Default::default() }, "invalid_argument", "provider"),
+            (CreateRunnerRequest { name: "ab".into(), ..aws_runner("") }, "invalid_argument", "name"),
+            (CreateRunnerRequest { name: "x".repeat(128), ..aws_runner("") }, "invalid_argument", "name"),
             (
-                CreateRunnerRequest {
-                    name: "ok name".into(),
-                    ..Default::default()
-                },
-                "invalid_argument",
-                "provider",
-            ),
-            (
-                CreateRunnerRequest {
-                    name: "ab".into(),
-                    ..aws_runner("")
-                },
-                "invalid_argument",
-                "name",
-            ),
-            (
-                CreateRunnerRequest {
-                    name: "x".repeat(128),
-                    ..aws_runner("")
-                },
-                "invalid_argument",
-                "name",
-            ),
-            (
-                CreateRunnerRequest {
-                    kind: RunnerKind::Remote as i32,
-                    ..aws_runner("both set")
-                },
+                CreateRunnerRequest { kind: RunnerKind::Remote as i32, ..aws_runner("both set") },
                 "invalid_argument",
                 "kind",
             ),
@@ -385,34 +269,18 @@ async fn create_validation_over_every_protocol() {
                 "kind",
             ),
             (
-                CreateRunnerRequest {
-                    provider: RunnerProvider::LinuxHost as i32,
-                    ..aws_runner("linux")
-                },
+                CreateRunnerRequest { provider: RunnerProvider::LinuxHost as i32, ..aws_runner("linux") },
                 "invalid_argument",
                 "provider",
             ),
+            (CreateRunnerRequest { provider: 42, ..aws_runner("unknown provider") }, "invalid_argument", "provider"),
             (
-                CreateRunnerRequest {
-                    provider: 42,
-                    ..aws_runner("unknown provider")
-                },
-                "invalid_argument",
-                "provider",
-            ),
-            (
-                CreateRunnerRequest {
-                    spec: None,
-                    ..aws_runner("no region")
-                },
+                CreateRunnerRequest { spec: None, ..aws_runner("no region") },
                 "invalid_argument",
                 "spec.configuration.region",
             ),
             (
-                CreateRunnerRequest {
-                    runner_manager_id: "not-a-uuid".into(),
-                    ..aws_runner("manager")
-                },
+                CreateRunnerRequest { runner_manager_id: "not-a-uuid".into(), ..aws_runner("manager") },
                 "invalid_argument",
                 "runnerManagerId",
             ),
@@ -426,10 +294,7 @@ async fn create_validation_over_every_protocol() {
                 "",
             ),
             (
-                CreateRunnerRequest {
-                    provider: RunnerProvider::Managed as i32,
-                    ..aws_runner("managed")
-                },
+                CreateRunnerRequest { provider: RunnerProvider::Managed as i32, ..aws_runner("managed") },
                 "invalid_argument",
                 "runnerManagerId",
             ),
@@ -438,19 +303,14 @@ async fn create_validation_over_every_protocol() {
             if protocol == Protocol::ConnectJson && req.provider == 42 {
                 continue; // not expressible through pbjson; protocol.rs sends it as raw JSON
             }
-            let f = create(&c, req.clone())
-                .await
-                .expect_err(&format!("{protocol:?} {req:?}"));
+            let f = create(&c, req.clone()).await.expect_err(&format!("{protocol:?} {req:?}"));
             assert_eq!(f.code, code, "{protocol:?} {req:?} {f:?}");
             if !field.is_empty() {
                 assert_eq!(f.bad_fields, vec![field.to_owned()], "{protocol:?} {f:?}");
             }
         }
         // Nothing was created by the failed calls.
-        assert!(
-            list(&c, 0, "", None).await.unwrap().runners.is_empty(),
-            "{protocol:?}"
-        );
+        assert!(list(&c, 0, "", None).await.unwrap().runners.is_empty(), "{protocol:?}");
     }
 }
 
@@ -468,22 +328,11 @@ async fn list_validation_over_every_protocol() {
         }
         let f = list(&c, 0, "forged.token", None).await.unwrap_err();
         assert_eq!(f.bad_fields, vec!["pagination.token"]);
-        let many = list_runners_request::Filter {
-            creator_ids: vec![uuid::Uuid::nil().to_string(); 26],
-            ..Default::default()
-        };
+        let many =
+            list_runners_request::Filter { creator_ids: vec![uuid::Uuid::nil().to_string(); 26], ..Default::default() };
         let f = list(&c, 0, "", Some(many)).await.unwrap_err();
         assert_eq!(f.bad_fields, vec!["filter.creatorIds"]);
-        let bad_kind = list_runners_request::Filter {
-            kinds: vec![0],
-            ..Default::default()
-        };
-        assert_eq!(
-            list(&c, 0, "", Some(bad_kind))
-                .await
-                .unwrap_err()
-                .bad_fields,
-            vec!["filter.kinds[0]"]
-        );
+        let bad_kind = list_runners_request::Filter { kinds: vec![0], ..Default::default() };
+        assert_eq!(list(&c, 0, "", Some(bad_kind)).await.unwrap_err().bad_fields, vec!["filter.kinds[0]"]);
     }
 }

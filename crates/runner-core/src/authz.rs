@@ -26,18 +26,11 @@ pub enum RunnerAccess {
 
 /// The caller's access to `runner`, given the roles of the runner's policies whose group the
 /// caller is in.
-pub fn runner_access(
-    caller: &Caller,
-    runner: &Runner,
-    policy_roles: &[RunnerRole],
-) -> RunnerAccess {
+pub fn runner_access(caller: &Caller, runner: &Runner, policy_roles: &[RunnerRole]) -> RunnerAccess {
     if runner.org_id != caller.org_id {
         return RunnerAccess::None;
     }
-    let creator = runner
-        .creator
-        .as_ref()
-        .is_some_and(|c| c.id == caller.subject.id);
+    let creator = runner.creator.as_ref().is_some_and(|c| c.id == caller.subject.id);
     if caller.admin_of_all_runners() || creator || policy_roles.contains(&RunnerRole::Admin) {
         RunnerAccess::Admin
     } else if policy_roles.contains(&RunnerRole::User) {
@@ -49,19 +42,13 @@ pub fn runner_access(
 
 /// Fails unless `access` is at least `needed`: `not_found` when the caller cannot see the
 /// runner, `permission_denied` when it can but the role is too weak.
-pub fn require(
-    access: RunnerAccess,
-    needed: RunnerAccess,
-    runner_id: Uuid,
-) -> Result<(), CoreError> {
+pub fn require(access: RunnerAccess, needed: RunnerAccess, runner_id: Uuid) -> Result<(), CoreError> {
     if access >= needed {
         Ok(())
     } else if access == RunnerAccess::None {
         Err(CoreError::not_found(Resource::Runner, runner_id))
     } else {
-        Err(CoreError::PermissionDenied(
-            "this call needs the admin role on the runner".to_owned(),
-        ))
+        Err(CoreError::PermissionDenied("this call needs the admin role on the runner".to_owned()))
     }
 }
 
@@ -83,19 +70,13 @@ pub enum Visibility {
     All { org_id: Uuid },
     /// Runners of the organization the caller created, or on which one of its groups has a
     /// policy.
-    Restricted {
-        org_id: Uuid,
-        subject_id: Uuid,
-        groups: Vec<Uuid>,
-    },
+    Restricted { org_id: Uuid, subject_id: Uuid, groups: Vec<Uuid> },
 }
 
 impl Visibility {
     pub fn of(caller: &Caller) -> Self {
         if caller.admin_of_all_runners() {
-            Visibility::All {
-                org_id: caller.org_id,
-            }
+            Visibility::All { org_id: caller.org_id }
         } else {
             Visibility::Restricted {
                 org_id: caller.org_id,
@@ -114,10 +95,7 @@ mod tests {
     fn caller(org: Uuid) -> Caller {
         Caller {
             org_id: org,
-            subject: Subject {
-                id: Uuid::now_v7(),
-                principal: Principal::User,
-            },
+            subject: Subject { id: Uuid::now_v7(), principal: Principal::User },
             org_admin: false,
             runners_admin: false,
             groups: vec![],
@@ -127,10 +105,7 @@ mod tests {
     fn runner(org: Uuid, creator: Option<Uuid>) -> Runner {
         let mut r = crate::testing_support::runner(RunnerProvider::Gcp);
         r.org_id = org;
-        r.creator = creator.map(|id| Subject {
-            id,
-            principal: Principal::User,
-        });
+        r.creator = creator.map(|id| Subject { id, principal: Principal::User });
         r
     }
 
@@ -140,48 +115,24 @@ mod tests {
         let plain = caller(org);
         let r = runner(org, None);
         assert_eq!(runner_access(&plain, &r, &[]), RunnerAccess::None);
-        assert_eq!(
-            runner_access(&plain, &r, &[RunnerRole::User]),
-            RunnerAccess::User
-        );
-        assert_eq!(
-            runner_access(&plain, &r, &[RunnerRole::User, RunnerRole::Admin]),
-            RunnerAccess::Admin
-        );
+        assert_eq!(runner_access(&plain, &r, &[RunnerRole::User]), RunnerAccess::User);
+        assert_eq!(runner_access(&plain, &r, &[RunnerRole::User, RunnerRole::Admin]), RunnerAccess::Admin);
         let mine = runner(org, Some(plain.subject.id));
         assert_eq!(runner_access(&plain, &mine, &[]), RunnerAccess::Admin);
-        let admin = Caller {
-            org_admin: true,
-            ..caller(org)
-        };
+        let admin = Caller { org_admin: true, ..caller(org) };
         assert_eq!(runner_access(&admin, &r, &[]), RunnerAccess::Admin);
-        let runners_admin = Caller {
-            runners_admin: true,
-            ..caller(org)
-        };
+        let runners_admin = Caller { runners_admin: true, ..caller(org) };
         assert_eq!(runner_access(&runners_admin, &r, &[]), RunnerAccess::Admin);
         // Another organization's admin sees nothing.
-        let stranger = Caller {
-            org_admin: true,
-            ..caller(Uuid::now_v7())
-        };
-        assert_eq!(
-            runner_access(&stranger, &r, &[RunnerRole::Admin]),
-            RunnerAccess::None
-        );
+        let stranger = Caller { org_admin: true, ..caller(Uuid::now_v7()) };
+        assert_eq!(runner_access(&stranger, &r, &[RunnerRole::Admin]), RunnerAccess::None);
     }
 
     #[test]
     fn codes() {
         let id = Uuid::now_v7();
-        assert!(matches!(
-            require(RunnerAccess::None, RunnerAccess::User, id),
-            Err(CoreError::NotFound { .. })
-        ));
-        assert!(matches!(
-            require(RunnerAccess::User, RunnerAccess::Admin, id),
-            Err(CoreError::PermissionDenied(_))
-        ));
+        assert!(matches!(require(RunnerAccess::None, RunnerAccess::User, id), Err(CoreError::NotFound { .. })));
+        assert!(matches!(require(RunnerAccess::User, RunnerAccess::Admin, id), Err(CoreError::PermissionDenied(_))));
         assert!(require(RunnerAccess::Admin, RunnerAccess::User, id).is_ok());
     }
 }

@@ -13,20 +13,13 @@ pub struct FieldViolation {
 
 impl FieldViolation {
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            description: description.into(),
-        }
+        Self { field: field.into(), description: description.into() }
     }
 
     /// Puts the violation under a parent field: `startHour` scoped by `updateWindow` becomes
     /// `updateWindow.startHour`.
     pub fn scope(mut self, parent: &str) -> Self {
-        self.field = if self.field.is_empty() {
-            parent.to_owned()
-        } else {
-            format!("{parent}.{}", self.field)
-        };
+        self.field = if self.field.is_empty() { parent.to_owned() } else { format!("{parent}.{}", self.field) };
         self
     }
 }
@@ -108,10 +101,7 @@ impl CoreError {
     }
 
     pub fn not_found(resource: Resource, id: impl fmt::Display) -> Self {
-        Self::NotFound {
-            resource,
-            id: id.to_string(),
-        }
+        Self::NotFound { resource, id: id.to_string() }
     }
 }
 
@@ -154,13 +144,7 @@ mod tests {
             FieldViolation::new("startHour", "must be 0-23").scope("updateWindow"),
             FieldViolation::new("name", "too short"),
         ]);
-        assert_eq!(
-            e.to_string(),
-            "invalid updateWindow.startHour: must be 0-23 (and 1 more)"
-        );
-        assert_eq!(
-            CoreError::not_found(Resource::Runner, "x").to_string(),
-            "runner x not found"
-        );
+        assert_eq!(e.to_string(), "invalid updateWindow.startHour: must be 0-23 (and 1 more)");
+        assert_eq!(CoreError::not_found(Resource::Runner, "x").to_string(), "runner x not found");
     }
 }

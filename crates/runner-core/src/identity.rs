@@ -54,10 +54,7 @@ pub struct Member {
 
 impl Member {
     pub fn subject(&self) -> Subject {
-        Subject {
-            id: self.id,
-            principal: self.principal,
-        }
+        Subject { id: self.id, principal: self.principal }
     }
 }
 

@@ -29,10 +29,7 @@ pub struct IssuedToken {
 fn duplicate(what: &str, name: &str) -> impl FnOnce(StoreError) -> CoreError {
     let message = format!("{what} {name:?} already exists");
     move |e| match e {
-        StoreError::AlreadyExists => CoreError::AlreadyExists {
-            resource: Resource::Group,
-            message,
-        },
+        StoreError::AlreadyExists => CoreError::AlreadyExists { resource: Resource::Group, message },
         e => e.into(),
     }
 }
@@ -46,11 +43,7 @@ impl Identity {
     pub async fn create_organization(&self, name: &str) -> Result<Organization> {
         let name = validate::name("name", name, 1, 127)?;
         let now = Timestamp::now();
-        let org = Organization {
-            id: Uuid::now_v7(),
-            name: name.clone(),
-            created_at: now,
-        };
+        let org = Organization { id: Uuid::now_v7(), name: name.clone(), created_at: now };
         let members = Group {
             id: Uuid::now_v7(),
             org_id: org.id,
@@ -59,10 +52,7 @@ impl Identity {
             runners_admin: false,
             created_at: now,
         };
-        self.store
-            .create_organization(&org, &members)
-            .await
-            .map_err(duplicate("organization", &name))?;
+        self.store.create_organization(&org, &members).await.map_err(duplicate("organization", &name))?;
         Ok(org)
     }
 
@@ -80,32 +70,14 @@ impl Identity {
     }
 
     /// Adds a user or service account to an organization.
-    pub async fn create_member(
-        &self,
-        org_id: Uuid,
-        principal: Principal,
-        name: &str,
-        role: OrgRole,
-    ) -> Result<Member> {
+    pub async fn create_member(&self, org_id: Uuid, principal: Principal, name: &str, role: OrgRole) -> Result<Member> {
         if !matches!(principal, Principal::User | Principal::ServiceAccount) {
-            return Err(CoreError::invalid(
-                "principal",
-                "must be a user or a service account",
-            ));
+            return Err(CoreError::invalid("principal", "must be a user or a service account"));
         }
         let name = validate::name("name", name, 1, 127)?;
-        let member = Member {
-            id: Uuid::now_v7(),
-            org_id,
-            principal,
-            name: name.clone(),
-            role,
-            created_at: Timestamp::now(),
-        };
-        self.store
-            .create_member(&member)
-            .await
-            .map_err(duplicate(principal.as_str(), &name))?;
+        let member =
+            Member { id: Uuid::now_v7(), org_id, principal, name: name.clone(), role, created_at: Timestamp::now() };
+        self.store.create_member(&member).await.map_err(duplicate(principal.as_str(), &name))?;
         Ok(member)
     }
 
@@ -123,10 +95,7 @@ impl Identity {
             runners_admin: false,
             created_at: Timestamp::now(),
         };
-        self.store
-            .create_group(&group)
-            .await
-            .map_err(duplicate("group", &name))?;
+        self.store.create_group(&group).await.map_err(duplicate("group", &name))?;
         Ok(group)
     }
 
@@ -135,39 +104,28 @@ impl Identity {
     }
 
     async fn group_of(&self, group_id: Uuid) -> Result<Group> {
-        self.store
-            .get_group(group_id)
-            .await?
-            .ok_or_else(|| CoreError::not_found(Resource::Group, group_id))
+        self.store.get_group(group_id).await?.ok_or_else(|| CoreError::not_found(Resource::Group, group_id))
     }
 
     async fn member_of(&self, member_id: Uuid) -> Result<Member> {
-        self.store.get_member(member_id).await?.ok_or_else(|| {
-            CoreError::FailedPrecondition(format!("no user or service account {member_id}"))
-        })
+        self.store
+            .get_member(member_id)
+            .await?
+            .ok_or_else(|| CoreError::FailedPrecondition(format!("no user or service account {member_id}")))
     }
 
     /// Puts a member into a group of the same organization.
     pub async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<()> {
-        let (group, member) = (
-            self.group_of(group_id).await?,
-            self.member_of(member_id).await?,
-        );
+        let (group, member) = (self.group_of(group_id).await?, self.member_of(member_id).await?);
         if group.org_id != member.org_id {
             return Err(CoreError::FailedPrecondition(
                 "the group and the member belong to different organizations".into(),
             ));
         }
         if group.system {
-            return Err(CoreError::FailedPrecondition(format!(
-                "{} holds every member already",
-                group.name
-            )));
+            return Err(CoreError::FailedPrecondition(format!("{} holds every member already", group.name)));
         }
-        self.store
-            .add_group_member(group_id, member_id)
-            .await
-            .map_err(duplicate("membership", &member.name))
+        self.store.add_group_member(group_id, member_id).await.map_err(duplicate("membership", &member.name))
     }
 
     /// Sets a member's organization role.
@@ -175,19 +133,13 @@ impl Identity {
         if self.store.set_member_role(member_id, role).await? {
             Ok(())
         } else {
-            Err(CoreError::FailedPrecondition(format!(
-                "no user or service account {member_id}"
-            )))
+            Err(CoreError::FailedPrecondition(format!("no user or service account {member_id}")))
         }
     }
 
     /// Grants or withdraws the runners-admin organization role of a group.
     pub async fn set_group_runners_admin(&self, group_id: Uuid, runners_admin: bool) -> Result<()> {
-        if self
-            .store
-            .set_group_runners_admin(group_id, runners_admin)
-            .await?
-        {
+        if self.store.set_group_runners_admin(group_id, runners_admin).await? {
             Ok(())
         } else {
             Err(CoreError::not_found(Resource::Group, group_id))
@@ -214,23 +166,14 @@ impl Identity {
             revoked_at: None,
         };
         self.store.insert_access_token(&info, &minted.hash).await?;
-        Ok(IssuedToken {
-            token: minted.plaintext,
-            info,
-        })
+        Ok(IssuedToken { token: minted.plaintext, info })
     }
 
     pub async fn revoke_token(&self, token_id: Uuid) -> Result<()> {
-        if self
-            .store
-            .revoke_access_token(token_id, Timestamp::now())
-            .await?
-        {
+        if self.store.revoke_access_token(token_id, Timestamp::now()).await? {
             Ok(())
         } else {
-            Err(CoreError::FailedPrecondition(format!(
-                "no active token {token_id}"
-            )))
+            Err(CoreError::FailedPrecondition(format!("no active token {token_id}")))
         }
     }
 
@@ -245,11 +188,7 @@ impl Identity {
         if bearer.is_empty() || bearer.len() > 512 {
             return Err(refused());
         }
-        let Some((token, member, groups)) = self
-            .store
-            .resolve_access_token(&secrets::hash(bearer))
-            .await?
-        else {
+        let Some((token, member, groups)) = self.store.resolve_access_token(&secrets::hash(bearer)).await? else {
             return Err(refused());
         };
         let now = Timestamp::now();
@@ -258,10 +197,7 @@ impl Identity {
         }
         Ok(Caller {
             org_id: member.org_id,
-            subject: Subject {
-                id: member.id,
-                principal: member.principal,
-            },
+            subject: Subject { id: member.id, principal: member.principal },
             org_admin: member.role == OrgRole::Admin,
             runners_admin: groups.iter().any(|g| g.runners_admin),
             groups: groups.iter().map(|g| g.id).collect(),
@@ -275,12 +211,8 @@ impl Identity {
             return Ok(None);
         }
         let org = self.create_organization("default").await?;
-        let admin = self
-            .create_member(org.id, Principal::User, "admin", OrgRole::Admin)
-            .await?;
-        let token = self
-            .issue_token(admin.id, "created at first start", None)
-            .await?;
+        let admin = self.create_member(org.id, Principal::User, "admin", OrgRole::Admin).await?;
+        let token = self.issue_token(admin.id, "created at first start", None).await?;
         Ok(Some((org, admin, token)))
     }
 }

@@ -9,6 +9,8 @@
 //! - [`runners`]: the runner use cases, one function per RPC.
 
 pub mod authz;
+pub mod crypto;
+pub mod environment_classes;
 pub mod error;
 pub mod identity;
 pub mod identity_admin;
@@ -16,6 +18,7 @@ pub mod model;
 pub mod page;
 pub mod policies;
 pub mod runners;
+pub mod schema;
 pub mod secrets;
 pub mod store;
 pub mod time;

@@ -69,10 +69,9 @@ impl RunnerProvider {
     /// The kind every runner of this provider has.
     pub fn kind(self) -> RunnerKind {
         match self {
-            RunnerProvider::AwsEc2
-            | RunnerProvider::Gcp
-            | RunnerProvider::Managed
-            | RunnerProvider::DevAgent => RunnerKind::Remote,
+            RunnerProvider::AwsEc2 | RunnerProvider::Gcp | RunnerProvider::Managed | RunnerProvider::DevAgent => {
+                RunnerKind::Remote
+            }
             RunnerProvider::LinuxHost | RunnerProvider::DesktopMac => RunnerKind::Local,
         }
     }
@@ -308,6 +307,40 @@ pub struct Runner {
     pub revision: i64,
 }
 
+/// A class of environments a runner offers (size, machine type, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentClass {
+    pub id: Uuid,
+    pub runner_id: Uuid,
+    pub display_name: String,
+    pub description: String,
+    /// Provider-specific settings, checked against the runner's schema; immutable.
+    pub configuration: Vec<FieldValue>,
+    /// Whether new environments may use the class.
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub revision: i64,
+}
+
+/// Which environment classes a list call wants (lists ANDed, values ORed, `None` = any).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EnvironmentClassFilter {
+    #[serde(skip_serializing_if = "Vec::is_empty", rename = "r")]
+    pub runner_ids: Vec<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none", rename = "e")]
+    pub enabled: Option<bool>,
+    /// Classes the caller may (true) or may not (false) create environments with: enabled,
+    /// on a runner it can use that is not being deleted.
+    #[serde(skip_serializing_if = "Option::is_none", rename = "c")]
+    pub can_create_environments: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty", rename = "k")]
+    pub runner_kinds: Vec<RunnerKind>,
+    #[serde(skip_serializing_if = "Vec::is_empty", rename = "p")]
+    pub runner_providers: Vec<RunnerProvider>,
+}
+
 /// Which runners a list call wants. Empty lists mean "no restriction"; the lists are ANDed and
 /// the values inside one list ORed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -324,14 +357,9 @@ pub struct RunnerFilter {
 impl RunnerFilter {
     /// Whether a runner passes the filter (the stores implement the same rule in SQL).
     pub fn matches(&self, runner: &Runner) -> bool {
-        (self.creator_ids.is_empty()
-            || runner
-                .creator
-                .as_ref()
-                .is_some_and(|c| self.creator_ids.contains(&c.id)))
+        (self.creator_ids.is_empty() || runner.creator.as_ref().is_some_and(|c| self.creator_ids.contains(&c.id)))
             && (self.kinds.is_empty() || self.kinds.contains(&runner.kind))
-            && (self.providers.is_empty()
-                || runner.provider.is_some_and(|p| self.providers.contains(&p)))
+            && (self.providers.is_empty() || runner.provider.is_some_and(|p| self.providers.contains(&p)))
     }
 }
 

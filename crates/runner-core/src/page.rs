@@ -62,13 +62,8 @@ impl PageTokens {
     /// A token that continues listing `kind` with `filter` after the item whose sort key is
     /// `after`.
     pub fn encode<F: Serialize>(&self, kind: &str, filter: &F, after: &str) -> String {
-        let payload = serde_json::to_vec(&Payload {
-            v: VERSION,
-            k: kind.to_owned(),
-            f: filter,
-            a: after.to_owned(),
-        })
-        .expect("page token payload serializes");
+        let payload = serde_json::to_vec(&Payload { v: VERSION, k: kind.to_owned(), f: filter, a: after.to_owned() })
+            .expect("page token payload serializes");
         let tag = self.mac(&payload).finalize().into_bytes();
         format!("{}.{}", B64.encode(&payload), B64.encode(&tag[..MAC_LEN]))
     }
@@ -91,9 +86,7 @@ impl PageTokens {
             return Err(invalid());
         }
         // Constant-time comparison of the truncated tag.
-        self.mac(&payload)
-            .verify_truncated_left(&tag)
-            .map_err(|_| invalid())?;
+        self.mac(&payload).verify_truncated_left(&tag).map_err(|_| invalid())?;
         let p: Payload<F> = serde_json::from_slice(&payload).map_err(|_| invalid())?;
         if p.v != VERSION || p.k != kind {
             return Err(invalid());
@@ -111,16 +104,10 @@ impl PageTokens {
         request_filter: F,
     ) -> Result<Cursor<F>, FieldViolation> {
         if token.is_empty() {
-            return Ok(Cursor {
-                filter: request_filter,
-                after: None,
-            });
+            return Ok(Cursor { filter: request_filter, after: None });
         }
         let (filter, after) = self.decode(field, kind, token)?;
-        Ok(Cursor {
-            filter,
-            after: Some(after),
-        })
+        Ok(Cursor { filter, after: Some(after) })
     }
 }
 
@@ -138,9 +125,8 @@ mod tests {
         let mut f = RunnerFilter::default();
         f.kinds.push(crate::model::RunnerKind::Remote);
         let t = tokens().encode("runners", &f, "abc");
-        let c: Cursor<RunnerFilter> = tokens()
-            .cursor("pagination.token", "runners", &t, RunnerFilter::default())
-            .unwrap();
+        let c: Cursor<RunnerFilter> =
+            tokens().cursor("pagination.token", "runners", &t, RunnerFilter::default()).unwrap();
         assert_eq!(c.filter, f);
         assert_eq!(c.after.as_deref(), Some("abc"));
     }
@@ -153,28 +139,16 @@ mod tests {
         let last = payload.len() - 3;
         payload[last] ^= 1;
         let forged = format!("{}.{tag}", B64.encode(&payload));
-        for bad in [
-            forged.as_str(),
-            &t[..t.len() - 1],
-            "",
-            "x.y",
-            "....",
-            &"a".repeat(5000),
-        ] {
+        for bad in [forged.as_str(), &t[..t.len() - 1], "", "x.y", "....", &"a".repeat(5000)] {
             if bad.is_empty() {
                 continue;
             }
-            let r: Result<(RunnerFilter, String), _> =
-                tokens().decode("pagination.token", "runners", bad);
+            let r: Result<(RunnerFilter, String), _> = tokens().decode("pagination.token", "runners", bad);
             assert_eq!(r.unwrap_err().description, "invalid page token", "{bad}");
         }
         // Another key, or another listing, does not accept it.
         let other = PageTokens::new([8; 32]);
         assert!(other.decode::<RunnerFilter>("t", "runners", &t).is_err());
-        assert!(
-            tokens()
-                .decode::<RunnerFilter>("t", "policies", &t)
-                .is_err()
-        );
+        assert!(tokens().decode::<RunnerFilter>("t", "policies", &t).is_err());
     }
 }

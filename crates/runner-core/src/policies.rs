@@ -32,75 +32,45 @@ pub struct PolicyInput {
 
 impl Policies {
     pub fn new(store: Arc<dyn Store>, runners: Runners, page_tokens: PageTokens) -> Self {
-        Self {
-            store,
-            runners,
-            page_tokens,
-        }
+        Self { store, runners, page_tokens }
     }
 
     fn check(input: &PolicyInput, with_role: bool) -> Result<(Uuid, Uuid, Option<RunnerRole>)> {
         let mut v = Violations::default();
         let runner_id = v.check(validate::uuid("runnerId", &input.runner_id));
         let group_id = v.check(validate::uuid("groupId", &input.group_id));
-        let role = if with_role {
-            v.check(validate::enum_value::<RunnerRole>("role", input.role))
-        } else {
-            None
-        };
+        let role = if with_role { v.check(validate::enum_value::<RunnerRole>("role", input.role)) } else { None };
         v.finish()?;
-        Ok((
-            runner_id.expect("checked"),
-            group_id.expect("checked"),
-            role,
-        ))
+        Ok((runner_id.expect("checked"), group_id.expect("checked"), role))
     }
 
     fn missing(runner_id: Uuid, group_id: Uuid) -> CoreError {
-        CoreError::not_found(
-            Resource::RunnerPolicy,
-            format!("for runner {runner_id} and group {group_id}"),
-        )
+        CoreError::not_found(Resource::RunnerPolicy, format!("for runner {runner_id} and group {group_id}"))
     }
 
     /// Grants a group a role on a runner; one policy per (runner, group).
     pub async fn create(&self, caller: &Caller, input: PolicyInput) -> Result<RunnerPolicy> {
         let (runner_id, group_id, role) = Self::check(&input, true)?;
-        self.runners
-            .load_for(caller, runner_id, RunnerAccess::Admin)
-            .await?;
+        self.runners.load_for(caller, runner_id, RunnerAccess::Admin).await?;
         let group = self.store.get_group(group_id).await?;
         if group.is_none_or(|g| g.org_id != caller.org_id) {
             return Err(CoreError::not_found(Resource::Group, group_id));
         }
-        let policy = RunnerPolicy {
-            runner_id,
-            group_id,
-            role: role.expect("checked"),
-        };
-        self.store
-            .insert_runner_policy(&policy)
-            .await
-            .map_err(|e| match e {
-                StoreError::AlreadyExists => CoreError::AlreadyExists {
-                    resource: Resource::RunnerPolicy,
-                    message: format!("group {group_id} already has a policy on runner {runner_id}"),
-                },
-                e => e.into(),
-            })?;
+        let policy = RunnerPolicy { runner_id, group_id, role: role.expect("checked") };
+        self.store.insert_runner_policy(&policy).await.map_err(|e| match e {
+            StoreError::AlreadyExists => CoreError::AlreadyExists {
+                resource: Resource::RunnerPolicy,
+                message: format!("group {group_id} already has a policy on runner {runner_id}"),
+            },
+            e => e.into(),
+        })?;
         Ok(policy)
     }
 
     pub async fn update(&self, caller: &Caller, input: PolicyInput) -> Result<RunnerPolicy> {
         let (runner_id, group_id, role) = Self::check(&input, true)?;
-        self.runners
-            .load_for(caller, runner_id, RunnerAccess::Admin)
-            .await?;
-        let policy = RunnerPolicy {
-            runner_id,
-            group_id,
-            role: role.expect("checked"),
-        };
+        self.runners.load_for(caller, runner_id, RunnerAccess::Admin).await?;
+        let policy = RunnerPolicy { runner_id, group_id, role: role.expect("checked") };
         if self.store.update_runner_policy(&policy).await? {
             Ok(policy)
         } else {
@@ -110,9 +80,7 @@ impl Policies {
 
     pub async fn delete(&self, caller: &Caller, input: PolicyInput) -> Result<()> {
         let (runner_id, group_id, _) = Self::check(&input, false)?;
-        self.runners
-            .load_for(caller, runner_id, RunnerAccess::Admin)
-            .await?;
+        self.runners.load_for(caller, runner_id, RunnerAccess::Admin).await?;
         if self.store.delete_runner_policy(runner_id, group_id).await? {
             Ok(())
         } else {
@@ -131,25 +99,14 @@ impl Policies {
         let mut v = Violations::default();
         let id = v.check(validate::uuid("runnerId", runner_id));
         let size = v.check(validate::page_size("pagination.pageSize", page_size));
-        let cursor = v.check(self.page_tokens.cursor(
-            "pagination.token",
-            LIST_KIND,
-            token,
-            id.unwrap_or_default(),
-        ));
+        let cursor = v.check(self.page_tokens.cursor("pagination.token", LIST_KIND, token, id.unwrap_or_default()));
         v.finish()?;
-        let (id, size, cursor) = (
-            id.expect("checked"),
-            size.expect("checked"),
-            cursor.expect("checked"),
-        );
+        let (id, size, cursor) = (id.expect("checked"), size.expect("checked"), cursor.expect("checked"));
         // The token belongs to one runner's listing.
         if cursor.filter != id {
             return Err(CoreError::invalid("pagination.token", "invalid page token"));
         }
-        self.runners
-            .load_for(caller, id, RunnerAccess::User)
-            .await?;
+        self.runners.load_for(caller, id, RunnerAccess::User).await?;
         let after = match cursor.after.as_deref().map(Uuid::try_parse) {
             None => None,
             Some(Ok(g)) => Some(g),
@@ -160,15 +117,7 @@ impl Policies {
         let mut items = self.store.list_runner_policies(id, after, size + 1).await?;
         let next_token = if items.len() > size as usize {
             items.truncate(size as usize);
-            self.page_tokens.encode(
-                LIST_KIND,
-                &id,
-                &items
-                    .last()
-                    .expect("page is not empty")
-                    .group_id
-                    .to_string(),
-            )
+            self.page_tokens.encode(LIST_KIND, &id, &items.last().expect("page is not empty").group_id.to_string())
         } else {
             String::new()
         };

@@ -151,32 +151,20 @@ impl Runners {
         let mut v = Violations::default();
         let name = v.check(validate::name("name", &input.name, NAME_MIN, NAME_MAX));
         let kind_provider = v.check(kind_and_provider(input.kind, input.provider));
-        let manager = v.check(validate::optional_uuid(
-            "runnerManagerId",
-            &input.runner_manager_id,
-        ));
+        let manager = v.check(validate::optional_uuid("runnerManagerId", &input.runner_manager_id));
         let spec = v.check(create_spec(input.spec.unwrap_or_default()));
         if let (Some((_, provider)), Some(manager)) = (&kind_provider, &manager) {
             let managed = *provider == Some(RunnerProvider::Managed);
             if managed && manager.is_none() {
-                v.push(FieldViolation::new(
-                    "runnerManagerId",
-                    "is required for managed runners",
-                ));
+                v.push(FieldViolation::new("runnerManagerId", "is required for managed runners"));
             } else if !managed && manager.is_some() {
-                v.push(FieldViolation::new(
-                    "runnerManagerId",
-                    "must not be set for runners that are not managed",
-                ));
+                v.push(FieldViolation::new("runnerManagerId", "must not be set for runners that are not managed"));
             }
         }
         if let (Some((_, Some(RunnerProvider::AwsEc2))), Some(spec)) = (&kind_provider, &spec)
             && spec.configuration.region.trim().is_empty()
         {
-            v.push(FieldViolation::new(
-                "spec.configuration.region",
-                "is required for AWS EC2 runners",
-            ));
+            v.push(FieldViolation::new("spec.configuration.region", "is required for AWS EC2 runners"));
         }
         v.finish()?;
         let (kind, provider) = kind_provider.expect("checked");
@@ -202,16 +190,9 @@ impl Runners {
             status: RunnerStatus::default(),
             revision: 1,
         };
-        let (token, record) = runner_token(
-            runner.id,
-            RunnerTokenKind::Exchange,
-            EXCHANGE_TOKEN_TTL_SECS,
-        );
+        let (token, record) = runner_token(runner.id, RunnerTokenKind::Exchange, EXCHANGE_TOKEN_TTL_SECS);
         self.store.insert_runner(&runner, &record).await?;
-        Ok(CreatedRunner {
-            runner,
-            exchange_token: token,
-        })
+        Ok(CreatedRunner { runner, exchange_token: token })
     }
 
     pub async fn get(&self, caller: &Caller, runner_id: &str) -> Result<Runner> {
@@ -221,17 +202,8 @@ impl Runners {
 
     /// The runner, if the caller has at least `needed` access to it; `not_found` when it cannot
     /// see it, `permission_denied` when its role is too weak.
-    pub async fn load_for(
-        &self,
-        caller: &Caller,
-        id: Uuid,
-        needed: RunnerAccess,
-    ) -> Result<Runner> {
-        let runner = self
-            .store
-            .get_runner(id)
-            .await?
-            .ok_or_else(|| CoreError::not_found(Resource::Runner, id))?;
+    pub async fn load_for(&self, caller: &Caller, id: Uuid, needed: RunnerAccess) -> Result<Runner> {
+        let runner = self.store.get_runner(id).await?.ok_or_else(|| CoreError::not_found(Resource::Runner, id))?;
         authz::require(self.access(caller, &runner).await?, needed, id)?;
         Ok(runner)
     }
@@ -256,9 +228,7 @@ impl Runners {
             ));
         }
         if runner.status.phase == RunnerPhase::Deleting {
-            return Err(CoreError::FailedPrecondition(
-                "runner is being deleted".to_owned(),
-            ));
+            return Err(CoreError::FailedPrecondition("runner is being deleted".to_owned()));
         }
         let (token, record) = runner_token(id, RunnerTokenKind::Exchange, EXCHANGE_TOKEN_TTL_SECS);
         self.store.insert_runner_token(&record).await?;
@@ -277,32 +247,20 @@ impl Runners {
     pub async fn list(&self, caller: &Caller, input: ListRunnersInput) -> Result<Page<Runner>> {
         let mut v = Violations::default();
         let size = v.check(validate::page_size("pagination.pageSize", input.page_size));
-        let creator_ids = v.check(validate::filter_list(
-            "filter.creatorIds",
-            &input.creator_ids,
-            |f, s| validate::uuid(f, s),
-        ));
-        let kinds = v.check(validate::filter_list(
-            "filter.kinds",
-            &input.kinds,
-            |f, n| validate::enum_value::<RunnerKind>(f, *n),
-        ));
-        let providers = v.check(validate::filter_list(
-            "filter.providers",
-            &input.providers,
-            |f, n| validate::enum_value::<RunnerProvider>(f, *n),
-        ));
+        let creator_ids =
+            v.check(validate::filter_list("filter.creatorIds", &input.creator_ids, |f, s| validate::uuid(f, s)));
+        let kinds = v.check(validate::filter_list("filter.kinds", &input.kinds, |f, n| {
+            validate::enum_value::<RunnerKind>(f, *n)
+        }));
+        let providers = v.check(validate::filter_list("filter.providers", &input.providers, |f, n| {
+            validate::enum_value::<RunnerProvider>(f, *n)
+        }));
         let request_filter = RunnerFilter {
             creator_ids: creator_ids.unwrap_or_default(),
             kinds: kinds.unwrap_or_default(),
             providers: providers.unwrap_or_default(),
         };
-        let cursor = v.check(self.page_tokens.cursor(
-            "pagination.token",
-            LIST_KIND,
-            &input.token,
-            request_filter,
-        ));
+        let cursor = v.check(self.page_tokens.cursor("pagination.token", LIST_KIND, &input.token, request_filter));
         v.finish()?;
         let (size, cursor) = (size.expect("checked"), cursor.expect("checked"));
         let after = match cursor.after.as_deref().map(Uuid::try_parse) {
@@ -312,15 +270,11 @@ impl Runners {
                 return Err(CoreError::invalid("pagination.token", "invalid page token"));
             }
         };
-        let mut items = self
-            .store
-            .list_runners(&Visibility::of(caller), &cursor.filter, after, size + 1)
-            .await?;
+        let mut items = self.store.list_runners(&Visibility::of(caller), &cursor.filter, after, size + 1).await?;
         let next_token = if items.len() > size as usize {
             items.truncate(size as usize);
             let last = items.last().expect("page is not empty").id;
-            self.page_tokens
-                .encode(LIST_KIND, &cursor.filter, &last.to_string())
+            self.page_tokens.encode(LIST_KIND, &cursor.filter, &last.to_string())
         } else {
             String::new()
         };
@@ -331,9 +285,7 @@ impl Runners {
         let id = validate::uuid("runnerId", &input.runner_id)?;
         let mut v = Violations::default();
         let name = match &input.name {
-            Some(n) => v
-                .check(validate::name("name", n, NAME_MIN, NAME_MAX))
-                .map(Some),
+            Some(n) => v.check(validate::name("name", n, NAME_MIN, NAME_MAX)).map(Some),
             None => Some(None),
         };
         let spec = match input.spec.as_ref().map(check_spec_patch).transpose() {
@@ -349,9 +301,7 @@ impl Runners {
         for _ in 0..UPDATE_ATTEMPTS {
             let mut runner = self.load_for(caller, id, RunnerAccess::Admin).await?;
             if runner.status.phase == RunnerPhase::Deleting {
-                return Err(CoreError::FailedPrecondition(
-                    "runner is being deleted".to_owned(),
-                ));
+                return Err(CoreError::FailedPrecondition("runner is being deleted".to_owned()));
             }
             if let Some(name) = &name {
                 runner.name = name.clone();
@@ -365,9 +315,7 @@ impl Runners {
                 return Ok(());
             }
         }
-        Err(CoreError::Unavailable(
-            "runner is being changed concurrently; retry".to_owned(),
-        ))
+        Err(CoreError::Unavailable("runner is being changed concurrently; retry".to_owned()))
     }
 
     pub async fn delete(&self, caller: &Caller, runner_id: &str, force: bool) -> Result<()> {
@@ -395,18 +343,12 @@ impl Runners {
                 return Ok(());
             }
         }
-        Err(CoreError::Unavailable(
-            "runner is being changed concurrently; retry".to_owned(),
-        ))
+        Err(CoreError::Unavailable("runner is being changed concurrently; retry".to_owned()))
     }
 }
 
 /// Mints a runner token: the plaintext for the caller and the record to store.
-fn runner_token(
-    runner_id: Uuid,
-    kind: RunnerTokenKind,
-    ttl_seconds: i64,
-) -> (String, NewRunnerToken) {
+fn runner_token(runner_id: Uuid, kind: RunnerTokenKind, ttl_seconds: i64) -> (String, NewRunnerToken) {
     let minted = secrets::mint(match kind {
         RunnerTokenKind::Exchange => "gpx",
         RunnerTokenKind::Logs => "gpl",
@@ -423,19 +365,10 @@ fn runner_token(
 }
 
 /// Exactly one of kind and provider; the kind follows from the provider.
-fn kind_and_provider(
-    kind: i32,
-    provider: i32,
-) -> Result<(RunnerKind, Option<RunnerProvider>), FieldViolation> {
+fn kind_and_provider(kind: i32, provider: i32) -> Result<(RunnerKind, Option<RunnerProvider>), FieldViolation> {
     match (kind, provider) {
-        (0, 0) => Err(FieldViolation::new(
-            "provider",
-            "is required (set provider, or the deprecated kind)",
-        )),
-        (k, p) if k != 0 && p != 0 => Err(FieldViolation::new(
-            "kind",
-            "only one of kind and provider may be set",
-        )),
+        (0, 0) => Err(FieldViolation::new("provider", "is required (set provider, or the deprecated kind)")),
+        (k, p) if k != 0 && p != 0 => Err(FieldViolation::new("kind", "only one of kind and provider may be set")),
         (0, p) => {
             let provider = validate::enum_value::<RunnerProvider>("provider", p)?;
             if provider.is_deprecated() {
@@ -448,76 +381,55 @@ fn kind_and_provider(
         }
         (k, _) => match validate::enum_value::<RunnerKind>("kind", k)? {
             RunnerKind::Remote => Ok((RunnerKind::Remote, None)),
-            RunnerKind::Local => Err(FieldViolation::new(
-                "kind",
-                "local runners are no longer supported; set provider instead",
-            )),
-            RunnerKind::LocalConfiguration => Err(FieldViolation::new(
-                "kind",
-                "runners of kind LOCAL_CONFIGURATION cannot be created",
-            )),
+            RunnerKind::Local => {
+                Err(FieldViolation::new("kind", "local runners are no longer supported; set provider instead"))
+            }
+            RunnerKind::LocalConfiguration => {
+                Err(FieldViolation::new("kind", "runners of kind LOCAL_CONFIGURATION cannot be created"))
+            }
         },
     }
 }
 
 /// The hours of an update window, checked: start required, end defaulting to start + 2, at
 /// least two hours long (overnight windows allowed). `None` for an empty window.
-fn update_window(
-    field: &str,
-    w: &UpdateWindowInput,
-) -> Result<Option<UpdateWindow>, FieldViolation> {
+fn update_window(field: &str, w: &UpdateWindowInput) -> Result<Option<UpdateWindow>, FieldViolation> {
     let Some(start) = w.start_hour else {
         return match w.end_hour {
             None => Ok(None),
-            Some(_) => Err(FieldViolation::new(
-                format!("{field}.startHour"),
-                "is required when endHour is set",
-            )),
+            Some(_) => Err(FieldViolation::new(format!("{field}.startHour"), "is required when endHour is set")),
         };
     };
     if start > 23 {
-        return Err(FieldViolation::new(
-            format!("{field}.startHour"),
-            "must be an hour from 0 to 23",
-        ));
+        return Err(FieldViolation::new(format!("{field}.startHour"), "must be an hour from 0 to 23"));
     }
     let end = w.end_hour.unwrap_or((start + 2) % 24);
     if end > 23 {
-        return Err(FieldViolation::new(
-            format!("{field}.endHour"),
-            "must be an hour from 0 to 23",
-        ));
+        return Err(FieldViolation::new(format!("{field}.endHour"), "must be an hour from 0 to 23"));
     }
     let length = (end + 24 - start) % 24;
     if length < 2 {
         return Err(FieldViolation::new(field, "must be at least 2 hours long"));
     }
-    Ok(Some(UpdateWindow {
-        start_hour: start,
-        end_hour: end,
-    }))
+    Ok(Some(UpdateWindow { start_hour: start, end_hour: end }))
 }
 
 fn create_spec(input: SpecInput) -> Result<RunnerSpec, FieldViolation> {
-    let desired_phase =
-        match validate::optional_enum::<RunnerPhase>("spec.desiredPhase", input.desired_phase)? {
-            None | Some(RunnerPhase::Active) => RunnerPhase::Active,
-            Some(RunnerPhase::Inactive) => RunnerPhase::Inactive,
-            Some(_) => {
-                return Err(FieldViolation::new(
-                    "spec.desiredPhase",
-                    "must be RUNNER_PHASE_ACTIVE or RUNNER_PHASE_INACTIVE",
-                ));
-            }
-        };
+    let desired_phase = match validate::optional_enum::<RunnerPhase>("spec.desiredPhase", input.desired_phase)? {
+        None | Some(RunnerPhase::Active) => RunnerPhase::Active,
+        Some(RunnerPhase::Inactive) => RunnerPhase::Inactive,
+        Some(_) => {
+            return Err(FieldViolation::new(
+                "spec.desiredPhase",
+                "must be RUNNER_PHASE_ACTIVE or RUNNER_PHASE_INACTIVE",
+            ));
+        }
+    };
     let variant = validate::optional_enum::<RunnerVariant>("spec.variant", input.variant)?;
     let c = input.configuration.unwrap_or_default();
     let f = "spec.configuration";
     if !c.encrypted_honeycomb_api_key.is_empty() {
-        return Err(FieldViolation::new(
-            format!("{f}.encryptedHoneycombApiKey"),
-            "is set by the server",
-        ));
+        return Err(FieldViolation::new(format!("{f}.encryptedHoneycombApiKey"), "is set by the server"));
     }
     let configuration = RunnerConfiguration {
         region: bounded(&format!("{f}.region"), &c.region, 64)?,
@@ -526,10 +438,7 @@ fn create_spec(input: SpecInput) -> Result<RunnerSpec, FieldViolation> {
                 .unwrap_or(ReleaseChannel::Stable),
         ),
         auto_update: c.auto_update,
-        metrics: c
-            .metrics
-            .map(|m| metrics(&format!("{f}.metrics"), m))
-            .transpose()?,
+        metrics: c.metrics.map(|m| metrics(&format!("{f}.metrics"), m)).transpose()?,
         log_level: validate::optional_enum(&format!("{f}.logLevel"), c.log_level)?,
         devcontainer_image_cache_enabled: c.devcontainer_image_cache_enabled,
         update_window: match &c.update_window {
@@ -539,11 +448,7 @@ fn create_spec(input: SpecInput) -> Result<RunnerSpec, FieldViolation> {
         encrypted_honeycomb_api_key: Vec::new(),
         continuous_profiling: c.continuous_profiling,
     };
-    Ok(RunnerSpec {
-        desired_phase: Some(desired_phase),
-        configuration,
-        variant,
-    })
+    Ok(RunnerSpec { desired_phase: Some(desired_phase), configuration, variant })
 }
 
 /// Free text with an upper bound and no control characters.
@@ -591,35 +496,24 @@ fn check_spec_patch(p: &SpecPatch) -> Result<CheckedSpecPatch, Vec<FieldViolatio
     };
     let f = "spec.configuration";
     let c = p.configuration.clone().unwrap_or_default();
-    let release_channel = c
-        .release_channel
-        .and_then(|n| v.check(validate::enum_value(&format!("{f}.releaseChannel"), n)));
-    let log_level = c
-        .log_level
-        .and_then(|n| v.check(validate::enum_value(&format!("{f}.logLevel"), n)));
+    let release_channel =
+        c.release_channel.and_then(|n| v.check(validate::enum_value(&format!("{f}.releaseChannel"), n)));
+    let log_level = c.log_level.and_then(|n| v.check(validate::enum_value(&format!("{f}.logLevel"), n)));
     let update_window = match &c.update_window {
         None => None,
         Some(w) => v.check(update_window(&format!("{f}.updateWindow"), w)),
     };
     if let Some(m) = &c.metrics {
-        for (name, value, max) in [
-            ("url", &m.url, 2048),
-            ("username", &m.username, 256),
-            ("password", &m.password, 1024),
-        ] {
+        for (name, value, max) in
+            [("url", &m.url, 2048), ("username", &m.username, 256), ("password", &m.password, 1024)]
+        {
             if let Some(value) = value {
                 v.check(bounded(&format!("{f}.metrics.{name}"), value, max));
             }
         }
     }
     if v.0.is_empty() {
-        Ok(CheckedSpecPatch {
-            desired_phase,
-            release_channel,
-            log_level,
-            update_window,
-            raw: p.clone(),
-        })
+        Ok(CheckedSpecPatch { desired_phase, release_channel, log_level, update_window, raw: p.clone() })
     } else {
         Err(v.0)
     }
@@ -646,9 +540,7 @@ fn apply_spec_patch(runner: &mut Runner, p: &CheckedSpecPatch) -> Result<()> {
         cfg.auto_update = a;
     }
     if let Some(m) = &c.metrics {
-        let cur = cfg
-            .metrics
-            .get_or_insert_with(MetricsConfiguration::default);
+        let cur = cfg.metrics.get_or_insert_with(MetricsConfiguration::default);
         if let Some(x) = m.enabled {
             cur.enabled = x;
         }
@@ -684,13 +576,9 @@ fn apply_spec_patch(runner: &mut Runner, p: &CheckedSpecPatch) -> Result<()> {
         // The key must be sealed to the runner's public key, which exists only once the runner
         // has signed up.
         if runner.status.public_key.is_empty() {
-            return Err(CoreError::FailedPrecondition(
-                "runner does not have a public key".to_owned(),
-            ));
+            return Err(CoreError::FailedPrecondition("runner does not have a public key".to_owned()));
         }
-        return Err(CoreError::Unimplemented(
-            "UpdateRunner with honeycombApiKey",
-        ));
+        return Err(CoreError::Unimplemented("UpdateRunner with honeycombApiKey"));
     }
     Ok(())
 }
@@ -701,24 +589,11 @@ mod tests {
 
     #[test]
     fn kind_provider_rules() {
-        assert_eq!(
-            kind_and_provider(0, 1).unwrap(),
-            (RunnerKind::Remote, Some(RunnerProvider::AwsEc2))
-        );
+        assert_eq!(kind_and_provider(0, 1).unwrap(), (RunnerKind::Remote, Some(RunnerProvider::AwsEc2)));
         assert_eq!(kind_and_provider(2, 0).unwrap(), (RunnerKind::Remote, None));
         assert!(kind_and_provider(0, 0).is_err());
-        assert!(
-            kind_and_provider(2, 1)
-                .unwrap_err()
-                .description
-                .contains("only one")
-        );
-        assert!(
-            kind_and_provider(3, 0)
-                .unwrap_err()
-                .description
-                .contains("cannot be created")
-        );
+        assert!(kind_and_provider(2, 1).unwrap_err().description.contains("only one"));
+        assert!(kind_and_provider(3, 0).unwrap_err().description.contains("cannot be created"));
         assert!(kind_and_provider(1, 0).is_err());
         assert!(kind_and_provider(0, 2).is_err());
         assert!(kind_and_provider(0, 99).is_err());
@@ -726,39 +601,18 @@ mod tests {
 
     #[test]
     fn update_windows() {
-        let w = |s, e| UpdateWindowInput {
-            start_hour: s,
-            end_hour: e,
-        };
+        let w = |s, e| UpdateWindowInput { start_hour: s, end_hour: e };
         assert_eq!(update_window("w", &w(None, None)).unwrap(), None);
-        assert_eq!(
-            update_window("w", &w(Some(3), None)).unwrap(),
-            Some(UpdateWindow {
-                start_hour: 3,
-                end_hour: 5
-            })
-        );
-        assert_eq!(
-            update_window("w", &w(Some(22), None)).unwrap(),
-            Some(UpdateWindow {
-                start_hour: 22,
-                end_hour: 0
-            })
-        );
+        assert_eq!(update_window("w", &w(Some(3), None)).unwrap(), Some(UpdateWindow { start_hour: 3, end_hour: 5 }));
+        assert_eq!(update_window("w", &w(Some(22), None)).unwrap(), Some(UpdateWindow { start_hour: 22, end_hour: 0 }));
         assert_eq!(
             update_window("w", &w(Some(22), Some(4))).unwrap(),
-            Some(UpdateWindow {
-                start_hour: 22,
-                end_hour: 4
-            })
+            Some(UpdateWindow { start_hour: 22, end_hour: 4 })
         );
         assert!(update_window("w", &w(Some(3), Some(4))).is_err());
         assert!(update_window("w", &w(Some(3), Some(3))).is_err());
         assert!(update_window("w", &w(Some(24), None)).is_err());
         assert!(update_window("w", &w(Some(1), Some(24))).is_err());
-        assert_eq!(
-            update_window("w", &w(None, Some(4))).unwrap_err().field,
-            "w.startHour"
-        );
+        assert_eq!(update_window("w", &w(None, Some(4))).unwrap_err().field, "w.startHour");
     }
 }

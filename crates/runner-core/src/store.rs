@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use crate::authz::Visibility;
 use crate::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
-use crate::model::{Runner, RunnerFilter, RunnerPolicy, RunnerRole};
+use crate::model::{EnvironmentClass, EnvironmentClassFilter, Runner, RunnerFilter, RunnerPolicy, RunnerRole};
+use crate::schema::RunnerConfigurationSchema;
 use crate::time::Timestamp;
 
 /// What a backend can fail with. Produced only by the store adapters.
@@ -63,11 +64,7 @@ pub enum WriteOutcome {
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Inserts a runner and its first exchange token atomically.
-    async fn insert_runner(
-        &self,
-        runner: &Runner,
-        token: &NewRunnerToken,
-    ) -> Result<(), StoreError>;
+    async fn insert_runner(&self, runner: &Runner, token: &NewRunnerToken) -> Result<(), StoreError>;
 
     async fn get_runner(&self, id: Uuid) -> Result<Option<Runner>, StoreError>;
 
@@ -94,11 +91,7 @@ pub trait Store: Send + Sync + 'static {
     // --- Identity -------------------------------------------------------------------------
 
     /// Creates an organization together with its `org-members` system group.
-    async fn create_organization(
-        &self,
-        org: &Organization,
-        members_group: &Group,
-    ) -> Result<(), StoreError>;
+    async fn create_organization(&self, org: &Organization, members_group: &Group) -> Result<(), StoreError>;
     async fn list_organizations(&self) -> Result<Vec<Organization>, StoreError>;
     async fn create_member(&self, member: &Member) -> Result<(), StoreError>;
     async fn get_member(&self, id: Uuid) -> Result<Option<Member>, StoreError>;
@@ -111,17 +104,9 @@ pub trait Store: Send + Sync + 'static {
     /// Adds a member to a (non-system) group; `AlreadyExists` when it is in already.
     async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<(), StoreError>;
     /// `false` when there is no such group.
-    async fn set_group_runners_admin(
-        &self,
-        group_id: Uuid,
-        runners_admin: bool,
-    ) -> Result<bool, StoreError>;
+    async fn set_group_runners_admin(&self, group_id: Uuid, runners_admin: bool) -> Result<bool, StoreError>;
     /// Stores a personal access token by its hash.
-    async fn insert_access_token(
-        &self,
-        token: &AccessTokenInfo,
-        hash: &[u8],
-    ) -> Result<(), StoreError>;
+    async fn insert_access_token(&self, token: &AccessTokenInfo, hash: &[u8]) -> Result<(), StoreError>;
     /// `false` when there is no such token or it was revoked before.
     async fn revoke_access_token(&self, id: Uuid, at: Timestamp) -> Result<bool, StoreError>;
     async fn list_access_tokens(&self, org_id: Uuid) -> Result<Vec<AccessTokenInfo>, StoreError>;
@@ -135,11 +120,7 @@ pub trait Store: Send + Sync + 'static {
     // --- Runner policies ------------------------------------------------------------------
 
     /// Roles of the runner's policies whose group is one of `groups`.
-    async fn policy_roles(
-        &self,
-        runner_id: Uuid,
-        groups: &[Uuid],
-    ) -> Result<Vec<RunnerRole>, StoreError>;
+    async fn policy_roles(&self, runner_id: Uuid, groups: &[Uuid]) -> Result<Vec<RunnerRole>, StoreError>;
     /// A runner's policies ordered by group id, after `after`, at most `limit`.
     async fn list_runner_policies(
         &self,
@@ -152,11 +133,27 @@ pub trait Store: Send + Sync + 'static {
     /// `false` when there is no such policy.
     async fn update_runner_policy(&self, policy: &RunnerPolicy) -> Result<bool, StoreError>;
     /// `false` when there is no such policy.
-    async fn delete_runner_policy(
+    async fn delete_runner_policy(&self, runner_id: Uuid, group_id: Uuid) -> Result<bool, StoreError>;
+
+    // --- Configuration --------------------------------------------------------------------
+
+    /// The schema the runner reported, if it did.
+    async fn get_runner_schema(&self, runner_id: Uuid) -> Result<Option<RunnerConfigurationSchema>, StoreError>;
+    /// Stores the schema a runner reported. `false` when the runner is gone.
+    async fn set_runner_schema(&self, runner_id: Uuid, schema: &RunnerConfigurationSchema) -> Result<bool, StoreError>;
+
+    async fn insert_environment_class(&self, class: &EnvironmentClass) -> Result<(), StoreError>;
+    async fn get_environment_class(&self, id: Uuid) -> Result<Option<EnvironmentClass>, StoreError>;
+    /// Classes on runners visible under `visibility` passing `filter`, by id, after `after`.
+    async fn list_environment_classes(
         &self,
-        runner_id: Uuid,
-        group_id: Uuid,
-    ) -> Result<bool, StoreError>;
+        visibility: &Visibility,
+        filter: &EnvironmentClassFilter,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<EnvironmentClass>, StoreError>;
+    /// Writes `class` (revision already bumped) only if the stored revision is one less.
+    async fn update_environment_class(&self, class: &EnvironmentClass) -> Result<WriteOutcome, StoreError>;
 
     /// Whether the store answers; used by health checks.
     async fn ping(&self) -> Result<(), StoreError>;

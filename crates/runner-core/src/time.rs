@@ -11,9 +11,7 @@ pub struct Timestamp(pub i64);
 impl Timestamp {
     /// The current time, truncated to microseconds.
     pub fn now() -> Self {
-        let since = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         Self(i64::try_from(since.as_micros()).unwrap_or(i64::MAX))
     }
 
@@ -26,10 +24,7 @@ impl Timestamp {
 
     /// Builds a timestamp from seconds and nanoseconds, dropping sub-microsecond precision.
     pub fn from_seconds_nanos(seconds: i64, nanos: i32) -> Option<Self> {
-        seconds
-            .checked_mul(1_000_000)
-            .and_then(|s| s.checked_add(i64::from(nanos) / 1000))
-            .map(Self)
+        seconds.checked_mul(1_000_000).and_then(|s| s.checked_add(i64::from(nanos) / 1000)).map(Self)
     }
 
     /// This time plus a number of seconds, saturating.

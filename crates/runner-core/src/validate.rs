@@ -27,27 +27,17 @@ pub fn uuid(field: &str, value: &str) -> Result<Uuid, FieldViolation> {
 
 /// An optional UUID string: empty means absent.
 pub fn optional_uuid(field: &str, value: &str) -> Result<Option<Uuid>, FieldViolation> {
-    if value.is_empty() {
-        Ok(None)
-    } else {
-        uuid(field, value).map(Some)
-    }
+    if value.is_empty() { Ok(None) } else { uuid(field, value).map(Some) }
 }
 
 /// A string whose length in characters lies in `min..=max`.
 pub fn length(field: &str, value: &str, min: usize, max: usize) -> Result<(), FieldViolation> {
     let n = value.chars().count();
     if n < min || n > max {
-        return Err(FieldViolation::new(
-            field,
-            format!("must be {min} to {max} characters long, got {n}"),
-        ));
+        return Err(FieldViolation::new(field, format!("must be {min} to {max} characters long, got {n}")));
     }
     if value.chars().any(|c| c.is_control()) {
-        return Err(FieldViolation::new(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(FieldViolation::new(field, "must not contain control characters"));
     }
     Ok(())
 }
@@ -66,17 +56,12 @@ pub fn enum_value<E: ApiEnum>(field: &str, number: i32) -> Result<E, FieldViolat
     if number == 0 {
         return Err(FieldViolation::new(field, "must not be unspecified"));
     }
-    E::from_number(number)
-        .ok_or_else(|| FieldViolation::new(field, format!("unknown value {number}")))
+    E::from_number(number).ok_or_else(|| FieldViolation::new(field, format!("unknown value {number}")))
 }
 
 /// An optional enum: 0 (UNSPECIFIED) means absent.
 pub fn optional_enum<E: ApiEnum>(field: &str, number: i32) -> Result<Option<E>, FieldViolation> {
-    if number == 0 {
-        Ok(None)
-    } else {
-        enum_value(field, number).map(Some)
-    }
+    if number == 0 { Ok(None) } else { enum_value(field, number).map(Some) }
 }
 
 /// A page size: 0 means the default; negative or above the maximum is refused
@@ -85,10 +70,7 @@ pub fn page_size(field: &str, size: i32) -> Result<u32, FieldViolation> {
     match size {
         0 => Ok(DEFAULT_PAGE_SIZE),
         1..=100 => Ok(size as u32),
-        _ => Err(FieldViolation::new(
-            field,
-            format!("must be between 0 and {MAX_PAGE_SIZE}, got {size}"),
-        )),
+        _ => Err(FieldViolation::new(field, format!("must be between 0 and {MAX_PAGE_SIZE}, got {size}"))),
     }
 }
 
@@ -101,10 +83,7 @@ pub fn filter_list<T, U>(
     if values.len() > MAX_FILTER_VALUES {
         return Err(FieldViolation::new(
             field,
-            format!(
-                "must have at most {MAX_FILTER_VALUES} entries, got {}",
-                values.len()
-            ),
+            format!("must have at most {MAX_FILTER_VALUES} entries, got {}", values.len()),
         ));
     }
     let mut out: Vec<U> = Vec::with_capacity(values.len());
@@ -136,11 +115,7 @@ impl Violations {
 
     /// `Ok(())` when nothing was recorded.
     pub fn finish(self) -> Result<(), crate::CoreError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(crate::CoreError::InvalidArgument(self.0))
-        }
+        if self.0.is_empty() { Ok(()) } else { Err(crate::CoreError::InvalidArgument(self.0)) }
     }
 }
 
@@ -159,11 +134,7 @@ mod tests {
             "{d2c94c27-3b76-4a42-b88c-95a85e392c68}",
             "d2c94c27-3b76-4a42-b88c-95a85e392c6g",
         ] {
-            assert_eq!(
-                uuid("id", bad).unwrap_err().description,
-                "must be a UUID",
-                "{bad}"
-            );
+            assert_eq!(uuid("id", bad).unwrap_err().description, "must be a UUID", "{bad}");
         }
     }
 
@@ -187,10 +158,7 @@ mod tests {
 
     #[test]
     fn enums() {
-        assert_eq!(
-            enum_value::<RunnerKind>("k", 2).unwrap(),
-            RunnerKind::Remote
-        );
+        assert_eq!(enum_value::<RunnerKind>("k", 2).unwrap(), RunnerKind::Remote);
         assert!(enum_value::<RunnerKind>("k", 0).is_err());
         assert!(enum_value::<RunnerKind>("k", 9).is_err());
         assert_eq!(optional_enum::<RunnerKind>("k", 0).unwrap(), None);
@@ -199,20 +167,10 @@ mod tests {
     #[test]
     fn filter_lists() {
         let ids: Vec<String> = (0..26).map(|_| "x".to_owned()).collect();
-        assert!(
-            filter_list("ids", &ids, |f, v| uuid(f, v))
-                .unwrap_err()
-                .description
-                .contains("at most 25")
-        );
-        let e = filter_list(
-            "ids",
-            &[
-                "d2c94c27-3b76-4a42-b88c-95a85e392c68".to_owned(),
-                "bad".to_owned(),
-            ],
-            |f, v| uuid(f, v),
-        )
+        assert!(filter_list("ids", &ids, |f, v| uuid(f, v)).unwrap_err().description.contains("at most 25"));
+        let e = filter_list("ids", &["d2c94c27-3b76-4a42-b88c-95a85e392c68".to_owned(), "bad".to_owned()], |f, v| {
+            uuid(f, v)
+        })
         .unwrap_err();
         assert_eq!(e.field, "ids[1]");
     }

@@ -42,23 +42,11 @@ pub async fn run(identity: &Identity, command: AdminCommand) -> anyhow::Result<(
         }
         AdminCommand::SetRunnersAdmin { group, revoke } => {
             identity.set_group_runners_admin(group, !revoke).await?;
-            println!(
-                "group {group} {} the runners-admin role",
-                if revoke { "no longer has" } else { "has" }
-            );
+            println!("group {group} {} the runners-admin role", if revoke { "no longer has" } else { "has" });
         }
-        AdminCommand::IssueToken {
-            member,
-            description,
-            expires_in_days,
-        } => {
-            let issued = identity
-                .issue_token(
-                    member,
-                    &description,
-                    expires_in_days.map(|d| i64::from(d) * 86_400),
-                )
-                .await?;
+        AdminCommand::IssueToken { member, description, expires_in_days } => {
+            let issued =
+                identity.issue_token(member, &description, expires_in_days.map(|d| i64::from(d) * 86_400)).await?;
             // The only time the token is shown.
             println!("token {} (id {})", issued.token, issued.info.id);
         }
@@ -79,16 +67,8 @@ async fn create_member(
     r: RoleArg,
 ) -> anyhow::Result<()> {
     let org = identity.organization(org).await?;
-    let member = identity
-        .create_member(org.id, principal, name, role(r))
-        .await?;
-    println!(
-        "{} {} {} ({})",
-        principal.as_str(),
-        member.id,
-        member.name,
-        member.role.as_str()
-    );
+    let member = identity.create_member(org.id, principal, name, role(r)).await?;
+    println!("{} {} {} ({})", principal.as_str(), member.id, member.name, member.role.as_str());
     Ok(())
 }
 
@@ -99,20 +79,12 @@ async fn list(identity: &Identity, what: ListArg, org: Option<String>) -> anyhow
         }
         return Ok(());
     }
-    let org = identity
-        .organization(org.as_deref().context("--org is required")?)
-        .await?;
+    let org = identity.organization(org.as_deref().context("--org is required")?).await?;
     match what {
         ListArg::Orgs => {}
         ListArg::Members => {
             for m in identity.members(org.id).await? {
-                println!(
-                    "{}\t{}\t{}\t{}",
-                    m.id,
-                    m.principal.as_str(),
-                    m.role.as_str(),
-                    m.name
-                );
+                println!("{}\t{}\t{}\t{}", m.id, m.principal.as_str(), m.role.as_str(), m.name);
             }
         }
         ListArg::Groups => {
@@ -128,11 +100,7 @@ async fn list(identity: &Identity, what: ListArg, org: Option<String>) -> anyhow
         }
         ListArg::Tokens => {
             for t in identity.tokens(org.id).await? {
-                let state = if t.revoked_at.is_some() {
-                    "revoked"
-                } else {
-                    "active"
-                };
+                let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
                 println!("{}\t{}\t{}\t{}", t.id, t.member_id, state, t.description);
             }
         }

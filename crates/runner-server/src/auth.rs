@@ -17,30 +17,12 @@ pub struct Authenticated(pub Caller);
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ConnectError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let token = header
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
             .map(str::trim)
-            .ok_or_else(|| {
-                to_connect(CoreError::Unauthenticated(
-                    "missing bearer token".to_owned(),
-                ))
-            })?;
-        state
-            .identity
-            .authenticate(token)
-            .await
-            .map(Authenticated)
-            .map_err(to_connect)
+            .ok_or_else(|| to_connect(CoreError::Unauthenticated("missing bearer token".to_owned())))?;
+        state.identity.authenticate(token).await.map(Authenticated).map_err(to_connect)
     }
 }

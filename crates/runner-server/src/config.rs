@@ -26,34 +26,25 @@ pub struct Config {
     pub listen: SocketAddr,
 
     /// Database URL. `sqlite://PATH` (created if missing) or `sqlite::memory:`.
-    #[arg(
-        long,
-        global = true,
-        env = "DATABASE_URL",
-        default_value = "sqlite://data/runners.db"
-    )]
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = "sqlite://data/runners.db")]
     pub database_url: String,
 
     /// File holding the server's 32-byte secret key (created with mode 0600 if missing). It
     /// signs page tokens; every replica of one deployment must use the same key.
-    #[arg(
-        long,
-        global = true,
-        env = "RUNNER_SERVER_KEY_FILE",
-        default_value = "data/server.key"
-    )]
+    #[arg(long, global = true, env = "RUNNER_SERVER_KEY_FILE", default_value = "data/server.key")]
     pub key_file: PathBuf,
+
+    /// URL clients reach this server at (behind a proxy, its public URL); used in the OAuth
+    /// callback URLs of runner configuration schemas. Default: http://LISTEN.
+    #[arg(long, env = "RUNNER_SERVER_PUBLIC_URL")]
+    pub public_url: Option<String>,
 
     /// Largest request message in bytes; larger ones get `resource_exhausted`.
     #[arg(long, env = "RUNNER_SERVER_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_message_bytes: usize,
 
     /// Browser origins allowed by CORS (repeat the flag, or comma-separate); none means any.
-    #[arg(
-        long = "cors-origin",
-        env = "RUNNER_SERVER_CORS_ORIGINS",
-        value_delimiter = ','
-    )]
+    #[arg(long = "cors-origin", env = "RUNNER_SERVER_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
     /// Seconds that in-flight calls get to finish after SIGTERM or Ctrl-C.

@@ -4,8 +4,10 @@
 use gitpod_api::gitpod::v1 as pb;
 use gitpod_api::wkt::Timestamp as PbTimestamp;
 use pbjson_types::Duration;
+use runner_core::environment_classes as ec;
 use runner_core::model::{self as m, ApiEnum};
 use runner_core::runners as uc;
+use runner_core::schema as sc;
 use runner_core::time::Timestamp;
 
 pub fn timestamp(t: Timestamp) -> PbTimestamp {
@@ -18,10 +20,7 @@ fn enum_number<E: ApiEnum>(e: Option<E>) -> i32 {
 }
 
 pub fn subject(s: &m::Subject) -> pb::Subject {
-    pb::Subject {
-        id: s.id.to_string(),
-        principal: s.principal.number(),
-    }
+    pb::Subject { id: s.id.to_string(), principal: s.principal.number() }
 }
 
 pub fn runner(r: m::Runner) -> pb::Runner {
@@ -35,10 +34,7 @@ pub fn runner(r: m::Runner) -> pb::Runner {
         creator: r.creator.as_ref().map(subject),
         kind: r.kind.number(),
         provider: enum_number(r.provider),
-        runner_manager_id: r
-            .runner_manager_id
-            .map(|id| id.to_string())
-            .unwrap_or_default(),
+        runner_manager_id: r.runner_manager_id.map(|id| id.to_string()).unwrap_or_default(),
     }
 }
 
@@ -60,10 +56,9 @@ fn spec(s: m::RunnerSpec) -> pb::RunnerSpec {
             }),
             log_level: enum_number(c.log_level),
             devcontainer_image_cache_enabled: c.devcontainer_image_cache_enabled,
-            update_window: c.update_window.map(|w| pb::UpdateWindow {
-                start_hour: Some(w.start_hour),
-                end_hour: Some(w.end_hour),
-            }),
+            update_window: c
+                .update_window
+                .map(|w| pb::UpdateWindow { start_hour: Some(w.start_hour), end_hour: Some(w.end_hour) }),
             encrypted_honeycomb_api_key: c.encrypted_honeycomb_api_key,
             continuous_profiling: c.continuous_profiling,
         }),
@@ -72,10 +67,7 @@ fn spec(s: m::RunnerSpec) -> pb::RunnerSpec {
 }
 
 fn field_value(f: m::FieldValue) -> pb::FieldValue {
-    pb::FieldValue {
-        key: f.key,
-        value: f.value,
-    }
+    pb::FieldValue { key: f.key, value: f.value }
 }
 
 fn status(s: m::RunnerStatus) -> pb::RunnerStatus {
@@ -90,11 +82,7 @@ fn status(s: m::RunnerStatus) -> pb::RunnerStatus {
         additional_info: s.additional_info.into_iter().map(field_value).collect(),
         capabilities: s.capabilities.into_iter().map(ApiEnum::number).collect(),
         gateway_info: s.gateway_info.map(|g| pb::GatewayInfo {
-            gateway: Some(pb::Gateway {
-                name: g.name,
-                url: g.url,
-                region: g.region,
-            }),
+            gateway: Some(pb::Gateway { name: g.name, url: g.url, region: g.region }),
             latency: g.latency_micros.map(|us| Duration {
                 seconds: us.div_euclid(1_000_000),
                 nanos: (us.rem_euclid(1_000_000) * 1000) as i32,
@@ -107,10 +95,7 @@ fn status(s: m::RunnerStatus) -> pb::RunnerStatus {
 }
 
 fn window(w: pb::UpdateWindow) -> uc::UpdateWindowInput {
-    uc::UpdateWindowInput {
-        start_hour: w.start_hour,
-        end_hour: w.end_hour,
-    }
+    uc::UpdateWindowInput { start_hour: w.start_hour, end_hour: w.end_hour }
 }
 
 pub fn create_runner(r: pb::CreateRunnerRequest) -> uc::CreateRunnerInput {
@@ -187,8 +172,98 @@ pub fn pagination(next_token: String) -> Option<pb::PaginationResponse> {
 }
 
 pub fn policy(p: m::RunnerPolicy) -> pb::RunnerPolicy {
-    pb::RunnerPolicy {
-        group_id: p.group_id.to_string(),
-        role: p.role.number(),
+    pb::RunnerPolicy { group_id: p.group_id.to_string(), role: p.role.number() }
+}
+
+pub fn environment_class(c: m::EnvironmentClass) -> pb::EnvironmentClass {
+    pb::EnvironmentClass {
+        id: c.id.to_string(),
+        display_name: c.display_name,
+        description: c.description,
+        configuration: c.configuration.into_iter().map(field_value).collect(),
+        runner_id: c.runner_id.to_string(),
+        enabled: c.enabled,
+    }
+}
+
+pub fn field_values(values: Vec<pb::FieldValue>) -> Vec<m::FieldValue> {
+    values.into_iter().map(|f| m::FieldValue { key: f.key, value: f.value }).collect()
+}
+
+pub fn list_environment_classes(
+    r: pb::ListEnvironmentClassesRequest,
+    page: crate::paging::Page,
+) -> ec::ListClassesInput {
+    let f = r.filter.unwrap_or_default();
+    ec::ListClassesInput {
+        page_size: page.size,
+        token: page.token,
+        runner_ids: f.runner_ids,
+        enabled: f.enabled,
+        can_create_environments: f.can_create_environments,
+        runner_kinds: f.runner_kinds,
+        runner_providers: f.runner_providers,
+    }
+}
+
+pub fn class_validation(v: ec::ClassValidation) -> pb::EnvironmentClassValidationResult {
+    pb::EnvironmentClassValidationResult {
+        valid: v.valid(),
+        display_name_error: v.display_name_error,
+        description_error: v.description_error,
+        configuration_errors: v
+            .configuration_errors
+            .into_iter()
+            .map(|(key, error)| pb::FieldValidationError { key, error })
+            .collect(),
+    }
+}
+
+pub fn schema(s: sc::RunnerConfigurationSchema) -> pb::RunnerConfigurationSchema {
+    use pb::runner_configuration_schema as rcs;
+    let field = |f: sc::SchemaField| rcs::Field {
+        id: f.id,
+        name: f.name,
+        description: f.description,
+        required: f.required,
+        secret: f.secret,
+        r#type: Some(match f.kind {
+            sc::FieldKind::String { default, pattern } => {
+                rcs::field::Type::String(rcs::StringField { default, pattern })
+            }
+            sc::FieldKind::Bool { default } => rcs::field::Type::Bool(rcs::BoolField { default }),
+            sc::FieldKind::Int { default, min, max } => rcs::field::Type::Int(rcs::IntField { default, min, max }),
+            sc::FieldKind::Enum { default_value, possible_values } => {
+                let value = |v: sc::EnumValue| rcs::enum_field::Value {
+                    title: v.title,
+                    subtitle: v.subtitle,
+                    detail: v.detail,
+                };
+                #[allow(deprecated)] // the deprecated forms are filled too, for older clients
+                rcs::field::Type::Enum(rcs::EnumField {
+                    default: default_value.as_ref().map(|v| v.title.clone()).unwrap_or_default(),
+                    values: possible_values.iter().map(|v| v.title.clone()).collect(),
+                    default_value: default_value.map(value),
+                    possible_values: possible_values.into_iter().map(value).collect(),
+                })
+            }
+            sc::FieldKind::Display { default } => rcs::field::Type::Display(rcs::DisplayField { default }),
+        }),
+    };
+    pb::RunnerConfigurationSchema {
+        version: s.version,
+        runner_config: s.runner_config.into_iter().map(field).collect(),
+        environment_classes: s.environment_classes.into_iter().map(field).collect(),
+        scm: s
+            .scm
+            .into_iter()
+            .map(|x| rcs::ScmConfigSchema {
+                scm_id: x.scm_id,
+                name: x.name,
+                default_hosts: x.default_hosts,
+                oauth: x.oauth.map(|o| rcs::OAuth { callback_url: o.callback_url }),
+                pat: x.pat.map(|p| rcs::PersonalAccessToken { description: p.description, docs_link: p.docs_link }),
+            })
+            .collect(),
     }
 }

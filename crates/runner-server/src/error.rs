@@ -23,20 +23,13 @@ pub fn to_connect(e: CoreError) -> ConnectError {
             let detail = BadRequest {
                 field_violations: violations
                     .into_iter()
-                    .map(|v| FieldViolation {
-                        field: v.field,
-                        description: v.description,
-                        ..Default::default()
-                    })
+                    .map(|v| FieldViolation { field: v.field, description: v.description, ..Default::default() })
                     .collect(),
             };
-            ConnectError::new(Code::InvalidArgument, message)
-                .add_detail(BAD_REQUEST_TYPE, detail.encode_to_vec())
+            ConnectError::new(Code::InvalidArgument, message).add_detail(BAD_REQUEST_TYPE, detail.encode_to_vec())
         }
         e @ CoreError::NotFound { .. } => ConnectError::new(Code::NotFound, e.to_string()),
-        e @ CoreError::AlreadyExists { .. } => {
-            ConnectError::new(Code::AlreadyExists, e.to_string())
-        }
+        e @ CoreError::AlreadyExists { .. } => ConnectError::new(Code::AlreadyExists, e.to_string()),
         CoreError::FailedPrecondition(m) => ConnectError::new(Code::FailedPrecondition, m),
         CoreError::PermissionDenied(m) => ConnectError::new(Code::PermissionDenied, m),
         CoreError::Unauthenticated(m) => ConnectError::new(Code::Unauthenticated, m),
@@ -59,10 +52,7 @@ mod tests {
 
     #[test]
     fn invalid_argument_carries_bad_request_detail() {
-        let e = to_connect(CoreError::InvalidArgument(vec![CoreViolation::new(
-            "runnerId",
-            "must be a UUID",
-        )]));
+        let e = to_connect(CoreError::InvalidArgument(vec![CoreViolation::new("runnerId", "must be a UUID")]));
         assert_eq!(e.code(), Code::InvalidArgument);
         assert_eq!(e.message(), Some("invalid runnerId: must be a UUID"));
         let detail = &e.details()[0];
@@ -100,8 +90,7 @@ mod tests {
             (Code::Unauthenticated, 401),
         ];
         for (code, status) in table {
-            let response =
-                axum::response::IntoResponse::into_response(ConnectError::new(code, "x"));
+            let response = axum::response::IntoResponse::into_response(ConnectError::new(code, "x"));
             assert_eq!(response.status().as_u16(), status, "{code:?}");
         }
     }

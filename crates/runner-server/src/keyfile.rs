@@ -8,8 +8,7 @@ use anyhow::{Context, bail};
 
 pub fn load_or_create(path: &Path) -> anyhow::Result<[u8; 32]> {
     match std::fs::read_to_string(path) {
-        Ok(text) => parse(&text)
-            .with_context(|| format!("key file {} is not 64 hex digits", path.display())),
+        Ok(text) => parse(&text).with_context(|| format!("key file {} is not 64 hex digits", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path),
         Err(e) => Err(e).with_context(|| format!("cannot read key file {}", path.display())),
     }
@@ -64,10 +63,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         std::fs::write(&path, "nope").unwrap();
         assert!(load_or_create(&path).is_err());

@@ -57,11 +57,7 @@ pub enum Wire {
 
 impl Wire {
     pub fn of(req: &Request) -> Wire {
-        let ct = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
+        let ct = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
         if ct.starts_with("application/grpc-web-text") {
             Wire::GrpcWebText
         } else if ct.starts_with("application/grpc-web") {
@@ -93,14 +89,9 @@ async fn connect_guard(req: Request, next: Next) -> Response {
         if encoding != "gzip" && encoding != "identity" {
             let mut response = connect_error(
                 Code::Unimplemented,
-                &format!(
-                    "unsupported content encoding {encoding:?}; supported encodings are gzip, identity"
-                ),
+                &format!("unsupported content encoding {encoding:?}; supported encodings are gzip, identity"),
             );
-            response.headers_mut().insert(
-                "accept-encoding",
-                HeaderValue::from_static("gzip, identity"),
-            );
+            response.headers_mut().insert("accept-encoding", HeaderValue::from_static("gzip, identity"));
             return response;
         }
     }
@@ -109,11 +100,7 @@ async fn connect_guard(req: Request, next: Next) -> Response {
 
 /// A binary Connect call to a service that only tonic serves (server reflection, health).
 fn is_connect_to_tonic_service(req: &Request, content_type: &str) -> bool {
-    let ct = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let ct = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     ct.starts_with(content_type) && req.uri().path().starts_with("/grpc.")
 }
 
@@ -129,38 +116,26 @@ async fn connect_unary_bridge(limits: Limits, req: Request, next: Next) -> Respo
     framed.push(0);
     framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
     framed.extend_from_slice(&message);
-    parts
-        .headers
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-    parts
-        .headers
-        .insert("te", HeaderValue::from_static("trailers"));
+    parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    parts.headers.insert("te", HeaderValue::from_static("trailers"));
     // In process, frames and trailers pass whatever the client\'s HTTP version; tonic-web
     // refuses plain gRPC that claims HTTP/1.1.
     parts.version = http::Version::HTTP_2;
-    let response = next
-        .run(Request::from_parts(parts, Body::from(framed)))
-        .await;
+    let response = next.run(Request::from_parts(parts, Body::from(framed))).await;
     let (parts, body) = response.into_parts();
     let collected = match body.collect().await {
         Ok(c) => c,
         Err(e) => return connect_error(Code::Internal, &e.to_string()),
     };
-    let status =
-        grpc_status_of(&parts.headers).or_else(|| collected.trailers().and_then(grpc_status_of));
+    let status = grpc_status_of(&parts.headers).or_else(|| collected.trailers().and_then(grpc_status_of));
     match status {
         Some((0, _)) => {
             let data = collected.to_bytes();
-            let message = if data.len() >= 5 {
-                data.slice(5..)
-            } else {
-                bytes::Bytes::new()
-            };
+            let message = if data.len() >= 5 { data.slice(5..) } else { bytes::Bytes::new() };
             ([(CONTENT_TYPE, "application/proto")], message).into_response()
         }
         Some((code, message)) => {
-            ConnectError::from(tonic::Status::new(tonic::Code::from_i32(code), message))
-                .into_response()
+            ConnectError::from(tonic::Status::new(tonic::Code::from_i32(code), message)).into_response()
         }
         None => connect_error(Code::Internal, "no status from the service"),
     }
@@ -172,12 +147,8 @@ async fn connect_unary_bridge(limits: Limits, req: Request, next: Next) -> Respo
 /// trailers, Connect with an end-stream frame (flag 0x02) holding JSON.
 async fn connect_stream_bridge(req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
-    parts
-        .headers
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-    parts
-        .headers
-        .insert("te", HeaderValue::from_static("trailers"));
+    parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    parts.headers.insert("te", HeaderValue::from_static("trailers"));
     // In process, frames and trailers pass whatever the client\'s HTTP version; tonic-web
     // refuses plain gRPC that claims HTTP/1.1.
     parts.version = http::Version::HTTP_2;
@@ -186,16 +157,8 @@ async fn connect_stream_bridge(req: Request, next: Next) -> Response {
     // A trailers-only answer has its status in the headers.
     let header_status = grpc_status_of(&parts.headers);
     parts.status = http::StatusCode::OK;
-    parts.headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/connect+proto"),
-    );
-    for name in [
-        "grpc-status",
-        "grpc-message",
-        "grpc-status-details-bin",
-        "grpc-encoding",
-    ] {
+    parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/connect+proto"));
+    for name in ["grpc-status", "grpc-message", "grpc-status-details-bin", "grpc-encoding"] {
         parts.headers.remove(name);
     }
     let frames = futures::stream::unfold(Some((body, header_status)), |state| async move {
@@ -207,10 +170,7 @@ async fn connect_stream_bridge(req: Request, next: Next) -> Response {
             Some(Ok(frame)) => match frame.into_data() {
                 Ok(data) => Some((Ok(data), Some((body, None)))),
                 Err(frame) => {
-                    let status = frame
-                        .trailers_ref()
-                        .and_then(grpc_status_of)
-                        .unwrap_or((0, String::new()));
+                    let status = frame.trailers_ref().and_then(grpc_status_of).unwrap_or((0, String::new()));
                     Some((Ok(end_stream(status)), None))
                 }
             },
@@ -224,13 +184,8 @@ async fn connect_stream_bridge(req: Request, next: Next) -> Response {
 /// `grpc-status` and `grpc-message` from headers or trailers.
 fn grpc_status_of(headers: &http::HeaderMap) -> Option<(i32, String)> {
     let code = headers.get("grpc-status")?.to_str().ok()?.parse().ok()?;
-    let message = headers
-        .get("grpc-message")
-        .and_then(|m| m.to_str().ok())
-        .unwrap_or_default();
-    let message = percent_encoding::percent_decode_str(message)
-        .decode_utf8_lossy()
-        .into_owned();
+    let message = headers.get("grpc-message").and_then(|m| m.to_str().ok()).unwrap_or_default();
+    let message = percent_encoding::percent_decode_str(message).decode_utf8_lossy().into_owned();
     Some((code, message))
 }
 
@@ -240,9 +195,7 @@ fn end_stream((code, message): (i32, String)) -> bytes::Bytes {
         serde_json::json!({})
     } else {
         let code = tonic::Code::from_i32(code);
-        let name = ConnectError::from(tonic::Status::new(code, ""))
-            .code()
-            .as_str();
+        let name = ConnectError::from(tonic::Status::new(code, "")).code().as_str();
         serde_json::json!({ "error": { "code": name, "message": message } })
     };
     let payload = json.to_string().into_bytes();
@@ -284,16 +237,10 @@ async fn grpc_guard(limits: Limits, wire: Wire, mut req: Request, next: Next) ->
     // that accepts anything (curl, many proxies) gets a text answer, as the gRPC-web spec
     // expects the response to mirror the request.
     if wire == Wire::GrpcWebText {
-        let accepts_grpc_web = req
-            .headers()
-            .get(ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("application/grpc-web"));
+        let accepts_grpc_web =
+            req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/grpc-web"));
         if !accepts_grpc_web {
-            req.headers_mut().insert(
-                ACCEPT,
-                HeaderValue::from_static("application/grpc-web-text"),
-            );
+            req.headers_mut().insert(ACCEPT, HeaderValue::from_static("application/grpc-web-text"));
         }
     }
     let timeout = match req.headers().get("grpc-timeout") {
@@ -301,11 +248,7 @@ async fn grpc_guard(limits: Limits, wire: Wire, mut req: Request, next: Next) ->
         Some(v) => match v.to_str().ok().and_then(parse_grpc_timeout) {
             Some(d) => Some(d),
             None => {
-                return grpc_error(
-                    wire,
-                    tonic::Code::InvalidArgument,
-                    "malformed grpc-timeout header",
-                );
+                return grpc_error(wire, tonic::Code::InvalidArgument, "malformed grpc-timeout header");
             }
         },
     };
@@ -322,9 +265,9 @@ async fn grpc_guard(limits: Limits, wire: Wire, mut req: Request, next: Next) ->
     };
     match timeout {
         None => call.await,
-        Some(d) => tokio::time::timeout(d, call).await.unwrap_or_else(|_| {
-            grpc_error(wire, tonic::Code::DeadlineExceeded, "deadline exceeded")
-        }),
+        Some(d) => tokio::time::timeout(d, call)
+            .await
+            .unwrap_or_else(|_| grpc_error(wire, tonic::Code::DeadlineExceeded, "deadline exceeded")),
     }
 }
 
@@ -332,11 +275,7 @@ async fn grpc_guard(limits: Limits, wire: Wire, mut req: Request, next: Next) ->
 async fn limited_call(limits: Limits, wire: Wire, req: Request, next: Next) -> Response {
     // One frame header (5 bytes) plus the message; base64 grows the text form by 4/3.
     let framed = limits.max_message_bytes.saturating_add(5);
-    let wire_limit = if wire == Wire::GrpcWebText {
-        framed.saturating_mul(4) / 3 + 4
-    } else {
-        framed
-    };
+    let wire_limit = if wire == Wire::GrpcWebText { framed.saturating_mul(4) / 3 + 4 } else { framed };
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, wire_limit).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -344,18 +283,11 @@ async fn limited_call(limits: Limits, wire: Wire, req: Request, next: Next) -> R
             return grpc_error(
                 wire,
                 tonic::Code::ResourceExhausted,
-                &format!(
-                    "request message larger than the limit of {} bytes",
-                    limits.max_message_bytes
-                ),
+                &format!("request message larger than the limit of {} bytes", limits.max_message_bytes),
             );
         }
         Err(_) => {
-            return grpc_error(
-                wire,
-                tonic::Code::Cancelled,
-                "request body could not be read",
-            );
+            return grpc_error(wire, tonic::Code::Cancelled, "request body could not be read");
         }
     };
     next.run(Request::from_parts(parts, Body::from(body))).await
@@ -363,17 +295,13 @@ async fn limited_call(limits: Limits, wire: Wire, req: Request, next: Next) -> R
 
 /// A trailers-only gRPC (or gRPC-web) error response.
 pub fn grpc_error(wire: Wire, code: tonic::Code, message: &str) -> Response {
-    let (mut parts, _) = tonic::Status::new(code, message)
-        .into_http::<Body>()
-        .into_parts();
+    let (mut parts, _) = tonic::Status::new(code, message).into_http::<Body>().into_parts();
     let content_type = match wire {
         Wire::GrpcWebText => "application/grpc-web-text+proto",
         Wire::GrpcWeb => "application/grpc-web+proto",
         Wire::Grpc | Wire::Connect => "application/grpc",
     };
-    parts
-        .headers
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     Response::from_parts(parts, Body::empty())
 }
 
@@ -386,10 +314,7 @@ mod tests {
         assert_eq!(parse_grpc_timeout("100m"), Some(Duration::from_millis(100)));
         assert_eq!(parse_grpc_timeout("2S"), Some(Duration::from_secs(2)));
         assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
-        assert_eq!(
-            parse_grpc_timeout("99999999n"),
-            Some(Duration::from_nanos(99_999_999))
-        );
+        assert_eq!(parse_grpc_timeout("99999999n"), Some(Duration::from_nanos(99_999_999)));
         for bad in ["", "m", "100", "123456789S", "-1S", "1x", "1.5S"] {
             assert_eq!(parse_grpc_timeout(bad), None, "{bad}");
         }
@@ -397,18 +322,10 @@ mod tests {
 
     #[test]
     fn api_prefix_is_stripped() {
-        let req = Request::builder()
-            .uri("/api/gitpod.v1.RunnerService/ListRunners?token=a")
-            .body(Body::empty())
-            .unwrap();
-        assert_eq!(
-            strip_api_prefix(req).uri(),
-            "/gitpod.v1.RunnerService/ListRunners?token=a"
-        );
-        let req = Request::builder()
-            .uri("/apix/y")
-            .body(Body::empty())
-            .unwrap();
+        let req =
+            Request::builder().uri("/api/gitpod.v1.RunnerService/ListRunners?token=a").body(Body::empty()).unwrap();
+        assert_eq!(strip_api_prefix(req).uri(), "/gitpod.v1.RunnerService/ListRunners?token=a");
+        let req = Request::builder().uri("/apix/y").body(Body::empty()).unwrap();
         assert_eq!(strip_api_prefix(req).uri(), "/apix/y");
     }
 }

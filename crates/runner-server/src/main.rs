@@ -16,9 +16,7 @@ use tokio::net::TcpListener;
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
@@ -34,18 +32,13 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn open_store(
-    config: &Config,
-) -> anyhow::Result<std::sync::Arc<dyn runner_core::store::Store>> {
+async fn open_store(config: &Config) -> anyhow::Result<std::sync::Arc<dyn runner_core::store::Store>> {
     runner_store::open(&config.database_url)
         .await
         .with_context(|| format!("cannot open database {}", redact_url(&config.database_url)))
 }
 
-async fn run_admin(
-    config: &Config,
-    command: runner_server::config::AdminCommand,
-) -> anyhow::Result<()> {
+async fn run_admin(config: &Config, command: runner_server::config::AdminCommand) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     admin::run(&Identity::new(store), command).await
 }
@@ -61,21 +54,15 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .iter()
         .map(|o| HeaderValue::from_str(o).with_context(|| format!("bad CORS origin {o:?}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let options = MountOptions {
-        max_message_bytes: config.max_message_bytes,
-        cors_origins,
-    };
-    let app = app(AppState::new(store, &key), &options);
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let options = MountOptions { max_message_bytes: config.max_message_bytes, cors_origins };
+    let listener =
+        TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let app = app(AppState::new(store, &key, public_url.trim_end_matches('/')), &options);
     tracing::info!(%addr, "serving gRPC, gRPC-web and Connect");
     if let Some((org, admin, token)) = first_start {
-        println!(
-            "First start: created organization {:?} with admin user {:?}.",
-            org.name, admin.name
-        );
+        println!("First start: created organization {:?} with admin user {:?}.", org.name, admin.name);
         println!("admin token (shown once): {}", token.token);
         println!(
             "try: curl -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{}}' http://{addr}/api/gitpod.v1.RunnerService/ListRunners",
@@ -84,13 +71,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     }
     // A machine-readable line for scripts that start the server on port 0.
     println!("listening on http://{addr}");
-    serve(
-        listener,
-        app,
-        shutdown_signal(),
-        Duration::from_secs(config.shutdown_seconds),
-    )
-    .await?;
+    serve(listener, app, shutdown_signal(), Duration::from_secs(config.shutdown_seconds)).await?;
     tracing::info!("stopped");
     Ok(())
 }

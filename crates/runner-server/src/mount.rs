@@ -16,7 +16,7 @@ use tonic_web::GrpcWebLayer;
 use tower::Layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::handlers::{not_yet, runners};
+use crate::handlers::{configuration, not_yet, runners};
 use crate::layers::{Limits, rpc_guard, strip_api_prefix};
 use crate::state::AppState;
 
@@ -31,10 +31,7 @@ pub struct MountOptions {
 
 impl Default for MountOptions {
     fn default() -> Self {
-        Self {
-            max_message_bytes: 4 * 1024 * 1024,
-            cors_origins: Vec::new(),
-        }
+        Self { max_message_bytes: 4 * 1024 * 1024, cors_origins: Vec::new() }
     }
 }
 
@@ -78,17 +75,17 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .list_host_authentication_tokens(not_yet(rcs!("ListHostAuthenticationTokens")))
         .update_host_authentication_token(not_yet(rcs!("UpdateHostAuthenticationToken")))
         .delete_host_authentication_token(not_yet(rcs!("DeleteHostAuthenticationToken")))
-        .get_runner_configuration_schema(not_yet(rcs!("GetRunnerConfigurationSchema")))
+        .get_runner_configuration_schema(configuration::get_runner_configuration_schema)
         .create_scm_integration(not_yet(rcs!("CreateSCMIntegration")))
         .get_scm_integration(not_yet(rcs!("GetSCMIntegration")))
         .list_scm_integrations(not_yet(rcs!("ListSCMIntegrations")))
         .update_scm_integration(not_yet(rcs!("UpdateSCMIntegration")))
         .delete_scm_integration(not_yet(rcs!("DeleteSCMIntegration")))
-        .create_environment_class(not_yet(rcs!("CreateEnvironmentClass")))
-        .get_environment_class(not_yet(rcs!("GetEnvironmentClass")))
-        .list_environment_classes(not_yet(rcs!("ListEnvironmentClasses")))
-        .update_environment_class(not_yet(rcs!("UpdateEnvironmentClass")))
-        .validate_runner_configuration(not_yet(rcs!("ValidateRunnerConfiguration")))
+        .create_environment_class(configuration::create_environment_class)
+        .get_environment_class(configuration::get_environment_class)
+        .list_environment_classes(configuration::list_environment_classes)
+        .update_environment_class(configuration::update_environment_class)
+        .validate_runner_configuration(configuration::validate_runner_configuration)
         .create_llm_integration(not_yet(rcs!("CreateLLMIntegration")))
         .get_llm_integration(not_yet(rcs!("GetLLMIntegration")))
         .list_llm_integrations(not_yet(rcs!("ListLLMIntegrations")))
@@ -98,20 +95,14 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .build();
 
     let max = options.max_message_bytes;
-    let runner_grpc = runner_grpc
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
-    let config_grpc = config_grpc
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
+    let runner_grpc = runner_grpc.max_decoding_message_size(max).max_encoding_message_size(max);
+    let config_grpc = config_grpc.max_decoding_message_size(max).max_encoding_message_size(max);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     // Every service is served from the start; the database check comes with the operations work.
     tokio::spawn(async move {
         for name in gitpod_api::SERVICE_NAMES {
-            health_reporter
-                .set_service_status(name, tonic_health::ServingStatus::Serving)
-                .await;
+            health_reporter.set_service_status(name, tonic_health::ServingStatus::Serving).await;
         }
     });
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -137,31 +128,19 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .add_grpc_service(web.layer(reflection_v1alpha))
         .build();
 
-    let limits = Limits {
-        max_message_bytes: max,
-    };
+    let limits = Limits { max_message_bytes: max };
     Router::new()
         .fallback_service(switch)
         .layer(from_fn_with_state(limits, rpc_guard))
-        .layer(map_request(|req| async move {
-            Ok::<_, std::convert::Infallible>(strip_api_prefix(req))
-        }))
+        .layer(map_request(|req| async move { Ok::<_, std::convert::Infallible>(strip_api_prefix(req)) }))
         .layer(cors(&options.cors_origins))
 }
 
 /// CORS for browser clients of all three protocols, including preflight.
 fn cors(origins: &[HeaderValue]) -> CorsLayer {
-    let allow_origin = if origins.is_empty() {
-        AllowOrigin::mirror_request()
-    } else {
-        AllowOrigin::list(origins.to_vec())
-    };
-    let headers = |names: &[&'static str]| {
-        names
-            .iter()
-            .map(|n| HeaderName::from_static(n))
-            .collect::<Vec<_>>()
-    };
+    let allow_origin =
+        if origins.is_empty() { AllowOrigin::mirror_request() } else { AllowOrigin::list(origins.to_vec()) };
+    let headers = |names: &[&'static str]| names.iter().map(|n| HeaderName::from_static(n)).collect::<Vec<_>>();
     CorsLayer::new()
         .allow_origin(allow_origin)
         .allow_methods([Method::GET, Method::POST])

@@ -16,17 +16,12 @@ pub struct Page {
 
 pub fn page(uri: &Uri, body: Option<PaginationRequest>) -> Result<Page, CoreError> {
     let body = body.unwrap_or_default();
-    let mut page = Page {
-        size: body.page_size,
-        token: body.token,
-    };
+    let mut page = Page { size: body.page_size, token: body.token };
     for (key, value) in form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
         match key.as_ref() {
             "token" => page.token = value.into_owned(),
             "pageSize" | "page_size" => {
-                page.size = value
-                    .parse()
-                    .map_err(|_| CoreError::invalid("pageSize", "must be an integer"))?;
+                page.size = value.parse().map_err(|_| CoreError::invalid("pageSize", "must be an integer"))?;
             }
             _ => {}
         }
@@ -40,26 +35,11 @@ mod tests {
 
     #[test]
     fn query_wins_over_body() {
-        let body = Some(PaginationRequest {
-            page_size: 5,
-            token: "body".into(),
-        });
+        let body = Some(PaginationRequest { page_size: 5, token: "body".into() });
         let uri: Uri = "/x?token=q%2Bt&pageSize=7".parse().unwrap();
-        assert_eq!(
-            page(&uri, body.clone()).unwrap(),
-            Page {
-                size: 7,
-                token: "q+t".into()
-            }
-        );
+        assert_eq!(page(&uri, body.clone()).unwrap(), Page { size: 7, token: "q+t".into() });
         let uri: Uri = "/x?encoding=json".parse().unwrap();
-        assert_eq!(
-            page(&uri, body.clone()).unwrap(),
-            Page {
-                size: 5,
-                token: "body".into()
-            }
-        );
+        assert_eq!(page(&uri, body.clone()).unwrap(), Page { size: 5, token: "body".into() });
         let uri: Uri = "/x?pageSize=abc".parse().unwrap();
         assert!(page(&uri, body).is_err());
     }

@@ -65,11 +65,7 @@ impl Server {
             },
             Duration::from_secs(10),
         ));
-        Ok(Self {
-            local_addr,
-            stop: Some(stop),
-            task,
-        })
+        Ok(Self { local_addr, stop: Some(stop), task })
     }
 
     /// `http://ADDR`.

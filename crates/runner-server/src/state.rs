@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use runner_core::environment_classes::EnvironmentClasses;
 use runner_core::identity_admin::Identity;
 use runner_core::page::PageTokens;
 use runner_core::policies::Policies;
@@ -16,22 +17,17 @@ pub struct AppState {
     pub identity: Identity,
     pub runners: Runners,
     pub policies: Policies,
+    pub classes: EnvironmentClasses,
 }
 
 impl AppState {
-    /// State over `store`, with keys derived from the server's master key.
-    pub fn new(store: Arc<dyn Store>, master_key: &[u8; 32]) -> Self {
-        let page_tokens = PageTokens::new(secrets::derive_key(
-            master_key,
-            "gitpod-runner-api page tokens v1",
-        ));
+    /// State over `store`, with keys derived from the server's master key. `public_base_url`
+    /// is where clients reach the server (for OAuth callback URLs).
+    pub fn new(store: Arc<dyn Store>, master_key: &[u8; 32], public_base_url: &str) -> Self {
+        let page_tokens = PageTokens::new(secrets::derive_key(master_key, "gitpod-runner-api page tokens v1"));
         let runners = Runners::new(store.clone(), page_tokens.clone());
-        let policies = Policies::new(store.clone(), runners.clone(), page_tokens);
-        Self {
-            identity: Identity::new(store.clone()),
-            store,
-            runners,
-            policies,
-        }
+        let policies = Policies::new(store.clone(), runners.clone(), page_tokens.clone());
+        let classes = EnvironmentClasses::new(store.clone(), runners.clone(), page_tokens, public_base_url.to_owned());
+        Self { identity: Identity::new(store.clone()), store, runners, policies, classes }
     }
 }

@@ -12,10 +12,7 @@ fn sigterm_lets_the_call_in_flight_finish() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_runner-server"))
         .args(["--listen", "127.0.0.1:0", "--shutdown-seconds", "10"])
         .arg("--database-url")
-        .arg(format!(
-            "sqlite://{}",
-            dir.path().join("db.sqlite").display()
-        ))
+        .arg(format!("sqlite://{}", dir.path().join("db.sqlite").display()))
         .arg("--key-file")
         .arg(dir.path().join("server.key"))
         .stdout(Stdio::piped())
@@ -35,10 +32,7 @@ fn sigterm_lets_the_call_in_flight_finish() {
             break;
         }
     }
-    assert!(
-        token.starts_with("gpat_"),
-        "first start prints the admin token"
-    );
+    assert!(token.starts_with("gpat_"), "first start prints the admin token");
 
     // Headers and half of the body of a CreateRunner call.
     let body = br#"{"name":"In Flight","provider":"RUNNER_PROVIDER_GCP"}"#;
@@ -52,20 +46,13 @@ fn sigterm_lets_the_call_in_flight_finish() {
     conn.write_all(&body[..10]).unwrap();
     std::thread::sleep(Duration::from_millis(200));
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     std::thread::sleep(Duration::from_millis(200));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "still serving the call in flight"
-    );
+    assert!(child.try_wait().unwrap().is_none(), "still serving the call in flight");
 
     conn.write_all(&body[10..]).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut response = Vec::new();
     let mut buf = [0u8; 4096];
     // Read until the server closes the connection (it is shutting down).
@@ -103,11 +90,7 @@ fn admin(db: &str, args: &[&str]) -> String {
         .args(args)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -128,50 +111,23 @@ fn admin_commands_manage_identities_and_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
     assert!(admin(&db, &["create-org", "acme"]).starts_with("organization "));
-    let user = admin(
-        &db,
-        &["create-user", "--org", "acme", "alice", "--role", "admin"],
-    );
+    let user = admin(&db, &["create-user", "--org", "acme", "alice", "--role", "admin"]);
     let user_id = user.split_whitespace().nth(1).unwrap().to_owned();
     let sa = admin(&db, &["create-service-account", "--org", "acme", "ci-bot"]);
     let sa_id = sa.split_whitespace().nth(1).unwrap().to_owned();
     let group = admin(&db, &["create-group", "--org", "acme", "platform"]);
     let group_id = group.split_whitespace().nth(1).unwrap().to_owned();
-    admin(
-        &db,
-        &["add-member", "--group", &group_id, "--member", &sa_id],
-    );
+    admin(&db, &["add-member", "--group", &group_id, "--member", &sa_id]);
     admin(&db, &["set-runners-admin", "--group", &group_id]);
     admin(&db, &["set-role", "--member", &sa_id, "member"]);
-    let issued = admin(
-        &db,
-        &[
-            "issue-token",
-            "--member",
-            &user_id,
-            "--description",
-            "laptop",
-        ],
-    );
+    let issued = admin(&db, &["issue-token", "--member", &user_id, "--description", "laptop"]);
     let token = issued.split_whitespace().nth(1).unwrap().to_owned();
-    let token_id = issued
-        .trim()
-        .trim_end_matches(')')
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .to_owned();
+    let token_id = issued.trim().trim_end_matches(')').rsplit(' ').next().unwrap().to_owned();
     let members = admin(&db, &["list", "members", "--org", "acme"]);
-    assert!(
-        members.contains("alice") && members.contains("ci-bot"),
-        "{members}"
-    );
+    assert!(members.contains("alice") && members.contains("ci-bot"), "{members}");
     assert!(admin(&db, &["list", "groups", "--org", "acme"]).contains("runners-admin\tplatform"));
     let tokens = admin(&db, &["list", "tokens", "--org", "acme"]);
-    assert!(
-        tokens.contains("active\tlaptop") && !tokens.contains(&token),
-        "tokens are never listed: {tokens}"
-    );
+    assert!(tokens.contains("active\tlaptop") && !tokens.contains(&token), "tokens are never listed: {tokens}");
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_runner-server"))
         .args(["--listen", "127.0.0.1:0", "--database-url", &db])
@@ -182,9 +138,7 @@ fn admin_commands_manage_identities_and_tokens() {
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
     let addr = first
         .trim()
         .strip_prefix("listening on http://")
@@ -192,10 +146,7 @@ fn admin_commands_manage_identities_and_tokens() {
         .to_owned();
     assert_eq!(list_runners_status(&addr, &token), "HTTP/1.1 200 OK");
     admin(&db, &["revoke-token", "--token-id", &token_id]);
-    assert_eq!(
-        list_runners_status(&addr, &token),
-        "HTTP/1.1 401 Unauthorized"
-    );
+    assert_eq!(list_runners_status(&addr, &token), "HTTP/1.1 401 Unauthorized");
     child.kill().unwrap();
     child.wait().unwrap();
 }

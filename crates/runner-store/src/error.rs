@@ -13,14 +13,9 @@ pub(crate) fn map(e: sqlx::Error) -> StoreError {
                 return StoreError::AlreadyExists;
             }
             // Extended codes keep the primary code in the low byte (SQLITE_BUSY_SNAPSHOT = 517, …).
-            let primary = db
-                .code()
-                .and_then(|c| c.parse::<i32>().ok())
-                .map(|c| (c & 0xff).to_string());
+            let primary = db.code().and_then(|c| c.parse::<i32>().ok()).map(|c| (c & 0xff).to_string());
             match primary.as_deref() {
-                Some(SQLITE_BUSY | SQLITE_LOCKED) => {
-                    StoreError::Unavailable("database is busy".to_owned())
-                }
+                Some(SQLITE_BUSY | SQLITE_LOCKED) => StoreError::Unavailable("database is busy".to_owned()),
                 _ => StoreError::Other(e.to_string()),
             }
         }

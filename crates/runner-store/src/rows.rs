@@ -2,7 +2,7 @@
 
 use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
 use runner_core::model::{
-    ApiEnum, Principal, Runner, RunnerKind, RunnerPolicy, RunnerProvider, RunnerRole, Subject,
+    ApiEnum, EnvironmentClass, Principal, Runner, RunnerKind, RunnerPolicy, RunnerProvider, RunnerRole, Subject,
 };
 use runner_core::store::StoreError;
 use runner_core::time::Timestamp;
@@ -54,11 +54,7 @@ impl RunnerRow {
                 .as_deref()
                 .map(|p| enum_value::<RunnerProvider>("runner provider", p))
                 .transpose()?,
-            runner_manager_id: self
-                .runner_manager_id
-                .as_deref()
-                .map(|m| uuid("runner manager id", m))
-                .transpose()?,
+            runner_manager_id: self.runner_manager_id.as_deref().map(|m| uuid("runner manager id", m)).transpose()?,
             creator,
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
@@ -89,8 +85,7 @@ pub(crate) struct RunnerColumns {
 
 impl RunnerColumns {
     pub(crate) fn from_domain(r: &Runner) -> Result<Self, StoreError> {
-        let json =
-            |v: Result<String, serde_json::Error>| v.map_err(|e| StoreError::Other(e.to_string()));
+        let json = |v: Result<String, serde_json::Error>| v.map_err(|e| StoreError::Other(e.to_string()));
         Ok(Self {
             id: r.id.to_string(),
             org_id: r.org_id.to_string(),
@@ -211,6 +206,36 @@ impl PolicyRow {
             runner_id: uuid("policy runner", &self.runner_id)?,
             group_id: uuid("policy group", &self.group_id)?,
             role: enum_value::<RunnerRole>("policy role", &self.role)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EnvironmentClassRow {
+    pub id: String,
+    pub runner_id: String,
+    pub display_name: String,
+    pub description: String,
+    pub configuration: String,
+    pub enabled: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub revision: i64,
+}
+
+impl EnvironmentClassRow {
+    pub(crate) fn into_domain(self) -> Result<EnvironmentClass, StoreError> {
+        Ok(EnvironmentClass {
+            id: uuid("environment class id", &self.id)?,
+            runner_id: uuid("environment class runner", &self.runner_id)?,
+            display_name: self.display_name,
+            description: self.description,
+            configuration: serde_json::from_str(&self.configuration)
+                .map_err(|e| corrupt("environment class configuration", e))?,
+            enabled: self.enabled != 0,
+            created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
+            revision: self.revision,
         })
     }
 }

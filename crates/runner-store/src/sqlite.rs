@@ -11,18 +11,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use runner_core::authz::Visibility;
 use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
-use runner_core::model::{ApiEnum, Runner, RunnerFilter, RunnerPolicy, RunnerRole};
+use runner_core::model::{
+    ApiEnum, EnvironmentClass, EnvironmentClassFilter, Runner, RunnerFilter, RunnerPhase, RunnerPolicy, RunnerRole,
+};
+use runner_core::schema::RunnerConfigurationSchema;
 use runner_core::store::{NewRunnerToken, Store, StoreError, WriteOutcome};
 use runner_core::time::Timestamp;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
-use crate::error::map;
+use crate::error::{corrupt, map};
 use crate::rows::{
-    AccessTokenRow, GroupRow, MemberRow, OrganizationRow, PolicyRow, RunnerColumns, RunnerRow,
+    AccessTokenRow, EnvironmentClassRow, GroupRow, MemberRow, OrganizationRow, PolicyRow, RunnerColumns, RunnerRow,
     enum_value,
 };
 
@@ -30,8 +31,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 const MEMBER_COLUMNS: &str = "id, org_id, principal, name, role, created_at";
 const GROUP_COLUMNS: &str = "id, org_id, name, system, runners_admin, created_at";
-const TOKEN_COLUMNS: &str =
-    "id, org_id, member_id, description, created_at, expires_at, revoked_at";
+const TOKEN_COLUMNS: &str = "id, org_id, member_id, description, created_at, expires_at, revoked_at";
+const CLASS_COLUMNS: &str =
+    "id, runner_id, display_name, description, configuration, enabled, created_at, updated_at, revision";
 const RUNNER_COLUMNS: &str = "id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, spec, status, created_at, updated_at, revision";
 
 /// A [`Store`] on one SQLite database file.
@@ -52,18 +54,9 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        if !in_memory
-            && let Some(dir) = options
-                .get_filename()
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Other(format!(
-                    "cannot create database directory {}: {e}",
-                    dir.display()
-                ))
-            })?;
+        if !in_memory && let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Other(format!("cannot create database directory {}: {e}", dir.display())))?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { 8 })
@@ -71,10 +64,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(map)?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         Ok(Self { pool })
     }
 }
@@ -127,11 +117,7 @@ async fn insert_token<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn insert_runner(
-        &self,
-        runner: &Runner,
-        token: &NewRunnerToken,
-    ) -> Result<(), StoreError> {
+    async fn insert_runner(&self, runner: &Runner, token: &NewRunnerToken) -> Result<(), StoreError> {
         let c = RunnerColumns::from_domain(runner)?;
         let mut tx = self.pool.begin().await.map_err(map)?;
         let mut q = QueryBuilder::new(
@@ -145,13 +131,11 @@ impl Store for SqliteStore {
     }
 
     async fn get_runner(&self, id: Uuid) -> Result<Option<Runner>, StoreError> {
-        let row: Option<RunnerRow> = sqlx::query_as(&format!(
-            "SELECT {RUNNER_COLUMNS} FROM runners WHERE id = ?"
-        ))
-        .bind(id.to_string()) // 1
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map)?;
+        let row: Option<RunnerRow> = sqlx::query_as(&format!("SELECT {RUNNER_COLUMNS} FROM runners WHERE id = ?"))
+            .bind(id.to_string()) // 1
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?;
         row.map(RunnerRow::into_domain).transpose()
     }
 
@@ -162,56 +146,16 @@ impl Store for SqliteStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<Runner>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {RUNNER_COLUMNS} FROM runners WHERE org_id = "
-        ));
-        match visibility {
-            Visibility::All { org_id } => {
-                q.push_bind(org_id.to_string());
-            }
-            Visibility::Restricted {
-                org_id,
-                subject_id,
-                groups,
-            } => {
-                q.push_bind(org_id.to_string())
-                    .push(" AND (creator_id = ")
-                    .push_bind(subject_id.to_string());
-                if !groups.is_empty() {
-                    q.push(" OR id IN (SELECT runner_id FROM runner_policies WHERE group_id IN (");
-                    let mut sep = q.separated(", ");
-                    for g in groups {
-                        sep.push_bind(g.to_string());
-                    }
-                    q.push("))");
-                }
-                q.push(")");
-            }
-        }
+        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {RUNNER_COLUMNS} FROM runners r WHERE "));
+        push_visibility(&mut q, visibility);
         if let Some(after) = after {
             q.push(" AND id > ").push_bind(after.to_string());
         }
-        push_in(
-            &mut q,
-            "creator_id",
-            filter.creator_ids.iter().map(|c| c.to_string()),
-        );
-        push_in(
-            &mut q,
-            "kind",
-            filter.kinds.iter().map(|k| k.as_str().to_owned()),
-        );
-        push_in(
-            &mut q,
-            "provider",
-            filter.providers.iter().map(|p| p.as_str().to_owned()),
-        );
+        push_in(&mut q, "creator_id", filter.creator_ids.iter().map(|c| c.to_string()));
+        push_in(&mut q, "kind", filter.kinds.iter().map(|k| k.as_str().to_owned()));
+        push_in(&mut q, "provider", filter.providers.iter().map(|p| p.as_str().to_owned()));
         q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
-        let rows: Vec<RunnerRow> = q
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map)?;
+        let rows: Vec<RunnerRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
         rows.into_iter().map(RunnerRow::into_domain).collect()
     }
 
@@ -231,11 +175,7 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(map)?;
-        Ok(if result.rows_affected() == 1 {
-            WriteOutcome::Written
-        } else {
-            WriteOutcome::Conflict
-        })
+        Ok(if result.rows_affected() == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
     }
 
     async fn delete_runner(&self, id: Uuid) -> Result<bool, StoreError> {
@@ -251,11 +191,7 @@ impl Store for SqliteStore {
         insert_token(&self.pool, token).await
     }
 
-    async fn create_organization(
-        &self,
-        org: &Organization,
-        members_group: &Group,
-    ) -> Result<(), StoreError> {
+    async fn create_organization(&self, org: &Organization, members_group: &Group) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(map)?;
         sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
             .bind(org.id.to_string()) // 1
@@ -269,12 +205,11 @@ impl Store for SqliteStore {
     }
 
     async fn list_organizations(&self) -> Result<Vec<Organization>, StoreError> {
-        let rows: Vec<OrganizationRow> = sqlx::query_as(
-            "SELECT id, name, created_at FROM organizations ORDER BY created_at, id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map)?;
+        let rows: Vec<OrganizationRow> =
+            sqlx::query_as("SELECT id, name, created_at FROM organizations ORDER BY created_at, id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map)?;
         rows.into_iter().map(OrganizationRow::into_domain).collect()
     }
 
@@ -293,24 +228,21 @@ impl Store for SqliteStore {
     }
 
     async fn get_member(&self, id: Uuid) -> Result<Option<Member>, StoreError> {
-        let row: Option<MemberRow> = sqlx::query_as(&format!(
-            "SELECT {MEMBER_COLUMNS} FROM members WHERE id = ?"
-        ))
-        .bind(id.to_string()) // 1
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map)?;
+        let row: Option<MemberRow> = sqlx::query_as(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = ?"))
+            .bind(id.to_string()) // 1
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?;
         row.map(MemberRow::into_domain).transpose()
     }
 
     async fn list_members(&self, org_id: Uuid) -> Result<Vec<Member>, StoreError> {
-        let rows: Vec<MemberRow> = sqlx::query_as(&format!(
-            "SELECT {MEMBER_COLUMNS} FROM members WHERE org_id = ? ORDER BY created_at, id"
-        ))
-        .bind(org_id.to_string()) // 1
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map)?;
+        let rows: Vec<MemberRow> =
+            sqlx::query_as(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE org_id = ? ORDER BY created_at, id"))
+                .bind(org_id.to_string()) // 1
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map)?;
         rows.into_iter().map(MemberRow::into_domain).collect()
     }
 
@@ -329,23 +261,21 @@ impl Store for SqliteStore {
     }
 
     async fn get_group(&self, id: Uuid) -> Result<Option<Group>, StoreError> {
-        let row: Option<GroupRow> =
-            sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = ?"))
-                .bind(id.to_string()) // 1
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(map)?;
+        let row: Option<GroupRow> = sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = ?"))
+            .bind(id.to_string()) // 1
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?;
         row.map(GroupRow::into_domain).transpose()
     }
 
     async fn list_groups(&self, org_id: Uuid) -> Result<Vec<Group>, StoreError> {
-        let rows: Vec<GroupRow> = sqlx::query_as(&format!(
-            "SELECT {GROUP_COLUMNS} FROM groups WHERE org_id = ? ORDER BY created_at, id"
-        ))
-        .bind(org_id.to_string()) // 1
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map)?;
+        let rows: Vec<GroupRow> =
+            sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE org_id = ? ORDER BY created_at, id"))
+                .bind(org_id.to_string()) // 1
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map)?;
         rows.into_iter().map(GroupRow::into_domain).collect()
     }
 
@@ -359,11 +289,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn set_group_runners_admin(
-        &self,
-        group_id: Uuid,
-        runners_admin: bool,
-    ) -> Result<bool, StoreError> {
+    async fn set_group_runners_admin(&self, group_id: Uuid, runners_admin: bool) -> Result<bool, StoreError> {
         let r = sqlx::query("UPDATE groups SET runners_admin = ? WHERE id = ?")
             .bind(i64::from(runners_admin)) // 1
             .bind(group_id.to_string()) // 2
@@ -373,11 +299,7 @@ impl Store for SqliteStore {
         Ok(r.rows_affected() == 1)
     }
 
-    async fn insert_access_token(
-        &self,
-        t: &AccessTokenInfo,
-        hash: &[u8],
-    ) -> Result<(), StoreError> {
+    async fn insert_access_token(&self, t: &AccessTokenInfo, hash: &[u8]) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO access_tokens (id, hash, org_id, member_id, description, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
@@ -396,14 +318,12 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_access_token(&self, id: Uuid, at: Timestamp) -> Result<bool, StoreError> {
-        let r = sqlx::query(
-            "UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-        )
-        .bind(at.0) // 1
-        .bind(id.to_string()) // 2
-        .execute(&self.pool)
-        .await
-        .map_err(map)?;
+        let r = sqlx::query("UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(at.0) // 1
+            .bind(id.to_string()) // 2
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -422,13 +342,12 @@ impl Store for SqliteStore {
         &self,
         hash: &[u8],
     ) -> Result<Option<(AccessTokenInfo, Member, Vec<Group>)>, StoreError> {
-        let token: Option<AccessTokenRow> = sqlx::query_as(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE hash = ?"
-        ))
-        .bind(hash) // 1
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map)?;
+        let token: Option<AccessTokenRow> =
+            sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE hash = ?"))
+                .bind(hash) // 1
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map)?;
         let Some(token) = token.map(AccessTokenRow::into_domain).transpose()? else {
             return Ok(None);
         };
@@ -443,34 +362,19 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map)?;
-        let groups = groups
-            .into_iter()
-            .map(GroupRow::into_domain)
-            .collect::<Result<_, _>>()?;
+        let groups = groups.into_iter().map(GroupRow::into_domain).collect::<Result<_, _>>()?;
         Ok(Some((token, member, groups)))
     }
 
-    async fn policy_roles(
-        &self,
-        runner_id: Uuid,
-        groups: &[Uuid],
-    ) -> Result<Vec<RunnerRole>, StoreError> {
+    async fn policy_roles(&self, runner_id: Uuid, groups: &[Uuid]) -> Result<Vec<RunnerRole>, StoreError> {
         if groups.is_empty() {
             return Ok(Vec::new());
         }
-        let mut q =
-            QueryBuilder::<Sqlite>::new("SELECT role FROM runner_policies WHERE runner_id = ");
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT role FROM runner_policies WHERE runner_id = ");
         q.push_bind(runner_id.to_string());
         push_in(&mut q, "group_id", groups.iter().map(|g| g.to_string()));
-        let roles: Vec<(String,)> = q
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map)?;
-        roles
-            .into_iter()
-            .map(|(r,)| enum_value::<RunnerRole>("policy role", &r))
-            .collect()
+        let roles: Vec<(String,)> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
+        roles.into_iter().map(|(r,)| enum_value::<RunnerRole>("policy role", &r)).collect()
     }
 
     async fn list_runner_policies(
@@ -503,22 +407,17 @@ impl Store for SqliteStore {
     }
 
     async fn update_runner_policy(&self, p: &RunnerPolicy) -> Result<bool, StoreError> {
-        let r =
-            sqlx::query("UPDATE runner_policies SET role = ? WHERE runner_id = ? AND group_id = ?")
-                .bind(p.role.as_str()) // 1
-                .bind(p.runner_id.to_string()) // 2
-                .bind(p.group_id.to_string()) // 3
-                .execute(&self.pool)
-                .await
-                .map_err(map)?;
+        let r = sqlx::query("UPDATE runner_policies SET role = ? WHERE runner_id = ? AND group_id = ?")
+            .bind(p.role.as_str()) // 1
+            .bind(p.runner_id.to_string()) // 2
+            .bind(p.group_id.to_string()) // 3
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
         Ok(r.rows_affected() == 1)
     }
 
-    async fn delete_runner_policy(
-        &self,
-        runner_id: Uuid,
-        group_id: Uuid,
-    ) -> Result<bool, StoreError> {
+    async fn delete_runner_policy(&self, runner_id: Uuid, group_id: Uuid) -> Result<bool, StoreError> {
         let r = sqlx::query("DELETE FROM runner_policies WHERE runner_id = ? AND group_id = ?")
             .bind(runner_id.to_string()) // 1
             .bind(group_id.to_string()) // 2
@@ -528,19 +427,118 @@ impl Store for SqliteStore {
         Ok(r.rows_affected() == 1)
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
+    async fn get_runner_schema(&self, runner_id: Uuid) -> Result<Option<RunnerConfigurationSchema>, StoreError> {
+        let row: Option<(Option<String>,)> = sqlx::query_as("SELECT configuration_schema FROM runners WHERE id = ?")
+            .bind(runner_id.to_string()) // 1
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?;
+        match row.and_then(|(json,)| json) {
+            None => Ok(None),
+            Some(json) => serde_json::from_str(&json).map(Some).map_err(|e| corrupt("runner configuration schema", e)),
+        }
+    }
+
+    async fn set_runner_schema(&self, runner_id: Uuid, schema: &RunnerConfigurationSchema) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(schema).map_err(|e| StoreError::Other(e.to_string()))?;
+        let r = sqlx::query("UPDATE runners SET configuration_schema = ? WHERE id = ?")
+            .bind(json) // 1
+            .bind(runner_id.to_string()) // 2
             .execute(&self.pool)
             .await
-            .map_err(map)
-            .map(|_| ())
+            .map_err(map)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn insert_environment_class(&self, c: &EnvironmentClass) -> Result<(), StoreError> {
+        let configuration = serde_json::to_string(&c.configuration).map_err(|e| StoreError::Other(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO environment_classes (id, runner_id, display_name, description, configuration, enabled, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(c.id.to_string()) // 1
+        .bind(c.runner_id.to_string()) // 2
+        .bind(&c.display_name) // 3
+        .bind(&c.description) // 4
+        .bind(configuration) // 5
+        .bind(i64::from(c.enabled)) // 6
+        .bind(c.created_at.0) // 7
+        .bind(c.updated_at.0) // 8
+        .bind(c.revision) // 9
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(())
+    }
+
+    async fn get_environment_class(&self, id: Uuid) -> Result<Option<EnvironmentClass>, StoreError> {
+        let row: Option<EnvironmentClassRow> =
+            sqlx::query_as(&format!("SELECT {CLASS_COLUMNS} FROM environment_classes WHERE id = ?"))
+                .bind(id.to_string()) // 1
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map)?;
+        row.map(EnvironmentClassRow::into_domain).transpose()
+    }
+
+    async fn list_environment_classes(
+        &self,
+        visibility: &Visibility,
+        filter: &EnvironmentClassFilter,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<EnvironmentClass>, StoreError> {
+        let columns = CLASS_COLUMNS.split(", ").map(|c| format!("ec.{c}")).collect::<Vec<_>>().join(", ");
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {columns} FROM environment_classes ec JOIN runners r ON r.id = ec.runner_id WHERE "
+        ));
+        push_visibility(&mut q, visibility);
+        if let Some(after) = after {
+            q.push(" AND ec.id > ").push_bind(after.to_string());
+        }
+        push_in(&mut q, "ec.runner_id", filter.runner_ids.iter().map(|r| r.to_string()));
+        push_in(&mut q, "r.kind", filter.runner_kinds.iter().map(|k| k.as_str().to_owned()));
+        push_in(&mut q, "r.provider", filter.runner_providers.iter().map(|p| p.as_str().to_owned()));
+        if let Some(enabled) = filter.enabled {
+            q.push(" AND ec.enabled = ").push_bind(i64::from(enabled));
+        }
+        let deleting = RunnerPhase::Deleting.as_str();
+        match filter.can_create_environments {
+            None => {}
+            Some(true) => {
+                q.push(" AND ec.enabled = 1 AND r.phase <> ").push_bind(deleting);
+            }
+            Some(false) => {
+                q.push(" AND (ec.enabled = 0 OR r.phase = ").push_bind(deleting).push(")");
+            }
+        }
+        q.push(" ORDER BY ec.id LIMIT ").push_bind(i64::from(limit));
+        let rows: Vec<EnvironmentClassRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
+        rows.into_iter().map(EnvironmentClassRow::into_domain).collect()
+    }
+
+    async fn update_environment_class(&self, c: &EnvironmentClass) -> Result<WriteOutcome, StoreError> {
+        let r = sqlx::query(
+            "UPDATE environment_classes SET display_name = ?, description = ?, enabled = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",
+        )
+        .bind(&c.display_name) // 1
+        .bind(&c.description) // 2
+        .bind(i64::from(c.enabled)) // 3
+        .bind(c.updated_at.0) // 4
+        .bind(c.revision) // 5
+        .bind(c.id.to_string()) // 6
+        .bind(c.revision - 1) // 7
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(if r.rows_affected() == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map).map(|_| ())
     }
 }
 
-async fn insert_group<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
-    exec: E,
-    g: &Group,
-) -> Result<(), StoreError> {
+async fn insert_group<'e, E: sqlx::Executor<'e, Database = Sqlite>>(exec: E, g: &Group) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO groups (id, org_id, name, system, runners_admin, created_at) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(g.id.to_string()) // 1
         .bind(g.org_id.to_string()) // 2
@@ -554,12 +552,31 @@ async fn insert_group<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
     Ok(())
 }
 
+/// The runners (aliased `r`) a caller may see: its organization's, and unless it sees them
+/// all, those it created or on which one of its groups has a policy.
+fn push_visibility(q: &mut QueryBuilder<'_, Sqlite>, visibility: &Visibility) {
+    match visibility {
+        Visibility::All { org_id } => {
+            q.push("r.org_id = ").push_bind(org_id.to_string());
+        }
+        Visibility::Restricted { org_id, subject_id, groups } => {
+            q.push("r.org_id = ").push_bind(org_id.to_string());
+            q.push(" AND (r.creator_id = ").push_bind(subject_id.to_string());
+            if !groups.is_empty() {
+                q.push(" OR r.id IN (SELECT runner_id FROM runner_policies WHERE group_id IN (");
+                let mut sep = q.separated(", ");
+                for g in groups {
+                    sep.push_bind(g.to_string());
+                }
+                q.push("))");
+            }
+            q.push(")");
+        }
+    }
+}
+
 /// ` AND column IN (?, ?, …)` for a non-empty list of values.
-fn push_in(
-    q: &mut QueryBuilder<'_, Sqlite>,
-    column: &str,
-    values: impl ExactSizeIterator<Item = String>,
-) {
+fn push_in(q: &mut QueryBuilder<'_, Sqlite>, column: &str, values: impl ExactSizeIterator<Item = String>) {
     if values.len() == 0 {
         return;
     }
@@ -582,14 +599,8 @@ mod tests {
         crate::testing::run_suite(|| {
             // A fresh database file for every case.
             let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let url = format!(
-                "sqlite://{}",
-                dir.path().join(format!("case{n}.db")).display()
-            );
-            async move {
-                std::sync::Arc::new(SqliteStore::open(&url).await.unwrap())
-                    as std::sync::Arc<dyn Store>
-            }
+            let url = format!("sqlite://{}", dir.path().join(format!("case{n}.db")).display());
+            async move { std::sync::Arc::new(SqliteStore::open(&url).await.unwrap()) as std::sync::Arc<dyn Store> }
         })
         .await;
     }

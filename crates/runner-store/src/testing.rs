@@ -30,11 +30,7 @@ where
 /// Creates an organization (with its org-members group) to put things in.
 pub async fn new_org(store: &Arc<dyn Store>) -> (Organization, Group) {
     let now = Timestamp::now();
-    let org = Organization {
-        id: Uuid::now_v7(),
-        name: format!("org {}", Uuid::new_v4()),
-        created_at: now,
-    };
+    let org = Organization { id: Uuid::now_v7(), name: format!("org {}", Uuid::new_v4()), created_at: now };
     let members = Group {
         id: Uuid::now_v7(),
         org_id: org.id,
@@ -52,11 +48,7 @@ fn everything(org: &Organization) -> Visibility {
 }
 
 /// A runner with every field set.
-pub fn sample_runner(
-    org: &Organization,
-    provider: RunnerProvider,
-    creator: Option<Uuid>,
-) -> Runner {
+pub fn sample_runner(org: &Organization, provider: RunnerProvider, creator: Option<Uuid>) -> Runner {
     let now = Timestamp::now();
     Runner {
         id: Uuid::now_v7(),
@@ -65,10 +57,7 @@ pub fn sample_runner(
         kind: provider.kind(),
         provider: Some(provider),
         runner_manager_id: None,
-        creator: creator.map(|id| Subject {
-            id,
-            principal: Principal::User,
-        }),
+        creator: creator.map(|id| Subject { id, principal: Principal::User }),
         created_at: now,
         updated_at: now,
         spec: RunnerSpec {
@@ -84,10 +73,7 @@ pub fn sample_runner(
                 }),
                 log_level: Some(LogLevel::Warn),
                 devcontainer_image_cache_enabled: true,
-                update_window: Some(UpdateWindow {
-                    start_hour: 22,
-                    end_hour: 4,
-                }),
+                update_window: Some(UpdateWindow { start_hour: 22, end_hour: 4 }),
                 encrypted_honeycomb_api_key: vec![1, 2, 3],
                 continuous_profiling: true,
             },
@@ -95,10 +81,7 @@ pub fn sample_runner(
         },
         status: RunnerStatus {
             capabilities: vec![RunnerCapability::WarmPool],
-            additional_info: vec![FieldValue {
-                key: "k".to_owned(),
-                value: "v".to_owned(),
-            }],
+            additional_info: vec![FieldValue { key: "k".to_owned(), value: "v".to_owned() }],
             public_key: vec![9; 32],
             ..Default::default()
         },
@@ -133,14 +116,7 @@ async fn duplicate_runner_is_refused(store: Arc<dyn Store>) {
     let err = store.insert_runner(&r, &token_for(&r)).await.unwrap_err();
     assert!(matches!(err, StoreError::AlreadyExists), "{err:?}");
     // The failed insert left nothing behind: still exactly one runner.
-    assert_eq!(
-        store
-            .list_runners(&everything(&org), &RunnerFilter::default(), None, 10)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(store.list_runners(&everything(&org), &RunnerFilter::default(), None, 10).await.unwrap().len(), 1);
 }
 
 async fn list_orders_filters_and_pages(store: Arc<dyn Store>) {
@@ -148,83 +124,26 @@ async fn list_orders_filters_and_pages(store: Arc<dyn Store>) {
     let alice = Uuid::new_v4();
     let mut ids = Vec::new();
     for i in 0..7 {
-        let provider = if i % 2 == 0 {
-            RunnerProvider::AwsEc2
-        } else {
-            RunnerProvider::Gcp
-        };
-        let r = sample_runner(
-            &org,
-            provider,
-            Some(if i < 3 { alice } else { Uuid::new_v4() }),
-        );
+        let provider = if i % 2 == 0 { RunnerProvider::AwsEc2 } else { RunnerProvider::Gcp };
+        let r = sample_runner(&org, provider, Some(if i < 3 { alice } else { Uuid::new_v4() }));
         store.insert_runner(&r, &token_for(&r)).await.unwrap();
         ids.push(r.id);
     }
-    let all = store
-        .list_runners(&everything(&org), &RunnerFilter::default(), None, 100)
-        .await
-        .unwrap();
-    assert_eq!(
-        all.iter().map(|r| r.id).collect::<Vec<_>>(),
-        ids,
-        "ordered by id"
-    );
+    let all = store.list_runners(&everything(&org), &RunnerFilter::default(), None, 100).await.unwrap();
+    assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), ids, "ordered by id");
 
-    let page1 = store
-        .list_runners(&everything(&org), &RunnerFilter::default(), None, 3)
-        .await
-        .unwrap();
-    let page2 = store
-        .list_runners(
-            &everything(&org),
-            &RunnerFilter::default(),
-            Some(page1[2].id),
-            3,
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        page1.iter().chain(&page2).map(|r| r.id).collect::<Vec<_>>(),
-        ids[..6]
-    );
+    let page1 = store.list_runners(&everything(&org), &RunnerFilter::default(), None, 3).await.unwrap();
+    let page2 = store.list_runners(&everything(&org), &RunnerFilter::default(), Some(page1[2].id), 3).await.unwrap();
+    assert_eq!(page1.iter().chain(&page2).map(|r| r.id).collect::<Vec<_>>(), ids[..6]);
 
-    let gcp = RunnerFilter {
-        providers: vec![RunnerProvider::Gcp],
-        ..Default::default()
-    };
-    assert_eq!(
-        store
-            .list_runners(&everything(&org), &gcp, None, 100)
-            .await
-            .unwrap()
-            .len(),
-        3
-    );
-    let alice_aws = RunnerFilter {
-        creator_ids: vec![alice],
-        providers: vec![RunnerProvider::AwsEc2],
-        ..Default::default()
-    };
-    let got = store
-        .list_runners(&everything(&org), &alice_aws, None, 100)
-        .await
-        .unwrap();
-    assert_eq!(
-        got.iter().map(|r| r.id).collect::<Vec<_>>(),
-        vec![ids[0], ids[2]]
-    );
-    let kinds = RunnerFilter {
-        kinds: vec![RunnerKind::LocalConfiguration],
-        ..Default::default()
-    };
-    assert!(
-        store
-            .list_runners(&everything(&org), &kinds, None, 100)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let gcp = RunnerFilter { providers: vec![RunnerProvider::Gcp], ..Default::default() };
+    assert_eq!(store.list_runners(&everything(&org), &gcp, None, 100).await.unwrap().len(), 3);
+    let alice_aws =
+        RunnerFilter { creator_ids: vec![alice], providers: vec![RunnerProvider::AwsEc2], ..Default::default() };
+    let got = store.list_runners(&everything(&org), &alice_aws, None, 100).await.unwrap();
+    assert_eq!(got.iter().map(|r| r.id).collect::<Vec<_>>(), vec![ids[0], ids[2]]);
+    let kinds = RunnerFilter { kinds: vec![RunnerKind::LocalConfiguration], ..Default::default() };
+    assert!(store.list_runners(&everything(&org), &kinds, None, 100).await.unwrap().is_empty());
     for r in &all {
         assert!(
             alice_aws.matches(r) == got.iter().any(|g| g.id == r.id),
@@ -241,26 +160,17 @@ async fn update_is_conditional_on_revision(store: Arc<dyn Store>) {
     a.name = "renamed".to_owned();
     a.status.phase = RunnerPhase::Deleting;
     a.revision += 1;
-    assert_eq!(
-        store.update_runner(&a).await.unwrap(),
-        WriteOutcome::Written
-    );
+    assert_eq!(store.update_runner(&a).await.unwrap(), WriteOutcome::Written);
     // A writer that read the old revision loses.
     let mut b = r.clone();
     b.name = "lost".to_owned();
     b.revision += 1;
-    assert_eq!(
-        store.update_runner(&b).await.unwrap(),
-        WriteOutcome::Conflict
-    );
+    assert_eq!(store.update_runner(&b).await.unwrap(), WriteOutcome::Conflict);
     assert_eq!(store.get_runner(r.id).await.unwrap(), Some(a.clone()));
     // A vanished runner is a conflict too.
     let mut ghost = sample_runner(&org, RunnerProvider::Gcp, None);
     ghost.revision = 2;
-    assert_eq!(
-        store.update_runner(&ghost).await.unwrap(),
-        WriteOutcome::Conflict
-    );
+    assert_eq!(store.update_runner(&ghost).await.unwrap(), WriteOutcome::Conflict);
 }
 
 async fn delete_removes_runner_and_tokens(store: Arc<dyn Store>) {
@@ -295,50 +205,23 @@ async fn list_respects_visibility(store: Arc<dyn Store>) {
         store.insert_runner(r, &token_for(r)).await.unwrap();
     }
     store
-        .insert_runner_policy(&RunnerPolicy {
-            runner_id: shared.id,
-            group_id: group.id,
-            role: RunnerRole::User,
-        })
+        .insert_runner_policy(&RunnerPolicy { runner_id: shared.id, group_id: group.id, role: RunnerRole::User })
         .await
         .unwrap();
     let ids = |v: Vec<Runner>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
-    let restricted = Visibility::Restricted {
-        org_id: org.id,
-        subject_id: me,
-        groups: vec![group.id],
-    };
+    let restricted = Visibility::Restricted { org_id: org.id, subject_id: me, groups: vec![group.id] };
     assert_eq!(
-        ids(store
-            .list_runners(&restricted, &RunnerFilter::default(), None, 10)
-            .await
-            .unwrap()),
+        ids(store.list_runners(&restricted, &RunnerFilter::default(), None, 10).await.unwrap()),
         vec![mine.id, shared.id]
     );
-    let no_groups = Visibility::Restricted {
-        org_id: org.id,
-        subject_id: me,
-        groups: vec![],
-    };
+    let no_groups = Visibility::Restricted { org_id: org.id, subject_id: me, groups: vec![] };
+    assert_eq!(ids(store.list_runners(&no_groups, &RunnerFilter::default(), None, 10).await.unwrap()), vec![mine.id]);
     assert_eq!(
-        ids(store
-            .list_runners(&no_groups, &RunnerFilter::default(), None, 10)
-            .await
-            .unwrap()),
-        vec![mine.id]
-    );
-    assert_eq!(
-        ids(store
-            .list_runners(&everything(&org), &RunnerFilter::default(), None, 10)
-            .await
-            .unwrap()),
+        ids(store.list_runners(&everything(&org), &RunnerFilter::default(), None, 10).await.unwrap()),
         vec![mine.id, shared.id, hidden.id]
     );
     assert_eq!(
-        ids(store
-            .list_runners(&everything(&other), &RunnerFilter::default(), None, 10)
-            .await
-            .unwrap()),
+        ids(store.list_runners(&everything(&other), &RunnerFilter::default(), None, 10).await.unwrap()),
         vec![foreign.id]
     );
 }
@@ -346,20 +229,9 @@ async fn list_respects_visibility(store: Arc<dyn Store>) {
 async fn identity_round_trip(store: Arc<dyn Store>) {
     let (org, _) = new_org(&store).await;
     let now = Timestamp::now();
-    assert!(
-        store
-            .list_organizations()
-            .await
-            .unwrap()
-            .iter()
-            .any(|o| o.id == org.id)
-    );
+    assert!(store.list_organizations().await.unwrap().iter().any(|o| o.id == org.id));
     // Organization names are unique.
-    let dup = Organization {
-        id: Uuid::now_v7(),
-        name: org.name.clone(),
-        created_at: now,
-    };
+    let dup = Organization { id: Uuid::now_v7(), name: org.name.clone(), created_at: now };
     let dup_group = Group {
         id: Uuid::now_v7(),
         org_id: dup.id,
@@ -368,10 +240,7 @@ async fn identity_round_trip(store: Arc<dyn Store>) {
         runners_admin: false,
         created_at: now,
     };
-    assert!(matches!(
-        store.create_organization(&dup, &dup_group).await,
-        Err(StoreError::AlreadyExists)
-    ));
+    assert!(matches!(store.create_organization(&dup, &dup_group).await, Err(StoreError::AlreadyExists)));
 
     let alice = Member {
         id: Uuid::now_v7(),
@@ -383,41 +252,16 @@ async fn identity_round_trip(store: Arc<dyn Store>) {
     };
     store.create_member(&alice).await.unwrap();
     assert!(matches!(
-        store
-            .create_member(&Member {
-                id: Uuid::now_v7(),
-                ..alice.clone()
-            })
-            .await,
+        store.create_member(&Member { id: Uuid::now_v7(), ..alice.clone() }).await,
         Err(StoreError::AlreadyExists)
     ));
-    let bot = Member {
-        id: Uuid::now_v7(),
-        principal: Principal::ServiceAccount,
-        name: "alice".into(),
-        ..alice.clone()
-    };
+    let bot =
+        Member { id: Uuid::now_v7(), principal: Principal::ServiceAccount, name: "alice".into(), ..alice.clone() };
     store.create_member(&bot).await.unwrap();
-    assert_eq!(
-        store.list_members(org.id).await.unwrap(),
-        vec![alice.clone(), bot.clone()]
-    );
-    assert!(
-        store
-            .set_member_role(alice.id, OrgRole::Admin)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .set_member_role(Uuid::now_v7(), OrgRole::Admin)
-            .await
-            .unwrap()
-    );
-    assert_eq!(
-        store.get_member(alice.id).await.unwrap().unwrap().role,
-        OrgRole::Admin
-    );
+    assert_eq!(store.list_members(org.id).await.unwrap(), vec![alice.clone(), bot.clone()]);
+    assert!(store.set_member_role(alice.id, OrgRole::Admin).await.unwrap());
+    assert!(!store.set_member_role(Uuid::now_v7(), OrgRole::Admin).await.unwrap());
+    assert_eq!(store.get_member(alice.id).await.unwrap().unwrap().role, OrgRole::Admin);
 
     let team = Group {
         id: Uuid::now_v7(),
@@ -429,19 +273,9 @@ async fn identity_round_trip(store: Arc<dyn Store>) {
     };
     store.create_group(&team).await.unwrap();
     store.add_group_member(team.id, alice.id).await.unwrap();
-    assert!(matches!(
-        store.add_group_member(team.id, alice.id).await,
-        Err(StoreError::AlreadyExists)
-    ));
+    assert!(matches!(store.add_group_member(team.id, alice.id).await, Err(StoreError::AlreadyExists)));
     assert!(store.set_group_runners_admin(team.id, true).await.unwrap());
-    assert!(
-        store
-            .get_group(team.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .runners_admin
-    );
+    assert!(store.get_group(team.id).await.unwrap().unwrap().runners_admin);
 
     let token = AccessTokenInfo {
         id: Uuid::now_v7(),
@@ -453,52 +287,19 @@ async fn identity_round_trip(store: Arc<dyn Store>) {
         revoked_at: None,
     };
     store.insert_access_token(&token, b"hash-a").await.unwrap();
-    let (got, member, groups) = store
-        .resolve_access_token(b"hash-a")
-        .await
-        .unwrap()
-        .unwrap();
+    let (got, member, groups) = store.resolve_access_token(b"hash-a").await.unwrap().unwrap();
     assert_eq!((got, member.id), (token.clone(), alice.id));
     let names: Vec<_> = groups.iter().map(|g| g.name.as_str()).collect();
-    assert!(
-        names.contains(&ORG_MEMBERS_GROUP) && names.contains(&"team"),
-        "{names:?}"
-    );
+    assert!(names.contains(&ORG_MEMBERS_GROUP) && names.contains(&"team"), "{names:?}");
     // The service account is in org-members only.
-    let bot_token = AccessTokenInfo {
-        id: Uuid::now_v7(),
-        member_id: bot.id,
-        ..token.clone()
-    };
-    store
-        .insert_access_token(&bot_token, b"hash-b")
-        .await
-        .unwrap();
-    let (_, _, groups) = store
-        .resolve_access_token(b"hash-b")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
-        vec![ORG_MEMBERS_GROUP]
-    );
+    let bot_token = AccessTokenInfo { id: Uuid::now_v7(), member_id: bot.id, ..token.clone() };
+    store.insert_access_token(&bot_token, b"hash-b").await.unwrap();
+    let (_, _, groups) = store.resolve_access_token(b"hash-b").await.unwrap().unwrap();
+    assert_eq!(groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), vec![ORG_MEMBERS_GROUP]);
     assert!(store.resolve_access_token(b"nope").await.unwrap().is_none());
     assert!(store.revoke_access_token(token.id, now).await.unwrap());
-    assert!(
-        !store.revoke_access_token(token.id, now).await.unwrap(),
-        "revoking twice"
-    );
-    assert!(
-        store
-            .resolve_access_token(b"hash-a")
-            .await
-            .unwrap()
-            .unwrap()
-            .0
-            .revoked_at
-            .is_some()
-    );
+    assert!(!store.revoke_access_token(token.id, now).await.unwrap(), "revoking twice");
+    assert!(store.resolve_access_token(b"hash-a").await.unwrap().unwrap().0.revoked_at.is_some());
     assert_eq!(store.list_access_tokens(org.id).await.unwrap().len(), 2);
 }
 
@@ -519,61 +320,27 @@ async fn policies(store: Arc<dyn Store>) {
         store.create_group(&g).await.unwrap();
         groups.push(g.id);
     }
-    let p = |g: Uuid, role| RunnerPolicy {
-        runner_id: r.id,
-        group_id: g,
-        role,
-    };
-    store
-        .insert_runner_policy(&p(groups[0], RunnerRole::User))
-        .await
-        .unwrap();
-    store
-        .insert_runner_policy(&p(groups[1], RunnerRole::Admin))
-        .await
-        .unwrap();
+    let p = |g: Uuid, role| RunnerPolicy { runner_id: r.id, group_id: g, role };
+    store.insert_runner_policy(&p(groups[0], RunnerRole::User)).await.unwrap();
+    store.insert_runner_policy(&p(groups[1], RunnerRole::Admin)).await.unwrap();
     assert!(matches!(
-        store
-            .insert_runner_policy(&p(groups[0], RunnerRole::Admin))
-            .await,
+        store.insert_runner_policy(&p(groups[0], RunnerRole::Admin)).await,
         Err(StoreError::AlreadyExists)
     ));
-    assert_eq!(
-        store.policy_roles(r.id, &[groups[0]]).await.unwrap(),
-        vec![RunnerRole::User]
-    );
-    assert_eq!(
-        store.policy_roles(r.id, &[groups[2]]).await.unwrap(),
-        vec![]
-    );
+    assert_eq!(store.policy_roles(r.id, &[groups[0]]).await.unwrap(), vec![RunnerRole::User]);
+    assert_eq!(store.policy_roles(r.id, &[groups[2]]).await.unwrap(), vec![]);
     assert_eq!(store.policy_roles(r.id, &[]).await.unwrap(), vec![]);
     let page = store.list_runner_policies(r.id, None, 1).await.unwrap();
     assert_eq!(page, vec![p(groups[0], RunnerRole::User)]);
     assert_eq!(
-        store
-            .list_runner_policies(r.id, Some(groups[0]), 10)
-            .await
-            .unwrap(),
+        store.list_runner_policies(r.id, Some(groups[0]), 10).await.unwrap(),
         vec![p(groups[1], RunnerRole::Admin)]
     );
-    assert!(
-        store
-            .update_runner_policy(&p(groups[0], RunnerRole::Admin))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .update_runner_policy(&p(groups[2], RunnerRole::Admin))
-            .await
-            .unwrap()
-    );
+    assert!(store.update_runner_policy(&p(groups[0], RunnerRole::Admin)).await.unwrap());
+    assert!(!store.update_runner_policy(&p(groups[2], RunnerRole::Admin)).await.unwrap());
     assert!(store.delete_runner_policy(r.id, groups[0]).await.unwrap());
     assert!(!store.delete_runner_policy(r.id, groups[0]).await.unwrap());
     // Policies go with their runner.
     store.delete_runner(r.id).await.unwrap();
-    assert_eq!(
-        store.list_runner_policies(r.id, None, 10).await.unwrap(),
-        vec![]
-    );
+    assert_eq!(store.list_runner_policies(r.id, None, 10).await.unwrap(), vec![]);
 }

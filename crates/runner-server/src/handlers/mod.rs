@@ -2,6 +2,7 @@
 //! handler converts the request, calls the use case and converts the answer; errors go through
 //! [`crate::error::to_connect`].
 
+pub mod configuration;
 pub mod runners;
 
 use std::future::{Future, Ready, ready};

@@ -35,9 +35,7 @@ pub async fn get_runner(
 ) -> Reply<GetRunnerResponse> {
     reply(async move {
         let runner = s.runners.get(&caller, &r.runner_id).await?;
-        Ok(GetRunnerResponse {
-            runner: Some(convert::runner(runner)),
-        })
+        Ok(GetRunnerResponse { runner: Some(convert::runner(runner)) })
     })
     .await
 }
@@ -50,10 +48,7 @@ pub async fn list_runners(
 ) -> Reply<ListRunnersResponse> {
     reply(async move {
         let page = paging::page(&uri, r.pagination.take())?;
-        let page = s
-            .runners
-            .list(&caller, convert::list_runners(r, page))
-            .await?;
+        let page = s.runners.list(&caller, convert::list_runners(r, page)).await?;
         Ok(ListRunnersResponse {
             pagination: convert::pagination(page.next_token),
             runners: page.items.into_iter().map(convert::runner).collect(),
@@ -94,10 +89,7 @@ pub async fn create_runner_token(
 ) -> Reply<CreateRunnerTokenResponse> {
     reply(async move {
         let exchange_token = s.runners.create_token(&caller, &r.runner_id).await?;
-        Ok(CreateRunnerTokenResponse {
-            exchange_token,
-            access_token: String::new(),
-        })
+        Ok(CreateRunnerTokenResponse { exchange_token, access_token: String::new() })
     })
     .await
 }
@@ -122,10 +114,7 @@ pub async fn list_runner_policies(
 ) -> Reply<ListRunnerPoliciesResponse> {
     reply(async move {
         let page = paging::page(&uri, r.pagination.take())?;
-        let page = s
-            .policies
-            .list(&caller, &r.runner_id, page.size, &page.token)
-            .await?;
+        let page = s.policies.list(&caller, &r.runner_id, page.size, &page.token).await?;
         Ok(ListRunnerPoliciesResponse {
             pagination: convert::pagination(page.next_token),
             policies: page.items.into_iter().map(convert::policy).collect(),
@@ -140,14 +129,8 @@ pub async fn create_runner_policy(
     ConnectRequest(r): ConnectRequest<CreateRunnerPolicyRequest>,
 ) -> Reply<CreateRunnerPolicyResponse> {
     reply(async move {
-        let input = PolicyInput {
-            runner_id: r.runner_id,
-            group_id: r.group_id,
-            role: r.role,
-        };
-        Ok(CreateRunnerPolicyResponse {
-            policy: Some(convert::policy(s.policies.create(&caller, input).await?)),
-        })
+        let input = PolicyInput { runner_id: r.runner_id, group_id: r.group_id, role: r.role };
+        Ok(CreateRunnerPolicyResponse { policy: Some(convert::policy(s.policies.create(&caller, input).await?)) })
     })
     .await
 }
@@ -158,14 +141,8 @@ pub async fn update_runner_policy(
     ConnectRequest(r): ConnectRequest<UpdateRunnerPolicyRequest>,
 ) -> Reply<UpdateRunnerPolicyResponse> {
     reply(async move {
-        let input = PolicyInput {
-            runner_id: r.runner_id,
-            group_id: r.group_id,
-            role: r.role,
-        };
-        Ok(UpdateRunnerPolicyResponse {
-            policy: Some(convert::policy(s.policies.update(&caller, input).await?)),
-        })
+        let input = PolicyInput { runner_id: r.runner_id, group_id: r.group_id, role: r.role };
+        Ok(UpdateRunnerPolicyResponse { policy: Some(convert::policy(s.policies.update(&caller, input).await?)) })
     })
     .await
 }
@@ -176,11 +153,7 @@ pub async fn delete_runner_policy(
     ConnectRequest(r): ConnectRequest<DeleteRunnerPolicyRequest>,
 ) -> Reply<DeleteRunnerPolicyResponse> {
     reply(async move {
-        let input = PolicyInput {
-            runner_id: r.runner_id,
-            group_id: r.group_id,
-            role: 0,
-        };
+        let input = PolicyInput { runner_id: r.runner_id, group_id: r.group_id, role: 0 };
         s.policies.delete(&caller, input).await?;
         Ok(DeleteRunnerPolicyResponse {})
     })
