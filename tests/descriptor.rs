@@ -1,12 +1,31 @@
-//! The compiled descriptor set against the wire reference (`tests/data/gitpod-v1-wire.json`, a
-//! copy of `shared/spec/wire.json`), item by item: every message, field (name, number, type,
-//! label, oneof, deprecation), enum value and RPC. Every difference is printed; any fails.
+//! The compiled descriptor set (`gitpod_api::FILE_DESCRIPTOR_SET`) against the wire reference
+//! (`tests/data/gitpod-v1-wire.json`, a copy of `shared/spec/wire.json`), item by item and both
+//! ways:
+//!
+//! * files: present, package `gitpod.v1`, proto3, imports within the reference's list;
+//! * messages: full name, file, declaration order of their fields;
+//! * fields: name, number, type (scalar name or fully qualified message/enum name), label
+//!   (`singular`, proto3 `optional` presence, `repeated`), real oneof, deprecation, JSON name;
+//! * enums: full name, file; values: name, number, deprecation, order;
+//! * services: full name, file; RPCs: name, request, response, unary, order.
+//!
+//! Anything in the descriptor set that the reference does not list is a difference too; only the
+//! imported `google/protobuf/*` well-known-type files are outside the comparison. Every
+//! difference is collected and printed; any fails the test. There is no exceptions list.
 
-use prost_reflect::{DescriptorPool, Kind};
+use std::collections::BTreeSet;
+
+use prost_reflect::{DescriptorPool, Kind, Syntax};
 use serde_json::Value;
 
 const WIRE: &str = include_str!("data/gitpod-v1-wire.json");
 
+/// The well-known-type files are imported, not part of the API.
+fn is_wkt_file(name: &str) -> bool {
+    name.starts_with("google/protobuf/")
+}
+
+/// The type as the reference writes it: the scalar name, or the fully qualified message or enum.
 fn kind_name(kind: &Kind) -> String {
     match kind {
         Kind::Double => "double".into(),
@@ -29,14 +48,88 @@ fn kind_name(kind: &Kind) -> String {
     }
 }
 
-/// Every difference between the descriptor pool and the wire reference.
+/// protoc's default JSON name: lowerCamelCase of the field name.
+fn default_json_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn str_of<'a>(v: &'a Value, key: &str, at: &str) -> &'a str {
+    v[key].as_str().unwrap_or_else(|| panic!("wire reference: {at}: `{key}` is not a string"))
+}
+
+fn int_of(v: &Value, key: &str, at: &str) -> i64 {
+    v[key].as_i64().unwrap_or_else(|| panic!("wire reference: {at}: `{key}` is not an integer"))
+}
+
+fn bool_of(v: &Value, key: &str, at: &str) -> bool {
+    v[key].as_bool().unwrap_or_else(|| panic!("wire reference: {at}: `{key}` is not a boolean"))
+}
+
+fn array_of<'a>(v: &'a Value, key: &str, at: &str) -> &'a [Value] {
+    v[key].as_array().map(Vec::as_slice).unwrap_or_else(|| panic!("wire reference: {at}: `{key}` is not an array"))
+}
+
+fn object_of<'a>(v: &'a Value, key: &str, at: &str) -> &'a serde_json::Map<String, Value> {
+    static EMPTY: std::sync::OnceLock<serde_json::Map<String, Value>> = std::sync::OnceLock::new();
+    match &v[key] {
+        Value::Object(o) => o,
+        // `"services": null` for files without services.
+        Value::Null => EMPTY.get_or_init(serde_json::Map::new),
+        _ => panic!("wire reference: {at}: `{key}` is not an object"),
+    }
+}
+
+/// Reports a different order of the same names (only when both sides hold the same set; missing
+/// and extra names are reported on their own).
+fn check_order(diffs: &mut Vec<String>, at: &str, what: &str, ours: Vec<String>, theirs: Vec<String>) {
+    let (a, b): (BTreeSet<_>, BTreeSet<_>) = (ours.iter().collect(), theirs.iter().collect());
+    if a == b && ours != theirs {
+        diffs.push(format!("{at}: {what} order [{}] expected [{}]", ours.join(", "), theirs.join(", ")));
+    }
+}
+
+/// Every difference between the descriptor pool and the wire reference, one line each.
 fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
     let mut diffs = Vec::new();
-    let mut expected_messages = std::collections::BTreeSet::new();
-    let mut expected_enums = std::collections::BTreeSet::new();
-    let mut expected_services = std::collections::BTreeSet::new();
-    for (file, spec) in wire["files"].as_object().unwrap() {
-        for (name, msg) in spec["messages"].as_object().unwrap() {
+    let mut expected_files = BTreeSet::new();
+    let mut expected_messages = BTreeSet::new();
+    let mut expected_enums = BTreeSet::new();
+    let mut expected_services = BTreeSet::new();
+
+    for (file, spec) in object_of(wire, "files", "root") {
+        expected_files.insert(file.clone());
+        let Some(fd) = pool.get_file_by_name(file) else {
+            diffs.push(format!("file {file}: missing"));
+            continue;
+        };
+        if fd.package_name() != "gitpod.v1" {
+            diffs.push(format!("file {file}: package {} expected gitpod.v1", fd.package_name()));
+        }
+        if fd.syntax() != Syntax::Proto3 {
+            diffs.push(format!("file {file}: syntax {:?} expected proto3", fd.syntax()));
+        }
+        // The reference lists the imports of the full upstream files; ours may need fewer, never others.
+        let imports: Vec<&str> = array_of(spec, "imports", file).iter().map(|i| i.as_str().unwrap()).collect();
+        for dep in fd.dependencies() {
+            if !imports.contains(&dep.name()) {
+                diffs.push(format!("file {file}: import {} not in the wire reference", dep.name()));
+            }
+        }
+
+        // Messages and their fields.
+        for (name, msg) in object_of(spec, "messages", file) {
             expected_messages.insert(name.clone());
             let Some(m) = pool.get_message_by_name(name) else {
                 diffs.push(format!("message {name}: missing"));
@@ -45,39 +138,62 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
             if m.parent_file().name() != file {
                 diffs.push(format!("message {name}: in {}, expected {file}", m.parent_file().name()));
             }
-            let fields = msg["fields"].as_array().unwrap();
+            let fields = array_of(msg, "fields", name);
             for f in fields {
-                let fname = f["name"].as_str().unwrap();
+                let fname = str_of(f, "name", name);
+                let at = format!("field {name}.{fname}");
                 let Some(d) = m.get_field_by_name(fname) else {
-                    diffs.push(format!("field {name}.{fname}: missing"));
+                    diffs.push(format!("{at}: missing"));
                     continue;
                 };
-                let at = format!("field {name}.{fname}");
-                if i64::from(d.number()) != f["number"].as_i64().unwrap() {
-                    diffs.push(format!("{at}: number {} expected {}", d.number(), f["number"]));
+                let number = int_of(f, "number", &at);
+                if i64::from(d.number()) != number {
+                    diffs.push(format!("{at}: number {} expected {number}", d.number()));
                 }
                 let ty = kind_name(&d.kind());
-                if ty != f["type"].as_str().unwrap() {
-                    diffs.push(format!("{at}: type {ty} expected {}", f["type"]));
+                let expected_ty = str_of(f, "type", &at);
+                if ty != expected_ty {
+                    diffs.push(format!("{at}: type {ty} expected {expected_ty}"));
                 }
-                let proto3_optional = d.field_descriptor_proto().proto3_optional();
-                let label = if d.is_list() {
+                let proto = d.field_descriptor_proto();
+                let label = if d.is_list() || d.is_map() {
                     "repeated"
-                } else if proto3_optional {
+                } else if proto.proto3_optional() {
                     "optional"
                 } else {
                     "singular"
                 };
-                if label != f["label"].as_str().unwrap() {
-                    diffs.push(format!("{at}: label {label} expected {}", f["label"]));
+                let expected_label = str_of(f, "label", &at);
+                if label != expected_label {
+                    diffs.push(format!("{at}: label {label} expected {expected_label}"));
                 }
+                // proto3 `optional` lives in a synthetic oneof; anything else must not.
+                let synthetic = d.containing_oneof().is_some_and(|o| o.is_synthetic());
+                if synthetic != proto.proto3_optional() {
+                    diffs.push(format!(
+                        "{at}: synthetic oneof {synthetic} but proto3_optional {}",
+                        proto.proto3_optional()
+                    ));
+                }
+                // Real oneof membership. For an `optional` field the reference may name the synthetic
+                // oneof (or give null): that is presence, checked by the label above.
                 let oneof = d.containing_oneof().filter(|o| !o.is_synthetic()).map(|o| o.name().to_owned());
-                if oneof.as_deref() != f["oneof"].as_str() {
-                    diffs.push(format!("{at}: oneof {oneof:?} expected {}", f["oneof"]));
+                let expected_oneof = if expected_label == "optional" { None } else { f["oneof"].as_str() };
+                if oneof.as_deref() != expected_oneof {
+                    diffs.push(format!(
+                        "{at}: oneof {} expected {}",
+                        oneof.as_deref().unwrap_or("none"),
+                        expected_oneof.unwrap_or("none")
+                    ));
                 }
-                let deprecated = d.field_descriptor_proto().options.as_ref().is_some_and(|o| o.deprecated());
-                if deprecated != f["deprecated"].as_bool().unwrap() {
-                    diffs.push(format!("{at}: deprecated {deprecated} expected {}", f["deprecated"]));
+                let deprecated = proto.options.as_ref().is_some_and(|o| o.deprecated());
+                let expected_deprecated = bool_of(f, "deprecated", &at);
+                if deprecated != expected_deprecated {
+                    diffs.push(format!("{at}: deprecated {deprecated} expected {expected_deprecated}"));
+                }
+                let json_name = default_json_name(fname);
+                if d.json_name() != json_name {
+                    diffs.push(format!("{at}: json_name {} expected {json_name}", d.json_name()));
                 }
             }
             for d in m.fields() {
@@ -85,8 +201,17 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
                     diffs.push(format!("field {name}.{}: not in the wire reference", d.name()));
                 }
             }
+            check_order(
+                &mut diffs,
+                &format!("message {name}"),
+                "field",
+                m.descriptor_proto().field.iter().map(|d| d.name().to_owned()).collect(),
+                fields.iter().map(|f| str_of(f, "name", name).to_owned()).collect(),
+            );
         }
-        for (name, values) in spec["enums"].as_object().unwrap() {
+
+        // Enums and their values.
+        for (name, values) in object_of(spec, "enums", file) {
             expected_enums.insert(name.clone());
             let Some(e) = pool.get_enum_by_name(name) else {
                 diffs.push(format!("enum {name}: missing"));
@@ -95,28 +220,22 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
             if e.parent_file().name() != file {
                 diffs.push(format!("enum {name}: in {}, expected {file}", e.parent_file().name()));
             }
-            let values = values.as_array().unwrap();
+            let values = values.as_array().unwrap_or_else(|| panic!("wire reference: enum {name} is not an array"));
             for v in values {
-                let vname = v["name"].as_str().unwrap();
-                match e.get_value_by_name(vname) {
-                    None => diffs.push(format!("enum value {name}.{vname}: missing")),
-                    Some(d) => {
-                        if i64::from(d.number()) != v["number"].as_i64().unwrap() {
-                            diffs.push(format!(
-                                "enum value {name}.{vname}: number {} expected {}",
-                                d.number(),
-                                v["number"]
-                            ));
-                        }
-                        let deprecated =
-                            d.enum_value_descriptor_proto().options.as_ref().is_some_and(|o| o.deprecated());
-                        if deprecated != v["deprecated"].as_bool().unwrap() {
-                            diffs.push(format!(
-                                "enum value {name}.{vname}: deprecated {deprecated} expected {}",
-                                v["deprecated"]
-                            ));
-                        }
-                    }
+                let vname = str_of(v, "name", name);
+                let at = format!("enum value {name}.{vname}");
+                let Some(d) = e.get_value_by_name(vname) else {
+                    diffs.push(format!("{at}: missing"));
+                    continue;
+                };
+                let number = int_of(v, "number", &at);
+                if i64::from(d.number()) != number {
+                    diffs.push(format!("{at}: number {} expected {number}", d.number()));
+                }
+                let deprecated = d.enum_value_descriptor_proto().options.as_ref().is_some_and(|o| o.deprecated());
+                let expected_deprecated = bool_of(v, "deprecated", &at);
+                if deprecated != expected_deprecated {
+                    diffs.push(format!("{at}: deprecated {deprecated} expected {expected_deprecated}"));
                 }
             }
             for d in e.values() {
@@ -124,9 +243,22 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
                     diffs.push(format!("enum value {name}.{}: not in the wire reference", d.name()));
                 }
             }
+            check_order(
+                &mut diffs,
+                &format!("enum {name}"),
+                "value",
+                e.enum_descriptor_proto().value.iter().map(|d| d.name().to_owned()).collect(),
+                values.iter().map(|v| str_of(v, "name", name).to_owned()).collect(),
+            );
         }
-        for (service, rpcs) in spec["services"].as_object().unwrap() {
-            let full = format!("gitpod.v1.{service}");
+
+        // Services and their RPCs.
+        let full_names = object_of(spec, "service_full_names", file);
+        for (service, rpcs) in object_of(spec, "services", file) {
+            let full = match full_names.get(service).and_then(Value::as_str) {
+                Some(full) => full.to_owned(),
+                None => format!("gitpod.v1.{service}"),
+            };
             expected_services.insert(full.clone());
             let Some(s) = pool.get_service_by_name(&full) else {
                 diffs.push(format!("service {full}: missing"));
@@ -135,29 +267,31 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
             if s.parent_file().name() != file {
                 diffs.push(format!("service {full}: in {}, expected {file}", s.parent_file().name()));
             }
-            let rpcs = rpcs.as_array().unwrap();
+            let rpcs = rpcs.as_array().unwrap_or_else(|| panic!("wire reference: service {full} is not an array"));
             for r in rpcs {
-                let rname = r["name"].as_str().unwrap();
+                let rname = str_of(r, "name", &full);
+                let at = format!("rpc {full}/{rname}");
                 let Some(m) = s.methods().find(|m| m.name() == rname) else {
-                    diffs.push(format!("rpc {full}/{rname}: missing"));
+                    diffs.push(format!("{at}: missing"));
                     continue;
                 };
-                if m.input().full_name() != r["request"].as_str().unwrap() {
-                    diffs.push(format!(
-                        "rpc {full}/{rname}: request {} expected {}",
-                        m.input().full_name(),
-                        r["request"]
-                    ));
+                let request = str_of(r, "request", &at);
+                if m.input().full_name() != request {
+                    diffs.push(format!("{at}: request {} expected {request}", m.input().full_name()));
                 }
-                if m.output().full_name() != r["response"].as_str().unwrap() {
-                    diffs.push(format!(
-                        "rpc {full}/{rname}: response {} expected {}",
-                        m.output().full_name(),
-                        r["response"]
-                    ));
+                let response = str_of(r, "response", &at);
+                if m.output().full_name() != response {
+                    diffs.push(format!("{at}: response {} expected {response}", m.output().full_name()));
                 }
-                if m.is_client_streaming() || m.is_server_streaming() {
-                    diffs.push(format!("rpc {full}/{rname}: streaming, expected unary"));
+                let kind = match (m.is_client_streaming(), m.is_server_streaming()) {
+                    (false, false) => "unary",
+                    (false, true) => "server_streaming",
+                    (true, false) => "client_streaming",
+                    (true, true) => "bidi_streaming",
+                };
+                let expected_kind = r["method_kind"].as_str().unwrap_or("unary");
+                if kind != expected_kind {
+                    diffs.push(format!("{at}: {kind} expected {expected_kind}"));
                 }
             }
             for m in s.methods() {
@@ -165,76 +299,133 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
                     diffs.push(format!("rpc {full}/{}: not in the wire reference", m.name()));
                 }
             }
+            check_order(
+                &mut diffs,
+                &format!("service {full}"),
+                "rpc",
+                s.service_descriptor_proto().method.iter().map(|m| m.name().to_owned()).collect(),
+                rpcs.iter().map(|r| str_of(r, "name", &full).to_owned()).collect(),
+            );
         }
     }
-    // Nothing extra in the API's own files (the imported well-known types aside).
-    for m in pool.all_messages().filter(|m| m.package_name() == "gitpod.v1") {
+
+    // Nothing extra in the descriptor set, the imported well-known-type files aside.
+    for f in pool.files().filter(|f| !is_wkt_file(f.name())) {
+        if !expected_files.contains(f.name()) {
+            diffs.push(format!("file {}: not in the wire reference", f.name()));
+        }
+    }
+    for m in pool.all_messages().filter(|m| !is_wkt_file(m.parent_file().name())) {
         if !expected_messages.contains(m.full_name()) {
             diffs.push(format!("message {}: not in the wire reference", m.full_name()));
         }
     }
-    for e in pool.all_enums().filter(|e| e.package_name() == "gitpod.v1") {
+    for e in pool.all_enums().filter(|e| !is_wkt_file(e.parent_file().name())) {
         if !expected_enums.contains(e.full_name()) {
             diffs.push(format!("enum {}: not in the wire reference", e.full_name()));
         }
     }
-    for s in pool.services().filter(|s| s.package_name() == "gitpod.v1") {
+    for s in pool.services().filter(|s| !is_wkt_file(s.parent_file().name())) {
         if !expected_services.contains(s.full_name()) {
             diffs.push(format!("service {}: not in the wire reference", s.full_name()));
         }
+    }
+    for x in pool.all_extensions().filter(|x| !is_wkt_file(x.parent_file().name())) {
+        diffs.push(format!("extension {}: not in the wire reference", x.full_name()));
     }
     diffs
 }
 
 fn pool() -> DescriptorPool {
-    DescriptorPool::decode(gitpod_api::FILE_DESCRIPTOR_SET).expect("the descriptor set decodes")
+    DescriptorPool::decode(gitpod_api::FILE_DESCRIPTOR_SET).expect("FILE_DESCRIPTOR_SET decodes")
+}
+
+fn wire() -> Value {
+    serde_json::from_str(WIRE).expect("the wire reference is JSON")
 }
 
 #[test]
 fn descriptor_matches_the_wire_reference() {
-    let wire: Value = serde_json::from_str(WIRE).unwrap();
-    let pool = pool();
+    let (pool, wire) = (pool(), wire());
     let diffs = differences(&pool, &wire);
     for d in &diffs {
         println!("{d}");
     }
-    assert!(diffs.is_empty(), "{} differences from the wire reference", diffs.len());
+    assert!(diffs.is_empty(), "{} differences from the wire reference (printed above)", diffs.len());
 
-    let messages = pool.all_messages().filter(|m| m.package_name() == "gitpod.v1").count();
-    let enums = pool.all_enums().filter(|e| e.package_name() == "gitpod.v1").count();
-    assert_eq!((messages, enums), (127, 16));
-    let methods = |name: &str| pool.get_service_by_name(name).unwrap().methods().count();
-    assert_eq!(methods("gitpod.v1.RunnerService"), 16);
-    assert_eq!(methods("gitpod.v1.RunnerConfigurationService"), 21);
-    let services: Vec<String> =
-        pool.services().filter(|s| s.package_name() == "gitpod.v1").map(|s| s.full_name().to_owned()).collect();
-    let mut expected: Vec<String> = gitpod_api::SERVICE_NAMES.iter().map(|s| s.to_string()).collect();
-    expected.sort();
-    let mut services = services;
+    // The counts, from the descriptor set itself (outside the imported well-known types).
+    let ours = |file: &str| !is_wkt_file(file);
+    let messages = pool.all_messages().filter(|m| ours(m.parent_file().name())).count();
+    let enums = pool.all_enums().filter(|e| ours(e.parent_file().name())).count();
+    let methods = |name: &str| pool.get_service_by_name(name).map_or(0, |s| s.methods().len());
+    let runner = methods("gitpod.v1.RunnerService");
+    let configuration = methods("gitpod.v1.RunnerConfigurationService");
+    let rpcs: usize = pool.services().filter(|s| ours(s.parent_file().name())).map(|s| s.methods().len()).sum();
+    assert_eq!((messages, enums, rpcs), (127, 16, 37), "(messages, enums, RPCs)");
+    assert_eq!((runner, configuration), (16, 21), "RPCs of (RunnerService, RunnerConfigurationService)");
+    // And the reference agrees with itself.
+    let counts = &wire["counts"];
+    assert_eq!(
+        (counts["messages"].as_u64(), counts["enums"].as_u64(), counts["rpcs"].as_u64()),
+        (Some(127), Some(16), Some(37))
+    );
+
+    // The well-known types are there, as imports.
+    for wkt in ["google/protobuf/duration.proto", "google/protobuf/timestamp.proto"] {
+        assert!(pool.get_file_by_name(wkt).is_some(), "{wkt} is in FILE_DESCRIPTOR_SET");
+    }
+
+    // SERVICE_NAMES lists exactly the services of the descriptor set.
+    let mut services: Vec<String> =
+        pool.services().filter(|s| ours(s.parent_file().name())).map(|s| s.full_name().to_owned()).collect();
     services.sort();
-    assert_eq!(services, expected);
+    let mut names: Vec<String> = gitpod_api::SERVICE_NAMES.iter().map(|s| s.to_string()).collect();
+    names.sort();
+    assert_eq!(names, services, "gitpod_api::SERVICE_NAMES");
+    assert_eq!(names, ["gitpod.v1.RunnerConfigurationService", "gitpod.v1.RunnerService"]);
 }
 
+/// The comparison is not vacuous: a reference changed in memory gives exactly those differences.
 #[test]
 fn the_comparison_catches_differences() {
-    let mut wire: Value = serde_json::from_str(WIRE).unwrap();
+    let mut wire = wire();
     let file = &mut wire["files"]["gitpod/v1/runner.proto"];
-    // A field number, a label, a removed enum value and a renamed response.
+    // A field number: GetRunnerRequest.runner_id is 1.
     let fields = file["messages"]["gitpod.v1.GetRunnerRequest"]["fields"].as_array_mut().unwrap();
+    assert_eq!((&fields[0]["name"], &fields[0]["number"]), (&"runner_id".into(), &1.into()));
     fields[0]["number"] = 7.into();
+    // A label: UpdateRunnerRequest.name is proto3 `optional`.
     let fields = file["messages"]["gitpod.v1.UpdateRunnerRequest"]["fields"].as_array_mut().unwrap();
+    assert_eq!((&fields[1]["name"], &fields[1]["label"]), (&"name".into(), &"optional".into()));
     fields[1]["label"] = "singular".into();
-    file["enums"]["gitpod.v1.RunnerPhase"].as_array_mut().unwrap().pop();
+    // An enum value removed: the last RunnerPhase value.
+    let removed = file["enums"]["gitpod.v1.RunnerPhase"].as_array_mut().unwrap().pop().unwrap();
+    assert_eq!(removed["name"], "RUNNER_PHASE_DEGRADED");
+    // A field the descriptor does not have.
+    let fields = file["messages"]["gitpod.v1.GetRunnerRequest"]["fields"].as_array_mut().unwrap();
+    fields.push(serde_json::json!({
+        "name": "extra", "number": 99, "type": "string", "label": "singular", "oneof": null, "deprecated": false
+    }));
+    // An RPC response.
     file["services"]["RunnerService"][1]["response"] = "gitpod.v1.ListRunnersResponse".into();
+    // A message the reference no longer lists.
+    file["messages"].as_object_mut().unwrap().remove("gitpod.v1.DeleteRunnerResponse").unwrap();
+    // Declaration order: PaginationRequest declares page_size, then token.
+    let file = &mut wire["files"]["gitpod/v1/pagination.proto"];
+    file["messages"]["gitpod.v1.PaginationRequest"]["fields"].as_array_mut().unwrap().swap(0, 1);
+
     let mut diffs = differences(&pool(), &wire);
     diffs.sort();
     assert_eq!(
         diffs,
-        vec![
+        [
             "enum value gitpod.v1.RunnerPhase.RUNNER_PHASE_DEGRADED: not in the wire reference",
+            "field gitpod.v1.GetRunnerRequest.extra: missing",
             "field gitpod.v1.GetRunnerRequest.runner_id: number 1 expected 7",
-            "field gitpod.v1.UpdateRunnerRequest.name: label optional expected \"singular\"",
-            "rpc gitpod.v1.RunnerService/GetRunner: response gitpod.v1.GetRunnerResponse expected \"gitpod.v1.ListRunnersResponse\"",
+            "field gitpod.v1.UpdateRunnerRequest.name: label optional expected singular",
+            "message gitpod.v1.DeleteRunnerResponse: not in the wire reference",
+            "message gitpod.v1.PaginationRequest: field order [page_size, token] expected [token, page_size]",
+            "rpc gitpod.v1.RunnerService/GetRunner: response gitpod.v1.GetRunnerResponse expected gitpod.v1.ListRunnersResponse",
         ]
     );
 }

@@ -19,6 +19,7 @@ pub struct TestServer {
     pub server: Server,
     pub _dir: tempfile::TempDir,
     pub identity: Identity,
+    pub store: std::sync::Arc<dyn runner_core::store::Store>,
     pub org: Organization,
     pub admin_token: String,
 }
@@ -34,10 +35,18 @@ impl TestServer {
         let store = runner_store::open(&url).await.unwrap();
         let identity = Identity::new(store.clone());
         let (org, _admin, token) = identity.bootstrap().await.unwrap().expect("empty database");
-        let state = AppState::new(store, &[42; 32], "http://runner-api.test");
+        let state = AppState::new(store.clone(), &[42; 32], "http://runner-api.test");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = Server::start(listener, app(state, &options)).unwrap();
-        Self { server, _dir: dir, identity, org, admin_token: token.token }
+        Self { server, _dir: dir, identity, store, org, admin_token: token.token }
+    }
+
+    /// Stores a public key for a runner, as its sign-up would.
+    pub async fn set_public_key(&self, runner_id: &str, public_key: &[u8]) {
+        let mut runner = self.store.get_runner(runner_id.parse().unwrap()).await.unwrap().unwrap();
+        runner.status.public_key = public_key.to_vec();
+        runner.revision += 1;
+        assert_eq!(self.store.update_runner(&runner).await.unwrap(), runner_core::store::WriteOutcome::Written);
     }
 
     /// A new member of the test organization with a token: `(member id, token)`.

@@ -1,6 +1,8 @@
 //! Integration tests: real servers on port 0, called through real clients over every protocol.
 
 mod authz;
+mod classes;
 mod common;
 mod protocol;
 mod runners;
+mod scm;

@@ -415,13 +415,13 @@ async fn every_protocol_answers_every_rpc_path() {
     for protocol in ALL {
         let c = server.client(protocol).await;
         let f = c
-            .call::<_, ListScmIntegrationsResponse>(
-                "/gitpod.v1.RunnerConfigurationService/ListSCMIntegrations",
-                ListScmIntegrationsRequest::default(),
+            .call::<_, ListLlmIntegrationsResponse>(
+                "/gitpod.v1.RunnerConfigurationService/ListLLMIntegrations",
+                ListLlmIntegrationsRequest::default(),
             )
             .await
             .unwrap_err();
         assert_eq!(f.code, "unimplemented", "{protocol:?}");
-        assert!(f.message.contains("gitpod.v1.RunnerConfigurationService/ListSCMIntegrations"), "{protocol:?} {f:?}");
+        assert!(f.message.contains("gitpod.v1.RunnerConfigurationService/ListLLMIntegrations"), "{protocol:?} {f:?}");
     }
 }

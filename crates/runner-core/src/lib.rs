@@ -19,6 +19,7 @@ pub mod page;
 pub mod policies;
 pub mod runners;
 pub mod schema;
+pub mod scm_integrations;
 pub mod secrets;
 pub mod store;
 pub mod time;

@@ -323,6 +323,38 @@ pub struct EnvironmentClass {
     pub revision: i64,
 }
 
+/// OAuth settings of an SCM integration; the client secret only as ciphertext sealed to the
+/// runner's public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScmOAuthConfig {
+    pub client_id: String,
+    pub encrypted_client_secret: Vec<u8>,
+    pub issuer_url: String,
+}
+
+/// An SCM provider enabled on a runner, for one host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScmIntegration {
+    pub id: Uuid,
+    pub runner_id: Uuid,
+    pub scm_id: String,
+    pub host: String,
+    pub oauth: Option<ScmOAuthConfig>,
+    pub pat: bool,
+    pub virtual_directory: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub revision: i64,
+}
+
+api_enum!(
+    /// How a host authentication token was obtained.
+    HostTokenSource {
+        Oauth = 1 => "oauth",
+        Pat = 2 => "pat",
+    }
+);
+
 /// Which environment classes a list call wants (lists ANDed, values ORed, `None` = any).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

@@ -267,3 +267,20 @@ pub fn schema(s: sc::RunnerConfigurationSchema) -> pb::RunnerConfigurationSchema
             .collect(),
     }
 }
+
+pub fn scm_integration(i: m::ScmIntegration) -> pb::ScmIntegration {
+    pb::ScmIntegration {
+        id: i.id.to_string(),
+        scm_id: i.scm_id,
+        host: i.host,
+        // Absent, not empty, when OAuth is not configured: clients derive the mode from it.
+        oauth: i.oauth.map(|o| pb::ScmIntegrationOAuthConfig {
+            client_id: o.client_id,
+            encrypted_client_secret: o.encrypted_client_secret,
+            issuer_url: o.issuer_url,
+        }),
+        pat: i.pat,
+        runner_id: i.runner_id.to_string(),
+        virtual_directory: i.virtual_directory,
+    }
+}

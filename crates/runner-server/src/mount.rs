@@ -16,7 +16,7 @@ use tonic_web::GrpcWebLayer;
 use tower::Layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::handlers::{configuration, not_yet, runners};
+use crate::handlers::{configuration, not_yet, runners, scm};
 use crate::layers::{Limits, rpc_guard, strip_api_prefix};
 use crate::state::AppState;
 
@@ -76,11 +76,11 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .update_host_authentication_token(not_yet(rcs!("UpdateHostAuthenticationToken")))
         .delete_host_authentication_token(not_yet(rcs!("DeleteHostAuthenticationToken")))
         .get_runner_configuration_schema(configuration::get_runner_configuration_schema)
-        .create_scm_integration(not_yet(rcs!("CreateSCMIntegration")))
-        .get_scm_integration(not_yet(rcs!("GetSCMIntegration")))
-        .list_scm_integrations(not_yet(rcs!("ListSCMIntegrations")))
-        .update_scm_integration(not_yet(rcs!("UpdateSCMIntegration")))
-        .delete_scm_integration(not_yet(rcs!("DeleteSCMIntegration")))
+        .create_scm_integration(scm::create_scm_integration)
+        .get_scm_integration(scm::get_scm_integration)
+        .list_scm_integrations(scm::list_scm_integrations)
+        .update_scm_integration(scm::update_scm_integration)
+        .delete_scm_integration(scm::delete_scm_integration)
         .create_environment_class(configuration::create_environment_class)
         .get_environment_class(configuration::get_environment_class)
         .list_environment_classes(configuration::list_environment_classes)

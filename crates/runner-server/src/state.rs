@@ -7,6 +7,7 @@ use runner_core::identity_admin::Identity;
 use runner_core::page::PageTokens;
 use runner_core::policies::Policies;
 use runner_core::runners::Runners;
+use runner_core::scm_integrations::ScmIntegrations;
 use runner_core::secrets;
 use runner_core::store::Store;
 
@@ -18,6 +19,7 @@ pub struct AppState {
     pub runners: Runners,
     pub policies: Policies,
     pub classes: EnvironmentClasses,
+    pub scm: ScmIntegrations,
 }
 
 impl AppState {
@@ -27,7 +29,9 @@ impl AppState {
         let page_tokens = PageTokens::new(secrets::derive_key(master_key, "gitpod-runner-api page tokens v1"));
         let runners = Runners::new(store.clone(), page_tokens.clone());
         let policies = Policies::new(store.clone(), runners.clone(), page_tokens.clone());
-        let classes = EnvironmentClasses::new(store.clone(), runners.clone(), page_tokens, public_base_url.to_owned());
-        Self { identity: Identity::new(store.clone()), store, runners, policies, classes }
+        let classes =
+            EnvironmentClasses::new(store.clone(), runners.clone(), page_tokens.clone(), public_base_url.to_owned());
+        let scm = ScmIntegrations::new(store.clone(), runners.clone(), classes.clone(), page_tokens);
+        Self { identity: Identity::new(store.clone()), store, runners, policies, classes, scm }
     }
 }

@@ -2,7 +2,8 @@
 
 use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
 use runner_core::model::{
-    ApiEnum, EnvironmentClass, Principal, Runner, RunnerKind, RunnerPolicy, RunnerProvider, RunnerRole, Subject,
+    ApiEnum, EnvironmentClass, Principal, Runner, RunnerKind, RunnerPolicy, RunnerProvider, RunnerRole, ScmIntegration,
+    ScmOAuthConfig, Subject,
 };
 use runner_core::store::StoreError;
 use runner_core::time::Timestamp;
@@ -233,6 +234,43 @@ impl EnvironmentClassRow {
             configuration: serde_json::from_str(&self.configuration)
                 .map_err(|e| corrupt("environment class configuration", e))?,
             enabled: self.enabled != 0,
+            created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
+            revision: self.revision,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ScmIntegrationRow {
+    pub id: String,
+    pub runner_id: String,
+    pub scm_id: String,
+    pub host: String,
+    pub oauth_client_id: Option<String>,
+    pub oauth_encrypted_client_secret: Option<Vec<u8>>,
+    pub oauth_issuer_url: Option<String>,
+    pub pat: i64,
+    pub virtual_directory: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub revision: i64,
+}
+
+impl ScmIntegrationRow {
+    pub(crate) fn into_domain(self) -> Result<ScmIntegration, StoreError> {
+        Ok(ScmIntegration {
+            id: uuid("SCM integration id", &self.id)?,
+            runner_id: uuid("SCM integration runner", &self.runner_id)?,
+            scm_id: self.scm_id,
+            host: self.host,
+            oauth: self.oauth_client_id.map(|client_id| ScmOAuthConfig {
+                client_id,
+                encrypted_client_secret: self.oauth_encrypted_client_secret.unwrap_or_default(),
+                issuer_url: self.oauth_issuer_url.unwrap_or_default(),
+            }),
+            pat: self.pat != 0,
+            virtual_directory: self.virtual_directory,
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
             revision: self.revision,

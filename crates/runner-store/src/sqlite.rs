@@ -12,7 +12,8 @@ use async_trait::async_trait;
 use runner_core::authz::Visibility;
 use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
 use runner_core::model::{
-    ApiEnum, EnvironmentClass, EnvironmentClassFilter, Runner, RunnerFilter, RunnerPhase, RunnerPolicy, RunnerRole,
+    ApiEnum, EnvironmentClass, EnvironmentClassFilter, HostTokenSource, Runner, RunnerFilter, RunnerPhase,
+    RunnerPolicy, RunnerRole, ScmIntegration,
 };
 use runner_core::schema::RunnerConfigurationSchema;
 use runner_core::store::{NewRunnerToken, Store, StoreError, WriteOutcome};
@@ -24,7 +25,7 @@ use uuid::Uuid;
 use crate::error::{corrupt, map};
 use crate::rows::{
     AccessTokenRow, EnvironmentClassRow, GroupRow, MemberRow, OrganizationRow, PolicyRow, RunnerColumns, RunnerRow,
-    enum_value,
+    ScmIntegrationRow, enum_value,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -34,6 +35,7 @@ const GROUP_COLUMNS: &str = "id, org_id, name, system, runners_admin, created_at
 const TOKEN_COLUMNS: &str = "id, org_id, member_id, description, created_at, expires_at, revoked_at";
 const CLASS_COLUMNS: &str =
     "id, runner_id, display_name, description, configuration, enabled, created_at, updated_at, revision";
+const SCM_COLUMNS: &str = "id, runner_id, scm_id, host, oauth_client_id, oauth_encrypted_client_secret, oauth_issuer_url, pat, virtual_directory, created_at, updated_at, revision";
 const RUNNER_COLUMNS: &str = "id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, spec, status, created_at, updated_at, revision";
 
 /// A [`Store`] on one SQLite database file.
@@ -533,6 +535,115 @@ impl Store for SqliteStore {
         Ok(if r.rows_affected() == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
     }
 
+    async fn insert_scm_integration(&self, i: &ScmIntegration) -> Result<(), StoreError> {
+        let (client_id, secret, issuer) = oauth_columns(i);
+        sqlx::query(
+            "INSERT INTO scm_integrations (id, runner_id, scm_id, host, oauth_client_id, oauth_encrypted_client_secret, oauth_issuer_url, pat, virtual_directory, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(i.id.to_string()) // 1
+        .bind(i.runner_id.to_string()) // 2
+        .bind(&i.scm_id) // 3
+        .bind(&i.host) // 4
+        .bind(client_id) // 5
+        .bind(secret) // 6
+        .bind(issuer) // 7
+        .bind(i64::from(i.pat)) // 8
+        .bind(&i.virtual_directory) // 9
+        .bind(i.created_at.0) // 10
+        .bind(i.updated_at.0) // 11
+        .bind(i.revision) // 12
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(())
+    }
+
+    async fn get_scm_integration(&self, id: Uuid) -> Result<Option<ScmIntegration>, StoreError> {
+        let row: Option<ScmIntegrationRow> =
+            sqlx::query_as(&format!("SELECT {SCM_COLUMNS} FROM scm_integrations WHERE id = ?"))
+                .bind(id.to_string()) // 1
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map)?;
+        row.map(ScmIntegrationRow::into_domain).transpose()
+    }
+
+    async fn list_scm_integrations(
+        &self,
+        visibility: &Visibility,
+        runner_ids: &[Uuid],
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<ScmIntegration>, StoreError> {
+        let columns = SCM_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect::<Vec<_>>().join(", ");
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {columns} FROM scm_integrations i JOIN runners r ON r.id = i.runner_id WHERE "
+        ));
+        push_visibility(&mut q, visibility);
+        if let Some(after) = after {
+            q.push(" AND i.id > ").push_bind(after.to_string());
+        }
+        push_in(&mut q, "i.runner_id", runner_ids.iter().map(|r| r.to_string()));
+        q.push(" ORDER BY i.id LIMIT ").push_bind(i64::from(limit));
+        let rows: Vec<ScmIntegrationRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
+        rows.into_iter().map(ScmIntegrationRow::into_domain).collect()
+    }
+
+    async fn update_scm_integration(
+        &self,
+        i: &ScmIntegration,
+        revoke_sources: &[HostTokenSource],
+    ) -> Result<WriteOutcome, StoreError> {
+        let (client_id, secret, issuer) = oauth_columns(i);
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        let r = sqlx::query(
+            "UPDATE scm_integrations SET oauth_client_id = ?, oauth_encrypted_client_secret = ?, oauth_issuer_url = ?, pat = ?, virtual_directory = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",
+        )
+        .bind(client_id) // 1
+        .bind(secret) // 2
+        .bind(issuer) // 3
+        .bind(i64::from(i.pat)) // 4
+        .bind(&i.virtual_directory) // 5
+        .bind(i.updated_at.0) // 6
+        .bind(i.revision) // 7
+        .bind(i.id.to_string()) // 8
+        .bind(i.revision - 1) // 9
+        .execute(&mut *tx)
+        .await
+        .map_err(map)?;
+        if r.rows_affected() != 1 {
+            return Ok(WriteOutcome::Conflict);
+        }
+        for source in revoke_sources {
+            sqlx::query("DELETE FROM host_authentication_tokens WHERE runner_id = ? AND host = ? AND source = ?")
+                .bind(i.runner_id.to_string()) // 1
+                .bind(&i.host) // 2
+                .bind(source.as_str()) // 3
+                .execute(&mut *tx)
+                .await
+                .map_err(map)?;
+        }
+        tx.commit().await.map_err(map)?;
+        Ok(WriteOutcome::Written)
+    }
+
+    async fn delete_scm_integration(&self, i: &ScmIntegration) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        let r = sqlx::query("DELETE FROM scm_integrations WHERE id = ?")
+            .bind(i.id.to_string()) // 1
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
+        sqlx::query("DELETE FROM host_authentication_tokens WHERE runner_id = ? AND host = ?")
+            .bind(i.runner_id.to_string()) // 1
+            .bind(&i.host) // 2
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
+        tx.commit().await.map_err(map)?;
+        Ok(r.rows_affected() == 1)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map).map(|_| ())
     }
@@ -572,6 +683,14 @@ fn push_visibility(q: &mut QueryBuilder<'_, Sqlite>, visibility: &Visibility) {
             }
             q.push(")");
         }
+    }
+}
+
+/// The OAuth columns of an integration: client id, sealed secret, issuer URL (all NULL without OAuth).
+fn oauth_columns(i: &ScmIntegration) -> (Option<&str>, Option<&[u8]>, Option<&str>) {
+    match &i.oauth {
+        Some(o) => (Some(&o.client_id), Some(&o.encrypted_client_secret), Some(&o.issuer_url)),
+        None => (None, None, None),
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod configuration;
 pub mod runners;
+pub mod scm;
 
 use std::future::{Future, Ready, ready};
 

@@ -1,0 +1,323 @@
+//! SCM integrations: which SCM providers a runner offers, for which hosts, with OAuth and/or
+//! personal access tokens. OAuth client secrets are sealed to the runner's public key before
+//! they are stored and are only ever returned as that ciphertext.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::authz::{RunnerAccess, Visibility};
+use crate::crypto;
+use crate::environment_classes::EnvironmentClasses;
+use crate::error::{CoreError, FieldViolation, Resource, Result};
+use crate::identity::Caller;
+use crate::model::*;
+use crate::page::PageTokens;
+use crate::runners::{Page, Runners};
+use crate::schema::ScmConfigSchema;
+use crate::store::{Store, StoreError, WriteOutcome};
+use crate::time::Timestamp;
+use crate::validate::{self, Violations};
+
+const LIST_KIND: &str = "scm-integrations";
+const UPDATE_ATTEMPTS: usize = 8;
+const ENTRA: &str = "azuredevops_entra";
+const ADO_SERVER: &str = "azuredevops_server";
+/// The message clients match on (Terraform provider).
+pub const NO_PUBLIC_KEY: &str = "runner does not have a public key";
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateScmInput {
+    pub runner_id: String,
+    pub scm_id: String,
+    pub host: String,
+    pub oauth_client_id: Option<String>,
+    pub oauth_plaintext_client_secret: Option<String>,
+    pub pat: bool,
+    pub issuer_url: Option<String>,
+    pub virtual_directory: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateScmInput {
+    pub id: String,
+    pub oauth_client_id: Option<String>,
+    pub oauth_plaintext_client_secret: Option<String>,
+    pub pat: Option<bool>,
+    pub issuer_url: Option<String>,
+    pub virtual_directory: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct ScmIntegrations {
+    store: Arc<dyn Store>,
+    runners: Runners,
+    classes: EnvironmentClasses,
+    page_tokens: PageTokens,
+}
+
+/// A host: a DNS name, optionally with a port and a path (`dev.azure.com/acme`), no scheme.
+pub fn check_host(field: &str, host: &str) -> std::result::Result<(), FieldViolation> {
+    validate::length(field, host, 1, 255)?;
+    if host.contains("://") || host.chars().any(|c| c.is_whitespace()) || host.starts_with('/') {
+        return Err(FieldViolation::new(field, "must be a host name such as github.com, without scheme or spaces"));
+    }
+    Ok(())
+}
+
+fn optional_text(field: &str, v: &Option<String>, max: usize) -> std::result::Result<(), FieldViolation> {
+    match v {
+        Some(v) => validate::length(field, v, 0, max),
+        None => Ok(()),
+    }
+}
+
+/// The provider rules that hold for the integration as it will be stored.
+fn check_provider_rules(scm: &ScmConfigSchema, i: &ScmIntegration) -> Vec<FieldViolation> {
+    let mut v = Vec::new();
+    if i.oauth.is_none() && !i.pat {
+        v.push(FieldViolation::new("pat", "enable OAuth (oauthClientId) or personal access tokens"));
+    }
+    if i.oauth.is_some() && scm.oauth.is_none() {
+        v.push(FieldViolation::new("oauthClientId", format!("{} does not support OAuth", scm.name)));
+    }
+    if i.pat && scm.pat.is_none() {
+        v.push(FieldViolation::new("pat", format!("{} does not support personal access tokens", scm.name)));
+    }
+    let issuer = i.oauth.as_ref().map(|o| o.issuer_url.as_str()).unwrap_or_default();
+    if scm.scm_id == ENTRA && i.oauth.is_some() && issuer.is_empty() {
+        v.push(FieldViolation::new("issuerUrl", "is required for Azure DevOps with Microsoft Entra ID"));
+    }
+    if scm.scm_id != ENTRA && !issuer.is_empty() {
+        v.push(FieldViolation::new("issuerUrl", "is only accepted for azuredevops_entra"));
+    }
+    let vdir = i.virtual_directory.as_deref().unwrap_or_default();
+    if scm.scm_id == ADO_SERVER {
+        if !i.pat {
+            v.push(FieldViolation::new("pat", "Azure DevOps Server needs personal access tokens"));
+        }
+        if vdir.is_empty() {
+            v.push(FieldViolation::new("virtualDirectory", "is required for Azure DevOps Server, for example /tfs"));
+        }
+    } else if !vdir.is_empty() {
+        v.push(FieldViolation::new("virtualDirectory", "is only accepted for azuredevops_server"));
+    }
+    v
+}
+
+fn seal(runner: &Runner, secret: &str) -> Result<Vec<u8>> {
+    if runner.status.public_key.is_empty() {
+        return Err(CoreError::FailedPrecondition(NO_PUBLIC_KEY.to_owned()));
+    }
+    crypto::seal_to_runner(&runner.status.public_key, secret.as_bytes())
+        .map_err(|_| CoreError::FailedPrecondition("runner has an invalid public key".to_owned()))
+}
+
+impl ScmIntegrations {
+    pub fn new(store: Arc<dyn Store>, runners: Runners, classes: EnvironmentClasses, page_tokens: PageTokens) -> Self {
+        Self { store, runners, classes, page_tokens }
+    }
+
+    async fn scm_schema(&self, runner: &Runner, scm_id: &str) -> Result<ScmConfigSchema> {
+        let schema = self.classes.schema_of(runner).await?;
+        schema
+            .scm
+            .into_iter()
+            .find(|s| s.scm_id == scm_id)
+            .ok_or_else(|| CoreError::invalid("scmId", format!("{scm_id:?} is not an SCM this runner supports")))
+    }
+
+    pub async fn create(&self, caller: &Caller, input: CreateScmInput) -> Result<Uuid> {
+        let mut v = Violations::default();
+        let runner_id = v.check(validate::uuid("runnerId", &input.runner_id));
+        v.check(validate::length("scmId", &input.scm_id, 1, 64));
+        v.check(check_host("host", &input.host));
+        v.check(optional_text("oauthClientId", &input.oauth_client_id, 1024));
+        v.check(optional_text("oauthPlaintextClientSecret", &input.oauth_plaintext_client_secret, 4096));
+        v.check(optional_text("issuerUrl", &input.issuer_url, 2048));
+        v.check(optional_text("virtualDirectory", &input.virtual_directory, 256));
+        let client_id = input.oauth_client_id.clone().filter(|c| !c.is_empty());
+        let secret = input.oauth_plaintext_client_secret.clone().filter(|c| !c.is_empty());
+        match (&client_id, &secret) {
+            (Some(_), None) => {
+                v.push(FieldViolation::new("oauthPlaintextClientSecret", "is required with oauthClientId"))
+            }
+            (None, Some(_)) => {
+                v.push(FieldViolation::new("oauthClientId", "is required with oauthPlaintextClientSecret"))
+            }
+            _ => {}
+        }
+        v.finish()?;
+        let runner = self.runners.load_for(caller, runner_id.expect("checked"), RunnerAccess::Admin).await?;
+        if runner.status.phase == RunnerPhase::Deleting {
+            return Err(CoreError::FailedPrecondition("runner is being deleted".to_owned()));
+        }
+        let scm = self.scm_schema(&runner, &input.scm_id).await?;
+        let issuer_without_oauth = client_id.is_none() && input.issuer_url.as_deref().is_some_and(|u| !u.is_empty());
+        if issuer_without_oauth {
+            return Err(CoreError::invalid("issuerUrl", "needs OAuth (oauthClientId)"));
+        }
+        let now = Timestamp::now();
+        let mut integration = ScmIntegration {
+            id: Uuid::now_v7(),
+            runner_id: runner.id,
+            scm_id: input.scm_id,
+            host: input.host,
+            oauth: client_id.map(|client_id| ScmOAuthConfig {
+                client_id,
+                encrypted_client_secret: Vec::new(),
+                issuer_url: input.issuer_url.unwrap_or_default(),
+            }),
+            pat: input.pat,
+            virtual_directory: input.virtual_directory.filter(|d| !d.is_empty()),
+            created_at: now,
+            updated_at: now,
+            revision: 1,
+        };
+        let violations = check_provider_rules(&scm, &integration);
+        if !violations.is_empty() {
+            return Err(CoreError::InvalidArgument(violations));
+        }
+        if let (Some(oauth), Some(secret)) = (integration.oauth.as_mut(), secret) {
+            oauth.encrypted_client_secret = seal(&runner, &secret)?;
+        }
+        self.store.insert_scm_integration(&integration).await.map_err(|e| match e {
+            StoreError::AlreadyExists => CoreError::AlreadyExists {
+                resource: Resource::ScmIntegration,
+                message: format!(
+                    "runner {} already has an SCM integration for {}",
+                    integration.runner_id, integration.host
+                ),
+            },
+            e => e.into(),
+        })?;
+        Ok(integration.id)
+    }
+
+    /// The integration, if the caller has at least `needed` access to its runner.
+    async fn load_for(&self, caller: &Caller, id: &str, needed: RunnerAccess) -> Result<(ScmIntegration, Runner)> {
+        let id = validate::uuid("id", id)?;
+        let missing = || CoreError::not_found(Resource::ScmIntegration, id);
+        let integration = self.store.get_scm_integration(id).await?.ok_or_else(missing)?;
+        match self.runners.load_for(caller, integration.runner_id, needed).await {
+            Ok(runner) => Ok((integration, runner)),
+            Err(CoreError::NotFound { .. }) => Err(missing()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<ScmIntegration> {
+        Ok(self.load_for(caller, id, RunnerAccess::User).await?.0)
+    }
+
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        runner_ids: &[String],
+        page_size: i32,
+        token: &str,
+    ) -> Result<Page<ScmIntegration>> {
+        let mut v = Violations::default();
+        let size = v.check(validate::page_size("pagination.pageSize", page_size));
+        let ids = v.check(validate::filter_list("filter.runnerIds", runner_ids, |f, s| validate::uuid(f, s)));
+        let cursor = v.check(self.page_tokens.cursor("pagination.token", LIST_KIND, token, ids.unwrap_or_default()));
+        v.finish()?;
+        let (size, cursor) = (size.expect("checked"), cursor.expect("checked"));
+        let after = match cursor.after.as_deref().map(Uuid::try_parse) {
+            None => None,
+            Some(Ok(id)) => Some(id),
+            Some(Err(_)) => return Err(CoreError::invalid("pagination.token", "invalid page token")),
+        };
+        let mut items =
+            self.store.list_scm_integrations(&Visibility::of(caller), &cursor.filter, after, size + 1).await?;
+        let next_token = if items.len() > size as usize {
+            items.truncate(size as usize);
+            self.page_tokens.encode(LIST_KIND, &cursor.filter, &items.last().expect("page is not empty").id.to_string())
+        } else {
+            String::new()
+        };
+        Ok(Page { items, next_token })
+    }
+
+    pub async fn update(&self, caller: &Caller, input: UpdateScmInput) -> Result<()> {
+        let mut v = Violations::default();
+        v.check(optional_text("oauthClientId", &input.oauth_client_id, 1024));
+        v.check(optional_text("oauthPlaintextClientSecret", &input.oauth_plaintext_client_secret, 4096));
+        v.check(optional_text("issuerUrl", &input.issuer_url, 2048));
+        v.check(optional_text("virtualDirectory", &input.virtual_directory, 256));
+        v.finish()?;
+        for _ in 0..UPDATE_ATTEMPTS {
+            let (mut integration, runner) = self.load_for(caller, &input.id, RunnerAccess::Admin).await?;
+            let scm = self.scm_schema(&runner, &integration.scm_id).await?;
+            let mut revoke = Vec::new();
+            let secret = input.oauth_plaintext_client_secret.clone().filter(|s| !s.is_empty());
+            match input.oauth_client_id.as_deref() {
+                // An empty client id removes OAuth, and with it the OAuth tokens for the host.
+                Some("") => {
+                    if integration.oauth.take().is_some() {
+                        revoke.push(HostTokenSource::Oauth);
+                    }
+                }
+                Some(client_id) => {
+                    let changed = integration.oauth.as_ref().is_none_or(|o| o.client_id != client_id);
+                    if changed && secret.is_none() {
+                        return Err(CoreError::invalid(
+                            "oauthPlaintextClientSecret",
+                            "is required when OAuth is enabled or its client id changes",
+                        ));
+                    }
+                    let issuer_url = integration.oauth.as_ref().map(|o| o.issuer_url.clone()).unwrap_or_default();
+                    let old = integration.oauth.take();
+                    integration.oauth = Some(ScmOAuthConfig {
+                        client_id: client_id.to_owned(),
+                        encrypted_client_secret: old.map(|o| o.encrypted_client_secret).unwrap_or_default(),
+                        issuer_url,
+                    });
+                }
+                None => {
+                    if secret.is_some() && integration.oauth.is_none() {
+                        return Err(CoreError::invalid("oauthClientId", "is required to set an OAuth client secret"));
+                    }
+                }
+            }
+            if let (Some(oauth), Some(secret)) = (integration.oauth.as_mut(), &secret) {
+                oauth.encrypted_client_secret = seal(&runner, secret)?;
+            }
+            if let Some(pat) = input.pat {
+                if integration.pat && !pat {
+                    revoke.push(HostTokenSource::Pat);
+                }
+                integration.pat = pat;
+            }
+            if let Some(issuer) = &input.issuer_url {
+                match integration.oauth.as_mut() {
+                    Some(o) => o.issuer_url = issuer.clone(),
+                    None if issuer.is_empty() => {}
+                    None => return Err(CoreError::invalid("issuerUrl", "needs OAuth (oauthClientId)")),
+                }
+            }
+            if let Some(dir) = &input.virtual_directory {
+                integration.virtual_directory = Some(dir.clone()).filter(|d| !d.is_empty());
+            }
+            let violations = check_provider_rules(&scm, &integration);
+            if !violations.is_empty() {
+                return Err(CoreError::InvalidArgument(violations));
+            }
+            integration.updated_at = Timestamp::now().max(integration.updated_at);
+            integration.revision += 1;
+            if self.store.update_scm_integration(&integration, &revoke).await? == WriteOutcome::Written {
+                return Ok(());
+            }
+        }
+        Err(CoreError::Unavailable("SCM integration is being changed concurrently; retry".to_owned()))
+    }
+
+    pub async fn delete(&self, caller: &Caller, id: &str) -> Result<()> {
+        let (integration, _) = self.load_for(caller, id, RunnerAccess::Admin).await?;
+        if self.store.delete_scm_integration(&integration).await? {
+            Ok(())
+        } else {
+            Err(CoreError::not_found(Resource::ScmIntegration, integration.id))
+        }
+    }
+}
