@@ -21,6 +21,7 @@ pub struct TestServer {
     pub identity: Identity,
     pub store: std::sync::Arc<dyn runner_core::store::Store>,
     pub org: Organization,
+    pub admin_id: uuid::Uuid,
     pub admin_token: String,
 }
 
@@ -34,11 +35,11 @@ impl TestServer {
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let store = runner_store::open(&url).await.unwrap();
         let identity = Identity::new(store.clone());
-        let (org, _admin, token) = identity.bootstrap().await.unwrap().expect("empty database");
+        let (org, admin, token) = identity.bootstrap().await.unwrap().expect("empty database");
         let state = AppState::new(store.clone(), &[42; 32], "http://runner-api.test");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = Server::start(listener, app(state, &options)).unwrap();
-        Self { server, _dir: dir, identity, store, org, admin_token: token.token }
+        Self { server, _dir: dir, identity, store, org, admin_id: admin.id, admin_token: token.token }
     }
 
     /// Stores a public key for a runner, as its sign-up would.

@@ -3,6 +3,7 @@
 mod authz;
 mod classes;
 mod common;
+mod host_tokens;
 mod protocol;
 mod runners;
 mod scm;

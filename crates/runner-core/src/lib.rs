@@ -12,6 +12,7 @@ pub mod authz;
 pub mod crypto;
 pub mod environment_classes;
 pub mod error;
+pub mod host_tokens;
 pub mod identity;
 pub mod identity_admin;
 pub mod model;

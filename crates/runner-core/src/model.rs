@@ -355,6 +355,25 @@ api_enum!(
     }
 );
 
+/// A user's or service account's SCM credential for one runner and host. The token values are
+/// kept only as ciphertext under the server's at-rest key and never returned by the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostToken {
+    pub id: Uuid,
+    pub runner_id: Uuid,
+    pub host: String,
+    pub subject: Subject,
+    pub source: HostTokenSource,
+    pub token_ciphertext: Vec<u8>,
+    pub refresh_token_ciphertext: Option<Vec<u8>>,
+    pub expires_at: Option<Timestamp>,
+    pub integration_id: Option<Uuid>,
+    pub scopes: Vec<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub revision: i64,
+}
+
 /// Which environment classes a list call wants (lists ANDed, values ORed, `None` = any).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

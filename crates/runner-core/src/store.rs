@@ -7,8 +7,8 @@ use uuid::Uuid;
 use crate::authz::Visibility;
 use crate::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
 use crate::model::{
-    EnvironmentClass, EnvironmentClassFilter, HostTokenSource, Runner, RunnerFilter, RunnerPolicy, RunnerRole,
-    ScmIntegration,
+    EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, Runner, RunnerFilter, RunnerPolicy,
+    RunnerRole, ScmIntegration,
 };
 use crate::schema::RunnerConfigurationSchema;
 use crate::time::Timestamp;
@@ -182,6 +182,26 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<WriteOutcome, StoreError>;
     /// Deletes the integration and the runner's host tokens for its host. `false` when gone.
     async fn delete_scm_integration(&self, integration: &ScmIntegration) -> Result<bool, StoreError>;
+
+    // --- Host authentication tokens ---------------------------------------------------------
+
+    /// `AlreadyExists` when the subject has a token for that runner and host.
+    async fn insert_host_token(&self, token: &HostToken) -> Result<(), StoreError>;
+    async fn get_host_token(&self, id: Uuid) -> Result<Option<HostToken>, StoreError>;
+    /// Tokens on runners visible under `visibility`, of `subject` when given, of `runner` when
+    /// given, by id, after `after`.
+    async fn list_host_tokens(
+        &self,
+        visibility: &Visibility,
+        runner: Option<Uuid>,
+        subject: Option<Uuid>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<HostToken>, StoreError>;
+    /// Writes `token` (revision bumped) only if the stored revision is one less.
+    async fn update_host_token(&self, token: &HostToken) -> Result<WriteOutcome, StoreError>;
+    /// `false` when it was gone already.
+    async fn delete_host_token(&self, id: Uuid) -> Result<bool, StoreError>;
 
     /// Whether the store answers; used by health checks.
     async fn ping(&self) -> Result<(), StoreError>;

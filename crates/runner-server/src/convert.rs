@@ -284,3 +284,27 @@ pub fn scm_integration(i: m::ScmIntegration) -> pb::ScmIntegration {
         virtual_directory: i.virtual_directory,
     }
 }
+
+#[allow(deprecated)] // userId is filled too, for older clients
+pub fn host_token(t: m::HostToken) -> pb::HostAuthenticationToken {
+    pb::HostAuthenticationToken {
+        id: t.id.to_string(),
+        runner_id: t.runner_id.to_string(),
+        user_id: if t.subject.principal == m::Principal::User { t.subject.id.to_string() } else { String::new() },
+        host: t.host,
+        source: t.source.number(),
+        expires_at: t.expires_at.map(timestamp),
+        integration_id: t.integration_id.map(|i| i.to_string()).unwrap_or_default(),
+        scopes: t.scopes,
+        subject: Some(subject(&t.subject)),
+    }
+}
+
+/// A timestamp from the wire; out-of-range values are the caller's error.
+pub fn from_timestamp(field: &str, t: Option<PbTimestamp>) -> Result<Option<Timestamp>, runner_core::CoreError> {
+    t.map(|t| {
+        Timestamp::from_seconds_nanos(t.seconds, t.nanos)
+            .ok_or_else(|| runner_core::CoreError::invalid(field, "is out of range"))
+    })
+    .transpose()
+}

@@ -16,7 +16,7 @@ use tonic_web::GrpcWebLayer;
 use tower::Layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::handlers::{configuration, not_yet, runners, scm};
+use crate::handlers::{configuration, host_tokens, not_yet, runners, scm};
 use crate::layers::{Limits, rpc_guard, strip_api_prefix};
 use crate::state::AppState;
 
@@ -70,11 +70,11 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .build();
 
     let (config_router, config_grpc) = RunnerConfigurationServiceTonicCompatibleBuilder::new()
-        .create_host_authentication_token(not_yet(rcs!("CreateHostAuthenticationToken")))
-        .get_host_authentication_token(not_yet(rcs!("GetHostAuthenticationToken")))
-        .list_host_authentication_tokens(not_yet(rcs!("ListHostAuthenticationTokens")))
-        .update_host_authentication_token(not_yet(rcs!("UpdateHostAuthenticationToken")))
-        .delete_host_authentication_token(not_yet(rcs!("DeleteHostAuthenticationToken")))
+        .create_host_authentication_token(host_tokens::create_host_authentication_token)
+        .get_host_authentication_token(host_tokens::get_host_authentication_token)
+        .list_host_authentication_tokens(host_tokens::list_host_authentication_tokens)
+        .update_host_authentication_token(host_tokens::update_host_authentication_token)
+        .delete_host_authentication_token(host_tokens::delete_host_authentication_token)
         .get_runner_configuration_schema(configuration::get_runner_configuration_schema)
         .create_scm_integration(scm::create_scm_integration)
         .get_scm_integration(scm::get_scm_integration)

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use runner_core::crypto::AtRestKey;
 use runner_core::environment_classes::EnvironmentClasses;
+use runner_core::host_tokens::HostTokens;
 use runner_core::identity_admin::Identity;
 use runner_core::page::PageTokens;
 use runner_core::policies::Policies;
@@ -20,6 +22,7 @@ pub struct AppState {
     pub policies: Policies,
     pub classes: EnvironmentClasses,
     pub scm: ScmIntegrations,
+    pub host_tokens: HostTokens,
 }
 
 impl AppState {
@@ -31,7 +34,9 @@ impl AppState {
         let policies = Policies::new(store.clone(), runners.clone(), page_tokens.clone());
         let classes =
             EnvironmentClasses::new(store.clone(), runners.clone(), page_tokens.clone(), public_base_url.to_owned());
-        let scm = ScmIntegrations::new(store.clone(), runners.clone(), classes.clone(), page_tokens);
-        Self { identity: Identity::new(store.clone()), store, runners, policies, classes, scm }
+        let scm = ScmIntegrations::new(store.clone(), runners.clone(), classes.clone(), page_tokens.clone());
+        let at_rest = AtRestKey::new(secrets::derive_key(master_key, "gitpod-runner-api secrets at rest v1"));
+        let host_tokens = HostTokens::new(store.clone(), runners.clone(), page_tokens, at_rest);
+        Self { identity: Identity::new(store.clone()), store, runners, policies, classes, scm, host_tokens }
     }
 }

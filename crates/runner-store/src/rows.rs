@@ -2,8 +2,8 @@
 
 use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
 use runner_core::model::{
-    ApiEnum, EnvironmentClass, Principal, Runner, RunnerKind, RunnerPolicy, RunnerProvider, RunnerRole, ScmIntegration,
-    ScmOAuthConfig, Subject,
+    ApiEnum, EnvironmentClass, HostToken, HostTokenSource, Principal, Runner, RunnerKind, RunnerPolicy, RunnerProvider,
+    RunnerRole, ScmIntegration, ScmOAuthConfig, Subject,
 };
 use runner_core::store::StoreError;
 use runner_core::time::Timestamp;
@@ -271,6 +271,47 @@ impl ScmIntegrationRow {
             }),
             pat: self.pat != 0,
             virtual_directory: self.virtual_directory,
+            created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
+            revision: self.revision,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct HostTokenRow {
+    pub id: String,
+    pub runner_id: String,
+    pub host: String,
+    pub subject_id: String,
+    pub subject_principal: String,
+    pub source: String,
+    pub token_ciphertext: Vec<u8>,
+    pub refresh_token_ciphertext: Option<Vec<u8>>,
+    pub expires_at: Option<i64>,
+    pub integration_id: Option<String>,
+    pub scopes: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub revision: i64,
+}
+
+impl HostTokenRow {
+    pub(crate) fn into_domain(self) -> Result<HostToken, StoreError> {
+        Ok(HostToken {
+            id: uuid("host token id", &self.id)?,
+            runner_id: uuid("host token runner", &self.runner_id)?,
+            host: self.host,
+            subject: Subject {
+                id: uuid("host token subject", &self.subject_id)?,
+                principal: enum_value::<Principal>("host token principal", &self.subject_principal)?,
+            },
+            source: enum_value::<HostTokenSource>("host token source", &self.source)?,
+            token_ciphertext: self.token_ciphertext,
+            refresh_token_ciphertext: self.refresh_token_ciphertext,
+            expires_at: self.expires_at.map(Timestamp),
+            integration_id: self.integration_id.as_deref().map(|i| uuid("host token integration", i)).transpose()?,
+            scopes: serde_json::from_str(&self.scopes).map_err(|e| corrupt("host token scopes", e))?,
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
             revision: self.revision,

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use runner_core::authz::Visibility;
 use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
 use runner_core::model::{
-    ApiEnum, EnvironmentClass, EnvironmentClassFilter, HostTokenSource, Runner, RunnerFilter, RunnerPhase,
+    ApiEnum, EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, Runner, RunnerFilter, RunnerPhase,
     RunnerPolicy, RunnerRole, ScmIntegration,
 };
 use runner_core::schema::RunnerConfigurationSchema;
@@ -24,8 +24,8 @@ use uuid::Uuid;
 
 use crate::error::{corrupt, map};
 use crate::rows::{
-    AccessTokenRow, EnvironmentClassRow, GroupRow, MemberRow, OrganizationRow, PolicyRow, RunnerColumns, RunnerRow,
-    ScmIntegrationRow, enum_value,
+    AccessTokenRow, EnvironmentClassRow, GroupRow, HostTokenRow, MemberRow, OrganizationRow, PolicyRow, RunnerColumns,
+    RunnerRow, ScmIntegrationRow, enum_value,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -36,6 +36,7 @@ const TOKEN_COLUMNS: &str = "id, org_id, member_id, description, created_at, exp
 const CLASS_COLUMNS: &str =
     "id, runner_id, display_name, description, configuration, enabled, created_at, updated_at, revision";
 const SCM_COLUMNS: &str = "id, runner_id, scm_id, host, oauth_client_id, oauth_encrypted_client_secret, oauth_issuer_url, pat, virtual_directory, created_at, updated_at, revision";
+const HOST_TOKEN_COLUMNS: &str = "id, runner_id, host, subject_id, subject_principal, source, token_ciphertext, refresh_token_ciphertext, expires_at, integration_id, scopes, created_at, updated_at, revision";
 const RUNNER_COLUMNS: &str = "id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, spec, status, created_at, updated_at, revision";
 
 /// A [`Store`] on one SQLite database file.
@@ -641,6 +642,96 @@ impl Store for SqliteStore {
             .await
             .map_err(map)?;
         tx.commit().await.map_err(map)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn insert_host_token(&self, t: &HostToken) -> Result<(), StoreError> {
+        let scopes = serde_json::to_string(&t.scopes).map_err(|e| StoreError::Other(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO host_authentication_tokens (id, runner_id, host, subject_id, subject_principal, source, token_ciphertext, refresh_token_ciphertext, expires_at, integration_id, scopes, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(t.id.to_string()) // 1
+        .bind(t.runner_id.to_string()) // 2
+        .bind(&t.host) // 3
+        .bind(t.subject.id.to_string()) // 4
+        .bind(t.subject.principal.as_str()) // 5
+        .bind(t.source.as_str()) // 6
+        .bind(&t.token_ciphertext) // 7
+        .bind(&t.refresh_token_ciphertext) // 8
+        .bind(t.expires_at.map(|e| e.0)) // 9
+        .bind(t.integration_id.map(|i| i.to_string())) // 10
+        .bind(scopes) // 11
+        .bind(t.created_at.0) // 12
+        .bind(t.updated_at.0) // 13
+        .bind(t.revision) // 14
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(())
+    }
+
+    async fn get_host_token(&self, id: Uuid) -> Result<Option<HostToken>, StoreError> {
+        let row: Option<HostTokenRow> =
+            sqlx::query_as(&format!("SELECT {HOST_TOKEN_COLUMNS} FROM host_authentication_tokens WHERE id = ?"))
+                .bind(id.to_string()) // 1
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map)?;
+        row.map(HostTokenRow::into_domain).transpose()
+    }
+
+    async fn list_host_tokens(
+        &self,
+        visibility: &Visibility,
+        runner: Option<Uuid>,
+        subject: Option<Uuid>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<HostToken>, StoreError> {
+        let columns = HOST_TOKEN_COLUMNS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {columns} FROM host_authentication_tokens t JOIN runners r ON r.id = t.runner_id WHERE "
+        ));
+        push_visibility(&mut q, visibility);
+        if let Some(runner) = runner {
+            q.push(" AND t.runner_id = ").push_bind(runner.to_string());
+        }
+        if let Some(subject) = subject {
+            q.push(" AND t.subject_id = ").push_bind(subject.to_string());
+        }
+        if let Some(after) = after {
+            q.push(" AND t.id > ").push_bind(after.to_string());
+        }
+        q.push(" ORDER BY t.id LIMIT ").push_bind(i64::from(limit));
+        let rows: Vec<HostTokenRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
+        rows.into_iter().map(HostTokenRow::into_domain).collect()
+    }
+
+    async fn update_host_token(&self, t: &HostToken) -> Result<WriteOutcome, StoreError> {
+        let scopes = serde_json::to_string(&t.scopes).map_err(|e| StoreError::Other(e.to_string()))?;
+        let r = sqlx::query(
+            "UPDATE host_authentication_tokens SET token_ciphertext = ?, refresh_token_ciphertext = ?, expires_at = ?, scopes = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",
+        )
+        .bind(&t.token_ciphertext) // 1
+        .bind(&t.refresh_token_ciphertext) // 2
+        .bind(t.expires_at.map(|e| e.0)) // 3
+        .bind(scopes) // 4
+        .bind(t.updated_at.0) // 5
+        .bind(t.revision) // 6
+        .bind(t.id.to_string()) // 7
+        .bind(t.revision - 1) // 8
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(if r.rows_affected() == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
+    }
+
+    async fn delete_host_token(&self, id: Uuid) -> Result<bool, StoreError> {
+        let r = sqlx::query("DELETE FROM host_authentication_tokens WHERE id = ?")
+            .bind(id.to_string()) // 1
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
         Ok(r.rows_affected() == 1)
     }
 

@@ -3,6 +3,7 @@
 //! [`crate::error::to_connect`].
 
 pub mod configuration;
+pub mod host_tokens;
 pub mod runners;
 pub mod scm;
 

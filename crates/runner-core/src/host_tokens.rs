@@ -1,0 +1,307 @@
+//! Host authentication tokens: a user's or service account's SCM credential for a runner and
+//! host. The token and refresh token are encrypted at rest (XChaCha20-Poly1305 under a key
+//! derived from the server key, bound to the token's id) and never returned.
+//!
+//! Who may do what: the token's own subject, with user access to the runner; and runner
+//! admins for anyone's tokens on their runner. Lists show a caller its own tokens, and every
+//! token of the organization's runners to organization and runners admins.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::authz::{RunnerAccess, Visibility};
+use crate::crypto::AtRestKey;
+use crate::error::{CoreError, FieldViolation, Resource, Result};
+use crate::identity::Caller;
+use crate::model::*;
+use crate::page::PageTokens;
+use crate::runners::{Page, Runners};
+use crate::scm_integrations::check_host;
+use crate::store::{Store, StoreError, WriteOutcome};
+use crate::time::Timestamp;
+use crate::validate::{self, Violations};
+
+const LIST_KIND: &str = "host-tokens";
+const UPDATE_ATTEMPTS: usize = 8;
+/// Most scopes one token may list.
+pub const MAX_SCOPES: usize = 100;
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateHostTokenInput {
+    pub runner_id: String,
+    /// Deprecated form of `subject` (a user).
+    pub user_id: String,
+    pub subject: Option<(String, i32)>,
+    pub host: String,
+    pub token: String,
+    pub source: i32,
+    pub expires_at: Option<Timestamp>,
+    pub refresh_token: String,
+    pub integration_id: String,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateHostTokenInput {
+    pub id: String,
+    pub token: Option<String>,
+    pub expires_at: Option<Timestamp>,
+    pub refresh_token: Option<String>,
+    /// Empty means "no change".
+    pub scopes: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct HostTokens {
+    store: Arc<dyn Store>,
+    runners: Runners,
+    page_tokens: PageTokens,
+    key: AtRestKey,
+}
+
+fn aad(id: Uuid, what: &str) -> Vec<u8> {
+    let mut aad = id.as_bytes().to_vec();
+    aad.extend_from_slice(what.as_bytes());
+    aad
+}
+
+fn check_scopes(scopes: &[String]) -> std::result::Result<(), FieldViolation> {
+    if scopes.len() > MAX_SCOPES {
+        return Err(FieldViolation::new(
+            "scopes",
+            format!("must have at most {MAX_SCOPES} entries, got {}", scopes.len()),
+        ));
+    }
+    for (i, s) in scopes.iter().enumerate() {
+        validate::length(&format!("scopes[{i}]"), s, 1, 256)?;
+    }
+    Ok(())
+}
+
+fn secret(field: &str, value: &str) -> std::result::Result<(), FieldViolation> {
+    validate::length(field, value, 1, 16 * 1024)
+}
+
+impl HostTokens {
+    pub fn new(store: Arc<dyn Store>, runners: Runners, page_tokens: PageTokens, key: AtRestKey) -> Self {
+        Self { store, runners, page_tokens, key }
+    }
+
+    /// The subject a create names: `subject`, or the deprecated `userId`; both must agree.
+    fn subject_of(input: &CreateHostTokenInput) -> std::result::Result<(Uuid, Option<Principal>), FieldViolation> {
+        let from_user = validate::optional_uuid("userId", &input.user_id)?;
+        let from_subject = match &input.subject {
+            Some((id, principal)) => {
+                let id = validate::uuid("subject.id", id)?;
+                let principal = validate::optional_enum::<Principal>("subject.principal", *principal)?;
+                Some((id, principal))
+            }
+            None => None,
+        };
+        match (from_subject, from_user) {
+            (Some((id, _)), Some(user)) if id != user => {
+                Err(FieldViolation::new("userId", "differs from subject.id; set only subject"))
+            }
+            (Some((id, p)), _) => Ok((id, p)),
+            (None, Some(user)) => Ok((user, Some(Principal::User))),
+            (None, None) => Err(FieldViolation::new("subject", "is required")),
+        }
+    }
+
+    pub async fn create(&self, caller: &Caller, input: CreateHostTokenInput) -> Result<HostToken> {
+        let mut v = Violations::default();
+        let runner_id = v.check(validate::uuid("runnerId", &input.runner_id));
+        let subject = v.check(Self::subject_of(&input));
+        v.check(check_host("host", &input.host));
+        v.check(secret("token", &input.token));
+        if !input.refresh_token.is_empty() {
+            v.check(secret("refreshToken", &input.refresh_token));
+        }
+        let source = v.check(validate::enum_value::<HostTokenSource>("source", input.source));
+        let integration_id = v.check(validate::optional_uuid("integrationId", &input.integration_id));
+        v.check(check_scopes(&input.scopes));
+        v.finish()?;
+        let (runner_id, (subject_id, principal)) = (runner_id.expect("checked"), subject.expect("checked"));
+        let (source, integration_id) = (source.expect("checked"), integration_id.expect("checked"));
+
+        // The subject must be a member of the caller's organization, of the principal named.
+        let member = self.store.get_member(subject_id).await?.filter(|m| m.org_id == caller.org_id);
+        let Some(member) = member.filter(|m| principal.is_none_or(|p| p == m.principal)) else {
+            return Err(CoreError::invalid("subject", "is not a user or service account of this organization"));
+        };
+        let needed = if member.id == caller.subject.id { RunnerAccess::User } else { RunnerAccess::Admin };
+        let runner = self.runners.load_for(caller, runner_id, needed).await?;
+
+        // The runner's integration for the host decides which sources it accepts.
+        let integrations = self
+            .store
+            .list_scm_integrations(&Visibility::All { org_id: runner.org_id }, &[runner.id], None, 1000)
+            .await?;
+        let Some(integration) = integrations.into_iter().find(|i| i.host == input.host) else {
+            return Err(CoreError::FailedPrecondition(format!(
+                "the SCM integration for host {} is not configured",
+                input.host
+            )));
+        };
+        if integration_id.is_some_and(|id| id != integration.id) {
+            return Err(CoreError::invalid("integrationId", "is not this runner's integration for the host"));
+        }
+        match source {
+            HostTokenSource::Pat if !integration.pat => {
+                return Err(CoreError::FailedPrecondition(format!(
+                    "{} does not accept personal access tokens",
+                    input.host
+                )));
+            }
+            HostTokenSource::Oauth if integration.oauth.is_none() => {
+                return Err(CoreError::FailedPrecondition(format!("{} has no OAuth configured", input.host)));
+            }
+            _ => {}
+        }
+
+        let now = Timestamp::now();
+        let id = Uuid::now_v7();
+        let token = HostToken {
+            id,
+            runner_id,
+            host: input.host,
+            subject: member.subject(),
+            source,
+            token_ciphertext: self.key.encrypt(input.token.as_bytes(), &aad(id, "token")),
+            refresh_token_ciphertext: Some(input.refresh_token)
+                .filter(|r| !r.is_empty())
+                .map(|r| self.key.encrypt(r.as_bytes(), &aad(id, "refresh"))),
+            expires_at: input.expires_at,
+            integration_id: Some(integration.id),
+            scopes: input.scopes,
+            created_at: now,
+            updated_at: now,
+            revision: 1,
+        };
+        self.store.insert_host_token(&token).await.map_err(|e| match e {
+            StoreError::AlreadyExists => CoreError::AlreadyExists {
+                resource: Resource::HostAuthenticationToken,
+                message: format!("{} already has a token for {} on this runner", member.name, token.host),
+            },
+            e => e.into(),
+        })?;
+        Ok(token)
+    }
+
+    /// The token, if the caller is its subject (with user access to the runner) or a runner
+    /// admin; `not_found` otherwise.
+    async fn load_for(&self, caller: &Caller, id: &str) -> Result<HostToken> {
+        let id = validate::uuid("id", id)?;
+        let missing = || CoreError::not_found(Resource::HostAuthenticationToken, id);
+        let token = self.store.get_host_token(id).await?.ok_or_else(missing)?;
+        let needed = if token.subject.id == caller.subject.id { RunnerAccess::User } else { RunnerAccess::Admin };
+        match self.runners.load_for(caller, token.runner_id, needed).await {
+            Ok(_) => Ok(token),
+            Err(CoreError::NotFound { .. } | CoreError::PermissionDenied(_)) => Err(missing()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<HostToken> {
+        self.load_for(caller, id).await
+    }
+
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        runner_id: Option<&str>,
+        subject_id: Option<&str>,
+        user_id: Option<&str>,
+        page_size: i32,
+        token: &str,
+    ) -> Result<Page<HostToken>> {
+        let mut v = Violations::default();
+        let size = v.check(validate::page_size("pagination.pageSize", page_size));
+        let runner = v.check(validate::optional_uuid("filter.runnerId", runner_id.unwrap_or_default()));
+        let subject = v.check(validate::optional_uuid("filter.subjectId", subject_id.unwrap_or_default()));
+        let user = v.check(validate::optional_uuid("filter.userId", user_id.unwrap_or_default()));
+        v.finish()?;
+        let (size, runner) = (size.expect("checked"), runner.expect("checked"));
+        let requested = match (subject.expect("checked"), user.expect("checked")) {
+            (Some(s), Some(u)) if s != u => {
+                return Err(CoreError::invalid("filter.userId", "differs from filter.subjectId"));
+            }
+            (s, u) => s.or(u),
+        };
+        // Others' tokens only for those who administer every runner; everyone else sees its own.
+        let subject = if caller.admin_of_all_runners() {
+            requested
+        } else if requested.is_some_and(|s| s != caller.subject.id) {
+            return Ok(Page { items: Vec::new(), next_token: String::new() });
+        } else {
+            Some(caller.subject.id)
+        };
+        let filter = (runner, subject);
+        let cursor = self.page_tokens.cursor("pagination.token", LIST_KIND, token, filter)?;
+        let after = match cursor.after.as_deref().map(Uuid::try_parse) {
+            None => None,
+            Some(Ok(id)) => Some(id),
+            Some(Err(_)) => return Err(CoreError::invalid("pagination.token", "invalid page token")),
+        };
+        let (runner, subject) = cursor.filter;
+        let mut items = self.store.list_host_tokens(&Visibility::of(caller), runner, subject, after, size + 1).await?;
+        let next_token = if items.len() > size as usize {
+            items.truncate(size as usize);
+            self.page_tokens.encode(
+                LIST_KIND,
+                &(runner, subject),
+                &items.last().expect("page is not empty").id.to_string(),
+            )
+        } else {
+            String::new()
+        };
+        Ok(Page { items, next_token })
+    }
+
+    pub async fn update(&self, caller: &Caller, input: UpdateHostTokenInput) -> Result<()> {
+        let mut v = Violations::default();
+        if let Some(t) = &input.token {
+            v.check(secret("token", t));
+        }
+        if let Some(r) = &input.refresh_token
+            && !r.is_empty()
+        {
+            v.check(secret("refreshToken", r));
+        }
+        v.check(check_scopes(&input.scopes));
+        v.finish()?;
+        for _ in 0..UPDATE_ATTEMPTS {
+            let mut token = self.load_for(caller, &input.id).await?;
+            if let Some(t) = &input.token {
+                token.token_ciphertext = self.key.encrypt(t.as_bytes(), &aad(token.id, "token"));
+            }
+            if let Some(r) = &input.refresh_token {
+                token.refresh_token_ciphertext = Some(r)
+                    .filter(|r| !r.is_empty())
+                    .map(|r| self.key.encrypt(r.as_bytes(), &aad(token.id, "refresh")));
+            }
+            if input.expires_at.is_some() {
+                token.expires_at = input.expires_at;
+            }
+            if !input.scopes.is_empty() {
+                token.scopes = input.scopes.clone();
+            }
+            token.updated_at = Timestamp::now().max(token.updated_at);
+            token.revision += 1;
+            if self.store.update_host_token(&token).await? == WriteOutcome::Written {
+                return Ok(());
+            }
+        }
+        Err(CoreError::Unavailable("host authentication token is being changed concurrently; retry".to_owned()))
+    }
+
+    pub async fn delete(&self, caller: &Caller, id: &str) -> Result<()> {
+        let token = self.load_for(caller, id).await?;
+        if self.store.delete_host_token(token.id).await? {
+            Ok(())
+        } else {
+            Err(CoreError::not_found(Resource::HostAuthenticationToken, token.id))
+        }
+    }
+}
