@@ -251,3 +251,60 @@ async fn scm_integrations_follow_runner_access_and_never_leak_the_secret() {
     let upd = UpdateScmIntegrationRequest { id: id.clone(), pat: Some(false), ..Default::default() };
     assert_eq!(update_scm(&plain, upd).await.unwrap_err().code, "not_found");
 }
+
+#[tokio::test]
+async fn validate_scm_integration_reports_problems_as_data() {
+    let server = TestServer::start().await;
+    let c = server.client(Protocol::ConnectJson).await;
+    let req =
+        CreateRunnerRequest { name: "scm runner".into(), provider: RunnerProvider::Gcp as i32, ..Default::default() };
+    let runner = create(&c, req).await.unwrap().runner.unwrap().runner_id;
+    let existing = create_scm(&c, integration(&runner, "github", "github.com")).await.unwrap();
+    // The documented example: a host already integrated, and no public key yet.
+    let example = serde_json::json!({"id": "integration-id", "scmId": "github", "host": "github.com",
+        "oauthClientId": "client_id", "oauthPlaintextClientSecret": "client_secret"});
+    let v = validate_scm(&server, &runner, example.clone()).await;
+    assert_eq!(v["valid"], serde_json::Value::Null, "valid=false is omitted: {v}");
+    assert!(v["hostError"].as_str().unwrap().contains("already"), "{v}");
+    assert_eq!(v["oauthError"], "runner does not have a public key");
+    // Validating the existing integration itself is fine once the runner has a key.
+    let (_, public_key) = crypto::generate_runner_keypair();
+    server.set_public_key(&runner, &public_key).await;
+    let mut same = example.clone();
+    same["id"] = existing.clone().into();
+    assert_eq!(validate_scm(&server, &runner, same).await, serde_json::json!({"valid": true}));
+    // Each problem in its slot.
+    let v = validate_scm(&server, &runner, serde_json::json!({"scmId": "nope", "host": "x.example.com", "pat": true}))
+        .await;
+    assert!(v["scmIdError"].is_string(), "{v}");
+    let v = validate_scm(
+        &server,
+        &runner,
+        serde_json::json!({"scmId": "gitlab", "host": "gitlab.com", "oauthClientId": "cid"}),
+    )
+    .await;
+    assert!(v["oauthError"].as_str().unwrap().contains("secret"), "{v}");
+    let v = validate_scm(&server, &runner, serde_json::json!({"scmId": "gitlab", "host": "gitlab.com"})).await;
+    assert!(v["patError"].is_string(), "{v}");
+    let v = validate_scm(
+        &server,
+        &runner,
+        serde_json::json!({"scmId": "gitlab", "host": "gitlab.com", "oauthClientId": "cid",
+        "oauthEncryptedClientSecret": "c2VhbGVk"}),
+    )
+    .await;
+    assert_eq!(v, serde_json::json!({"valid": true}), "a stored (encrypted) secret validates");
+}
+
+async fn validate_scm(server: &TestServer, runner: &str, body: serde_json::Value) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}{}", server.url(), rcs("ValidateRunnerConfiguration")))
+        .bearer_auth(&server.admin_token)
+        .json(&serde_json::json!({"runnerId": runner, "scmIntegration": body}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let v: serde_json::Value = response.json().await.unwrap();
+    v["scmIntegration"].clone()
+}

@@ -321,3 +321,103 @@ impl ScmIntegrations {
         }
     }
 }
+
+/// An SCM integration to check (ValidateRunnerConfiguration): nothing is stored.
+#[derive(Debug, Clone, Default)]
+pub struct ValidateScmInput {
+    /// An existing integration this one would replace, if any (not checked as a UUID).
+    pub id: String,
+    pub scm_id: String,
+    pub host: String,
+    pub oauth_client_id: Option<String>,
+    pub oauth_plaintext_client_secret: Option<String>,
+    pub oauth_encrypted_client_secret: Option<Vec<u8>>,
+    pub pat: bool,
+    pub issuer_url: Option<String>,
+    pub virtual_directory: Option<String>,
+}
+
+/// Problems found, by the slot the API reports them in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScmValidation {
+    pub scm_id_error: Option<String>,
+    pub host_error: Option<String>,
+    pub oauth_error: Option<String>,
+    pub pat_error: Option<String>,
+}
+
+impl ScmValidation {
+    pub fn valid(&self) -> bool {
+        self.scm_id_error.is_none()
+            && self.host_error.is_none()
+            && self.oauth_error.is_none()
+            && self.pat_error.is_none()
+    }
+
+    /// Files a problem under its slot; the first one per slot wins.
+    fn file(&mut self, field: &str, message: String) {
+        let slot = match field {
+            "scmId" => &mut self.scm_id_error,
+            "host" | "virtualDirectory" => &mut self.host_error,
+            "pat" => &mut self.pat_error,
+            _ => &mut self.oauth_error,
+        };
+        slot.get_or_insert(message);
+    }
+}
+
+impl ScmIntegrations {
+    /// ValidateRunnerConfiguration for an SCM integration: the caller must administer the
+    /// runner; problems are returned, not raised.
+    pub async fn validate(&self, caller: &Caller, runner_id: &str, input: ValidateScmInput) -> Result<ScmValidation> {
+        let id = validate::uuid("runnerId", runner_id)?;
+        let runner = self.runners.load_for(caller, id, RunnerAccess::Admin).await?;
+        let mut out = ScmValidation::default();
+        if let Err(v) = check_host("host", &input.host) {
+            out.file("host", v.description);
+        }
+        let existing = self
+            .store
+            .list_scm_integrations(&Visibility::All { org_id: runner.org_id }, &[runner.id], None, 1000)
+            .await?;
+        if existing.iter().any(|i| i.host == input.host && i.id.to_string() != input.id) {
+            out.file("host", format!("the runner already has an SCM integration for {}", input.host));
+        }
+        let client_id = input.oauth_client_id.filter(|c| !c.is_empty());
+        let plaintext = input.oauth_plaintext_client_secret.filter(|s| !s.is_empty());
+        let encrypted = input.oauth_encrypted_client_secret.filter(|s| !s.is_empty());
+        match (&client_id, plaintext.is_some() || encrypted.is_some()) {
+            (Some(_), false) => out.file("oauth", "an OAuth client secret is required with the client id".to_owned()),
+            (None, true) => out.file("oauth", "an OAuth client id is required with the secret".to_owned()),
+            _ => {}
+        }
+        if client_id.is_some() && plaintext.is_some() && runner.status.public_key.is_empty() {
+            out.file("oauth", NO_PUBLIC_KEY.to_owned());
+        }
+        match self.classes.schema_of(&runner).await?.scm.into_iter().find(|s| s.scm_id == input.scm_id) {
+            None => out.file("scmId", format!("{:?} is not an SCM this runner supports", input.scm_id)),
+            Some(scm) => {
+                let candidate = ScmIntegration {
+                    id: Uuid::nil(),
+                    runner_id: runner.id,
+                    scm_id: input.scm_id.clone(),
+                    host: input.host.clone(),
+                    oauth: client_id.map(|client_id| ScmOAuthConfig {
+                        client_id,
+                        encrypted_client_secret: Vec::new(),
+                        issuer_url: input.issuer_url.clone().unwrap_or_default(),
+                    }),
+                    pat: input.pat,
+                    virtual_directory: input.virtual_directory.clone().filter(|d| !d.is_empty()),
+                    created_at: Timestamp(0),
+                    updated_at: Timestamp(0),
+                    revision: 0,
+                };
+                for v in check_provider_rules(&scm, &candidate) {
+                    out.file(&v.field, v.description);
+                }
+            }
+        }
+        Ok(out)
+    }
+}

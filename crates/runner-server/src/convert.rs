@@ -308,3 +308,13 @@ pub fn from_timestamp(field: &str, t: Option<PbTimestamp>) -> Result<Option<Time
     })
     .transpose()
 }
+
+pub fn scm_validation(v: runner_core::scm_integrations::ScmValidation) -> pb::ScmIntegrationValidationResult {
+    pb::ScmIntegrationValidationResult {
+        valid: v.valid(),
+        scm_id_error: v.scm_id_error,
+        host_error: v.host_error,
+        oauth_error: v.oauth_error,
+        pat_error: v.pat_error,
+    }
+}

@@ -4,11 +4,13 @@
 use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::validate_runner_configuration_request::Config;
+use gitpod_api::gitpod::v1::validate_runner_configuration_request::validate_scm_integration::OauthClientSecret;
 use gitpod_api::gitpod::v1::validate_runner_configuration_response::Result as Validation;
 use gitpod_api::gitpod::v1::*;
 use http::Uri;
 use runner_core::CoreError;
 use runner_core::environment_classes::{CreateClassInput, UpdateClassInput};
+use runner_core::scm_integrations::ValidateScmInput;
 
 use super::{Reply, reply};
 use crate::auth::Authenticated;
@@ -111,10 +113,24 @@ pub async fn validate_runner_configuration(
                     s.classes.validate(&caller, &r.runner_id, &class).await?,
                 ))
             }
-            Some(Config::ScmIntegration(_)) => {
-                return Err(CoreError::Unimplemented(
-                    "gitpod.v1.RunnerConfigurationService/ValidateRunnerConfiguration for SCM integrations",
-                ));
+            Some(Config::ScmIntegration(i)) => {
+                let (plaintext, encrypted) = match i.oauth_client_secret {
+                    Some(OauthClientSecret::OauthPlaintextClientSecret(p)) => (Some(p), None),
+                    Some(OauthClientSecret::OauthEncryptedClientSecret(e)) => (None, Some(e)),
+                    None => (None, None),
+                };
+                let input = ValidateScmInput {
+                    id: i.id,
+                    scm_id: i.scm_id,
+                    host: i.host,
+                    oauth_client_id: i.oauth_client_id,
+                    oauth_plaintext_client_secret: plaintext,
+                    oauth_encrypted_client_secret: encrypted,
+                    pat: i.pat,
+                    issuer_url: i.issuer_url,
+                    virtual_directory: i.virtual_directory,
+                };
+                Validation::ScmIntegration(convert::scm_validation(s.scm.validate(&caller, &r.runner_id, input).await?))
             }
         };
         Ok(ValidateRunnerConfigurationResponse { result: Some(result) })
