@@ -14,8 +14,17 @@ use gitpod_api::gitpod::v1::{
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let url = std::env::args().nth(1).unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
-    let mut client = RunnerServiceClient::connect(url).await?;
+    let mut args = std::env::args().skip(1);
+    let url = args.next().unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
+    let token =
+        args.next().or_else(|| std::env::var("GITPOD_API_KEY").ok()).ok_or("pass a token or set GITPOD_API_KEY")?;
+    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse()?;
+    let channel = tonic::transport::Endpoint::from_shared(url)?.connect().await?;
+    // Every call carries the personal access token.
+    let mut client = RunnerServiceClient::with_interceptor(channel, move |mut req: tonic::Request<()>| {
+        req.metadata_mut().insert("authorization", bearer.clone());
+        Ok(req)
+    });
 
     let created = client
         .create_runner(CreateRunnerRequest {

@@ -327,3 +327,59 @@ async fn duplicate_policy_is_already_exists_and_unknown_group_not_found() {
     // The creator is the runner's admin through authorship, not a policy: not listed.
     let _ = w.creator_token;
 }
+
+#[tokio::test]
+async fn scm_questions_check_input_and_access_before_anything_else() {
+    let w = world().await;
+    let admin = w.server.client(Protocol::ConnectJson).await;
+    let runner = w.runner(&admin).await;
+    let cases: Vec<(&str, serde_json::Value, &str)> = vec![
+        ("ParseContextURL", serde_json::json!({"runnerId": runner, "contextUrl": "not a url"}), "invalid_argument"),
+        (
+            "ParseContextURL",
+            serde_json::json!({"runnerId": "x", "contextUrl": "https://github.com/a/b"}),
+            "invalid_argument",
+        ),
+        ("ParseContextURL", serde_json::json!({"contextUrl": "https://github.com/a/b"}), "unimplemented"),
+        ("SearchRepositories", serde_json::json!({"runnerId": runner, "limit": 101}), "invalid_argument"),
+        (
+            "SearchRepositories",
+            serde_json::json!({"runnerId": runner, "searchMode": "SEARCH_MODE_NATIVE"}),
+            "unimplemented",
+        ),
+        ("ListSCMOrganizations", serde_json::json!({"runnerId": runner}), "invalid_argument"),
+        ("ListSCMOrganizations", serde_json::json!({"runnerId": runner, "scmHost": "github.com"}), "unimplemented"),
+        ("CheckAuthenticationForHost", serde_json::json!({"runnerId": runner}), "invalid_argument"),
+        ("CheckAuthenticationForHost", serde_json::json!({"host": "github.com"}), "unimplemented"),
+        (
+            "CheckRepositoryAccess",
+            serde_json::json!({"runnerId": runner, "repositoryUrl": "github.com/a/b"}),
+            "invalid_argument",
+        ),
+        (
+            "CheckRepositoryAccess",
+            serde_json::json!({"runnerId": runner, "repositoryUrl": "https://github.com/a/b"}),
+            "unimplemented",
+        ),
+    ];
+    let http = reqwest::Client::new();
+    let call = |token: Option<String>, method: &str, body: serde_json::Value| {
+        let mut req = http.post(format!("{}{}", w.server.url(), rs(method))).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move {
+            let v: serde_json::Value = req.send().await.unwrap().json().await.unwrap();
+            v["code"].as_str().unwrap_or("ok").to_owned()
+        }
+    };
+    for (method, body, code) in &cases {
+        assert_eq!(call(Some(w.server.admin_token.clone()), method, body.clone()).await, *code, "{method} {body}");
+    }
+    // Access comes before the (missing) answer: a plain member cannot see the runner, a user
+    // of it gets as far as the answer.
+    let body = serde_json::json!({"runnerId": runner, "repositoryUrl": "https://github.com/a/b"});
+    assert_eq!(call(w.tokens[5].clone(), "CheckRepositoryAccess", body.clone()).await, "not_found");
+    assert_eq!(call(w.tokens[3].clone(), "CheckRepositoryAccess", body.clone()).await, "unimplemented");
+    assert_eq!(call(None, "CheckRepositoryAccess", body).await, "unauthenticated");
+}

@@ -228,7 +228,11 @@ async fn scenario(c: &Client) {
 
     // Other RPCs are not there yet, and say which.
     let f = assert_code(
-        c.call::<_, ParseContextUrlResponse>(&rs("ParseContextURL"), ParseContextUrlRequest::default()).await,
+        c.call::<_, ParseContextUrlResponse>(
+            &rs("ParseContextURL"),
+            ParseContextUrlRequest { context_url: "https://github.com/org/repo".into(), runner_id: ids[2].clone() },
+        )
+        .await,
         "unimplemented",
         501,
     );

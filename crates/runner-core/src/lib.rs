@@ -21,6 +21,7 @@ pub mod policies;
 pub mod runners;
 pub mod schema;
 pub mod scm_integrations;
+pub mod scm_questions;
 pub mod secrets;
 pub mod store;
 pub mod time;

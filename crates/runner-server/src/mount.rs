@@ -16,7 +16,7 @@ use tonic_web::GrpcWebLayer;
 use tower::Layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::handlers::{configuration, host_tokens, not_yet, runners, scm};
+use crate::handlers::{configuration, host_tokens, not_yet, runners, scm, scm_questions};
 use crate::layers::{Limits, rpc_guard, strip_api_prefix};
 use crate::state::AppState;
 
@@ -36,11 +36,6 @@ impl Default for MountOptions {
 }
 
 /// Full names of RPCs, for the `unimplemented` answers of RPCs still to come.
-macro_rules! rs {
-    ($method:literal) => {
-        concat!("gitpod.v1.RunnerService/", $method)
-    };
-}
 macro_rules! rcs {
     ($method:literal) => {
         concat!("gitpod.v1.RunnerConfigurationService/", $method)
@@ -57,11 +52,11 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .delete_runner(runners::delete_runner)
         .create_runner_token(runners::create_runner_token)
         .create_runner_logs_token(runners::create_runner_logs_token)
-        .parse_context_url(not_yet(rs!("ParseContextURL")))
-        .search_repositories(not_yet(rs!("SearchRepositories")))
-        .list_scm_organizations(not_yet(rs!("ListSCMOrganizations")))
-        .check_authentication_for_host(not_yet(rs!("CheckAuthenticationForHost")))
-        .check_repository_access(not_yet(rs!("CheckRepositoryAccess")))
+        .parse_context_url(scm_questions::parse_context_url)
+        .search_repositories(scm_questions::search_repositories)
+        .list_scm_organizations(scm_questions::list_scm_organizations)
+        .check_authentication_for_host(scm_questions::check_authentication_for_host)
+        .check_repository_access(scm_questions::check_repository_access)
         .list_runner_policies(runners::list_runner_policies)
         .create_runner_policy(runners::create_runner_policy)
         .update_runner_policy(runners::update_runner_policy)

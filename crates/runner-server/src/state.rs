@@ -10,6 +10,7 @@ use runner_core::page::PageTokens;
 use runner_core::policies::Policies;
 use runner_core::runners::Runners;
 use runner_core::scm_integrations::ScmIntegrations;
+use runner_core::scm_questions::ScmQuestions;
 use runner_core::secrets;
 use runner_core::store::Store;
 
@@ -23,6 +24,7 @@ pub struct AppState {
     pub classes: EnvironmentClasses,
     pub scm: ScmIntegrations,
     pub host_tokens: HostTokens,
+    pub scm_questions: ScmQuestions,
 }
 
 impl AppState {
@@ -37,6 +39,16 @@ impl AppState {
         let scm = ScmIntegrations::new(store.clone(), runners.clone(), classes.clone(), page_tokens.clone());
         let at_rest = AtRestKey::new(secrets::derive_key(master_key, "gitpod-runner-api secrets at rest v1"));
         let host_tokens = HostTokens::new(store.clone(), runners.clone(), page_tokens, at_rest);
-        Self { identity: Identity::new(store.clone()), store, runners, policies, classes, scm, host_tokens }
+        let scm_questions = ScmQuestions::new(runners.clone());
+        Self {
+            identity: Identity::new(store.clone()),
+            store,
+            runners,
+            policies,
+            classes,
+            scm,
+            host_tokens,
+            scm_questions,
+        }
     }
 }

@@ -107,12 +107,16 @@ def shape_checks(r, curl):
     r.check("every error body is {code, message} with the code's HTTP status", not p["error body"], p["error body"][:3])
 
 
+CONTEXT_URL = "https://github.com/gitpod-io/gitpod"
+
+
 def error_checks(r, curl, runner_id):
     r.label = "curl/errors"
     cases = [
         ("GetRunner unknown UUID", "GetRunner", {"runnerId": UNKNOWN_UUID}, 404, "not_found"),
         ("GetRunner 'not-a-uuid'", "GetRunner", {"runnerId": "not-a-uuid"}, 400, "invalid_argument"),
-        ("ParseContextURL", "ParseContextURL", {"runnerId": runner_id}, 501, "unimplemented"),
+        ("ParseContextURL", "ParseContextURL", {"runnerId": runner_id, "contextUrl": CONTEXT_URL}, 501, "unimplemented"),
+        ("ParseContextURL without a URL", "ParseContextURL", {"runnerId": runner_id}, 400, "invalid_argument"),
     ]
     for name, method, request, http_status, code in cases:
         status, raw, body = curl.post(f"/{SERVICE}/{method}", request)
@@ -120,7 +124,7 @@ def error_checks(r, curl, runner_id):
         r.check(f"{name}: body is {{\"code\":\"{code}\",\"message\":...}}",
                 isinstance(body, dict) and body.get("code") == code and isinstance(body.get("message"), str)
                 and body["message"] != "", raw)
-    status, raw, body = curl.post(f"/{SERVICE}/ParseContextURL", {})
+    status, raw, body = curl.post(f"/{SERVICE}/ParseContextURL", {"contextUrl": CONTEXT_URL})
     r.eq("ParseContextURL: exact message", (body or {}).get("message"), f"{SERVICE}/ParseContextURL is not implemented")
 
 

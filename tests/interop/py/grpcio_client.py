@@ -101,6 +101,9 @@ def grpcio_checks(r, stub):
         ("GetRunner 'not-a-uuid'", grpc.StatusCode.INVALID_ARGUMENT,
          lambda: stub.GetRunner(runner_pb2.GetRunnerRequest(runner_id="not-a-uuid"), timeout=TIMEOUT)),
         ("ParseContextURL", grpc.StatusCode.UNIMPLEMENTED,
+         lambda: stub.ParseContextURL(runner_pb2.ParseContextURLRequest(context_url="https://github.com/gitpod-io/gitpod"),
+                                      timeout=TIMEOUT)),
+        ("ParseContextURL without a URL", grpc.StatusCode.INVALID_ARGUMENT,
          lambda: stub.ParseContextURL(runner_pb2.ParseContextURLRequest(), timeout=TIMEOUT)),
     ]
     for name, expected, fn in cases:

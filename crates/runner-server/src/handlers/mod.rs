@@ -6,6 +6,7 @@ pub mod configuration;
 pub mod host_tokens;
 pub mod runners;
 pub mod scm;
+pub mod scm_questions;
 
 use std::future::{Future, Ready, ready};
 
