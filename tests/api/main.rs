@@ -4,6 +4,7 @@ mod authz;
 mod classes;
 mod common;
 mod host_tokens;
+mod llm;
 mod protocol;
 mod runners;
 mod scm;

@@ -39,6 +39,7 @@ pub enum Resource {
     ScmIntegration,
     HostAuthenticationToken,
     Group,
+    LlmIntegration,
 }
 
 impl Resource {
@@ -50,6 +51,7 @@ impl Resource {
             Resource::ScmIntegration => "SCM integration",
             Resource::HostAuthenticationToken => "host authentication token",
             Resource::Group => "group",
+            Resource::LlmIntegration => "LLM integration",
         }
     }
 }

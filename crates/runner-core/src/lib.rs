@@ -15,6 +15,7 @@ pub mod error;
 pub mod host_tokens;
 pub mod identity;
 pub mod identity_admin;
+pub mod llm_integrations;
 pub mod model;
 pub mod page;
 pub mod policies;

@@ -374,6 +374,42 @@ pub struct HostToken {
     pub revision: i64,
 }
 
+/// A request header an LLM integration adds; the value sealed to the runner's public key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LlmRequestHeader {
+    pub key: String,
+    pub sealed_value: Vec<u8>,
+    /// Number of the API's `LLMIntegrationRequestHeaderType` (checked at the edge).
+    pub header_type: i32,
+}
+
+/// What an LLM integration holds. Model, phase and provider are numbers of the API's
+/// `SupportedModel`, `LLMIntegrationPhase` and `LLMProvider` enums, checked at the edge: they
+/// are lists of product names this server stores but does not interpret.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LlmIntegrationBody {
+    pub models: Vec<i32>,
+    pub endpoint: String,
+    pub encrypted_api_key: Vec<u8>,
+    pub max_tokens: u64,
+    pub phase: i32,
+    pub phase_reason: String,
+    pub request_headers: Vec<LlmRequestHeader>,
+    pub provider: i32,
+}
+
+/// An LLM service a runner's agents may use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LlmIntegration {
+    pub id: Uuid,
+    pub runner_id: Uuid,
+    pub body: LlmIntegrationBody,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub revision: i64,
+}
+
 /// Which environment classes a list call wants (lists ANDed, values ORed, `None` = any).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

@@ -65,7 +65,7 @@ pub fn check_host(field: &str, host: &str) -> std::result::Result<(), FieldViola
     Ok(())
 }
 
-fn optional_text(field: &str, v: &Option<String>, max: usize) -> std::result::Result<(), FieldViolation> {
+pub(crate) fn optional_text(field: &str, v: &Option<String>, max: usize) -> std::result::Result<(), FieldViolation> {
     match v {
         Some(v) => validate::length(field, v, 0, max),
         None => Ok(()),
@@ -105,7 +105,7 @@ fn check_provider_rules(scm: &ScmConfigSchema, i: &ScmIntegration) -> Vec<FieldV
     v
 }
 
-fn seal(runner: &Runner, secret: &str) -> Result<Vec<u8>> {
+pub(crate) fn seal(runner: &Runner, secret: &str) -> Result<Vec<u8>> {
     if runner.status.public_key.is_empty() {
         return Err(CoreError::FailedPrecondition(NO_PUBLIC_KEY.to_owned()));
     }

@@ -7,8 +7,8 @@ use uuid::Uuid;
 use crate::authz::Visibility;
 use crate::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
 use crate::model::{
-    EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, Runner, RunnerFilter, RunnerPolicy,
-    RunnerRole, ScmIntegration,
+    EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, LlmIntegration, Runner, RunnerFilter,
+    RunnerPolicy, RunnerRole, ScmIntegration,
 };
 use crate::schema::RunnerConfigurationSchema;
 use crate::time::Timestamp;
@@ -202,6 +202,24 @@ pub trait Store: Send + Sync + 'static {
     async fn update_host_token(&self, token: &HostToken) -> Result<WriteOutcome, StoreError>;
     /// `false` when it was gone already.
     async fn delete_host_token(&self, id: Uuid) -> Result<bool, StoreError>;
+
+    // --- LLM integrations -------------------------------------------------------------------
+
+    async fn insert_llm_integration(&self, integration: &LlmIntegration) -> Result<(), StoreError>;
+    async fn get_llm_integration(&self, id: Uuid) -> Result<Option<LlmIntegration>, StoreError>;
+    /// Integrations on runners visible under `visibility` (restricted to `runner_ids` unless
+    /// empty), by id, after `after`.
+    async fn list_llm_integrations(
+        &self,
+        visibility: &Visibility,
+        runner_ids: &[Uuid],
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<LlmIntegration>, StoreError>;
+    /// Writes `integration` (revision bumped) only if the stored revision is one less.
+    async fn update_llm_integration(&self, integration: &LlmIntegration) -> Result<WriteOutcome, StoreError>;
+    /// `false` when it was gone already.
+    async fn delete_llm_integration(&self, id: Uuid) -> Result<bool, StoreError>;
 
     /// Whether the store answers; used by health checks.
     async fn ping(&self) -> Result<(), StoreError>;

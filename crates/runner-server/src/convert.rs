@@ -318,3 +318,53 @@ pub fn scm_validation(v: runner_core::scm_integrations::ScmValidation) -> pb::Sc
         pat_error: v.pat_error,
     }
 }
+
+/// Checks `SupportedModel` numbers and derives the provider they share (OpenAI or Anthropic).
+pub fn llm_models(field: &str, models: &[i32]) -> Result<Option<i32>, runner_core::CoreError> {
+    let mut provider = None;
+    for (i, n) in models.iter().enumerate() {
+        let model = pb::SupportedModel::try_from(*n)
+            .ok()
+            .filter(|m| *m != pb::SupportedModel::Unspecified)
+            .ok_or_else(|| runner_core::CoreError::invalid(format!("{field}[{i}]"), format!("unknown model {n}")))?;
+        let p = if model.as_str_name().starts_with("SUPPORTED_MODEL_OPENAI") {
+            pb::LlmProvider::Openai
+        } else {
+            pb::LlmProvider::Anthropic
+        };
+        if provider.is_some_and(|q| q != p) {
+            return Err(runner_core::CoreError::invalid(field, "all models must come from one provider"));
+        }
+        provider = Some(p);
+    }
+    Ok(provider.map(|p| p as i32))
+}
+
+/// A defined, non-UNSPECIFIED enum number, checked against the generated enum.
+pub fn defined<E: TryFrom<i32>>(field: &str, n: i32) -> Result<i32, runner_core::CoreError> {
+    if n != 0 && E::try_from(n).is_ok() {
+        Ok(n)
+    } else {
+        Err(runner_core::CoreError::invalid(field, format!("unknown value {n}")))
+    }
+}
+
+pub fn llm_integration(i: m::LlmIntegration) -> pb::LlmIntegration {
+    let b = i.body;
+    pb::LlmIntegration {
+        id: i.id.to_string(),
+        runner_id: i.runner_id.to_string(),
+        models: b.models,
+        endpoint: b.endpoint,
+        encrypted_api_key: b.encrypted_api_key,
+        max_tokens: b.max_tokens,
+        phase: b.phase,
+        phase_reason: b.phase_reason,
+        request_headers: b
+            .request_headers
+            .into_iter()
+            .map(|h| pb::LlmIntegrationRequestHeader { key: h.key, value: h.sealed_value, header_type: h.header_type })
+            .collect(),
+        provider: b.provider,
+    }
+}

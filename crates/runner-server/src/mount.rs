@@ -16,7 +16,7 @@ use tonic_web::GrpcWebLayer;
 use tower::Layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::handlers::{configuration, host_tokens, not_yet, runners, scm, scm_questions};
+use crate::handlers::{configuration, host_tokens, llm, runners, scm, scm_questions};
 use crate::layers::{Limits, rpc_guard, strip_api_prefix};
 use crate::state::AppState;
 
@@ -33,13 +33,6 @@ impl Default for MountOptions {
     fn default() -> Self {
         Self { max_message_bytes: 4 * 1024 * 1024, cors_origins: Vec::new() }
     }
-}
-
-/// Full names of RPCs, for the `unimplemented` answers of RPCs still to come.
-macro_rules! rcs {
-    ($method:literal) => {
-        concat!("gitpod.v1.RunnerConfigurationService/", $method)
-    };
 }
 
 /// Builds the whole application: every protocol for both services, health and reflection.
@@ -81,11 +74,11 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .list_environment_classes(configuration::list_environment_classes)
         .update_environment_class(configuration::update_environment_class)
         .validate_runner_configuration(configuration::validate_runner_configuration)
-        .create_llm_integration(not_yet(rcs!("CreateLLMIntegration")))
-        .get_llm_integration(not_yet(rcs!("GetLLMIntegration")))
-        .list_llm_integrations(not_yet(rcs!("ListLLMIntegrations")))
-        .update_llm_integration(not_yet(rcs!("UpdateLLMIntegration")))
-        .delete_llm_integration(not_yet(rcs!("DeleteLLMIntegration")))
+        .create_llm_integration(llm::create_llm_integration)
+        .get_llm_integration(llm::get_llm_integration)
+        .list_llm_integrations(llm::list_llm_integrations)
+        .update_llm_integration(llm::update_llm_integration)
+        .delete_llm_integration(llm::delete_llm_integration)
         .with_state(state)
         .build();
 

@@ -6,6 +6,7 @@ use runner_core::crypto::AtRestKey;
 use runner_core::environment_classes::EnvironmentClasses;
 use runner_core::host_tokens::HostTokens;
 use runner_core::identity_admin::Identity;
+use runner_core::llm_integrations::LlmIntegrations;
 use runner_core::page::PageTokens;
 use runner_core::policies::Policies;
 use runner_core::runners::Runners;
@@ -25,6 +26,7 @@ pub struct AppState {
     pub scm: ScmIntegrations,
     pub host_tokens: HostTokens,
     pub scm_questions: ScmQuestions,
+    pub llm: LlmIntegrations,
 }
 
 impl AppState {
@@ -38,7 +40,8 @@ impl AppState {
             EnvironmentClasses::new(store.clone(), runners.clone(), page_tokens.clone(), public_base_url.to_owned());
         let scm = ScmIntegrations::new(store.clone(), runners.clone(), classes.clone(), page_tokens.clone());
         let at_rest = AtRestKey::new(secrets::derive_key(master_key, "gitpod-runner-api secrets at rest v1"));
-        let host_tokens = HostTokens::new(store.clone(), runners.clone(), page_tokens, at_rest);
+        let host_tokens = HostTokens::new(store.clone(), runners.clone(), page_tokens.clone(), at_rest);
+        let llm = LlmIntegrations::new(store.clone(), runners.clone(), page_tokens);
         let scm_questions = ScmQuestions::new(runners.clone());
         Self {
             identity: Identity::new(store.clone()),
@@ -49,6 +52,7 @@ impl AppState {
             scm,
             host_tokens,
             scm_questions,
+            llm,
         }
     }
 }

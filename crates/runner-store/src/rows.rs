@@ -2,8 +2,8 @@
 
 use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
 use runner_core::model::{
-    ApiEnum, EnvironmentClass, HostToken, HostTokenSource, Principal, Runner, RunnerKind, RunnerPolicy, RunnerProvider,
-    RunnerRole, ScmIntegration, ScmOAuthConfig, Subject,
+    ApiEnum, EnvironmentClass, HostToken, HostTokenSource, LlmIntegration, Principal, Runner, RunnerKind, RunnerPolicy,
+    RunnerProvider, RunnerRole, ScmIntegration, ScmOAuthConfig, Subject,
 };
 use runner_core::store::StoreError;
 use runner_core::time::Timestamp;
@@ -312,6 +312,29 @@ impl HostTokenRow {
             expires_at: self.expires_at.map(Timestamp),
             integration_id: self.integration_id.as_deref().map(|i| uuid("host token integration", i)).transpose()?,
             scopes: serde_json::from_str(&self.scopes).map_err(|e| corrupt("host token scopes", e))?,
+            created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
+            revision: self.revision,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LlmIntegrationRow {
+    pub id: String,
+    pub runner_id: String,
+    pub body: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub revision: i64,
+}
+
+impl LlmIntegrationRow {
+    pub(crate) fn into_domain(self) -> Result<LlmIntegration, StoreError> {
+        Ok(LlmIntegration {
+            id: uuid("LLM integration id", &self.id)?,
+            runner_id: uuid("LLM integration runner", &self.runner_id)?,
+            body: serde_json::from_str(&self.body).map_err(|e| corrupt("LLM integration", e))?,
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
             revision: self.revision,

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use runner_core::authz::Visibility;
 use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
 use runner_core::model::{
-    ApiEnum, EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, Runner, RunnerFilter, RunnerPhase,
-    RunnerPolicy, RunnerRole, ScmIntegration,
+    ApiEnum, EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, LlmIntegration, Runner,
+    RunnerFilter, RunnerPhase, RunnerPolicy, RunnerRole, ScmIntegration,
 };
 use runner_core::schema::RunnerConfigurationSchema;
 use runner_core::store::{NewRunnerToken, Store, StoreError, WriteOutcome};
@@ -24,8 +24,8 @@ use uuid::Uuid;
 
 use crate::error::{corrupt, map};
 use crate::rows::{
-    AccessTokenRow, EnvironmentClassRow, GroupRow, HostTokenRow, MemberRow, OrganizationRow, PolicyRow, RunnerColumns,
-    RunnerRow, ScmIntegrationRow, enum_value,
+    AccessTokenRow, EnvironmentClassRow, GroupRow, HostTokenRow, LlmIntegrationRow, MemberRow, OrganizationRow,
+    PolicyRow, RunnerColumns, RunnerRow, ScmIntegrationRow, enum_value,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -728,6 +728,77 @@ impl Store for SqliteStore {
 
     async fn delete_host_token(&self, id: Uuid) -> Result<bool, StoreError> {
         let r = sqlx::query("DELETE FROM host_authentication_tokens WHERE id = ?")
+            .bind(id.to_string()) // 1
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn insert_llm_integration(&self, i: &LlmIntegration) -> Result<(), StoreError> {
+        let body = serde_json::to_string(&i.body).map_err(|e| StoreError::Other(e.to_string()))?;
+        sqlx::query("INSERT INTO llm_integrations (id, runner_id, body, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(i.id.to_string()) // 1
+            .bind(i.runner_id.to_string()) // 2
+            .bind(body) // 3
+            .bind(i.created_at.0) // 4
+            .bind(i.updated_at.0) // 5
+            .bind(i.revision) // 6
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+
+    async fn get_llm_integration(&self, id: Uuid) -> Result<Option<LlmIntegration>, StoreError> {
+        let row: Option<LlmIntegrationRow> = sqlx::query_as(
+            "SELECT id, runner_id, body, created_at, updated_at, revision FROM llm_integrations WHERE id = ?",
+        )
+        .bind(id.to_string()) // 1
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
+        row.map(LlmIntegrationRow::into_domain).transpose()
+    }
+
+    async fn list_llm_integrations(
+        &self,
+        visibility: &Visibility,
+        runner_ids: &[Uuid],
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<LlmIntegration>, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT l.id, l.runner_id, l.body, l.created_at, l.updated_at, l.revision FROM llm_integrations l JOIN runners r ON r.id = l.runner_id WHERE ",
+        );
+        push_visibility(&mut q, visibility);
+        if let Some(after) = after {
+            q.push(" AND l.id > ").push_bind(after.to_string());
+        }
+        push_in(&mut q, "l.runner_id", runner_ids.iter().map(|r| r.to_string()));
+        q.push(" ORDER BY l.id LIMIT ").push_bind(i64::from(limit));
+        let rows: Vec<LlmIntegrationRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
+        rows.into_iter().map(LlmIntegrationRow::into_domain).collect()
+    }
+
+    async fn update_llm_integration(&self, i: &LlmIntegration) -> Result<WriteOutcome, StoreError> {
+        let body = serde_json::to_string(&i.body).map_err(|e| StoreError::Other(e.to_string()))?;
+        let r = sqlx::query(
+            "UPDATE llm_integrations SET body = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",
+        )
+        .bind(body) // 1
+        .bind(i.updated_at.0) // 2
+        .bind(i.revision) // 3
+        .bind(i.id.to_string()) // 4
+        .bind(i.revision - 1) // 5
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(if r.rows_affected() == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
+    }
+
+    async fn delete_llm_integration(&self, id: Uuid) -> Result<bool, StoreError> {
+        let r = sqlx::query("DELETE FROM llm_integrations WHERE id = ?")
             .bind(id.to_string()) // 1
             .execute(&self.pool)
             .await

@@ -1,0 +1,214 @@
+//! LLM integrations: an LLM service (endpoint, models, API key) a runner's agents may use. The
+//! API key and header values are sealed to the runner's public key, like OAuth client secrets.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::authz::{RunnerAccess, Visibility};
+use crate::error::{CoreError, Resource, Result};
+use crate::identity::Caller;
+use crate::model::*;
+use crate::page::PageTokens;
+use crate::runners::{Page, Runners};
+use crate::scm_integrations::seal;
+use crate::scm_questions::check_url;
+use crate::store::{Store, WriteOutcome};
+use crate::time::Timestamp;
+use crate::validate::{self, Violations};
+
+const LIST_KIND: &str = "llm-integrations";
+const UPDATE_ATTEMPTS: usize = 8;
+/// Phase of a new integration (`LLM_INTEGRATION_PHASE_AVAILABLE`).
+pub const PHASE_AVAILABLE: i32 = 1;
+
+/// A request header as sent: the value in plaintext.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderInput {
+    pub key: String,
+    pub value: Vec<u8>,
+    pub header_type: i32,
+}
+
+/// CreateLLMIntegration as sent; enum numbers already checked at the edge, `provider` derived
+/// there from the models.
+#[derive(Debug, Clone, Default)]
+pub struct CreateLlmInput {
+    pub runner_id: String,
+    pub models: Vec<i32>,
+    pub provider: i32,
+    pub endpoint: String,
+    pub api_key: String,
+    pub max_tokens: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateLlmInput {
+    pub id: String,
+    pub endpoint: Option<String>,
+    /// Empty means "no change".
+    pub models: Vec<i32>,
+    pub provider: Option<i32>,
+    pub api_key: Option<String>,
+    pub max_tokens: Option<u64>,
+    pub phase: Option<i32>,
+    /// Replaces the headers (an empty list removes them).
+    pub request_headers: Vec<HeaderInput>,
+}
+
+#[derive(Clone)]
+pub struct LlmIntegrations {
+    store: Arc<dyn Store>,
+    runners: Runners,
+    page_tokens: PageTokens,
+}
+
+fn sealed_headers(runner: &Runner, headers: &[HeaderInput]) -> Result<Vec<LlmRequestHeader>> {
+    let mut v = Violations::default();
+    for (i, h) in headers.iter().enumerate() {
+        v.check(validate::length(&format!("requestHeaders[{i}].key"), &h.key, 1, 256));
+    }
+    v.finish()?;
+    headers
+        .iter()
+        .map(|h| {
+            Ok(LlmRequestHeader {
+                key: h.key.clone(),
+                sealed_value: seal(runner, &String::from_utf8_lossy(&h.value))?,
+                header_type: h.header_type,
+            })
+        })
+        .collect()
+}
+
+impl LlmIntegrations {
+    pub fn new(store: Arc<dyn Store>, runners: Runners, page_tokens: PageTokens) -> Self {
+        Self { store, runners, page_tokens }
+    }
+
+    pub async fn create(&self, caller: &Caller, input: CreateLlmInput) -> Result<Uuid> {
+        let mut v = Violations::default();
+        let runner_id = v.check(validate::uuid("runnerId", &input.runner_id));
+        if input.models.is_empty() {
+            v.push(crate::FieldViolation::new("models", "needs at least one model"));
+        }
+        v.check(check_url("endpoint", &input.endpoint));
+        v.check(validate::length("apiKey", &input.api_key, 1, 16 * 1024));
+        v.finish()?;
+        let runner = self.runners.load_for(caller, runner_id.expect("checked"), RunnerAccess::Admin).await?;
+        let now = Timestamp::now();
+        let integration = LlmIntegration {
+            id: Uuid::now_v7(),
+            runner_id: runner.id,
+            body: LlmIntegrationBody {
+                models: input.models,
+                endpoint: input.endpoint,
+                encrypted_api_key: seal(&runner, &input.api_key)?,
+                max_tokens: input.max_tokens,
+                phase: PHASE_AVAILABLE,
+                phase_reason: String::new(),
+                request_headers: Vec::new(),
+                provider: input.provider,
+            },
+            created_at: now,
+            updated_at: now,
+            revision: 1,
+        };
+        self.store.insert_llm_integration(&integration).await?;
+        Ok(integration.id)
+    }
+
+    async fn load_for(&self, caller: &Caller, id: &str, needed: RunnerAccess) -> Result<(LlmIntegration, Runner)> {
+        let id = validate::uuid("id", id)?;
+        let missing = || CoreError::not_found(Resource::LlmIntegration, id);
+        let integration = self.store.get_llm_integration(id).await?.ok_or_else(missing)?;
+        match self.runners.load_for(caller, integration.runner_id, needed).await {
+            Ok(runner) => Ok((integration, runner)),
+            Err(CoreError::NotFound { .. }) => Err(missing()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<LlmIntegration> {
+        Ok(self.load_for(caller, id, RunnerAccess::User).await?.0)
+    }
+
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        runner_ids: &[String],
+        page_size: i32,
+        token: &str,
+    ) -> Result<Page<LlmIntegration>> {
+        let mut v = Violations::default();
+        let size = v.check(validate::page_size("pagination.pageSize", page_size));
+        let ids = v.check(validate::filter_list("filter.runnerIds", runner_ids, |f, s| validate::uuid(f, s)));
+        let cursor = v.check(self.page_tokens.cursor("pagination.token", LIST_KIND, token, ids.unwrap_or_default()));
+        v.finish()?;
+        let (size, cursor) = (size.expect("checked"), cursor.expect("checked"));
+        let after = match cursor.after.as_deref().map(Uuid::try_parse) {
+            None => None,
+            Some(Ok(id)) => Some(id),
+            Some(Err(_)) => return Err(CoreError::invalid("pagination.token", "invalid page token")),
+        };
+        let mut items =
+            self.store.list_llm_integrations(&Visibility::of(caller), &cursor.filter, after, size + 1).await?;
+        let next_token = if items.len() > size as usize {
+            items.truncate(size as usize);
+            self.page_tokens.encode(LIST_KIND, &cursor.filter, &items.last().expect("page is not empty").id.to_string())
+        } else {
+            String::new()
+        };
+        Ok(Page { items, next_token })
+    }
+
+    pub async fn update(&self, caller: &Caller, input: UpdateLlmInput) -> Result<()> {
+        let mut v = Violations::default();
+        if let Some(e) = &input.endpoint {
+            v.check(check_url("endpoint", e));
+        }
+        if let Some(k) = &input.api_key {
+            v.check(validate::length("apiKey", k, 1, 16 * 1024));
+        }
+        v.finish()?;
+        for _ in 0..UPDATE_ATTEMPTS {
+            let (mut integration, runner) = self.load_for(caller, &input.id, RunnerAccess::Admin).await?;
+            let body = &mut integration.body;
+            if let Some(e) = &input.endpoint {
+                body.endpoint = e.clone();
+            }
+            if !input.models.is_empty() {
+                body.models = input.models.clone();
+            }
+            if let Some(p) = input.provider {
+                body.provider = p;
+            }
+            if let Some(k) = &input.api_key {
+                body.encrypted_api_key = seal(&runner, k)?;
+            }
+            if let Some(m) = input.max_tokens {
+                body.max_tokens = m;
+            }
+            if let Some(p) = input.phase {
+                body.phase = p;
+            }
+            body.request_headers = sealed_headers(&runner, &input.request_headers)?;
+            integration.updated_at = Timestamp::now().max(integration.updated_at);
+            integration.revision += 1;
+            if self.store.update_llm_integration(&integration).await? == WriteOutcome::Written {
+                return Ok(());
+            }
+        }
+        Err(CoreError::Unavailable("LLM integration is being changed concurrently; retry".to_owned()))
+    }
+
+    /// Deletes an integration. Nothing in this server depends on one, so `force` changes nothing.
+    pub async fn delete(&self, caller: &Caller, id: &str) -> Result<()> {
+        let (integration, _) = self.load_for(caller, id, RunnerAccess::Admin).await?;
+        if self.store.delete_llm_integration(integration.id).await? {
+            Ok(())
+        } else {
+            Err(CoreError::not_found(Resource::LlmIntegration, integration.id))
+        }
+    }
+}
