@@ -171,12 +171,8 @@ impl EnvironmentClasses {
         let id = validate::uuid("environmentClassId", id)?;
         let missing = || CoreError::not_found(Resource::EnvironmentClass, id);
         let class = self.store.get_environment_class(id).await?.ok_or_else(missing)?;
-        match self.runners.load_for(caller, class.runner_id, needed).await {
-            Ok(_) => Ok(class),
-            // Not seeing the runner means not seeing its classes.
-            Err(CoreError::NotFound { .. }) => Err(missing()),
-            Err(e) => Err(e),
-        }
+        self.runners.parent_of(caller, class.runner_id, needed, missing()).await?;
+        Ok(class)
     }
 
     pub async fn get(&self, caller: &Caller, id: &str) -> Result<EnvironmentClass> {
@@ -233,20 +229,10 @@ impl EnvironmentClasses {
         let cursor = v.check(self.page_tokens.cursor("pagination.token", LIST_KIND, &input.token, request_filter));
         v.finish()?;
         let (size, cursor) = (size.expect("checked"), cursor.expect("checked"));
-        let after = match cursor.after.as_deref().map(Uuid::try_parse) {
-            None => None,
-            Some(Ok(id)) => Some(id),
-            Some(Err(_)) => return Err(CoreError::invalid("pagination.token", "invalid page token")),
-        };
+        let after = cursor.after_id()?;
         let visibility = Visibility::of(caller);
-        let mut items = self.store.list_environment_classes(&visibility, &cursor.filter, after, size + 1).await?;
-        let next_token = if items.len() > size as usize {
-            items.truncate(size as usize);
-            self.page_tokens.encode(LIST_KIND, &cursor.filter, &items.last().expect("page is not empty").id.to_string())
-        } else {
-            String::new()
-        };
-        Ok(Page { items, next_token })
+        let items = self.store.list_environment_classes(&visibility, &cursor.filter, after, size + 1).await?;
+        Ok(self.page_tokens.page(LIST_KIND, &cursor.filter, items, size, |item| item.id))
     }
 
     /// ValidateRunnerConfiguration for an environment class: the caller must administer the

@@ -239,24 +239,10 @@ impl HostTokens {
         };
         let filter = (runner, subject);
         let cursor = self.page_tokens.cursor("pagination.token", LIST_KIND, token, filter)?;
-        let after = match cursor.after.as_deref().map(Uuid::try_parse) {
-            None => None,
-            Some(Ok(id)) => Some(id),
-            Some(Err(_)) => return Err(CoreError::invalid("pagination.token", "invalid page token")),
-        };
+        let after = cursor.after_id()?;
         let (runner, subject) = cursor.filter;
-        let mut items = self.store.list_host_tokens(&Visibility::of(caller), runner, subject, after, size + 1).await?;
-        let next_token = if items.len() > size as usize {
-            items.truncate(size as usize);
-            self.page_tokens.encode(
-                LIST_KIND,
-                &(runner, subject),
-                &items.last().expect("page is not empty").id.to_string(),
-            )
-        } else {
-            String::new()
-        };
-        Ok(Page { items, next_token })
+        let items = self.store.list_host_tokens(&Visibility::of(caller), runner, subject, after, size + 1).await?;
+        Ok(self.page_tokens.page(LIST_KIND, &(runner, subject), items, size, |item| item.id))
     }
 
     pub async fn update(&self, caller: &Caller, input: UpdateHostTokenInput) -> Result<()> {

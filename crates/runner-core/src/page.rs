@@ -36,6 +36,25 @@ pub struct Cursor<F> {
     pub after: Option<String>,
 }
 
+impl<F> Cursor<F> {
+    /// The position as an id: every listing here is ordered by a UUID.
+    pub fn after_id(&self) -> Result<Option<uuid::Uuid>, FieldViolation> {
+        self.after
+            .as_deref()
+            .map(|a| {
+                uuid::Uuid::try_parse(a).map_err(|_| FieldViolation::new("pagination.token", "invalid page token"))
+            })
+            .transpose()
+    }
+}
+
+/// A page of results and the token of the next one (empty on the last page).
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_token: String,
+}
+
 /// Signs and checks page tokens under one key.
 #[derive(Clone)]
 pub struct PageTokens {
@@ -92,6 +111,25 @@ impl PageTokens {
             return Err(invalid());
         }
         Ok((p.f, p.a))
+    }
+
+    /// Cuts the result of a fetch of `size + 1` items into a page of at most `size` and the
+    /// token of the next page: a page is never empty while a token is given.
+    pub fn page<F: Serialize, T>(
+        &self,
+        kind: &str,
+        filter: &F,
+        mut items: Vec<T>,
+        size: u32,
+        id: impl Fn(&T) -> uuid::Uuid,
+    ) -> Page<T> {
+        let next_token = if items.len() > size as usize {
+            items.truncate(size as usize);
+            self.encode(kind, filter, &id(items.last().expect("page is not empty")).to_string())
+        } else {
+            String::new()
+        };
+        Page { items, next_token }
     }
 
     /// The cursor of a list request: from the token when there is one (its filter wins over

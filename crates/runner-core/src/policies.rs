@@ -107,20 +107,8 @@ impl Policies {
             return Err(CoreError::invalid("pagination.token", "invalid page token"));
         }
         self.runners.load_for(caller, id, RunnerAccess::User).await?;
-        let after = match cursor.after.as_deref().map(Uuid::try_parse) {
-            None => None,
-            Some(Ok(g)) => Some(g),
-            Some(Err(_)) => {
-                return Err(CoreError::invalid("pagination.token", "invalid page token"));
-            }
-        };
-        let mut items = self.store.list_runner_policies(id, after, size + 1).await?;
-        let next_token = if items.len() > size as usize {
-            items.truncate(size as usize);
-            self.page_tokens.encode(LIST_KIND, &id, &items.last().expect("page is not empty").group_id.to_string())
-        } else {
-            String::new()
-        };
-        Ok(Page { items, next_token })
+        let after = cursor.after_id()?;
+        let items = self.store.list_runner_policies(id, after, size + 1).await?;
+        Ok(self.page_tokens.page(LIST_KIND, &id, items, size, |item| item.group_id))
     }
 }

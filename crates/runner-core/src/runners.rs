@@ -10,6 +10,7 @@ use crate::authz::{self, RunnerAccess, Visibility};
 use crate::error::{CoreError, FieldViolation, Resource, Result};
 use crate::identity::Caller;
 use crate::model::*;
+pub use crate::page::Page;
 use crate::page::PageTokens;
 use crate::secrets;
 use crate::store::{NewRunnerToken, RunnerTokenKind, Store, WriteOutcome};
@@ -120,13 +121,6 @@ pub struct UpdateRunnerInput {
     pub spec: Option<SpecPatch>,
 }
 
-/// A page of results and the token of the next one (empty on the last page).
-#[derive(Debug, Clone)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_token: String,
-}
-
 /// A new runner and the one-time exchange token minted with it (plaintext, shown once).
 #[derive(Debug)]
 pub struct CreatedRunner {
@@ -208,6 +202,22 @@ impl Runners {
         Ok(runner)
     }
 
+    /// The runner a resource belongs to, if the caller has `needed` access to it. A runner the
+    /// caller cannot see hides its resources too: that is the resource's `not_found`
+    /// (`missing`), not the runner's.
+    pub async fn parent_of(
+        &self,
+        caller: &Caller,
+        runner_id: Uuid,
+        needed: RunnerAccess,
+        missing: CoreError,
+    ) -> Result<Runner> {
+        match self.load_for(caller, runner_id, needed).await {
+            Err(CoreError::NotFound { .. }) => Err(missing),
+            other => other,
+        }
+    }
+
     /// The caller's access to a runner, reading its policies only when they matter.
     pub async fn access(&self, caller: &Caller, runner: &Runner) -> Result<RunnerAccess> {
         let quick = authz::runner_access(caller, runner, &[]);
@@ -263,22 +273,9 @@ impl Runners {
         let cursor = v.check(self.page_tokens.cursor("pagination.token", LIST_KIND, &input.token, request_filter));
         v.finish()?;
         let (size, cursor) = (size.expect("checked"), cursor.expect("checked"));
-        let after = match cursor.after.as_deref().map(Uuid::try_parse) {
-            None => None,
-            Some(Ok(id)) => Some(id),
-            Some(Err(_)) => {
-                return Err(CoreError::invalid("pagination.token", "invalid page token"));
-            }
-        };
-        let mut items = self.store.list_runners(&Visibility::of(caller), &cursor.filter, after, size + 1).await?;
-        let next_token = if items.len() > size as usize {
-            items.truncate(size as usize);
-            let last = items.last().expect("page is not empty").id;
-            self.page_tokens.encode(LIST_KIND, &cursor.filter, &last.to_string())
-        } else {
-            String::new()
-        };
-        Ok(Page { items, next_token })
+        let after = cursor.after_id()?;
+        let items = self.store.list_runners(&Visibility::of(caller), &cursor.filter, after, size + 1).await?;
+        Ok(self.page_tokens.page(LIST_KIND, &cursor.filter, items, size, |item| item.id))
     }
 
     pub async fn update(&self, caller: &Caller, input: UpdateRunnerInput) -> Result<()> {

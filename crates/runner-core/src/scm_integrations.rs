@@ -199,11 +199,8 @@ impl ScmIntegrations {
         let id = validate::uuid("id", id)?;
         let missing = || CoreError::not_found(Resource::ScmIntegration, id);
         let integration = self.store.get_scm_integration(id).await?.ok_or_else(missing)?;
-        match self.runners.load_for(caller, integration.runner_id, needed).await {
-            Ok(runner) => Ok((integration, runner)),
-            Err(CoreError::NotFound { .. }) => Err(missing()),
-            Err(e) => Err(e),
-        }
+        let runner = self.runners.parent_of(caller, integration.runner_id, needed, missing()).await?;
+        Ok((integration, runner))
     }
 
     pub async fn get(&self, caller: &Caller, id: &str) -> Result<ScmIntegration> {
@@ -223,20 +220,9 @@ impl ScmIntegrations {
         let cursor = v.check(self.page_tokens.cursor("pagination.token", LIST_KIND, token, ids.unwrap_or_default()));
         v.finish()?;
         let (size, cursor) = (size.expect("checked"), cursor.expect("checked"));
-        let after = match cursor.after.as_deref().map(Uuid::try_parse) {
-            None => None,
-            Some(Ok(id)) => Some(id),
-            Some(Err(_)) => return Err(CoreError::invalid("pagination.token", "invalid page token")),
-        };
-        let mut items =
-            self.store.list_scm_integrations(&Visibility::of(caller), &cursor.filter, after, size + 1).await?;
-        let next_token = if items.len() > size as usize {
-            items.truncate(size as usize);
-            self.page_tokens.encode(LIST_KIND, &cursor.filter, &items.last().expect("page is not empty").id.to_string())
-        } else {
-            String::new()
-        };
-        Ok(Page { items, next_token })
+        let after = cursor.after_id()?;
+        let items = self.store.list_scm_integrations(&Visibility::of(caller), &cursor.filter, after, size + 1).await?;
+        Ok(self.page_tokens.page(LIST_KIND, &cursor.filter, items, size, |item| item.id))
     }
 
     pub async fn update(&self, caller: &Caller, input: UpdateScmInput) -> Result<()> {
