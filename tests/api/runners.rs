@@ -340,3 +340,30 @@ async fn list_validation_over_every_protocol() {
         assert_eq!(list(&c, 0, "", Some(bad_kind)).await.unwrap_err().bad_fields, vec!["filter.kinds[0]"]);
     }
 }
+
+#[tokio::test]
+async fn honeycomb_key_is_sealed_to_the_runner() {
+    let server = TestServer::start().await;
+    let c = server.client(crate::common::Protocol::Grpc).await;
+    let id = create(&c, aws_runner("Sealed Runner")).await.unwrap().runner.unwrap().runner_id;
+    let patch = |key: &str| UpdateRunnerRequest {
+        runner_id: id.clone(),
+        name: None,
+        spec: Some(update_runner_request::Spec {
+            configuration: Some(update_runner_request::RunnerConfiguration {
+                honeycomb_api_key: Some(key.to_owned()),
+                ..Default::default()
+            }),
+            desired_phase: None,
+        }),
+    };
+    let f = update(&c, patch("hc-secret")).await.unwrap_err();
+    assert_eq!((f.code.as_str(), f.message.as_str()), ("failed_precondition", "runner does not have a public key"));
+    let (secret_key, public_key) = runner_core::crypto::generate_runner_keypair();
+    server.set_public_key(&id, &public_key).await;
+    update(&c, patch("hc-secret")).await.unwrap();
+    let sealed = get(&c, &id).await.unwrap().spec.unwrap().configuration.unwrap().encrypted_honeycomb_api_key;
+    assert_eq!(runner_core::crypto::open_sealed(&secret_key, &sealed).unwrap(), b"hc-secret");
+    update(&c, patch("")).await.unwrap();
+    assert!(get(&c, &id).await.unwrap().spec.unwrap().configuration.unwrap().encrypted_honeycomb_api_key.is_empty());
+}

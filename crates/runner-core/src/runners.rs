@@ -344,6 +344,19 @@ impl Runners {
     }
 }
 
+/// The message clients match on (Terraform provider) when a secret cannot be sealed yet.
+pub const NO_PUBLIC_KEY: &str = "runner does not have a public key";
+
+/// Seals a secret meant for a runner to its X25519 public key (libsodium sealed box); only the
+/// runner can open it. `failed_precondition` until the runner has published a key.
+pub(crate) fn seal(runner: &Runner, secret: &str) -> Result<Vec<u8>> {
+    if runner.status.public_key.is_empty() {
+        return Err(CoreError::FailedPrecondition(NO_PUBLIC_KEY.to_owned()));
+    }
+    crate::crypto::seal_to_runner(&runner.status.public_key, secret.as_bytes())
+        .map_err(|_| CoreError::FailedPrecondition("runner has an invalid public key".to_owned()))
+}
+
 /// Mints a runner token: the plaintext for the caller and the record to store.
 fn runner_token(runner_id: Uuid, kind: RunnerTokenKind, ttl_seconds: i64) -> (String, NewRunnerToken) {
     let minted = secrets::mint(match kind {
@@ -529,7 +542,17 @@ fn apply_spec_patch(runner: &mut Runner, p: &CheckedSpecPatch) -> Result<()> {
     let Some(c) = &p.raw.configuration else {
         return Ok(());
     };
+    // Sealed to the runner's public key, like every secret meant for the runner; an empty key
+    // removes it.
+    let honeycomb = match c.honeycomb_api_key.as_deref() {
+        None => None,
+        Some("") => Some(Vec::new()),
+        Some(key) => Some(seal(runner, key)?),
+    };
     let cfg = &mut runner.spec.configuration;
+    if let Some(sealed) = honeycomb {
+        cfg.encrypted_honeycomb_api_key = sealed;
+    }
     if let Some(rc) = p.release_channel {
         cfg.release_channel = Some(rc);
     }
@@ -568,14 +591,6 @@ fn apply_spec_patch(runner: &mut Runner, p: &CheckedSpecPatch) -> Result<()> {
     }
     if let Some(x) = c.continuous_profiling {
         cfg.continuous_profiling = x;
-    }
-    if c.honeycomb_api_key.is_some() {
-        // The key must be sealed to the runner's public key, which exists only once the runner
-        // has signed up.
-        if runner.status.public_key.is_empty() {
-            return Err(CoreError::FailedPrecondition("runner does not have a public key".to_owned()));
-        }
-        return Err(CoreError::Unimplemented("UpdateRunner with honeycombApiKey"));
     }
     Ok(())
 }

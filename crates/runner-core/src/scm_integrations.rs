@@ -7,7 +7,6 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::authz::{RunnerAccess, Visibility};
-use crate::crypto;
 use crate::environment_classes::EnvironmentClasses;
 use crate::error::{CoreError, FieldViolation, Resource, Result};
 use crate::identity::Caller;
@@ -23,8 +22,8 @@ const LIST_KIND: &str = "scm-integrations";
 const UPDATE_ATTEMPTS: usize = 8;
 const ENTRA: &str = "azuredevops_entra";
 const ADO_SERVER: &str = "azuredevops_server";
-/// The message clients match on (Terraform provider).
-pub const NO_PUBLIC_KEY: &str = "runner does not have a public key";
+pub use crate::runners::NO_PUBLIC_KEY;
+use crate::runners::seal;
 
 #[derive(Debug, Clone, Default)]
 pub struct CreateScmInput {
@@ -103,14 +102,6 @@ fn check_provider_rules(scm: &ScmConfigSchema, i: &ScmIntegration) -> Vec<FieldV
         v.push(FieldViolation::new("virtualDirectory", "is only accepted for azuredevops_server"));
     }
     v
-}
-
-pub(crate) fn seal(runner: &Runner, secret: &str) -> Result<Vec<u8>> {
-    if runner.status.public_key.is_empty() {
-        return Err(CoreError::FailedPrecondition(NO_PUBLIC_KEY.to_owned()));
-    }
-    crypto::seal_to_runner(&runner.status.public_key, secret.as_bytes())
-        .map_err(|_| CoreError::FailedPrecondition("runner has an invalid public key".to_owned()))
 }
 
 impl ScmIntegrations {
