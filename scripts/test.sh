@@ -43,3 +43,6 @@ kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
 
 step "third-party clients: buf curl, grpcio, connect-node, curl"
 bash tests/interop/run.sh
+
+step "official SDKs: gitpod-sdk 0.11.0 and 1.2.0"
+bash tests/sdk/run.sh

@@ -111,6 +111,26 @@ async fn connect_json_has_the_proto3_json_shape() {
 }
 
 #[tokio::test]
+async fn empty_pages_name_their_items_key_in_json() {
+    // The Stainless SDKs' strict mode needs the key; proto3 JSON alone would leave it out.
+    let server = TestServer::start().await;
+    let empty = [
+        ("/gitpod.v1.RunnerService/ListRunners", "runners"),
+        ("/gitpod.v1.RunnerConfigurationService/ListEnvironmentClasses", "environmentClasses"),
+        ("/gitpod.v1.RunnerConfigurationService/ListSCMIntegrations", "integrations"),
+        ("/gitpod.v1.RunnerConfigurationService/ListHostAuthenticationTokens", "tokens"),
+    ];
+    for (path, key) in empty {
+        let (status, body) = post_json(&server, path, json!({})).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body[key], json!([]), "{path}: {body}");
+    }
+    // Non-list answers and errors are untouched.
+    let (_, body) = post_json(&server, &rs("GetRunner"), json!({"runnerId": "x"})).await;
+    assert!(body.get("runners").is_none() && body["code"] == "invalid_argument");
+}
+
+#[tokio::test]
 async fn connect_paging_reads_the_query_string_and_the_api_prefix() {
     let server = TestServer::start().await;
     let mut ids = Vec::new();

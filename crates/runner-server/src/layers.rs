@@ -1,6 +1,7 @@
 //! Transport layers around the protocol switch. None of them holds business logic:
 //!
 //! - [`strip_api_prefix`]: serves every route under `/api` too, as the official SDKs call it;
+//! - [`EmptyLists`]: Connect JSON answers name their list fields even when they are empty;
 //! - [`rpc_guard`]: what connectrpc-axum and tonic leave to us — `grpc-timeout` enforcement
 //!   and the message size limit on gRPC and gRPC-web (`resource_exhausted`), and a Connect
 //!   error (`unimplemented`) for a unary request in a compression we do not speak.
@@ -327,5 +328,66 @@ mod tests {
         assert_eq!(strip_api_prefix(req).uri(), "/gitpod.v1.RunnerService/ListRunners?token=a");
         let req = Request::builder().uri("/apix/y").body(Body::empty()).unwrap();
         assert_eq!(strip_api_prefix(req).uri(), "/apix/y");
+    }
+}
+
+/// The list fields of the API's responses, by method path: `/gitpod.v1.RunnerService/ListRunners`
+/// → `["runners"]`. Proto3 JSON leaves empty lists out; the Stainless SDKs' strict mode (the mode
+/// of their own tests) requires the items key of every page, so Connect JSON answers get `[]`
+/// for a top-level list field they lack. Only the wire form changes, for every method alike.
+#[derive(Debug, Clone, Default)]
+pub struct EmptyLists {
+    by_path: std::sync::Arc<std::collections::HashMap<String, Vec<String>>>,
+}
+
+/// Answers longer than this hold items, so they already name their list field.
+const EMPTY_PAGE_MAX_BYTES: u64 = 4096;
+
+impl EmptyLists {
+    /// Reads the response types of the API's services from the descriptor set.
+    pub fn from_descriptors(encoded: &[u8]) -> Self {
+        let pool = prost_reflect::DescriptorPool::decode(encoded).expect("the API descriptor set decodes");
+        let mut by_path = std::collections::HashMap::new();
+        for service in pool.services().filter(|s| s.package_name() == "gitpod.v1") {
+            for method in service.methods() {
+                let lists: Vec<String> =
+                    method.output().fields().filter(|f| f.is_list()).map(|f| f.json_name().to_owned()).collect();
+                if !lists.is_empty() {
+                    by_path.insert(format!("/{}/{}", service.full_name(), method.name()), lists);
+                }
+            }
+        }
+        Self { by_path: std::sync::Arc::new(by_path) }
+    }
+}
+
+pub async fn fill_empty_lists(State(lists): State<EmptyLists>, req: Request, next: Next) -> Response {
+    let fields = lists.by_path.get(req.uri().path()).cloned();
+    let response = next.run(req).await;
+    let Some(fields) = fields else { return response };
+    let json = response.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let small = hyper::body::Body::size_hint(response.body()).upper().is_some_and(|n| n <= EMPTY_PAGE_MAX_BYTES);
+    if response.status() != http::StatusCode::OK || !json || !small {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = body.collect().await.map(|c| c.to_bytes()) else {
+        return connect_error(Code::Internal, "response body could not be read");
+    };
+    let patched = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(mut map)) if fields.iter().any(|f| !map.contains_key(f)) => {
+            for f in &fields {
+                map.entry(f.clone()).or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            }
+            Some(serde_json::Value::Object(map).to_string())
+        }
+        _ => None,
+    };
+    match patched {
+        None => Response::from_parts(parts, Body::from(bytes)),
+        Some(text) => {
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(text))
+        }
     }
 }

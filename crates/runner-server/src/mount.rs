@@ -17,7 +17,7 @@ use tower::Layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::handlers::{configuration, host_tokens, llm, runners, scm, scm_questions};
-use crate::layers::{Limits, rpc_guard, strip_api_prefix};
+use crate::layers::{EmptyLists, Limits, fill_empty_lists, rpc_guard, strip_api_prefix};
 use crate::state::AppState;
 
 /// Settings of the mount.
@@ -103,6 +103,11 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .expect("descriptor set is valid");
+
+    // Inside connectrpc-axum's compression, so it sees the JSON as the handlers wrote it.
+    let lists = from_fn_with_state(EmptyLists::from_descriptors(gitpod_api::FILE_DESCRIPTOR_SET), fill_empty_lists);
+    let runner_router = runner_router.layer(lists.clone());
+    let config_router = config_router.layer(lists);
 
     let web = GrpcWebLayer::new();
     let switch = MakeServiceBuilder::new()

@@ -1,0 +1,522 @@
+"""The Ona SDK, `gitpod-sdk==1.2.0` (`import ona_sdk`; the generated `gitpod.v1.*_connect` clients,
+binary Connect over HTTP/1.1), against a live runner-server. Run by tests/sdk/run.sh in the venv
+.tools/sdk-1.2; see sdkenv.py for the environment it needs.
+
+Calls go through `ona_sdk.create_client(...).services.runner` / `.runner_configuration`, exactly as
+an application using the SDK would. Every raw response body (success or error) is appended to
+responses-ona.log, by wrapping the SDK transport's body reader, for the secrets scan.
+"""
+
+import datetime as dt
+import uuid
+
+import pytest
+from connectrpc.code import Code
+from connectrpc.errors import ConnectError
+from google.protobuf import timestamp_pb2
+
+import ona_sdk
+import ona_sdk.services
+from gitpod.v1 import pagination_pb2 as pag
+from gitpod.v1 import runner_configuration_pb2 as cpb
+from gitpod.v1 import runner_pb2 as rpb
+from ona_sdk.errors import map_error
+
+from sdkenv import BASE_URL, GROUP_IDS, TOKEN, UNKNOWN_UUID, issued, record, secret, unique
+
+# --- recording every response body -------------------------------------------------------------
+
+_response_content = ona_sdk.services._response_content
+RECORDED = [0]
+
+
+def _recording_response_content(response):
+    chunks = []
+    try:
+        for chunk in _response_content(response):
+            chunks.append(chunk)
+            yield chunk
+    finally:
+        RECORDED[0] += 1
+        record(f"{getattr(response, 'status', '?')} POST {getattr(response, 'url', '?')}", b"".join(chunks))
+
+
+ona_sdk.services._response_content = _recording_response_content
+
+
+def make_client(token: str = TOKEN):
+    return ona_sdk.create_client(api_key=token, base_url=BASE_URL, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def client():
+    return make_client()
+
+
+@pytest.fixture(scope="module")
+def rs(client):
+    return client.services.runner
+
+
+@pytest.fixture(scope="module")
+def cs(client):
+    return client.services.runner_configuration
+
+
+def expect(code: Code, call, request) -> ConnectError:
+    with pytest.raises(ConnectError) as e:
+        call(request)
+    assert e.value.code == code, f"{e.value.code}: {e.value.message}"
+    return e.value
+
+
+def is_uuid(s) -> bool:
+    try:
+        return str(uuid.UUID(s)) == s
+    except (TypeError, ValueError):
+        return False
+
+
+def ts(d: dt.datetime) -> timestamp_pb2.Timestamp:
+    t = timestamp_pb2.Timestamp()
+    t.FromDatetime(d)
+    return t
+
+
+def create_runner(rs, name: str, provider=cpb.RUNNER_PROVIDER_GCP, region: str = "europe-west3"):
+    resp = rs.create_runner(rpb.CreateRunnerRequest(
+        name=unique(name),
+        provider=provider,
+        spec=rpb.RunnerSpec(configuration=rpb.RunnerConfiguration(
+            region=region, auto_update=True, release_channel=rpb.RUNNER_RELEASE_CHANNEL_STABLE)),
+    ))
+    issued("exchange token", resp.exchange_token)
+    return resp
+
+
+@pytest.fixture(scope="module")
+def runner(rs):
+    return create_runner(rs, "ona main").runner
+
+
+@pytest.fixture(scope="module")
+def admin_id(runner) -> str:
+    assert runner.HasField("creator") and runner.creator.id, runner
+    return runner.creator.id
+
+
+def list_all(call, make_request, items: str, page_size: int = 2):
+    """Follows pagination.next_token; returns (items, pages)."""
+    out, pages, token = [], [], ""
+    while True:
+        resp = call(make_request(pag.PaginationRequest(page_size=page_size, token=token)))
+        page = list(getattr(resp, items))
+        pages.append(page)
+        out.extend(page)
+        token = resp.pagination.next_token
+        if not token:
+            return out, pages
+        assert len(pages) < 100, "pagination does not end"
+
+
+# --- runners ---------------------------------------------------------------------------------
+
+
+def test_create_runner(rs):
+    name = unique("Ona GCP runner")
+    resp = rs.create_runner(rpb.CreateRunnerRequest(
+        name=name,
+        provider=cpb.RUNNER_PROVIDER_GCP,
+        spec=rpb.RunnerSpec(configuration=rpb.RunnerConfiguration(
+            region="europe-west3", release_channel=rpb.RUNNER_RELEASE_CHANNEL_STABLE, auto_update=True,
+            log_level=rpb.LOG_LEVEL_WARN)),
+    ))
+    issued("exchange token", resp.exchange_token)
+    r = resp.runner
+    assert is_uuid(r.runner_id)
+    assert r.name == name
+    assert r.provider == cpb.RUNNER_PROVIDER_GCP
+    assert r.kind == cpb.RUNNER_KIND_REMOTE
+    c = r.spec.configuration
+    assert (c.region, c.release_channel, c.auto_update, c.log_level) == (
+        "europe-west3", rpb.RUNNER_RELEASE_CHANNEL_STABLE, True, rpb.LOG_LEVEL_WARN)
+    assert r.spec.desired_phase == rpb.RUNNER_PHASE_ACTIVE
+    assert is_uuid(r.creator.id)
+    created = r.created_at.ToDatetime(tzinfo=dt.timezone.utc)
+    assert abs((dt.datetime.now(dt.timezone.utc) - created).total_seconds()) < 300
+    assert resp.exchange_token
+
+
+def test_get_runner(rs, runner):
+    got = rs.get_runner(rpb.GetRunnerRequest(runner_id=runner.runner_id)).runner
+    assert got.runner_id == runner.runner_id
+    assert got.name == runner.name
+    assert got.spec == runner.spec
+    assert got.created_at == runner.created_at
+    assert got.status.phase == rpb.RUNNER_PHASE_CREATED
+
+
+def test_list_runners_across_pages(rs):
+    ours = [create_runner(rs, f"ona page {i}").runner.runner_id for i in range(5)]
+    ours.append(create_runner(rs, "ona aws", provider=cpb.RUNNER_PROVIDER_AWS_EC2, region="us-east-1").runner.runner_id)
+
+    runners, pages = list_all(rs.list_runners, lambda p: rpb.ListRunnersRequest(pagination=p), "runners")
+    ids = [r.runner_id for r in runners]
+    assert len(pages) >= 3, f"6+ runners at page size 2 gave {len(pages)} page(s)"
+    assert all(1 <= len(p) <= 2 for p in pages), [len(p) for p in pages]
+    assert len(set(ids)) == len(ids), "a runner appeared twice across pages"
+    assert set(ours) <= set(ids)
+    assert [i for i in ids if i in ours] == ours, "ids are UUIDv7: list order is creation order"
+    one = rs.list_runners(rpb.ListRunnersRequest(pagination=pag.PaginationRequest(page_size=100)))
+    assert [r.runner_id for r in one.runners] == ids
+    assert not one.pagination.next_token
+
+    aws, _ = list_all(rs.list_runners, lambda p: rpb.ListRunnersRequest(
+        pagination=p, filter=rpb.ListRunnersRequest.Filter(providers=[cpb.RUNNER_PROVIDER_AWS_EC2])), "runners")
+    assert ours[-1] in [r.runner_id for r in aws]
+    assert all(r.provider == cpb.RUNNER_PROVIDER_AWS_EC2 for r in aws)
+
+
+def test_update_runner(rs):
+    r = create_runner(rs, "ona update").runner
+    new_name = unique("Ona renamed")
+    rs.update_runner(rpb.UpdateRunnerRequest(
+        runner_id=r.runner_id,
+        name=new_name,
+        spec=rpb.UpdateRunnerRequest.Spec(configuration=rpb.UpdateRunnerRequest.RunnerConfiguration(
+            release_channel=rpb.RUNNER_RELEASE_CHANNEL_LATEST,
+            auto_update=False,
+            log_level=rpb.LOG_LEVEL_ERROR,
+            update_window=rpb.UpdateWindow(start_hour=23, end_hour=3),
+        )),
+    ))
+    got = rs.get_runner(rpb.GetRunnerRequest(runner_id=r.runner_id)).runner
+    assert got.name == new_name
+    c = got.spec.configuration
+    assert c.release_channel == rpb.RUNNER_RELEASE_CHANNEL_LATEST
+    assert c.auto_update is False
+    assert c.log_level == rpb.LOG_LEVEL_ERROR
+    assert c.region == "europe-west3", "a partial update must keep the region"
+    assert (c.update_window.start_hour, c.update_window.end_hour) == (23, 3)
+    assert got.updated_at.ToDatetime() >= r.updated_at.ToDatetime()
+
+
+def test_honeycomb_api_key_needs_runner_public_key(rs, runner):
+    err = expect(Code.FAILED_PRECONDITION, rs.update_runner, rpb.UpdateRunnerRequest(
+        runner_id=runner.runner_id,
+        spec=rpb.UpdateRunnerRequest.Spec(configuration=rpb.UpdateRunnerRequest.RunnerConfiguration(
+            honeycomb_api_key=secret("honeycomb API key", "hcaik_"))),
+    ))
+    assert "runner does not have a public key" in err.message
+
+
+def test_delete_runner_then_not_found(rs):
+    r = create_runner(rs, "ona delete").runner
+    rs.delete_runner(rpb.DeleteRunnerRequest(runner_id=r.runner_id))
+    err = expect(Code.NOT_FOUND, rs.get_runner, rpb.GetRunnerRequest(runner_id=r.runner_id))
+    assert isinstance(map_error("get runner", err), ona_sdk.NotFoundError)
+    expect(Code.NOT_FOUND, rs.delete_runner, rpb.DeleteRunnerRequest(runner_id=r.runner_id))
+    listed = rs.list_runners(rpb.ListRunnersRequest(pagination=pag.PaginationRequest(page_size=100)))
+    assert r.runner_id not in [x.runner_id for x in listed.runners]
+
+
+def test_unknown_runner_not_found(rs):
+    expect(Code.NOT_FOUND, rs.get_runner, rpb.GetRunnerRequest(runner_id=UNKNOWN_UUID))
+
+
+def test_malformed_runner_id(rs):
+    err = expect(Code.INVALID_ARGUMENT, rs.get_runner, rpb.GetRunnerRequest(runner_id="not-a-uuid"))
+    assert "runnerId" in err.message
+    assert isinstance(map_error("get runner", err), ona_sdk.ValidationError)
+
+
+def test_wrong_token_unauthenticated():
+    bad = make_client(secret("wrong bearer token", "gpat_")).services.runner
+    err = expect(Code.UNAUTHENTICATED, bad.list_runners, rpb.ListRunnersRequest())
+    assert isinstance(map_error("list runners", err), ona_sdk.AuthenticationRequiredError)
+
+
+def test_responses_are_recorded(rs, runner):
+    before = RECORDED[0]
+    rs.get_runner(rpb.GetRunnerRequest(runner_id=runner.runner_id))
+    expect(Code.NOT_FOUND, rs.get_runner, rpb.GetRunnerRequest(runner_id=UNKNOWN_UUID))
+    assert RECORDED[0] == before + 2, "the recording hook on ona_sdk.services missed a response"
+
+
+# --- environment classes ---------------------------------------------------------------------
+
+
+def config_from_defaults(fields) -> list:
+    """One FieldValue per non-display field that has a default, from the schema alone."""
+    out = []
+    for f in fields:
+        kind = f.WhichOneof("type")
+        if kind in ("display", None):
+            continue
+        if kind == "enum":
+            value = f.enum.default_value.title or f.enum.default
+        elif kind == "int":
+            value = str(f.int.default) if f.int.default else ""
+        elif kind == "bool":
+            value = "true" if f.bool.default else "false"
+        else:
+            value = f.string.default
+        if value:
+            out.append(cpb.FieldValue(key=f.id, value=value))
+    return out
+
+
+@pytest.fixture(scope="module")
+def schema(cs, runner):
+    return cs.get_runner_configuration_schema(
+        cpb.GetRunnerConfigurationSchemaRequest(runner_id=runner.runner_id)).schema
+
+
+def test_configuration_schema(schema, runner):
+    assert schema.version
+    ids = [f.id for f in schema.environment_classes]
+    assert "machineType" in ids, ids
+    scm = {s.scm_id: s for s in schema.scm}
+    assert list(scm["github"].default_hosts) == ["github.com"]
+    assert scm["github"].HasField("pat") and scm["github"].pat.docs_link
+    assert runner.runner_id in scm["github"].oauth.callback_url
+    assert not scm["azuredevops_server"].HasField("oauth"), "Azure DevOps Server is PAT only"
+
+
+def test_environment_class_lifecycle(cs, runner, schema):
+    config = config_from_defaults(schema.environment_classes)
+    assert ("machineType", "e2-standard-4") in [(c.key, c.value) for c in config], config
+
+    check = cs.validate_runner_configuration(cpb.ValidateRunnerConfigurationRequest(
+        runner_id=runner.runner_id,
+        environment_class=cpb.EnvironmentClass(display_name="Default", description="From schema defaults",
+                                               configuration=config),
+    ))
+    assert check.environment_class.valid, check
+
+    name = unique("Default")
+    ec_id = cs.create_environment_class(cpb.CreateEnvironmentClassRequest(
+        runner_id=runner.runner_id, display_name=name, description="Built from the schema's defaults",
+        configuration=config)).id
+    assert is_uuid(ec_id)
+    ec = cs.get_environment_class(cpb.GetEnvironmentClassRequest(environment_class_id=ec_id)).environment_class
+    assert (ec.id, ec.runner_id, ec.display_name, ec.enabled) == (ec_id, runner.runner_id, name, True)
+    assert list(ec.configuration) == config
+
+    other = cs.create_environment_class(cpb.CreateEnvironmentClassRequest(
+        runner_id=runner.runner_id, display_name=unique("Large"), description="A larger machine",
+        configuration=[cpb.FieldValue(key="machineType", value="e2-standard-8")])).id
+
+    def listed(**filt):
+        classes, _ = list_all(cs.list_environment_classes, lambda p: cpb.ListEnvironmentClassesRequest(
+            pagination=p, filter=cpb.ListEnvironmentClassesRequest.Filter(runner_ids=[runner.runner_id], **filt)),
+            "environment_classes", page_size=1)
+        return [c.id for c in classes]
+
+    assert listed() == [ec_id, other]
+    cs.update_environment_class(cpb.UpdateEnvironmentClassRequest(
+        environment_class_id=ec_id, enabled=False, display_name=unique("Retired")))
+    ec = cs.get_environment_class(cpb.GetEnvironmentClassRequest(environment_class_id=ec_id)).environment_class
+    assert ec.enabled is False
+    assert ec.display_name.startswith("Retired ")
+    assert ec.description == "Built from the schema's defaults"
+    assert listed(enabled=False) == [ec_id]
+    assert listed(enabled=True) == [other]
+
+
+def test_environment_class_invalid_configuration(cs, runner):
+    bad = [cpb.FieldValue(key="machineType", value="e2-bogus"), cpb.FieldValue(key="nope", value="1")]
+    expect(Code.INVALID_ARGUMENT, cs.create_environment_class, cpb.CreateEnvironmentClassRequest(
+        runner_id=runner.runner_id, display_name="Bogus", description="Invalid type", configuration=bad))
+    check = cs.validate_runner_configuration(cpb.ValidateRunnerConfigurationRequest(
+        runner_id=runner.runner_id,
+        environment_class=cpb.EnvironmentClass(display_name="Bogus", description="Invalid type", configuration=bad),
+    )).environment_class
+    assert not check.valid
+    assert [e.key for e in check.configuration_errors] == ["machineType", "nope"]
+
+
+# --- SCM integrations ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scm_runner(rs):
+    return create_runner(rs, "ona scm").runner
+
+
+@pytest.fixture(scope="module")
+def github(cs, scm_runner) -> str:
+    """A PAT-only GitHub integration on github.com."""
+    return cs.create_scm_integration(cpb.CreateSCMIntegrationRequest(
+        runner_id=scm_runner.runner_id, scm_id="github", host="github.com", pat=True)).id
+
+
+def test_scm_integration_pat_only(cs, scm_runner, github):
+    assert is_uuid(github)
+    got = cs.get_scm_integration(cpb.GetSCMIntegrationRequest(id=github)).integration
+    assert (got.id, got.runner_id, got.scm_id, got.host, got.pat) == (
+        github, scm_runner.runner_id, "github", "github.com", True)
+    assert not got.HasField("oauth") or not got.oauth.client_id
+    integrations, _ = list_all(cs.list_scm_integrations, lambda p: cpb.ListSCMIntegrationsRequest(
+        pagination=p, filter=cpb.ListSCMIntegrationsRequest.Filter(runner_ids=[scm_runner.runner_id])), "integrations")
+    assert [i.id for i in integrations] == [github]
+
+
+def test_scm_oauth_needs_runner_public_key(cs, scm_runner, github):
+    err = expect(Code.FAILED_PRECONDITION, cs.create_scm_integration, cpb.CreateSCMIntegrationRequest(
+        runner_id=scm_runner.runner_id, scm_id="gitlab", host="gitlab.com", pat=True,
+        oauth_client_id="gitlab-app-id", oauth_plaintext_client_secret=secret("oauth client secret (create)")))
+    assert "runner does not have a public key" in err.message
+    err = expect(Code.FAILED_PRECONDITION, cs.update_scm_integration, cpb.UpdateSCMIntegrationRequest(
+        id=github, oauth_client_id="github-app-id",
+        oauth_plaintext_client_secret=secret("oauth client secret (update)")))
+    assert "runner does not have a public key" in err.message
+    got = cs.get_scm_integration(cpb.GetSCMIntegrationRequest(id=github)).integration
+    assert got.pat and not got.oauth.client_id
+
+
+def test_scm_duplicate_host_already_exists(cs, scm_runner, github):
+    expect(Code.ALREADY_EXISTS, cs.create_scm_integration, cpb.CreateSCMIntegrationRequest(
+        runner_id=scm_runner.runner_id, scm_id="github", host="github.com", pat=True))
+
+
+def test_llm_api_key_needs_runner_public_key(cs, scm_runner):
+    from gitpod.v1 import model_pb2
+    err = expect(Code.FAILED_PRECONDITION, cs.create_llm_integration, cpb.CreateLLMIntegrationRequest(
+        runner_id=scm_runner.runner_id, models=[model_pb2.SUPPORTED_MODEL_SONNET_3_7],
+        endpoint="https://llm.example.com/v1", api_key=secret("LLM API key", "sk-"), max_tokens=4096))
+    assert "runner does not have a public key" in err.message
+
+
+# --- host authentication tokens --------------------------------------------------------------
+
+
+def tokens_of(cs, runner_id: str, user_id: str):
+    tokens, _ = list_all(cs.list_host_authentication_tokens, lambda p: cpb.ListHostAuthenticationTokensRequest(
+        pagination=p, filter=cpb.ListHostAuthenticationTokensRequest.Filter(runner_id=runner_id, user_id=user_id)),
+        "tokens")
+    return tokens
+
+
+def test_host_token_lifecycle(cs, scm_runner, github, admin_id):
+    expires = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    created = cs.create_host_authentication_token(cpb.CreateHostAuthenticationTokenRequest(
+        runner_id=scm_runner.runner_id, user_id=admin_id, host="github.com",
+        token=secret("host token (PAT)", "ghp_"), refresh_token=secret("host refresh token"),
+        source=cpb.HOST_AUTHENTICATION_TOKEN_SOURCE_PAT, expires_at=ts(expires), scopes=["repo", "read:user"],
+    )).token
+    assert is_uuid(created.id)
+    assert (created.host, created.runner_id, created.user_id, created.source) == (
+        "github.com", scm_runner.runner_id, admin_id, cpb.HOST_AUTHENTICATION_TOKEN_SOURCE_PAT)
+    assert list(created.scopes) == ["repo", "read:user"]
+    assert created.expires_at.ToDatetime(tzinfo=dt.timezone.utc) == expires
+
+    got = cs.get_host_authentication_token(cpb.GetHostAuthenticationTokenRequest(id=created.id)).token
+    assert got == created
+    assert created.id in [t.id for t in tokens_of(cs, scm_runner.runner_id, admin_id)]
+
+    expect(Code.ALREADY_EXISTS, cs.create_host_authentication_token, cpb.CreateHostAuthenticationTokenRequest(
+        runner_id=scm_runner.runner_id, user_id=admin_id, host="github.com",
+        token=secret("host token (duplicate)", "ghp_"), source=cpb.HOST_AUTHENTICATION_TOKEN_SOURCE_PAT))
+
+    later = dt.datetime(2031, 6, 7, 8, 9, 10, tzinfo=dt.timezone.utc)
+    cs.update_host_authentication_token(cpb.UpdateHostAuthenticationTokenRequest(
+        id=created.id, token=secret("host token (rotated)", "ghp_"), refresh_token=secret("host refresh (rotated)"),
+        scopes=["repo"], expires_at=ts(later)))
+    got = cs.get_host_authentication_token(cpb.GetHostAuthenticationTokenRequest(id=created.id)).token
+    assert list(got.scopes) == ["repo"]
+    assert got.expires_at.ToDatetime(tzinfo=dt.timezone.utc) == later
+
+    cs.delete_host_authentication_token(cpb.DeleteHostAuthenticationTokenRequest(id=created.id))
+    expect(Code.NOT_FOUND, cs.get_host_authentication_token, cpb.GetHostAuthenticationTokenRequest(id=created.id))
+
+
+def test_set_scm_pat_flow(cs, scm_runner, github, admin_id):
+    """The Ona SDK has no set_scm_pat helper; these are the three steps of the Stainless one
+    (gitpod/lib/runner.py): list the user's tokens on the runner, delete those for the host,
+    create a PAT token."""
+    old = cs.create_host_authentication_token(cpb.CreateHostAuthenticationTokenRequest(
+        runner_id=scm_runner.runner_id, user_id=admin_id, host="github.com",
+        token=secret("host token (before set_scm_pat)", "ghp_"),
+        source=cpb.HOST_AUTHENTICATION_TOKEN_SOURCE_PAT)).token.id
+
+    # 1. list (first page only, as the helper does)
+    listed = cs.list_host_authentication_tokens(cpb.ListHostAuthenticationTokensRequest(
+        filter=cpb.ListHostAuthenticationTokensRequest.Filter(user_id=admin_id, runner_id=scm_runner.runner_id)))
+    # 2. delete the host's tokens
+    for t in listed.tokens:
+        if t.host == "github.com":
+            cs.delete_host_authentication_token(cpb.DeleteHostAuthenticationTokenRequest(id=t.id))
+    # 3. create
+    cs.create_host_authentication_token(cpb.CreateHostAuthenticationTokenRequest(
+        token=secret("host token (set_scm_pat)", "ghp_"), host="github.com", runner_id=scm_runner.runner_id,
+        user_id=admin_id, source=cpb.HOST_AUTHENTICATION_TOKEN_SOURCE_PAT))
+
+    tokens = [t for t in tokens_of(cs, scm_runner.runner_id, admin_id) if t.host == "github.com"]
+    assert len(tokens) == 1, tokens
+    assert tokens[0].id != old
+    expect(Code.NOT_FOUND, cs.get_host_authentication_token, cpb.GetHostAuthenticationTokenRequest(id=old))
+
+
+# --- runner policies -------------------------------------------------------------------------
+
+
+def test_runner_policies(rs):
+    assert len(GROUP_IDS) >= 2, GROUP_IDS
+    team, ops = GROUP_IDS[:2]
+    r = create_runner(rs, "ona policies").runner
+
+    def policies():
+        items, _ = list_all(rs.list_runner_policies, lambda p: rpb.ListRunnerPoliciesRequest(
+            runner_id=r.runner_id, pagination=p), "policies", page_size=1)
+        return {p.group_id: p.role for p in items}
+
+    p = rs.create_runner_policy(rpb.CreateRunnerPolicyRequest(
+        runner_id=r.runner_id, group_id=team, role=rpb.RUNNER_ROLE_USER)).policy
+    assert (p.group_id, p.role) == (team, rpb.RUNNER_ROLE_USER)
+    p = rs.create_runner_policy(rpb.CreateRunnerPolicyRequest(
+        runner_id=r.runner_id, group_id=ops, role=rpb.RUNNER_ROLE_ADMIN)).policy
+    assert (p.group_id, p.role) == (ops, rpb.RUNNER_ROLE_ADMIN)
+    assert policies() == {team: rpb.RUNNER_ROLE_USER, ops: rpb.RUNNER_ROLE_ADMIN}
+
+    p = rs.update_runner_policy(rpb.UpdateRunnerPolicyRequest(
+        runner_id=r.runner_id, group_id=team, role=rpb.RUNNER_ROLE_ADMIN)).policy
+    assert (p.group_id, p.role) == (team, rpb.RUNNER_ROLE_ADMIN)
+
+    expect(Code.ALREADY_EXISTS, rs.create_runner_policy, rpb.CreateRunnerPolicyRequest(
+        runner_id=r.runner_id, group_id=ops, role=rpb.RUNNER_ROLE_USER))
+
+    rs.delete_runner_policy(rpb.DeleteRunnerPolicyRequest(runner_id=r.runner_id, group_id=team))
+    assert policies() == {ops: rpb.RUNNER_ROLE_ADMIN}, "the duplicate create must not have changed the role"
+
+    err = expect(Code.INVALID_ARGUMENT, rs.create_runner_policy, rpb.CreateRunnerPolicyRequest(
+        runner_id=r.runner_id, group_id="team", role=rpb.RUNNER_ROLE_USER))
+    assert "groupId" in err.message
+    expect(Code.NOT_FOUND, rs.create_runner_policy, rpb.CreateRunnerPolicyRequest(
+        runner_id=UNKNOWN_UUID, group_id=team, role=rpb.RUNNER_ROLE_USER))
+
+
+# --- empty lists -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bare_runner(rs):
+    return create_runner(rs, "ona bare").runner
+
+
+EMPTY_LISTS = {
+    "runners": lambda rs, cs, r: rs.list_runners(rpb.ListRunnersRequest(
+        filter=rpb.ListRunnersRequest.Filter(creator_ids=[UNKNOWN_UUID]))).runners,
+    "policies": lambda rs, cs, r: rs.list_runner_policies(rpb.ListRunnerPoliciesRequest(runner_id=r)).policies,
+    "environment_classes": lambda rs, cs, r: cs.list_environment_classes(cpb.ListEnvironmentClassesRequest(
+        filter=cpb.ListEnvironmentClassesRequest.Filter(runner_ids=[r]))).environment_classes,
+    "integrations": lambda rs, cs, r: cs.list_scm_integrations(cpb.ListSCMIntegrationsRequest(
+        filter=cpb.ListSCMIntegrationsRequest.Filter(runner_ids=[r]))).integrations,
+    "tokens": lambda rs, cs, r: cs.list_host_authentication_tokens(cpb.ListHostAuthenticationTokensRequest(
+        filter=cpb.ListHostAuthenticationTokensRequest.Filter(runner_id=r))).tokens,
+}
+
+
+@pytest.mark.parametrize("key", list(EMPTY_LISTS))
+def test_empty_list(rs, cs, bare_runner, key):
+    assert list(EMPTY_LISTS[key](rs, cs, bare_runner.runner_id)) == []
