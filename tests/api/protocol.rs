@@ -111,6 +111,37 @@ async fn connect_json_has_the_proto3_json_shape() {
 }
 
 #[tokio::test]
+async fn conflicts_tell_the_sdks_not_to_retry() {
+    let server = TestServer::start().await;
+    let (_, created) =
+        post_json(&server, &rs("CreateRunner"), json!({"name": "Retry Runner", "provider": "RUNNER_PROVIDER_GCP"}))
+            .await;
+    let runner = created["runner"]["runnerId"].as_str().unwrap().to_owned();
+    let group = server.identity.create_group(server.org.id, "team").await.unwrap();
+    let body = json!({"runnerId": runner, "groupId": group.id.to_string(), "role": "RUNNER_ROLE_USER"});
+    let send = || {
+        reqwest::Client::new()
+            .post(format!("{}{}", server.url(), rs("CreateRunnerPolicy")))
+            .bearer_auth(&server.admin_token)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(send().await.unwrap().status().as_u16(), 200);
+    let again = send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 409);
+    assert_eq!(again.headers()["x-should-retry"], "false");
+    let unimplemented = reqwest::Client::new()
+        .post(format!("{}{}", server.url(), rs("CheckAuthenticationForHost")))
+        .bearer_auth(&server.admin_token)
+        .json(&json!({"host": "github.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unimplemented.status().as_u16(), 501);
+    assert_eq!(unimplemented.headers()["x-should-retry"], "false");
+}
+
+#[tokio::test]
 async fn empty_pages_name_their_items_key_in_json() {
     // The Stainless SDKs' strict mode needs the key; proto3 JSON alone would leave it out.
     let server = TestServer::start().await;

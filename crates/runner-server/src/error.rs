@@ -13,6 +13,9 @@ use runner_core::CoreError;
 use tonic_types::pb::{BadRequest, bad_request::FieldViolation};
 
 const BAD_REQUEST_TYPE: &str = "google.rpc.BadRequest";
+/// The Stainless SDKs retry 409 and 5xx twice unless told not to; a duplicate or a missing
+/// feature will not change on retry.
+const NO_RETRY: (&str, &str) = ("x-should-retry", "false");
 
 /// Converts a use-case error to the wire error. Exhaustive on purpose: a new variant must be
 /// mapped here before anything compiles.
@@ -29,11 +32,15 @@ pub fn to_connect(e: CoreError) -> ConnectError {
             ConnectError::new(Code::InvalidArgument, message).add_detail(BAD_REQUEST_TYPE, detail.encode_to_vec())
         }
         e @ CoreError::NotFound { .. } => ConnectError::new(Code::NotFound, e.to_string()),
-        e @ CoreError::AlreadyExists { .. } => ConnectError::new(Code::AlreadyExists, e.to_string()),
+        e @ CoreError::AlreadyExists { .. } => {
+            ConnectError::new(Code::AlreadyExists, e.to_string()).with_meta(NO_RETRY.0, NO_RETRY.1)
+        }
         CoreError::FailedPrecondition(m) => ConnectError::new(Code::FailedPrecondition, m),
         CoreError::PermissionDenied(m) => ConnectError::new(Code::PermissionDenied, m),
         CoreError::Unauthenticated(m) => ConnectError::new(Code::Unauthenticated, m),
-        e @ CoreError::Unimplemented(_) => ConnectError::new(Code::Unimplemented, e.to_string()),
+        e @ CoreError::Unimplemented(_) => {
+            ConnectError::new(Code::Unimplemented, e.to_string()).with_meta(NO_RETRY.0, NO_RETRY.1)
+        }
         CoreError::Unavailable(m) => {
             tracing::warn!(error = %m, "unavailable");
             ConnectError::new(Code::Unavailable, "service temporarily unavailable; retry")
