@@ -29,6 +29,7 @@ struct World {
     admin_group: uuid::Uuid,
     spare_groups: Vec<uuid::Uuid>,
     creator_token: String,
+    other_admin: uuid::Uuid,
 }
 
 async fn world() -> World {
@@ -77,6 +78,7 @@ async fn world() -> World {
         admin_group: admin_group.id,
         spare_groups,
         creator_token: creator,
+        other_admin: other_admin.id,
     }
 }
 
@@ -382,4 +384,294 @@ async fn scm_questions_check_input_and_access_before_anything_else() {
     assert_eq!(call(w.tokens[5].clone(), "CheckRepositoryAccess", body.clone()).await, "not_found");
     assert_eq!(call(w.tokens[3].clone(), "CheckRepositoryAccess", body.clone()).await, "unimplemented");
     assert_eq!(call(None, "CheckRepositoryAccess", body).await, "unauthenticated");
+}
+
+/// RunnerConfigurationService and the SCM questions, for the same eight principals.
+#[tokio::test]
+async fn configuration_rpcs_for_every_principal() {
+    let w = world().await;
+    let protocol = Protocol::ConnectJson;
+    let admin = w.server.client(protocol).await;
+    let (_, public_key) = runner_core::crypto::generate_runner_keypair();
+    let rcs = |m: &str| format!("/gitpod.v1.RunnerConfigurationService/{m}");
+    // Runners made while the creator still was a runners admin.
+    let mut runners = Vec::new();
+    for _ in 0..(PRINCIPALS.len() * 17) {
+        let id = w.runner(&admin).await;
+        w.server.set_public_key(&id, &public_key).await;
+        runners.push(id);
+    }
+    w.demote_creator().await;
+    let mut next_runner = runners.into_iter();
+
+    let table: Vec<(&str, Row)> = vec![
+        ("GetRunnerConfigurationSchema", ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated"]),
+        (
+            "CreateEnvironmentClass",
+            ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+        ),
+        ("GetEnvironmentClass", ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated"]),
+        (
+            "UpdateEnvironmentClass",
+            ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+        ),
+        (
+            "ValidateRunnerConfiguration",
+            ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+        ),
+        (
+            "CreateSCMIntegration",
+            ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+        ),
+        ("GetSCMIntegration", ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated"]),
+        (
+            "UpdateSCMIntegration",
+            ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+        ),
+        (
+            "DeleteSCMIntegration",
+            ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+        ),
+        ("CreateHostAuthenticationToken", ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated"]),
+        (
+            "GetHostAuthenticationToken",
+            ["ok", "ok", "ok", "not_found", "ok", "not_found", "not_found", "unauthenticated"],
+        ),
+        (
+            "UpdateHostAuthenticationToken",
+            ["ok", "ok", "ok", "not_found", "ok", "not_found", "not_found", "unauthenticated"],
+        ),
+        (
+            "DeleteHostAuthenticationToken",
+            ["ok", "ok", "ok", "not_found", "ok", "not_found", "not_found", "unauthenticated"],
+        ),
+        (
+            "CreateLLMIntegration",
+            ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+        ),
+        ("GetLLMIntegration", ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated"]),
+        (
+            "DeleteLLMIntegration",
+            ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+        ),
+        (
+            "CheckRepositoryAccess",
+            [
+                "unimplemented",
+                "unimplemented",
+                "unimplemented",
+                "unimplemented",
+                "unimplemented",
+                "not_found",
+                "not_found",
+                "unauthenticated",
+            ],
+        ),
+    ];
+    // Each principal's own subject id, for the tokens it stores for itself.
+    let members = w.server.identity.members(w.server.org.id).await.unwrap();
+    let subject_of = |i: usize| -> String {
+        let name = ["admin", "runners-admin", "creator", "user-policy", "admin-policy", "plain", "", ""][i];
+        match i {
+            6 => w.other_admin.to_string(),
+            7 => uuid::Uuid::now_v7().to_string(),
+            _ => members.iter().find(|m| m.name == name).map(|m| m.id.to_string()).expect("a member"),
+        }
+    };
+    let mut differences = Vec::new();
+    for (rpc, expected) in &table {
+        for (i, principal) in PRINCIPALS.iter().enumerate() {
+            let c = w.server.client_as(protocol, w.tokens[i].as_deref()).await;
+            let runner_id = next_runner.next().unwrap();
+            // What the call acts on, made by the organization admin.
+            let schema: GetRunnerConfigurationSchemaResponse = admin
+                .call(
+                    &rcs("GetRunnerConfigurationSchema"),
+                    GetRunnerConfigurationSchemaRequest { runner_id: runner_id.clone() },
+                )
+                .await
+                .unwrap();
+            let config: Vec<FieldValue> = schema
+                .schema
+                .unwrap()
+                .environment_classes
+                .into_iter()
+                .filter_map(|f| match f.r#type? {
+                    runner_configuration_schema::field::Type::Int(x) => {
+                        Some(FieldValue { key: f.id, value: x.default.to_string() })
+                    }
+                    _ => None,
+                })
+                .collect();
+            let class = || CreateEnvironmentClassRequest {
+                runner_id: runner_id.clone(),
+                display_name: "Matrix Class".into(),
+                description: "for the matrix".into(),
+                configuration: config.clone(),
+            };
+            let scm = || CreateScmIntegrationRequest {
+                runner_id: runner_id.clone(),
+                scm_id: "github".into(),
+                host: "github.com".into(),
+                pat: true,
+                ..Default::default()
+            };
+            let llm = || CreateLlmIntegrationRequest {
+                runner_id: runner_id.clone(),
+                models: vec![SupportedModel::Sonnet4 as i32],
+                endpoint: "https://llm.example.com".into(),
+                api_key: "sk-matrix".into(),
+                max_tokens: 0,
+            };
+            let token_for = |subject: String| CreateHostAuthenticationTokenRequest {
+                runner_id: runner_id.clone(),
+                host: "github.com".into(),
+                token: "ghp_matrix".into(),
+                source: HostAuthenticationTokenSource::Pat as i32,
+                subject: Some(Subject { id: subject, principal: Principal::User as i32 }),
+                ..Default::default()
+            };
+            let class_id = || async {
+                admin
+                    .call::<_, CreateEnvironmentClassResponse>(&rcs("CreateEnvironmentClass"), class())
+                    .await
+                    .unwrap()
+                    .id
+            };
+            let scm_id = || async {
+                admin.call::<_, CreateScmIntegrationResponse>(&rcs("CreateSCMIntegration"), scm()).await.unwrap().id
+            };
+            let got = match *rpc {
+                "GetRunnerConfigurationSchema" => outcome(
+                    c.call::<_, GetRunnerConfigurationSchemaResponse>(
+                        &rcs(rpc),
+                        GetRunnerConfigurationSchemaRequest { runner_id },
+                    )
+                    .await,
+                ),
+                "CreateEnvironmentClass" => {
+                    outcome(c.call::<_, CreateEnvironmentClassResponse>(&rcs(rpc), class()).await)
+                }
+                "GetEnvironmentClass" => {
+                    let req = GetEnvironmentClassRequest { environment_class_id: class_id().await };
+                    outcome(c.call::<_, GetEnvironmentClassResponse>(&rcs(rpc), req).await)
+                }
+                "UpdateEnvironmentClass" => {
+                    let req = UpdateEnvironmentClassRequest {
+                        environment_class_id: class_id().await,
+                        enabled: Some(false),
+                        ..Default::default()
+                    };
+                    outcome(c.call::<_, UpdateEnvironmentClassResponse>(&rcs(rpc), req).await)
+                }
+                "ValidateRunnerConfiguration" => {
+                    let req = ValidateRunnerConfigurationRequest {
+                        runner_id: runner_id.clone(),
+                        config: Some(validate_runner_configuration_request::Config::EnvironmentClass(
+                            EnvironmentClass {
+                                display_name: "Checked Class".into(),
+                                description: "checked".into(),
+                                configuration: config.clone(),
+                                ..Default::default()
+                            },
+                        )),
+                    };
+                    outcome(c.call::<_, ValidateRunnerConfigurationResponse>(&rcs(rpc), req).await)
+                }
+                "CreateSCMIntegration" => outcome(c.call::<_, CreateScmIntegrationResponse>(&rcs(rpc), scm()).await),
+                "GetSCMIntegration" => outcome(
+                    c.call::<_, GetScmIntegrationResponse>(&rcs(rpc), GetScmIntegrationRequest { id: scm_id().await })
+                        .await,
+                ),
+                "UpdateSCMIntegration" => {
+                    let req = UpdateScmIntegrationRequest {
+                        id: scm_id().await,
+                        virtual_directory: Some(String::new()),
+                        ..Default::default()
+                    };
+                    outcome(c.call::<_, UpdateScmIntegrationResponse>(&rcs(rpc), req).await)
+                }
+                "DeleteSCMIntegration" => outcome(
+                    c.call::<_, DeleteScmIntegrationResponse>(
+                        &rcs(rpc),
+                        DeleteScmIntegrationRequest { id: scm_id().await },
+                    )
+                    .await,
+                ),
+                "CreateHostAuthenticationToken" => {
+                    scm_id().await;
+                    outcome(
+                        c.call::<_, CreateHostAuthenticationTokenResponse>(&rcs(rpc), token_for(subject_of(i))).await,
+                    )
+                }
+                "GetHostAuthenticationToken" | "UpdateHostAuthenticationToken" | "DeleteHostAuthenticationToken" => {
+                    // The organization admin's own token: others need the runner's admin role.
+                    scm_id().await;
+                    let created: CreateHostAuthenticationTokenResponse =
+                        admin.call(&rcs("CreateHostAuthenticationToken"), token_for(subject_of(0))).await.unwrap();
+                    let id = created.token.unwrap().id;
+                    match *rpc {
+                        "GetHostAuthenticationToken" => outcome(
+                            c.call::<_, GetHostAuthenticationTokenResponse>(
+                                &rcs(rpc),
+                                GetHostAuthenticationTokenRequest { id },
+                            )
+                            .await,
+                        ),
+                        "UpdateHostAuthenticationToken" => {
+                            let req = UpdateHostAuthenticationTokenRequest {
+                                id,
+                                token: Some("ghp_new".into()),
+                                ..Default::default()
+                            };
+                            outcome(c.call::<_, UpdateHostAuthenticationTokenResponse>(&rcs(rpc), req).await)
+                        }
+                        _ => outcome(
+                            c.call::<_, DeleteHostAuthenticationTokenResponse>(
+                                &rcs(rpc),
+                                DeleteHostAuthenticationTokenRequest { id },
+                            )
+                            .await,
+                        ),
+                    }
+                }
+                "CreateLLMIntegration" => outcome(c.call::<_, CreateLlmIntegrationResponse>(&rcs(rpc), llm()).await),
+                "GetLLMIntegration" | "DeleteLLMIntegration" => {
+                    let id = admin
+                        .call::<_, CreateLlmIntegrationResponse>(&rcs("CreateLLMIntegration"), llm())
+                        .await
+                        .unwrap()
+                        .id;
+                    if *rpc == "GetLLMIntegration" {
+                        outcome(
+                            c.call::<_, GetLlmIntegrationResponse>(&rcs(rpc), GetLlmIntegrationRequest { id }).await,
+                        )
+                    } else {
+                        outcome(
+                            c.call::<_, DeleteLlmIntegrationResponse>(
+                                &rcs(rpc),
+                                DeleteLlmIntegrationRequest { id, force: false },
+                            )
+                            .await,
+                        )
+                    }
+                }
+                "CheckRepositoryAccess" => {
+                    let req = CheckRepositoryAccessRequest {
+                        runner_id,
+                        repository_url: "https://github.com/org/repo".into(),
+                    };
+                    outcome(c.call::<_, CheckRepositoryAccessResponse>(&rs(rpc), req).await)
+                }
+                other => unreachable!("{other}"),
+            };
+            if got != expected[i] {
+                differences.push(format!("{rpc} as {principal}: expected {}, got {got}", expected[i]));
+            }
+        }
+    }
+    for d in &differences {
+        println!("{d}");
+    }
+    assert!(differences.is_empty(), "{} differences", differences.len());
 }
