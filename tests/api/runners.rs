@@ -367,3 +367,37 @@ async fn honeycomb_key_is_sealed_to_the_runner() {
     update(&c, patch("")).await.unwrap();
     assert!(get(&c, &id).await.unwrap().spec.unwrap().configuration.unwrap().encrypted_honeycomb_api_key.is_empty());
 }
+
+#[tokio::test]
+async fn the_metrics_password_is_write_only() {
+    let server = TestServer::start().await;
+    for protocol in ALL {
+        let c = server.client(protocol).await;
+        let mut req = aws_runner("Metrics Runner");
+        let metrics = MetricsConfiguration {
+            enabled: true,
+            url: "https://prometheus.example.com/api/v1/write".into(),
+            username: "runner".into(),
+            password: "metrics-password-1".into(),
+            ..Default::default()
+        };
+        req.spec.as_mut().unwrap().configuration.as_mut().unwrap().metrics = Some(metrics);
+        let created = create(&c, req).await.unwrap().runner.unwrap();
+        let shown = |r: &Runner| r.spec.clone().unwrap().configuration.unwrap().metrics.unwrap();
+        assert_eq!((shown(&created).username.as_str(), shown(&created).password.as_str()), ("runner", ""));
+        let patch = update_runner_request::RunnerConfiguration {
+            metrics: Some(update_runner_request::MetricsConfiguration {
+                password: Some("metrics-password-2".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let spec = update_runner_request::Spec { configuration: Some(patch), desired_phase: None };
+        update(&c, UpdateRunnerRequest { runner_id: created.runner_id.clone(), name: None, spec: Some(spec) })
+            .await
+            .unwrap();
+        let got = get(&c, &created.runner_id).await.unwrap();
+        assert_eq!(shown(&got).password, "", "{protocol:?}");
+        assert!(shown(&got).enabled, "the other metrics settings are kept");
+    }
+}

@@ -50,7 +50,8 @@ fn spec(s: m::RunnerSpec) -> pb::RunnerSpec {
                 enabled: m.enabled,
                 url: m.url,
                 username: m.username,
-                password: m.password,
+                // A password is never returned; it is write-only through the API.
+                password: String::new(),
                 managed_metrics_enabled: m.managed_metrics_enabled,
                 include_verbose_metrics: m.include_verbose_metrics,
             }),
