@@ -161,6 +161,16 @@ else
   PASSED=$((PASSED + 1))
   SERVER_PID=""
 fi
+# The token every client sent must appear nowhere in the server's log, nor on stdout past the
+# first-start lines that show it once.
+if grep -qF -- "$INTEROP_TOKEN" "$WORK/server.log" \
+  || sed '/^listening on /,$!d' "$WORK/stdout" | grep -qF -- "$INTEROP_TOKEN"; then
+  echo "  FAIL [server] the bearer token appears in the server's output"
+  FAILED=$((FAILED + 1))
+else
+  echo "  ok   [server] the bearer token appears nowhere in the server's log"
+  PASSED=$((PASSED + 1))
+fi
 set -e
 [ "$FAILED" -eq 0 ] || KEEP_WORK=1
 
