@@ -401,3 +401,72 @@ async fn the_metrics_password_is_write_only() {
         assert!(shown(&got).enabled, "the other metrics settings are kept");
     }
 }
+
+#[tokio::test]
+async fn every_organization_has_its_local_configuration_runner() {
+    let server = TestServer::start().await;
+    for protocol in ALL {
+        let c = server.client(protocol).await;
+        // Listed only when asked for by kind.
+        assert!(list(&c, 0, "", None).await.unwrap().runners.is_empty(), "{protocol:?}");
+        let local_kind =
+            list_runners_request::Filter { kinds: vec![RunnerKind::LocalConfiguration as i32], ..Default::default() };
+        let locals = list(&c, 0, "", Some(local_kind)).await.unwrap().runners;
+        assert_eq!(locals.len(), 1, "{protocol:?}");
+        let local = &locals[0];
+        assert_eq!(local.status.as_ref().unwrap().phase, RunnerPhase::Active as i32);
+        let id = local.runner_id.clone();
+
+        // Its desired phase switches local runners on and off.
+        let phase = |p: RunnerPhase| UpdateRunnerRequest {
+            runner_id: id.clone(),
+            name: None,
+            spec: Some(update_runner_request::Spec { configuration: None, desired_phase: Some(p as i32) }),
+        };
+        update(&c, phase(RunnerPhase::Inactive)).await.unwrap();
+        assert_eq!(get(&c, &id).await.unwrap().spec.unwrap().desired_phase, RunnerPhase::Inactive as i32);
+        update(&c, phase(RunnerPhase::Active)).await.unwrap();
+        assert_code(update(&c, phase(RunnerPhase::Deleting)).await, "invalid_argument", 400);
+
+        // It cannot be deleted, bootstrapped or run environments; it can hold SCM integrations.
+        assert_code(delete(&c, &id, false).await, "failed_precondition", 400);
+        assert_code(delete(&c, &id, true).await, "failed_precondition", 400);
+        let token = c
+            .call::<_, CreateRunnerTokenResponse>(
+                &rs("CreateRunnerToken"),
+                CreateRunnerTokenRequest { runner_id: id.clone() },
+            )
+            .await;
+        assert_code(token, "failed_precondition", 400);
+        let class = CreateEnvironmentClassRequest {
+            runner_id: id.clone(),
+            display_name: "Local Class".into(),
+            description: "not possible".into(),
+            configuration: vec![],
+        };
+        let f = c
+            .call::<_, CreateEnvironmentClassResponse>(
+                "/gitpod.v1.RunnerConfigurationService/CreateEnvironmentClass",
+                class,
+            )
+            .await;
+        assert_code(f, "failed_precondition", 400);
+    }
+    let c = server.client(crate::common::Protocol::ConnectJson).await;
+    let local_kind =
+        list_runners_request::Filter { kinds: vec![RunnerKind::LocalConfiguration as i32], ..Default::default() };
+    let id = list(&c, 0, "", Some(local_kind.clone())).await.unwrap().runners[0].runner_id.clone();
+    let scm = CreateScmIntegrationRequest {
+        runner_id: id,
+        scm_id: "github".into(),
+        host: "github.com".into(),
+        pat: true,
+        ..Default::default()
+    };
+    let _: CreateScmIntegrationResponse =
+        c.call("/gitpod.v1.RunnerConfigurationService/CreateSCMIntegration", scm).await.unwrap();
+    // Plain members do not see it.
+    let (_, token) = server.member("plain", runner_core::identity::OrgRole::Member).await;
+    let plain = server.client_as(crate::common::Protocol::ConnectJson, Some(&token)).await;
+    assert!(list(&plain, 0, "", Some(local_kind)).await.unwrap().runners.is_empty());
+}

@@ -13,6 +13,26 @@ use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
 use crate::validate;
 
+/// The one local-configuration runner every organization has: it holds the settings shared by
+/// local runners (their SCM integrations, and with its desired phase whether they may run).
+pub fn local_configuration_runner(org_id: Uuid, now: Timestamp) -> crate::model::Runner {
+    use crate::model::*;
+    crate::model::Runner {
+        id: Uuid::now_v7(),
+        org_id,
+        name: "Local runners".to_owned(),
+        kind: RunnerKind::LocalConfiguration,
+        provider: None,
+        runner_manager_id: None,
+        creator: None,
+        created_at: now,
+        updated_at: now,
+        spec: RunnerSpec { desired_phase: Some(RunnerPhase::Active), ..Default::default() },
+        status: RunnerStatus { phase: RunnerPhase::Active, ..Default::default() },
+        revision: 1,
+    }
+}
+
 /// Identity use cases over a store.
 #[derive(Clone)]
 pub struct Identity {
@@ -52,7 +72,8 @@ impl Identity {
             runners_admin: false,
             created_at: now,
         };
-        self.store.create_organization(&org, &members).await.map_err(duplicate("organization", &name))?;
+        let local = local_configuration_runner(org.id, now);
+        self.store.create_organization(&org, &members, &local).await.map_err(duplicate("organization", &name))?;
         Ok(org)
     }
 

@@ -442,10 +442,16 @@ pub struct RunnerFilter {
 }
 
 impl RunnerFilter {
-    /// Whether a runner passes the filter (the stores implement the same rule in SQL).
+    /// Whether a runner passes the filter (the stores implement the same rule in SQL). With no
+    /// kinds given, every kind but the local-configuration runner passes: it is listed only
+    /// when asked for by kind.
     pub fn matches(&self, runner: &Runner) -> bool {
         (self.creator_ids.is_empty() || runner.creator.as_ref().is_some_and(|c| self.creator_ids.contains(&c.id)))
-            && (self.kinds.is_empty() || self.kinds.contains(&runner.kind))
+            && (if self.kinds.is_empty() {
+                runner.kind != RunnerKind::LocalConfiguration
+            } else {
+                self.kinds.contains(&runner.kind)
+            })
             && (self.providers.is_empty() || runner.provider.is_some_and(|p| self.providers.contains(&p)))
     }
 }

@@ -93,8 +93,14 @@ pub trait Store: Send + Sync + 'static {
 
     // --- Identity -------------------------------------------------------------------------
 
-    /// Creates an organization together with its `org-members` system group.
-    async fn create_organization(&self, org: &Organization, members_group: &Group) -> Result<(), StoreError>;
+    /// Creates an organization together with its `org-members` system group and its
+    /// local-configuration runner, atomically.
+    async fn create_organization(
+        &self,
+        org: &Organization,
+        members_group: &Group,
+        local_configuration: &Runner,
+    ) -> Result<(), StoreError>;
     async fn list_organizations(&self) -> Result<Vec<Organization>, StoreError>;
     async fn create_member(&self, member: &Member) -> Result<(), StoreError>;
     async fn get_member(&self, id: Uuid) -> Result<Option<Member>, StoreError>;

@@ -13,7 +13,7 @@ use runner_core::authz::Visibility;
 use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
 use runner_core::model::{
     ApiEnum, EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, LlmIntegration, Runner,
-    RunnerFilter, RunnerPhase, RunnerPolicy, RunnerRole, ScmIntegration,
+    RunnerFilter, RunnerKind, RunnerPhase, RunnerPolicy, RunnerRole, ScmIntegration,
 };
 use runner_core::schema::RunnerConfigurationSchema;
 use runner_core::store::{NewRunnerToken, Store, StoreError, WriteOutcome};
@@ -121,14 +121,8 @@ async fn insert_token<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
 #[async_trait]
 impl Store for SqliteStore {
     async fn insert_runner(&self, runner: &Runner, token: &NewRunnerToken) -> Result<(), StoreError> {
-        let c = RunnerColumns::from_domain(runner)?;
         let mut tx = self.pool.begin().await.map_err(map)?;
-        let mut q = QueryBuilder::new(
-            "INSERT INTO runners (id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, phase, spec, status, created_at, updated_at, revision) VALUES (",
-        );
-        push_runner_values(&mut q, &c);
-        q.push(")");
-        q.build().execute(&mut *tx).await.map_err(map)?;
+        insert_runner_row(&mut tx, runner).await?;
         insert_token(&mut *tx, token).await?;
         tx.commit().await.map_err(map)
     }
@@ -155,6 +149,10 @@ impl Store for SqliteStore {
             q.push(" AND id > ").push_bind(after.to_string());
         }
         push_in(&mut q, "creator_id", filter.creator_ids.iter().map(|c| c.to_string()));
+        if filter.kinds.is_empty() {
+            // Unless asked for by kind, the local-configuration runner is not listed.
+            q.push(" AND kind <> ").push_bind(RunnerKind::LocalConfiguration.as_str());
+        }
         push_in(&mut q, "kind", filter.kinds.iter().map(|k| k.as_str().to_owned()));
         push_in(&mut q, "provider", filter.providers.iter().map(|p| p.as_str().to_owned()));
         q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
@@ -194,7 +192,12 @@ impl Store for SqliteStore {
         insert_token(&self.pool, token).await
     }
 
-    async fn create_organization(&self, org: &Organization, members_group: &Group) -> Result<(), StoreError> {
+    async fn create_organization(
+        &self,
+        org: &Organization,
+        members_group: &Group,
+        local_configuration: &Runner,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(map)?;
         sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
             .bind(org.id.to_string()) // 1
@@ -204,6 +207,7 @@ impl Store for SqliteStore {
             .await
             .map_err(map)?;
         insert_group(&mut *tx, members_group).await?;
+        insert_runner_row(&mut tx, local_configuration).await?;
         tx.commit().await.map_err(map)
     }
 
@@ -809,6 +813,17 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map).map(|_| ())
     }
+}
+
+async fn insert_runner_row(tx: &mut sqlx::Transaction<'_, Sqlite>, runner: &Runner) -> Result<(), StoreError> {
+    let c = RunnerColumns::from_domain(runner)?;
+    let mut q = QueryBuilder::new(
+        "INSERT INTO runners (id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, phase, spec, status, created_at, updated_at, revision) VALUES (",
+    );
+    push_runner_values(&mut q, &c);
+    q.push(")");
+    q.build().execute(&mut **tx).await.map_err(map)?;
+    Ok(())
 }
 
 async fn insert_group<'e, E: sqlx::Executor<'e, Database = Sqlite>>(exec: E, g: &Group) -> Result<(), StoreError> {

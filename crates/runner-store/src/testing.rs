@@ -39,7 +39,8 @@ pub async fn new_org(store: &Arc<dyn Store>) -> (Organization, Group) {
         runners_admin: false,
         created_at: now,
     };
-    store.create_organization(&org, &members).await.unwrap();
+    let local = runner_core::identity_admin::local_configuration_runner(org.id, now);
+    store.create_organization(&org, &members, &local).await.unwrap();
     (org, members)
 }
 
@@ -142,8 +143,11 @@ async fn list_orders_filters_and_pages(store: Arc<dyn Store>) {
         RunnerFilter { creator_ids: vec![alice], providers: vec![RunnerProvider::AwsEc2], ..Default::default() };
     let got = store.list_runners(&everything(&org), &alice_aws, None, 100).await.unwrap();
     assert_eq!(got.iter().map(|r| r.id).collect::<Vec<_>>(), vec![ids[0], ids[2]]);
+    // Asked for by kind, only the organization's own local-configuration runner.
     let kinds = RunnerFilter { kinds: vec![RunnerKind::LocalConfiguration], ..Default::default() };
-    assert!(store.list_runners(&everything(&org), &kinds, None, 100).await.unwrap().is_empty());
+    let locals = store.list_runners(&everything(&org), &kinds, None, 100).await.unwrap();
+    assert_eq!(locals.iter().map(|r| r.kind).collect::<Vec<_>>(), vec![RunnerKind::LocalConfiguration]);
+    assert!(locals.iter().all(|r| kinds.matches(r) && !RunnerFilter::default().matches(r)));
     for r in &all {
         assert!(
             alice_aws.matches(r) == got.iter().any(|g| g.id == r.id),
@@ -240,7 +244,15 @@ async fn identity_round_trip(store: Arc<dyn Store>) {
         runners_admin: false,
         created_at: now,
     };
-    assert!(matches!(store.create_organization(&dup, &dup_group).await, Err(StoreError::AlreadyExists)));
+    let dup_local = runner_core::identity_admin::local_configuration_runner(dup.id, now);
+    assert!(matches!(store.create_organization(&dup, &dup_group, &dup_local).await, Err(StoreError::AlreadyExists)));
+    // The failed create left no runner behind: the duplicate's local runner is not there.
+    assert_eq!(store.get_runner(dup_local.id).await.unwrap(), None);
+    // Every organization has one local-configuration runner, listed only when asked for by kind.
+    let local = RunnerFilter { kinds: vec![RunnerKind::LocalConfiguration], ..Default::default() };
+    let locals = store.list_runners(&everything(&org), &local, None, 10).await.unwrap();
+    assert_eq!(locals.len(), 1);
+    assert!(store.list_runners(&everything(&org), &RunnerFilter::default(), None, 10).await.unwrap().is_empty());
 
     let alice = Member {
         id: Uuid::now_v7(),
