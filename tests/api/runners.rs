@@ -400,6 +400,16 @@ async fn the_metrics_password_is_write_only() {
         assert_eq!(shown(&got).password, "", "{protocol:?}");
         assert!(shown(&got).enabled, "the other metrics settings are kept");
     }
+    // Stored encrypted: the plaintext is in neither the database nor its write-ahead log.
+    let dir = server._dir.path();
+    let files =
+        [std::fs::read(dir.join("test.db")).unwrap(), std::fs::read(dir.join("test.db-wal")).unwrap_or_default()];
+    for secret in ["metrics-password-1", "metrics-password-2"] {
+        assert!(
+            files.iter().all(|f| !f.windows(secret.len()).any(|w| w == secret.as_bytes())),
+            "{secret} stored in plaintext"
+        );
+    }
 }
 
 #[tokio::test]

@@ -198,9 +198,9 @@ pub struct MetricsConfiguration {
     pub enabled: bool,
     pub url: String,
     pub username: String,
-    /// Stored as given: a credential of the user's own metrics endpoint, returned to runner
-    /// admins only (the transport redacts it for others once identities exist).
-    pub password: String,
+    /// The metrics endpoint's password, encrypted at rest under the server key (bound to the
+    /// runner's id); write-only through the API.
+    pub encrypted_password: Vec<u8>,
     pub managed_metrics_enabled: bool,
     pub include_verbose_metrics: bool,
 }

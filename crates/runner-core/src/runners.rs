@@ -7,6 +7,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::authz::{self, RunnerAccess, Visibility};
+use crate::crypto::AtRestKey;
 use crate::error::{CoreError, FieldViolation, Resource, Result};
 use crate::identity::Caller;
 use crate::model::*;
@@ -133,11 +134,12 @@ pub struct CreatedRunner {
 pub struct Runners {
     store: Arc<dyn Store>,
     page_tokens: PageTokens,
+    at_rest: AtRestKey,
 }
 
 impl Runners {
-    pub fn new(store: Arc<dyn Store>, page_tokens: PageTokens) -> Self {
-        Self { store, page_tokens }
+    pub fn new(store: Arc<dyn Store>, page_tokens: PageTokens, at_rest: AtRestKey) -> Self {
+        Self { store, page_tokens, at_rest }
     }
 
     pub async fn create(&self, caller: &Caller, input: CreateRunnerInput) -> Result<CreatedRunner> {
@@ -146,6 +148,13 @@ impl Runners {
         let name = v.check(validate::name("name", &input.name, NAME_MIN, NAME_MAX));
         let kind_provider = v.check(kind_and_provider(input.kind, input.provider));
         let manager = v.check(validate::optional_uuid("runnerManagerId", &input.runner_manager_id));
+        let metrics_password = input
+            .spec
+            .as_ref()
+            .and_then(|s| s.configuration.as_ref())
+            .and_then(|c| c.metrics.as_ref())
+            .map(|m| m.password.clone())
+            .filter(|p| !p.is_empty());
         let spec = v.check(create_spec(input.spec.unwrap_or_default()));
         if let (Some((_, provider)), Some(manager)) = (&kind_provider, &manager) {
             let managed = *provider == Some(RunnerProvider::Managed);
@@ -170,7 +179,7 @@ impl Runners {
         }
 
         let now = Timestamp::now();
-        let runner = Runner {
+        let mut runner = Runner {
             id: Uuid::now_v7(),
             org_id: caller.org_id,
             name: name.expect("checked"),
@@ -184,6 +193,9 @@ impl Runners {
             status: RunnerStatus::default(),
             revision: 1,
         };
+        if let (Some(password), Some(m)) = (metrics_password, runner.spec.configuration.metrics.as_mut()) {
+            m.encrypted_password = self.at_rest.encrypt(password.as_bytes(), &metrics_aad(runner.id));
+        }
         let (token, record) = runner_token(runner.id, RunnerTokenKind::Exchange, EXCHANGE_TOKEN_TTL_SECS);
         self.store.insert_runner(&runner, &record).await?;
         Ok(CreatedRunner { runner, exchange_token: token })
@@ -304,7 +316,7 @@ impl Runners {
                 runner.name = name.clone();
             }
             if let Some(spec) = &spec {
-                apply_spec_patch(&mut runner, spec)?;
+                apply_spec_patch(&mut runner, spec, &self.at_rest)?;
             }
             runner.updated_at = Timestamp::now().max(runner.updated_at);
             runner.revision += 1;
@@ -342,6 +354,13 @@ impl Runners {
         }
         Err(CoreError::Unavailable("runner is being changed concurrently; retry".to_owned()))
     }
+}
+
+/// Associated data that binds an encrypted metrics password to its runner.
+fn metrics_aad(runner_id: Uuid) -> Vec<u8> {
+    let mut aad = runner_id.as_bytes().to_vec();
+    aad.extend_from_slice(b"metrics password");
+    aad
 }
 
 /// The message clients match on (Terraform provider) when a secret cannot be sealed yet.
@@ -472,7 +491,10 @@ fn metrics(field: &str, m: MetricsInput) -> Result<MetricsConfiguration, FieldVi
         enabled: m.enabled,
         url: bounded(&format!("{field}.url"), &m.url, 2048)?,
         username: bounded(&format!("{field}.username"), &m.username, 256)?,
-        password: bounded(&format!("{field}.password"), &m.password, 1024)?,
+        encrypted_password: {
+            bounded(&format!("{field}.password"), &m.password, 1024)?;
+            Vec::new()
+        },
         managed_metrics_enabled: m.managed_metrics_enabled,
         include_verbose_metrics: m.include_verbose_metrics,
     })
@@ -529,7 +551,7 @@ fn check_spec_patch(p: &SpecPatch) -> Result<CheckedSpecPatch, Vec<FieldViolatio
     }
 }
 
-fn apply_spec_patch(runner: &mut Runner, p: &CheckedSpecPatch) -> Result<()> {
+fn apply_spec_patch(runner: &mut Runner, p: &CheckedSpecPatch, at_rest: &AtRestKey) -> Result<()> {
     if let Some(phase) = p.desired_phase {
         if runner.kind != RunnerKind::LocalConfiguration {
             return Err(CoreError::invalid(
@@ -571,7 +593,8 @@ fn apply_spec_patch(runner: &mut Runner, p: &CheckedSpecPatch) -> Result<()> {
             cur.username = x.clone();
         }
         if let Some(x) = &m.password {
-            cur.password = x.clone();
+            cur.encrypted_password =
+                if x.is_empty() { Vec::new() } else { at_rest.encrypt(x.as_bytes(), &metrics_aad(runner.id)) };
         }
         if let Some(x) = m.managed_metrics_enabled {
             cur.managed_metrics_enabled = x;

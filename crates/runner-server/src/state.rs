@@ -34,12 +34,12 @@ impl AppState {
     /// is where clients reach the server (for OAuth callback URLs).
     pub fn new(store: Arc<dyn Store>, master_key: &[u8; 32], public_base_url: &str) -> Self {
         let page_tokens = PageTokens::new(secrets::derive_key(master_key, "gitpod-runner-api page tokens v1"));
-        let runners = Runners::new(store.clone(), page_tokens.clone());
+        let at_rest = AtRestKey::new(secrets::derive_key(master_key, "gitpod-runner-api secrets at rest v1"));
+        let runners = Runners::new(store.clone(), page_tokens.clone(), at_rest.clone());
         let policies = Policies::new(store.clone(), runners.clone(), page_tokens.clone());
         let classes =
             EnvironmentClasses::new(store.clone(), runners.clone(), page_tokens.clone(), public_base_url.to_owned());
         let scm = ScmIntegrations::new(store.clone(), runners.clone(), classes.clone(), page_tokens.clone());
-        let at_rest = AtRestKey::new(secrets::derive_key(master_key, "gitpod-runner-api secrets at rest v1"));
         let host_tokens = HostTokens::new(store.clone(), runners.clone(), page_tokens.clone(), at_rest);
         let llm = LlmIntegrations::new(store.clone(), runners.clone(), page_tokens);
         let scm_questions = ScmQuestions::new(runners.clone());
