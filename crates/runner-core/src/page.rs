@@ -132,6 +132,26 @@ impl PageTokens {
         Page { items, next_token }
     }
 
+    /// Page size, runner-id filter and position of a listing filtered by runner ids (the SCM and
+    /// LLM integration lists): all checked, with the token's filter winning over the request's.
+    pub fn runner_scoped(
+        &self,
+        kind: &str,
+        page_size: i32,
+        runner_ids: &[String],
+        token: &str,
+    ) -> Result<(u32, Vec<uuid::Uuid>, Option<uuid::Uuid>), crate::CoreError> {
+        use crate::validate::{self, Violations};
+        let mut v = Violations::default();
+        let size = v.check(validate::page_size("pagination.pageSize", page_size));
+        let ids = v.check(validate::filter_list("filter.runnerIds", runner_ids, |f, s| validate::uuid(f, s)));
+        let cursor = v.check(self.cursor("pagination.token", kind, token, ids.unwrap_or_default()));
+        v.finish()?;
+        let (size, cursor) = (size.expect("checked"), cursor.expect("checked"));
+        let after = cursor.after_id()?;
+        Ok((size, cursor.filter, after))
+    }
+
     /// The cursor of a list request: from the token when there is one (its filter wins over
     /// the request's), else the request's own filter from the start.
     pub fn cursor<F: DeserializeOwned>(

@@ -205,15 +205,9 @@ impl ScmIntegrations {
         page_size: i32,
         token: &str,
     ) -> Result<Page<ScmIntegration>> {
-        let mut v = Violations::default();
-        let size = v.check(validate::page_size("pagination.pageSize", page_size));
-        let ids = v.check(validate::filter_list("filter.runnerIds", runner_ids, |f, s| validate::uuid(f, s)));
-        let cursor = v.check(self.page_tokens.cursor("pagination.token", LIST_KIND, token, ids.unwrap_or_default()));
-        v.finish()?;
-        let (size, cursor) = (size.expect("checked"), cursor.expect("checked"));
-        let after = cursor.after_id()?;
-        let items = self.store.list_scm_integrations(&Visibility::of(caller), &cursor.filter, after, size + 1).await?;
-        Ok(self.page_tokens.page(LIST_KIND, &cursor.filter, items, size, |item| item.id))
+        let (size, runner_ids, after) = self.page_tokens.runner_scoped(LIST_KIND, page_size, runner_ids, token)?;
+        let items = self.store.list_scm_integrations(&Visibility::of(caller), &runner_ids, after, size + 1).await?;
+        Ok(self.page_tokens.page(LIST_KIND, &runner_ids, items, size, |item| item.id))
     }
 
     pub async fn update(&self, caller: &Caller, input: UpdateScmInput) -> Result<()> {
