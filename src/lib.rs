@@ -22,6 +22,10 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "
 /// Full names of the two public services, as they appear on the wire.
 pub const SERVICE_NAMES: [&str; 2] = ["gitpod.v1.RunnerService", "gitpod.v1.RunnerConfigurationService"];
 
+/// Full names of the runner-side services (our own design, not a reconstruction): what a runner
+/// process calls about itself.
+pub const RUNNER_SIDE_SERVICE_NAMES: [&str; 2] = ["gitpod.v1.IdentityService", "gitpod.v1.RunnerInteractionService"];
+
 pub use pbjson_types;
 pub use prost;
 pub use tonic;

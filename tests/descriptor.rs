@@ -20,6 +20,15 @@ use serde_json::Value;
 
 const WIRE: &str = include_str!("data/gitpod-v1-wire.json");
 
+/// Our own runner-side API: not part of the reconstruction, so outside the comparison (their
+/// header comments say their field numbers are ours; `own_files_say_so` checks that).
+const OWN_FILES: [&str; 2] = ["gitpod/v1/identity_service.proto", "gitpod/v1/runner_interaction.proto"];
+
+/// Files the wire reference does not describe: imported well-known types and our own files.
+fn outside_reference(name: &str) -> bool {
+    is_wkt_file(name) || OWN_FILES.contains(&name)
+}
+
 /// The well-known-type files are imported, not part of the API.
 fn is_wkt_file(name: &str) -> bool {
     name.starts_with("google/protobuf/")
@@ -310,27 +319,27 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
     }
 
     // Nothing extra in the descriptor set, the imported well-known-type files aside.
-    for f in pool.files().filter(|f| !is_wkt_file(f.name())) {
+    for f in pool.files().filter(|f| !outside_reference(f.name())) {
         if !expected_files.contains(f.name()) {
             diffs.push(format!("file {}: not in the wire reference", f.name()));
         }
     }
-    for m in pool.all_messages().filter(|m| !is_wkt_file(m.parent_file().name())) {
+    for m in pool.all_messages().filter(|m| !outside_reference(m.parent_file().name())) {
         if !expected_messages.contains(m.full_name()) {
             diffs.push(format!("message {}: not in the wire reference", m.full_name()));
         }
     }
-    for e in pool.all_enums().filter(|e| !is_wkt_file(e.parent_file().name())) {
+    for e in pool.all_enums().filter(|e| !outside_reference(e.parent_file().name())) {
         if !expected_enums.contains(e.full_name()) {
             diffs.push(format!("enum {}: not in the wire reference", e.full_name()));
         }
     }
-    for s in pool.services().filter(|s| !is_wkt_file(s.parent_file().name())) {
+    for s in pool.services().filter(|s| !outside_reference(s.parent_file().name())) {
         if !expected_services.contains(s.full_name()) {
             diffs.push(format!("service {}: not in the wire reference", s.full_name()));
         }
     }
-    for x in pool.all_extensions().filter(|x| !is_wkt_file(x.parent_file().name())) {
+    for x in pool.all_extensions().filter(|x| !outside_reference(x.parent_file().name())) {
         diffs.push(format!("extension {}: not in the wire reference", x.full_name()));
     }
     diffs
@@ -354,7 +363,7 @@ fn descriptor_matches_the_wire_reference() {
     assert!(diffs.is_empty(), "{} differences from the wire reference (printed above)", diffs.len());
 
     // The counts, from the descriptor set itself (outside the imported well-known types).
-    let ours = |file: &str| !is_wkt_file(file);
+    let ours = |file: &str| !outside_reference(file);
     let messages = pool.all_messages().filter(|m| ours(m.parent_file().name())).count();
     let enums = pool.all_enums().filter(|e| ours(e.parent_file().name())).count();
     let methods = |name: &str| pool.get_service_by_name(name).map_or(0, |s| s.methods().len());
@@ -383,6 +392,30 @@ fn descriptor_matches_the_wire_reference() {
     names.sort();
     assert_eq!(names, services, "gitpod_api::SERVICE_NAMES");
     assert_eq!(names, ["gitpod.v1.RunnerConfigurationService", "gitpod.v1.RunnerService"]);
+
+    // The runner-side services, from our own files.
+    let mut own: Vec<String> = pool
+        .services()
+        .filter(|s| OWN_FILES.contains(&s.parent_file().name()))
+        .map(|s| s.full_name().to_owned())
+        .collect();
+    own.sort();
+    let mut names: Vec<String> = gitpod_api::RUNNER_SIDE_SERVICE_NAMES.iter().map(|s| s.to_string()).collect();
+    names.sort();
+    assert_eq!(names, own, "gitpod_api::RUNNER_SIDE_SERVICE_NAMES");
+}
+
+/// The runner-side files are ours, and say so where a reader starts: in the header comment.
+#[test]
+fn own_files_say_so() {
+    let protos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
+    for file in OWN_FILES {
+        let text = std::fs::read_to_string(protos.join(file)).unwrap();
+        let header: String = text.lines().take_while(|l| l.starts_with("//")).collect::<Vec<_>>().join("\n");
+        assert!(header.contains("NOT a reconstruction"), "{file}");
+        assert!(header.contains("field number in this file is ours"), "{file}");
+        assert!(pool().get_file_by_name(file).is_some(), "{file} is compiled");
+    }
 }
 
 /// The comparison is not vacuous: a reference changed in memory gives exactly those differences.

@@ -9,6 +9,7 @@ use prost::Message;
 use runner_core::identity::{OrgRole, Organization};
 use runner_core::identity_admin::Identity;
 use runner_core::model::Principal;
+use runner_server::state::RunnerTimings;
 use runner_server::{AppState, MountOptions, Server, app};
 use serde::{Serialize, de::DeserializeOwned};
 use tokio::net::TcpListener;
@@ -31,12 +32,16 @@ impl TestServer {
     }
 
     pub async fn start_with(options: MountOptions) -> Self {
+        Self::start_custom(options, RunnerTimings::default()).await
+    }
+
+    pub async fn start_custom(options: MountOptions, timings: RunnerTimings) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let store = runner_store::open(&url).await.unwrap();
         let identity = Identity::new(store.clone());
         let (org, admin, token) = identity.bootstrap().await.unwrap().expect("empty database");
-        let state = AppState::new(store.clone(), &[42; 32], "http://runner-api.test");
+        let state = AppState::with_timings(store.clone(), &[42; 32], "http://runner-api.test", timings);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = Server::start(listener, app(state, &options)).unwrap();
         Self { server, _dir: dir, identity, store, org, admin_id: admin.id, admin_token: token.token }

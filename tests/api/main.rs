@@ -6,5 +6,6 @@ mod common;
 mod host_tokens;
 mod llm;
 mod protocol;
+mod runner_side;
 mod runners;
 mod scm;

@@ -460,18 +460,19 @@ async fn shutdown_lets_calls_in_flight_finish() {
 
 #[tokio::test]
 async fn every_rpc_of_both_services_is_served_on_every_protocol() {
-    // All 37 RPCs are mounted for every protocol: an empty request gets an answer of the RPC
-    // itself (here mostly invalid_argument), never a missing route or `unimplemented`. (The
-    // empty message type stands in for every request and response: it ignores unknown fields.)
+    // All 37 RPCs, and the 9 of the runner side, are mounted for every protocol: an empty
+    // request gets an answer of the RPC itself (here mostly invalid_argument), never a missing
+    // route or `unimplemented`. (The empty message type stands in for every request and
+    // response: it ignores unknown fields.)
     let server = TestServer::start().await;
     let pool = prost_reflect::DescriptorPool::decode(gitpod_api::FILE_DESCRIPTOR_SET).unwrap();
     let mut methods = Vec::new();
-    for name in gitpod_api::SERVICE_NAMES {
+    for name in gitpod_api::SERVICE_NAMES.iter().chain(&gitpod_api::RUNNER_SIDE_SERVICE_NAMES) {
         for m in pool.get_service_by_name(name).unwrap().methods() {
             methods.push(format!("/{name}/{}", m.name()));
         }
     }
-    assert_eq!(methods.len(), 37);
+    assert_eq!(methods.len(), 37 + 9);
     for protocol in ALL {
         let c = server.client(protocol).await;
         for path in &methods {

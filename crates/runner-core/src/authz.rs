@@ -4,6 +4,9 @@
 //!   runner's creator; member of a group with an ADMIN policy on the runner;
 //! - runner user: any runner admin; member of a group with a USER policy on the runner
 //!   (the `org-members` group included);
+//! - the runner's own principal (the runner process, authenticated with the access token it got
+//!   for its exchange token): a user of itself, read-only on the management API, and nothing
+//!   on any other runner; it acts for itself through the runner-side API;
 //! - otherwise the caller cannot see the runner at all.
 //!
 //! Resources of another organization, and runners the caller cannot see, answer `not_found`,
@@ -29,6 +32,9 @@ pub enum RunnerAccess {
 pub fn runner_access(caller: &Caller, runner: &Runner, policy_roles: &[RunnerRole]) -> RunnerAccess {
     if runner.org_id != caller.org_id {
         return RunnerAccess::None;
+    }
+    if let Some(own) = caller.runner_id() {
+        return if own == runner.id { RunnerAccess::User } else { RunnerAccess::None };
     }
     let creator = runner.creator.as_ref().is_some_and(|c| c.id == caller.subject.id);
     if caller.admin_of_all_runners() || creator || policy_roles.contains(&RunnerRole::Admin) {
@@ -71,11 +77,15 @@ pub enum Visibility {
     /// Runners of the organization the caller created, or on which one of its groups has a
     /// policy.
     Restricted { org_id: Uuid, subject_id: Uuid, groups: Vec<Uuid> },
+    /// One runner: the caller is that runner's own principal.
+    Runner { org_id: Uuid, runner_id: Uuid },
 }
 
 impl Visibility {
     pub fn of(caller: &Caller) -> Self {
-        if caller.admin_of_all_runners() {
+        if let Some(runner_id) = caller.runner_id() {
+            Visibility::Runner { org_id: caller.org_id, runner_id }
+        } else if caller.admin_of_all_runners() {
             Visibility::All { org_id: caller.org_id }
         } else {
             Visibility::Restricted {
@@ -126,6 +136,11 @@ mod tests {
         // Another organization's admin sees nothing.
         let stranger = Caller { org_admin: true, ..caller(Uuid::now_v7()) };
         assert_eq!(runner_access(&stranger, &r, &[RunnerRole::Admin]), RunnerAccess::None);
+        // A runner is a user of itself, and of nothing else, whatever the policies say.
+        let itself = Caller::runner(org, r.id);
+        assert_eq!(runner_access(&itself, &r, &[RunnerRole::Admin]), RunnerAccess::User);
+        assert_eq!(runner_access(&itself, &mine, &[RunnerRole::Admin]), RunnerAccess::None);
+        assert_eq!(Visibility::of(&itself), Visibility::Runner { org_id: org, runner_id: r.id });
     }
 
     #[test]

@@ -53,6 +53,11 @@ fn is_small_order(point: &[u8; KEY_LEN]) -> bool {
     MontgomeryPoint(*point).mul_clamped([0x5a; KEY_LEN]).to_bytes() == [0u8; KEY_LEN]
 }
 
+/// Whether `public_key` is a key secrets can be sealed to: 32 bytes, not of small order.
+pub fn is_usable_public_key(public_key: &[u8]) -> bool {
+    <[u8; KEY_LEN]>::try_from(public_key).is_ok_and(|k| !is_small_order(&k))
+}
+
 /// A new X25519 key pair for a runner, `(secret, public)`, from the operating system's CSPRNG.
 /// The runner keeps the secret and registers the public key.
 pub fn generate_runner_keypair() -> ([u8; KEY_LEN], [u8; KEY_LEN]) {

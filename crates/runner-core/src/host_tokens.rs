@@ -4,7 +4,9 @@
 //!
 //! Who may do what: the token's own subject, with user access to the runner; and runner
 //! admins for anyone's tokens on their runner. Lists show a caller its own tokens, and every
-//! token of the organization's runners to organization and runners admins.
+//! token of the organization's runners to organization and runners admins. The runner's own
+//! principal may list, read and refresh (update) the tokens on itself, but not create or delete
+//! them; it gets their values, sealed to its public key, through [`HostTokens::value_for`].
 
 use std::sync::Arc;
 
@@ -189,13 +191,15 @@ impl HostTokens {
         Ok(token)
     }
 
-    /// The token, if the caller is its subject (with user access to the runner) or a runner
-    /// admin; `not_found` otherwise.
-    async fn load_for(&self, caller: &Caller, id: &str) -> Result<HostToken> {
+    /// The token, if the caller is its subject (with user access to the runner), a runner
+    /// admin, or (with `runner_may`) the runner's own principal; `not_found` otherwise.
+    async fn load_for(&self, caller: &Caller, id: &str, runner_may: bool) -> Result<HostToken> {
         let id = validate::uuid("id", id)?;
         let missing = || CoreError::not_found(Resource::HostAuthenticationToken, id);
         let token = self.store.get_host_token(id).await?.ok_or_else(missing)?;
-        let needed = if token.subject.id == caller.subject.id { RunnerAccess::User } else { RunnerAccess::Admin };
+        let the_runner = runner_may && caller.runner_id() == Some(token.runner_id);
+        let needed =
+            if token.subject.id == caller.subject.id || the_runner { RunnerAccess::User } else { RunnerAccess::Admin };
         match self.runners.load_for(caller, token.runner_id, needed).await {
             Ok(_) => Ok(token),
             Err(CoreError::NotFound { .. } | CoreError::PermissionDenied(_)) => Err(missing()),
@@ -204,7 +208,7 @@ impl HostTokens {
     }
 
     pub async fn get(&self, caller: &Caller, id: &str) -> Result<HostToken> {
-        self.load_for(caller, id).await
+        self.load_for(caller, id, true).await
     }
 
     pub async fn list(
@@ -229,8 +233,9 @@ impl HostTokens {
             }
             (s, u) => s.or(u),
         };
-        // Others' tokens only for those who administer every runner; everyone else sees its own.
-        let subject = if caller.admin_of_all_runners() {
+        // Others' tokens only for those who administer every runner, and for a runner (whose
+        // visibility is itself); everyone else sees its own.
+        let subject = if caller.admin_of_all_runners() || caller.runner_id().is_some() {
             requested
         } else if requested.is_some_and(|s| s != caller.subject.id) {
             return Ok(Page { items: Vec::new(), next_token: String::new() });
@@ -258,7 +263,7 @@ impl HostTokens {
         v.check(check_scopes(&input.scopes));
         v.finish()?;
         for _ in 0..UPDATE_ATTEMPTS {
-            let mut token = self.load_for(caller, &input.id).await?;
+            let mut token = self.load_for(caller, &input.id, true).await?;
             if let Some(t) = &input.token {
                 token.token_ciphertext = self.key.encrypt(t.as_bytes(), &aad(token.id, "token"));
             }
@@ -283,11 +288,55 @@ impl HostTokens {
     }
 
     pub async fn delete(&self, caller: &Caller, id: &str) -> Result<()> {
-        let token = self.load_for(caller, id).await?;
+        let token = self.load_for(caller, id, false).await?;
         if self.store.delete_host_token(token.id).await? {
             Ok(())
         } else {
             Err(CoreError::not_found(Resource::HostAuthenticationToken, token.id))
         }
     }
+
+    /// A token of `runner` and its decrypted value and refresh token, for sealing to the
+    /// runner. The caller has established that it acts for `runner`.
+    pub async fn value_for(&self, runner: &Runner, lookup: TokenLookup) -> Result<(HostToken, String, Option<String>)> {
+        let named = match &lookup {
+            TokenLookup::Id(id) => id.to_string(),
+            TokenLookup::HostAndSubject { host, subject_id } => format!("of {subject_id} for {host}"),
+        };
+        let token = match lookup {
+            TokenLookup::Id(id) => self.store.get_host_token(id).await?.filter(|t| t.runner_id == runner.id),
+            TokenLookup::HostAndSubject { host, subject_id } => self
+                .store
+                .list_host_tokens(
+                    &Visibility::All { org_id: runner.org_id },
+                    Some(runner.id),
+                    Some(subject_id),
+                    None,
+                    1000,
+                )
+                .await?
+                .into_iter()
+                .find(|t| t.host == host),
+        };
+        let Some(token) = token else {
+            return Err(CoreError::not_found(Resource::HostAuthenticationToken, named));
+        };
+        let open = |what: &str, stored: &[u8]| {
+            let plain = self
+                .key
+                .decrypt(stored, &aad(token.id, what))
+                .map_err(|_| CoreError::Internal(format!("host authentication token {} does not decrypt", token.id)))?;
+            String::from_utf8(plain).map_err(|_| CoreError::Internal("stored token is not UTF-8".to_owned()))
+        };
+        let value = open("token", &token.token_ciphertext)?;
+        let refresh = token.refresh_token_ciphertext.as_deref().map(|r| open("refresh", r)).transpose()?;
+        Ok((token, value, refresh))
+    }
+}
+
+/// How a runner names the token it wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenLookup {
+    Id(Uuid),
+    HostAndSubject { host: String, subject_id: Uuid },
 }

@@ -96,6 +96,22 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The principal of a runner process: no roles, no groups.
+    pub fn runner(org_id: Uuid, runner_id: Uuid) -> Self {
+        Caller {
+            org_id,
+            subject: Subject { id: runner_id, principal: Principal::Runner },
+            org_admin: false,
+            runners_admin: false,
+            groups: Vec::new(),
+        }
+    }
+
+    /// The runner whose own principal the caller is, if it is one.
+    pub fn runner_id(&self) -> Option<Uuid> {
+        (self.subject.principal == Principal::Runner).then_some(self.subject.id)
+    }
+
     /// Admin of every runner of the organization (org admin or runners admin).
     pub fn admin_of_all_runners(&self) -> bool {
         self.org_admin || self.runners_admin

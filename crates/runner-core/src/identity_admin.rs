@@ -9,7 +9,7 @@ use crate::error::{CoreError, Resource, Result};
 use crate::identity::*;
 use crate::model::{ApiEnum, Principal, Subject};
 use crate::secrets;
-use crate::store::{Store, StoreError};
+use crate::store::{RunnerTokenKind, Store, StoreError};
 use crate::time::Timestamp;
 use crate::validate;
 
@@ -209,10 +209,19 @@ impl Identity {
         if bearer.is_empty() || bearer.len() > 512 {
             return Err(refused());
         }
+        let now = Timestamp::now();
+        if bearer.starts_with(crate::runners::ACCESS_TOKEN_PREFIX) {
+            // A runner process, with the access token it got for its exchange token.
+            return match self.store.resolve_runner_token(&secrets::hash(bearer)).await? {
+                Some(t) if t.kind == RunnerTokenKind::Access && t.expires_at > now => {
+                    Ok(Caller::runner(t.org_id, t.runner_id))
+                }
+                _ => Err(refused()),
+            };
+        }
         let Some((token, member, groups)) = self.store.resolve_access_token(&secrets::hash(bearer)).await? else {
             return Err(refused());
         };
-        let now = Timestamp::now();
         if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
             return Err(refused());
         }

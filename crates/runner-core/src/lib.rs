@@ -19,6 +19,7 @@ pub mod llm_integrations;
 pub mod model;
 pub mod page;
 pub mod policies;
+pub mod runner_side;
 pub mod runners;
 pub mod schema;
 pub mod scm_integrations;

@@ -25,6 +25,10 @@ pub const NAME_MAX: usize = 127;
 pub const EXCHANGE_TOKEN_TTL_SECS: i64 = 24 * 3600;
 /// Logs tokens are valid for one hour.
 pub const LOGS_TOKEN_TTL_SECS: i64 = 3600;
+/// A runner that has not reported its status for this long is shown as INACTIVE.
+pub const DEFAULT_HEARTBEAT_TIMEOUT_SECS: i64 = 90;
+/// Runner access tokens start with this; personal access tokens do not.
+pub const ACCESS_TOKEN_PREFIX: &str = "gpr_";
 /// How often a conditional update is retried after losing a race.
 const UPDATE_ATTEMPTS: usize = 8;
 const LIST_KIND: &str = "runners";
@@ -135,11 +139,41 @@ pub struct Runners {
     store: Arc<dyn Store>,
     page_tokens: PageTokens,
     at_rest: AtRestKey,
+    heartbeat_timeout_secs: i64,
 }
 
 impl Runners {
     pub fn new(store: Arc<dyn Store>, page_tokens: PageTokens, at_rest: AtRestKey) -> Self {
-        Self { store, page_tokens, at_rest }
+        Self { store, page_tokens, at_rest, heartbeat_timeout_secs: DEFAULT_HEARTBEAT_TIMEOUT_SECS }
+    }
+
+    /// After how many seconds without a status report an ACTIVE or DEGRADED runner is shown as
+    /// INACTIVE.
+    pub fn with_heartbeat_timeout(mut self, seconds: i64) -> Self {
+        self.heartbeat_timeout_secs = seconds;
+        self
+    }
+
+    /// The runner as users see it. The stored phase is what the runner last reported; a runner
+    /// that has not reported for longer than the heartbeat timeout is shown as INACTIVE, its
+    /// message saying since when and what it last reported. Computed when read, so every
+    /// replica agrees without a background job, and the next report restores the phase.
+    fn observed(&self, mut runner: Runner, now: Timestamp) -> Runner {
+        let status = &mut runner.status;
+        if matches!(status.phase, RunnerPhase::Active | RunnerPhase::Degraded)
+            && let Some(last) = status.updated_at
+            && last.plus_seconds(self.heartbeat_timeout_secs) < now
+        {
+            let phase = status.phase.as_str().to_uppercase();
+            let was = if status.message.is_empty() { phase } else { format!("{phase}: {}", status.message) };
+            status.message = format!(
+                "no status report from the runner since {} (timeout {} s); it last reported {was}",
+                last.rfc3339(),
+                self.heartbeat_timeout_secs
+            );
+            status.phase = RunnerPhase::Inactive;
+        }
+        runner
     }
 
     pub async fn create(&self, caller: &Caller, input: CreateRunnerInput) -> Result<CreatedRunner> {
@@ -203,7 +237,8 @@ impl Runners {
 
     pub async fn get(&self, caller: &Caller, runner_id: &str) -> Result<Runner> {
         let id = validate::uuid("runnerId", runner_id)?;
-        self.load_for(caller, id, RunnerAccess::User).await
+        let runner = self.load_for(caller, id, RunnerAccess::User).await?;
+        Ok(self.observed(runner, Timestamp::now()))
     }
 
     /// The runner, if the caller has at least `needed` access to it; `not_found` when it cannot
@@ -287,6 +322,8 @@ impl Runners {
         let (size, cursor) = (size.expect("checked"), cursor.expect("checked"));
         let after = cursor.after_id()?;
         let items = self.store.list_runners(&Visibility::of(caller), &cursor.filter, after, size + 1).await?;
+        let now = Timestamp::now();
+        let items = items.into_iter().map(|r| self.observed(r, now)).collect();
         Ok(self.page_tokens.page(LIST_KIND, &cursor.filter, items, size, |item| item.id))
     }
 
@@ -307,8 +344,7 @@ impl Runners {
         v.finish()?;
         let (name, spec) = (name.expect("checked"), spec.expect("checked"));
 
-        for _ in 0..UPDATE_ATTEMPTS {
-            let mut runner = self.load_for(caller, id, RunnerAccess::Admin).await?;
+        self.modify(caller, id, RunnerAccess::Admin, |runner| {
             if runner.status.phase == RunnerPhase::Deleting {
                 return Err(CoreError::FailedPrecondition("runner is being deleted".to_owned()));
             }
@@ -316,12 +352,33 @@ impl Runners {
                 runner.name = name.clone();
             }
             if let Some(spec) = &spec {
-                apply_spec_patch(&mut runner, spec, &self.at_rest)?;
+                apply_spec_patch(runner, spec, &self.at_rest)?;
+            }
+            Ok(true)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Loads a runner the caller has `needed` access to, lets `change` edit it, and writes it
+    /// back unless someone changed it meanwhile, in which case it starts over (optimistic
+    /// concurrency on the runner's revision). `change` returns `false` to write nothing.
+    pub(crate) async fn modify(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        needed: RunnerAccess,
+        mut change: impl FnMut(&mut Runner) -> Result<bool>,
+    ) -> Result<Runner> {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let mut runner = self.load_for(caller, id, needed).await?;
+            if !change(&mut runner)? {
+                return Ok(runner);
             }
             runner.updated_at = Timestamp::now().max(runner.updated_at);
             runner.revision += 1;
             if self.store.update_runner(&runner).await? == WriteOutcome::Written {
-                return Ok(());
+                return Ok(runner);
             }
         }
         Err(CoreError::Unavailable("runner is being changed concurrently; retry".to_owned()))
@@ -329,30 +386,28 @@ impl Runners {
 
     pub async fn delete(&self, caller: &Caller, runner_id: &str, force: bool) -> Result<()> {
         let id = validate::uuid("runnerId", runner_id)?;
-        for _ in 0..UPDATE_ATTEMPTS {
-            let mut runner = self.load_for(caller, id, RunnerAccess::Admin).await?;
+        let mut remove_now = false;
+        self.modify(caller, id, RunnerAccess::Admin, |runner| {
             if runner.kind == RunnerKind::LocalConfiguration {
                 return Err(CoreError::FailedPrecondition(
                     "the local-configuration runner cannot be deleted".to_owned(),
                 ));
             }
             // A runner that never signed up has nothing to drain; force skips the lifecycle.
-            if force || runner.status.phase == RunnerPhase::Created {
-                self.store.delete_runner(id).await?;
-                return Ok(());
-            }
-            if runner.status.phase == RunnerPhase::Deleting {
-                return Ok(());
+            // Otherwise the runner finishes on its own and acknowledges (MarkRunnerDeleted).
+            remove_now = force || runner.status.phase == RunnerPhase::Created;
+            if remove_now || runner.status.phase == RunnerPhase::Deleting {
+                return Ok(false);
             }
             runner.spec.desired_phase = Some(RunnerPhase::Deleting);
             runner.status.phase = RunnerPhase::Deleting;
-            runner.updated_at = Timestamp::now().max(runner.updated_at);
-            runner.revision += 1;
-            if self.store.update_runner(&runner).await? == WriteOutcome::Written {
-                return Ok(());
-            }
+            Ok(true)
+        })
+        .await?;
+        if remove_now {
+            self.store.delete_runner(id).await?;
         }
-        Err(CoreError::Unavailable("runner is being changed concurrently; retry".to_owned()))
+        Ok(())
     }
 }
 
@@ -377,10 +432,11 @@ pub(crate) fn seal(runner: &Runner, secret: &str) -> Result<Vec<u8>> {
 }
 
 /// Mints a runner token: the plaintext for the caller and the record to store.
-fn runner_token(runner_id: Uuid, kind: RunnerTokenKind, ttl_seconds: i64) -> (String, NewRunnerToken) {
+pub(crate) fn runner_token(runner_id: Uuid, kind: RunnerTokenKind, ttl_seconds: i64) -> (String, NewRunnerToken) {
     let minted = secrets::mint(match kind {
         RunnerTokenKind::Exchange => "gpx",
         RunnerTokenKind::Logs => "gpl",
+        RunnerTokenKind::Access => ACCESS_TOKEN_PREFIX.trim_end_matches('_'),
     });
     let now = Timestamp::now();
     let record = NewRunnerToken {

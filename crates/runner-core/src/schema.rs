@@ -13,7 +13,9 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::error::FieldViolation;
 use crate::model::{FieldValue, RunnerProvider};
+use crate::validate;
 
 /// `version` of every built-in default schema.
 pub const DEFAULT_SCHEMA_VERSION: &str = "default-1";
@@ -594,6 +596,101 @@ fn check_value(field: &SchemaField, value: &str) -> Result<(), String> {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schemas reported by runners
+// ---------------------------------------------------------------------------------------------
+
+/// Most fields in one list of a reported schema, and most SCM providers.
+pub const MAX_SCHEMA_FIELDS: usize = 200;
+pub const MAX_SCHEMA_SCMS: usize = 50;
+
+/// Checks a schema a runner reports (UpdateRunnerConfigurationSchema) before it replaces the
+/// one users see: bounded sizes, unique ids, patterns this server can evaluate, defaults that
+/// pass their own field, and well-formed hosts and URLs. `field` is the JSON path of the schema
+/// in the request.
+pub fn check_reported(field: &str, schema: &RunnerConfigurationSchema) -> Vec<FieldViolation> {
+    let mut v = Vec::new();
+    let mut push = |r: Result<(), FieldViolation>| {
+        if let Err(e) = r {
+            v.push(e);
+        }
+    };
+    push(validate::length(&format!("{field}.version"), &schema.version, 0, 64));
+    for (list, fields) in [("runnerConfig", &schema.runner_config), ("environmentClasses", &schema.environment_classes)]
+    {
+        let at = format!("{field}.{list}");
+        if fields.len() > MAX_SCHEMA_FIELDS {
+            push(Err(FieldViolation::new(&at, format!("must have at most {MAX_SCHEMA_FIELDS} fields"))));
+            continue;
+        }
+        let mut ids = HashSet::new();
+        for (i, f) in fields.iter().enumerate() {
+            let at = format!("{at}[{i}]");
+            push(validate::length(&format!("{at}.id"), &f.id, 1, 128));
+            if !ids.insert(f.id.as_str()) {
+                push(Err(FieldViolation::new(format!("{at}.id"), format!("{:?} is used twice", f.id))));
+            }
+            push(validate::length(&format!("{at}.name"), &f.name, 0, 256));
+            push(validate::text(&format!("{at}.description"), &f.description, 4096));
+            push(check_field_kind(&at, f));
+        }
+    }
+    if schema.scm.len() > MAX_SCHEMA_SCMS {
+        push(Err(FieldViolation::new(format!("{field}.scm"), format!("must have at most {MAX_SCHEMA_SCMS} entries"))));
+        return v;
+    }
+    let mut scm_ids = HashSet::new();
+    for (i, scm) in schema.scm.iter().enumerate() {
+        let at = format!("{field}.scm[{i}]");
+        push(validate::length(&format!("{at}.scmId"), &scm.scm_id, 1, 64));
+        if !scm_ids.insert(scm.scm_id.as_str()) {
+            push(Err(FieldViolation::new(format!("{at}.scmId"), format!("{:?} is used twice", scm.scm_id))));
+        }
+        push(validate::length(&format!("{at}.name"), &scm.name, 0, 128));
+        if scm.default_hosts.len() > 20 {
+            push(Err(FieldViolation::new(format!("{at}.defaultHosts"), "must have at most 20 entries")));
+        }
+        for (j, host) in scm.default_hosts.iter().enumerate().take(20) {
+            push(crate::scm_integrations::check_host(&format!("{at}.defaultHosts[{j}]"), host));
+        }
+        if let Some(oauth) = &scm.oauth {
+            push(validate::optional_http_url(&format!("{at}.oauth.callbackUrl"), &oauth.callback_url));
+        }
+        if let Some(pat) = &scm.pat {
+            push(validate::text(&format!("{at}.pat.description"), &pat.description, 4096));
+            push(validate::optional_http_url(&format!("{at}.pat.docsLink"), &pat.docs_link));
+        }
+    }
+    v
+}
+
+/// The typed part of a reported field: a pattern that compiles, and a default its own field accepts.
+fn check_field_kind(at: &str, f: &SchemaField) -> Result<(), FieldViolation> {
+    match &f.kind {
+        FieldKind::String { pattern, .. } if !pattern.is_empty() => {
+            Pattern::new(pattern).map_err(|e| FieldViolation::new(format!("{at}.string.pattern"), e.to_string()))?;
+        }
+        FieldKind::Enum { possible_values, .. } => {
+            let mut titles = HashSet::new();
+            for (k, value) in possible_values.iter().enumerate() {
+                validate::length(&format!("{at}.enum.possibleValues[{k}].title"), &value.title, 1, 256)?;
+                if !titles.insert(value.title.as_str()) {
+                    return Err(FieldViolation::new(
+                        format!("{at}.enum.possibleValues[{k}].title"),
+                        format!("{:?} is listed twice", value.title),
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    if let Some(default) = f.kind.default_value() {
+        check_value(f, &default)
+            .map_err(|e| FieldViolation::new(format!("{at}.default"), format!("{default:?} {e}")))?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,6 +34,8 @@ pub enum RunnerTokenKind {
     Exchange,
     /// Read access to one runner's logs and support bundle.
     Logs,
+    /// Bearer token of the runner principal, traded for an exchange token.
+    Access,
 }
 
 impl RunnerTokenKind {
@@ -41,8 +43,27 @@ impl RunnerTokenKind {
         match self {
             RunnerTokenKind::Exchange => "exchange",
             RunnerTokenKind::Logs => "logs",
+            RunnerTokenKind::Access => "access",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [RunnerTokenKind::Exchange, RunnerTokenKind::Logs, RunnerTokenKind::Access]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A stored runner token, found by its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunnerTokenInfo {
+    pub runner_id: Uuid,
+    /// The organization of the runner.
+    pub org_id: Uuid,
+    pub kind: RunnerTokenKind,
+    pub expires_at: Timestamp,
+    /// When an exchange token was redeemed.
+    pub used_at: Option<Timestamp>,
 }
 
 /// A token to store: only its hash.
@@ -90,6 +111,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores another token for an existing runner.
     async fn insert_runner_token(&self, token: &NewRunnerToken) -> Result<(), StoreError>;
+
+    /// The runner token with this hash, and its runner's organization.
+    async fn resolve_runner_token(&self, hash: &[u8]) -> Result<Option<RunnerTokenInfo>, StoreError>;
+
+    /// Marks the exchange token with this hash used, if it is an unused exchange token that
+    /// expires after `now`, and returns its runner. Atomic: of concurrent redemptions, on any
+    /// number of replicas, exactly one gets the runner.
+    async fn redeem_exchange_token(&self, hash: &[u8], now: Timestamp) -> Result<Option<Uuid>, StoreError>;
 
     // --- Identity -------------------------------------------------------------------------
 

@@ -27,6 +27,15 @@ impl Timestamp {
         seconds.checked_mul(1_000_000).and_then(|s| s.checked_add(i64::from(nanos) / 1000)).map(Self)
     }
 
+    /// RFC 3339 in UTC, to the second (`2026-11-28T18:51:55Z`), for messages.
+    pub fn rfc3339(self) -> String {
+        let secs = self.0.div_euclid(1_000_000);
+        time::OffsetDateTime::from_unix_timestamp(secs)
+            .ok()
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .unwrap_or_else(|| format!("{secs} s after the epoch"))
+    }
+
     /// This time plus a number of seconds, saturating.
     pub fn plus_seconds(self, seconds: i64) -> Self {
         Self(self.0.saturating_add(seconds.saturating_mul(1_000_000)))
@@ -46,5 +55,6 @@ mod tests {
         let neg = Timestamp(-1);
         assert_eq!(neg.to_seconds_nanos(), (-1, 999_999_000));
         assert_eq!(Timestamp::from_seconds_nanos(i64::MAX, 0), None);
+        assert_eq!(Timestamp(1_700_000_000_123_456).rfc3339(), "2023-11-14T22:13:20Z");
     }
 }

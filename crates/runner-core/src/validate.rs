@@ -42,6 +42,26 @@ pub fn length(field: &str, value: &str, min: usize, max: usize) -> Result<(), Fi
     Ok(())
 }
 
+/// Free text of at most `max` characters that may span lines (tabs and line breaks allowed,
+/// other control characters not).
+pub fn text(field: &str, value: &str, max: usize) -> Result<(), FieldViolation> {
+    length(field, &value.replace(['\n', '\r', '\t'], " "), 0, max)
+}
+
+/// An optional `http` or `https` URL with a host: empty means absent.
+pub fn optional_http_url(field: &str, value: &str) -> Result<(), FieldViolation> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    length(field, value, 1, 2048)?;
+    let rest = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+    if host.is_none_or(str::is_empty) || value.contains(char::is_whitespace) {
+        return Err(FieldViolation::new(field, "must be an http or https URL"));
+    }
+    Ok(())
+}
+
 /// A human name: `min..=max` characters, not only white space.
 pub fn name(field: &str, value: &str, min: usize, max: usize) -> Result<String, FieldViolation> {
     length(field, value, min, max)?;
@@ -123,6 +143,19 @@ impl Violations {
 mod tests {
     use super::*;
     use crate::model::RunnerKind;
+
+    #[test]
+    fn text_and_urls() {
+        assert!(text("f", "line one\nline two\ttabbed", 100).is_ok());
+        assert!(text("f", "bell\u{7}", 100).is_err());
+        assert!(text("f", "abc", 2).is_err());
+        for ok in ["", "https://logs.example.com/runner?x=1", "http://10.0.0.1:8080"] {
+            assert!(optional_http_url("u", ok).is_ok(), "{ok}");
+        }
+        for bad in ["ftp://x", "https://", "https:///path", "logs.example.com", "https://a b", "javascript:alert(1)"] {
+            assert!(optional_http_url("u", bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn uuids() {

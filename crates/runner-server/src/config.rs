@@ -50,6 +50,18 @@ pub struct Config {
     /// Seconds that in-flight calls get to finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "RUNNER_SERVER_SHUTDOWN_SECONDS", default_value_t = 20)]
     pub shutdown_seconds: u64,
+
+    /// Seconds without a status report after which an ACTIVE or DEGRADED runner is shown as
+    /// INACTIVE, with a message saying since when.
+    #[arg(long, env = "RUNNER_SERVER_HEARTBEAT_TIMEOUT_SECONDS", default_value_t = 90,
+          value_parser = clap::value_parser!(i64).range(1..=86_400))]
+    pub heartbeat_timeout_seconds: i64,
+
+    /// Lifetime in seconds of the access tokens runners get for their exchange tokens; runners
+    /// refresh them before they expire.
+    #[arg(long, env = "RUNNER_SERVER_RUNNER_TOKEN_TTL_SECONDS", default_value_t = 3600,
+          value_parser = clap::value_parser!(i64).range(60..=30 * 86_400))]
+    pub runner_token_ttl_seconds: i64,
 }
 
 #[derive(Debug, Clone, Subcommand)]

@@ -38,7 +38,7 @@ pub fn runner(r: m::Runner) -> pb::Runner {
     }
 }
 
-fn spec(s: m::RunnerSpec) -> pb::RunnerSpec {
+pub fn spec(s: m::RunnerSpec) -> pb::RunnerSpec {
     let c = s.configuration;
     pb::RunnerSpec {
         desired_phase: enum_number(s.desired_phase),
@@ -367,5 +367,77 @@ pub fn llm_integration(i: m::LlmIntegration) -> pb::LlmIntegration {
             .map(|h| pb::LlmIntegrationRequestHeader { key: h.key, value: h.sealed_value, header_type: h.header_type })
             .collect(),
         provider: b.provider,
+    }
+}
+
+// --- Runner side ------------------------------------------------------------------------------
+
+/// A reported gateway; a latency beyond the microsecond range saturates (validation refuses
+/// negative ones).
+pub fn gateway_info(g: pb::GatewayInfo) -> m::GatewayInfo {
+    let gateway = g.gateway.unwrap_or_default();
+    m::GatewayInfo {
+        name: gateway.name,
+        url: gateway.url,
+        region: gateway.region,
+        latency_micros: g
+            .latency
+            .map(|d| d.seconds.saturating_mul(1_000_000).saturating_add(i64::from(d.nanos) / 1000)),
+    }
+}
+
+/// A schema as a runner reports it. The deprecated string forms of an enum field are read
+/// when the structured ones are absent.
+pub fn schema_from(s: pb::RunnerConfigurationSchema) -> sc::RunnerConfigurationSchema {
+    use pb::runner_configuration_schema as rcs;
+    let field = |f: rcs::Field| sc::SchemaField {
+        id: f.id,
+        name: f.name,
+        description: f.description,
+        required: f.required,
+        secret: f.secret,
+        kind: match f.r#type {
+            None => sc::FieldKind::String { default: String::new(), pattern: String::new() },
+            Some(rcs::field::Type::String(x)) => sc::FieldKind::String { default: x.default, pattern: x.pattern },
+            Some(rcs::field::Type::Bool(x)) => sc::FieldKind::Bool { default: x.default },
+            Some(rcs::field::Type::Int(x)) => sc::FieldKind::Int { default: x.default, min: x.min, max: x.max },
+            Some(rcs::field::Type::Display(x)) => sc::FieldKind::Display { default: x.default },
+            #[allow(deprecated)] // older runners send only the string forms
+            Some(rcs::field::Type::Enum(x)) => {
+                let value = |v: rcs::enum_field::Value| sc::EnumValue {
+                    title: v.title,
+                    subtitle: v.subtitle,
+                    detail: v.detail,
+                };
+                let titled = |title: String| sc::EnumValue { title, subtitle: String::new(), detail: String::new() };
+                let possible_values = if x.possible_values.is_empty() {
+                    x.values.into_iter().map(titled).collect()
+                } else {
+                    x.possible_values.into_iter().map(value).collect()
+                };
+                let default_value = match x.default_value {
+                    Some(v) => Some(value(v)),
+                    None if !x.default.is_empty() => Some(titled(x.default)),
+                    None => None,
+                };
+                sc::FieldKind::Enum { default_value, possible_values }
+            }
+        },
+    };
+    sc::RunnerConfigurationSchema {
+        version: s.version,
+        runner_config: s.runner_config.into_iter().map(field).collect(),
+        environment_classes: s.environment_classes.into_iter().map(field).collect(),
+        scm: s
+            .scm
+            .into_iter()
+            .map(|x| sc::ScmConfigSchema {
+                scm_id: x.scm_id,
+                name: x.name,
+                default_hosts: x.default_hosts,
+                oauth: x.oauth.map(|o| sc::ScmOAuth { callback_url: o.callback_url }),
+                pat: x.pat.map(|p| sc::ScmPat { description: p.description, docs_link: p.docs_link }),
+            })
+            .collect(),
     }
 }

@@ -9,6 +9,7 @@ use clap::Parser;
 use http::HeaderValue;
 use runner_core::identity_admin::Identity;
 use runner_server::config::{Cli, Command, Config};
+use runner_server::state::RunnerTimings;
 use runner_server::{AppState, MountOptions, admin, app, keyfile, serve};
 use tokio::net::TcpListener;
 
@@ -59,7 +60,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
         TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let app = app(AppState::new(store, &key, public_url.trim_end_matches('/')), &options);
+    let timings = RunnerTimings {
+        heartbeat_timeout_secs: config.heartbeat_timeout_seconds,
+        access_token_ttl_secs: config.runner_token_ttl_seconds,
+    };
+    let app = app(AppState::with_timings(store, &key, public_url.trim_end_matches('/'), timings), &options);
     tracing::info!(%addr, "serving gRPC, gRPC-web and Connect");
     if let Some((org, admin, token)) = first_start {
         println!("First start: created organization {:?} with admin user {:?}.", org.name, admin.name);

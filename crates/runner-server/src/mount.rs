@@ -1,4 +1,4 @@
-//! One port, every protocol. The two services' handlers are registered once through the
+//! One port, every protocol. The services' handlers are registered once through the
 //! generated tonic-compatible builders; the result is one Connect router (JSON and binary,
 //! HTTP/1.1 and h2c) and one set of tonic services (gRPC, and gRPC-web through
 //! `GrpcWebLayer`), joined by connectrpc-axum's content-type switch. Around the switch:
@@ -9,14 +9,16 @@ use std::time::Duration;
 use axum::Router;
 use axum::middleware::{from_fn_with_state, map_request};
 use connectrpc_axum::MakeServiceBuilder;
+use gitpod_api::gitpod::v1::identity_service_connect::IdentityServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::runner_configuration_service_connect::RunnerConfigurationServiceTonicCompatibleBuilder;
+use gitpod_api::gitpod::v1::runner_interaction_service_connect::RunnerInteractionServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::runner_service_connect::RunnerServiceTonicCompatibleBuilder;
 use http::{HeaderName, HeaderValue, Method};
 use tonic_web::GrpcWebLayer;
 use tower::Layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::handlers::{configuration, host_tokens, llm, runners, scm, scm_questions};
+use crate::handlers::{configuration, host_tokens, llm, runner_side, runners, scm, scm_questions};
 use crate::layers::{EmptyLists, Limits, fill_empty_lists, rpc_guard, strip_api_prefix};
 use crate::state::AppState;
 
@@ -79,17 +81,36 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .list_llm_integrations(llm::list_llm_integrations)
         .update_llm_integration(llm::update_llm_integration)
         .delete_llm_integration(llm::delete_llm_integration)
+        .with_state(state.clone())
+        .build();
+
+    // The runner side (our own services): what a runner process calls about itself.
+    let (identity_router, identity_grpc) = IdentityServiceTonicCompatibleBuilder::new()
+        .exchange_token(runner_side::exchange_token)
+        .refresh_runner_access_token(runner_side::refresh_runner_access_token)
+        .with_state(state.clone())
+        .build();
+    let (interaction_router, interaction_grpc) = RunnerInteractionServiceTonicCompatibleBuilder::new()
+        .signup(runner_side::signup)
+        .update_runner_status(runner_side::update_runner_status)
+        .update_runner_configuration_schema(runner_side::update_runner_configuration_schema)
+        .list_runner_environment_classes(runner_side::list_runner_environment_classes)
+        .list_runner_scm_integrations(runner_side::list_runner_scm_integrations)
+        .get_host_authentication_token_value(runner_side::get_host_authentication_token_value)
+        .mark_runner_deleted(runner_side::mark_runner_deleted)
         .with_state(state)
         .build();
 
     let max = options.max_message_bytes;
     let runner_grpc = runner_grpc.max_decoding_message_size(max).max_encoding_message_size(max);
     let config_grpc = config_grpc.max_decoding_message_size(max).max_encoding_message_size(max);
+    let identity_grpc = identity_grpc.max_decoding_message_size(max).max_encoding_message_size(max);
+    let interaction_grpc = interaction_grpc.max_decoding_message_size(max).max_encoding_message_size(max);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     // Every service is served from the start; the database check comes with the operations work.
     tokio::spawn(async move {
-        for name in gitpod_api::SERVICE_NAMES {
+        for name in gitpod_api::SERVICE_NAMES.iter().chain(&gitpod_api::RUNNER_SIDE_SERVICE_NAMES) {
             health_reporter.set_service_status(name, tonic_health::ServingStatus::Serving).await;
         }
     });
@@ -107,15 +128,20 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     // Inside connectrpc-axum's compression, so it sees the JSON as the handlers wrote it.
     let lists = from_fn_with_state(EmptyLists::from_descriptors(gitpod_api::FILE_DESCRIPTOR_SET), fill_empty_lists);
     let runner_router = runner_router.layer(lists.clone());
-    let config_router = config_router.layer(lists);
+    let config_router = config_router.layer(lists.clone());
+    let interaction_router = interaction_router.layer(lists);
 
     let web = GrpcWebLayer::new();
     let switch = MakeServiceBuilder::new()
         .receive_max_bytes(max)
         .add_router(runner_router)
         .add_router(config_router)
+        .add_router(identity_router)
+        .add_router(interaction_router)
         .add_grpc_service(web.layer(runner_grpc))
         .add_grpc_service(web.layer(config_grpc))
+        .add_grpc_service(web.layer(identity_grpc))
+        .add_grpc_service(web.layer(interaction_grpc))
         .add_grpc_service(web.layer(health))
         .add_grpc_service(web.layer(reflection_v1))
         .add_grpc_service(web.layer(reflection_v1alpha))

@@ -9,7 +9,8 @@ use runner_core::identity_admin::Identity;
 use runner_core::llm_integrations::LlmIntegrations;
 use runner_core::page::PageTokens;
 use runner_core::policies::Policies;
-use runner_core::runners::Runners;
+use runner_core::runner_side::{self, RunnerSide};
+use runner_core::runners::{self, Runners};
 use runner_core::scm_integrations::ScmIntegrations;
 use runner_core::scm_questions::ScmQuestions;
 use runner_core::secrets;
@@ -27,15 +28,44 @@ pub struct AppState {
     pub host_tokens: HostTokens,
     pub scm_questions: ScmQuestions,
     pub llm: LlmIntegrations,
+    pub runner_side: RunnerSide,
+}
+
+/// Timing of the runner side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunnerTimings {
+    /// Seconds without a status report after which an ACTIVE or DEGRADED runner shows as INACTIVE.
+    pub heartbeat_timeout_secs: i64,
+    /// Lifetime of runner access tokens, in seconds.
+    pub access_token_ttl_secs: i64,
+}
+
+impl Default for RunnerTimings {
+    fn default() -> Self {
+        Self {
+            heartbeat_timeout_secs: runners::DEFAULT_HEARTBEAT_TIMEOUT_SECS,
+            access_token_ttl_secs: runner_side::DEFAULT_ACCESS_TOKEN_TTL_SECS,
+        }
+    }
 }
 
 impl AppState {
     /// State over `store`, with keys derived from the server's master key. `public_base_url`
     /// is where clients reach the server (for OAuth callback URLs).
     pub fn new(store: Arc<dyn Store>, master_key: &[u8; 32], public_base_url: &str) -> Self {
+        Self::with_timings(store, master_key, public_base_url, RunnerTimings::default())
+    }
+
+    pub fn with_timings(
+        store: Arc<dyn Store>,
+        master_key: &[u8; 32],
+        public_base_url: &str,
+        timings: RunnerTimings,
+    ) -> Self {
         let page_tokens = PageTokens::new(secrets::derive_key(master_key, "gitpod-runner-api page tokens v1"));
         let at_rest = AtRestKey::new(secrets::derive_key(master_key, "gitpod-runner-api secrets at rest v1"));
-        let runners = Runners::new(store.clone(), page_tokens.clone(), at_rest.clone());
+        let runners = Runners::new(store.clone(), page_tokens.clone(), at_rest.clone())
+            .with_heartbeat_timeout(timings.heartbeat_timeout_secs);
         let policies = Policies::new(store.clone(), runners.clone(), page_tokens.clone());
         let classes =
             EnvironmentClasses::new(store.clone(), runners.clone(), page_tokens.clone(), public_base_url.to_owned());
@@ -43,6 +73,9 @@ impl AppState {
         let host_tokens = HostTokens::new(store.clone(), runners.clone(), page_tokens.clone(), at_rest);
         let llm = LlmIntegrations::new(store.clone(), runners.clone(), page_tokens);
         let scm_questions = ScmQuestions::new(runners.clone());
+        let runner_side =
+            RunnerSide::new(store.clone(), runners.clone(), classes.clone(), scm.clone(), host_tokens.clone())
+                .with_access_token_ttl(timings.access_token_ttl_secs);
         Self {
             identity: Identity::new(store.clone()),
             store,
@@ -53,6 +86,7 @@ impl AppState {
             host_tokens,
             scm_questions,
             llm,
+            runner_side,
         }
     }
 }

@@ -5,7 +5,7 @@ use runner_core::model::{
     ApiEnum, EnvironmentClass, HostToken, HostTokenSource, LlmIntegration, Principal, Runner, RunnerKind, RunnerPolicy,
     RunnerProvider, RunnerRole, ScmIntegration, ScmOAuthConfig, Subject,
 };
-use runner_core::store::StoreError;
+use runner_core::store::{RunnerTokenInfo, RunnerTokenKind, StoreError};
 use runner_core::time::Timestamp;
 use uuid::Uuid;
 
@@ -190,6 +190,27 @@ impl AccessTokenRow {
             created_at: Timestamp(self.created_at),
             expires_at: self.expires_at.map(Timestamp),
             revoked_at: self.revoked_at.map(Timestamp),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RunnerTokenRow {
+    pub runner_id: String,
+    pub org_id: String,
+    pub kind: String,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+impl RunnerTokenRow {
+    pub(crate) fn into_domain(self) -> Result<RunnerTokenInfo, StoreError> {
+        Ok(RunnerTokenInfo {
+            runner_id: uuid("token runner", &self.runner_id)?,
+            org_id: uuid("token runner organization", &self.org_id)?,
+            kind: RunnerTokenKind::parse(&self.kind).ok_or_else(|| corrupt("runner token kind", &self.kind))?,
+            expires_at: Timestamp(self.expires_at),
+            used_at: self.used_at.map(Timestamp),
         })
     }
 }

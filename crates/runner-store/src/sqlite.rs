@@ -16,7 +16,7 @@ use runner_core::model::{
     RunnerFilter, RunnerKind, RunnerPhase, RunnerPolicy, RunnerRole, ScmIntegration,
 };
 use runner_core::schema::RunnerConfigurationSchema;
-use runner_core::store::{NewRunnerToken, Store, StoreError, WriteOutcome};
+use runner_core::store::{NewRunnerToken, RunnerTokenInfo, RunnerTokenKind, Store, StoreError, WriteOutcome};
 use runner_core::time::Timestamp;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite};
@@ -25,7 +25,7 @@ use uuid::Uuid;
 use crate::error::{corrupt, map};
 use crate::rows::{
     AccessTokenRow, EnvironmentClassRow, GroupRow, HostTokenRow, LlmIntegrationRow, MemberRow, OrganizationRow,
-    PolicyRow, RunnerColumns, RunnerRow, ScmIntegrationRow, enum_value,
+    PolicyRow, RunnerColumns, RunnerRow, RunnerTokenRow, ScmIntegrationRow, enum_value,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -190,6 +190,35 @@ impl Store for SqliteStore {
 
     async fn insert_runner_token(&self, token: &NewRunnerToken) -> Result<(), StoreError> {
         insert_token(&self.pool, token).await
+    }
+
+    async fn resolve_runner_token(&self, hash: &[u8]) -> Result<Option<RunnerTokenInfo>, StoreError> {
+        let row: Option<RunnerTokenRow> = sqlx::query_as(
+            "SELECT t.runner_id, r.org_id, t.kind, t.expires_at, t.used_at \
+             FROM runner_tokens t JOIN runners r ON r.id = t.runner_id WHERE t.hash = ?",
+        )
+        .bind(hash) // 1
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
+        row.map(RunnerTokenRow::into_domain).transpose()
+    }
+
+    async fn redeem_exchange_token(&self, hash: &[u8], now: Timestamp) -> Result<Option<Uuid>, StoreError> {
+        // One statement: SQLite serializes writers, so of two redemptions only one finds
+        // `used_at` still NULL.
+        let runner: Option<String> = sqlx::query_scalar(
+            "UPDATE runner_tokens SET used_at = ? \
+             WHERE hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ? RETURNING runner_id",
+        )
+        .bind(now.0) // 1
+        .bind(hash) // 2
+        .bind(RunnerTokenKind::Exchange.as_str()) // 3
+        .bind(now.0) // 4
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
+        runner.map(|r| crate::rows::uuid("token runner", &r)).transpose()
     }
 
     async fn create_organization(
@@ -846,6 +875,10 @@ fn push_visibility(q: &mut QueryBuilder<'_, Sqlite>, visibility: &Visibility) {
     match visibility {
         Visibility::All { org_id } => {
             q.push("r.org_id = ").push_bind(org_id.to_string());
+        }
+        Visibility::Runner { org_id, runner_id } => {
+            q.push("r.org_id = ").push_bind(org_id.to_string());
+            q.push(" AND r.id = ").push_bind(runner_id.to_string());
         }
         Visibility::Restricted { org_id, subject_id, groups } => {
             q.push("r.org_id = ").push_bind(org_id.to_string());

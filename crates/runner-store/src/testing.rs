@@ -7,7 +7,7 @@ use std::sync::Arc;
 use runner_core::authz::Visibility;
 use runner_core::identity::*;
 use runner_core::model::*;
-use runner_core::store::{NewRunnerToken, RunnerTokenKind, Store, StoreError, WriteOutcome};
+use runner_core::store::{NewRunnerToken, RunnerTokenInfo, RunnerTokenKind, Store, StoreError, WriteOutcome};
 use runner_core::time::Timestamp;
 use uuid::Uuid;
 
@@ -23,6 +23,7 @@ where
     list_respects_visibility(factory().await).await;
     update_is_conditional_on_revision(factory().await).await;
     delete_removes_runner_and_tokens(factory().await).await;
+    runner_tokens_resolve_and_redeem_once(factory().await).await;
     identity_round_trip(factory().await).await;
     policies(factory().await).await;
 }
@@ -228,6 +229,57 @@ async fn list_respects_visibility(store: Arc<dyn Store>) {
         ids(store.list_runners(&everything(&other), &RunnerFilter::default(), None, 10).await.unwrap()),
         vec![foreign.id]
     );
+    // A runner's own principal sees itself, in its own organization only.
+    let itself = Visibility::Runner { org_id: org.id, runner_id: shared.id };
+    assert_eq!(ids(store.list_runners(&itself, &RunnerFilter::default(), None, 10).await.unwrap()), vec![shared.id]);
+    let elsewhere = Visibility::Runner { org_id: other.id, runner_id: shared.id };
+    assert!(store.list_runners(&elsewhere, &RunnerFilter::default(), None, 10).await.unwrap().is_empty());
+}
+
+async fn runner_tokens_resolve_and_redeem_once(store: Arc<dyn Store>) {
+    let (org, _) = new_org(&store).await;
+    let r = sample_runner(&org, RunnerProvider::Gcp, None);
+    let exchange = token_for(&r);
+    store.insert_runner(&r, &exchange).await.unwrap();
+    let info = store.resolve_runner_token(&exchange.hash).await.unwrap().unwrap();
+    assert_eq!(
+        info,
+        RunnerTokenInfo {
+            runner_id: r.id,
+            org_id: org.id,
+            kind: RunnerTokenKind::Exchange,
+            expires_at: exchange.expires_at,
+            used_at: None
+        }
+    );
+    assert_eq!(store.resolve_runner_token(&[7; 32]).await.unwrap(), None);
+
+    // Concurrent redemptions of one token: exactly one wins.
+    let now = Timestamp::now();
+    let attempts = (0..8).map(|_| {
+        let (store, hash) = (store.clone(), exchange.hash.clone());
+        tokio::spawn(async move { store.redeem_exchange_token(&hash, now).await.unwrap() })
+    });
+    let mut winners = Vec::new();
+    for a in attempts {
+        winners.extend(a.await.unwrap());
+    }
+    assert_eq!(winners, vec![r.id]);
+    assert_eq!(store.resolve_runner_token(&exchange.hash).await.unwrap().unwrap().used_at, Some(now));
+    assert_eq!(store.redeem_exchange_token(&exchange.hash, now).await.unwrap(), None);
+
+    // Expired tokens and other kinds do not redeem.
+    let expired = NewRunnerToken { expires_at: now, ..token_for(&r) };
+    store.insert_runner_token(&expired).await.unwrap();
+    assert_eq!(store.redeem_exchange_token(&expired.hash, now).await.unwrap(), None);
+    let access = NewRunnerToken { kind: RunnerTokenKind::Access, ..token_for(&r) };
+    store.insert_runner_token(&access).await.unwrap();
+    assert_eq!(store.redeem_exchange_token(&access.hash, now).await.unwrap(), None);
+    assert_eq!(store.resolve_runner_token(&access.hash).await.unwrap().unwrap().kind, RunnerTokenKind::Access);
+
+    // They all go with the runner.
+    assert!(store.delete_runner(r.id).await.unwrap());
+    assert_eq!(store.resolve_runner_token(&access.hash).await.unwrap(), None);
 }
 
 async fn identity_round_trip(store: Arc<dyn Store>) {

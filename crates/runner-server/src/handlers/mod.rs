@@ -5,6 +5,7 @@
 pub mod configuration;
 pub mod host_tokens;
 pub mod llm;
+pub mod runner_side;
 pub mod runners;
 pub mod scm;
 pub mod scm_questions;
