@@ -5,10 +5,11 @@ use gitpod_api::gitpod::v1::*;
 use runner_core::identity::OrgRole;
 
 use crate::common::{Client, Protocol, TestServer};
+use crate::runner_side::runner_access_token;
 use crate::runners::{create, rs};
 
 /// The principals of the matrix, in column order.
-const PRINCIPALS: [&str; 8] = [
+const PRINCIPALS: [&str; 10] = [
     "org admin",
     "runners admin",
     "creator",
@@ -17,10 +18,12 @@ const PRINCIPALS: [&str; 8] = [
     "plain member",
     "other org admin",
     "no token",
+    "runner itself",
+    "other runner",
 ];
 
 /// Expected outcome per principal: "ok" or a Connect code.
-type Row = [&'static str; 8];
+type Row = [&'static str; 10];
 
 struct World {
     server: TestServer,
@@ -30,6 +33,9 @@ struct World {
     spare_groups: Vec<uuid::Uuid>,
     creator_token: String,
     other_admin: uuid::Uuid,
+    /// A runner that is not the one a call is about, and its access token.
+    other_runner: String,
+    other_runner_token: String,
 }
 
 async fn world() -> World {
@@ -71,8 +77,13 @@ async fn world() -> World {
         Some(other_token),
         None,
     ];
+    let admin = server.client(Protocol::ConnectJson).await;
+    let other_runner = create(&admin, crate::runners::aws_runner("bystander")).await.unwrap().runner.unwrap();
+    let other_runner_token = runner_access_token(&server, Protocol::ConnectJson, &other_runner.runner_id).await;
     World {
         server,
+        other_runner: other_runner.runner_id,
+        other_runner_token,
         tokens,
         user_group: user_group.id,
         admin_group: admin_group.id,
@@ -83,6 +94,15 @@ async fn world() -> World {
 }
 
 impl World {
+    /// The bearer token of principal `i` (a column) for a call about `runner_id`.
+    async fn token(&self, i: usize, runner_id: &str) -> Option<String> {
+        match PRINCIPALS[i] {
+            "runner itself" => Some(runner_access_token(&self.server, Protocol::ConnectJson, runner_id).await),
+            "other runner" => Some(self.other_runner_token.clone()),
+            _ => self.tokens[i].clone(),
+        }
+    }
+
     /// The creator's group loses the runners-admin role: it keeps admin on what it created.
     async fn demote_creator(&self) {
         let groups = self.server.identity.groups(self.server.org.id).await.unwrap();
@@ -136,44 +156,129 @@ async fn every_rpc_for_every_principal() {
                     "permission_denied",
                     "ok",
                     "unauthenticated",
+                    "permission_denied",
+                    "permission_denied",
                 ],
             ),
-            ("GetRunner", ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated"]),
+            (
+                "GetRunner",
+                ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated", "ok", "not_found"],
+            ),
             (
                 "UpdateRunner",
-                ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+                [
+                    "ok",
+                    "ok",
+                    "ok",
+                    "permission_denied",
+                    "ok",
+                    "not_found",
+                    "not_found",
+                    "unauthenticated",
+                    "permission_denied",
+                    "not_found",
+                ],
             ),
             (
                 "DeleteRunner",
-                ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+                [
+                    "ok",
+                    "ok",
+                    "ok",
+                    "permission_denied",
+                    "ok",
+                    "not_found",
+                    "not_found",
+                    "unauthenticated",
+                    "permission_denied",
+                    "not_found",
+                ],
             ),
             (
                 "CreateRunnerToken",
-                ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+                [
+                    "ok",
+                    "ok",
+                    "ok",
+                    "permission_denied",
+                    "ok",
+                    "not_found",
+                    "not_found",
+                    "unauthenticated",
+                    "permission_denied",
+                    "not_found",
+                ],
             ),
             (
                 "CreateRunnerLogsToken",
-                ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+                [
+                    "ok",
+                    "ok",
+                    "ok",
+                    "permission_denied",
+                    "ok",
+                    "not_found",
+                    "not_found",
+                    "unauthenticated",
+                    "permission_denied",
+                    "not_found",
+                ],
             ),
-            ("ListRunnerPolicies", ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated"]),
+            (
+                "ListRunnerPolicies",
+                ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated", "ok", "not_found"],
+            ),
             (
                 "CreateRunnerPolicy",
-                ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+                [
+                    "ok",
+                    "ok",
+                    "ok",
+                    "permission_denied",
+                    "ok",
+                    "not_found",
+                    "not_found",
+                    "unauthenticated",
+                    "permission_denied",
+                    "not_found",
+                ],
             ),
             (
                 "UpdateRunnerPolicy",
-                ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+                [
+                    "ok",
+                    "ok",
+                    "ok",
+                    "permission_denied",
+                    "ok",
+                    "not_found",
+                    "not_found",
+                    "unauthenticated",
+                    "permission_denied",
+                    "not_found",
+                ],
             ),
             (
                 "DeleteRunnerPolicy",
-                ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+                [
+                    "ok",
+                    "ok",
+                    "ok",
+                    "permission_denied",
+                    "ok",
+                    "not_found",
+                    "not_found",
+                    "unauthenticated",
+                    "permission_denied",
+                    "not_found",
+                ],
             ),
         ];
         let mut differences = Vec::new();
         for (rpc, expected) in &table {
             for (i, principal) in PRINCIPALS.iter().enumerate() {
-                let c = w.server.client_as(protocol, w.tokens[i].as_deref()).await;
                 let runner_id = next_runner.next().unwrap();
+                let c = w.server.client_as(protocol, w.token(i, &runner_id).await.as_deref()).await;
                 let got = match *rpc {
                     "CreateRunner" => outcome(create(&c, crate::runners::aws_runner("new runner")).await),
                     "GetRunner" => {
@@ -249,17 +354,27 @@ async fn lists_show_only_what_the_caller_can_see() {
     w.demote_creator().await;
     let expected: [&[&String]; 8] =
         [&[&shared, &hidden], &[&shared, &hidden], &[&shared], &[&shared], &[&shared], &[], &[], &[]];
-    for (i, principal) in PRINCIPALS.iter().enumerate() {
+    for (i, principal) in PRINCIPALS.iter().enumerate().take(8) {
         let c = w.server.client_as(protocol, w.tokens[i].as_deref()).await;
         let got = crate::runners::list(&c, 100, "", None).await;
         match (principal, got) {
             (&"no token", Err(f)) => assert_eq!(f.code, "unauthenticated"),
             (_, Ok(page)) => {
-                let ids: Vec<&String> = page.runners.iter().map(|r| &r.runner_id).collect();
+                // (The bystander runner of the "other runner" column aside.)
+                let ids: Vec<&String> =
+                    page.runners.iter().map(|r| &r.runner_id).filter(|id| **id != w.other_runner).collect();
                 assert_eq!(ids, expected[i].to_vec(), "{principal}");
             }
             (_, Err(f)) => panic!("{principal}: {f:?}"),
         }
+    }
+    // A runner's own principal lists itself, whatever policies say.
+    for (i, runner) in [(8, &shared), (9, &hidden)] {
+        let c = w.server.client_as(protocol, w.token(i, runner).await.as_deref()).await;
+        let ids: Vec<String> =
+            crate::runners::list(&c, 100, "", None).await.unwrap().runners.into_iter().map(|r| r.runner_id).collect();
+        assert_eq!(ids.len(), 1, "{}", PRINCIPALS[i]);
+        assert_eq!(ids[0] == *runner, i == 8, "{}", PRINCIPALS[i]);
     }
 }
 
@@ -405,54 +520,179 @@ async fn configuration_rpcs_for_every_principal() {
     let mut next_runner = runners.into_iter();
 
     let table: Vec<(&str, Row)> = vec![
-        ("GetRunnerConfigurationSchema", ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated"]),
+        (
+            "GetRunnerConfigurationSchema",
+            ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated", "ok", "not_found"],
+        ),
         (
             "CreateEnvironmentClass",
-            ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+            [
+                "ok",
+                "ok",
+                "ok",
+                "permission_denied",
+                "ok",
+                "not_found",
+                "not_found",
+                "unauthenticated",
+                "permission_denied",
+                "not_found",
+            ],
         ),
-        ("GetEnvironmentClass", ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated"]),
+        (
+            "GetEnvironmentClass",
+            ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated", "ok", "not_found"],
+        ),
         (
             "UpdateEnvironmentClass",
-            ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+            [
+                "ok",
+                "ok",
+                "ok",
+                "permission_denied",
+                "ok",
+                "not_found",
+                "not_found",
+                "unauthenticated",
+                "permission_denied",
+                "not_found",
+            ],
         ),
         (
             "ValidateRunnerConfiguration",
-            ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+            [
+                "ok",
+                "ok",
+                "ok",
+                "permission_denied",
+                "ok",
+                "not_found",
+                "not_found",
+                "unauthenticated",
+                "permission_denied",
+                "not_found",
+            ],
         ),
         (
             "CreateSCMIntegration",
-            ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+            [
+                "ok",
+                "ok",
+                "ok",
+                "permission_denied",
+                "ok",
+                "not_found",
+                "not_found",
+                "unauthenticated",
+                "permission_denied",
+                "not_found",
+            ],
         ),
-        ("GetSCMIntegration", ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated"]),
+        (
+            "GetSCMIntegration",
+            ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated", "ok", "not_found"],
+        ),
         (
             "UpdateSCMIntegration",
-            ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+            [
+                "ok",
+                "ok",
+                "ok",
+                "permission_denied",
+                "ok",
+                "not_found",
+                "not_found",
+                "unauthenticated",
+                "permission_denied",
+                "not_found",
+            ],
         ),
         (
             "DeleteSCMIntegration",
-            ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+            [
+                "ok",
+                "ok",
+                "ok",
+                "permission_denied",
+                "ok",
+                "not_found",
+                "not_found",
+                "unauthenticated",
+                "permission_denied",
+                "not_found",
+            ],
         ),
-        ("CreateHostAuthenticationToken", ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated"]),
+        (
+            "CreateHostAuthenticationToken",
+            [
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "not_found",
+                "not_found",
+                "unauthenticated",
+                "permission_denied",
+                "not_found",
+            ],
+        ),
         (
             "GetHostAuthenticationToken",
-            ["ok", "ok", "ok", "not_found", "ok", "not_found", "not_found", "unauthenticated"],
+            ["ok", "ok", "ok", "not_found", "ok", "not_found", "not_found", "unauthenticated", "ok", "not_found"],
         ),
         (
             "UpdateHostAuthenticationToken",
-            ["ok", "ok", "ok", "not_found", "ok", "not_found", "not_found", "unauthenticated"],
+            ["ok", "ok", "ok", "not_found", "ok", "not_found", "not_found", "unauthenticated", "ok", "not_found"],
         ),
         (
             "DeleteHostAuthenticationToken",
-            ["ok", "ok", "ok", "not_found", "ok", "not_found", "not_found", "unauthenticated"],
+            [
+                "ok",
+                "ok",
+                "ok",
+                "not_found",
+                "ok",
+                "not_found",
+                "not_found",
+                "unauthenticated",
+                "not_found",
+                "not_found",
+            ],
         ),
         (
             "CreateLLMIntegration",
-            ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+            [
+                "ok",
+                "ok",
+                "ok",
+                "permission_denied",
+                "ok",
+                "not_found",
+                "not_found",
+                "unauthenticated",
+                "permission_denied",
+                "not_found",
+            ],
         ),
-        ("GetLLMIntegration", ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated"]),
+        (
+            "GetLLMIntegration",
+            ["ok", "ok", "ok", "ok", "ok", "not_found", "not_found", "unauthenticated", "ok", "not_found"],
+        ),
         (
             "DeleteLLMIntegration",
-            ["ok", "ok", "ok", "permission_denied", "ok", "not_found", "not_found", "unauthenticated"],
+            [
+                "ok",
+                "ok",
+                "ok",
+                "permission_denied",
+                "ok",
+                "not_found",
+                "not_found",
+                "unauthenticated",
+                "permission_denied",
+                "not_found",
+            ],
         ),
         (
             "CheckRepositoryAccess",
@@ -465,13 +705,17 @@ async fn configuration_rpcs_for_every_principal() {
                 "not_found",
                 "not_found",
                 "unauthenticated",
+                "unimplemented",
+                "not_found",
             ],
         ),
     ];
     // Each principal's own subject id, for the tokens it stores for itself.
     let members = w.server.identity.members(w.server.org.id).await.unwrap();
     let subject_of = |i: usize| -> String {
-        let name = ["admin", "runners-admin", "creator", "user-policy", "admin-policy", "plain", "", ""][i];
+        // Runners hold no tokens of their own: theirs are created for the organization admin.
+        let name =
+            ["admin", "runners-admin", "creator", "user-policy", "admin-policy", "plain", "", "", "admin", "admin"][i];
         match i {
             6 => w.other_admin.to_string(),
             7 => uuid::Uuid::now_v7().to_string(),
@@ -481,8 +725,8 @@ async fn configuration_rpcs_for_every_principal() {
     let mut differences = Vec::new();
     for (rpc, expected) in &table {
         for (i, principal) in PRINCIPALS.iter().enumerate() {
-            let c = w.server.client_as(protocol, w.tokens[i].as_deref()).await;
             let runner_id = next_runner.next().unwrap();
+            let c = w.server.client_as(protocol, w.token(i, &runner_id).await.as_deref()).await;
             // What the call acts on, made by the organization admin.
             let schema: GetRunnerConfigurationSchemaResponse = admin
                 .call(
