@@ -1,0 +1,488 @@
+//! The agent's life: credentials, sign-up, heartbeats, secrets, deletion. Every call goes
+//! through the generated tonic clients of `gitpod-api`.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crypto_box::SecretKey;
+use gitpod_api::gitpod::v1::identity_service_client::IdentityServiceClient;
+use gitpod_api::gitpod::v1::runner_configuration_service_client::RunnerConfigurationServiceClient;
+use gitpod_api::gitpod::v1::runner_interaction_service_client::RunnerInteractionServiceClient;
+use gitpod_api::gitpod::v1::*;
+use sha2::{Digest, Sha256};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+
+use crate::config::Config;
+use crate::state::{StateDir, StoredToken};
+
+/// The configuration schema the agent reports: a Linux host running containers or micro-VMs.
+pub const SCHEMA_JSON: &str = include_str!("../schema.json");
+/// Reported with Signup.
+pub const VERSION: &str = concat!("reference-agent/", env!("CARGO_PKG_VERSION"));
+const PAGE_SIZE: i32 = 100;
+
+/// How the agent ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    /// The runner was deleted and the agent acknowledged it.
+    Deleted,
+    /// Something retrying cannot fix; the message says what to do.
+    Fatal(String),
+}
+
+/// Why a step did not complete.
+#[derive(Debug)]
+enum Trouble {
+    /// The server is unreachable or overloaded, or restarting: try again later.
+    Retry(String),
+    Fatal(String),
+}
+
+impl Trouble {
+    /// The reading of an error answer: transport and availability problems are retried,
+    /// everything else needs a person.
+    fn from_status(what: &str, status: &Status) -> Self {
+        let detail = format!("{what}: {} ({:?})", status.message(), status.code());
+        match status.code() {
+            Code::Unavailable | Code::DeadlineExceeded | Code::Unknown | Code::ResourceExhausted | Code::Aborted => {
+                Trouble::Retry(detail)
+            }
+            Code::Internal | Code::Cancelled => Trouble::Retry(detail),
+            Code::Unauthenticated => Trouble::Fatal(format!(
+                "{detail}: the access token was refused. The runner may have been deleted, or the token expired \
+                 while the server was unreachable; create a new exchange token (CreateRunnerToken) and restart \
+                 the agent with it"
+            )),
+            _ => Trouble::Fatal(detail),
+        }
+    }
+}
+
+/// Adds the runner's bearer token to every call.
+#[derive(Clone)]
+pub struct Bearer(MetadataValue<Ascii>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        request.metadata_mut().insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+type Authed = InterceptedService<Channel, Bearer>;
+
+pub struct Agent {
+    config: Config,
+    channel: Channel,
+    state: StateDir,
+    key: SecretKey,
+    token: Option<StoredToken>,
+    /// When the current token was obtained (seconds since the epoch), to refresh it halfway.
+    token_obtained_at: i64,
+    signed_up: bool,
+    /// Whether the last step reached the server; a change is logged.
+    connected: bool,
+    /// Per SCM integration id: SHA-256 of the sealed client secret last opened.
+    opened_secrets: HashMap<String, Vec<u8>>,
+    /// Per host token id: its metadata when its value was last fetched.
+    fetched_tokens: HashMap<String, String>,
+}
+
+impl Agent {
+    pub fn new(config: Config) -> anyhow::Result<Self> {
+        let endpoint = Endpoint::from_shared(config.api_url.clone())
+            .map_err(|e| anyhow::anyhow!("--api-url {:?} is not a URL: {e}", config.api_url))?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(20))
+            .tcp_nodelay(true);
+        let state = StateDir::open(&config.state_dir)?;
+        let key = state.key()?;
+        let token = state.token(&config.runner_id)?;
+        Ok(Self {
+            channel: endpoint.connect_lazy(),
+            state,
+            key,
+            token,
+            token_obtained_at: 0,
+            signed_up: false,
+            connected: false,
+            opened_secrets: HashMap::new(),
+            fetched_tokens: HashMap::new(),
+            config,
+        })
+    }
+
+    /// The runner's public key, as it signs up with it.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.key.public_key().to_bytes()
+    }
+
+    /// Runs until the runner is deleted or something needs a person.
+    pub async fn run(mut self) -> Exit {
+        let mut backoff = Backoff::new(self.config.max_backoff());
+        loop {
+            match self.step().await {
+                Ok(true) => return Exit::Deleted,
+                Ok(false) => {
+                    backoff.reset();
+                    tokio::time::sleep(self.config.heartbeat()).await;
+                }
+                Err(Trouble::Retry(why)) => {
+                    self.connected = false;
+                    let wait = backoff.next();
+                    tracing::warn!(error = %why, retry_in_ms = wait.as_millis() as u64, "server unreachable; retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                Err(Trouble::Fatal(why)) => return Exit::Fatal(why),
+            }
+        }
+    }
+
+    /// One round: credentials, sign-up (once), a status report, and the secrets. `true` once
+    /// the runner is deleted.
+    async fn step(&mut self) -> Result<bool, Trouble> {
+        self.ensure_token().await?;
+        if !self.signed_up {
+            self.signup().await?;
+        }
+        let report = UpdateRunnerStatusRequest {
+            runner_id: self.config.runner_id.clone(),
+            phase: RunnerPhase::Active as i32,
+            message: format!("{VERSION} running"),
+            additional_info: vec![FieldValue { key: "agent".into(), value: VERSION.into() }],
+            ..Default::default()
+        };
+        let spec = self
+            .interaction()?
+            .update_runner_status(report)
+            .await
+            .map_err(|s| Trouble::from_status("UpdateRunnerStatus", &s))?
+            .into_inner()
+            .spec
+            .unwrap_or_default();
+        if !self.connected {
+            self.connected = true;
+            tracing::info!(runner_id = %self.config.runner_id, "reported ACTIVE");
+        } else {
+            tracing::debug!("heartbeat");
+        }
+        if spec.desired_phase == RunnerPhase::Deleting as i32 {
+            tracing::info!("the runner is being deleted; cleaning up");
+            self.interaction()?
+                .mark_runner_deleted(MarkRunnerDeletedRequest { runner_id: self.config.runner_id.clone() })
+                .await
+                .map_err(|s| Trouble::from_status("MarkRunnerDeleted", &s))?;
+            if let Err(e) = self.state.clear() {
+                tracing::warn!(error = %e, "cannot remove the state files");
+            }
+            tracing::info!("deletion acknowledged; the runner is gone");
+            return Ok(true);
+        }
+        self.open_scm_secrets().await?;
+        self.fetch_host_tokens().await?;
+        Ok(false)
+    }
+
+    /// A valid access token: the stored one, a refreshed one halfway through its life, or one
+    /// traded for the exchange token.
+    async fn ensure_token(&mut self) -> Result<(), Trouble> {
+        let now = unix_now();
+        if let Some(t) = &self.token {
+            let loaded_from_disk = self.token_obtained_at == 0;
+            let halfway = self.token_obtained_at + (t.expires_at - self.token_obtained_at) / 2;
+            if t.expires_at <= now {
+                tracing::warn!("the access token has expired");
+                self.token = None;
+            } else if loaded_from_disk || now >= halfway {
+                // A token from disk is refreshed at once, which also proves it still works.
+                match self.refresh().await {
+                    Err(Trouble::Fatal(why)) if loaded_from_disk && self.config.exchange_token.is_some() => {
+                        tracing::warn!(error = %why, "the stored access token was refused; using the exchange token");
+                        self.token = None;
+                    }
+                    other => return other,
+                }
+            } else {
+                return Ok(());
+            }
+        }
+        let Some(exchange_token) = self.config.exchange_token.clone() else {
+            return Err(Trouble::Fatal(
+                "no valid access token in the state directory and no --exchange-token given; create an exchange \
+                 token with CreateRunnerToken"
+                    .to_owned(),
+            ));
+        };
+        let answer = IdentityServiceClient::new(self.channel.clone())
+            .exchange_token(ExchangeTokenRequest { exchange_token })
+            .await
+            .map_err(|s| match s.code() {
+                Code::Unauthenticated => Trouble::Fatal(
+                    "the exchange token is invalid, expired or already used; create a new one with \
+                     CreateRunnerToken"
+                        .to_owned(),
+                ),
+                _ => Trouble::from_status("ExchangeToken", &s),
+            })?
+            .into_inner();
+        if answer.runner_id != self.config.runner_id {
+            return Err(Trouble::Fatal(format!(
+                "the exchange token belongs to runner {}, not to --runner-id {}",
+                answer.runner_id, self.config.runner_id
+            )));
+        }
+        // Used up now: never try it again.
+        self.config.exchange_token = None;
+        tracing::info!(runner_id = %answer.runner_id, "exchanged the exchange token for an access token");
+        self.keep_token(answer.access_token, answer.expires_at.map_or(now + 60, |t| t.seconds))
+    }
+
+    async fn refresh(&mut self) -> Result<(), Trouble> {
+        let answer = IdentityServiceClient::with_interceptor(self.channel.clone(), self.bearer()?)
+            .refresh_runner_access_token(RefreshRunnerAccessTokenRequest {})
+            .await
+            .map_err(|s| Trouble::from_status("RefreshRunnerAccessToken", &s))?
+            .into_inner();
+        tracing::info!("refreshed the access token");
+        self.keep_token(answer.access_token, answer.expires_at.map_or(unix_now() + 60, |t| t.seconds))
+    }
+
+    fn keep_token(&mut self, access_token: String, expires_at: i64) -> Result<(), Trouble> {
+        let token = StoredToken { runner_id: self.config.runner_id.clone(), access_token, expires_at };
+        self.state.save_token(&token).map_err(|e| Trouble::Fatal(format!("cannot store the access token: {e:#}")))?;
+        self.token = Some(token);
+        self.token_obtained_at = unix_now();
+        Ok(())
+    }
+
+    async fn signup(&mut self) -> Result<(), Trouble> {
+        let request = SignupRequest {
+            runner_id: self.config.runner_id.clone(),
+            public_key: self.public_key().to_vec(),
+            version: VERSION.to_owned(),
+            region: self.config.region.clone(),
+            system_details: system_details(),
+            capabilities: vec![RunnerCapability::FetchLocalScmIntegrations as i32],
+        };
+        match self.interaction()?.signup(request).await {
+            Ok(_) => tracing::info!(version = VERSION, "signed up"),
+            // Being deleted already: the status report below finds out and finishes it.
+            Err(s) if s.code() == Code::FailedPrecondition => {
+                tracing::info!(reason = s.message(), "sign-up refused; continuing to the status report");
+                self.signed_up = true;
+                return Ok(());
+            }
+            Err(s) => return Err(Trouble::from_status("Signup", &s)),
+        }
+        let schema: RunnerConfigurationSchema =
+            serde_json::from_str(SCHEMA_JSON).map_err(|e| Trouble::Fatal(format!("built-in schema: {e}")))?;
+        self.interaction()?
+            .update_runner_configuration_schema(UpdateRunnerConfigurationSchemaRequest {
+                runner_id: self.config.runner_id.clone(),
+                config_schema: Some(schema),
+            })
+            .await
+            .map_err(|s| Trouble::from_status("UpdateRunnerConfigurationSchema", &s))?;
+        tracing::info!("reported the configuration schema");
+        self.signed_up = true;
+        Ok(())
+    }
+
+    /// Opens every SCM integration's OAuth client secret that is new or changed, proving the
+    /// server sealed it to this runner's key.
+    async fn open_scm_secrets(&mut self) -> Result<(), Trouble> {
+        let mut integrations = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = self
+                .interaction()?
+                .list_runner_scm_integrations(ListRunnerScmIntegrationsRequest {
+                    runner_id: self.config.runner_id.clone(),
+                    pagination: Some(PaginationRequest { page_size: PAGE_SIZE, token }),
+                })
+                .await
+                .map_err(|s| Trouble::from_status("ListRunnerSCMIntegrations", &s))?
+                .into_inner();
+            integrations.extend(page.integrations);
+            token = page.pagination.map(|p| p.next_token).unwrap_or_default();
+            if token.is_empty() {
+                break;
+            }
+        }
+        self.opened_secrets.retain(|id, _| integrations.iter().any(|i| &i.id == id));
+        for integration in integrations {
+            let Some(oauth) = integration.oauth.as_ref().filter(|o| !o.encrypted_client_secret.is_empty()) else {
+                continue;
+            };
+            let digest = Sha256::digest(&oauth.encrypted_client_secret).to_vec();
+            if self.opened_secrets.get(&integration.id) == Some(&digest) {
+                continue;
+            }
+            match self.key.unseal(&oauth.encrypted_client_secret) {
+                Ok(secret) => tracing::info!(
+                    integration = %integration.id,
+                    scm = %integration.scm_id,
+                    host = %integration.host,
+                    fingerprint = %fingerprint(&secret),
+                    "opened the OAuth client secret"
+                ),
+                Err(_) => tracing::warn!(
+                    integration = %integration.id,
+                    host = %integration.host,
+                    "cannot open the OAuth client secret: it was sealed to another key"
+                ),
+            }
+            self.opened_secrets.insert(integration.id, digest);
+        }
+        Ok(())
+    }
+
+    /// Fetches the value of every host token that is new or whose metadata changed, and opens it.
+    async fn fetch_host_tokens(&mut self) -> Result<(), Trouble> {
+        let mut tokens = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = RunnerConfigurationServiceClient::with_interceptor(self.channel.clone(), self.bearer()?)
+                .list_host_authentication_tokens(ListHostAuthenticationTokensRequest {
+                    pagination: Some(PaginationRequest { page_size: PAGE_SIZE, token: page_token }),
+                    filter: Some(list_host_authentication_tokens_request::Filter {
+                        runner_id: Some(self.config.runner_id.clone()),
+                        ..Default::default()
+                    }),
+                })
+                .await
+                .map_err(|s| Trouble::from_status("ListHostAuthenticationTokens", &s))?
+                .into_inner();
+            tokens.extend(page.tokens);
+            page_token = page.pagination.map(|p| p.next_token).unwrap_or_default();
+            if page_token.is_empty() {
+                break;
+            }
+        }
+        self.fetched_tokens.retain(|id, _| tokens.iter().any(|t| &t.id == id));
+        for token in tokens {
+            let metadata = format!("{:?}|{:?}|{:?}", token.expires_at, token.scopes, token.source);
+            if self.fetched_tokens.get(&token.id) == Some(&metadata) {
+                continue;
+            }
+            let value = self
+                .interaction()?
+                .get_host_authentication_token_value(GetHostAuthenticationTokenValueRequest {
+                    runner_id: self.config.runner_id.clone(),
+                    id: token.id.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|s| Trouble::from_status("GetHostAuthenticationTokenValue", &s))?
+                .into_inner();
+            let subject = token.subject.as_ref().map(|s| s.id.as_str()).unwrap_or_default();
+            match self.key.unseal(&value.encrypted_token) {
+                Ok(plain) => tracing::info!(
+                    token = %token.id,
+                    host = %token.host,
+                    subject,
+                    fingerprint = %fingerprint(&plain),
+                    has_refresh_token = !value.encrypted_refresh_token.is_empty(),
+                    "opened a host authentication token"
+                ),
+                Err(_) => tracing::warn!(token = %token.id, "cannot open a host token value: sealed to another key"),
+            }
+            self.fetched_tokens.insert(token.id, metadata);
+        }
+        Ok(())
+    }
+
+    fn bearer(&self) -> Result<Bearer, Trouble> {
+        let token = self.token.as_ref().ok_or_else(|| Trouble::Fatal("no access token".to_owned()))?;
+        let value = format!("Bearer {}", token.access_token)
+            .parse()
+            .map_err(|_| Trouble::Fatal("the access token is not a valid header value".to_owned()))?;
+        Ok(Bearer(value))
+    }
+
+    fn interaction(&self) -> Result<RunnerInteractionServiceClient<Authed>, Trouble> {
+        Ok(RunnerInteractionServiceClient::with_interceptor(self.channel.clone(), self.bearer()?))
+    }
+}
+
+/// A short, one-way name for a secret, to show that it was opened without showing it:
+/// `sha256:` and the first 12 hex digits of its SHA-256.
+pub fn fingerprint(secret: &[u8]) -> String {
+    let digest = Sha256::digest(secret);
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+fn system_details() -> String {
+    format!(
+        "{}/{}, {} CPUs",
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    )
+}
+
+/// Exponential backoff from 250 ms to a maximum, with jitter.
+struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(250);
+
+    fn new(max: Duration) -> Self {
+        Self { next: Self::FIRST.min(max), max }
+    }
+
+    fn reset(&mut self) {
+        self.next = Self::FIRST.min(self.max);
+    }
+
+    fn next(&mut self) -> Duration {
+        let base = self.next;
+        self.next = (self.next * 2).min(self.max);
+        // ±20 % so that many runners do not retry in lockstep.
+        base.mul_f64(0.8 + 0.4 * rand::random::<f64>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_its_cap_and_resets() {
+        let mut b = Backoff::new(Duration::from_secs(2));
+        let waits: Vec<Duration> = (0..6).map(|_| b.next()).collect();
+        assert!(waits[0] <= Duration::from_millis(300));
+        assert!(waits[5] >= Duration::from_millis(1600) && waits[5] <= Duration::from_millis(2400), "{waits:?}");
+        b.reset();
+        assert!(b.next() <= Duration::from_millis(300));
+    }
+
+    #[test]
+    fn the_schema_parses_and_fingerprints_hide_secrets() {
+        let schema: RunnerConfigurationSchema = serde_json::from_str(SCHEMA_JSON).unwrap();
+        assert_eq!(schema.environment_classes.len(), 5);
+        assert_eq!(schema.scm.iter().map(|s| s.scm_id.as_str()).collect::<Vec<_>>(), ["github", "gitlab", "bitbucket"]);
+        let f = fingerprint(b"s3cret");
+        assert_eq!(f.len(), "sha256:".len() + 12);
+        assert!(!f.contains("s3cret"));
+    }
+
+    #[test]
+    fn errors_are_retried_or_not() {
+        assert!(matches!(Trouble::from_status("x", &Status::unavailable("down")), Trouble::Retry(_)));
+        assert!(matches!(Trouble::from_status("x", &Status::unauthenticated("no")), Trouble::Fatal(_)));
+        assert!(matches!(Trouble::from_status("x", &Status::invalid_argument("bad")), Trouble::Fatal(_)));
+    }
+}
