@@ -268,6 +268,27 @@ async fn the_whole_lifecycle_over_every_protocol() {
             "not_found"
         );
 
+        // The metrics password reaches the runner sealed to its key, never in the spec.
+        let password = UpdateRunnerRequest {
+            runner_id: id.clone(),
+            name: None,
+            spec: Some(update_runner_request::Spec {
+                configuration: Some(update_runner_request::RunnerConfiguration {
+                    metrics: Some(update_runner_request::MetricsConfiguration {
+                        password: Some("metrics-pw".into()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        };
+        crate::runners::update(&admin, password).await.unwrap();
+        let beat: UpdateRunnerStatusResponse = runner.call(&ris("UpdateRunnerStatus"), active(&id)).await.unwrap();
+        assert_eq!(open_sealed(&secret_key, &beat.encrypted_metrics_password).unwrap(), b"metrics-pw");
+        let metrics = beat.spec.unwrap().configuration.unwrap().metrics.unwrap();
+        assert_eq!(metrics.password, "");
+
         // A refreshed access token works too.
         let refreshed: RefreshRunnerAccessTokenResponse =
             runner.call(&identity("RefreshRunnerAccessToken"), RefreshRunnerAccessTokenRequest {}).await.unwrap();

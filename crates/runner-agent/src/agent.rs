@@ -90,6 +90,8 @@ pub struct Agent {
     opened_secrets: HashMap<String, Vec<u8>>,
     /// Per host token id: its metadata when its value was last fetched.
     fetched_tokens: HashMap<String, String>,
+    /// SHA-256 of the sealed metrics password last opened.
+    opened_metrics_password: Option<Vec<u8>>,
 }
 
 impl Agent {
@@ -112,6 +114,7 @@ impl Agent {
             connected: false,
             opened_secrets: HashMap::new(),
             fetched_tokens: HashMap::new(),
+            opened_metrics_password: None,
             config,
         })
     }
@@ -156,14 +159,13 @@ impl Agent {
             additional_info: vec![FieldValue { key: "agent".into(), value: VERSION.into() }],
             ..Default::default()
         };
-        let spec = self
+        let answer = self
             .interaction()?
             .update_runner_status(report)
             .await
             .map_err(|s| Trouble::from_status("UpdateRunnerStatus", &s))?
-            .into_inner()
-            .spec
-            .unwrap_or_default();
+            .into_inner();
+        let spec = answer.spec.unwrap_or_default();
         if !self.connected {
             self.connected = true;
             tracing::info!(runner_id = %self.config.runner_id, "reported ACTIVE");
@@ -182,6 +184,7 @@ impl Agent {
             tracing::info!("deletion acknowledged; the runner is gone");
             return Ok(true);
         }
+        self.open_metrics_password(&answer.encrypted_metrics_password);
         self.open_scm_secrets().await?;
         self.fetch_host_tokens().await?;
         Ok(false)
@@ -290,6 +293,19 @@ impl Agent {
         tracing::info!("reported the configuration schema");
         self.signed_up = true;
         Ok(())
+    }
+
+    /// Opens the metrics password when it is new or changed.
+    fn open_metrics_password(&mut self, sealed: &[u8]) {
+        let digest = Sha256::digest(sealed).to_vec();
+        if sealed.is_empty() || self.opened_metrics_password.as_ref() == Some(&digest) {
+            return;
+        }
+        match self.key.unseal(sealed) {
+            Ok(password) => tracing::info!(fingerprint = %fingerprint(&password), "opened the metrics password"),
+            Err(_) => tracing::warn!("cannot open the metrics password: it was sealed to another key"),
+        }
+        self.opened_metrics_password = Some(digest);
     }
 
     /// Opens every SCM integration's OAuth client secret that is new or changed, proving the

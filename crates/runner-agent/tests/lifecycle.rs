@@ -3,8 +3,8 @@
 //! 1. An admin creates a runner; the agent starts with its exchange token and the runner is
 //!    ACTIVE with its public key, version and capabilities visible.
 //! 2. Replaying the exchange token fails.
-//! 3. The agent opens the OAuth client secret and the host token sealed to it (it logs their
-//!    fingerprints, never the values).
+//! 3. The agent opens the OAuth client secret, the host token and the metrics password sealed
+//!    to it (it logs their fingerprints, never the values).
 //! 4. The server restarts; the agent reconnects.
 //! 5. A normal delete passes through DELETING to not_found, and the agent exits 0.
 //! 6. A force delete of a second runner is immediate.
@@ -228,6 +228,12 @@ async fn a_runner_from_creation_to_deletion() {
     )
     .await;
     agent.wait_for_log(&fingerprint(host_token)).await;
+    api.ok(
+        "/gitpod.v1.RunnerService/UpdateRunner",
+        json!({"runnerId": runner_id, "spec": {"configuration": {"metrics": {"password": "metrics-e2e-pw"}}}}),
+    )
+    .await;
+    agent.wait_for_log(&fingerprint("metrics-e2e-pw")).await;
 
     // 4. The server goes away and comes back on the same port and database.
     server.shutdown().await.unwrap();
@@ -240,7 +246,10 @@ async fn a_runner_from_creation_to_deletion() {
             .filter(|r| r["status"]["updatedAt"] != seen && r["status"]["phase"] == "RUNNER_PHASE_ACTIVE")
     })
     .await;
-    assert!(agent.log().matches("reported ACTIVE").count() >= 2, "{}", agent.log());
+    eventually("the agent to log its reconnection", || async {
+        (agent.log().matches("reported ACTIVE").count() >= 2).then_some(())
+    })
+    .await;
 
     // 5. A normal delete waits for the agent: DELETING (while the agent is paused), then gone.
     agent.signal("-STOP");
@@ -267,7 +276,8 @@ async fn a_runner_from_creation_to_deletion() {
 
     // No secret was ever logged.
     for log in [agent.log(), second_agent.log()] {
-        for secret in [client_secret, host_token, "ghr_e2e_refresh", exchange_token.as_str(), "gpr_"] {
+        for secret in [client_secret, host_token, "ghr_e2e_refresh", "metrics-e2e-pw", exchange_token.as_str(), "gpr_"]
+        {
             assert!(!log.contains(secret), "the agent logged a secret: {secret}");
         }
     }

@@ -78,6 +78,15 @@ pub struct TokenValueInput {
     pub subject_id: String,
 }
 
+/// What a runner is asked to be, answered to its sign-up and status reports.
+#[derive(Debug)]
+pub struct Instructions {
+    pub spec: RunnerSpec,
+    /// The metrics password sealed to the runner's key (the spec never carries it); empty when
+    /// there is none.
+    pub encrypted_metrics_password: Vec<u8>,
+}
+
 /// A host token's metadata with its value and refresh token sealed to the runner's key.
 #[derive(Debug)]
 pub struct SealedHostToken {
@@ -142,7 +151,7 @@ impl RunnerSide {
     }
 
     /// Signup: the runner publishes its key and what it is; its phase becomes INACTIVE.
-    pub async fn signup(&self, caller: &Caller, input: SignupInput) -> Result<RunnerSpec> {
+    pub async fn signup(&self, caller: &Caller, input: SignupInput) -> Result<Instructions> {
         let id = own_runner_id(caller, &input.runner_id)?;
         let mut v = Violations::default();
         if input.public_key.len() != PUBLIC_KEY_LEN {
@@ -177,12 +186,12 @@ impl RunnerSide {
                 Ok(true)
             })
             .await?;
-        Ok(runner.spec)
+        self.instructions(runner)
     }
 
     /// UpdateRunnerStatus: the runner's phase and details, and its heartbeat. While the runner
     /// is being deleted the phase stays DELETING; the answer's spec says so.
-    pub async fn update_status(&self, caller: &Caller, input: StatusInput) -> Result<RunnerSpec> {
+    pub async fn update_status(&self, caller: &Caller, input: StatusInput) -> Result<Instructions> {
         let id = own_runner_id(caller, &input.runner_id)?;
         let mut v = Violations::default();
         let phase = match v.check(validate::enum_value::<RunnerPhase>("phase", input.phase)) {
@@ -242,7 +251,12 @@ impl RunnerSide {
                 Ok(true)
             })
             .await?;
-        Ok(runner.spec)
+        self.instructions(runner)
+    }
+
+    fn instructions(&self, runner: Runner) -> Result<Instructions> {
+        let encrypted_metrics_password = self.runners.sealed_metrics_password(&runner)?;
+        Ok(Instructions { spec: runner.spec, encrypted_metrics_password })
     }
 
     /// UpdateRunnerConfigurationSchema: the schema GetRunnerConfigurationSchema answers with

@@ -411,6 +411,25 @@ impl Runners {
     }
 }
 
+impl Runners {
+    /// The runner's metrics password, decrypted from rest and sealed to the runner's public
+    /// key, for the runner itself; empty when there is none or no key yet.
+    pub(crate) fn sealed_metrics_password(&self, runner: &Runner) -> Result<Vec<u8>> {
+        let stored = runner.spec.configuration.metrics.as_ref().map(|m| m.encrypted_password.as_slice());
+        let Some(stored) = stored.filter(|s| !s.is_empty()) else {
+            return Ok(Vec::new());
+        };
+        if runner.status.public_key.is_empty() {
+            return Ok(Vec::new());
+        }
+        let plain = self.at_rest.decrypt(stored, &metrics_aad(runner.id)).map_err(|_| {
+            CoreError::Internal(format!("the metrics password of runner {} does not decrypt", runner.id))
+        })?;
+        let plain = String::from_utf8(plain).map_err(|_| CoreError::Internal("stored password is not UTF-8".into()))?;
+        seal(runner, &plain)
+    }
+}
+
 /// Associated data that binds an encrypted metrics password to its runner.
 fn metrics_aad(runner_id: Uuid) -> Vec<u8> {
     let mut aad = runner_id.as_bytes().to_vec();

@@ -57,8 +57,11 @@ pub async fn signup(
             system_details: r.system_details,
             capabilities: r.capabilities,
         };
-        let spec = s.runner_side.signup(&caller, input).await?;
-        Ok(SignupResponse { spec: Some(convert::spec(spec)) })
+        let answer = s.runner_side.signup(&caller, input).await?;
+        Ok(SignupResponse {
+            spec: Some(convert::spec(answer.spec)),
+            encrypted_metrics_password: answer.encrypted_metrics_password,
+        })
     })
     .await
 }
@@ -79,8 +82,11 @@ pub async fn update_runner_status(
             llm_url: r.llm_url,
             support_bundle_url: r.support_bundle_url,
         };
-        let spec = s.runner_side.update_status(&caller, input).await?;
-        Ok(UpdateRunnerStatusResponse { spec: Some(convert::spec(spec)) })
+        let answer = s.runner_side.update_status(&caller, input).await?;
+        Ok(UpdateRunnerStatusResponse {
+            spec: Some(convert::spec(answer.spec)),
+            encrypted_metrics_password: answer.encrypted_metrics_password,
+        })
     })
     .await
 }
