@@ -4,8 +4,10 @@
 #     integration tests over Connect JSON, Connect binary, gRPC and gRPC-web);
 #   - buf lint and buf build (buf from the npm registry, in .tools/node);
 #   - the generated-client example against a live server;
+#   - the README walkthrough (a runner agent from creation to deletion): tests/walkthrough/run.sh;
 #   - the third-party clients (buf curl, Python grpcio, Node connect-node, curl) against a live
-#     server: tests/interop/run.sh.
+#     server: tests/interop/run.sh;
+#   - the official SDKs: tests/sdk/run.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -23,8 +25,8 @@ fi
 .tools/node/node_modules/.bin/buf lint
 .tools/node/node_modules/.bin/buf build -o /dev/null
 
-step "build the server and the example client"
-cargo build -p runner-server --bins
+step "build the server, the agent and the example client"
+cargo build -p runner-server -p runner-agent --bins
 cargo build --example runner_client
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 export RUNNER_SERVER_BIN="$target_dir/debug/runner-server"
@@ -40,6 +42,9 @@ url=$(sed -n 's/^listening on //p' "$tmp/out")
 token=$(sed -n 's/^admin token (shown once): //p' "$tmp/out")
 "$target_dir/debug/examples/runner_client" "$url" "$token"
 kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
+
+step "README walkthrough: a runner from creation to deletion"
+bash tests/walkthrough/run.sh
 
 step "third-party clients: buf curl, grpcio, connect-node, curl"
 bash tests/interop/run.sh

@@ -501,7 +501,7 @@ async fn scm_questions_check_input_and_access_before_anything_else() {
     assert_eq!(call(None, "CheckRepositoryAccess", body).await, "unauthenticated");
 }
 
-/// RunnerConfigurationService and the SCM questions, for the same eight principals.
+/// RunnerConfigurationService and the SCM questions, for the same ten principals.
 #[tokio::test]
 async fn configuration_rpcs_for_every_principal() {
     let w = world().await;
