@@ -36,6 +36,7 @@ impl TestServer {
     }
 
     pub async fn start_custom(options: MountOptions, timings: RunnerTimings) -> Self {
+        crate::leaks::capture_server_log();
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let store = runner_store::open(&url).await.unwrap();
@@ -136,6 +137,9 @@ impl Client {
                 Transport::GrpcWeb(Box::new(tower::Layer::layer(&tonic_web::GrpcWebClientLayer::new(), http)))
             }
         };
+        if let Some(token) = token {
+            crate::leaks::remember(token);
+        }
         Self { protocol, base: base.to_owned(), token: token.map(str::to_owned), transport }
     }
 
@@ -145,13 +149,21 @@ impl Client {
         Req: Message + Serialize + Send + Sync + 'static,
         Resp: Message + DeserializeOwned + Default + Send + Sync + 'static,
     {
-        match &self.transport {
+        crate::leaks::remember_request(&req);
+        let result: Result<Resp, Failure> = match &self.transport {
             Transport::Connect { http, json } => {
                 connect_call(http, &self.base, self.token.as_deref(), path, *json, &req).await
             }
             Transport::Grpc(channel) => tonic_call(channel.clone(), &self.base, self.token.as_deref(), path, req).await,
             Transport::GrpcWeb(svc) => tonic_call((**svc).clone(), &self.base, self.token.as_deref(), path, req).await,
-        }
+        };
+        // No answer (and no server log line) ever holds a secret a test sent.
+        let seen = match &result {
+            Ok(resp) => resp.encode_to_vec(),
+            Err(f) => format!("{} {}", f.message, f.bad_fields.join(" ")).into_bytes(),
+        };
+        crate::leaks::check(&format!("the answer to {path}"), &seen);
+        result
     }
 }
 

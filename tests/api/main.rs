@@ -4,6 +4,7 @@ mod authz;
 mod classes;
 mod common;
 mod host_tokens;
+mod leaks;
 mod llm;
 mod protocol;
 mod runner_side;
