@@ -36,16 +36,40 @@ impl TestServer {
     }
 
     pub async fn start_custom(options: MountOptions, timings: RunnerTimings) -> Self {
-        crate::leaks::capture_server_log();
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let store = runner_store::open(&url).await.unwrap();
+        Self::start_on(store, dir, options, timings).await
+    }
+
+    /// A server on `store`, an empty database it bootstraps.
+    pub async fn start_on(
+        store: std::sync::Arc<dyn runner_core::store::Store>,
+        dir: tempfile::TempDir,
+        options: MountOptions,
+        timings: RunnerTimings,
+    ) -> Self {
+        crate::leaks::capture_server_log();
         let identity = Identity::new(store.clone());
         let (org, admin, token) = identity.bootstrap().await.unwrap().expect("empty database");
-        let state = AppState::with_timings(store.clone(), &[42; 32], "http://runner-api.test", timings);
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let server = Server::start(listener, app(state, &options)).unwrap();
+        let server = Self::serve(store.clone(), &options, timings).await;
         Self { server, _dir: dir, identity, store, org, admin_id: admin.id, admin_token: token.token }
+    }
+
+    /// Another replica of this deployment: a server with the same key on `store`, which must
+    /// be the same database.
+    pub async fn replica(&self, store: std::sync::Arc<dyn runner_core::store::Store>) -> Server {
+        Self::serve(store, &MountOptions::default(), RunnerTimings::default()).await
+    }
+
+    async fn serve(
+        store: std::sync::Arc<dyn runner_core::store::Store>,
+        options: &MountOptions,
+        timings: RunnerTimings,
+    ) -> Server {
+        let state = AppState::with_timings(store, &[42; 32], "http://runner-api.test", timings);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Server::start(listener, app(state, options)).unwrap()
     }
 
     /// Stores a public key for a runner, as its sign-up would.

@@ -7,6 +7,7 @@ mod host_tokens;
 mod leaks;
 mod llm;
 mod protocol;
+mod replicas;
 mod runner_side;
 mod runners;
 mod scm;

@@ -128,6 +128,9 @@ impl From<crate::store::StoreError> for CoreError {
         use crate::store::StoreError;
         match e {
             StoreError::Unavailable(m) => CoreError::Unavailable(m),
+            StoreError::Conflict => {
+                CoreError::Unavailable("the database is busy with concurrent changes; retry".into())
+            }
             StoreError::AlreadyExists => CoreError::Internal("unexpected duplicate key".to_owned()),
             StoreError::Other(m) => CoreError::Internal(m),
         }

@@ -19,6 +19,10 @@ pub enum StoreError {
     /// A unique key is taken.
     #[error("already exists")]
     AlreadyExists,
+    /// A transaction lost to a concurrent one (serialization failure, deadlock); the store
+    /// retries these itself, so callers see it only when retries ran out.
+    #[error("concurrent transaction conflict")]
+    Conflict,
     /// The database is unreachable or overloaded (busy, pool exhausted, connection lost).
     #[error("storage unavailable: {0}")]
     Unavailable(String),

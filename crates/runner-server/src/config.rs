@@ -25,7 +25,8 @@ pub struct Config {
     #[arg(long, env = "RUNNER_SERVER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Database URL. `sqlite://PATH` (created if missing) or `sqlite::memory:`.
+    /// Database URL: `sqlite://PATH` (created if missing), `sqlite::memory:`, or
+    /// `postgres://USER@HOST:PORT/DATABASE` for several replicas sharing one database.
     #[arg(long, global = true, env = "DATABASE_URL", default_value = "sqlite://data/runners.db")]
     pub database_url: String,
 

@@ -6,7 +6,9 @@ use runner_core::store::StoreError;
 const SQLITE_BUSY: &str = "5";
 const SQLITE_LOCKED: &str = "6";
 
-pub(crate) fn map(e: sqlx::Error) -> StoreError {
+/// SQLite errors: a unique violation is `AlreadyExists`, a busy or locked database (after the
+/// busy timeout) and connection trouble are `Unavailable`.
+pub(crate) fn map_sqlite(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) => {
             if db.is_unique_violation() {
@@ -28,4 +30,25 @@ pub(crate) fn map(e: sqlx::Error) -> StoreError {
 
 pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Other(format!("corrupt {what} in storage: {detail}"))
+}
+
+/// PostgreSQL errors, by SQLSTATE: 23505 (unique violation) is `AlreadyExists`; 40001
+/// (serialization failure) and 40P01 (deadlock) are `Conflict`, which transactions retry;
+/// class 08 (connection), 53 (insufficient resources), 57P01-57P03 (shutdown) and pool
+/// trouble are `Unavailable`.
+pub(crate) fn map_postgres(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("23505") => StoreError::AlreadyExists,
+            Some("40001" | "40P01") => StoreError::Conflict,
+            Some(code) if code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") => {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Other(e.to_string()),
+        },
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Other(e.to_string()),
+    }
 }

@@ -1,0 +1,894 @@
+//! The storage code both backends share, written once. [`sql_store!`] expands, inside a backend
+//! module, to its `Store` implementation for that backend's sqlx database type. A macro rather
+//! than generic code: sqlx's per-database traits would otherwise need a bound on every type
+//! bound or decoded, in every function. The SQL is written with `?` placeholders; each backend's
+//! `sql()` turns them into its own (`$1, $2, …` for PostgreSQL). Expects, in the invoking
+//! module: the store type (with a `pool` field), `sql(&str) -> Cow<str>`, and `map(sqlx::Error)
+//! -> StoreError`.
+
+macro_rules! sql_store {
+    ($store:ident, $db:ident) => {
+        mod queries {
+            use async_trait::async_trait;
+            use runner_core::authz::Visibility;
+            use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
+            use runner_core::model::{
+                ApiEnum, EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, LlmIntegration, Runner,
+                RunnerFilter, RunnerKind, RunnerPhase, RunnerPolicy, RunnerRole, ScmIntegration,
+            };
+            use runner_core::schema::RunnerConfigurationSchema;
+            use runner_core::store::{NewRunnerToken, RunnerTokenInfo, RunnerTokenKind, Store, StoreError, WriteOutcome};
+            use runner_core::time::Timestamp;
+            use sqlx::{$db, QueryBuilder};
+            use uuid::Uuid;
+
+            use super::{$store, map, sql};
+            use crate::error::corrupt;
+            use crate::rows::{
+                AccessTokenRow, EnvironmentClassRow, GroupRow, HostTokenRow, LlmIntegrationRow, MemberRow, OrganizationRow,
+                PolicyRow, RunnerColumns, RunnerRow, RunnerTokenRow, ScmIntegrationRow, enum_value,
+            };
+
+            const MEMBER_COLUMNS: &str = "id, org_id, principal, name, role, created_at";
+            const GROUP_COLUMNS: &str = "id, org_id, name, system, runners_admin, created_at";
+            const TOKEN_COLUMNS: &str = "id, org_id, member_id, description, created_at, expires_at, revoked_at";
+            const CLASS_COLUMNS: &str =
+                "id, runner_id, display_name, description, configuration, enabled, created_at, updated_at, revision";
+            const SCM_COLUMNS: &str = "id, runner_id, scm_id, host, oauth_client_id, oauth_encrypted_client_secret, oauth_issuer_url, pat, virtual_directory, created_at, updated_at, revision";
+            const HOST_TOKEN_COLUMNS: &str = "id, runner_id, host, subject_id, subject_principal, source, token_ciphertext, refresh_token_ciphertext, expires_at, integration_id, scopes, created_at, updated_at, revision";
+            const RUNNER_COLUMNS: &str = "id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, spec, status, created_at, updated_at, revision";
+
+            fn push_runner_values<'a>(q: &mut QueryBuilder<'a, $db>, c: &'a RunnerColumns) {
+                q.push_bind(&c.id)
+                    .push(", ")
+                    .push_bind(&c.org_id)
+                    .push(", ")
+                    .push_bind(&c.name)
+                    .push(", ")
+                    .push_bind(c.kind)
+                    .push(", ")
+                    .push_bind(c.provider)
+                    .push(", ")
+                    .push_bind(&c.runner_manager_id)
+                    .push(", ")
+                    .push_bind(&c.creator_id)
+                    .push(", ")
+                    .push_bind(c.creator_principal)
+                    .push(", ")
+                    .push_bind(c.phase)
+                    .push(", ")
+                    .push_bind(&c.spec)
+                    .push(", ")
+                    .push_bind(&c.status)
+                    .push(", ")
+                    .push_bind(c.created_at)
+                    .push(", ")
+                    .push_bind(c.updated_at)
+                    .push(", ")
+                    .push_bind(c.revision);
+            }
+
+            async fn insert_token<'e, E: sqlx::Executor<'e, Database = $db>>(
+                exec: E,
+                t: &NewRunnerToken,
+            ) -> Result<(), StoreError> {
+                sqlx::query(&sql("INSERT INTO runner_tokens (hash, runner_id, kind, created_at, expires_at) VALUES (?, ?, ?, ?, ?)"))
+                    .bind(&t.hash) // 1
+                    .bind(t.runner_id.to_string()) // 2
+                    .bind(t.kind.as_str()) // 3
+                    .bind(t.created_at.0) // 4
+                    .bind(t.expires_at.0) // 5
+                    .execute(exec)
+                    .await
+                    .map_err(map)?;
+                Ok(())
+            }
+
+            /// Most attempts of a transaction that loses to concurrent ones.
+            const TX_ATTEMPTS: usize = 5;
+
+            /// Runs a transaction again while it fails with a serialization failure or a
+            /// deadlock (`StoreError::Conflict`): the database rolled it back, so it is safe.
+            async fn retried<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+            where
+                F: FnMut() -> Fut,
+                Fut: std::future::Future<Output = Result<T, StoreError>>,
+            {
+                for n in 1..TX_ATTEMPTS {
+                    match attempt().await {
+                        Err(StoreError::Conflict) => {
+                            tokio::time::sleep(std::time::Duration::from_millis(5 * n as u64)).await;
+                        }
+                        other => return other,
+                    }
+                }
+                attempt().await
+            }
+
+            #[async_trait]
+            impl Store for $store {
+                async fn insert_runner(&self, runner: &Runner, token: &NewRunnerToken) -> Result<(), StoreError> {
+                    retried(move || async move {
+                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        insert_runner_row(&mut tx, runner).await?;
+                        insert_token(&mut *tx, token).await?;
+                        tx.commit().await.map_err(map)
+                    })
+                    .await
+                }
+
+                async fn get_runner(&self, id: Uuid) -> Result<Option<Runner>, StoreError> {
+                    let row: Option<RunnerRow> = sqlx::query_as(&sql(&format!("SELECT {RUNNER_COLUMNS} FROM runners WHERE id = ?")))
+                        .bind(id.to_string()) // 1
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    row.map(RunnerRow::into_domain).transpose()
+                }
+
+                async fn list_runners(
+                    &self,
+                    visibility: &Visibility,
+                    filter: &RunnerFilter,
+                    after: Option<Uuid>,
+                    limit: u32,
+                ) -> Result<Vec<Runner>, StoreError> {
+                    let mut q = QueryBuilder::<$db>::new(format!("SELECT {RUNNER_COLUMNS} FROM runners r WHERE "));
+                    push_visibility(&mut q, visibility);
+                    if let Some(after) = after {
+                        q.push(" AND id > ").push_bind(after.to_string());
+                    }
+                    push_in(&mut q, "creator_id", filter.creator_ids.iter().map(|c| c.to_string()));
+                    if filter.kinds.is_empty() {
+                        // Unless asked for by kind, the local-configuration runner is not listed.
+                        q.push(" AND kind <> ").push_bind(RunnerKind::LocalConfiguration.as_str());
+                    }
+                    push_in(&mut q, "kind", filter.kinds.iter().map(|k| k.as_str().to_owned()));
+                    push_in(&mut q, "provider", filter.providers.iter().map(|p| p.as_str().to_owned()));
+                    q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+                    let rows: Vec<RunnerRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
+                    rows.into_iter().map(RunnerRow::into_domain).collect()
+                }
+
+                async fn update_runner(&self, runner: &Runner) -> Result<WriteOutcome, StoreError> {
+                    let c = RunnerColumns::from_domain(runner)?;
+                    let result = sqlx::query(&sql("UPDATE runners SET name = ?, phase = ?, spec = ?, status = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
+                    .bind(&c.name) // 1
+                    .bind(c.phase) // 2
+                    .bind(&c.spec) // 3
+                    .bind(&c.status) // 4
+                    .bind(c.updated_at) // 5
+                    .bind(c.revision) // 6
+                    .bind(&c.id) // 7
+                    .bind(c.revision - 1) // 8
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    Ok(if result.rows_affected() == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
+                }
+
+                async fn delete_runner(&self, id: Uuid) -> Result<bool, StoreError> {
+                    let result = sqlx::query(&sql("DELETE FROM runners WHERE id = ?"))
+                        .bind(id.to_string()) // 1
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(result.rows_affected() == 1)
+                }
+
+                async fn insert_runner_token(&self, token: &NewRunnerToken) -> Result<(), StoreError> {
+                    insert_token(&self.pool, token).await
+                }
+
+                async fn resolve_runner_token(&self, hash: &[u8]) -> Result<Option<RunnerTokenInfo>, StoreError> {
+                    let row: Option<RunnerTokenRow> = sqlx::query_as(&sql("SELECT t.runner_id, r.org_id, t.kind, t.expires_at, t.used_at \
+                         FROM runner_tokens t JOIN runners r ON r.id = t.runner_id WHERE t.hash = ?",))
+                    .bind(hash) // 1
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    row.map(RunnerTokenRow::into_domain).transpose()
+                }
+
+                async fn redeem_exchange_token(&self, hash: &[u8], now: Timestamp) -> Result<Option<Uuid>, StoreError> {
+                    // One statement: SQLite serializes writers, so of two redemptions only one finds
+                    // `used_at` still NULL.
+                    let runner: Option<String> = sqlx::query_scalar(&sql("UPDATE runner_tokens SET used_at = ? \
+                         WHERE hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ? RETURNING runner_id",))
+                    .bind(now.0) // 1
+                    .bind(hash) // 2
+                    .bind(RunnerTokenKind::Exchange.as_str()) // 3
+                    .bind(now.0) // 4
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    runner.map(|r| crate::rows::uuid("token runner", &r)).transpose()
+                }
+
+                async fn create_organization(
+                    &self,
+                    org: &Organization,
+                    members_group: &Group,
+                    local_configuration: &Runner,
+                ) -> Result<(), StoreError> {
+                    retried(move || async move {
+                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        sqlx::query(&sql("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)"))
+                            .bind(org.id.to_string()) // 1
+                            .bind(&org.name) // 2
+                            .bind(org.created_at.0) // 3
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(map)?;
+                        insert_group(&mut *tx, members_group).await?;
+                        insert_runner_row(&mut tx, local_configuration).await?;
+                        tx.commit().await.map_err(map)
+                    })
+                    .await
+                }
+
+                async fn list_organizations(&self) -> Result<Vec<Organization>, StoreError> {
+                    let rows: Vec<OrganizationRow> =
+                        sqlx::query_as(&sql("SELECT id, name, created_at FROM organizations ORDER BY created_at, id"))
+                            .fetch_all(&self.pool)
+                            .await
+                            .map_err(map)?;
+                    rows.into_iter().map(OrganizationRow::into_domain).collect()
+                }
+
+                async fn create_member(&self, m: &Member) -> Result<(), StoreError> {
+                    sqlx::query(&sql("INSERT INTO members (id, org_id, principal, name, role, created_at) VALUES (?, ?, ?, ?, ?, ?)"))
+                        .bind(m.id.to_string()) // 1
+                        .bind(m.org_id.to_string()) // 2
+                        .bind(m.principal.as_str()) // 3
+                        .bind(&m.name) // 4
+                        .bind(m.role.as_str()) // 5
+                        .bind(m.created_at.0) // 6
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(())
+                }
+
+                async fn get_member(&self, id: Uuid) -> Result<Option<Member>, StoreError> {
+                    let row: Option<MemberRow> = sqlx::query_as(&sql(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = ?")))
+                        .bind(id.to_string()) // 1
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    row.map(MemberRow::into_domain).transpose()
+                }
+
+                async fn list_members(&self, org_id: Uuid) -> Result<Vec<Member>, StoreError> {
+                    let rows: Vec<MemberRow> =
+                        sqlx::query_as(&sql(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE org_id = ? ORDER BY created_at, id")))
+                            .bind(org_id.to_string()) // 1
+                            .fetch_all(&self.pool)
+                            .await
+                            .map_err(map)?;
+                    rows.into_iter().map(MemberRow::into_domain).collect()
+                }
+
+                async fn set_member_role(&self, member_id: Uuid, role: OrgRole) -> Result<bool, StoreError> {
+                    let r = sqlx::query(&sql("UPDATE members SET role = ? WHERE id = ?"))
+                        .bind(role.as_str()) // 1
+                        .bind(member_id.to_string()) // 2
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn create_group(&self, group: &Group) -> Result<(), StoreError> {
+                    insert_group(&self.pool, group).await
+                }
+
+                async fn get_group(&self, id: Uuid) -> Result<Option<Group>, StoreError> {
+                    let row: Option<GroupRow> = sqlx::query_as(&sql(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = ?")))
+                        .bind(id.to_string()) // 1
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    row.map(GroupRow::into_domain).transpose()
+                }
+
+                async fn list_groups(&self, org_id: Uuid) -> Result<Vec<Group>, StoreError> {
+                    let rows: Vec<GroupRow> =
+                        sqlx::query_as(&sql(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE org_id = ? ORDER BY created_at, id")))
+                            .bind(org_id.to_string()) // 1
+                            .fetch_all(&self.pool)
+                            .await
+                            .map_err(map)?;
+                    rows.into_iter().map(GroupRow::into_domain).collect()
+                }
+
+                async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<(), StoreError> {
+                    sqlx::query(&sql("INSERT INTO group_members (group_id, member_id) VALUES (?, ?)"))
+                        .bind(group_id.to_string()) // 1
+                        .bind(member_id.to_string()) // 2
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(())
+                }
+
+                async fn set_group_runners_admin(&self, group_id: Uuid, runners_admin: bool) -> Result<bool, StoreError> {
+                    let r = sqlx::query(&sql("UPDATE groups SET runners_admin = ? WHERE id = ?"))
+                        .bind(i64::from(runners_admin)) // 1
+                        .bind(group_id.to_string()) // 2
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn insert_access_token(&self, t: &AccessTokenInfo, hash: &[u8]) -> Result<(), StoreError> {
+                    sqlx::query(&sql("INSERT INTO access_tokens (id, hash, org_id, member_id, description, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",))
+                    .bind(t.id.to_string()) // 1
+                    .bind(hash) // 2
+                    .bind(t.org_id.to_string()) // 3
+                    .bind(t.member_id.to_string()) // 4
+                    .bind(&t.description) // 5
+                    .bind(t.created_at.0) // 6
+                    .bind(t.expires_at.map(|e| e.0)) // 7
+                    .bind(t.revoked_at.map(|e| e.0)) // 8
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    Ok(())
+                }
+
+                async fn revoke_access_token(&self, id: Uuid, at: Timestamp) -> Result<bool, StoreError> {
+                    let r = sqlx::query(&sql("UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"))
+                        .bind(at.0) // 1
+                        .bind(id.to_string()) // 2
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn list_access_tokens(&self, org_id: Uuid) -> Result<Vec<AccessTokenInfo>, StoreError> {
+                    let rows: Vec<AccessTokenRow> = sqlx::query_as(&sql(&format!(
+                        "SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE org_id = ? ORDER BY created_at, id"
+                    )))
+                    .bind(org_id.to_string()) // 1
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    rows.into_iter().map(AccessTokenRow::into_domain).collect()
+                }
+
+                async fn resolve_access_token(
+                    &self,
+                    hash: &[u8],
+                ) -> Result<Option<(AccessTokenInfo, Member, Vec<Group>)>, StoreError> {
+                    let token: Option<AccessTokenRow> =
+                        sqlx::query_as(&sql(&format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE hash = ?")))
+                            .bind(hash) // 1
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(map)?;
+                    let Some(token) = token.map(AccessTokenRow::into_domain).transpose()? else {
+                        return Ok(None);
+                    };
+                    let Some(member) = self.get_member(token.member_id).await? else {
+                        return Ok(None);
+                    };
+                    let groups: Vec<GroupRow> = sqlx::query_as(&sql(&format!(
+                        "SELECT {GROUP_COLUMNS} FROM groups WHERE org_id = ? AND (system = 1 OR id IN (SELECT group_id FROM group_members WHERE member_id = ?)) ORDER BY id"
+                    )))
+                    .bind(member.org_id.to_string()) // 1
+                    .bind(member.id.to_string()) // 2
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    let groups = groups.into_iter().map(GroupRow::into_domain).collect::<Result<_, _>>()?;
+                    Ok(Some((token, member, groups)))
+                }
+
+                async fn policy_roles(&self, runner_id: Uuid, groups: &[Uuid]) -> Result<Vec<RunnerRole>, StoreError> {
+                    if groups.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let mut q = QueryBuilder::<$db>::new("SELECT role FROM runner_policies WHERE runner_id = ");
+                    q.push_bind(runner_id.to_string());
+                    push_in(&mut q, "group_id", groups.iter().map(|g| g.to_string()));
+                    let roles: Vec<(String,)> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
+                    roles.into_iter().map(|(r,)| enum_value::<RunnerRole>("policy role", &r)).collect()
+                }
+
+                async fn list_runner_policies(
+                    &self,
+                    runner_id: Uuid,
+                    after: Option<Uuid>,
+                    limit: u32,
+                ) -> Result<Vec<RunnerPolicy>, StoreError> {
+                    let rows: Vec<PolicyRow> = sqlx::query_as(&sql("SELECT runner_id, group_id, role FROM runner_policies WHERE runner_id = ? AND group_id > ? ORDER BY group_id LIMIT ?",))
+                    .bind(runner_id.to_string()) // 1
+                    .bind(after.map(|a| a.to_string()).unwrap_or_default()) // 2
+                    .bind(i64::from(limit)) // 3
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    rows.into_iter().map(PolicyRow::into_domain).collect()
+                }
+
+                async fn insert_runner_policy(&self, p: &RunnerPolicy) -> Result<(), StoreError> {
+                    sqlx::query(&sql("INSERT INTO runner_policies (runner_id, group_id, role) VALUES (?, ?, ?)"))
+                        .bind(p.runner_id.to_string()) // 1
+                        .bind(p.group_id.to_string()) // 2
+                        .bind(p.role.as_str()) // 3
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(())
+                }
+
+                async fn update_runner_policy(&self, p: &RunnerPolicy) -> Result<bool, StoreError> {
+                    let r = sqlx::query(&sql("UPDATE runner_policies SET role = ? WHERE runner_id = ? AND group_id = ?"))
+                        .bind(p.role.as_str()) // 1
+                        .bind(p.runner_id.to_string()) // 2
+                        .bind(p.group_id.to_string()) // 3
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn delete_runner_policy(&self, runner_id: Uuid, group_id: Uuid) -> Result<bool, StoreError> {
+                    let r = sqlx::query(&sql("DELETE FROM runner_policies WHERE runner_id = ? AND group_id = ?"))
+                        .bind(runner_id.to_string()) // 1
+                        .bind(group_id.to_string()) // 2
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn get_runner_schema(&self, runner_id: Uuid) -> Result<Option<RunnerConfigurationSchema>, StoreError> {
+                    let row: Option<(Option<String>,)> = sqlx::query_as(&sql("SELECT configuration_schema FROM runners WHERE id = ?"))
+                        .bind(runner_id.to_string()) // 1
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    match row.and_then(|(json,)| json) {
+                        None => Ok(None),
+                        Some(json) => serde_json::from_str(&json).map(Some).map_err(|e| corrupt("runner configuration schema", e)),
+                    }
+                }
+
+                async fn set_runner_schema(&self, runner_id: Uuid, schema: &RunnerConfigurationSchema) -> Result<bool, StoreError> {
+                    let json = serde_json::to_string(schema).map_err(|e| StoreError::Other(e.to_string()))?;
+                    let r = sqlx::query(&sql("UPDATE runners SET configuration_schema = ? WHERE id = ?"))
+                        .bind(json) // 1
+                        .bind(runner_id.to_string()) // 2
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn insert_environment_class(&self, c: &EnvironmentClass) -> Result<(), StoreError> {
+                    let configuration = serde_json::to_string(&c.configuration).map_err(|e| StoreError::Other(e.to_string()))?;
+                    sqlx::query(&sql("INSERT INTO environment_classes (id, runner_id, display_name, description, configuration, enabled, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",))
+                    .bind(c.id.to_string()) // 1
+                    .bind(c.runner_id.to_string()) // 2
+                    .bind(&c.display_name) // 3
+                    .bind(&c.description) // 4
+                    .bind(configuration) // 5
+                    .bind(i64::from(c.enabled)) // 6
+                    .bind(c.created_at.0) // 7
+                    .bind(c.updated_at.0) // 8
+                    .bind(c.revision) // 9
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    Ok(())
+                }
+
+                async fn get_environment_class(&self, id: Uuid) -> Result<Option<EnvironmentClass>, StoreError> {
+                    let row: Option<EnvironmentClassRow> =
+                        sqlx::query_as(&sql(&format!("SELECT {CLASS_COLUMNS} FROM environment_classes WHERE id = ?")))
+                            .bind(id.to_string()) // 1
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(map)?;
+                    row.map(EnvironmentClassRow::into_domain).transpose()
+                }
+
+                async fn list_environment_classes(
+                    &self,
+                    visibility: &Visibility,
+                    filter: &EnvironmentClassFilter,
+                    after: Option<Uuid>,
+                    limit: u32,
+                ) -> Result<Vec<EnvironmentClass>, StoreError> {
+                    let columns = CLASS_COLUMNS.split(", ").map(|c| format!("ec.{c}")).collect::<Vec<_>>().join(", ");
+                    let mut q = QueryBuilder::<$db>::new(format!(
+                        "SELECT {columns} FROM environment_classes ec JOIN runners r ON r.id = ec.runner_id WHERE "
+                    ));
+                    push_visibility(&mut q, visibility);
+                    if let Some(after) = after {
+                        q.push(" AND ec.id > ").push_bind(after.to_string());
+                    }
+                    push_in(&mut q, "ec.runner_id", filter.runner_ids.iter().map(|r| r.to_string()));
+                    push_in(&mut q, "r.kind", filter.runner_kinds.iter().map(|k| k.as_str().to_owned()));
+                    push_in(&mut q, "r.provider", filter.runner_providers.iter().map(|p| p.as_str().to_owned()));
+                    if let Some(enabled) = filter.enabled {
+                        q.push(" AND ec.enabled = ").push_bind(i64::from(enabled));
+                    }
+                    let deleting = RunnerPhase::Deleting.as_str();
+                    match filter.can_create_environments {
+                        None => {}
+                        Some(true) => {
+                            q.push(" AND ec.enabled = 1 AND r.phase <> ").push_bind(deleting);
+                        }
+                        Some(false) => {
+                            q.push(" AND (ec.enabled = 0 OR r.phase = ").push_bind(deleting).push(")");
+                        }
+                    }
+                    q.push(" ORDER BY ec.id LIMIT ").push_bind(i64::from(limit));
+                    let rows: Vec<EnvironmentClassRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
+                    rows.into_iter().map(EnvironmentClassRow::into_domain).collect()
+                }
+
+                async fn update_environment_class(&self, c: &EnvironmentClass) -> Result<WriteOutcome, StoreError> {
+                    let r = sqlx::query(&sql("UPDATE environment_classes SET display_name = ?, description = ?, enabled = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
+                    .bind(&c.display_name) // 1
+                    .bind(&c.description) // 2
+                    .bind(i64::from(c.enabled)) // 3
+                    .bind(c.updated_at.0) // 4
+                    .bind(c.revision) // 5
+                    .bind(c.id.to_string()) // 6
+                    .bind(c.revision - 1) // 7
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    Ok(if r.rows_affected() == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
+                }
+
+                async fn insert_scm_integration(&self, i: &ScmIntegration) -> Result<(), StoreError> {
+                    let (client_id, secret, issuer) = oauth_columns(i);
+                    sqlx::query(&sql("INSERT INTO scm_integrations (id, runner_id, scm_id, host, oauth_client_id, oauth_encrypted_client_secret, oauth_issuer_url, pat, virtual_directory, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",))
+                    .bind(i.id.to_string()) // 1
+                    .bind(i.runner_id.to_string()) // 2
+                    .bind(&i.scm_id) // 3
+                    .bind(&i.host) // 4
+                    .bind(client_id) // 5
+                    .bind(secret) // 6
+                    .bind(issuer) // 7
+                    .bind(i64::from(i.pat)) // 8
+                    .bind(&i.virtual_directory) // 9
+                    .bind(i.created_at.0) // 10
+                    .bind(i.updated_at.0) // 11
+                    .bind(i.revision) // 12
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    Ok(())
+                }
+
+                async fn get_scm_integration(&self, id: Uuid) -> Result<Option<ScmIntegration>, StoreError> {
+                    let row: Option<ScmIntegrationRow> =
+                        sqlx::query_as(&sql(&format!("SELECT {SCM_COLUMNS} FROM scm_integrations WHERE id = ?")))
+                            .bind(id.to_string()) // 1
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(map)?;
+                    row.map(ScmIntegrationRow::into_domain).transpose()
+                }
+
+                async fn list_scm_integrations(
+                    &self,
+                    visibility: &Visibility,
+                    runner_ids: &[Uuid],
+                    after: Option<Uuid>,
+                    limit: u32,
+                ) -> Result<Vec<ScmIntegration>, StoreError> {
+                    let columns = SCM_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect::<Vec<_>>().join(", ");
+                    let mut q = QueryBuilder::<$db>::new(format!(
+                        "SELECT {columns} FROM scm_integrations i JOIN runners r ON r.id = i.runner_id WHERE "
+                    ));
+                    push_visibility(&mut q, visibility);
+                    if let Some(after) = after {
+                        q.push(" AND i.id > ").push_bind(after.to_string());
+                    }
+                    push_in(&mut q, "i.runner_id", runner_ids.iter().map(|r| r.to_string()));
+                    q.push(" ORDER BY i.id LIMIT ").push_bind(i64::from(limit));
+                    let rows: Vec<ScmIntegrationRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
+                    rows.into_iter().map(ScmIntegrationRow::into_domain).collect()
+                }
+
+                async fn update_scm_integration(
+                    &self,
+                    i: &ScmIntegration,
+                    revoke_sources: &[HostTokenSource],
+                ) -> Result<WriteOutcome, StoreError> {
+                    let (client_id, secret, issuer) = oauth_columns(i);
+                    retried(move || async move {
+                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        let r = sqlx::query(&sql("UPDATE scm_integrations SET oauth_client_id = ?, oauth_encrypted_client_secret = ?, oauth_issuer_url = ?, pat = ?, virtual_directory = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
+                        .bind(client_id) // 1
+                        .bind(secret) // 2
+                        .bind(issuer) // 3
+                        .bind(i64::from(i.pat)) // 4
+                        .bind(&i.virtual_directory) // 5
+                        .bind(i.updated_at.0) // 6
+                        .bind(i.revision) // 7
+                        .bind(i.id.to_string()) // 8
+                        .bind(i.revision - 1) // 9
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map)?;
+                        if r.rows_affected() != 1 {
+                            return Ok(WriteOutcome::Conflict);
+                        }
+                        for source in revoke_sources {
+                            sqlx::query(&sql("DELETE FROM host_authentication_tokens WHERE runner_id = ? AND host = ? AND source = ?"))
+                                .bind(i.runner_id.to_string()) // 1
+                                .bind(&i.host) // 2
+                                .bind(source.as_str()) // 3
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(map)?;
+                        }
+                        tx.commit().await.map_err(map)?;
+                        Ok(WriteOutcome::Written)
+                    })
+                    .await
+                }
+
+                async fn delete_scm_integration(&self, i: &ScmIntegration) -> Result<bool, StoreError> {
+                    retried(move || async move {
+                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        let r = sqlx::query(&sql("DELETE FROM scm_integrations WHERE id = ?"))
+                            .bind(i.id.to_string()) // 1
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(map)?;
+                        sqlx::query(&sql("DELETE FROM host_authentication_tokens WHERE runner_id = ? AND host = ?"))
+                            .bind(i.runner_id.to_string()) // 1
+                            .bind(&i.host) // 2
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(map)?;
+                        tx.commit().await.map_err(map)?;
+                        Ok(r.rows_affected() == 1)
+                    })
+                    .await
+                }
+
+                async fn insert_host_token(&self, t: &HostToken) -> Result<(), StoreError> {
+                    let scopes = serde_json::to_string(&t.scopes).map_err(|e| StoreError::Other(e.to_string()))?;
+                    sqlx::query(&sql("INSERT INTO host_authentication_tokens (id, runner_id, host, subject_id, subject_principal, source, token_ciphertext, refresh_token_ciphertext, expires_at, integration_id, scopes, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",))
+                    .bind(t.id.to_string()) // 1
+                    .bind(t.runner_id.to_string()) // 2
+                    .bind(&t.host) // 3
+                    .bind(t.subject.id.to_string()) // 4
+                    .bind(t.subject.principal.as_str()) // 5
+                    .bind(t.source.as_str()) // 6
+                    .bind(&t.token_ciphertext) // 7
+                    .bind(&t.refresh_token_ciphertext) // 8
+                    .bind(t.expires_at.map(|e| e.0)) // 9
+                    .bind(t.integration_id.map(|i| i.to_string())) // 10
+                    .bind(scopes) // 11
+                    .bind(t.created_at.0) // 12
+                    .bind(t.updated_at.0) // 13
+                    .bind(t.revision) // 14
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    Ok(())
+                }
+
+                async fn get_host_token(&self, id: Uuid) -> Result<Option<HostToken>, StoreError> {
+                    let row: Option<HostTokenRow> =
+                        sqlx::query_as(&sql(&format!("SELECT {HOST_TOKEN_COLUMNS} FROM host_authentication_tokens WHERE id = ?")))
+                            .bind(id.to_string()) // 1
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(map)?;
+                    row.map(HostTokenRow::into_domain).transpose()
+                }
+
+                async fn list_host_tokens(
+                    &self,
+                    visibility: &Visibility,
+                    runner: Option<Uuid>,
+                    subject: Option<Uuid>,
+                    after: Option<Uuid>,
+                    limit: u32,
+                ) -> Result<Vec<HostToken>, StoreError> {
+                    let columns = HOST_TOKEN_COLUMNS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
+                    let mut q = QueryBuilder::<$db>::new(format!(
+                        "SELECT {columns} FROM host_authentication_tokens t JOIN runners r ON r.id = t.runner_id WHERE "
+                    ));
+                    push_visibility(&mut q, visibility);
+                    if let Some(runner) = runner {
+                        q.push(" AND t.runner_id = ").push_bind(runner.to_string());
+                    }
+                    if let Some(subject) = subject {
+                        q.push(" AND t.subject_id = ").push_bind(subject.to_string());
+                    }
+                    if let Some(after) = after {
+                        q.push(" AND t.id > ").push_bind(after.to_string());
+                    }
+                    q.push(" ORDER BY t.id LIMIT ").push_bind(i64::from(limit));
+                    let rows: Vec<HostTokenRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
+                    rows.into_iter().map(HostTokenRow::into_domain).collect()
+                }
+
+                async fn update_host_token(&self, t: &HostToken) -> Result<WriteOutcome, StoreError> {
+                    let scopes = serde_json::to_string(&t.scopes).map_err(|e| StoreError::Other(e.to_string()))?;
+                    let r = sqlx::query(&sql("UPDATE host_authentication_tokens SET token_ciphertext = ?, refresh_token_ciphertext = ?, expires_at = ?, scopes = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
+                    .bind(&t.token_ciphertext) // 1
+                    .bind(&t.refresh_token_ciphertext) // 2
+                    .bind(t.expires_at.map(|e| e.0)) // 3
+                    .bind(scopes) // 4
+                    .bind(t.updated_at.0) // 5
+                    .bind(t.revision) // 6
+                    .bind(t.id.to_string()) // 7
+                    .bind(t.revision - 1) // 8
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    Ok(if r.rows_affected() == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
+                }
+
+                async fn delete_host_token(&self, id: Uuid) -> Result<bool, StoreError> {
+                    let r = sqlx::query(&sql("DELETE FROM host_authentication_tokens WHERE id = ?"))
+                        .bind(id.to_string()) // 1
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn insert_llm_integration(&self, i: &LlmIntegration) -> Result<(), StoreError> {
+                    let body = serde_json::to_string(&i.body).map_err(|e| StoreError::Other(e.to_string()))?;
+                    sqlx::query(&sql("INSERT INTO llm_integrations (id, runner_id, body, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?)"))
+                        .bind(i.id.to_string()) // 1
+                        .bind(i.runner_id.to_string()) // 2
+                        .bind(body) // 3
+                        .bind(i.created_at.0) // 4
+                        .bind(i.updated_at.0) // 5
+                        .bind(i.revision) // 6
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(())
+                }
+
+                async fn get_llm_integration(&self, id: Uuid) -> Result<Option<LlmIntegration>, StoreError> {
+                    let row: Option<LlmIntegrationRow> = sqlx::query_as(&sql("SELECT id, runner_id, body, created_at, updated_at, revision FROM llm_integrations WHERE id = ?",))
+                    .bind(id.to_string()) // 1
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    row.map(LlmIntegrationRow::into_domain).transpose()
+                }
+
+                async fn list_llm_integrations(
+                    &self,
+                    visibility: &Visibility,
+                    runner_ids: &[Uuid],
+                    after: Option<Uuid>,
+                    limit: u32,
+                ) -> Result<Vec<LlmIntegration>, StoreError> {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT l.id, l.runner_id, l.body, l.created_at, l.updated_at, l.revision FROM llm_integrations l JOIN runners r ON r.id = l.runner_id WHERE ",
+                    );
+                    push_visibility(&mut q, visibility);
+                    if let Some(after) = after {
+                        q.push(" AND l.id > ").push_bind(after.to_string());
+                    }
+                    push_in(&mut q, "l.runner_id", runner_ids.iter().map(|r| r.to_string()));
+                    q.push(" ORDER BY l.id LIMIT ").push_bind(i64::from(limit));
+                    let rows: Vec<LlmIntegrationRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
+                    rows.into_iter().map(LlmIntegrationRow::into_domain).collect()
+                }
+
+                async fn update_llm_integration(&self, i: &LlmIntegration) -> Result<WriteOutcome, StoreError> {
+                    let body = serde_json::to_string(&i.body).map_err(|e| StoreError::Other(e.to_string()))?;
+                    let r = sqlx::query(&sql("UPDATE llm_integrations SET body = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
+                    .bind(body) // 1
+                    .bind(i.updated_at.0) // 2
+                    .bind(i.revision) // 3
+                    .bind(i.id.to_string()) // 4
+                    .bind(i.revision - 1) // 5
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    Ok(if r.rows_affected() == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
+                }
+
+                async fn delete_llm_integration(&self, id: Uuid) -> Result<bool, StoreError> {
+                    let r = sqlx::query(&sql("DELETE FROM llm_integrations WHERE id = ?"))
+                        .bind(id.to_string()) // 1
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn ping(&self) -> Result<(), StoreError> {
+                    sqlx::query(&sql("SELECT 1")).execute(&self.pool).await.map_err(map).map(|_| ())
+                }
+            }
+
+            async fn insert_runner_row(tx: &mut sqlx::Transaction<'_, $db>, runner: &Runner) -> Result<(), StoreError> {
+                let c = RunnerColumns::from_domain(runner)?;
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO runners (id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, phase, spec, status, created_at, updated_at, revision) VALUES (",
+                );
+                push_runner_values(&mut q, &c);
+                q.push(")");
+                q.build().execute(&mut **tx).await.map_err(map)?;
+                Ok(())
+            }
+
+            async fn insert_group<'e, E: sqlx::Executor<'e, Database = $db>>(exec: E, g: &Group) -> Result<(), StoreError> {
+                sqlx::query(&sql("INSERT INTO groups (id, org_id, name, system, runners_admin, created_at) VALUES (?, ?, ?, ?, ?, ?)"))
+                    .bind(g.id.to_string()) // 1
+                    .bind(g.org_id.to_string()) // 2
+                    .bind(&g.name) // 3
+                    .bind(i64::from(g.system)) // 4
+                    .bind(i64::from(g.runners_admin)) // 5
+                    .bind(g.created_at.0) // 6
+                    .execute(exec)
+                    .await
+                    .map_err(map)?;
+                Ok(())
+            }
+
+            /// The runners (aliased `r`) a caller may see: its organization's, and unless it sees them
+            /// all, those it created or on which one of its groups has a policy.
+            fn push_visibility(q: &mut QueryBuilder<'_, $db>, visibility: &Visibility) {
+                match visibility {
+                    Visibility::All { org_id } => {
+                        q.push("r.org_id = ").push_bind(org_id.to_string());
+                    }
+                    Visibility::Runner { org_id, runner_id } => {
+                        q.push("r.org_id = ").push_bind(org_id.to_string());
+                        q.push(" AND r.id = ").push_bind(runner_id.to_string());
+                    }
+                    Visibility::Restricted { org_id, subject_id, groups } => {
+                        q.push("r.org_id = ").push_bind(org_id.to_string());
+                        q.push(" AND (r.creator_id = ").push_bind(subject_id.to_string());
+                        if !groups.is_empty() {
+                            q.push(" OR r.id IN (SELECT runner_id FROM runner_policies WHERE group_id IN (");
+                            let mut sep = q.separated(", ");
+                            for g in groups {
+                                sep.push_bind(g.to_string());
+                            }
+                            q.push("))");
+                        }
+                        q.push(")");
+                    }
+                }
+            }
+
+            /// The OAuth columns of an integration: client id, sealed secret, issuer URL (all NULL without OAuth).
+            fn oauth_columns(i: &ScmIntegration) -> (Option<&str>, Option<&[u8]>, Option<&str>) {
+                match &i.oauth {
+                    Some(o) => (Some(&o.client_id), Some(&o.encrypted_client_secret), Some(&o.issuer_url)),
+                    None => (None, None, None),
+                }
+            }
+
+            /// ` AND column IN (?, ?, …)` for a non-empty list of values.
+            fn push_in(q: &mut QueryBuilder<'_, $db>, column: &str, values: impl ExactSizeIterator<Item = String>) {
+                if values.len() == 0 {
+                    return;
+                }
+                q.push(format!(" AND {column} IN ("));
+                let mut sep = q.separated(", ");
+                for v in values {
+                    sep.push_bind(v);
+                }
+                q.push(")");
+            }
+        }
+    };
+}
