@@ -260,6 +260,10 @@ pub trait Store: Send + Sync + 'static {
     /// `false` when it was gone already.
     async fn delete_llm_integration(&self, id: Uuid) -> Result<bool, StoreError>;
 
+    /// Records the server key's fingerprint if the database has none yet, and returns the one
+    /// on record (the first replica's).
+    async fn key_fingerprint(&self, fingerprint: &str) -> Result<String, StoreError>;
+
     /// Whether the store answers; used by health checks.
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -30,8 +30,10 @@ pub struct Config {
     #[arg(long, global = true, env = "DATABASE_URL", default_value = "sqlite://data/runners.db")]
     pub database_url: String,
 
-    /// File holding the server's 32-byte secret key (created with mode 0600 if missing). It
-    /// signs page tokens; every replica of one deployment must use the same key.
+    /// File holding the server's 32-byte secret key as 64 hex digits (created with mode 0600 if
+    /// missing). It signs page tokens and encrypts secrets at rest; every replica of one
+    /// deployment must use the same key (a replica with another key refuses to start). The
+    /// environment variable RUNNER_SERVER_KEY, when set, holds the key itself and wins.
     #[arg(long, global = true, env = "RUNNER_SERVER_KEY_FILE", default_value = "data/server.key")]
     pub key_file: PathBuf,
 

@@ -6,6 +6,25 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
+/// The environment variable that, when set, holds the key itself (64 hex digits), for
+/// deployments that hand secrets to processes that way; it wins over the key file.
+pub const KEY_ENV: &str = "RUNNER_SERVER_KEY";
+
+/// The server key: from [`KEY_ENV`] when set, otherwise from the key file (created if missing).
+pub fn load(path: &Path) -> anyhow::Result<[u8; 32]> {
+    match std::env::var(KEY_ENV) {
+        Ok(hex) => parse(&hex).with_context(|| format!("{KEY_ENV} is not 64 hex digits")),
+        Err(_) => load_or_create(path),
+    }
+}
+
+/// A public, one-way fingerprint of the key (HMAC of a fixed label), which the database keeps
+/// so that every replica can check that it has the same key as the first one.
+pub fn fingerprint(key: &[u8; 32]) -> String {
+    let derived = runner_core::secrets::derive_key(key, "gitpod-runner-api key fingerprint v1");
+    derived[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn load_or_create(path: &Path) -> anyhow::Result<[u8; 32]> {
     match std::fs::read_to_string(path) {
         Ok(text) => parse(&text).with_context(|| format!("key file {} is not 64 hex digits", path.display())),

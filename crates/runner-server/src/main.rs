@@ -46,8 +46,23 @@ async fn run_admin(config: &Config, command: runner_server::config::AdminCommand
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    let key = keyfile::load_or_create(&config.key_file)?;
+    let key = keyfile::load(&config.key_file)?;
     let store = open_store(&config).await?;
+    // Every replica must hold the key the database was first used with, or it could neither
+    // read what the others encrypted nor continue their page tokens.
+    let fingerprint = keyfile::fingerprint(&key);
+    if store.key_fingerprint(&fingerprint).await? != fingerprint {
+        anyhow::bail!(
+            "the server key ({}) is not the key this database was first used with; every replica must use the \
+             same key: copy the first replica's key file, or set {} to its contents",
+            if std::env::var(keyfile::KEY_ENV).is_ok() {
+                keyfile::KEY_ENV.to_owned()
+            } else {
+                config.key_file.display().to_string()
+            },
+            keyfile::KEY_ENV
+        );
+    }
     // First start on an empty database: an organization, its admin, and the admin's token,
     // shown once.
     let first_start = Identity::new(store.clone()).bootstrap().await?;

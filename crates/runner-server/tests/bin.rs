@@ -150,3 +150,38 @@ fn admin_commands_manage_identities_and_tokens() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn a_replica_with_another_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let start = |key: &str, env_key: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_runner-server"));
+        cmd.args(["--listen", "127.0.0.1:0", "--database-url", &db]).arg("--key-file").arg(dir.path().join(key));
+        cmd.env_remove("RUNNER_SERVER_KEY");
+        if let Some(k) = env_key {
+            cmd.env("RUNNER_SERVER_KEY", k);
+        }
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+    };
+    let wait_listening = |child: &mut std::process::Child| {
+        let out = BufReader::new(child.stdout.take().unwrap());
+        out.lines().map(Result::unwrap).any(|l| l.starts_with("listening on "))
+    };
+    // The first replica records its key's fingerprint.
+    let mut first = start("a.key", None);
+    assert!(wait_listening(&mut first));
+    // Another key is refused with one clear line; the same key (from the environment) is not.
+    let refused = start("b.key", None).wait_with_output().unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("is not the key this database was first used with"), "{stderr}");
+    let hex = std::fs::read_to_string(dir.path().join("a.key")).unwrap();
+    let mut same = start("unused.key", Some(hex.trim()));
+    assert!(wait_listening(&mut same));
+    assert!(!dir.path().join("unused.key").exists(), "the key came from the environment");
+    for mut child in [first, same] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}

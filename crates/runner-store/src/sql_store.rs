@@ -812,6 +812,18 @@ macro_rules! sql_store {
                     Ok(r.rows_affected() == 1)
                 }
 
+                async fn key_fingerprint(&self, fingerprint: &str) -> Result<String, StoreError> {
+                    sqlx::query(&sql("INSERT INTO server_settings (name, value) VALUES ('key_fingerprint', ?) ON CONFLICT (name) DO NOTHING"))
+                        .bind(fingerprint)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    sqlx::query_scalar(&sql("SELECT value FROM server_settings WHERE name = 'key_fingerprint'"))
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(map)
+                }
+
                 async fn ping(&self) -> Result<(), StoreError> {
                     sqlx::query(&sql("SELECT 1")).execute(&self.pool).await.map_err(map).map(|_| ())
                 }

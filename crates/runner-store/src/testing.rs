@@ -24,6 +24,7 @@ where
     update_is_conditional_on_revision(factory().await).await;
     delete_removes_runner_and_tokens(factory().await).await;
     runner_tokens_resolve_and_redeem_once(factory().await).await;
+    the_first_key_fingerprint_stays(factory().await).await;
     identity_round_trip(factory().await).await;
     policies(factory().await).await;
 }
@@ -465,4 +466,9 @@ impl PgSchema {
         let mut conn = sqlx::ConnectOptions::connect(&self.admin).await.unwrap();
         sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name)).execute(&mut conn).await.unwrap();
     }
+}
+
+async fn the_first_key_fingerprint_stays(store: Arc<dyn Store>) {
+    assert_eq!(store.key_fingerprint("first").await.unwrap(), "first");
+    assert_eq!(store.key_fingerprint("second").await.unwrap(), "first");
 }
