@@ -25,7 +25,12 @@ cargo test --workspace --all-targets -- --skip postgres
 step "PostgreSQL: the storage conformance suite and two replicas on one database"
 pg_log=$(mktemp)
 cargo test --workspace --all-targets postgres -- --nocapture >"$pg_log" 2>&1 || { cat "$pg_log"; exit 1; }
-grep -E 'SKIPPED|^test .*postgres.* ok$' "$pg_log" || true
+grep -E '^test .*postgres.* ok$' "$pg_log" || true
+# Without a server every PostgreSQL test says why it skipped; one line says it for all.
+skipped=$(grep -c 'PostgreSQL suite SKIPPED' "$pg_log" || true)
+if [ "$skipped" -gt 0 ]; then
+  echo "$(grep -m1 'PostgreSQL suite SKIPPED' "$pg_log" | sed 's/ ([a-z_]*)//') [$skipped tests]"
+fi
 rm -f "$pg_log"
 
 step "buf lint / buf build"
