@@ -3,6 +3,7 @@
 mod authz;
 mod classes;
 mod common;
+mod health;
 mod host_tokens;
 mod leaks;
 mod llm;

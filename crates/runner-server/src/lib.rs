@@ -9,6 +9,7 @@ pub mod config;
 pub mod convert;
 pub mod error;
 pub mod handlers;
+pub mod health;
 pub mod keyfile;
 pub mod layers;
 pub mod mount;

@@ -71,7 +71,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .iter()
         .map(|o| HeaderValue::from_str(o).with_context(|| format!("bad CORS origin {o:?}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let options = MountOptions { max_message_bytes: config.max_message_bytes, cors_origins };
+    let options = MountOptions { max_message_bytes: config.max_message_bytes, cors_origins, ..Default::default() };
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
@@ -80,7 +80,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
         heartbeat_timeout_secs: config.heartbeat_timeout_seconds,
         access_token_ttl_secs: config.runner_token_ttl_seconds,
     };
-    let app = app(AppState::with_timings(store, &key, public_url.trim_end_matches('/'), timings), &options);
+    let state = AppState::with_timings(store, &key, public_url.trim_end_matches('/'), timings);
+    let health = state.health.clone();
+    let app = app(state, &options);
     tracing::info!(%addr, "serving gRPC, gRPC-web and Connect");
     if let Some((org, admin, token)) = first_start {
         println!("First start: created organization {:?} with admin user {:?}.", org.name, admin.name);
@@ -92,7 +94,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
     }
     // A machine-readable line for scripts that start the server on port 0.
     println!("listening on http://{addr}");
-    serve(listener, app, shutdown_signal(), Duration::from_secs(config.shutdown_seconds)).await?;
+    let shutdown = async move {
+        shutdown_signal().await;
+        health.begin_draining();
+    };
+    serve(listener, app, shutdown, Duration::from_secs(config.shutdown_seconds)).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::middleware::{from_fn_with_state, map_request};
+use axum::routing::get;
 use connectrpc_axum::MakeServiceBuilder;
 use gitpod_api::gitpod::v1::identity_service_connect::IdentityServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::runner_configuration_service_connect::RunnerConfigurationServiceTonicCompatibleBuilder;
@@ -29,16 +30,19 @@ pub struct MountOptions {
     pub max_message_bytes: usize,
     /// Origins allowed to call from a browser; empty means any origin.
     pub cors_origins: Vec<HeaderValue>,
+    /// How often the database is pinged for health.
+    pub health_interval: Duration,
 }
 
 impl Default for MountOptions {
     fn default() -> Self {
-        Self { max_message_bytes: 4 * 1024 * 1024, cors_origins: Vec::new() }
+        Self { max_message_bytes: 4 * 1024 * 1024, cors_origins: Vec::new(), health_interval: Duration::from_secs(2) }
     }
 }
 
 /// Builds the whole application: every protocol for both services, health and reflection.
 pub fn app(state: AppState, options: &MountOptions) -> Router {
+    let (store, health_state) = (state.store.clone(), state.health.clone());
     let (runner_router, runner_grpc) = RunnerServiceTonicCompatibleBuilder::new()
         .create_runner(runners::create_runner)
         .get_runner(runners::get_runner)
@@ -108,12 +112,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let interaction_grpc = interaction_grpc.max_decoding_message_size(max).max_encoding_message_size(max);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    // Every service is served from the start; the database check comes with the operations work.
-    tokio::spawn(async move {
-        for name in gitpod_api::SERVICE_NAMES.iter().chain(&gitpod_api::RUNNER_SIDE_SERVICE_NAMES) {
-            health_reporter.set_service_status(name, tonic_health::ServingStatus::Serving).await;
-        }
-    });
+    crate::health::spawn_monitor(store, &health_state, health_reporter, options.health_interval);
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(gitpod_api::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -148,7 +147,12 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .build();
 
     let limits = Limits { max_message_bytes: max };
+    let probes = Router::new()
+        .route("/healthz", get(crate::health::healthz))
+        .route("/readyz", get(crate::health::readyz))
+        .with_state(health_state);
     Router::new()
+        .merge(probes)
         .fallback_service(switch)
         .layer(from_fn_with_state(limits, rpc_guard))
         .layer(map_request(|req| async move { Ok::<_, std::convert::Infallible>(strip_api_prefix(req)) }))

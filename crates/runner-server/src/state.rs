@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use runner_core::crypto::AtRestKey;
+
+use crate::health::Health;
 use runner_core::environment_classes::EnvironmentClasses;
 use runner_core::host_tokens::HostTokens;
 use runner_core::identity_admin::Identity;
@@ -29,6 +31,8 @@ pub struct AppState {
     pub scm_questions: ScmQuestions,
     pub llm: LlmIntegrations,
     pub runner_side: RunnerSide,
+    /// Whether this replica can serve; see [`crate::health`].
+    pub health: Arc<Health>,
 }
 
 /// Timing of the runner side.
@@ -87,6 +91,7 @@ impl AppState {
             scm_questions,
             llm,
             runner_side,
+            health: Arc::default(),
         }
     }
 }

@@ -34,14 +34,21 @@ pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError 
 
 /// PostgreSQL errors, by SQLSTATE: 23505 (unique violation) is `AlreadyExists`; 40001
 /// (serialization failure) and 40P01 (deadlock) are `Conflict`, which transactions retry;
-/// class 08 (connection), 53 (insufficient resources), 57P01-57P03 (shutdown) and pool
-/// trouble are `Unavailable`.
+/// class 08 (connection), 53 (insufficient resources), 57P01-57P03 (shutdown), a database
+/// that does not accept connections (55000, 3D000) and pool trouble are `Unavailable`.
 pub(crate) fn map_postgres(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) => match db.code().as_deref() {
             Some("23505") => StoreError::AlreadyExists,
             Some("40001" | "40P01") => StoreError::Conflict,
-            Some(code) if code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") => {
+            // 55000 and 3D000: the database does not accept connections (closed by an operator, or gone).
+            Some(code)
+                if code.starts_with("08")
+                    || code.starts_with("53")
+                    || code.starts_with("57P")
+                    || code == "55000"
+                    || code == "3D000" =>
+            {
                 StoreError::Unavailable(e.to_string())
             }
             _ => StoreError::Other(e.to_string()),
