@@ -22,7 +22,19 @@ impl FromRequestParts<AppState> for Authenticated {
         let token = header
             .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
             .map(str::trim)
-            .ok_or_else(|| to_connect(CoreError::Unauthenticated("missing bearer token".to_owned())))?;
-        state.identity.authenticate(token).await.map(Authenticated).map_err(to_connect)
+            .ok_or_else(|| {
+                crate::telemetry::record_code("unauthenticated");
+                to_connect(CoreError::Unauthenticated("missing bearer token".to_owned()))
+            })?;
+        match state.identity.authenticate(token).await {
+            Ok(caller) => {
+                crate::telemetry::record_principal(&caller);
+                Ok(Authenticated(caller))
+            }
+            Err(e) => {
+                crate::telemetry::record_code("unauthenticated");
+                Err(to_connect(e))
+            }
+        }
     }
 }

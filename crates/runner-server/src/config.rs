@@ -50,6 +50,11 @@ pub struct Config {
     #[arg(long = "cors-origin", env = "RUNNER_SERVER_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
+    /// Log format on stderr: `pretty` (for people) or `json` (one object per line, for log
+    /// pipelines). RUST_LOG sets the levels (default `info`).
+    #[arg(long, global = true, env = "RUNNER_SERVER_LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+
     /// Seconds that in-flight calls get to finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "RUNNER_SERVER_SHUTDOWN_SECONDS", default_value_t = 20)]
     pub shutdown_seconds: u64,
@@ -72,6 +77,12 @@ pub enum Command {
     /// Manage organizations, users, service accounts, groups, roles and tokens.
     #[command(subcommand)]
     Admin(AdminCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

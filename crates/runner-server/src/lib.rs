@@ -16,6 +16,7 @@ pub mod mount;
 pub mod paging;
 pub mod serve;
 pub mod state;
+pub mod telemetry;
 
 pub use mount::{MountOptions, app};
 pub use serve::{Server, serve};

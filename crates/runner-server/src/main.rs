@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 use http::HeaderValue;
 use runner_core::identity_admin::Identity;
-use runner_server::config::{Cli, Command, Config};
+use runner_server::config::{Cli, Command, Config, LogFormat};
 use runner_server::state::RunnerTimings;
 use runner_server::{AppState, MountOptions, admin, app, keyfile, serve};
 use tokio::net::TcpListener;
@@ -16,11 +16,14 @@ use tokio::net::TcpListener;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match cli.config.log_format {
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+        LogFormat::Pretty => logs.init(),
+    }
     let result = match cli.command {
         None => run(cli.config).await,
         Some(Command::Admin(command)) => run_admin(&cli.config, command).await,

@@ -150,11 +150,17 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let probes = Router::new()
         .route("/healthz", get(crate::health::healthz))
         .route("/readyz", get(crate::health::readyz))
-        .with_state(health_state);
+        .with_state(health_state)
+        .merge(
+            Router::new()
+                .route("/metrics", get(crate::telemetry::metrics_endpoint))
+                .with_state(crate::telemetry::metrics_handle()),
+        );
     Router::new()
         .merge(probes)
         .fallback_service(switch)
         .layer(from_fn_with_state(limits, rpc_guard))
+        .layer(axum::middleware::from_fn(crate::telemetry::observe))
         .layer(map_request(|req| async move { Ok::<_, std::convert::Infallible>(strip_api_prefix(req)) }))
         .layer(cors(&options.cors_origins))
 }
@@ -181,6 +187,8 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
             "grpc-encoding",
             "x-grpc-web",
             "x-user-agent",
+            "x-request-id",
+            "traceparent",
         ]))
         .expose_headers(headers(&[
             "grpc-status",
@@ -191,6 +199,7 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
             "connect-content-encoding",
             "connect-accept-encoding",
             "content-encoding",
+            "x-request-id",
         ]))
         .max_age(Duration::from_secs(7200))
 }

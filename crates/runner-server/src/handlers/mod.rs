@@ -22,5 +22,15 @@ pub type Reply<T> = Result<ConnectResponse<T>, ConnectError>;
 
 /// Runs a handler body and maps its error in the one place errors are mapped.
 pub async fn reply<T>(body: impl Future<Output = Result<T, CoreError>>) -> Reply<T> {
-    body.await.map(ConnectResponse::new).map_err(to_connect)
+    match body.await {
+        Ok(answer) => {
+            crate::telemetry::record_code("ok");
+            Ok(ConnectResponse::new(answer))
+        }
+        Err(e) => {
+            let e = to_connect(e);
+            crate::telemetry::record_code(e.code().as_str());
+            Err(e)
+        }
+    }
 }

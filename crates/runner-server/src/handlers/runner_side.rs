@@ -18,7 +18,10 @@ pub async fn exchange_token(
     ConnectRequest(r): ConnectRequest<ExchangeTokenRequest>,
 ) -> Reply<ExchangeTokenResponse> {
     reply(async move {
-        let IssuedAccessToken { token, runner_id, expires_at } = s.runner_side.exchange(&r.exchange_token).await?;
+        let issued = s.runner_side.exchange(&r.exchange_token).await;
+        let result = if issued.is_ok() { "ok" } else { "refused" };
+        metrics::counter!("runner_token_exchanges_total", "result" => result).increment(1);
+        let IssuedAccessToken { token, runner_id, expires_at } = issued?;
         Ok(ExchangeTokenResponse {
             access_token: token,
             expires_at: Some(convert::timestamp(expires_at)),

@@ -1,0 +1,195 @@
+//! One log line and one set of metrics per call, whatever the protocol.
+//!
+//! The [`observe`] middleware gives every request an id (the caller's `x-request-id` when it
+//! sends a sane one, else a new UUID), echoes it in the response, and when the call ends logs
+//! `request_id`, `principal`, `rpc`, `protocol`, `code`, `duration_ms` and the W3C trace id of
+//! an incoming `traceparent`, and counts the call in Prometheus metrics (served at `/metrics`).
+//! The principal and the code come from the handler itself ([`record_principal`],
+//! [`record_code`]), through a task-local set for the call; calls that never reach a handler
+//! (unknown routes, rejected frames) get their code from the response.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, header};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use runner_core::identity::Caller;
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// What the handler of a call tells the middleware.
+#[derive(Debug, Default)]
+struct CallInfo {
+    principal: Option<String>,
+    code: Option<&'static str>,
+}
+
+tokio::task_local! {
+    static CALL: Arc<Mutex<CallInfo>>;
+}
+
+/// The authenticated caller of the current call, for its log line.
+pub fn record_principal(caller: &Caller) {
+    let principal = format!("{}:{}", runner_core::model::ApiEnum::as_str(caller.subject.principal), caller.subject.id);
+    let _ = CALL.try_with(|c| c.lock().unwrap().principal = Some(principal));
+}
+
+/// The code the current call ends with (`ok` or a Connect code name).
+pub fn record_code(code: &'static str) {
+    let _ = CALL.try_with(|c| c.lock().unwrap().code = Some(code));
+}
+
+/// The process-wide Prometheus recorder (installed once; tests start many servers).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+            let builder = PrometheusBuilder::new().set_buckets(&buckets).expect("buckets are not empty");
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may be installed already (an embedding application's); then
+            // this one still renders what is recorded through it, which is nothing.
+            let _ = metrics::set_global_recorder(recorder);
+            describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    metrics::describe_counter!("rpc_requests_total", "Calls by RPC, protocol and code.");
+    metrics::describe_histogram!("rpc_request_duration_seconds", "Call latency by RPC, protocol and code.");
+    metrics::describe_gauge!("rpc_requests_in_flight", "Calls being served.");
+    metrics::describe_counter!("runner_token_exchanges_total", "ExchangeToken calls by result (ok, refused).");
+}
+
+/// `GET /metrics`, in the Prometheus text format.
+pub async fn metrics_endpoint(State(handle): State<PrometheusHandle>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
+}
+
+/// The protocol of a request, from its content type.
+fn protocol(req: &Request) -> &'static str {
+    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if ct.starts_with("application/grpc-web") {
+        "grpc-web"
+    } else if ct.starts_with("application/grpc") {
+        "grpc"
+    } else if ct.starts_with("application/json") {
+        "connect-json"
+    } else if ct.starts_with("application/proto") {
+        "connect-proto"
+    } else {
+        "other"
+    }
+}
+
+/// A caller's request id is kept if it is short, visible ASCII.
+fn request_id(req: &Request) -> HeaderValue {
+    req.headers()
+        .get(REQUEST_ID)
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.as_bytes().iter().all(|b| b.is_ascii_graphic()))
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_str(&uuid::Uuid::now_v7().to_string()).expect("a UUID is a header value"))
+}
+
+/// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`).
+fn trace_id(req: &Request) -> Option<String> {
+    let value = req.headers().get("traceparent")?.to_str().ok()?;
+    let mut parts = value.split('-');
+    let (_, trace, _, _) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    (trace.len() == 32 && trace.bytes().all(|b| b.is_ascii_hexdigit())).then(|| trace.to_owned())
+}
+
+/// The code of a call that no handler reported: gRPC's status header, else the HTTP status.
+fn code_of(response: &Response) -> &'static str {
+    if let Some(status) = response.headers().get("grpc-status").and_then(|v| v.to_str().ok()) {
+        return match status {
+            "0" => "ok",
+            "1" => "canceled",
+            "3" => "invalid_argument",
+            "4" => "deadline_exceeded",
+            "5" => "not_found",
+            "6" => "already_exists",
+            "7" => "permission_denied",
+            "8" => "resource_exhausted",
+            "9" => "failed_precondition",
+            "12" => "unimplemented",
+            "14" => "unavailable",
+            "16" => "unauthenticated",
+            _ => "internal",
+        };
+    }
+    match response.status().as_u16() {
+        200 => "ok",
+        400 => "invalid_argument",
+        401 => "unauthenticated",
+        403 => "permission_denied",
+        404 | 405 | 415 | 501 => "unimplemented",
+        408 | 504 => "deadline_exceeded",
+        409 => "already_exists",
+        413 | 429 => "resource_exhausted",
+        503 => "unavailable",
+        _ => "internal",
+    }
+}
+
+/// The middleware; see the module documentation.
+pub async fn observe(mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let path = req.uri().path().to_owned();
+    let rpc = path.starts_with("/gitpod.v1.") || path.starts_with("/grpc.");
+    let protocol = protocol(&req);
+    let id = request_id(&req);
+    req.headers_mut().insert(REQUEST_ID, id.clone());
+    let trace = trace_id(&req);
+    let info = Arc::new(Mutex::new(CallInfo::default()));
+    if rpc {
+        metrics::gauge!("rpc_requests_in_flight").increment(1.0);
+    }
+    let mut response = CALL.scope(info.clone(), next.run(req)).await;
+    response.headers_mut().insert(REQUEST_ID, id.clone());
+    if !rpc {
+        return response;
+    }
+    metrics::gauge!("rpc_requests_in_flight").decrement(1.0);
+    let elapsed = started.elapsed();
+    let info = info.lock().unwrap();
+    let code = info.code.unwrap_or_else(|| code_of(&response));
+    let labels = [("rpc", path.clone()), ("protocol", protocol.to_owned()), ("code", code.to_owned())];
+    metrics::counter!("rpc_requests_total", &labels).increment(1);
+    metrics::histogram!("rpc_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    tracing::info!(
+        target: "runner_server::access",
+        request_id = id.to_str().unwrap_or_default(),
+        principal = info.principal.as_deref().unwrap_or("-"),
+        rpc = %path,
+        protocol,
+        code,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        trace_id = trace.as_deref().unwrap_or("-"),
+        "call"
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_and_trace_ids() {
+        let req =
+            |name: &str, value: &str| Request::builder().header(name, value).body(axum::body::Body::empty()).unwrap();
+        assert_eq!(request_id(&req(REQUEST_ID, "abc-123")), "abc-123");
+        assert_ne!(request_id(&req(REQUEST_ID, "has space")), "has space");
+        assert_eq!(request_id(&req(REQUEST_ID, &"x".repeat(200))).len(), 36);
+        let t = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(trace_id(&req("traceparent", t)).as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert_eq!(trace_id(&req("traceparent", "junk")), None);
+    }
+}

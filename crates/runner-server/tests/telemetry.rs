@@ -1,0 +1,146 @@
+//! The real binary with JSON logs: after a known sequence of calls over each protocol, the
+//! Prometheus counters say exactly that, and each call has one log line with its request id,
+//! principal, RPC, protocol, code, duration and trace id.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use gitpod_api::gitpod::v1::runner_service_client::RunnerServiceClient;
+use gitpod_api::gitpod::v1::{GetRunnerRequest, ListRunnersRequest};
+use prost::Message;
+use serde_json::Value;
+
+const LIST: &str = "/gitpod.v1.RunnerService/ListRunners";
+const GET: &str = "/gitpod.v1.RunnerService/GetRunner";
+
+#[tokio::test]
+async fn metrics_and_log_lines_per_call_on_every_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_runner-server"))
+        .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", dir.path().join("db.sqlite").display()))
+        .arg("--key-file")
+        .arg(dir.path().join("server.key"))
+        .env("RUST_LOG", "info")
+        .env_remove("RUNNER_SERVER_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(stderr))
+        .spawn()
+        .unwrap();
+    let (mut token, mut base) = (String::new(), String::new());
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(t) = line.strip_prefix("admin token (shown once): ") {
+            token = t.to_owned();
+        }
+        if let Some(u) = line.strip_prefix("listening on ") {
+            base = u.to_owned();
+            break;
+        }
+    }
+    let http = reqwest::Client::new();
+    let bearer = format!("Bearer {token}");
+
+    // Connect JSON and Connect binary: one ListRunners (ok) and one GetRunner (invalid_argument) each.
+    for (ct, list, get) in [
+        ("application/json", b"{}".to_vec(), br#"{"runnerId":"x"}"#.to_vec()),
+        ("application/proto", Vec::new(), GetRunnerRequest { runner_id: "x".into() }.encode_to_vec()),
+    ] {
+        for (path, body) in [(LIST, list), (GET, get)] {
+            let r = http
+                .post(format!("{base}{path}"))
+                .header("authorization", &bearer)
+                .header("content-type", ct)
+                .header("x-request-id", format!("req-{ct}-{path}"))
+                .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.headers()["x-request-id"], format!("req-{ct}-{path}"));
+        }
+    }
+    // gRPC, through the generated client.
+    let channel = tonic::transport::Endpoint::from_shared(base.clone()).unwrap().connect().await.unwrap();
+    let value: tonic::metadata::MetadataValue<_> = bearer.parse().unwrap();
+    let mut client = RunnerServiceClient::with_interceptor(channel, move |mut r: tonic::Request<()>| {
+        r.metadata_mut().insert("authorization", value.clone());
+        Ok(r)
+    });
+    client.list_runners(ListRunnersRequest::default()).await.unwrap();
+    assert_eq!(
+        client.get_runner(GetRunnerRequest { runner_id: "x".into() }).await.unwrap_err().code(),
+        tonic::Code::InvalidArgument
+    );
+    // gRPC-web, framed by hand.
+    for (path, msg) in [
+        (LIST, ListRunnersRequest::default().encode_to_vec()),
+        (GET, GetRunnerRequest { runner_id: "x".into() }.encode_to_vec()),
+    ] {
+        let mut frame = vec![0u8];
+        frame.extend_from_slice(&(msg.len() as u32).to_be_bytes());
+        frame.extend_from_slice(&msg);
+        let r = http
+            .post(format!("{base}{path}"))
+            .header("authorization", &bearer)
+            .header("content-type", "application/grpc-web+proto")
+            .body(frame)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.bytes().await.unwrap();
+    }
+    // And an unauthenticated call.
+    http.post(format!("{base}{LIST}")).header("content-type", "application/json").body("{}").send().await.unwrap();
+
+    // The counters: exactly the calls made.
+    let metrics = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    let count = |rpc: &str, protocol: &str, code: &str| -> u64 {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("rpc_requests_total{"))
+            .filter(|l| {
+                l.contains(&format!("rpc=\"{rpc}\""))
+                    && l.contains(&format!("protocol=\"{protocol}\""))
+                    && l.contains(&format!("code=\"{code}\""))
+            })
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+            .sum()
+    };
+    for protocol in ["connect-json", "connect-proto", "grpc", "grpc-web"] {
+        assert_eq!(count(LIST, protocol, "ok"), 1, "{protocol} ok\n{metrics}");
+        assert_eq!(count(GET, protocol, "invalid_argument"), 1, "{protocol} invalid_argument\n{metrics}");
+    }
+    assert_eq!(count(LIST, "connect-json", "unauthenticated"), 1, "{metrics}");
+    assert!(metrics.contains("rpc_request_duration_seconds_bucket{"), "{metrics}");
+    assert!(metrics.contains("rpc_requests_in_flight"), "{metrics}");
+
+    // One JSON log line per call, with every field.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    let calls: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "runner_server::access")
+        .collect();
+    assert_eq!(calls.len(), 9, "{log}");
+    for call in &calls {
+        for field in ["request_id", "principal", "rpc", "protocol", "code", "duration_ms", "trace_id"] {
+            assert!(!call[field].is_null(), "{field} missing in {call}");
+        }
+    }
+    let first = calls.iter().find(|c| c["request_id"] == format!("req-application/json-{LIST}")).unwrap();
+    assert!(first["principal"].as_str().unwrap().starts_with("user:"), "{first}");
+    assert_eq!(
+        (&first["rpc"], &first["protocol"], &first["code"]),
+        (&LIST.into(), &"connect-json".into(), &"ok".into())
+    );
+    assert_eq!(first["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    let refused = calls.iter().find(|c| c["code"] == "unauthenticated").unwrap();
+    assert_eq!(refused["principal"], "-");
+    assert!(!log.contains(&token), "the bearer token is never logged");
+}
