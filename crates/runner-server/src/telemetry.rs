@@ -55,6 +55,7 @@ pub fn metrics_handle() -> PrometheusHandle {
             // this one still renders what is recorded through it, which is nothing.
             let _ = metrics::set_global_recorder(recorder);
             describe();
+            metrics::gauge!("rpc_requests_in_flight").set(0.0);
             handle
         })
         .clone()
@@ -170,7 +171,7 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
         rpc = %path,
         protocol,
         code,
-        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        duration_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3,
         trace_id = trace.as_deref().unwrap_or("-"),
         "call"
     );
