@@ -1,4 +1,9 @@
-//! Command line and environment configuration.
+//! Configuration: flags, environment variables and an optional TOML file.
+//!
+//! Precedence, highest first: a flag on the command line, its environment variable, the
+//! configuration file (`--config`), the built-in default. The file's keys are the flags'
+//! names in snake case (`database_url = "postgres://…"`, `shutdown_seconds = 30`,
+//! `cors_origins = ["https://a.example"]`); an unknown key is an error.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,8 +24,19 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, serde::Serialize)]
 pub struct Config {
+    /// TOML file with settings (keys: the flags' names in snake case). Flags and environment
+    /// variables win over it.
+    #[arg(long, global = true, env = "RUNNER_SERVER_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+
+    /// Print the effective configuration (secrets redacted) and exit.
+    #[arg(long)]
+    #[serde(skip)]
+    pub print_config: bool,
+
     /// Address to listen on.
     #[arg(long, env = "RUNNER_SERVER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -79,7 +95,8 @@ pub enum Command {
     Admin(AdminCommand),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Pretty,
     Json,
@@ -172,4 +189,104 @@ pub enum AdminCommand {
         #[arg(long)]
         org: Option<String>,
     },
+}
+
+impl Cli {
+    /// Parses the command line, reading the configuration file it names (or
+    /// `RUNNER_SERVER_CONFIG`) for every setting that neither a flag nor an environment
+    /// variable gave. `--help` and `--version` exit here, like any clap program.
+    pub fn load() -> anyhow::Result<Self> {
+        Self::load_from(std::env::args_os().collect())
+    }
+
+    pub fn load_from(args: Vec<std::ffi::OsString>) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        use clap::parser::ValueSource;
+        use clap::{CommandFactory, FromArgMatches};
+
+        let command = Self::command();
+        let matches = command.clone().try_get_matches_from(&args).unwrap_or_else(|e| e.exit());
+        let Some(path) = matches.get_one::<PathBuf>("config") else {
+            return Ok(Self::from_arg_matches(&matches)?);
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+        let table: toml::Table =
+            text.parse().with_context(|| format!("configuration file {} is not valid TOML", path.display()))?;
+        // File values go in as flags right after the program name (before any subcommand), for
+        // the settings nothing else gave.
+        let mut extra = Vec::new();
+        for (key, value) in &table {
+            let arg = command
+                .get_arguments()
+                .find(|a| {
+                    a.get_id() == key.as_str()
+                        && a.get_long().is_some()
+                        && !["config", "print_config"].contains(&key.as_str())
+                })
+                .with_context(|| format!("configuration file {}: unknown setting {key:?}", path.display()))?;
+            if !matches!(matches.value_source(key), None | Some(ValueSource::DefaultValue)) {
+                continue;
+            }
+            let text = match value {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                toml::Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_owned).unwrap_or_else(|| i.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => anyhow::bail!("configuration file {}: {key} cannot be {}", path.display(), other.type_str()),
+            };
+            extra.push(format!("--{}={text}", arg.get_long().expect("checked")).into());
+        }
+        let mut all = args;
+        let tail = all.split_off(1.min(all.len()));
+        all.extend(extra);
+        all.extend(tail);
+        let matches =
+            command.try_get_matches_from(all).with_context(|| format!("configuration file {}", path.display()))?;
+        Ok(Self::from_arg_matches(&matches)?)
+    }
+}
+
+impl Config {
+    /// The effective configuration as TOML, secrets redacted: a database URL's password, and
+    /// the key when it comes from RUNNER_SERVER_KEY.
+    pub fn printable(&self) -> String {
+        let mut shown = self.clone();
+        shown.database_url = redact_password(&self.database_url);
+        let mut text = toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot print: {e}\n"));
+        if std::env::var(crate::keyfile::KEY_ENV).is_ok() {
+            text.push_str(&format!("# {} is set (redacted); it wins over key_file\n", crate::keyfile::KEY_ENV));
+        }
+        text
+    }
+}
+
+/// `scheme://user:***@host/…` for a URL with a password; anything else as it is.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+    let Some((userinfo, host)) = authority.rsplit_once('@') else { return url.to_owned() };
+    let Some((user, _)) = userinfo.split_once(':') else { return url.to_owned() };
+    let path = path.map(|p| format!("/{p}")).unwrap_or_default();
+    format!("{scheme}://{user}:***@{host}{path}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_password("postgres://u:secret@db:5432/x?sslmode=require"),
+            "postgres://u:***@db:5432/x?sslmode=require"
+        );
+        assert_eq!(redact_password("postgres://u@db/x"), "postgres://u@db/x");
+        assert_eq!(redact_password("sqlite://data/runners.db"), "sqlite://data/runners.db");
+    }
 }

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
 use http::HeaderValue;
 use runner_core::identity_admin::Identity;
 use runner_server::config::{Cli, Command, Config, LogFormat};
@@ -15,7 +14,17 @@ use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::load() {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("runner-server: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    if cli.config.print_config {
+        print!("{}", cli.config.printable());
+        return ExitCode::SUCCESS;
+    }
     let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)

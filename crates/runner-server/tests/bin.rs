@@ -185,3 +185,45 @@ fn a_replica_with_another_key_is_refused() {
         child.wait().unwrap();
     }
 }
+
+#[test]
+fn configuration_precedence_flag_then_env_then_file_then_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("server.toml");
+    std::fs::write(
+        &file,
+        "shutdown_seconds = 7\nheartbeat_timeout_seconds = 30\nlog_format = \"json\"\n\
+         cors_origins = [\"https://a.example\", \"https://b.example\"]\n\
+         database_url = \"postgres://runner:hunter2@db.internal:5432/runners\"\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_runner-server"))
+        .args(["--log-format", "pretty", "--print-config", "--config"])
+        .arg(&file)
+        .env("RUNNER_SERVER_HEARTBEAT_TIMEOUT_SECONDS", "40")
+        .env_remove("DATABASE_URL")
+        .env_remove("RUNNER_SERVER_KEY")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8(output.stdout).unwrap();
+    for line in [
+        "shutdown_seconds = 7",                                              // file
+        "heartbeat_timeout_seconds = 40",                                    // env beats file
+        "log_format = \"pretty\"",                                           // flag beats file
+        "runner_token_ttl_seconds = 3600",                                   // default
+        "database_url = \"postgres://runner:***@db.internal:5432/runners\"", // redacted
+    ] {
+        assert!(printed.lines().any(|l| l == line), "{line:?} not in:\n{printed}");
+    }
+    assert!(printed.contains("https://b.example"), "{printed}");
+    assert!(!printed.contains("hunter2"), "{printed}");
+
+    // A bad file fails with one clear line, never a panic.
+    std::fs::write(&file, "no_such_setting = 1\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_runner-server")).arg("--config").arg(&file).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("unknown setting \"no_such_setting\""), "{stderr}");
+}
