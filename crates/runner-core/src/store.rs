@@ -8,7 +8,7 @@ use crate::authz::Visibility;
 use crate::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
 use crate::model::{
     EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, LlmIntegration, Runner, RunnerFilter,
-    RunnerPolicy, RunnerRole, ScmIntegration,
+    RunnerPhase, RunnerPolicy, RunnerRole, ScmIntegration,
 };
 use crate::schema::RunnerConfigurationSchema;
 use crate::time::Timestamp;
@@ -263,6 +263,12 @@ pub trait Store: Send + Sync + 'static {
     /// Records the server key's fingerprint if the database has none yet, and returns the one
     /// on record (the first replica's).
     async fn key_fingerprint(&self, fingerprint: &str) -> Result<String, StoreError>;
+
+    /// How many runners are in each phase, over every organization (for metrics).
+    async fn count_runners_by_phase(&self) -> Result<Vec<(RunnerPhase, u64)>, StoreError>;
+
+    /// Connections of the pool: `(open, idle)`.
+    fn pool_usage(&self) -> (u32, u32);
 
     /// Whether the store answers; used by health checks.
     async fn ping(&self) -> Result<(), StoreError>;

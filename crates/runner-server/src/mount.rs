@@ -43,6 +43,7 @@ impl Default for MountOptions {
 /// Builds the whole application: every protocol for both services, health and reflection.
 pub fn app(state: AppState, options: &MountOptions) -> Router {
     let (store, health_state) = (state.store.clone(), state.health.clone());
+    let metrics_store = store.clone();
     let (runner_router, runner_grpc) = RunnerServiceTonicCompatibleBuilder::new()
         .create_runner(runners::create_runner)
         .get_runner(runners::get_runner)
@@ -154,7 +155,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .merge(
             Router::new()
                 .route("/metrics", get(crate::telemetry::metrics_endpoint))
-                .with_state(crate::telemetry::metrics_handle()),
+                .with_state((crate::telemetry::metrics_handle(), metrics_store)),
         );
     Router::new()
         .merge(probes)

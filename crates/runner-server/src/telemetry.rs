@@ -17,6 +17,8 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use runner_core::identity::Caller;
+use runner_core::model::{ApiEnum, RunnerPhase};
+use runner_core::store::Store;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -33,7 +35,7 @@ tokio::task_local! {
 
 /// The authenticated caller of the current call, for its log line.
 pub fn record_principal(caller: &Caller) {
-    let principal = format!("{}:{}", runner_core::model::ApiEnum::as_str(caller.subject.principal), caller.subject.id);
+    let principal = format!("{}:{}", caller.subject.principal.as_str(), caller.subject.id);
     let _ = CALL.try_with(|c| c.lock().unwrap().principal = Some(principal));
 }
 
@@ -66,10 +68,25 @@ fn describe() {
     metrics::describe_histogram!("rpc_request_duration_seconds", "Call latency by RPC, protocol and code.");
     metrics::describe_gauge!("rpc_requests_in_flight", "Calls being served.");
     metrics::describe_counter!("runner_token_exchanges_total", "ExchangeToken calls by result (ok, refused).");
+    metrics::describe_gauge!("runners", "Runners by phase, over every organization (as stored, at scrape time).");
+    metrics::describe_gauge!("db_pool_connections", "Database pool connections: open, and idle among them.");
 }
 
-/// `GET /metrics`, in the Prometheus text format.
-pub async fn metrics_endpoint(State(handle): State<PrometheusHandle>) -> impl IntoResponse {
+/// `GET /metrics`, in the Prometheus text format. Runners per phase and the database pool are
+/// read at scrape time (one `GROUP BY` on the runners), so every replica reports the same
+/// runner counts and no background job is needed.
+pub async fn metrics_endpoint(State((handle, store)): State<(PrometheusHandle, Arc<dyn Store>)>) -> impl IntoResponse {
+    let (open, idle) = store.pool_usage();
+    metrics::gauge!("db_pool_connections", "state" => "open").set(f64::from(open));
+    metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(idle));
+    if let Ok(Ok(counts)) =
+        tokio::time::timeout(std::time::Duration::from_secs(2), store.count_runners_by_phase()).await
+    {
+        for phase in RunnerPhase::VALUES {
+            let n = counts.iter().find(|(p, _)| p == phase).map_or(0, |(_, n)| *n);
+            metrics::gauge!("runners", "phase" => phase.as_str()).set(n as f64);
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
 }
 

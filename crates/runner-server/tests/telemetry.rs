@@ -117,6 +117,10 @@ async fn metrics_and_log_lines_per_call_on_every_protocol() {
     assert_eq!(count(LIST, "connect-json", "unauthenticated"), 1, "{metrics}");
     assert!(metrics.contains("rpc_request_duration_seconds_bucket{"), "{metrics}");
     assert!(metrics.contains("rpc_requests_in_flight"), "{metrics}");
+    // The organization's local-configuration runner, as stored; no runner in any other phase.
+    assert!(metrics.lines().any(|l| l == "runners{phase=\"active\"} 1"), "{metrics}");
+    assert!(metrics.lines().any(|l| l == "runners{phase=\"created\"} 0"), "{metrics}");
+    assert!(metrics.contains("db_pool_connections{state=\"open\"}"), "{metrics}");
 
     // One JSON log line per call, with every field.
     child.kill().unwrap();

@@ -812,6 +812,20 @@ macro_rules! sql_store {
                     Ok(r.rows_affected() == 1)
                 }
 
+                async fn count_runners_by_phase(&self) -> Result<Vec<(RunnerPhase, u64)>, StoreError> {
+                    let rows: Vec<(String, i64)> = sqlx::query_as(&sql("SELECT phase, COUNT(*) FROM runners GROUP BY phase ORDER BY phase"))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    rows.into_iter()
+                        .map(|(phase, n)| Ok((enum_value::<RunnerPhase>("runner phase", &phase)?, u64::try_from(n).unwrap_or(0))))
+                        .collect()
+                }
+
+                fn pool_usage(&self) -> (u32, u32) {
+                    (self.pool.size(), u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX))
+                }
+
                 async fn key_fingerprint(&self, fingerprint: &str) -> Result<String, StoreError> {
                     sqlx::query(&sql("INSERT INTO server_settings (name, value) VALUES ('key_fingerprint', ?) ON CONFLICT (name) DO NOTHING"))
                         .bind(fingerprint)

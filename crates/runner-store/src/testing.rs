@@ -25,6 +25,7 @@ where
     delete_removes_runner_and_tokens(factory().await).await;
     runner_tokens_resolve_and_redeem_once(factory().await).await;
     the_first_key_fingerprint_stays(factory().await).await;
+    runners_are_counted_by_phase(factory().await).await;
     identity_round_trip(factory().await).await;
     policies(factory().await).await;
 }
@@ -471,4 +472,19 @@ impl PgSchema {
 async fn the_first_key_fingerprint_stays(store: Arc<dyn Store>) {
     assert_eq!(store.key_fingerprint("first").await.unwrap(), "first");
     assert_eq!(store.key_fingerprint("second").await.unwrap(), "first");
+}
+
+async fn runners_are_counted_by_phase(store: Arc<dyn Store>) {
+    let (org, _) = new_org(&store).await;
+    for phase in [RunnerPhase::Created, RunnerPhase::Active, RunnerPhase::Active] {
+        let mut r = sample_runner(&org, RunnerProvider::Gcp, None);
+        r.status.phase = phase;
+        store.insert_runner(&r, &token_for(&r)).await.unwrap();
+    }
+    let mut counts = store.count_runners_by_phase().await.unwrap();
+    counts.sort_by_key(|(p, _)| p.number());
+    // The organization's local-configuration runner is ACTIVE too.
+    assert_eq!(counts, vec![(RunnerPhase::Created, 1), (RunnerPhase::Active, 3)]);
+    let (open, idle) = store.pool_usage();
+    assert!(open >= 1 && idle <= open, "{open} {idle}");
 }
