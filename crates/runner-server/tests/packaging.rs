@@ -1,0 +1,141 @@
+//! The packaging cannot run here (no Docker, systemd or Kubernetes), so it is checked
+//! statically against the binary itself: every flag the Dockerfile, the systemd unit and the
+//! Kubernetes manifest pass exists in `runner-server --help`, every environment variable the
+//! manifest sets is one the server reads, and ports, probe paths and users agree.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use serde_yaml::Value;
+
+fn repo(path: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The long flags and environment variables `--help` lists.
+fn help() -> (BTreeSet<String>, BTreeSet<String>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_runner-server")).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut flags = BTreeSet::new();
+    let mut envs = BTreeSet::new();
+    for word in text.split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == ']') {
+        if let Some(flag) = word.strip_prefix("--") {
+            flags.insert(format!("--{}", flag.split(['=', '<']).next().unwrap()));
+        }
+    }
+    for part in text.split("[env: ").skip(1) {
+        envs.insert(part.split('=').next().unwrap().to_owned());
+    }
+    // Documented in the help of --key-file: the key itself, from the environment.
+    assert!(text.contains("RUNNER_SERVER_KEY"), "--help mentions RUNNER_SERVER_KEY");
+    envs.insert("RUNNER_SERVER_KEY".to_owned());
+    (flags, envs)
+}
+
+/// Every `--flag` in `args` is a flag of the binary; returns the value of `--listen`.
+fn check_args(what: &str, args: &[String], flags: &BTreeSet<String>) -> Result<Option<String>, String> {
+    let mut listen = None;
+    for (i, a) in args.iter().enumerate() {
+        if let Some(flag) = a.strip_prefix("--") {
+            let name = format!("--{}", flag.split('=').next().unwrap());
+            if !flags.contains(&name) {
+                return Err(format!("{what}: {name} is not a flag of runner-server"));
+            }
+            if name == "--listen" {
+                listen = args.get(i + 1).cloned();
+            }
+        }
+    }
+    Ok(listen)
+}
+
+fn port_of(listen: &str) -> u16 {
+    listen.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// The Kubernetes manifest's rules; `Err` names the first one broken.
+fn check_manifest(text: &str, flags: &BTreeSet<String>, envs: &BTreeSet<String>) -> Result<(), String> {
+    let docs: Vec<Value> = serde_yaml::Deserializer::from_str(text)
+        .map(|d| serde::Deserialize::deserialize(d).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    let kind = |k: &str| docs.iter().find(|d| d["kind"] == k).ok_or(format!("no {k}"));
+    let secret = kind("Secret")?;
+    let deployment = kind("Deployment")?;
+    let service = kind("Service")?;
+    if deployment["spec"]["replicas"] != 2 {
+        return Err("the Deployment runs 2 replicas".into());
+    }
+    let pod = &deployment["spec"]["template"]["spec"];
+    if pod["securityContext"]["runAsNonRoot"] != true {
+        return Err("pods run as non-root".into());
+    }
+    if pod["terminationGracePeriodSeconds"].as_i64().unwrap_or(0) <= 20 {
+        return Err("the grace period exceeds the server's drain time".into());
+    }
+    let container = &pod["containers"][0];
+    let args: Vec<String> =
+        container["args"].as_sequence().ok_or("args")?.iter().map(|a| a.as_str().unwrap().to_owned()).collect();
+    let listen = check_args("manifest args", &args, flags)?.ok_or("the container passes --listen")?;
+    let port = &container["ports"][0];
+    if port["containerPort"].as_u64() != Some(u64::from(port_of(&listen))) {
+        return Err("containerPort is the --listen port".into());
+    }
+    let port_name = port["name"].as_str().ok_or("the port is named")?;
+    for (probe, path) in [("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")] {
+        let get = &container[probe]["httpGet"];
+        if get["path"] != path || get["port"] != port_name {
+            return Err(format!("{probe} is GET {path} on port {port_name}"));
+        }
+    }
+    if service["spec"]["ports"][0]["targetPort"] != port_name {
+        return Err("the Service targets the container's port".into());
+    }
+    let mut names: Vec<String> =
+        container["env"].as_sequence().into_iter().flatten().map(|e| e["name"].as_str().unwrap().to_owned()).collect();
+    names
+        .extend(secret["stringData"].as_mapping().ok_or("secret data")?.keys().map(|k| k.as_str().unwrap().to_owned()));
+    if let Some(unknown) = names.iter().find(|n| !envs.contains(*n)) {
+        return Err(format!("{unknown} is not an environment variable runner-server reads"));
+    }
+    Ok(())
+}
+
+#[test]
+fn packaging_matches_the_binary() {
+    let (flags, envs) = help();
+    assert!(flags.contains("--listen") && envs.contains("DATABASE_URL"), "{flags:?} {envs:?}");
+
+    // Kubernetes.
+    let manifest = repo("deploy/kubernetes/runner-server.yaml");
+    check_manifest(&manifest, &flags, &envs).unwrap();
+    // Not vacuous: a wrong probe path or an unknown flag is caught.
+    assert!(check_manifest(&manifest.replace("/readyz", "/ready"), &flags, &envs).is_err());
+    assert!(check_manifest(&manifest.replace("--shutdown-seconds", "--shutdown-secs"), &flags, &envs).is_err());
+
+    // Dockerfile: the runtime stage's CMD, port and user.
+    let dockerfile = repo("Dockerfile");
+    let runtime = dockerfile.rsplit("\nFROM ").next().unwrap();
+    let cmd = runtime.lines().find_map(|l| l.strip_prefix("CMD ")).expect("CMD");
+    let cmd: Vec<String> = serde_yaml::from_str(cmd).unwrap();
+    let listen = check_args("Dockerfile CMD", &cmd, &flags).unwrap().expect("CMD passes --listen");
+    assert!(runtime.contains(&format!("EXPOSE {}", port_of(&listen))), "the image exposes the --listen port");
+    let user = runtime.lines().find_map(|l| l.strip_prefix("USER ")).expect("USER");
+    assert!(user.trim() != "root" && user.trim() != "0", "the image runs as a non-root user");
+    assert!(runtime.contains("/usr/local/bin/runner-server"), "the binary is in /usr/local/bin");
+
+    // systemd.
+    let unit = repo("deploy/systemd/runner-server.service");
+    let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).expect("ExecStart");
+    let words: Vec<String> = exec.split_whitespace().map(str::to_owned).collect();
+    assert_eq!(words[0], "/usr/local/bin/runner-server");
+    check_args("systemd ExecStart", &words[1..], &flags).unwrap().expect("ExecStart passes --listen");
+    for line in unit.lines().filter_map(|l| l.strip_prefix("Environment=")) {
+        let name = line.split('=').next().unwrap();
+        assert!(envs.contains(name), "{name} is not an environment variable runner-server reads");
+    }
+    let stop: u64 = unit.lines().find_map(|l| l.strip_prefix("TimeoutStopSec=")).unwrap().parse().unwrap();
+    assert!(stop > 20, "systemd waits longer than the server drains");
+}
