@@ -24,6 +24,8 @@ pub struct TestServer {
     pub org: Organization,
     pub admin_id: uuid::Uuid,
     pub admin_token: String,
+    /// The server's health, to start draining as SIGTERM would.
+    pub health: std::sync::Arc<runner_server::health::Health>,
 }
 
 impl TestServer {
@@ -52,24 +54,25 @@ impl TestServer {
         crate::leaks::capture_server_log();
         let identity = Identity::new(store.clone());
         let (org, admin, token) = identity.bootstrap().await.unwrap().expect("empty database");
-        let server = Self::serve(store.clone(), &options, timings).await;
-        Self { server, _dir: dir, identity, store, org, admin_id: admin.id, admin_token: token.token }
+        let (server, health) = Self::serve(store.clone(), &options, timings).await;
+        Self { server, _dir: dir, identity, store, org, admin_id: admin.id, admin_token: token.token, health }
     }
 
     /// Another replica of this deployment: a server with the same key on `store`, which must
     /// be the same database.
     pub async fn replica(&self, store: std::sync::Arc<dyn runner_core::store::Store>) -> Server {
-        Self::serve(store, &MountOptions::default(), RunnerTimings::default()).await
+        Self::serve(store, &MountOptions::default(), RunnerTimings::default()).await.0
     }
 
     async fn serve(
         store: std::sync::Arc<dyn runner_core::store::Store>,
         options: &MountOptions,
         timings: RunnerTimings,
-    ) -> Server {
+    ) -> (Server, std::sync::Arc<runner_server::health::Health>) {
         let state = AppState::with_timings(store, &[42; 32], "http://runner-api.test", timings);
+        let health = state.health.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Server::start(listener, app(state, options)).unwrap()
+        (Server::start(listener, app(state, options)).unwrap(), health)
     }
 
     /// Stores a public key for a runner, as its sign-up would.

@@ -1,7 +1,7 @@
 //! Health follows the database: a real PostgreSQL outage (the database stops accepting
 //! connections and its sessions are ended) turns `/readyz` to 503 and every gRPC health status
 //! to NOT_SERVING, and its end turns them back. `/healthz` stays 200 throughout: the process is
-//! alive, it just cannot do real work.
+//! alive, it just cannot do real work. Draining (the start of a shutdown) turns them at once.
 
 use std::time::{Duration, Instant};
 
@@ -82,4 +82,13 @@ async fn health_flips_with_a_postgres_outage() {
 
     server.server.shutdown().await.unwrap();
     sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)")).execute(&mut admin).await.unwrap();
+}
+
+#[tokio::test]
+async fn draining_is_not_serving_at_once() {
+    let server = TestServer::start().await;
+    wait_for(&server, (200, 200, ServingStatus::Serving as i32)).await;
+    // What SIGTERM does first: the health turns before the listener closes.
+    server.health.begin_draining();
+    wait_for(&server, (200, 503, ServingStatus::NotServing as i32)).await;
 }

@@ -50,7 +50,9 @@ pub fn spawn_monitor(store: Arc<dyn Store>, health: &Arc<Health>, reporter: Heal
         let mut reported = None;
         loop {
             let Some(health) = weak.upgrade() else { return };
+            let started = std::time::Instant::now();
             let ok = matches!(tokio::time::timeout(PING_TIMEOUT, store.ping()).await, Ok(Ok(())));
+            metrics::histogram!("db_ping_duration_seconds").record(started.elapsed().as_secs_f64());
             if health.database_ok.swap(ok, Ordering::AcqRel) != ok && reported.is_some() {
                 if ok {
                     tracing::info!("the database answers again: serving");

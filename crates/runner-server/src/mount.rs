@@ -44,6 +44,8 @@ impl Default for MountOptions {
 pub fn app(state: AppState, options: &MountOptions) -> Router {
     let (store, health_state) = (state.store.clone(), state.health.clone());
     let metrics_store = store.clone();
+    // Installed before anything records (the health monitor's first ping, below).
+    let metrics = crate::telemetry::metrics_handle();
     let (runner_router, runner_grpc) = RunnerServiceTonicCompatibleBuilder::new()
         .create_runner(runners::create_runner)
         .get_runner(runners::get_runner)
@@ -155,7 +157,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .merge(
             Router::new()
                 .route("/metrics", get(crate::telemetry::metrics_endpoint))
-                .with_state((crate::telemetry::metrics_handle(), metrics_store)),
+                .with_state((metrics, metrics_store)),
         );
     Router::new()
         .merge(probes)
