@@ -47,28 +47,30 @@ pub fn spawn_monitor(store: Arc<dyn Store>, health: &Arc<Health>, reporter: Heal
     // Held apart from `health`, so that waiting does not keep the server's state alive.
     let changed = health.changed.clone();
     tokio::spawn(async move {
-        let mut reported = None;
+        // Registered at once, as not serving until the first ping says otherwise.
+        for name in service_names() {
+            reporter.set_service_status(name, ServingStatus::NotServing).await;
+        }
+        let (mut reported, mut first) = (ServingStatus::NotServing, true);
         loop {
             let Some(health) = weak.upgrade() else { return };
             let started = std::time::Instant::now();
             let ok = matches!(tokio::time::timeout(PING_TIMEOUT, store.ping()).await, Ok(Ok(())));
             metrics::histogram!("db_ping_duration_seconds").record(started.elapsed().as_secs_f64());
-            if health.database_ok.swap(ok, Ordering::AcqRel) != ok && reported.is_some() {
+            if health.database_ok.swap(ok, Ordering::AcqRel) != ok && !first {
                 if ok {
                     tracing::info!("the database answers again: serving");
                 } else {
                     tracing::warn!("the database does not answer: not serving until it does");
                 }
             }
+            first = false;
             let status = if health.ready() { ServingStatus::Serving } else { ServingStatus::NotServing };
-            if reported != Some(status) {
-                for name in std::iter::once(&"")
-                    .chain(gitpod_api::SERVICE_NAMES.iter())
-                    .chain(&gitpod_api::RUNNER_SIDE_SERVICE_NAMES)
-                {
-                    reporter.set_service_status(*name, status).await;
+            if reported != status {
+                for name in service_names() {
+                    reporter.set_service_status(name, status).await;
                 }
-                reported = Some(status);
+                reported = status;
             }
             drop(health);
             tokio::select! {
@@ -77,6 +79,11 @@ pub fn spawn_monitor(store: Arc<dyn Store>, health: &Arc<Health>, reporter: Heal
             }
         }
     });
+}
+
+/// The server (`""`) and every service it serves.
+fn service_names() -> impl Iterator<Item = &'static str> {
+    std::iter::once("").chain(gitpod_api::SERVICE_NAMES).chain(gitpod_api::RUNNER_SIDE_SERVICE_NAMES)
 }
 
 /// `GET /healthz`: the process is up and serving HTTP.

@@ -71,6 +71,7 @@ fn describe() {
     metrics::describe_gauge!("runners", "Runners by phase, over every organization (as stored, at scrape time).");
     metrics::describe_gauge!("db_pool_connections", "Database pool connections: open, and idle among them.");
     metrics::describe_histogram!("db_ping_duration_seconds", "Round trips of the health monitor's database ping.");
+    metrics::describe_histogram!("db_query_duration_seconds", "Storage calls by operation.");
 }
 
 /// `GET /metrics`, in the Prometheus text format. Runners per phase and the database pool are

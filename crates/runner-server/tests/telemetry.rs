@@ -122,6 +122,7 @@ async fn metrics_and_log_lines_per_call_on_every_protocol() {
     assert!(metrics.lines().any(|l| l == "runners{phase=\"created\"} 0"), "{metrics}");
     assert!(metrics.contains("db_pool_connections{state=\"open\"}"), "{metrics}");
     assert!(metrics.contains("db_ping_duration_seconds_count"), "{metrics}");
+    assert!(metrics.contains("db_query_duration_seconds_count{op=\"list_runners\"}"), "{metrics}");
 
     // One JSON log line per call, with every field.
     child.kill().unwrap();

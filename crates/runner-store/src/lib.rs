@@ -6,6 +6,7 @@
 //! suite in [`testing`] states every storage behaviour once; each backend runs it.
 
 mod error;
+mod metrics;
 mod rows;
 #[macro_use]
 mod sql_store;

@@ -108,6 +108,7 @@ macro_rules! sql_store {
             #[async_trait]
             impl Store for $store {
                 async fn insert_runner(&self, runner: &Runner, token: &NewRunnerToken) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("insert_runner");
                     retried(move || async move {
                         let mut tx = self.pool.begin().await.map_err(map)?;
                         insert_runner_row(&mut tx, runner).await?;
@@ -118,6 +119,7 @@ macro_rules! sql_store {
                 }
 
                 async fn get_runner(&self, id: Uuid) -> Result<Option<Runner>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("get_runner");
                     let row: Option<RunnerRow> = sqlx::query_as(&sql(&format!("SELECT {RUNNER_COLUMNS} FROM runners WHERE id = ?")))
                         .bind(id.to_string()) // 1
                         .fetch_optional(&self.pool)
@@ -133,6 +135,7 @@ macro_rules! sql_store {
                     after: Option<Uuid>,
                     limit: u32,
                 ) -> Result<Vec<Runner>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_runners");
                     let mut q = QueryBuilder::<$db>::new(format!("SELECT {RUNNER_COLUMNS} FROM runners r WHERE "));
                     push_visibility(&mut q, visibility);
                     if let Some(after) = after {
@@ -151,6 +154,7 @@ macro_rules! sql_store {
                 }
 
                 async fn update_runner(&self, runner: &Runner) -> Result<WriteOutcome, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("update_runner");
                     let c = RunnerColumns::from_domain(runner)?;
                     let result = sqlx::query(&sql("UPDATE runners SET name = ?, phase = ?, spec = ?, status = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
                     .bind(&c.name) // 1
@@ -168,6 +172,7 @@ macro_rules! sql_store {
                 }
 
                 async fn delete_runner(&self, id: Uuid) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("delete_runner");
                     let result = sqlx::query(&sql("DELETE FROM runners WHERE id = ?"))
                         .bind(id.to_string()) // 1
                         .execute(&self.pool)
@@ -177,10 +182,12 @@ macro_rules! sql_store {
                 }
 
                 async fn insert_runner_token(&self, token: &NewRunnerToken) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("insert_runner_token");
                     insert_token(&self.pool, token).await
                 }
 
                 async fn resolve_runner_token(&self, hash: &[u8]) -> Result<Option<RunnerTokenInfo>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("resolve_runner_token");
                     let row: Option<RunnerTokenRow> = sqlx::query_as(&sql("SELECT t.runner_id, r.org_id, t.kind, t.expires_at, t.used_at \
                          FROM runner_tokens t JOIN runners r ON r.id = t.runner_id WHERE t.hash = ?",))
                     .bind(hash) // 1
@@ -191,6 +198,7 @@ macro_rules! sql_store {
                 }
 
                 async fn redeem_exchange_token(&self, hash: &[u8], now: Timestamp) -> Result<Option<Uuid>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("redeem_exchange_token");
                     // One statement: SQLite serializes writers, so of two redemptions only one finds
                     // `used_at` still NULL.
                     let runner: Option<String> = sqlx::query_scalar(&sql("UPDATE runner_tokens SET used_at = ? \
@@ -211,6 +219,7 @@ macro_rules! sql_store {
                     members_group: &Group,
                     local_configuration: &Runner,
                 ) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("create_organization");
                     retried(move || async move {
                         let mut tx = self.pool.begin().await.map_err(map)?;
                         sqlx::query(&sql("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)"))
@@ -228,6 +237,7 @@ macro_rules! sql_store {
                 }
 
                 async fn list_organizations(&self) -> Result<Vec<Organization>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_organizations");
                     let rows: Vec<OrganizationRow> =
                         sqlx::query_as(&sql("SELECT id, name, created_at FROM organizations ORDER BY created_at, id"))
                             .fetch_all(&self.pool)
@@ -237,6 +247,7 @@ macro_rules! sql_store {
                 }
 
                 async fn create_member(&self, m: &Member) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("create_member");
                     sqlx::query(&sql("INSERT INTO members (id, org_id, principal, name, role, created_at) VALUES (?, ?, ?, ?, ?, ?)"))
                         .bind(m.id.to_string()) // 1
                         .bind(m.org_id.to_string()) // 2
@@ -251,6 +262,7 @@ macro_rules! sql_store {
                 }
 
                 async fn get_member(&self, id: Uuid) -> Result<Option<Member>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("get_member");
                     let row: Option<MemberRow> = sqlx::query_as(&sql(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = ?")))
                         .bind(id.to_string()) // 1
                         .fetch_optional(&self.pool)
@@ -260,6 +272,7 @@ macro_rules! sql_store {
                 }
 
                 async fn list_members(&self, org_id: Uuid) -> Result<Vec<Member>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_members");
                     let rows: Vec<MemberRow> =
                         sqlx::query_as(&sql(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE org_id = ? ORDER BY created_at, id")))
                             .bind(org_id.to_string()) // 1
@@ -270,6 +283,7 @@ macro_rules! sql_store {
                 }
 
                 async fn set_member_role(&self, member_id: Uuid, role: OrgRole) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("set_member_role");
                     let r = sqlx::query(&sql("UPDATE members SET role = ? WHERE id = ?"))
                         .bind(role.as_str()) // 1
                         .bind(member_id.to_string()) // 2
@@ -280,10 +294,12 @@ macro_rules! sql_store {
                 }
 
                 async fn create_group(&self, group: &Group) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("create_group");
                     insert_group(&self.pool, group).await
                 }
 
                 async fn get_group(&self, id: Uuid) -> Result<Option<Group>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("get_group");
                     let row: Option<GroupRow> = sqlx::query_as(&sql(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = ?")))
                         .bind(id.to_string()) // 1
                         .fetch_optional(&self.pool)
@@ -293,6 +309,7 @@ macro_rules! sql_store {
                 }
 
                 async fn list_groups(&self, org_id: Uuid) -> Result<Vec<Group>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_groups");
                     let rows: Vec<GroupRow> =
                         sqlx::query_as(&sql(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE org_id = ? ORDER BY created_at, id")))
                             .bind(org_id.to_string()) // 1
@@ -303,6 +320,7 @@ macro_rules! sql_store {
                 }
 
                 async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("add_group_member");
                     sqlx::query(&sql("INSERT INTO group_members (group_id, member_id) VALUES (?, ?)"))
                         .bind(group_id.to_string()) // 1
                         .bind(member_id.to_string()) // 2
@@ -313,6 +331,7 @@ macro_rules! sql_store {
                 }
 
                 async fn set_group_runners_admin(&self, group_id: Uuid, runners_admin: bool) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("set_group_runners_admin");
                     let r = sqlx::query(&sql("UPDATE groups SET runners_admin = ? WHERE id = ?"))
                         .bind(i64::from(runners_admin)) // 1
                         .bind(group_id.to_string()) // 2
@@ -323,6 +342,7 @@ macro_rules! sql_store {
                 }
 
                 async fn insert_access_token(&self, t: &AccessTokenInfo, hash: &[u8]) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("insert_access_token");
                     sqlx::query(&sql("INSERT INTO access_tokens (id, hash, org_id, member_id, description, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",))
                     .bind(t.id.to_string()) // 1
                     .bind(hash) // 2
@@ -339,6 +359,7 @@ macro_rules! sql_store {
                 }
 
                 async fn revoke_access_token(&self, id: Uuid, at: Timestamp) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("revoke_access_token");
                     let r = sqlx::query(&sql("UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"))
                         .bind(at.0) // 1
                         .bind(id.to_string()) // 2
@@ -349,6 +370,7 @@ macro_rules! sql_store {
                 }
 
                 async fn list_access_tokens(&self, org_id: Uuid) -> Result<Vec<AccessTokenInfo>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_access_tokens");
                     let rows: Vec<AccessTokenRow> = sqlx::query_as(&sql(&format!(
                         "SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE org_id = ? ORDER BY created_at, id"
                     )))
@@ -363,6 +385,7 @@ macro_rules! sql_store {
                     &self,
                     hash: &[u8],
                 ) -> Result<Option<(AccessTokenInfo, Member, Vec<Group>)>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("resolve_access_token");
                     let token: Option<AccessTokenRow> =
                         sqlx::query_as(&sql(&format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE hash = ?")))
                             .bind(hash) // 1
@@ -388,6 +411,7 @@ macro_rules! sql_store {
                 }
 
                 async fn policy_roles(&self, runner_id: Uuid, groups: &[Uuid]) -> Result<Vec<RunnerRole>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("policy_roles");
                     if groups.is_empty() {
                         return Ok(Vec::new());
                     }
@@ -404,6 +428,7 @@ macro_rules! sql_store {
                     after: Option<Uuid>,
                     limit: u32,
                 ) -> Result<Vec<RunnerPolicy>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_runner_policies");
                     let rows: Vec<PolicyRow> = sqlx::query_as(&sql("SELECT runner_id, group_id, role FROM runner_policies WHERE runner_id = ? AND group_id > ? ORDER BY group_id LIMIT ?",))
                     .bind(runner_id.to_string()) // 1
                     .bind(after.map(|a| a.to_string()).unwrap_or_default()) // 2
@@ -415,6 +440,7 @@ macro_rules! sql_store {
                 }
 
                 async fn insert_runner_policy(&self, p: &RunnerPolicy) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("insert_runner_policy");
                     sqlx::query(&sql("INSERT INTO runner_policies (runner_id, group_id, role) VALUES (?, ?, ?)"))
                         .bind(p.runner_id.to_string()) // 1
                         .bind(p.group_id.to_string()) // 2
@@ -426,6 +452,7 @@ macro_rules! sql_store {
                 }
 
                 async fn update_runner_policy(&self, p: &RunnerPolicy) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("update_runner_policy");
                     let r = sqlx::query(&sql("UPDATE runner_policies SET role = ? WHERE runner_id = ? AND group_id = ?"))
                         .bind(p.role.as_str()) // 1
                         .bind(p.runner_id.to_string()) // 2
@@ -437,6 +464,7 @@ macro_rules! sql_store {
                 }
 
                 async fn delete_runner_policy(&self, runner_id: Uuid, group_id: Uuid) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("delete_runner_policy");
                     let r = sqlx::query(&sql("DELETE FROM runner_policies WHERE runner_id = ? AND group_id = ?"))
                         .bind(runner_id.to_string()) // 1
                         .bind(group_id.to_string()) // 2
@@ -447,6 +475,7 @@ macro_rules! sql_store {
                 }
 
                 async fn get_runner_schema(&self, runner_id: Uuid) -> Result<Option<RunnerConfigurationSchema>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("get_runner_schema");
                     let row: Option<(Option<String>,)> = sqlx::query_as(&sql("SELECT configuration_schema FROM runners WHERE id = ?"))
                         .bind(runner_id.to_string()) // 1
                         .fetch_optional(&self.pool)
@@ -459,6 +488,7 @@ macro_rules! sql_store {
                 }
 
                 async fn set_runner_schema(&self, runner_id: Uuid, schema: &RunnerConfigurationSchema) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("set_runner_schema");
                     let json = serde_json::to_string(schema).map_err(|e| StoreError::Other(e.to_string()))?;
                     let r = sqlx::query(&sql("UPDATE runners SET configuration_schema = ? WHERE id = ?"))
                         .bind(json) // 1
@@ -470,6 +500,7 @@ macro_rules! sql_store {
                 }
 
                 async fn insert_environment_class(&self, c: &EnvironmentClass) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("insert_environment_class");
                     let configuration = serde_json::to_string(&c.configuration).map_err(|e| StoreError::Other(e.to_string()))?;
                     sqlx::query(&sql("INSERT INTO environment_classes (id, runner_id, display_name, description, configuration, enabled, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",))
                     .bind(c.id.to_string()) // 1
@@ -488,6 +519,7 @@ macro_rules! sql_store {
                 }
 
                 async fn get_environment_class(&self, id: Uuid) -> Result<Option<EnvironmentClass>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("get_environment_class");
                     let row: Option<EnvironmentClassRow> =
                         sqlx::query_as(&sql(&format!("SELECT {CLASS_COLUMNS} FROM environment_classes WHERE id = ?")))
                             .bind(id.to_string()) // 1
@@ -504,6 +536,7 @@ macro_rules! sql_store {
                     after: Option<Uuid>,
                     limit: u32,
                 ) -> Result<Vec<EnvironmentClass>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_environment_classes");
                     let columns = CLASS_COLUMNS.split(", ").map(|c| format!("ec.{c}")).collect::<Vec<_>>().join(", ");
                     let mut q = QueryBuilder::<$db>::new(format!(
                         "SELECT {columns} FROM environment_classes ec JOIN runners r ON r.id = ec.runner_id WHERE "
@@ -534,6 +567,7 @@ macro_rules! sql_store {
                 }
 
                 async fn update_environment_class(&self, c: &EnvironmentClass) -> Result<WriteOutcome, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("update_environment_class");
                     let r = sqlx::query(&sql("UPDATE environment_classes SET display_name = ?, description = ?, enabled = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
                     .bind(&c.display_name) // 1
                     .bind(&c.description) // 2
@@ -549,6 +583,7 @@ macro_rules! sql_store {
                 }
 
                 async fn insert_scm_integration(&self, i: &ScmIntegration) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("insert_scm_integration");
                     let (client_id, secret, issuer) = oauth_columns(i);
                     sqlx::query(&sql("INSERT INTO scm_integrations (id, runner_id, scm_id, host, oauth_client_id, oauth_encrypted_client_secret, oauth_issuer_url, pat, virtual_directory, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",))
                     .bind(i.id.to_string()) // 1
@@ -570,6 +605,7 @@ macro_rules! sql_store {
                 }
 
                 async fn get_scm_integration(&self, id: Uuid) -> Result<Option<ScmIntegration>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("get_scm_integration");
                     let row: Option<ScmIntegrationRow> =
                         sqlx::query_as(&sql(&format!("SELECT {SCM_COLUMNS} FROM scm_integrations WHERE id = ?")))
                             .bind(id.to_string()) // 1
@@ -586,6 +622,7 @@ macro_rules! sql_store {
                     after: Option<Uuid>,
                     limit: u32,
                 ) -> Result<Vec<ScmIntegration>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_scm_integrations");
                     let columns = SCM_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect::<Vec<_>>().join(", ");
                     let mut q = QueryBuilder::<$db>::new(format!(
                         "SELECT {columns} FROM scm_integrations i JOIN runners r ON r.id = i.runner_id WHERE "
@@ -605,6 +642,7 @@ macro_rules! sql_store {
                     i: &ScmIntegration,
                     revoke_sources: &[HostTokenSource],
                 ) -> Result<WriteOutcome, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("update_scm_integration");
                     let (client_id, secret, issuer) = oauth_columns(i);
                     retried(move || async move {
                         let mut tx = self.pool.begin().await.map_err(map)?;
@@ -640,6 +678,7 @@ macro_rules! sql_store {
                 }
 
                 async fn delete_scm_integration(&self, i: &ScmIntegration) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("delete_scm_integration");
                     retried(move || async move {
                         let mut tx = self.pool.begin().await.map_err(map)?;
                         let r = sqlx::query(&sql("DELETE FROM scm_integrations WHERE id = ?"))
@@ -660,6 +699,7 @@ macro_rules! sql_store {
                 }
 
                 async fn insert_host_token(&self, t: &HostToken) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("insert_host_token");
                     let scopes = serde_json::to_string(&t.scopes).map_err(|e| StoreError::Other(e.to_string()))?;
                     sqlx::query(&sql("INSERT INTO host_authentication_tokens (id, runner_id, host, subject_id, subject_principal, source, token_ciphertext, refresh_token_ciphertext, expires_at, integration_id, scopes, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",))
                     .bind(t.id.to_string()) // 1
@@ -683,6 +723,7 @@ macro_rules! sql_store {
                 }
 
                 async fn get_host_token(&self, id: Uuid) -> Result<Option<HostToken>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("get_host_token");
                     let row: Option<HostTokenRow> =
                         sqlx::query_as(&sql(&format!("SELECT {HOST_TOKEN_COLUMNS} FROM host_authentication_tokens WHERE id = ?")))
                             .bind(id.to_string()) // 1
@@ -700,6 +741,7 @@ macro_rules! sql_store {
                     after: Option<Uuid>,
                     limit: u32,
                 ) -> Result<Vec<HostToken>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_host_tokens");
                     let columns = HOST_TOKEN_COLUMNS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
                     let mut q = QueryBuilder::<$db>::new(format!(
                         "SELECT {columns} FROM host_authentication_tokens t JOIN runners r ON r.id = t.runner_id WHERE "
@@ -720,6 +762,7 @@ macro_rules! sql_store {
                 }
 
                 async fn update_host_token(&self, t: &HostToken) -> Result<WriteOutcome, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("update_host_token");
                     let scopes = serde_json::to_string(&t.scopes).map_err(|e| StoreError::Other(e.to_string()))?;
                     let r = sqlx::query(&sql("UPDATE host_authentication_tokens SET token_ciphertext = ?, refresh_token_ciphertext = ?, expires_at = ?, scopes = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
                     .bind(&t.token_ciphertext) // 1
@@ -737,6 +780,7 @@ macro_rules! sql_store {
                 }
 
                 async fn delete_host_token(&self, id: Uuid) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("delete_host_token");
                     let r = sqlx::query(&sql("DELETE FROM host_authentication_tokens WHERE id = ?"))
                         .bind(id.to_string()) // 1
                         .execute(&self.pool)
@@ -746,6 +790,7 @@ macro_rules! sql_store {
                 }
 
                 async fn insert_llm_integration(&self, i: &LlmIntegration) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("insert_llm_integration");
                     let body = serde_json::to_string(&i.body).map_err(|e| StoreError::Other(e.to_string()))?;
                     sqlx::query(&sql("INSERT INTO llm_integrations (id, runner_id, body, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?)"))
                         .bind(i.id.to_string()) // 1
@@ -761,6 +806,7 @@ macro_rules! sql_store {
                 }
 
                 async fn get_llm_integration(&self, id: Uuid) -> Result<Option<LlmIntegration>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("get_llm_integration");
                     let row: Option<LlmIntegrationRow> = sqlx::query_as(&sql("SELECT id, runner_id, body, created_at, updated_at, revision FROM llm_integrations WHERE id = ?",))
                     .bind(id.to_string()) // 1
                     .fetch_optional(&self.pool)
@@ -776,6 +822,7 @@ macro_rules! sql_store {
                     after: Option<Uuid>,
                     limit: u32,
                 ) -> Result<Vec<LlmIntegration>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_llm_integrations");
                     let mut q = QueryBuilder::<$db>::new(
                         "SELECT l.id, l.runner_id, l.body, l.created_at, l.updated_at, l.revision FROM llm_integrations l JOIN runners r ON r.id = l.runner_id WHERE ",
                     );
@@ -790,6 +837,7 @@ macro_rules! sql_store {
                 }
 
                 async fn update_llm_integration(&self, i: &LlmIntegration) -> Result<WriteOutcome, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("update_llm_integration");
                     let body = serde_json::to_string(&i.body).map_err(|e| StoreError::Other(e.to_string()))?;
                     let r = sqlx::query(&sql("UPDATE llm_integrations SET body = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
                     .bind(body) // 1
@@ -804,6 +852,7 @@ macro_rules! sql_store {
                 }
 
                 async fn delete_llm_integration(&self, id: Uuid) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("delete_llm_integration");
                     let r = sqlx::query(&sql("DELETE FROM llm_integrations WHERE id = ?"))
                         .bind(id.to_string()) // 1
                         .execute(&self.pool)
@@ -813,6 +862,7 @@ macro_rules! sql_store {
                 }
 
                 async fn count_runners_by_phase(&self) -> Result<Vec<(RunnerPhase, u64)>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("count_runners_by_phase");
                     let rows: Vec<(String, i64)> = sqlx::query_as(&sql("SELECT phase, COUNT(*) FROM runners GROUP BY phase ORDER BY phase"))
                         .fetch_all(&self.pool)
                         .await
@@ -827,6 +877,7 @@ macro_rules! sql_store {
                 }
 
                 async fn key_fingerprint(&self, fingerprint: &str) -> Result<String, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("key_fingerprint");
                     sqlx::query(&sql("INSERT INTO server_settings (name, value) VALUES ('key_fingerprint', ?) ON CONFLICT (name) DO NOTHING"))
                         .bind(fingerprint)
                         .execute(&self.pool)
@@ -839,6 +890,7 @@ macro_rules! sql_store {
                 }
 
                 async fn ping(&self) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("ping");
                     sqlx::query(&sql("SELECT 1")).execute(&self.pool).await.map_err(map).map(|_| ())
                 }
             }
