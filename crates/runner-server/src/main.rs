@@ -47,9 +47,9 @@ async fn main() -> ExitCode {
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<std::sync::Arc<dyn runner_core::store::Store>> {
-    runner_store::open(&config.database_url)
-        .await
-        .with_context(|| format!("cannot open database {}", redact_url(&config.database_url)))
+    runner_store::open(&config.database_url).await.with_context(|| {
+        format!("cannot open database {}", runner_server::config::redact_password(&config.database_url))
+    })
 }
 
 async fn run_admin(config: &Config, command: runner_server::config::AdminCommand) -> anyhow::Result<()> {
@@ -113,11 +113,6 @@ async fn run(config: Config) -> anyhow::Result<()> {
     serve(listener, app, shutdown, Duration::from_secs(config.shutdown_seconds)).await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Only the scheme of a database URL: the rest may hold a password.
-fn redact_url(url: &str) -> String {
-    format!("{}://…", url.split(':').next().unwrap_or_default())
 }
 
 async fn shutdown_signal() {
