@@ -21,9 +21,12 @@ fn help() -> (BTreeSet<String>, BTreeSet<String>) {
     let text = String::from_utf8(out.stdout).unwrap();
     let mut flags = BTreeSet::new();
     let mut envs = BTreeSet::new();
-    for word in text.split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == ']') {
-        if let Some(flag) = word.strip_prefix("--") {
-            flags.insert(format!("--{}", flag.split(['=', '<']).next().unwrap()));
+    // Only the option headers (`  -h, --help`, `      --listen <LISTEN>`), not flags named in prose.
+    for line in text.lines().map(str::trim_start).filter(|l| l.starts_with('-')) {
+        for word in line.split([' ', ',']) {
+            if let Some(flag) = word.strip_prefix("--") {
+                flags.insert(format!("--{}", flag.split(['=', '<']).next().unwrap()));
+            }
         }
     }
     for part in text.split("[env: ").skip(1) {
@@ -124,13 +127,20 @@ fn packaging_matches_the_binary() {
     assert!(runtime.contains(&format!("EXPOSE {}", port_of(&listen))), "the image exposes the --listen port");
     let user = runtime.lines().find_map(|l| l.strip_prefix("USER ")).expect("USER");
     assert!(user.trim() != "root" && user.trim() != "0", "the image runs as a non-root user");
-    assert!(runtime.contains("/usr/local/bin/runner-server"), "the binary is in /usr/local/bin");
+    // Where the runtime stage installs the binary: the destination of the COPY of runner-server.
+    let installed = runtime
+        .lines()
+        .filter_map(|l| l.strip_prefix("COPY "))
+        .filter_map(|l| l.split_whitespace().last())
+        .find(|dest| dest.ends_with("/runner-server"))
+        .expect("the runtime stage copies runner-server");
+    assert_eq!(installed, "/usr/local/bin/runner-server", "the image installs the binary in /usr/local/bin");
 
     // systemd.
     let unit = repo("deploy/systemd/runner-server.service");
     let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).expect("ExecStart");
     let words: Vec<String> = exec.split_whitespace().map(str::to_owned).collect();
-    assert_eq!(words[0], "/usr/local/bin/runner-server");
+    assert_eq!(words[0], installed, "the unit runs the binary where the Dockerfile installs it");
     check_args("systemd ExecStart", &words[1..], &flags).unwrap().expect("ExecStart passes --listen");
     for line in unit.lines().filter_map(|l| l.strip_prefix("Environment=")) {
         let name = line.split('=').next().unwrap();
