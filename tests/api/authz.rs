@@ -4,7 +4,7 @@
 use gitpod_api::gitpod::v1::*;
 use runner_core::identity::OrgRole;
 
-use crate::common::{Client, Protocol, TestServer};
+use crate::common::{Client, Protocol, TestServer, outcome};
 use crate::runner_side::runner_access_token;
 use crate::runners::{create, rs};
 
@@ -120,13 +120,6 @@ impl World {
             let _: CreateRunnerPolicyResponse = creator.call(&rs("CreateRunnerPolicy"), req).await.unwrap();
         }
         id
-    }
-}
-
-fn outcome<T>(r: Result<T, crate::common::Failure>) -> String {
-    match r {
-        Ok(_) => "ok".to_owned(),
-        Err(f) => f.code,
     }
 }
 

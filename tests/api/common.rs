@@ -116,6 +116,14 @@ pub enum Protocol {
 
 pub const ALL: [Protocol; 4] = [Protocol::ConnectJson, Protocol::ConnectProto, Protocol::Grpc, Protocol::GrpcWeb];
 
+/// What a call ended with: `ok`, or the Connect code name of its failure.
+pub fn outcome<T>(r: Result<T, Failure>) -> String {
+    match r {
+        Ok(_) => "ok".to_owned(),
+        Err(f) => f.code,
+    }
+}
+
 /// An RPC failure as the client saw it: the Connect code name, the message, and for Connect
 /// the HTTP status.
 #[derive(Debug, Clone)]

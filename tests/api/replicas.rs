@@ -8,7 +8,7 @@ use runner_server::MountOptions;
 use runner_server::state::RunnerTimings;
 use runner_store::testing::PgSchema;
 
-use crate::common::{Client, Protocol, TestServer};
+use crate::common::{Client, Protocol, TestServer, outcome};
 use crate::runner_side::exchange;
 use crate::runners::{aws_runner, create, list};
 
@@ -76,7 +76,7 @@ async fn postgres_two_replicas_serve_one_deployment() {
             on_a.call::<_, CreateScmIntegrationResponse>(path, scm()),
             on_b.call::<_, CreateScmIntegrationResponse>(path, scm())
         );
-        let codes: Vec<String> = [x, y].into_iter().map(|r| r.map_or_else(|f| f.code, |_| "ok".into())).collect();
+        let codes: Vec<String> = [outcome(x), outcome(y)].into();
         let mut sorted = codes.clone();
         sorted.sort();
         assert_eq!(sorted, ["already_exists", "ok"], "{protocol:?}");

@@ -9,7 +9,7 @@ use runner_core::identity::OrgRole;
 use runner_server::MountOptions;
 use runner_server::state::RunnerTimings;
 
-use crate::common::{ALL, Client, Failure, Protocol, TestServer};
+use crate::common::{ALL, Client, Failure, Protocol, TestServer, outcome};
 use crate::runners::{aws_runner, create, get, rs};
 
 pub fn ris(method: &str) -> String {
@@ -87,13 +87,6 @@ fn active(id: &str) -> UpdateRunnerStatusRequest {
     }
 }
 
-fn code<T>(r: Result<T, Failure>) -> String {
-    match r {
-        Ok(_) => "ok".to_owned(),
-        Err(f) => f.code,
-    }
-}
-
 #[tokio::test]
 async fn the_whole_lifecycle_over_every_protocol() {
     let server = TestServer::start().await;
@@ -114,7 +107,7 @@ async fn the_whole_lifecycle_over_every_protocol() {
 
         // Status before sign-up is refused; sign-up publishes key, version and capabilities.
         assert_eq!(
-            code(runner.call::<_, UpdateRunnerStatusResponse>(&ris("UpdateRunnerStatus"), active(&id)).await),
+            outcome(runner.call::<_, UpdateRunnerStatusResponse>(&ris("UpdateRunnerStatus"), active(&id)).await),
             "failed_precondition"
         );
         let (secret_key, public_key) = generate_runner_keypair();
@@ -260,7 +253,7 @@ async fn the_whole_lifecycle_over_every_protocol() {
         assert_eq!(listed.tokens.len(), 1);
         let del = DeleteHostAuthenticationTokenRequest { id: token_id.clone() };
         assert_eq!(
-            code(
+            outcome(
                 runner
                     .call::<_, DeleteHostAuthenticationTokenResponse>(&rcs("DeleteHostAuthenticationToken"), del)
                     .await
@@ -297,7 +290,7 @@ async fn the_whole_lifecycle_over_every_protocol() {
 
         // Deletion waits for the runner: DELETING, the heartbeat says so, the runner acknowledges.
         assert_eq!(
-            code(
+            outcome(
                 runner
                     .call::<_, MarkRunnerDeletedResponse>(
                         &ris("MarkRunnerDeleted"),
@@ -317,7 +310,7 @@ async fn the_whole_lifecycle_over_every_protocol() {
         assert_eq!(get(&admin, &id).await.unwrap_err().code, "not_found");
         // Its credentials went with it.
         assert_eq!(
-            code(runner.call::<_, UpdateRunnerStatusResponse>(&ris("UpdateRunnerStatus"), active(&id)).await),
+            outcome(runner.call::<_, UpdateRunnerStatusResponse>(&ris("UpdateRunnerStatus"), active(&id)).await),
             "unauthenticated"
         );
     }
@@ -335,21 +328,21 @@ async fn only_the_runner_itself_may_call() {
     let anonymous = server.client_as(protocol, None).await;
     // Runner A acting for runner B: B does not exist for it.
     assert_eq!(
-        code(a.client.call::<_, UpdateRunnerStatusResponse>(&ris("UpdateRunnerStatus"), active(&b.id)).await),
+        outcome(a.client.call::<_, UpdateRunnerStatusResponse>(&ris("UpdateRunnerStatus"), active(&b.id)).await),
         "not_found"
     );
     assert_eq!(
-        code(a.client.call::<_, SignupResponse>(&ris("Signup"), signup(&b.id, &a.public_key)).await),
+        outcome(a.client.call::<_, SignupResponse>(&ris("Signup"), signup(&b.id, &a.public_key)).await),
         "not_found"
     );
     // Users, even the organization admin, are not runners.
     for c in [&admin, &member] {
         assert_eq!(
-            code(c.call::<_, UpdateRunnerStatusResponse>(&ris("UpdateRunnerStatus"), active(&a.id)).await),
+            outcome(c.call::<_, UpdateRunnerStatusResponse>(&ris("UpdateRunnerStatus"), active(&a.id)).await),
             "permission_denied"
         );
         assert_eq!(
-            code(
+            outcome(
                 c.call::<_, RefreshRunnerAccessTokenResponse>(
                     &identity("RefreshRunnerAccessToken"),
                     RefreshRunnerAccessTokenRequest {}
@@ -360,14 +353,14 @@ async fn only_the_runner_itself_may_call() {
         );
     }
     assert_eq!(
-        code(anonymous.call::<_, SignupResponse>(&ris("Signup"), signup(&a.id, &a.public_key)).await),
+        outcome(anonymous.call::<_, SignupResponse>(&ris("Signup"), signup(&a.id, &a.public_key)).await),
         "unauthenticated"
     );
     // The runner reads only itself, and writes nothing on the management API.
     assert_eq!(get(&a.client, &b.id).await.unwrap_err().code, "not_found");
     let rename = UpdateRunnerRequest { runner_id: a.id.clone(), name: Some("mine now".into()), spec: None };
-    assert_eq!(code(crate::runners::update(&a.client, rename).await), "permission_denied");
-    assert_eq!(code(create(&a.client, aws_runner("spawned")).await), "permission_denied");
+    assert_eq!(outcome(crate::runners::update(&a.client, rename).await), "permission_denied");
+    assert_eq!(outcome(create(&a.client, aws_runner("spawned")).await), "permission_denied");
 }
 
 #[tokio::test]
@@ -442,7 +435,7 @@ async fn bad_runner_side_input_gets_invalid_argument() {
             ..Default::default()
         };
         assert_eq!(
-            code(
+            outcome(
                 r.client
                     .call::<_, GetHostAuthenticationTokenValueResponse>(&ris("GetHostAuthenticationTokenValue"), req)
                     .await
@@ -455,7 +448,7 @@ async fn bad_runner_side_input_gets_invalid_argument() {
             ..Default::default()
         };
         assert_eq!(
-            code(
+            outcome(
                 r.client
                     .call::<_, GetHostAuthenticationTokenValueResponse>(&ris("GetHostAuthenticationTokenValue"), req)
                     .await
@@ -506,7 +499,7 @@ async fn access_tokens_expire_and_refresh_before() {
     let late = server.client_as(protocol, Some(&fresh.access_token)).await;
     for c in [&r.client, &late] {
         assert_eq!(
-            code(c.call::<_, UpdateRunnerStatusResponse>(&ris("UpdateRunnerStatus"), active(&r.id)).await),
+            outcome(c.call::<_, UpdateRunnerStatusResponse>(&ris("UpdateRunnerStatus"), active(&r.id)).await),
             "unauthenticated"
         );
     }
@@ -522,7 +515,7 @@ async fn concurrent_exchanges_of_one_token_succeed_once() {
     let created = create(&admin, aws_runner("raced")).await.unwrap();
     let attempts = ALL.iter().cycle().take(12).map(|p| exchange(&server, *p, &created.exchange_token));
     let results = futures::future::join_all(attempts).await;
-    let codes: Vec<String> = results.into_iter().map(code).collect();
+    let codes: Vec<String> = results.into_iter().map(outcome).collect();
     assert_eq!(codes.iter().filter(|c| *c == "ok").count(), 1, "{codes:?}");
     assert!(codes.iter().all(|c| c == "ok" || c == "unauthenticated"), "{codes:?}");
 }
@@ -536,7 +529,7 @@ async fn force_delete_does_not_wait_for_the_runner() {
     crate::runners::delete(&admin, &r.id, true).await.unwrap();
     assert_eq!(get(&admin, &r.id).await.unwrap_err().code, "not_found");
     assert_eq!(
-        code(r.client.call::<_, UpdateRunnerStatusResponse>(&ris("UpdateRunnerStatus"), active(&r.id)).await),
+        outcome(r.client.call::<_, UpdateRunnerStatusResponse>(&ris("UpdateRunnerStatus"), active(&r.id)).await),
         "unauthenticated"
     );
 }
