@@ -450,17 +450,17 @@ async fn scm_questions_check_input_and_access_before_anything_else() {
             serde_json::json!({"runnerId": "x", "contextUrl": "https://github.com/a/b"}),
             "invalid_argument",
         ),
-        ("ParseContextURL", serde_json::json!({"contextUrl": "https://github.com/a/b"}), "unimplemented"),
+        ("ParseContextURL", serde_json::json!({"contextUrl": "https://github.com/a/b"}), "failed_precondition"),
         ("SearchRepositories", serde_json::json!({"runnerId": runner, "limit": 101}), "invalid_argument"),
-        (
-            "SearchRepositories",
-            serde_json::json!({"runnerId": runner, "searchMode": "SEARCH_MODE_NATIVE"}),
-            "unimplemented",
-        ),
+        ("SearchRepositories", serde_json::json!({"runnerId": runner, "searchMode": "SEARCH_MODE_NATIVE"}), "ok"),
         ("ListSCMOrganizations", serde_json::json!({"runnerId": runner}), "invalid_argument"),
-        ("ListSCMOrganizations", serde_json::json!({"runnerId": runner, "scmHost": "github.com"}), "unimplemented"),
+        (
+            "ListSCMOrganizations",
+            serde_json::json!({"runnerId": runner, "scmHost": "github.com"}),
+            "failed_precondition",
+        ),
         ("CheckAuthenticationForHost", serde_json::json!({"runnerId": runner}), "invalid_argument"),
-        ("CheckAuthenticationForHost", serde_json::json!({"host": "github.com"}), "unimplemented"),
+        ("CheckAuthenticationForHost", serde_json::json!({"host": "github.com"}), "ok"),
         (
             "CheckRepositoryAccess",
             serde_json::json!({"runnerId": runner, "repositoryUrl": "github.com/a/b"}),
@@ -469,7 +469,7 @@ async fn scm_questions_check_input_and_access_before_anything_else() {
         (
             "CheckRepositoryAccess",
             serde_json::json!({"runnerId": runner, "repositoryUrl": "https://github.com/a/b"}),
-            "unimplemented",
+            "failed_precondition",
         ),
     ];
     let http = reqwest::Client::new();
@@ -486,11 +486,11 @@ async fn scm_questions_check_input_and_access_before_anything_else() {
     for (method, body, code) in &cases {
         assert_eq!(call(Some(w.server.admin_token.clone()), method, body.clone()).await, *code, "{method} {body}");
     }
-    // Access comes before the (missing) answer: a plain member cannot see the runner, a user
-    // of it gets as far as the answer.
+    // Access comes before the answer: a plain member cannot see the runner, a user of it gets
+    // as far as the missing capability.
     let body = serde_json::json!({"runnerId": runner, "repositoryUrl": "https://github.com/a/b"});
     assert_eq!(call(w.tokens[5].clone(), "CheckRepositoryAccess", body.clone()).await, "not_found");
-    assert_eq!(call(w.tokens[3].clone(), "CheckRepositoryAccess", body.clone()).await, "unimplemented");
+    assert_eq!(call(w.tokens[3].clone(), "CheckRepositoryAccess", body.clone()).await, "failed_precondition");
     assert_eq!(call(None, "CheckRepositoryAccess", body).await, "unauthenticated");
 }
 
@@ -690,15 +690,15 @@ async fn configuration_rpcs_for_every_principal() {
         (
             "CheckRepositoryAccess",
             [
-                "unimplemented",
-                "unimplemented",
-                "unimplemented",
-                "unimplemented",
-                "unimplemented",
+                "failed_precondition",
+                "failed_precondition",
+                "failed_precondition",
+                "failed_precondition",
+                "failed_precondition",
                 "not_found",
                 "not_found",
                 "unauthenticated",
-                "unimplemented",
+                "failed_precondition",
                 "not_found",
             ],
         ),

@@ -29,7 +29,7 @@ async fn schema(c: &Client, runner_id: &str) -> RunnerConfigurationSchema {
 }
 
 /// A configuration the schema accepts: every environment-class field with a usable default.
-fn valid_configuration(schema: &RunnerConfigurationSchema) -> Vec<FieldValue> {
+pub(crate) fn valid_configuration(schema: &RunnerConfigurationSchema) -> Vec<FieldValue> {
     schema
         .environment_classes
         .iter()
@@ -46,7 +46,7 @@ fn valid_configuration(schema: &RunnerConfigurationSchema) -> Vec<FieldValue> {
         .collect()
 }
 
-async fn create_class(
+pub(crate) async fn create_class(
     c: &Client,
     runner_id: &str,
     name: &str,

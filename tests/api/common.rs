@@ -9,6 +9,7 @@ use prost::Message;
 use runner_core::identity::{OrgRole, Organization};
 use runner_core::identity_admin::Identity;
 use runner_core::model::Principal;
+use runner_core::scm::provider::ScmConnector;
 use runner_server::state::RunnerTimings;
 use runner_server::{AppState, MountOptions, Server, app};
 use serde::{Serialize, de::DeserializeOwned};
@@ -44,6 +45,22 @@ impl TestServer {
         Self::start_on(store, dir, options, timings).await
     }
 
+    /// A server whose SCM calls go to `api_urls` (integration host to API base URL), with a
+    /// short provider timeout.
+    pub async fn start_with_scm(api_urls: std::collections::HashMap<String, String>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let store = runner_store::open(&url).await.unwrap();
+        let scm = runner_scm::HttpScm::new(runner_scm::HttpScmConfig {
+            api_urls,
+            timeout: std::time::Duration::from_secs(2),
+            ..Default::default()
+        })
+        .unwrap();
+        Self::start_full(store, dir, MountOptions::default(), RunnerTimings::default(), Some(std::sync::Arc::new(scm)))
+            .await
+    }
+
     /// A server on `store`, an empty database it bootstraps.
     pub async fn start_on(
         store: std::sync::Arc<dyn runner_core::store::Store>,
@@ -51,25 +68,39 @@ impl TestServer {
         options: MountOptions,
         timings: RunnerTimings,
     ) -> Self {
+        Self::start_full(store, dir, options, timings, None).await
+    }
+
+    async fn start_full(
+        store: std::sync::Arc<dyn runner_core::store::Store>,
+        dir: tempfile::TempDir,
+        options: MountOptions,
+        timings: RunnerTimings,
+        scm: Option<std::sync::Arc<dyn ScmConnector>>,
+    ) -> Self {
         crate::leaks::capture_server_log();
         let identity = Identity::new(store.clone());
         let (org, admin, token) = identity.bootstrap().await.unwrap().expect("empty database");
-        let (server, health) = Self::serve(store.clone(), &options, timings).await;
+        let (server, health) = Self::serve(store.clone(), &options, timings, scm).await;
         Self { server, _dir: dir, identity, store, org, admin_id: admin.id, admin_token: token.token, health }
     }
 
     /// Another replica of this deployment: a server with the same key on `store`, which must
     /// be the same database.
     pub async fn replica(&self, store: std::sync::Arc<dyn runner_core::store::Store>) -> Server {
-        Self::serve(store, &MountOptions::default(), RunnerTimings::default()).await.0
+        Self::serve(store, &MountOptions::default(), RunnerTimings::default(), None).await.0
     }
 
     async fn serve(
         store: std::sync::Arc<dyn runner_core::store::Store>,
         options: &MountOptions,
         timings: RunnerTimings,
+        scm: Option<std::sync::Arc<dyn ScmConnector>>,
     ) -> (Server, std::sync::Arc<runner_server::health::Health>) {
-        let state = AppState::with_timings(store, &[42; 32], "http://runner-api.test", timings);
+        let mut state = AppState::with_timings(store, &[42; 32], "http://runner-api.test", timings);
+        if let Some(scm) = scm {
+            state = state.with_scm_connector(scm);
+        }
         let health = state.health.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         (Server::start(listener, app(state, options)).unwrap(), health)
@@ -77,8 +108,13 @@ impl TestServer {
 
     /// Stores a public key for a runner, as its sign-up would.
     pub async fn set_public_key(&self, runner_id: &str, public_key: &[u8]) {
+        self.set_status(runner_id, |s| s.public_key = public_key.to_vec()).await;
+    }
+
+    /// Changes a runner's reported status in the database, as its reports would.
+    pub async fn set_status(&self, runner_id: &str, change: impl FnOnce(&mut runner_core::model::RunnerStatus)) {
         let mut runner = self.store.get_runner(runner_id.parse().unwrap()).await.unwrap().unwrap();
-        runner.status.public_key = public_key.to_vec();
+        change(&mut runner.status);
         runner.revision += 1;
         assert_eq!(self.store.update_runner(&runner).await.unwrap(), runner_core::store::WriteOutcome::Written);
     }

@@ -12,3 +12,4 @@ mod replicas;
 mod runner_side;
 mod runners;
 mod scm;
+mod scm_questions;

@@ -130,15 +130,6 @@ async fn conflicts_tell_the_sdks_not_to_retry() {
     let again = send().await.unwrap();
     assert_eq!(again.status().as_u16(), 409);
     assert_eq!(again.headers()["x-should-retry"], "false");
-    let unimplemented = reqwest::Client::new()
-        .post(format!("{}{}", server.url(), rs("CheckAuthenticationForHost")))
-        .bearer_auth(&server.admin_token)
-        .json(&json!({"host": "github.com"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unimplemented.status().as_u16(), 501);
-    assert_eq!(unimplemented.headers()["x-should-retry"], "false");
 }
 
 #[tokio::test]

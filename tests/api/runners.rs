@@ -226,17 +226,17 @@ async fn scenario(c: &Client) {
     assert_code(delete(c, "01234", false).await, "invalid_argument", 400);
     assert_code(get(c, &uuid::Uuid::now_v7().to_string()).await, "not_found", 404);
 
-    // Other RPCs are not there yet, and say which.
+    // A runner without SCM integrations cannot parse context URLs, and says why.
     let f = assert_code(
         c.call::<_, ParseContextUrlResponse>(
             &rs("ParseContextURL"),
             ParseContextUrlRequest { context_url: "https://github.com/org/repo".into(), runner_id: ids[2].clone() },
         )
         .await,
-        "unimplemented",
-        501,
+        "failed_precondition",
+        400,
     );
-    assert!(f.message.contains("gitpod.v1.RunnerService/ParseContextURL"), "{f:?}");
+    assert!(f.message.contains("SCM integration for host github.com is not configured"), "{f:?}");
 }
 
 #[tokio::test]

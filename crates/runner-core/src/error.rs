@@ -65,27 +65,47 @@ pub enum CoreError {
     /// The resource does not exist, or the caller may not know that it does.
     #[error("{} {id} not found", .resource.as_str())]
     NotFound { resource: Resource, id: String },
+    /// Something outside our store that the call needs does not exist: a repository or a
+    /// branch at the SCM provider. The message says what.
+    #[error("{0}")]
+    Missing(String),
     /// A resource with the same natural key exists.
     #[error("{message}")]
     AlreadyExists { resource: Resource, message: String },
     /// The system is not in a state where the call can succeed (message is part of the API).
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The caller must authenticate with an SCM host first (a `failed_precondition` that
+    /// carries `ParseContextURLPreconditionFailureDetails`).
+    #[error("{}", .0.message)]
+    AuthenticationRequired(Box<AuthenticationRequired>),
+    /// A quota ran out, such as the SCM provider's rate limit.
+    #[error("{0}")]
+    ResourceExhausted(String),
     /// The caller can see the resource but lacks the role the call needs.
     #[error("{0}")]
     PermissionDenied(String),
     /// No valid credentials.
     #[error("{0}")]
     Unauthenticated(String),
-    /// The RPC exists but this server does not implement it yet; names the RPC.
-    #[error("{0} is not implemented")]
-    Unimplemented(&'static str),
     /// A write lost a race too many times, or the store is temporarily unreachable.
     #[error("{0}")]
     Unavailable(String),
     /// A bug or an unexpected failure underneath; the source is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// What a client needs to send the user to authenticate with an SCM host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticationRequired {
+    pub message: String,
+    /// Where the user authenticates: the OAuth authorization URL, or else the page that creates
+    /// a personal access token.
+    pub authentication_required_url: String,
+    pub scm_id: String,
+    /// Runners the user could authenticate against for this host.
+    pub runner_ids: Vec<uuid::Uuid>,
 }
 
 fn summarize(violations: &[FieldViolation]) -> String {

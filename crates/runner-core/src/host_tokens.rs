@@ -321,16 +321,43 @@ impl HostTokens {
         let Some(token) = token else {
             return Err(CoreError::not_found(Resource::HostAuthenticationToken, named));
         };
-        let open = |what: &str, stored: &[u8]| {
-            let plain = self
-                .key
-                .decrypt(stored, &aad(token.id, what))
-                .map_err(|_| CoreError::Internal(format!("host authentication token {} does not decrypt", token.id)))?;
-            String::from_utf8(plain).map_err(|_| CoreError::Internal("stored token is not UTF-8".to_owned()))
-        };
-        let value = open("token", &token.token_ciphertext)?;
-        let refresh = token.refresh_token_ciphertext.as_deref().map(|r| open("refresh", r)).transpose()?;
+        let value = self.open(&token, "token", &token.token_ciphertext)?;
+        let refresh = token.refresh_token_ciphertext.as_deref().map(|r| self.open(&token, "refresh", r)).transpose()?;
         Ok((token, value, refresh))
+    }
+
+    /// The subject's usable token for a runner and host (compared without case): one that has
+    /// not expired, the most recently updated if there are several, with its decrypted value.
+    /// For the SCM calls a user makes; the caller has established access to the runner.
+    pub async fn usable_for(
+        &self,
+        runner: &Runner,
+        host: &str,
+        subject_id: Uuid,
+        now: Timestamp,
+    ) -> Result<Option<(HostToken, String)>> {
+        let tokens = self
+            .store
+            .list_host_tokens(&Visibility::All { org_id: runner.org_id }, Some(runner.id), Some(subject_id), None, 1000)
+            .await?;
+        let best = tokens
+            .into_iter()
+            .filter(|t| t.host.eq_ignore_ascii_case(host) && t.expires_at.is_none_or(|e| e > now))
+            .max_by_key(|t| t.updated_at);
+        best.map(|t| {
+            let value = self.open(&t, "token", &t.token_ciphertext)?;
+            Ok((t, value))
+        })
+        .transpose()
+    }
+
+    /// Decrypts one stored secret of a token.
+    fn open(&self, token: &HostToken, what: &str, stored: &[u8]) -> Result<String> {
+        let plain = self
+            .key
+            .decrypt(stored, &aad(token.id, what))
+            .map_err(|_| CoreError::Internal(format!("host authentication token {} does not decrypt", token.id)))?;
+        String::from_utf8(plain).map_err(|_| CoreError::Internal("stored token is not UTF-8".to_owned()))
     }
 }
 

@@ -12,7 +12,7 @@ use crate::model::*;
 use crate::page::PageTokens;
 use crate::runners::seal;
 use crate::runners::{Page, Runners};
-use crate::scm_questions::check_url;
+use crate::scm::questions::check_url;
 use crate::store::{Store, WriteOutcome};
 use crate::time::Timestamp;
 use crate::validate::{self, Violations};

@@ -86,6 +86,44 @@ pub struct Config {
     #[arg(long, env = "RUNNER_SERVER_RUNNER_TOKEN_TTL_SECONDS", default_value_t = 3600,
           value_parser = clap::value_parser!(i64).range(60..=30 * 86_400))]
     pub runner_token_ttl_seconds: i64,
+
+    /// API base URL of an SCM integration host, as HOST=URL (repeat the flag, or
+    /// comma-separate), where the API is not where the host implies. Defaults: github.com uses
+    /// https://api.github.com and other GitHub hosts https://HOST/api/v3; GitLab
+    /// https://HOST/api/v4; bitbucket.org https://api.bitbucket.org/2.0; Azure DevOps
+    /// https://HOST plus the integration's virtual directory.
+    #[arg(long = "scm-api-url", env = "RUNNER_SERVER_SCM_API_URLS", value_delimiter = ',',
+          value_parser = scm_api_url)]
+    pub scm_api_urls: Vec<String>,
+
+    /// Seconds an SCM provider gets to answer one request (failed reads are retried twice).
+    #[arg(long, env = "RUNNER_SERVER_SCM_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub scm_timeout_seconds: u64,
+}
+
+/// `HOST=URL`, the URL absolute http(s).
+fn scm_api_url(s: &str) -> Result<String, String> {
+    let (host, url) =
+        s.split_once('=').ok_or("expected HOST=URL, for example ghe.example.com=https://ghe.example.com/api/v3")?;
+    if host.is_empty() || host.contains("://") {
+        return Err(format!("{host:?} is not a host name"));
+    }
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(format!("{url:?} is not an http(s) URL"));
+    }
+    Ok(s.to_owned())
+}
+
+impl Config {
+    /// The `--scm-api-url` overrides as host (lower-case) to base URL.
+    pub fn scm_api_url_map(&self) -> std::collections::HashMap<String, String> {
+        self.scm_api_urls
+            .iter()
+            .filter_map(|s| s.split_once('='))
+            .map(|(h, u)| (h.to_ascii_lowercase(), u.trim_end_matches('/').to_owned()))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -279,6 +317,23 @@ pub fn redact_password(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scm_api_urls_are_host_equals_url() {
+        let cli = Cli::try_parse_from([
+            "runner-server",
+            "--scm-api-url",
+            "GHE.example.com=https://ghe.example.com/api/v3/",
+            "--scm-api-url=gitlab.local:8443=http://127.0.0.1:9/api/v4",
+        ])
+        .unwrap();
+        let map = cli.config.scm_api_url_map();
+        assert_eq!(map["ghe.example.com"], "https://ghe.example.com/api/v3");
+        assert_eq!(map["gitlab.local:8443"], "http://127.0.0.1:9/api/v4");
+        for bad in ["github.com", "https://github.com=https://x", "github.com=ftp://x", "=https://x"] {
+            assert!(Cli::try_parse_from(["runner-server", "--scm-api-url", bad]).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn passwords_are_redacted() {

@@ -8,13 +8,15 @@
 //! internal errors are logged with their cause and reach the client as "internal error" only.
 
 use connectrpc_axum::prelude::{Code, ConnectError};
+use gitpod_api::gitpod::v1::ParseContextUrlPreconditionFailureDetails;
 use prost::Message;
 use runner_core::CoreError;
 use tonic_types::pb::{BadRequest, bad_request::FieldViolation};
 
 const BAD_REQUEST_TYPE: &str = "google.rpc.BadRequest";
-/// The Stainless SDKs retry 409 and 5xx twice unless told not to; a duplicate or a missing
-/// feature will not change on retry.
+const PRECONDITION_DETAILS_TYPE: &str = "gitpod.v1.ParseContextURLPreconditionFailureDetails";
+/// The Stainless SDKs retry 409 and 5xx twice unless told not to; a duplicate will not change
+/// on retry.
 const NO_RETRY: (&str, &str) = ("x-should-retry", "false");
 
 /// Converts a use-case error to the wire error. Exhaustive on purpose: a new variant must be
@@ -35,12 +37,20 @@ pub fn to_connect(e: CoreError) -> ConnectError {
         e @ CoreError::AlreadyExists { .. } => {
             ConnectError::new(Code::AlreadyExists, e.to_string()).with_meta(NO_RETRY.0, NO_RETRY.1)
         }
+        CoreError::Missing(m) => ConnectError::new(Code::NotFound, m),
         CoreError::FailedPrecondition(m) => ConnectError::new(Code::FailedPrecondition, m),
+        CoreError::AuthenticationRequired(a) => {
+            let detail = ParseContextUrlPreconditionFailureDetails {
+                authentication_required_url: a.authentication_required_url,
+                scm_id: a.scm_id,
+                runner_ids: a.runner_ids.iter().map(ToString::to_string).collect(),
+            };
+            ConnectError::new(Code::FailedPrecondition, a.message)
+                .add_detail(PRECONDITION_DETAILS_TYPE, detail.encode_to_vec())
+        }
+        CoreError::ResourceExhausted(m) => ConnectError::new(Code::ResourceExhausted, m),
         CoreError::PermissionDenied(m) => ConnectError::new(Code::PermissionDenied, m),
         CoreError::Unauthenticated(m) => ConnectError::new(Code::Unauthenticated, m),
-        e @ CoreError::Unimplemented(_) => {
-            ConnectError::new(Code::Unimplemented, e.to_string()).with_meta(NO_RETRY.0, NO_RETRY.1)
-        }
         CoreError::Unavailable(m) => {
             tracing::warn!(error = %m, "unavailable");
             ConnectError::new(Code::Unavailable, "service temporarily unavailable; retry")

@@ -92,7 +92,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
         heartbeat_timeout_secs: config.heartbeat_timeout_seconds,
         access_token_ttl_secs: config.runner_token_ttl_seconds,
     };
-    let state = AppState::with_timings(store, &key, public_url.trim_end_matches('/'), timings);
+    let scm = runner_scm::HttpScm::new(runner_scm::HttpScmConfig {
+        api_urls: config.scm_api_url_map(),
+        timeout: Duration::from_secs(config.scm_timeout_seconds),
+        ..Default::default()
+    })
+    .context("cannot set up the HTTP client for SCM providers")?;
+    let state = AppState::with_timings(store, &key, public_url.trim_end_matches('/'), timings)
+        .with_scm_connector(std::sync::Arc::new(scm));
     let health = state.health.clone();
     let app = app(state, &options);
     tracing::info!(%addr, "serving gRPC, gRPC-web and Connect");

@@ -13,8 +13,9 @@ use runner_core::page::PageTokens;
 use runner_core::policies::Policies;
 use runner_core::runner_side::{self, RunnerSide};
 use runner_core::runners::{self, Runners};
+use runner_core::scm::provider::ScmConnector;
+use runner_core::scm::questions::ScmQuestions;
 use runner_core::scm_integrations::ScmIntegrations;
-use runner_core::scm_questions::ScmQuestions;
 use runner_core::secrets;
 use runner_core::store::Store;
 
@@ -75,8 +76,15 @@ impl AppState {
             EnvironmentClasses::new(store.clone(), runners.clone(), page_tokens.clone(), public_base_url.to_owned());
         let scm = ScmIntegrations::new(store.clone(), runners.clone(), classes.clone(), page_tokens.clone());
         let host_tokens = HostTokens::new(store.clone(), runners.clone(), page_tokens.clone(), at_rest);
-        let llm = LlmIntegrations::new(store.clone(), runners.clone(), page_tokens);
-        let scm_questions = ScmQuestions::new(runners.clone());
+        let llm = LlmIntegrations::new(store.clone(), runners.clone(), page_tokens.clone());
+        let scm_questions = ScmQuestions::new(
+            store.clone(),
+            runners.clone(),
+            host_tokens.clone(),
+            classes.clone(),
+            page_tokens,
+            Arc::new(default_scm_connector()),
+        );
         let runner_side =
             RunnerSide::new(store.clone(), runners.clone(), classes.clone(), scm.clone(), host_tokens.clone())
                 .with_access_token_ttl(timings.access_token_ttl_secs);
@@ -94,4 +102,16 @@ impl AppState {
             health: Arc::default(),
         }
     }
+
+    /// The same state asking SCM providers through `connector` (for example one built with
+    /// `--scm-api-url` overrides, or a fake in tests).
+    pub fn with_scm_connector(mut self, connector: Arc<dyn ScmConnector>) -> Self {
+        self.scm_questions = self.scm_questions.with_connector(connector);
+        self
+    }
+}
+
+/// The providers' public APIs, derived from each integration's host.
+fn default_scm_connector() -> runner_scm::HttpScm {
+    runner_scm::HttpScm::new(runner_scm::HttpScmConfig::default()).expect("an HTTP client with default settings builds")
 }

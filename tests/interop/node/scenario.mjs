@@ -160,8 +160,8 @@ async function scenario(r, label, call, state) {
 
   step("errors");
   await r.expectError("get 'not-a-uuid' gives invalid_argument", "invalid_argument", () => get(S.malformedRunnerId));
-  const u = S.unimplemented;
-  await r.expectError(`${u.method} gives unimplemented`, "unimplemented",
+  const u = S.precondition;
+  await r.expectError(`${u.method} without an SCM integration gives ${u.code}`, u.code,
     () => call(u.method, { runnerId: ids[1], ...u.request }), u.message);
 
   step("cleanup");

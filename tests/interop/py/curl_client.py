@@ -23,7 +23,7 @@ RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]
 # The proto3 JSON mapping: "generated output will always be Z-normalized and uses 0, 3, 6 or 9
 # fractional digits".
 PROTO3_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.(\d{3}|\d{6}|\d{9}))?Z$")
-HTTP_STATUS = {"invalid_argument": 400, "not_found": 404, "unimplemented": 501, "unauthenticated": 401}
+HTTP_STATUS = {"invalid_argument": 400, "not_found": 404, "failed_precondition": 400, "unauthenticated": 401}
 UNKNOWN_UUID = "00000000-0000-4000-8000-000000000000"
 
 
@@ -115,7 +115,8 @@ def error_checks(r, curl, runner_id):
     cases = [
         ("GetRunner unknown UUID", "GetRunner", {"runnerId": UNKNOWN_UUID}, 404, "not_found"),
         ("GetRunner 'not-a-uuid'", "GetRunner", {"runnerId": "not-a-uuid"}, 400, "invalid_argument"),
-        ("ParseContextURL", "ParseContextURL", {"runnerId": runner_id, "contextUrl": CONTEXT_URL}, 501, "unimplemented"),
+        ("ParseContextURL", "ParseContextURL", {"runnerId": runner_id, "contextUrl": CONTEXT_URL}, 400,
+         "failed_precondition"),
         ("ParseContextURL without a URL", "ParseContextURL", {"runnerId": runner_id}, 400, "invalid_argument"),
     ]
     for name, method, request, http_status, code in cases:

@@ -181,8 +181,8 @@ def _scenario(r, label, call, state):
     step("errors")
     r.expect_error("get 'not-a-uuid' gives invalid_argument", "invalid_argument",
                    lambda: get(S["malformedRunnerId"]))
-    u = S["unimplemented"]
-    r.expect_error(f"{u['method']} gives unimplemented", "unimplemented",
+    u = S["precondition"]
+    r.expect_error(f"{u['method']} without an SCM integration gives {u['code']}", u["code"],
                    lambda: call(u["method"], {"runnerId": ids[1], **u["request"]}), u["message"])
 
     step("cleanup")
