@@ -59,6 +59,12 @@ impl Write for LogWriter {
     }
 }
 
+/// The lines of the server log captured so far that contain every one of `needles`.
+pub fn log_lines_with(needles: &[&str]) -> Vec<String> {
+    let log = LOG.lock().unwrap();
+    String::from_utf8_lossy(&log).lines().filter(|l| needles.iter().all(|n| l.contains(n))).map(str::to_owned).collect()
+}
+
 pub fn remember(secret: &str) {
     if secret.len() >= MIN_LEN && SECRETS.lock().unwrap().insert(secret.to_owned()) {
         UNSCANNED.lock().unwrap().push(secret.to_owned());

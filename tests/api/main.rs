@@ -1,6 +1,7 @@
 //! Integration tests: real servers on port 0, called through real clients over every protocol.
 
 mod authz;
+mod bad_input;
 mod classes;
 mod common;
 mod health;

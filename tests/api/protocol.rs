@@ -474,3 +474,30 @@ async fn every_rpc_of_both_services_is_served_on_every_protocol() {
         }
     }
 }
+
+#[tokio::test]
+async fn grpc_gzip_both_ways() {
+    use gitpod_api::gitpod::v1::runner_service_client::RunnerServiceClient;
+    use tonic::codec::CompressionEncoding::Gzip;
+    let server = TestServer::start().await;
+    let channel = tonic::transport::Endpoint::from_shared(server.url()).unwrap().connect().await.unwrap();
+    let token: tonic::metadata::MetadataValue<_> = format!("Bearer {}", server.admin_token).parse().unwrap();
+    let mut client = RunnerServiceClient::with_interceptor(channel, move |mut req: tonic::Request<()>| {
+        req.metadata_mut().insert("authorization", token.clone());
+        Ok(req)
+    })
+    .send_compressed(Gzip)
+    .accept_compressed(Gzip);
+    let created = client
+        .create_runner(CreateRunnerRequest {
+            name: "gzip runner".into(),
+            provider: RunnerProvider::Gcp as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let id = created.into_inner().runner.unwrap().runner_id;
+    let got = client.get_runner(GetRunnerRequest { runner_id: id }).await.unwrap();
+    assert_eq!(got.metadata().get("grpc-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
+    assert_eq!(got.into_inner().runner.unwrap().name, "gzip runner");
+}

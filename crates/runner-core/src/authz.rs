@@ -54,7 +54,7 @@ pub fn require(access: RunnerAccess, needed: RunnerAccess, runner_id: Uuid) -> R
     } else if access == RunnerAccess::None {
         Err(CoreError::not_found(Resource::Runner, runner_id))
     } else {
-        Err(CoreError::PermissionDenied("this call needs the admin role on the runner".to_owned()))
+        Err(CoreError::denied(format!("runner {runner_id}"), "this call needs the admin role on the runner"))
     }
 }
 
@@ -63,8 +63,9 @@ pub fn require_runner_creator(caller: &Caller) -> Result<(), CoreError> {
     if caller.admin_of_all_runners() {
         Ok(())
     } else {
-        Err(CoreError::PermissionDenied(
-            "creating runners needs the organization admin or runners admin role".to_owned(),
+        Err(CoreError::denied(
+            format!("organization {}", caller.org_id),
+            "creating runners needs the organization admin or runners admin role",
         ))
     }
 }
@@ -147,7 +148,10 @@ mod tests {
     fn codes() {
         let id = Uuid::now_v7();
         assert!(matches!(require(RunnerAccess::None, RunnerAccess::User, id), Err(CoreError::NotFound { .. })));
-        assert!(matches!(require(RunnerAccess::User, RunnerAccess::Admin, id), Err(CoreError::PermissionDenied(_))));
+        assert!(matches!(
+            require(RunnerAccess::User, RunnerAccess::Admin, id),
+            Err(CoreError::PermissionDenied { .. })
+        ));
         assert!(require(RunnerAccess::Admin, RunnerAccess::User, id).is_ok());
     }
 }

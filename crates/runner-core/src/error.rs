@@ -82,9 +82,10 @@ pub enum CoreError {
     /// A quota ran out, such as the SCM provider's rate limit.
     #[error("{0}")]
     ResourceExhausted(String),
-    /// The caller can see the resource but lacks the role the call needs.
-    #[error("{0}")]
-    PermissionDenied(String),
+    /// The caller can see the resource but lacks the role the call needs. `resource` names
+    /// what was refused (`runner <id>`), for the audit log.
+    #[error("{reason}")]
+    PermissionDenied { resource: String, reason: String },
     /// No valid credentials.
     #[error("{0}")]
     Unauthenticated(String),
@@ -120,6 +121,10 @@ impl CoreError {
     /// One invalid field.
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
         Self::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+
+    pub fn denied(resource: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::PermissionDenied { resource: resource.into(), reason: reason.into() }
     }
 
     pub fn not_found(resource: Resource, id: impl fmt::Display) -> Self {

@@ -202,7 +202,7 @@ impl HostTokens {
             if token.subject.id == caller.subject.id || the_runner { RunnerAccess::User } else { RunnerAccess::Admin };
         match self.runners.load_for(caller, token.runner_id, needed).await {
             Ok(_) => Ok(token),
-            Err(CoreError::NotFound { .. } | CoreError::PermissionDenied(_)) => Err(missing()),
+            Err(CoreError::NotFound { .. } | CoreError::PermissionDenied { .. }) => Err(missing()),
             Err(e) => Err(e),
         }
     }

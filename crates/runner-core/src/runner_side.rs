@@ -349,7 +349,7 @@ impl RunnerSide {
 }
 
 fn not_a_runner() -> CoreError {
-    CoreError::PermissionDenied("only a runner's own principal may call the runner-side API".to_owned())
+    CoreError::denied("runner-side API", "only a runner's own principal may call the runner-side API")
 }
 
 /// The runner id of a runner-side request, which must name the calling runner itself.

@@ -206,10 +206,10 @@ impl Runners {
         v.finish()?;
         let (kind, provider) = kind_provider.expect("checked");
         if let Some(p) = provider.filter(|p| p.is_internal()) {
-            return Err(CoreError::PermissionDenied(format!(
-                "runners of provider {} are reserved for the service operator",
-                p.as_str()
-            )));
+            return Err(CoreError::denied(
+                format!("organization {}", caller.org_id),
+                format!("runners of provider {} are reserved for the service operator", p.as_str()),
+            ));
         }
 
         let now = Timestamp::now();

@@ -24,6 +24,7 @@ impl FromRequestParts<AppState> for Authenticated {
             .map(str::trim)
             .ok_or_else(|| {
                 crate::telemetry::record_code("unauthenticated");
+                crate::telemetry::record_denial("-", "missing bearer token");
                 to_connect(CoreError::Unauthenticated("missing bearer token".to_owned()))
             })?;
         match state.identity.authenticate(token).await {
@@ -33,6 +34,7 @@ impl FromRequestParts<AppState> for Authenticated {
             }
             Err(e) => {
                 crate::telemetry::record_code("unauthenticated");
+                crate::telemetry::record_denial("-", &e.to_string());
                 Err(to_connect(e))
             }
         }

@@ -49,7 +49,7 @@ pub fn to_connect(e: CoreError) -> ConnectError {
                 .add_detail(PRECONDITION_DETAILS_TYPE, detail.encode_to_vec())
         }
         CoreError::ResourceExhausted(m) => ConnectError::new(Code::ResourceExhausted, m),
-        CoreError::PermissionDenied(m) => ConnectError::new(Code::PermissionDenied, m),
+        CoreError::PermissionDenied { reason, .. } => ConnectError::new(Code::PermissionDenied, reason),
         CoreError::Unauthenticated(m) => ConnectError::new(Code::Unauthenticated, m),
         CoreError::Unavailable(m) => {
             tracing::warn!(error = %m, "unavailable");

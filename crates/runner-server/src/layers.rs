@@ -85,6 +85,7 @@ pub async fn rpc_guard(State(limits): State<Limits>, req: Request, next: Next) -
 }
 
 async fn connect_guard(req: Request, next: Next) -> Response {
+    let mut compressed = false;
     if let Some(encoding) = req.headers().get(CONTENT_ENCODING) {
         let encoding = encoding.to_str().unwrap_or("?").trim().to_ascii_lowercase();
         if encoding != "gzip" && encoding != "identity" {
@@ -95,8 +96,30 @@ async fn connect_guard(req: Request, next: Next) -> Response {
             response.headers_mut().insert("accept-encoding", HeaderValue::from_static("gzip, identity"));
             return response;
         }
+        compressed = encoding == "gzip";
     }
-    next.run(req).await
+    let response = next.run(req).await;
+    if compressed && response.status() == http::StatusCode::INTERNAL_SERVER_ERROR {
+        return undecodable_gzip(response).await;
+    }
+    response
+}
+
+/// connectrpc-axum reports a request body it cannot read as `internal`; when the body was
+/// declared gzip, that is the client's undecodable gzip: `invalid_argument`.
+async fn undecodable_gzip(response: Response) -> Response {
+    const BODY_FAILURE: &str = "failed to read request body: ";
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = body.collect().await.map(|c| c.to_bytes()) else {
+        return connect_error(Code::Internal, "internal error");
+    };
+    let message = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["message"].as_str().and_then(|m| m.strip_prefix(BODY_FAILURE)).map(str::to_owned));
+    match message {
+        Some(cause) => connect_error(Code::InvalidArgument, &format!("request body is not valid gzip: {cause}")),
+        None => Response::from_parts(parts, Body::from(bytes)),
+    }
 }
 
 /// A binary Connect call to a service that only tonic serves (server reflection, health).

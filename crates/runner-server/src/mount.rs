@@ -109,10 +109,21 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .build();
 
     let max = options.max_message_bytes;
-    let runner_grpc = runner_grpc.max_decoding_message_size(max).max_encoding_message_size(max);
-    let config_grpc = config_grpc.max_decoding_message_size(max).max_encoding_message_size(max);
-    let identity_grpc = identity_grpc.max_decoding_message_size(max).max_encoding_message_size(max);
-    let interaction_grpc = interaction_grpc.max_decoding_message_size(max).max_encoding_message_size(max);
+    // gRPC: gzip-compressed requests are accepted, and answers are gzip when the client says it
+    // accepts it (grpc-accept-encoding), as Connect does.
+    let gzip = tonic::codec::CompressionEncoding::Gzip;
+    macro_rules! grpc_limits {
+        ($svc:expr) => {
+            $svc.max_decoding_message_size(max)
+                .max_encoding_message_size(max)
+                .accept_compressed(gzip)
+                .send_compressed(gzip)
+        };
+    }
+    let runner_grpc = grpc_limits!(runner_grpc);
+    let config_grpc = grpc_limits!(config_grpc);
+    let identity_grpc = grpc_limits!(identity_grpc);
+    let interaction_grpc = grpc_limits!(interaction_grpc);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     crate::health::spawn_monitor(store, &health_state, health_reporter, options.health_interval);

@@ -27,6 +27,8 @@ pub const REQUEST_ID: &str = "x-request-id";
 struct CallInfo {
     principal: Option<String>,
     code: Option<&'static str>,
+    /// An authorization failure: what was refused, and why.
+    denied: Option<(String, String)>,
 }
 
 tokio::task_local! {
@@ -42,6 +44,12 @@ pub fn record_principal(caller: &Caller) {
 /// The code the current call ends with (`ok` or a Connect code name).
 pub fn record_code(code: &'static str) {
     let _ = CALL.try_with(|c| c.lock().unwrap().code = Some(code));
+}
+
+/// An authorization failure of the current call (refused credentials, or a role too weak for
+/// `resource`), logged as an audit event when the call ends. Never given a secret.
+pub fn record_denial(resource: &str, reason: &str) {
+    let _ = CALL.try_with(|c| c.lock().unwrap().denied = Some((resource.to_owned(), reason.to_owned())));
 }
 
 /// The process-wide Prometheus recorder (installed once; tests start many servers).
@@ -194,6 +202,19 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
         trace_id = trace.as_deref().unwrap_or("-"),
         "call"
     );
+    if let Some((resource, reason)) = &info.denied {
+        tracing::warn!(
+            target: "runner_server::audit",
+            event = "authorization_denied",
+            request_id = id.to_str().unwrap_or_default(),
+            principal = info.principal.as_deref().unwrap_or("-"),
+            rpc = %path,
+            resource = %resource,
+            code,
+            reason = %reason,
+            "authorization denied"
+        );
+    }
     response
 }
 

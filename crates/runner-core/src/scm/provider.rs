@@ -221,7 +221,7 @@ impl ScmError {
             ScmError::Unauthenticated(m) => {
                 CoreError::FailedPrecondition(format!("{host} refused the authentication token: {m}"))
             }
-            ScmError::PermissionDenied(m) => CoreError::PermissionDenied(format!("{host}: {m}")),
+            ScmError::PermissionDenied(m) => CoreError::denied(format!("SCM host {host}"), format!("{host}: {m}")),
             ScmError::NotFound(m) => CoreError::Missing(m),
             ScmError::InvalidRequest(m) => CoreError::invalid("searchString", format!("{host} rejected it: {m}")),
             ScmError::RateLimited(m) => CoreError::ResourceExhausted(format!("{host} rate limit: {m}")),

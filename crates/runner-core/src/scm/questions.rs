@@ -599,7 +599,7 @@ impl ScmQuestions {
         for i in candidates {
             let runner = match self.runners.load_for(caller, i.runner_id, RunnerAccess::User).await {
                 Ok(r) => r,
-                Err(CoreError::NotFound { .. } | CoreError::PermissionDenied(_)) => continue,
+                Err(CoreError::NotFound { .. } | CoreError::PermissionDenied { .. }) => continue,
                 Err(e) => return Err(e),
             };
             let binding = self.bind(caller, &runner, i).await?.expect("candidates have a known kind");

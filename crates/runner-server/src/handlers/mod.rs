@@ -28,6 +28,9 @@ pub async fn reply<T>(body: impl Future<Output = Result<T, CoreError>>) -> Reply
             Ok(ConnectResponse::new(answer))
         }
         Err(e) => {
+            if let CoreError::PermissionDenied { resource, reason } = &e {
+                crate::telemetry::record_denial(resource, reason);
+            }
             let e = to_connect(e);
             crate::telemetry::record_code(e.code().as_str());
             Err(e)
