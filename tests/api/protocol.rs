@@ -399,18 +399,28 @@ async fn health_is_served_over_connect_too() {
     let http = reqwest::Client::new();
     let url = format!("{}/grpc.health.v1.Health/Check", server.url());
     let check = |service: &str| tonic_health::pb::HealthCheckRequest { service: service.into() }.encode_to_vec();
-    let response = http
-        .post(&url)
-        .bearer_auth(&server.admin_token)
-        .header("content-type", "application/proto")
-        .body(check(""))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(response.headers()["content-type"], "application/proto");
-    let answer = tonic_health::pb::HealthCheckResponse::decode(response.bytes().await.unwrap()).unwrap();
-    assert_eq!(answer.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    // NOT_SERVING until the health monitor's first database ping; then SERVING.
+    let serving = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+    let mut status = None;
+    for _ in 0..50 {
+        let response = http
+            .post(&url)
+            .bearer_auth(&server.admin_token)
+            .header("content-type", "application/proto")
+            .body(check(""))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(response.headers()["content-type"], "application/proto");
+        let answer = tonic_health::pb::HealthCheckResponse::decode(response.bytes().await.unwrap()).unwrap();
+        status = Some(answer.status);
+        if answer.status == serving {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, Some(serving));
     let response = http
         .post(&url)
         .bearer_auth(&server.admin_token)
@@ -500,4 +510,47 @@ async fn grpc_gzip_both_ways() {
     let got = client.get_runner(GetRunnerRequest { runner_id: id }).await.unwrap();
     assert_eq!(got.metadata().get("grpc-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
     assert_eq!(got.into_inner().runner.unwrap().name, "gzip runner");
+}
+
+#[tokio::test]
+async fn a_refused_connect_call_keeps_its_http1_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start().await;
+    let mut socket = tokio::net::TcpStream::connect(server.server.local_addr).await.unwrap();
+    let body = r#"{"pagination":{"pageSize":5}}"#;
+    let head = |token: &str| {
+        format!(
+            "POST {} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nauthorization: Bearer {token}\r\n\
+             content-length: {}\r\n\r\n",
+            rs("ListRunners"),
+            body.len()
+        )
+    };
+    // Refused before the handler reads the body, which comes a little after the headers (as
+    // Node sends it): the connection must stay usable, or a client writing the body or reusing
+    // the socket would write into a closed socket (EPIPE).
+    for (token, status) in [("gpat_wrong", "401"), (server.admin_token.as_str(), "200")] {
+        socket.write_all(head(token).as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        socket.write_all(body.as_bytes()).await.unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Read one whole response: the headers, then content-length bytes of body.
+        loop {
+            let n = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf)).await.unwrap().unwrap();
+            assert!(n > 0, "the server closed the connection after {token:?}");
+            seen.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&seen).to_string();
+            if let Some((head, rest)) = text.split_once("\r\n\r\n") {
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.parse().unwrap()))
+                    .unwrap();
+                if rest.len() >= length {
+                    assert!(head.starts_with(&format!("HTTP/1.1 {status}")), "{head}");
+                    break;
+                }
+            }
+        }
+    }
 }

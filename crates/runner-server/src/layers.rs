@@ -79,12 +79,16 @@ pub async fn rpc_guard(State(limits): State<Limits>, req: Request, next: Next) -
         Wire::Connect if is_connect_to_tonic_service(&req, "application/proto") => {
             connect_unary_bridge(limits, req, next).await
         }
-        Wire::Connect => connect_guard(req, next).await,
+        Wire::Connect => connect_guard(limits, req, next).await,
         wire => grpc_guard(limits, wire, req, next).await,
     }
 }
 
-async fn connect_guard(req: Request, next: Next) -> Response {
+async fn connect_guard(limits: Limits, req: Request, next: Next) -> Response {
+    let req = match read_declared_body(limits, req).await {
+        Ok(req) => req,
+        Err(refused) => return refused,
+    };
     let mut compressed = false;
     if let Some(encoding) = req.headers().get(CONTENT_ENCODING) {
         let encoding = encoding.to_str().unwrap_or("?").trim().to_ascii_lowercase();
@@ -103,6 +107,41 @@ async fn connect_guard(req: Request, next: Next) -> Response {
         return undecodable_gzip(response).await;
     }
     response
+}
+
+/// Reads a Connect unary body whose length is declared and within the message limit before the
+/// call runs. HTTP/1.1 keeps a connection only when the request body was read to its end, and a
+/// call refused before its body is read (a missing or wrong token) would close it: a client that
+/// reuses the socket meanwhile gets EPIPE. The read keeps to `connect-timeout-ms`; bodies of
+/// unknown length (streamed) and oversized ones are left to connectrpc-axum.
+async fn read_declared_body(limits: Limits, req: Request) -> Result<Request, Response> {
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if !declared.is_some_and(|n| n <= limits.max_message_bytes) {
+        return Ok(req);
+    }
+    let timeout = req
+        .headers()
+        .get("connect-timeout-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_millis);
+    let (parts, body) = req.into_parts();
+    let read = Limited::new(body, limits.max_message_bytes).collect();
+    let collected = match timeout {
+        Some(t) => match tokio::time::timeout(t, read).await {
+            Ok(r) => r,
+            Err(_) => return Err(connect_error(Code::DeadlineExceeded, "the request body did not arrive in time")),
+        },
+        None => read.await,
+    };
+    match collected {
+        Ok(c) => Ok(Request::from_parts(parts, Body::from(c.to_bytes()))),
+        Err(_) => Err(connect_error(Code::InvalidArgument, "the request body ended before its declared length")),
+    }
 }
 
 /// connectrpc-axum reports a request body it cannot read as `internal`; when the body was

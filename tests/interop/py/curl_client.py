@@ -126,7 +126,8 @@ def error_checks(r, curl, runner_id):
                 isinstance(body, dict) and body.get("code") == code and isinstance(body.get("message"), str)
                 and body["message"] != "", raw)
     status, raw, body = curl.post(f"/{SERVICE}/ParseContextURL", {"contextUrl": CONTEXT_URL})
-    r.eq("ParseContextURL: exact message", (body or {}).get("message"), f"{SERVICE}/ParseContextURL is not implemented")
+    r.eq("ParseContextURL: exact message", (body or {}).get("message"),
+         "requires authentication with Source Control - the SCM integration for host github.com is not configured")
 
 
 def connect_json_checks(r, curl):

@@ -100,7 +100,7 @@ def grpcio_checks(r, stub):
          lambda: stub.GetRunner(runner_pb2.GetRunnerRequest(runner_id="00000000-0000-4000-8000-000000000000"), timeout=TIMEOUT)),
         ("GetRunner 'not-a-uuid'", grpc.StatusCode.INVALID_ARGUMENT,
          lambda: stub.GetRunner(runner_pb2.GetRunnerRequest(runner_id="not-a-uuid"), timeout=TIMEOUT)),
-        ("ParseContextURL", grpc.StatusCode.UNIMPLEMENTED,
+        ("ParseContextURL without an SCM integration", grpc.StatusCode.FAILED_PRECONDITION,
          lambda: stub.ParseContextURL(runner_pb2.ParseContextURLRequest(context_url="https://github.com/gitpod-io/gitpod"),
                                       timeout=TIMEOUT)),
         ("ParseContextURL without a URL", grpc.StatusCode.INVALID_ARGUMENT,
