@@ -120,7 +120,7 @@ async fn read_declared_body(limits: Limits, req: Request) -> Result<Request, Res
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if !declared.is_some_and(|n| n <= limits.max_message_bytes) {
+    if declared.is_none_or(|n| n > limits.max_message_bytes) {
         return Ok(req);
     }
     let timeout = req

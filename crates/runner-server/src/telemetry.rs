@@ -21,6 +21,8 @@ use runner_core::model::{ApiEnum, RunnerPhase};
 use runner_core::store::Store;
 
 pub const REQUEST_ID: &str = "x-request-id";
+/// How often recorded histogram samples are folded into their buckets.
+const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What the handler of a call tells the middleware.
 #[derive(Debug, Default)]
@@ -66,6 +68,19 @@ pub fn metrics_handle() -> PrometheusHandle {
             let _ = metrics::set_global_recorder(recorder);
             describe();
             metrics::gauge!("rpc_requests_in_flight").set(0.0);
+            // Histogram samples wait in the recorder until they are folded into the buckets,
+            // which rendering `/metrics` or an upkeep does; without a scraper they would pile
+            // up (about 75 bytes a call: a soak's RSS grew 2.8x in 10 minutes).
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".to_owned())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_INTERVAL);
+                        upkeep.run_upkeep();
+                    }
+                })
+                .expect("a thread can be started");
             handle
         })
         .clone()
