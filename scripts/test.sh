@@ -8,7 +8,9 @@
 #   - the README walkthrough (a runner agent from creation to deletion): tests/walkthrough/run.sh;
 #   - the third-party clients (buf curl, Python grpcio, Node connect-node, curl) against a live
 #     server: tests/interop/run.sh;
-#   - the official SDKs: tests/sdk/run.sh.
+#   - the official SDKs: tests/sdk/run.sh;
+#   - cargo audit against the RustSec advisory database: scripts/audit.sh;
+#   - the soak's 60-second version (docs/soak.md): scripts/soak.sh 60.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -67,3 +69,9 @@ bash tests/interop/run.sh
 
 step "official SDKs: gitpod-sdk 0.11.0 and 1.2.0"
 bash tests/sdk/run.sh
+
+step "cargo audit: no known vulnerabilities in Cargo.lock"
+bash scripts/audit.sh
+
+step "soak, CI version: 60 s of mixed traffic on every protocol against 100,000 runners"
+bash scripts/soak.sh 60
