@@ -100,6 +100,61 @@ pub struct Config {
     #[arg(long, env = "RUNNER_SERVER_SCM_TIMEOUT_SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub scm_timeout_seconds: u64,
+
+    /// TLS certificate chain (PEM, leaf first). With --tls-key the port serves HTTPS: HTTP/2
+    /// and HTTP/1.1 through ALPN, for gRPC, gRPC-web and Connect alike. Give both or neither.
+    #[arg(long, env = "RUNNER_SERVER_TLS_CERT", value_name = "PATH")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM: PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, env = "RUNNER_SERVER_TLS_KEY", value_name = "PATH")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Connections served at once. Beyond it new connections are not accepted: they wait in the
+    /// listen backlog until a connection closes.
+    #[arg(long, env = "RUNNER_SERVER_MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
+    /// Concurrent HTTP/2 streams (calls) per connection.
+    #[arg(long, env = "RUNNER_SERVER_MAX_CONCURRENT_STREAMS", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_concurrent_streams: u32,
+
+    /// Largest request head in bytes: request line and headers (HTTP/1, larger gets 431) or
+    /// header list (HTTP/2).
+    #[arg(long, env = "RUNNER_SERVER_MAX_HEADER_BYTES", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u64).range(8192..=16 * 1024 * 1024))]
+    pub max_header_bytes: u64,
+
+    /// Seconds a client gets to send a request's headers (HTTP/1; an idle keep-alive connection
+    /// is closed after it too), and a new connection to send its first byte or finish its TLS
+    /// handshake.
+    #[arg(long, env = "RUNNER_SERVER_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_seconds: u64,
+
+    /// Seconds a request gets to send its whole body, counted from its headers; a slower one
+    /// gets an error and its connection is closed. Streaming gRPC services (reflection, health
+    /// watch) are exempt.
+    #[arg(long, env = "RUNNER_SERVER_BODY_READ_TIMEOUT_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_read_timeout_seconds: u64,
+
+    /// Seconds a connection may stay open without a call in flight (HTTP/2 gets a GOAWAY).
+    #[arg(long, env = "RUNNER_SERVER_IDLE_TIMEOUT_SECONDS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub idle_timeout_seconds: u64,
+
+    /// Seconds between HTTP/2 keep-alive pings to a client; 0 sends none.
+    #[arg(long, env = "RUNNER_SERVER_HTTP2_KEEPALIVE_INTERVAL_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub http2_keepalive_interval_seconds: u64,
+
+    /// Seconds a client gets to answer an HTTP/2 keep-alive ping before its connection is closed.
+    #[arg(long, env = "RUNNER_SERVER_HTTP2_KEEPALIVE_TIMEOUT_SECONDS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http2_keepalive_timeout_seconds: u64,
 }
 
 /// `HOST=URL`, the URL absolute http(s).

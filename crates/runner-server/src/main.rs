@@ -8,8 +8,9 @@ use anyhow::Context;
 use http::HeaderValue;
 use runner_core::identity_admin::Identity;
 use runner_server::config::{Cli, Command, Config, LogFormat};
+use runner_server::serve::{ServeOptions, serve_with, tls_config};
 use runner_server::state::RunnerTimings;
-use runner_server::{AppState, MountOptions, admin, app, keyfile, serve};
+use runner_server::{AppState, MountOptions, admin, app, keyfile};
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -24,6 +25,19 @@ async fn main() -> ExitCode {
     if cli.config.print_config {
         print!("{}", cli.config.printable());
         return ExitCode::SUCCESS;
+    }
+    if cli.command.is_none() {
+        match (&cli.config.tls_cert, &cli.config.tls_key) {
+            (Some(_), None) => {
+                eprintln!("runner-server: --tls-cert needs --tls-key (RUNNER_SERVER_TLS_KEY) too");
+                return ExitCode::from(2);
+            }
+            (None, Some(_)) => {
+                eprintln!("runner-server: --tls-key needs --tls-cert (RUNNER_SERVER_TLS_CERT) too");
+                return ExitCode::from(2);
+            }
+            _ => {}
+        }
     }
     let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
@@ -84,10 +98,15 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .map(|o| HeaderValue::from_str(o).with_context(|| format!("bad CORS origin {o:?}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let options = MountOptions { max_message_bytes: config.max_message_bytes, cors_origins, ..Default::default() };
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("{scheme}://{addr}"));
     let timings = RunnerTimings {
         heartbeat_timeout_secs: config.heartbeat_timeout_seconds,
         access_token_ttl_secs: config.runner_token_ttl_seconds,
@@ -102,22 +121,34 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .with_scm_connector(std::sync::Arc::new(scm));
     let health = state.health.clone();
     let app = app(state, &options);
-    tracing::info!(%addr, "serving gRPC, gRPC-web and Connect");
+    tracing::info!(%addr, tls = tls.is_some(), "serving gRPC, gRPC-web and Connect");
     if let Some((org, admin, token)) = first_start {
         println!("First start: created organization {:?} with admin user {:?}.", org.name, admin.name);
         println!("admin token (shown once): {}", token.token);
         println!(
-            "try: curl -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{}}' http://{addr}/api/gitpod.v1.RunnerService/ListRunners",
+            "try: curl -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{}}' {scheme}://{addr}/api/gitpod.v1.RunnerService/ListRunners",
             token.token
         );
     }
     // A machine-readable line for scripts that start the server on port 0.
-    println!("listening on http://{addr}");
+    println!("listening on {scheme}://{addr}");
     let shutdown = async move {
         shutdown_signal().await;
         health.begin_draining();
     };
-    serve(listener, app, shutdown, Duration::from_secs(config.shutdown_seconds)).await?;
+    let transport = ServeOptions {
+        max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+        max_concurrent_streams: config.max_concurrent_streams,
+        max_header_bytes: usize::try_from(config.max_header_bytes).unwrap_or(usize::MAX),
+        header_read_timeout: Duration::from_secs(config.header_read_timeout_seconds),
+        body_read_timeout: Duration::from_secs(config.body_read_timeout_seconds),
+        idle_timeout: Duration::from_secs(config.idle_timeout_seconds),
+        http2_keepalive_interval: (config.http2_keepalive_interval_seconds > 0)
+            .then(|| Duration::from_secs(config.http2_keepalive_interval_seconds)),
+        http2_keepalive_timeout: Duration::from_secs(config.http2_keepalive_timeout_seconds),
+        drain: Duration::from_secs(config.shutdown_seconds),
+    };
+    serve_with(listener, app, tls, transport, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

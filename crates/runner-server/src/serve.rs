@@ -1,76 +1,459 @@
-//! Serving the application on a listener: HTTP/1.1 and h2c on one port, Nagle off, graceful
-//! shutdown that lets in-flight calls finish.
+//! Serving the application on a listener: HTTP/1.1 and HTTP/2 on one port (h2c in plain text,
+//! ALPN `h2`/`http/1.1` with TLS), Nagle off, transport limits that cut slow or idle clients off,
+//! and graceful shutdown that lets in-flight calls finish within a drain deadline.
+//!
+//! Every connection runs in its own task: the TLS handshake (bounded by the header-read timeout)
+//! happens there, so a client that stalls its handshake only holds its own connection.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
+use std::pin::{Pin, pin};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use axum::Router;
-use axum::serve::ListenerExt;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use axum::body::Body;
+use bytes::Bytes;
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::{Instant, Sleep};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tower::ServiceExt;
 
-/// Serves `app` until `shutdown` resolves, then stops accepting and waits (at most `drain`)
-/// for the calls in flight.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Transport limits and timeouts. The defaults are the server's flags' defaults.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Connections served at once; beyond it new connections wait in the listen backlog (they
+    /// are not accepted) until one closes.
+    pub max_connections: usize,
+    /// Concurrent HTTP/2 streams (calls) per connection.
+    pub max_concurrent_streams: u32,
+    /// Largest request head: HTTP/1 read buffer (a larger head gets 431) and HTTP/2 header list.
+    pub max_header_bytes: usize,
+    /// Time a connection gets to send its first byte (plain) or finish its TLS handshake, and
+    /// an HTTP/1 request to send its whole head (idle keep-alive connections are closed after it).
+    pub header_read_timeout: Duration,
+    /// Time a request gets to send its whole body, from its head. Streaming gRPC services
+    /// (`/grpc.*`: reflection, health watch) are exempt: their request stream is the session.
+    pub body_read_timeout: Duration,
+    /// A connection without a call in flight this long is closed (HTTP/2 with GOAWAY).
+    pub idle_timeout: Duration,
+    /// HTTP/2 keep-alive pings this often (`None`: no pings) ...
+    pub http2_keepalive_interval: Option<Duration>,
+    /// ... and the connection is closed if a ping is not answered within this.
+    pub http2_keepalive_timeout: Duration,
+    /// After shutdown begins, calls in flight get this long before the connections are cut.
+    pub drain: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10_000,
+            max_concurrent_streams: 256,
+            max_header_bytes: 64 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(120),
+            http2_keepalive_interval: Some(Duration::from_secs(60)),
+            http2_keepalive_timeout: Duration::from_secs(20),
+            drain: Duration::from_secs(20),
+        }
+    }
+}
+
+/// hyper's HTTP/1 read buffer cannot be smaller.
+pub const MIN_HEADER_BYTES: usize = 8192;
+
+/// A rustls server configuration (ring provider, TLS 1.2 and 1.3, ALPN `h2` and `http/1.1`)
+/// from PEM files: a certificate chain (leaf first) and its private key (PKCS#8, PKCS#1 or SEC1).
+pub fn tls_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<ServerConfig>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let cert_pem = std::fs::read(cert).with_context(|| format!("cannot read TLS certificate {}", cert.display()))?;
+    let chain = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("TLS certificate {} is not valid PEM", cert.display()))?;
+    anyhow::ensure!(!chain.is_empty(), "TLS certificate {} holds no CERTIFICATE", cert.display());
+    let key_pem = std::fs::read(key).with_context(|| format!("cannot read TLS key {}", key.display()))?;
+    let key_der = PrivateKeyDer::from_pem_slice(&key_pem)
+        .with_context(|| format!("TLS key {} holds no PEM private key", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?
+        .with_no_client_auth()
+        .with_single_cert(chain, key_der)
+        .with_context(|| format!("TLS key {} does not fit certificate {}", key.display(), cert.display()))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Serves `app` in plain text with the default limits until `shutdown` resolves, then stops
+/// accepting and waits (at most `drain`) for the calls in flight.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
     drain: Duration,
 ) -> std::io::Result<()> {
-    // axum::serve leaves Nagle on; a multi-kilobyte h2 answer would then wait for the
-    // client's delayed ACK.
-    let listener = listener.tap_io(|tcp| {
+    serve_with(listener, app, None, ServeOptions { drain, ..ServeOptions::default() }, shutdown).await
+}
+
+/// Serves `app`, over TLS when `tls` is given, with the given limits until `shutdown`
+/// resolves, then stops accepting and waits (at most `options.drain`) for the calls in flight.
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<Arc<ServerConfig>>,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let max_connections = options.max_connections.max(1);
+    let shared = Arc::new(Shared { builder: builder(&options), app, tls: tls.map(TlsAcceptor::from), options });
+    let permits = Arc::new(Semaphore::new(max_connections));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let mut shutdown = pin!(shutdown);
+    let mut last_limit_warning: Option<Instant> = None;
+    loop {
+        while connections.try_join_next().is_some() {}
+        // At the limit the listener is not polled: new connections wait in the backlog.
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if last_limit_warning.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                    tracing::warn!(max_connections, "connection limit reached; new connections wait until one closes");
+                    last_limit_warning = Some(Instant::now());
+                }
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+                }
+            }
+        };
+        let (tcp, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) if is_connection_error(&e) => continue,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::error!(error = %e, "accept failed; retrying in 1 s");
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
+                }
+            },
+        };
+        // Nagle would hold a multi-kilobyte h2 answer back until the client's delayed ACK.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::warn!(error = %e, "could not set TCP_NODELAY");
         }
-    });
-    let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = stopping_tx.send(());
-    });
-    let server = std::pin::pin!(server.into_future());
-    tokio::select! {
-        result = server => result,
-        () = async {
-            // Past the drain deadline the remaining connections are cut.
-            let _ = stopping_rx.await;
-            tokio::time::sleep(drain).await;
-        } => {
-            tracing::warn!(?drain, "shutdown deadline passed; closing the remaining connections");
-            Ok(())
+        connections.spawn(connection(shared.clone(), tcp, peer, permit, stop_rx.clone()));
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let drain = shared.options.drain;
+    let drained = tokio::time::timeout(drain, async { while connections.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(?drain, "shutdown deadline passed; closing the remaining connections");
+        connections.abort_all();
+    }
+    Ok(())
+}
+
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset)
+}
+
+fn builder(options: &ServeOptions) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.header_read_timeout)
+        .max_buf_size(options.max_header_bytes.max(MIN_HEADER_BYTES));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(options.max_concurrent_streams)
+        .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX))
+        .keep_alive_interval(options.http2_keepalive_interval)
+        .keep_alive_timeout(options.http2_keepalive_timeout);
+    builder
+}
+
+struct Shared {
+    builder: auto::Builder<TokioExecutor>,
+    app: Router,
+    tls: Option<TlsAcceptor>,
+    options: ServeOptions,
+}
+
+/// One connection, start to end; holds its `permit` of the connection limit throughout.
+async fn connection(
+    shared: Arc<Shared>,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    _permit: OwnedSemaphorePermit,
+    mut stop: watch::Receiver<bool>,
+) {
+    let first_deadline = shared.options.header_read_timeout;
+    match &shared.tls {
+        None => {
+            // hyper's HTTP/1 head timer only starts once the protocol is known (first bytes);
+            // a connection that sends nothing must not hold its place for ever.
+            let mut byte = [0u8; 1];
+            let first = tokio::select! {
+                first = tokio::time::timeout(first_deadline, tcp.peek(&mut byte)) => first,
+                _ = stop.wait_for(|stopping| *stopping) => return,
+            };
+            match first {
+                Ok(Ok(n)) if n > 0 => serve_connection(&shared, tcp, stop).await,
+                Ok(_) => {}
+                Err(_) => tracing::debug!(%peer, "closing a connection that sent nothing"),
+            }
         }
+        Some(acceptor) => {
+            let handshake = tokio::select! {
+                handshake = tokio::time::timeout(first_deadline, acceptor.accept(tcp)) => handshake,
+                _ = stop.wait_for(|stopping| *stopping) => return,
+            };
+            match handshake {
+                Ok(Ok(tls)) => serve_connection(&shared, tls, stop).await,
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            }
+        }
+    }
+}
+
+/// Serves HTTP on an established connection until it ends, is idle too long, or shutdown asks
+/// it to finish (HTTP/2 GOAWAY, HTTP/1 close after the answer in progress).
+async fn serve_connection<I>(shared: &Shared, io: I, mut stop: watch::Receiver<bool>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let activity = Arc::new(Activity::new());
+    let service = RequestService {
+        app: shared.app.clone(),
+        activity: activity.clone(),
+        body_read_timeout: shared.options.body_read_timeout,
+    };
+    let idle_timeout = shared.options.idle_timeout;
+    let mut conn = pin!(shared.builder.serve_connection_with_upgrades(TokioIo::new(io), service));
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            _ = stop.wait_for(|stopping| *stopping) => break,
+            () = tokio::time::sleep_until(activity.idle_deadline(idle_timeout)) => {
+                if activity.idle_for(idle_timeout) {
+                    tracing::debug!(?idle_timeout, "closing an idle connection");
+                    break;
+                }
+            }
+        }
+    }
+    conn.as_mut().graceful_shutdown();
+    if let Err(e) = conn.await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+/// Calls in flight on one connection, and when the last one ended.
+struct Activity {
+    state: Mutex<(usize, Instant)>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self { state: Mutex::new((0, Instant::now())) }
+    }
+
+    fn begin(self: &Arc<Self>) -> CallGuard {
+        self.state.lock().expect("not poisoned").0 += 1;
+        CallGuard(self.clone())
+    }
+
+    /// When the connection will have been idle for `timeout` if nothing happens meanwhile.
+    fn idle_deadline(&self, timeout: Duration) -> Instant {
+        let (in_flight, since) = *self.state.lock().expect("not poisoned");
+        if in_flight > 0 { Instant::now() + timeout } else { since + timeout }
+    }
+
+    fn idle_for(&self, timeout: Duration) -> bool {
+        let (in_flight, since) = *self.state.lock().expect("not poisoned");
+        in_flight == 0 && since.elapsed() >= timeout
+    }
+}
+
+/// One call in flight, from its head until its response body is done or dropped.
+struct CallGuard(Arc<Activity>);
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        let mut state = self.0.state.lock().expect("not poisoned");
+        state.0 -= 1;
+        state.1 = Instant::now();
+    }
+}
+
+/// The app as a hyper service: counts calls for the idle timeout and bounds body reads.
+#[derive(Clone)]
+struct RequestService {
+    app: Router,
+    activity: Arc<Activity>,
+    body_read_timeout: Duration,
+}
+
+impl hyper::service::Service<http::Request<Incoming>> for RequestService {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn call(&self, req: http::Request<Incoming>) -> Self::Future {
+        let guard = self.activity.begin();
+        let streaming = req.uri().path().starts_with("/grpc.");
+        let timeout = self.body_read_timeout;
+        let req = req.map(|body| if streaming { Body::new(body) } else { Body::new(DeadlineBody::new(body, timeout)) });
+        let call = self.app.clone().oneshot(req);
+        Box::pin(async move {
+            let response = call.await?;
+            Ok(response.map(|body| Body::new(GuardedBody { inner: body, _guard: guard })))
+        })
+    }
+}
+
+/// A request body that fails once its deadline passes before it ended: the handler (the
+/// `rpc_guard` layer and connectrpc-axum read bodies) answers with an error, and HTTP/1 closes
+/// the connection since the body was not read to its end.
+struct DeadlineBody {
+    inner: Incoming,
+    deadline: Pin<Box<Sleep>>,
+    timeout: Duration,
+}
+
+impl DeadlineBody {
+    fn new(inner: Incoming, timeout: Duration) -> Self {
+        Self { inner, deadline: Box::pin(tokio::time::sleep(timeout)), timeout }
+    }
+}
+
+/// The request body did not arrive within the body read timeout.
+#[derive(Debug)]
+pub struct BodyReadTimeout(pub Duration);
+
+impl std::fmt::Display for BodyReadTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the request body did not arrive within {} s", self.0.as_secs_f64())
+    }
+}
+
+impl std::error::Error for BodyReadTimeout {}
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
+            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(BodyReadTimeout(this.timeout).into()))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A response body that keeps its call counted as in flight until it is done or dropped.
+struct GuardedBody {
+    inner: Body,
+    _guard: CallGuard,
+}
+
+impl HttpBody for GuardedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 
 /// A server running in the background, for tests and embedding.
 pub struct Server {
     pub local_addr: SocketAddr,
+    tls: bool,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
 
 impl Server {
-    /// Starts serving `app` on `listener` in a background task.
+    /// Starts serving `app` on `listener` in a background task (plain text, default limits,
+    /// 10 s drain).
     pub fn start(listener: TcpListener, app: Router) -> std::io::Result<Self> {
-        let local_addr = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(
-            listener,
-            app,
-            async move {
-                let _ = stopped.await;
-            },
-            Duration::from_secs(10),
-        ));
-        Ok(Self { local_addr, stop: Some(stop), task })
+        let options = ServeOptions { drain: Duration::from_secs(10), ..ServeOptions::default() };
+        Self::start_with(listener, app, None, options)
     }
 
-    /// `http://ADDR`.
+    /// Starts serving `app` on `listener` in a background task, over TLS when `tls` is given.
+    pub fn start_with(
+        listener: TcpListener,
+        app: Router,
+        tls: Option<Arc<ServerConfig>>,
+        options: ServeOptions,
+    ) -> std::io::Result<Self> {
+        let local_addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let is_tls = tls.is_some();
+        let task = tokio::spawn(serve_with(listener, app, tls, options, async move {
+            let _ = stopped.await;
+        }));
+        Ok(Self { local_addr, tls: is_tls, stop: Some(stop), task })
+    }
+
+    /// `http://ADDR`, or `https://ADDR` with TLS.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.local_addr)
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.local_addr)
     }
 
     /// Stops accepting, lets in-flight calls finish, and waits for the server to end.

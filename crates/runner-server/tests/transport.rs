@@ -1,0 +1,409 @@
+//! The real binary's transport: TLS (gRPC through tonic, Connect through reqwest over HTTP/2
+//! and HTTP/1.1), and the limits that cut slow, oversized, idle or surplus clients off while
+//! everyone else keeps being served.
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gitpod_api::gitpod::v1::ListRunnersRequest;
+use gitpod_api::gitpod::v1::runner_service_client::RunnerServiceClient;
+
+const LIST: &str = "/gitpod.v1.RunnerService/ListRunners";
+
+/// A server started on port 0 in a temporary directory; killed when dropped.
+struct Running {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    addr: String,
+    /// `http://ADDR` or `https://ADDR`, as printed.
+    base: String,
+    token: String,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Self {
+        Self::start_in(tempfile::tempdir().unwrap(), args)
+    }
+
+    fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Self {
+        let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_runner-server"))
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--database-url")
+            .arg(format!("sqlite://{}", dir.path().join("db.sqlite").display()))
+            .arg("--key-file")
+            .arg(dir.path().join("server.key"))
+            .args(args)
+            .env_remove("RUNNER_SERVER_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .unwrap();
+        let (mut token, mut base) = (String::new(), String::new());
+        for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+            let line = line.unwrap();
+            if let Some(t) = line.strip_prefix("admin token (shown once): ") {
+                token = t.to_owned();
+            }
+            if let Some(u) = line.strip_prefix("listening on ") {
+                base = u.to_owned();
+                break;
+            }
+        }
+        assert!(token.starts_with("gpat_"), "first start prints the admin token");
+        let addr = base.split("://").nth(1).expect("listening on SCHEME://ADDR").to_owned();
+        Self { child, addr, base, token, dir }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
+    }
+
+    /// A complete Connect JSON ListRunners request over HTTP/1.1.
+    fn list_request(&self, connection: &str) -> String {
+        format!(
+            "POST {LIST} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: {connection}\r\n\r\n{{}}",
+            self.addr, self.token
+        )
+    }
+
+    /// The status line of a ListRunners call on a new plain-text connection.
+    fn list_status(&self) -> String {
+        let mut conn = TcpStream::connect(&self.addr).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        conn.write_all(self.list_request("close").as_bytes()).unwrap();
+        let mut response = String::new();
+        let _ = conn.read_to_string(&mut response);
+        response.lines().next().unwrap_or_default().to_owned()
+    }
+}
+
+/// Reads until the server closes the connection (EOF or reset) or `limit` passes; returns what
+/// was read and whether the server closed it.
+fn read_until_closed(conn: &mut TcpStream, limit: Duration) -> (Vec<u8>, bool) {
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = limit.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return (got, false);
+        }
+        conn.set_read_timeout(Some(left)).unwrap();
+        match conn.read(&mut buf) {
+            Ok(0) => return (got, true),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return (got, false),
+            Err(_) => return (got, true),
+        }
+    }
+}
+
+/// Writes `bytes` one a second from another thread, until the connection fails or the bytes end.
+fn trickle(conn: &TcpStream, bytes: &'static [u8]) -> std::thread::JoinHandle<()> {
+    let mut conn = conn.try_clone().unwrap();
+    std::thread::spawn(move || {
+        for b in bytes {
+            std::thread::sleep(Duration::from_secs(1));
+            if conn.write_all(&[*b]).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost, written as PEM files; returns
+/// (certificate PEM, certificate path, key path).
+fn self_signed(dir: &std::path::Path) -> (String, PathBuf, PathBuf) {
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+    let pem = certified.cert.pem();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, &pem).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    (pem, cert, key)
+}
+
+#[tokio::test]
+async fn tls_serves_grpc_and_connect_over_http2_and_http1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pem, cert, key) = self_signed(dir.path());
+    let server = Running::start_in(
+        dir,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+            "--header-read-timeout-seconds",
+            "2",
+        ],
+    );
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+
+    // A client that stalls its handshake holds only its own connection.
+    let stalled = TcpStream::connect(&server.addr).unwrap();
+
+    // gRPC through tonic, over TLS with ALPN h2.
+    let tls = tonic::transport::ClientTlsConfig::new().ca_certificate(tonic::transport::Certificate::from_pem(&pem));
+    let channel =
+        tonic::transport::Channel::from_shared(server.base.clone()).unwrap().tls_config(tls).unwrap().connect().await;
+    let channel = channel.unwrap_or_else(|e| panic!("{e:?}\n{}", server.stderr()));
+    let mut client = RunnerServiceClient::new(channel);
+    let mut request = tonic::Request::new(ListRunnersRequest::default());
+    request.metadata_mut().insert("authorization", format!("Bearer {}", server.token).parse().unwrap());
+    client.list_runners(request).await.unwrap();
+
+    // Connect JSON through reqwest: HTTP/2 (what ALPN picks) and HTTP/1.1.
+    let root = reqwest::Certificate::from_pem(pem.as_bytes()).unwrap();
+    for (http1_only, version) in [(false, reqwest::Version::HTTP_2), (true, reqwest::Version::HTTP_11)] {
+        let mut builder = reqwest::Client::builder().add_root_certificate(root.clone());
+        if http1_only {
+            builder = builder.http1_only();
+        }
+        let response = builder
+            .build()
+            .unwrap()
+            .post(format!("{}{LIST}", server.base))
+            .bearer_auth(&server.token)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.version(), version);
+        assert_eq!(response.status(), 200);
+        let body = response.text().await.unwrap();
+        assert!(body.contains("\"runners\""), "{body}");
+    }
+
+    // Plain HTTP on the TLS port fails cleanly (no HTTP answer, the connection is closed)...
+    let mut plain = TcpStream::connect(&server.addr).unwrap();
+    plain.write_all(server.list_request("close").as_bytes()).unwrap();
+    let (answer, closed) = read_until_closed(&mut plain, Duration::from_secs(5));
+    assert!(closed && !answer.starts_with(b"HTTP/"), "{}", String::from_utf8_lossy(&answer));
+    // ... and the stalled handshake is cut at the header-read timeout ...
+    let mut stalled = stalled;
+    let (_, closed) = read_until_closed(&mut stalled, Duration::from_secs(5));
+    assert!(closed, "a stalled TLS handshake is cut off");
+    // ... while the server keeps serving.
+    let response = reqwest::Client::builder()
+        .add_root_certificate(root)
+        .build()
+        .unwrap()
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[test]
+fn tls_needs_both_flags_and_readable_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, cert, key) = self_signed(dir.path());
+    for (flag, path, other) in [("--tls-cert", &cert, "--tls-key"), ("--tls-key", &key, "--tls-cert")] {
+        let output = Command::new(env!("CARGO_BIN_EXE_runner-server"))
+            .args(["--listen", "127.0.0.1:0", "--database-url", "sqlite::memory:"])
+            .arg(flag)
+            .arg(path)
+            .arg("--key-file")
+            .arg(dir.path().join("server.key"))
+            .env_remove("RUNNER_SERVER_TLS_CERT")
+            .env_remove("RUNNER_SERVER_TLS_KEY")
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(flag) && stderr.contains(other), "{stderr}");
+    }
+    // Both given, but the key is not a key: a clear error naming the file, no panic.
+    let output = Command::new(env!("CARGO_BIN_EXE_runner-server"))
+        .args(["--listen", "127.0.0.1:0", "--database-url", "sqlite::memory:"])
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&cert)
+        .arg("--key-file")
+        .arg(dir.path().join("server.key"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("TLS key") && stderr.contains("cert.pem"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn slowloris_headers_are_cut_off() {
+    let server = Running::start(&["--header-read-timeout-seconds", "2"]);
+    let mut slow = TcpStream::connect(&server.addr).unwrap();
+    let start = Instant::now();
+    slow.write_all(format!("POST {LIST} HTTP/1.1\r\nHost: x\r\n").as_bytes()).unwrap();
+    let writer = trickle(&slow, b"X-Slow: aaaaaaaaaaaaaaaaaaa");
+    // Meanwhile another connection is served.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(server.list_status(), "HTTP/1.1 200 OK");
+    let (_, closed) = read_until_closed(&mut slow, Duration::from_secs(8));
+    let elapsed = start.elapsed();
+    assert!(closed, "the connection is closed");
+    assert!(elapsed >= Duration::from_millis(1500) && elapsed < Duration::from_secs(5), "closed after {elapsed:?}");
+    writer.join().unwrap();
+    assert_eq!(server.list_status(), "HTTP/1.1 200 OK");
+}
+
+#[test]
+fn a_slow_body_is_cut_off_with_an_error() {
+    let server = Running::start(&["--body-read-timeout-seconds", "2"]);
+    let mut slow = TcpStream::connect(&server.addr).unwrap();
+    let start = Instant::now();
+    write!(
+        slow,
+        "POST {LIST} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
+        server.token
+    )
+    .unwrap();
+    let writer = trickle(&slow, b"                    ");
+    let (answer, closed) = read_until_closed(&mut slow, Duration::from_secs(8));
+    let elapsed = start.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer.lines().next().unwrap_or_default();
+    assert!(status.starts_with("HTTP/1.1 4") || status.starts_with("HTTP/1.1 5"), "an error answer: {answer}");
+    assert!(closed, "the connection is closed: {answer}");
+    assert!(elapsed >= Duration::from_millis(1500) && elapsed < Duration::from_secs(5), "cut off after {elapsed:?}");
+    writer.join().unwrap();
+    assert_eq!(server.list_status(), "HTTP/1.1 200 OK");
+}
+
+#[tokio::test]
+async fn oversized_headers_get_431() {
+    let server = Running::start(&[]);
+    // HTTP/1.1: a 200 KiB header against the 64 KiB default.
+    let mut conn = TcpStream::connect(&server.addr).unwrap();
+    let big = "a".repeat(200 * 1024);
+    let request = format!("POST {LIST} HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\nContent-Length: 2\r\n\r\n{{}}");
+    // The server answers before it has read it all: write from another thread, read here.
+    let mut writer = conn.try_clone().unwrap();
+    let writing = std::thread::spawn(move || {
+        let _ = writer.write_all(request.as_bytes());
+    });
+    let (answer, _) = read_until_closed(&mut conn, Duration::from_secs(5));
+    writing.join().unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+
+    // HTTP/2 (h2c): a header list just over the limit gets 431 on its stream; one far over it
+    // (more CONTINUATION frames than the limit allows) loses its connection.
+    let client = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let call = |header: String| {
+        client
+            .post(format!("{}{LIST}", server.base))
+            .bearer_auth(&server.token)
+            .header("content-type", "application/json")
+            .header("x-big", header)
+            .body("{}")
+            .send()
+    };
+    let refused = call("a".repeat(70 * 1024)).await.unwrap();
+    assert_eq!((refused.version(), refused.status().as_u16()), (reqwest::Version::HTTP_2, 431));
+    let refused = call(big).await;
+    assert!(refused.is_err(), "{refused:?}");
+
+    // The server keeps serving, over both.
+    assert_eq!(server.list_status(), "HTTP/1.1 200 OK");
+    let ok = client
+        .post(format!("{}{LIST}", server.base))
+        .bearer_auth(&server.token)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((ok.version(), ok.status().as_u16()), (reqwest::Version::HTTP_2, 200));
+}
+
+#[test]
+fn beyond_max_connections_new_connections_wait() {
+    let server = Running::start(&["--max-connections", "4", "--header-read-timeout-seconds", "30"]);
+    // Four keep-alive connections, each served once and then idle.
+    let mut idle: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut conn = TcpStream::connect(&server.addr).unwrap();
+            conn.write_all(server.list_request("keep-alive").as_bytes()).unwrap();
+            conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut buf = [0u8; 4096];
+            let n = conn.read(&mut buf).unwrap();
+            assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+            conn
+        })
+        .collect();
+    // The fifth connects (the kernel's backlog) but is not served while the four are open.
+    let mut fifth = TcpStream::connect(&server.addr).unwrap();
+    fifth.write_all(server.list_request("close").as_bytes()).unwrap();
+    let (answer, closed) = read_until_closed(&mut fifth, Duration::from_millis(1500));
+    assert!(answer.is_empty() && !closed, "the fifth waits: {}", String::from_utf8_lossy(&answer));
+    // Once one closes, it is served.
+    drop(idle.pop());
+    let (answer, _) = read_until_closed(&mut fifth, Duration::from_secs(5));
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(server.stderr().contains("connection limit reached"), "{}", server.stderr());
+}
+
+#[test]
+fn idle_http2_connections_are_closed() {
+    let server = Running::start(&["--idle-timeout-seconds", "1"]);
+    let mut conn = TcpStream::connect(&server.addr).unwrap();
+    let start = Instant::now();
+    // The h2c preface and an empty SETTINGS frame; then only what a client must answer
+    // (SETTINGS and PING acknowledgements), no request.
+    conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00").unwrap();
+    let mut received = Vec::new();
+    let mut goaway_at = None;
+    let mut buf = [0u8; 4096];
+    let closed_at = loop {
+        assert!(start.elapsed() < Duration::from_secs(5), "the idle connection is still open");
+        conn.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        match conn.read(&mut buf) {
+            Ok(0) => break start.elapsed(),
+            Ok(n) => received.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
+            Err(_) => break start.elapsed(),
+        }
+        // Whole frames: 3 bytes length, type, flags, 4 bytes stream id, payload.
+        while received.len() >= 9 {
+            let len = usize::from(received[0]) << 16 | usize::from(received[1]) << 8 | usize::from(received[2]);
+            if received.len() < 9 + len {
+                break;
+            }
+            let frame: Vec<u8> = received.drain(..9 + len).collect();
+            let (kind, ack) = (frame[3], frame[4] & 1 == 1);
+            match kind {
+                4 if !ack => conn.write_all(b"\x00\x00\x00\x04\x01\x00\x00\x00\x00").unwrap(),
+                6 if !ack => {
+                    conn.write_all(b"\x00\x00\x08\x06\x01\x00\x00\x00\x00").unwrap();
+                    conn.write_all(&frame[9..]).unwrap();
+                }
+                7 => goaway_at = goaway_at.or(Some(start.elapsed())),
+                _ => {}
+            }
+        }
+    };
+    let goaway_at = goaway_at.expect("a GOAWAY before the close");
+    assert!(
+        goaway_at >= Duration::from_millis(900) && goaway_at < Duration::from_secs(3),
+        "GOAWAY after {goaway_at:?}"
+    );
+    assert!(closed_at < Duration::from_secs(4), "closed after {closed_at:?}");
+}
