@@ -279,7 +279,7 @@ async fn bad_input_gets_its_code_on_every_protocol_and_changes_nothing() {
     // A message that does not decode is the client's error on Connect (`invalid_argument`, as
     // connect-go says); gRPC and gRPC-web answer it as tonic and grpc-go do (`internal`).
     let grpc = [Wire::Grpc, Wire::GrpcWeb];
-    let mut cases: Vec<(&str, &str, Vec<Wire>, Body, Vec<(&str, &str)>, &str)> = vec![
+    let mut cases: Vec<Case> = vec![
         (
             "truncated protobuf",
             "CreateRunner",
@@ -599,6 +599,10 @@ async fn bad_input_gets_its_code_on_every_protocol_and_changes_nothing() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
     assert_eq!(snapshot(&server).await, before, "a rejected call changed the database");
 }
+
+/// One bad-input case: name, method, the wires it is sent over, the body per wire, extra
+/// headers, and the code it must get.
+type Case<'a> = (&'a str, &'a str, Vec<Wire>, Box<dyn Fn(Wire) -> Vec<u8>>, Vec<(&'a str, &'a str)>, &'a str);
 
 /// A message in a wire's body form: JSON for Connect JSON, framed protobuf for gRPC(-web).
 fn wire_msg<M: Message + serde::Serialize>(wire: Wire, m: &M) -> Vec<u8> {

@@ -4,6 +4,7 @@ mod authz;
 mod bad_input;
 mod classes;
 mod common;
+mod concurrency;
 mod health;
 mod host_tokens;
 mod leaks;

@@ -133,8 +133,12 @@ impl RunnerSide {
             return Err(refused());
         }
         let hash = secrets::hash(exchange_token);
-        let runner_id = self.store.redeem_exchange_token(&hash, Timestamp::now()).await?.ok_or_else(refused)?;
-        self.issue_access_token(runner_id).await
+        // Redeemed and traded in one transaction: never a spent exchange token without the
+        // access token it bought (a crash or a failed insert in between would strand the runner).
+        let (token, record) = runner_token(Uuid::nil(), RunnerTokenKind::Access, self.access_token_ttl_secs);
+        let runner_id =
+            self.store.redeem_exchange_token_for_access(&hash, Timestamp::now(), &record).await?.ok_or_else(refused)?;
+        Ok(IssuedAccessToken { token, runner_id, expires_at: record.expires_at })
     }
 
     /// RefreshRunnerAccessToken: a new access token for the calling runner.

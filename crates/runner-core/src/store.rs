@@ -124,6 +124,17 @@ pub trait Store: Send + Sync + 'static {
     /// number of replicas, exactly one gets the runner.
     async fn redeem_exchange_token(&self, hash: &[u8], now: Timestamp) -> Result<Option<Uuid>, StoreError>;
 
+    /// Redeems the exchange token with this hash as [`Store::redeem_exchange_token`] does and,
+    /// in the same transaction, stores the access token `access` (its `runner_id` is ignored:
+    /// the token is stored for the redeemed token's runner). Both or neither: a crash or an
+    /// error in between never spends the exchange token without the access token it bought.
+    async fn redeem_exchange_token_for_access(
+        &self,
+        hash: &[u8],
+        now: Timestamp,
+        access: &NewRunnerToken,
+    ) -> Result<Option<Uuid>, StoreError>;
+
     // --- Identity -------------------------------------------------------------------------
 
     /// Creates an organization together with its `org-members` system group and its

@@ -213,6 +213,36 @@ macro_rules! sql_store {
                     runner.map(|r| crate::rows::uuid("token runner", &r)).transpose()
                 }
 
+                async fn redeem_exchange_token_for_access(
+                    &self,
+                    hash: &[u8],
+                    now: Timestamp,
+                    access: &NewRunnerToken,
+                ) -> Result<Option<Uuid>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("redeem_exchange_token_for_access");
+                    retried(move || async move {
+                        // The conditional UPDATE comes first, so a SQLite transaction takes the
+                        // write lock at once, and of concurrent redemptions only one finds
+                        // `used_at` still NULL.
+                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        let runner: Option<String> = sqlx::query_scalar(&sql("UPDATE runner_tokens SET used_at = ? \
+                             WHERE hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ? RETURNING runner_id",))
+                        .bind(now.0) // 1
+                        .bind(hash) // 2
+                        .bind(RunnerTokenKind::Exchange.as_str()) // 3
+                        .bind(now.0) // 4
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(map)?;
+                        let Some(runner) = runner else { return Ok(None) };
+                        let runner_id = crate::rows::uuid("token runner", &runner)?;
+                        insert_token(&mut *tx, &NewRunnerToken { runner_id, ..access.clone() }).await?;
+                        tx.commit().await.map_err(map)?;
+                        Ok(Some(runner_id))
+                    })
+                    .await
+                }
+
                 async fn create_organization(
                     &self,
                     org: &Organization,
