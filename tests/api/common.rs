@@ -130,6 +130,19 @@ impl TestServer {
         self.server.base_url()
     }
 
+    /// A raw Connect JSON call to `path` with `token`: the HTTP status and the JSON body, as
+    /// sent (error details included).
+    pub async fn post_json_as(&self, token: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", self.url()))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
     /// A client calling as the organization's admin.
     pub async fn client(&self, protocol: Protocol) -> Client {
         Client::new(protocol, &self.url(), Some(&self.admin_token)).await

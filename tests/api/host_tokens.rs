@@ -14,14 +14,7 @@ fn rcs(method: &str) -> String {
 }
 
 async fn post(server: &TestServer, token: &str, method: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/api{}", server.url(), rcs(method)))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    server.post_json_as(token, &format!("/api{}", rcs(method)), body).await
 }
 
 struct Setup {

@@ -16,15 +16,7 @@ use crate::common::{ALL, Protocol, TestServer};
 use crate::runners::{aws_runner, rs};
 
 async fn post_json(server: &TestServer, path: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}{path}", server.url()))
-        .bearer_auth(&server.admin_token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    server.post_json_as(&server.admin_token, path, body).await
 }
 
 /// Every object key, recursively.

@@ -150,14 +150,7 @@ async fn parse(c: &Client, runner: &str, url: &str) -> Result<ParseContextUrlRes
 
 /// A raw Connect JSON call, for the error details the typed client does not keep.
 async fn raw(server: &TestServer, token: &str, method: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}{}", server.url(), rs(method)))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    server.post_json_as(token, &rs(method), body).await
 }
 
 /// The `ParseContextURLPreconditionFailureDetails` of a Connect error body.
