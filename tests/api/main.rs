@@ -5,6 +5,7 @@ mod bad_input;
 mod classes;
 mod common;
 mod concurrency;
+mod console;
 mod health;
 mod host_tokens;
 mod leaks;

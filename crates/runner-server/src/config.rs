@@ -66,6 +66,11 @@ pub struct Config {
     #[arg(long = "cors-origin", env = "RUNNER_SERVER_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
+    /// Directory of the built web console (`web/dist`, from `cd web && npm run build`), served at
+    /// `/` for GET and HEAD of every path that is not the API's. Without it no console is served.
+    #[arg(long, env = "RUNNER_SERVER_CONSOLE_DIR", value_name = "PATH")]
+    pub console_dir: Option<PathBuf>,
+
     /// Log format on stderr: `pretty` (for people) or `json` (one object per line, for log
     /// pipelines). RUST_LOG sets the levels (default `info`).
     #[arg(long, global = true, env = "RUNNER_SERVER_LOG_FORMAT", value_enum, default_value = "pretty")]

@@ -72,6 +72,9 @@ async fn run_admin(config: &Config, command: runner_server::config::AdminCommand
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
+    if let Some(dir) = &config.console_dir {
+        runner_server::console::check_dir(dir)?;
+    }
     let key = keyfile::load(&config.key_file)?;
     let store = open_store(&config).await?;
     // Every replica must hold the key the database was first used with, or it could neither
@@ -97,7 +100,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .iter()
         .map(|o| HeaderValue::from_str(o).with_context(|| format!("bad CORS origin {o:?}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let options = MountOptions { max_message_bytes: config.max_message_bytes, cors_origins, ..Default::default() };
+    let options = MountOptions {
+        max_message_bytes: config.max_message_bytes,
+        cors_origins,
+        console_dir: config.console_dir.clone(),
+        ..Default::default()
+    };
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
         _ => None,

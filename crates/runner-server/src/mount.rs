@@ -4,6 +4,7 @@
 //! `GrpcWebLayer`), joined by connectrpc-axum's content-type switch. Around the switch:
 //! CORS, the `/api` prefix and [`rpc_guard`](crate::layers::rpc_guard).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Router;
@@ -32,11 +33,18 @@ pub struct MountOptions {
     pub cors_origins: Vec<HeaderValue>,
     /// How often the database is pinged for health.
     pub health_interval: Duration,
+    /// The built web console to serve at `/` (GET and HEAD of non-API paths), if any.
+    pub console_dir: Option<PathBuf>,
 }
 
 impl Default for MountOptions {
     fn default() -> Self {
-        Self { max_message_bytes: 4 * 1024 * 1024, cors_origins: Vec::new(), health_interval: Duration::from_secs(2) }
+        Self {
+            max_message_bytes: 4 * 1024 * 1024,
+            cors_origins: Vec::new(),
+            health_interval: Duration::from_secs(2),
+            console_dir: None,
+        }
     }
 }
 
@@ -170,13 +178,17 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
                 .route("/metrics", get(crate::telemetry::metrics_endpoint))
                 .with_state((metrics, metrics_store)),
         );
-    Router::new()
+    let api = Router::new()
         .merge(probes)
         .fallback_service(switch)
         .layer(from_fn_with_state(limits, rpc_guard))
         .layer(axum::middleware::from_fn(crate::telemetry::observe))
         .layer(map_request(|req| async move { Ok::<_, std::convert::Infallible>(strip_api_prefix(req)) }))
-        .layer(cors(&options.cors_origins))
+        .layer(cors(&options.cors_origins));
+    match &options.console_dir {
+        Some(dir) => crate::console::serve(api, dir.clone()),
+        None => api,
+    }
 }
 
 /// CORS for browser clients of all three protocols, including preflight.

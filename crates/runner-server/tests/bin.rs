@@ -227,3 +227,36 @@ fn configuration_precedence_flag_then_env_then_file_then_default() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("unknown setting \"no_such_setting\""), "{stderr}");
 }
+
+#[test]
+fn console_dir_from_the_config_file_must_hold_a_built_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("server.toml");
+    let console = dir.path().join("dist");
+    std::fs::create_dir(&console).unwrap();
+    std::fs::write(&file, format!("console_dir = {:?}\n", console.display().to_string())).unwrap();
+    let printed = Command::new(env!("CARGO_BIN_EXE_runner-server"))
+        .args(["--print-config", "--config"])
+        .arg(&file)
+        .env_remove("RUNNER_SERVER_CONSOLE_DIR")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8(printed.stdout).unwrap();
+    assert!(printed.contains(&format!("console_dir = {:?}", console.display().to_string())), "{printed}");
+
+    // Without index.html (not built): one line saying how to build it.
+    let output = Command::new(env!("CARGO_BIN_EXE_runner-server"))
+        .args(["--listen", "127.0.0.1:0", "--config"])
+        .arg(&file)
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", dir.path().join("db.sqlite").display()))
+        .arg("--key-file")
+        .arg(dir.path().join("server.key"))
+        .env_remove("RUNNER_SERVER_CONSOLE_DIR")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("has no index.html") && stderr.contains("npm run build"), "{stderr}");
+    assert!(!dir.path().join("db.sqlite").exists(), "refused before opening the database");
+}
