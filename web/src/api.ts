@@ -1,0 +1,90 @@
+// The API clients, generated from ../proto by protoc-gen-es, over @connectrpc/connect-web's
+// gRPC-web transport, or its Connect transport when the settings say so. The personal access
+// token lives in session storage (gone with the tab); the settings in local storage.
+
+import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+import { RunnerService } from "./gen/gitpod/v1/runner_pb";
+import { RunnerConfigurationService } from "./gen/gitpod/v1/runner_configuration_pb";
+import { BadRequestSchema } from "./gen/google/rpc/error_details_pb";
+
+export type TransportKind = "grpc-web" | "connect";
+
+export interface Settings {
+  /** Where the API is: this page's origin, or another one (CORS). */
+  apiUrl: string;
+  transport: TransportKind;
+}
+
+const TOKEN_KEY = "runner-console.token";
+const SETTINGS_KEY = "runner-console.settings";
+
+export function loadSettings(): Settings {
+  const defaults: Settings = { apiUrl: location.origin, transport: "grpc-web" };
+  try {
+    const saved = JSON.parse(localStorage.getItem(SETTINGS_KEY) ?? "{}") as Partial<Settings>;
+    return {
+      apiUrl: saved.apiUrl || defaults.apiUrl,
+      transport: saved.transport === "connect" ? "connect" : "grpc-web",
+    };
+  } catch {
+    return defaults;
+  }
+}
+
+export function saveSettings(settings: Settings): void {
+  localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
+}
+
+export function storedToken(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function storeToken(token: string | null): void {
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+export interface Api {
+  runners: Client<typeof RunnerService>;
+  config: Client<typeof RunnerConfigurationService>;
+}
+
+/** Clients for both services, calling with `token` as a bearer token. */
+export function connect(settings: Settings, token: string): Api {
+  const bearer: Interceptor = (next) => (req) => {
+    req.header.set("Authorization", `Bearer ${token}`);
+    return next(req);
+  };
+  const options = { baseUrl: settings.apiUrl.replace(/\/+$/, ""), interceptors: [bearer] };
+  const transport =
+    settings.transport === "connect" ? createConnectTransport(options) : createGrpcWebTransport(options);
+  return {
+    runners: createClient(RunnerService, transport),
+    config: createClient(RunnerConfigurationService, transport),
+  };
+}
+
+/** A failed call: the Connect code name, the server's message, and the fields it names. */
+export interface ApiProblem {
+  code: string;
+  message: string;
+  fields: { field: string; description: string }[];
+}
+
+export function problemOf(error: unknown): ApiProblem {
+  const e = ConnectError.from(error);
+  return {
+    // Code.InvalidArgument is "InvalidArgument"; the protocols call it invalid_argument.
+    code: Code[e.code].replace(/[A-Z]/g, (c, at: number) => (at ? "_" : "") + c.toLowerCase()),
+    message: e.rawMessage,
+    fields: e
+      .findDetails(BadRequestSchema)
+      .flatMap((d) => d.fieldViolations.map((v) => ({ field: v.field, description: v.description }))),
+  };
+}
+
+/** An enum value's name without its prefix (`RunnerPhase.ACTIVE` is "ACTIVE"). */
+export function enumName(values: Record<number, string>, value: number): string {
+  return values[value] ?? String(value);
+}

@@ -1,0 +1,154 @@
+// The console's shell: sign-in, navigation and a router on the URL fragment (#/runners/ID).
+
+import "./style.css";
+import { connect, loadSettings, problemOf, saveSettings, storeToken, storedToken, type Api, type Settings } from "./api";
+import { errorBox, field, h } from "./dom";
+import { classesPage } from "./pages/classes";
+import { contextPage } from "./pages/context";
+import { policiesPage } from "./pages/policies";
+import { createRunnerPage, runnerPage, runnersPage } from "./pages/runners";
+import { scmPage } from "./pages/scm";
+
+/** What a page gets: the clients, the fragment's query (#/classes?runner=ID) and navigation. */
+export interface Ctx {
+  api: Api;
+  settings: Settings;
+  params: URLSearchParams;
+  go(hash: string): void;
+}
+
+type Page = (ctx: Ctx, ...path: string[]) => Promise<Node>;
+
+const routes: [RegExp, Page][] = [
+  [/^\/runners$/, runnersPage],
+  [/^\/runners\/new$/, createRunnerPage],
+  [/^\/runners\/([0-9a-f-]+)$/, runnerPage],
+  [/^\/classes$/, classesPage],
+  [/^\/scm$/, scmPage],
+  [/^\/policies$/, policiesPage],
+  [/^\/context$/, contextPage],
+];
+
+const nav: [string, string][] = [
+  ["#/runners", "Runners"],
+  ["#/classes", "Environment classes"],
+  ["#/scm", "SCM integrations"],
+  ["#/policies", "Runner policies"],
+  ["#/context", "Context URL"],
+];
+
+const app = document.querySelector<HTMLDivElement>("#app")!;
+let rendering = 0;
+
+function go(hash: string): void {
+  if (location.hash === hash) void render();
+  else location.hash = hash;
+}
+
+async function render(): Promise<void> {
+  const current = ++rendering;
+  const [path, query] = (location.hash.slice(1) || "/runners").split("?");
+  const token = storedToken();
+  const settings = loadSettings();
+  if (!token || path === "/signin") {
+    app.replaceChildren(signInPage(settings));
+    return;
+  }
+  const route = routes.map(([re, page]) => [re.exec(path), page] as const).find(([m]) => m);
+  const main = h("main", {}, h("p", { class: "loading" }, "Loading…"));
+  app.replaceChildren(shell(settings, path), main);
+  if (!route) {
+    main.replaceChildren(h("p", {}, "No such page. ", h("a", { href: "#/runners" }, "Runners")));
+    return;
+  }
+  const [match, page] = route;
+  const ctx: Ctx = { api: connect(settings, token), settings, params: new URLSearchParams(query), go };
+  let content: Node;
+  try {
+    content = await page(ctx, ...match!.slice(1));
+  } catch (e) {
+    const problem = problemOf(e);
+    content = h(
+      "div",
+      {},
+      errorBox(problem),
+      problem.code === "unauthenticated" && h("p", {}, h("a", { href: "#/signin" }, "Sign in again")),
+    );
+  }
+  if (current === rendering) main.replaceChildren(content);
+}
+
+function shell(settings: Settings, path: string): HTMLElement {
+  const signOut = () => {
+    storeToken(null);
+    go("#/signin");
+  };
+  return h(
+    "header",
+    { class: "top" },
+    h("a", { class: "brand", href: "#/runners" }, "Runner console"),
+    h(
+      "nav",
+      {},
+      nav.map(([href, label]) =>
+        h("a", { href, class: path.startsWith(href.slice(1)) ? "active" : null }, label),
+      ),
+    ),
+    h(
+      "span",
+      { class: "session" },
+      h("span", { class: "transport", title: settings.apiUrl, "data-transport": settings.transport }, settings.transport === "connect" ? "Connect" : "gRPC-web"),
+      h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
+    ),
+  );
+}
+
+function signInPage(settings: Settings): HTMLElement {
+  const token = h("input", { name: "token", type: "password", required: true, autocomplete: "off", placeholder: "gpat_…" });
+  const apiUrl = h("input", { name: "apiUrl", type: "url", required: true, value: settings.apiUrl });
+  const transport = h(
+    "select",
+    { name: "transport" },
+    h("option", { value: "grpc-web", selected: settings.transport === "grpc-web" }, "gRPC-web"),
+    h("option", { value: "connect", selected: settings.transport === "connect" }, "Connect (JSON)"),
+  );
+  const errors = h("div", {});
+  const submit = h("button", { type: "submit" }, "Sign in");
+  const form = h(
+    "form",
+    { class: "card signin" },
+    h("h1", {}, "Sign in"),
+    h("p", {}, "Paste a personal access token (", h("code", {}, "runner-server admin issue-token"), "). It is kept in this tab's session storage only."),
+    errors,
+    field("Personal access token", token),
+    h(
+      "details",
+      { open: settings.apiUrl !== location.origin || settings.transport !== "grpc-web" },
+      h("summary", {}, "Connection"),
+      field("API URL", apiUrl, "Another origin works too: the server allows it through CORS."),
+      field("Transport", transport),
+    ),
+    submit,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const chosen: Settings = { apiUrl: apiUrl.value.trim(), transport: transport.value === "connect" ? "connect" : "grpc-web" };
+    submit.disabled = true;
+    errors.replaceChildren();
+    try {
+      // One cheap call proves both the URL and the token.
+      await connect(chosen, token.value.trim()).runners.listRunners({ pagination: { pageSize: 1 } });
+      saveSettings(chosen);
+      storeToken(token.value.trim());
+      go("#/runners");
+    } catch (e) {
+      errors.replaceChildren(errorBox(problemOf(e)));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return h("main", { class: "narrow" }, form);
+}
+
+window.addEventListener("hashchange", () => void render());
+void render();

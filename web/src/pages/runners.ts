@@ -1,0 +1,218 @@
+// Runners: the list with phase badges, creating one (its exchange token shown once), a runner's
+// details, updating and deleting it.
+
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { enumName } from "../api";
+import { confirmDialog, field, formatTime, h, notice, secretBox } from "../dom";
+import { RunnerProvider } from "../gen/gitpod/v1/runner_configuration_pb";
+import {
+  LogLevel,
+  RunnerPhase,
+  RunnerReleaseChannel,
+  type Runner,
+  type UpdateRunnerRequest_RunnerConfiguration,
+} from "../gen/gitpod/v1/runner_pb";
+import type { Ctx } from "../main";
+import { attempt, onSubmit, pagedTable } from "./common";
+
+const PAGE_SIZE = 10;
+
+export function phaseBadge(phase: RunnerPhase): HTMLElement {
+  const name = phase === RunnerPhase.UNSPECIFIED ? "UNKNOWN" : enumName(RunnerPhase, phase);
+  return h("span", { class: `badge phase-${name.toLowerCase()}` }, name);
+}
+
+function providerName(p: RunnerProvider): string {
+  return { [RunnerProvider.AWS_EC2]: "AWS EC2", [RunnerProvider.GCP]: "Google Cloud" }[p as number] ?? enumName(RunnerProvider, p);
+}
+
+function region(r: Runner): string {
+  return r.status?.region || r.spec?.configuration?.region || "—";
+}
+
+export async function runnersPage(ctx: Ctx): Promise<Node> {
+  const columns = ["Name", "Provider", "Phase", "Region", "Version", "Created"];
+  const table = await pagedTable("runners", columns, "No runners yet.", async (token) => {
+    const res = await ctx.api.runners.listRunners({ pagination: { pageSize: PAGE_SIZE, token } });
+    return {
+      next: res.pagination?.nextToken,
+      rows: res.runners.map((r) =>
+        h(
+          "tr",
+          { "data-runner-id": r.runnerId },
+          h("td", {}, h("a", { href: `#/runners/${r.runnerId}` }, r.name)),
+          h("td", {}, providerName(r.provider)),
+          h("td", {}, phaseBadge(r.status?.phase ?? RunnerPhase.UNSPECIFIED)),
+          h("td", {}, region(r)),
+          h("td", {}, r.status?.version || "—"),
+          h("td", {}, formatTime(r.createdAt && timestampDate(r.createdAt))),
+        ),
+      ),
+    };
+  });
+  return h(
+    "section",
+    {},
+    h("div", { class: "page-head" }, h("h1", {}, "Runners"), h("a", { class: "button", href: "#/runners/new" }, "New runner")),
+    table,
+  );
+}
+
+/** The exchange token of a new runner (or a new one for it): shown once, with a copy button. */
+function exchangeTokenPanel(title: string, token: string, runner: Runner): HTMLElement {
+  return h(
+    "div",
+    { class: "card token-panel" },
+    h("h2", {}, title),
+    h(
+      "p",
+      {},
+      "The runner process redeems this exchange token for its access token (within 24 hours, once). ",
+      h("strong", {}, "It is shown only now."),
+    ),
+    secretBox("exchange-token", token),
+    h("p", {}, h("a", { href: `#/runners/${runner.runnerId}` }, `Open ${runner.name}`)),
+  );
+}
+
+export async function createRunnerPage(ctx: Ctx): Promise<Node> {
+  const name = h("input", { name: "name", required: true, minlength: 3, maxlength: 127 });
+  const provider = h(
+    "select",
+    { name: "provider" },
+    h("option", { value: RunnerProvider.AWS_EC2 }, "AWS EC2"),
+    h("option", { value: RunnerProvider.GCP }, "Google Cloud"),
+  );
+  const regionInput = h("input", { name: "region", placeholder: "eu-central-1" });
+  const errors = h("div", {});
+  const form = h(
+    "form",
+    { class: "card", novalidate: true },
+    h("h1", {}, "New runner"),
+    errors,
+    field("Name", name, undefined, "name"),
+    field("Provider", provider, undefined, "provider"),
+    field("Region", regionInput, "Required for AWS EC2.", "spec.configuration.region"),
+    h("button", { type: "submit" }, "Create runner"),
+  );
+  const page = h("section", { class: "narrow" }, form);
+  onSubmit(form, errors, async () => {
+    const res = await ctx.api.runners.createRunner({
+      name: name.value.trim(),
+      provider: Number(provider.value),
+      spec: { configuration: { region: regionInput.value.trim() } },
+    });
+    page.replaceChildren(exchangeTokenPanel("Runner created", res.exchangeToken, res.runner!));
+  });
+  return page;
+}
+
+export async function runnerPage(ctx: Ctx, id: string): Promise<Node> {
+  const { runner } = await ctx.api.runners.getRunner({ runnerId: id });
+  const r = runner!;
+  const config = r.spec?.configuration;
+  const status = r.status;
+  const details = h(
+    "dl",
+    { class: "details" },
+    ...(
+      [
+        ["ID", h("code", {}, r.runnerId)],
+        ["Phase", phaseBadge(status?.phase ?? RunnerPhase.UNSPECIFIED)],
+        ["Status message", status?.message || "—"],
+        ["Provider", providerName(r.provider)],
+        ["Region", region(r)],
+        ["Version", status?.version || "—"],
+        ["Release channel", enumName(RunnerReleaseChannel, config?.releaseChannel ?? 0)],
+        ["Auto-update", config?.autoUpdate ? "on" : "off"],
+        ["Created", formatTime(r.createdAt && timestampDate(r.createdAt))],
+        ["Updated", formatTime(r.updatedAt && timestampDate(r.updatedAt))],
+      ] as [string, string | Node][]
+    ).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+  );
+
+  // Update: only what changed is sent.
+  const name = h("input", { name: "name", value: r.name, minlength: 3, maxlength: 127 });
+  const channel = h(
+    "select",
+    { name: "releaseChannel" },
+    [RunnerReleaseChannel.STABLE, RunnerReleaseChannel.LATEST].map((c) =>
+      h("option", { value: c, selected: c === config?.releaseChannel }, enumName(RunnerReleaseChannel, c)),
+    ),
+  );
+  const autoUpdate = h("input", { name: "autoUpdate", type: "checkbox", checked: config?.autoUpdate ?? false });
+  const logLevel = h(
+    "select",
+    { name: "logLevel" },
+    h("option", { value: 0 }, "(unchanged)"),
+    [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARN, LogLevel.ERROR].map((l) =>
+      h("option", { value: l, selected: l === config?.logLevel }, enumName(LogLevel, l)),
+    ),
+  );
+  const updateErrors = h("div", {});
+  const update = h(
+    "form",
+    { class: "card", novalidate: true },
+    h("h2", {}, "Update"),
+    updateErrors,
+    field("Name", name, undefined, "name"),
+    field("Release channel", channel, undefined, "spec.configuration.releaseChannel"),
+    field("Log level", logLevel, undefined, "spec.configuration.logLevel"),
+    h("label", { class: "check" }, autoUpdate, " Auto-update"),
+    h("button", { type: "submit" }, "Save"),
+  );
+  onSubmit(update, updateErrors, async () => {
+    const configuration: Partial<UpdateRunnerRequest_RunnerConfiguration> = {};
+    if (Number(channel.value) !== config?.releaseChannel) configuration.releaseChannel = Number(channel.value);
+    if (autoUpdate.checked !== config?.autoUpdate) configuration.autoUpdate = autoUpdate.checked;
+    if (Number(logLevel.value) && Number(logLevel.value) !== config?.logLevel) configuration.logLevel = Number(logLevel.value);
+    await ctx.api.runners.updateRunner({
+      runnerId: r.runnerId,
+      name: name.value.trim() !== r.name ? name.value.trim() : undefined,
+      spec: Object.keys(configuration).length ? { configuration } : undefined,
+    });
+    ctx.go(`#/runners/${r.runnerId}?saved=1`);
+  });
+
+  const actionErrors = h("div", {});
+  const extra = h("div", {});
+  const newToken = h("button", { type: "button", class: "secondary" }, "New exchange token");
+  newToken.addEventListener("click", () =>
+    void attempt(actionErrors, actions, async () => {
+      const res = await ctx.api.runners.createRunnerToken({ runnerId: r.runnerId });
+      extra.replaceChildren(exchangeTokenPanel("New exchange token", res.exchangeToken, r));
+    }),
+  );
+  const remove = h("button", { type: "button", class: "danger" }, "Delete runner");
+  remove.addEventListener("click", async () => {
+    const force = h("input", { type: "checkbox", name: "force" });
+    const question = `Delete the runner “${r.name}”? A runner that has signed up is removed once it acknowledges.`;
+    const extraOption = h("label", { class: "check" }, force, " Force: remove it and everything under it at once");
+    if (!(await confirmDialog(question, "Delete", extraOption))) return;
+    const ok = await attempt(actionErrors, actions, async () => {
+      await ctx.api.runners.deleteRunner({ runnerId: r.runnerId, force: force.checked });
+    });
+    if (ok) ctx.go("#/runners");
+  });
+  const actions = h("div", { class: "actions" }, newToken, remove);
+  const links = h(
+    "p",
+    { class: "links" },
+    h("a", { href: `#/classes?runner=${r.runnerId}` }, "Environment classes"),
+    h("a", { href: `#/scm?runner=${r.runnerId}` }, "SCM integrations"),
+    h("a", { href: `#/policies?runner=${r.runnerId}` }, "Policies"),
+    h("a", { href: `#/context?runner=${r.runnerId}` }, "Parse a context URL"),
+  );
+  return h(
+    "section",
+    {},
+    h("div", { class: "page-head" }, h("h1", { class: "runner-name" }, r.name), h("a", { href: "#/runners" }, "All runners")),
+    ctx.params.has("saved") && notice("Saved."),
+    details,
+    links,
+    actionErrors,
+    actions,
+    extra,
+    update,
+  );
+}
