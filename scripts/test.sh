@@ -9,6 +9,9 @@
 #   - the third-party clients (buf curl, Python grpcio, Node connect-node, curl) against a live
 #     server: tests/interop/run.sh;
 #   - the official SDKs: tests/sdk/run.sh;
+#   - the web console (web/) in Debian's headless Chromium, over gRPC-web and Connect and from
+#     another origin, against a live server: tests/browser/run.sh (it also takes the README's
+#     screenshot, docs/images/console-runners.png);
 #   - cargo audit against the RustSec advisory database: scripts/audit.sh;
 #   - the soak's 60-second version (docs/soak.md): scripts/soak.sh 60.
 set -euo pipefail
@@ -69,6 +72,9 @@ bash tests/interop/run.sh
 
 step "official SDKs: gitpod-sdk 0.11.0 and 1.2.0"
 bash tests/sdk/run.sh
+
+step "web console: headless Chromium over gRPC-web and Connect, and from another origin"
+bash tests/browser/run.sh
 
 step "cargo audit: no known vulnerabilities in Cargo.lock"
 bash scripts/audit.sh

@@ -89,22 +89,13 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log "starting $BIN"
-"$BIN" --listen 127.0.0.1:0 --database-url "sqlite://$WORK/db.sqlite" --key-file "$WORK/server.key" \
-  >"$WORK/stdout" 2>"$WORK/server.log" &
-SERVER_PID=$!
-URL=""
-for _ in $(seq 300); do
-  URL="$(sed -n 's#^listening on \(http://127\.0\.0\.1:[0-9][0-9]*\)$#\1#p' "$WORK/stdout")"
-  [ -n "$URL" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; die "server exited before listening"; }
-  sleep 0.1
-done
-[ -n "$URL" ] || { cat "$WORK/server.log" >&2; die "server printed no 'listening on' line within 30 s"; }
-log "server at $URL"
 # The admin token the server prints once, before `listening on`, on its first start with an empty
 # database. The clients get it in INTEROP_TOKEN; it is never printed.
-INTEROP_TOKEN="$(sed -n 's/^admin token (shown once): \([^[:space:]][^[:space:]]*\)$/\1/p' "$WORK/stdout" | head -n 1)"
-[ -n "$INTEROP_TOKEN" ] || { cat "$WORK/server.log" >&2; die "server printed no 'admin token (shown once): ' line before 'listening on'"; }
+source tests/lib/server.sh
+start_server "$BIN" "$WORK" || die "the server did not start"
+URL=$SERVER_URL
+INTEROP_TOKEN=$ADMIN_TOKEN
+log "server at $URL"
 export INTEROP_TOKEN
 
 # --- 4. clients -------------------------------------------------------------------------------

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The web console (web/) in a real headless Chromium, against a live runner-server.
+#
+#   bash tests/browser/run.sh
+#
+# 1. installs Debian's chromium if /usr/bin/chromium is missing (Playwright's own browser
+#    download is not used), and the Node packages of web/ and tests/browser/ (npm ci);
+# 2. builds the console (web/dist; the client is generated from proto/ first);
+# 3. starts the server ($RUNNER_SERVER_BIN, else the debug build, built here) on a free port with
+#    a fresh temporary database and --console-dir web/dist, and reads the admin token it prints;
+# 4. runs console.test.mjs with node:test: both transports (gRPC-web and Connect), the console
+#    from another origin (CORS), and a screenshot of the runners page into
+#    docs/images/console-runners.png;
+# 5. stops the server; exits non-zero if any test failed.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+HERE=tests/browser
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 2; }
+
+# --- 1. browser and packages --------------------------------------------------------------------
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing Debian's chromium"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+[ -x /usr/bin/chromium ] || die "/usr/bin/chromium is required"
+
+npm_ci() { # DIR: npm ci when node_modules is missing or older than the lock file
+  if [ ! -f "$1/node_modules/.package-lock.json" ] || [ "$1/package-lock.json" -nt "$1/node_modules/.package-lock.json" ]; then
+    log "installing Node packages into $1/node_modules"
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+npm_ci web
+npm_ci "$HERE"
+
+# --- 2. the console -----------------------------------------------------------------------------
+log "building the console"
+(cd web && npm run --silent build >/dev/null)
+[ -f web/dist/index.html ] || die "web/dist/index.html was not built"
+
+# --- 3. server ----------------------------------------------------------------------------------
+if [ -n "${RUNNER_SERVER_BIN:-}" ]; then
+  BIN="$RUNNER_SERVER_BIN"
+else
+  log "building runner-server (debug)"
+  cargo build --quiet -p runner-server --bins
+  BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/runner-server"
+fi
+[ -x "$BIN" ] || die "server binary $BIN not found"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/runner-browser.XXXXXX")"
+SERVER_PID=""
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  if [ "${KEEP_WORK:-0}" = 1 ]; then log "server log kept in $WORK/server.log"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The seeded ACTIVE runners report once; a long heartbeat timeout keeps them ACTIVE meanwhile.
+source tests/lib/server.sh
+start_server "$BIN" "$WORK" --console-dir web/dist --heartbeat-timeout-seconds 3600 || die "the server did not start"
+URL=$SERVER_URL
+log "server at $URL, serving the console from web/dist"
+
+# --- 4. tests -----------------------------------------------------------------------------------
+mkdir -p docs/images
+set +e
+(cd "$HERE" && CONSOLE_URL="$URL" API_TOKEN="$ADMIN_TOKEN" CONSOLE_DIST="$ROOT/web/dist" \
+  SCREENSHOT="$ROOT/docs/images/console-runners.png" \
+  timeout 300 node --test --test-concurrency=1 --test-reporter=spec console.test.mjs)
+rc=$?
+set -e
+[ "$rc" = 0 ] || { tail -n 40 "$WORK/server.log" >&2; log "browser tests FAILED"; exit 1; }
+log "browser tests passed; screenshot: docs/images/console-runners.png"

@@ -1,0 +1,32 @@
+# Sourced by the test scripts that run a live runner-server.
+#
+# start_server BIN WORK [FLAG...]: starts BIN on 127.0.0.1:0 with a fresh SQLite database and key
+# file in WORK and the FLAGs (stdout in WORK/stdout, stderr in WORK/server.log), waits up to 30 s
+# for its `listening on` line, and sets SERVER_PID, SERVER_URL and ADMIN_TOKEN (the token it
+# prints once, on its first start; never printed here). On failure it prints the server's log and
+# the reason on stderr and returns 1.
+start_server() {
+  local bin=$1 work=$2
+  shift 2
+  "$bin" --listen 127.0.0.1:0 --database-url "sqlite://$work/db.sqlite" --key-file "$work/server.key" "$@" \
+    >"$work/stdout" 2>"$work/server.log" &
+  SERVER_PID=$!
+  SERVER_URL=""
+  for _ in $(seq 300); do
+    SERVER_URL="$(sed -n 's#^listening on \(http://127\.0\.0\.1:[0-9][0-9]*\)$#\1#p' "$work/stdout")"
+    [ -n "$SERVER_URL" ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  ADMIN_TOKEN="$(sed -n 's/^admin token (shown once): \([^[:space:]][^[:space:]]*\)$/\1/p' "$work/stdout" | head -n 1)"
+  if [ -z "$SERVER_URL" ]; then
+    cat "$work/server.log" >&2
+    echo "start_server: $bin printed no 'listening on' line (exited, or not within 30 s)" >&2
+    return 1
+  fi
+  if [ -z "$ADMIN_TOKEN" ]; then
+    cat "$work/server.log" >&2
+    echo "start_server: $bin printed no 'admin token (shown once): ' line before 'listening on'" >&2
+    return 1
+  fi
+}
