@@ -391,6 +391,46 @@ async fn tokens_expire_and_are_revoked() {
     }
 }
 
+/// Authenticated tokens are cached (runner_core::token_cache): a revocation through the server
+/// applies to the very next call, and one by another process (an `admin` subcommand, another
+/// replica) within the cache's time to live.
+#[tokio::test]
+async fn a_cached_token_is_refused_once_revoked() {
+    let server = TestServer::start().await;
+    let (member, _) = server.member("cached", OrgRole::Admin).await;
+    let here = server.identity.issue_token(member, "revoked here", None).await.unwrap();
+    let elsewhere = server.identity.issue_token(member, "revoked by another process", None).await.unwrap();
+    let (c_here, c_elsewhere) = (
+        server.client_as(Protocol::Grpc, Some(&here.token)).await,
+        server.client_as(Protocol::ConnectJson, Some(&elsewhere.token)).await,
+    );
+    for c in [&c_here, &c_elsewhere] {
+        crate::runners::list(c, 0, "", None).await.unwrap(); // now cached
+        crate::runners::list(c, 0, "", None).await.unwrap();
+    }
+
+    server.identity.revoke_token(here.info.id).await.unwrap();
+    assert_eq!(crate::runners::list(&c_here, 0, "", None).await.unwrap_err().code, "unauthenticated");
+
+    runner_core::identity_admin::Identity::new(server.store.clone()).revoke_token(elsewhere.info.id).await.unwrap();
+    tokio::time::sleep(runner_server::state::DEFAULT_TOKEN_CACHE_TTL + std::time::Duration::from_millis(50)).await;
+    assert_eq!(crate::runners::list(&c_elsewhere, 0, "", None).await.unwrap_err().code, "unauthenticated");
+}
+
+/// A role change applies to the next call of a cached token.
+#[tokio::test]
+async fn a_cached_token_follows_role_changes() {
+    let server = TestServer::start().await;
+    let (member, token) = server.member("demoted", OrgRole::Admin).await;
+    let admin = server.client(Protocol::ConnectJson).await;
+    let id = create(&admin, crate::runners::aws_runner("someone else's")).await.unwrap().runner.unwrap().runner_id;
+    let c = server.client_as(Protocol::ConnectJson, Some(&token)).await;
+    crate::runners::get(&c, &id).await.unwrap(); // an org admin sees it; the token is now cached
+    server.identity.set_member_role(member, OrgRole::Member).await.unwrap();
+    // A plain member sees no runner it has no policy for.
+    assert_eq!(crate::runners::get(&c, &id).await.unwrap_err().code, "not_found");
+}
+
 #[tokio::test]
 async fn duplicate_policy_is_already_exists_and_unknown_group_not_found() {
     let w = world().await;

@@ -79,9 +79,10 @@ impl TestServer {
         scm: Option<std::sync::Arc<dyn ScmConnector>>,
     ) -> Self {
         crate::leaks::capture_server_log();
-        let identity = Identity::new(store.clone());
-        let (org, admin, token) = identity.bootstrap().await.unwrap().expect("empty database");
-        let (server, health) = Self::serve(store.clone(), &options, timings, scm).await;
+        let (org, admin, token) = Identity::new(store.clone()).bootstrap().await.unwrap().expect("empty database");
+        // The server's own identity use cases, so that identity changes the tests make reach
+        // its token cache as an admin's changes through the API would.
+        let (server, health, identity) = Self::serve(store.clone(), &options, timings, scm).await;
         Self { server, _dir: dir, identity, store, org, admin_id: admin.id, admin_token: token.token, health }
     }
 
@@ -96,14 +97,14 @@ impl TestServer {
         options: &MountOptions,
         timings: RunnerTimings,
         scm: Option<std::sync::Arc<dyn ScmConnector>>,
-    ) -> (Server, std::sync::Arc<runner_server::health::Health>) {
+    ) -> (Server, std::sync::Arc<runner_server::health::Health>, Identity) {
         let mut state = AppState::with_timings(store, &[42; 32], "http://runner-api.test", timings);
         if let Some(scm) = scm {
             state = state.with_scm_connector(scm);
         }
-        let health = state.health.clone();
+        let (health, identity) = (state.health.clone(), state.identity.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        (Server::start(listener, app(state, options)).unwrap(), health)
+        (Server::start(listener, app(state, options)).unwrap(), health, identity)
     }
 
     /// Stores a public key for a runner, as its sign-up would.

@@ -2,6 +2,7 @@
 //! subcommands), and authenticating a request's bearer token.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use uuid::Uuid;
 
@@ -11,6 +12,7 @@ use crate::model::{ApiEnum, Principal, Subject};
 use crate::secrets;
 use crate::store::{RunnerTokenKind, Store, StoreError};
 use crate::time::Timestamp;
+use crate::token_cache::TokenCache;
 use crate::validate;
 
 /// The one local-configuration runner every organization has: it holds the settings shared by
@@ -37,6 +39,8 @@ pub fn local_configuration_runner(org_id: Uuid, now: Timestamp) -> crate::model:
 #[derive(Clone)]
 pub struct Identity {
     store: Arc<dyn Store>,
+    /// Shared by clones: a change through any clone empties it for all.
+    tokens: Arc<TokenCache>,
 }
 
 /// A personal access token just issued: the plaintext, shown once, and its record.
@@ -55,8 +59,14 @@ fn duplicate(what: &str, name: &str) -> impl FnOnce(StoreError) -> CoreError {
 }
 
 impl Identity {
+    /// Without a token cache: every authentication reads the database.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self::with_token_cache(store, Duration::ZERO)
+    }
+
+    /// Caches authenticated personal access tokens for `ttl` ([`TokenCache`]).
+    pub fn with_token_cache(store: Arc<dyn Store>, ttl: Duration) -> Self {
+        Self { store, tokens: Arc::new(TokenCache::new(ttl)) }
     }
 
     /// Creates an organization and its `org-members` system group.
@@ -146,12 +156,17 @@ impl Identity {
         if group.system {
             return Err(CoreError::FailedPrecondition(format!("{} holds every member already", group.name)));
         }
-        self.store.add_group_member(group_id, member_id).await.map_err(duplicate("membership", &member.name))
+        let added =
+            self.store.add_group_member(group_id, member_id).await.map_err(duplicate("membership", &member.name));
+        self.tokens.clear();
+        added
     }
 
     /// Sets a member's organization role.
     pub async fn set_member_role(&self, member_id: Uuid, role: OrgRole) -> Result<()> {
-        if self.store.set_member_role(member_id, role).await? {
+        let changed = self.store.set_member_role(member_id, role).await;
+        self.tokens.clear();
+        if changed? {
             Ok(())
         } else {
             Err(CoreError::FailedPrecondition(format!("no user or service account {member_id}")))
@@ -160,11 +175,9 @@ impl Identity {
 
     /// Grants or withdraws the runners-admin organization role of a group.
     pub async fn set_group_runners_admin(&self, group_id: Uuid, runners_admin: bool) -> Result<()> {
-        if self.store.set_group_runners_admin(group_id, runners_admin).await? {
-            Ok(())
-        } else {
-            Err(CoreError::not_found(Resource::Group, group_id))
-        }
+        let changed = self.store.set_group_runners_admin(group_id, runners_admin).await;
+        self.tokens.clear();
+        if changed? { Ok(()) } else { Err(CoreError::not_found(Resource::Group, group_id)) }
     }
 
     /// Issues a personal access token for a member, optionally expiring.
@@ -191,11 +204,9 @@ impl Identity {
     }
 
     pub async fn revoke_token(&self, token_id: Uuid) -> Result<()> {
-        if self.store.revoke_access_token(token_id, Timestamp::now()).await? {
-            Ok(())
-        } else {
-            Err(CoreError::FailedPrecondition(format!("no active token {token_id}")))
-        }
+        let revoked = self.store.revoke_access_token(token_id, Timestamp::now()).await;
+        self.tokens.clear();
+        if revoked? { Ok(()) } else { Err(CoreError::FailedPrecondition(format!("no active token {token_id}"))) }
     }
 
     pub async fn tokens(&self, org_id: Uuid) -> Result<Vec<AccessTokenInfo>> {
@@ -219,19 +230,26 @@ impl Identity {
                 _ => Err(refused()),
             };
         }
-        let Some((token, member, groups)) = self.store.resolve_access_token(&secrets::hash(bearer)).await? else {
+        let hash = secrets::hash(bearer);
+        if let Some(caller) = self.tokens.get(&hash, now) {
+            return Ok(caller);
+        }
+        let generation = self.tokens.generation();
+        let Some((token, member, groups)) = self.store.resolve_access_token(&hash).await? else {
             return Err(refused());
         };
         if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
             return Err(refused());
         }
-        Ok(Caller {
+        let caller = Caller {
             org_id: member.org_id,
             subject: Subject { id: member.id, principal: member.principal },
             org_admin: member.role == OrgRole::Admin,
             runners_admin: groups.iter().any(|g| g.runners_admin),
             groups: groups.iter().map(|g| g.id).collect(),
-        })
+        };
+        self.tokens.insert(generation, hash, caller.clone(), token.expires_at);
+        Ok(caller)
     }
 
     /// On an empty database: a `default` organization with an admin user `admin`, and a token

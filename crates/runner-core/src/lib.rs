@@ -27,6 +27,7 @@ pub mod scm_integrations;
 pub mod secrets;
 pub mod store;
 pub mod time;
+pub mod token_cache;
 pub mod validate;
 
 pub use error::{CoreError, FieldViolation};

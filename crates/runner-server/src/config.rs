@@ -92,6 +92,14 @@ pub struct Config {
           value_parser = clap::value_parser!(i64).range(60..=30 * 86_400))]
     pub runner_token_ttl_seconds: i64,
 
+    /// How long, in milliseconds, an authenticated personal access token is trusted without
+    /// reading the database again. A revocation or role change through this process applies at
+    /// once; one made by another process (an `admin` subcommand, another replica) applies within
+    /// this time. 0 reads the database on every call.
+    #[arg(long, env = "RUNNER_SERVER_TOKEN_CACHE_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub token_cache_ms: u64,
+
     /// API base URL of an SCM integration host, as HOST=URL (repeat the flag, or
     /// comma-separate), where the API is not where the host implies. Defaults: github.com uses
     /// https://api.github.com and other GitHub hosts https://HOST/api/v3; GitLab

@@ -126,7 +126,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
     })
     .context("cannot set up the HTTP client for SCM providers")?;
     let state = AppState::with_timings(store, &key, public_url.trim_end_matches('/'), timings)
-        .with_scm_connector(std::sync::Arc::new(scm));
+        .with_scm_connector(std::sync::Arc::new(scm))
+        .with_token_cache(Duration::from_millis(config.token_cache_ms));
     let health = state.health.clone();
     let app = app(state, &options);
     tracing::info!(%addr, tls = tls.is_some(), "serving gRPC, gRPC-web and Connect");

@@ -36,6 +36,10 @@ pub struct AppState {
     pub health: Arc<Health>,
 }
 
+/// How long an authenticated personal access token is trusted without reading the database
+/// again, unless revoked through this process ([`runner_core::token_cache`]).
+pub const DEFAULT_TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Timing of the runner side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunnerTimings {
@@ -89,7 +93,7 @@ impl AppState {
             RunnerSide::new(store.clone(), runners.clone(), classes.clone(), scm.clone(), host_tokens.clone())
                 .with_access_token_ttl(timings.access_token_ttl_secs);
         Self {
-            identity: Identity::new(store.clone()),
+            identity: Identity::with_token_cache(store.clone(), DEFAULT_TOKEN_CACHE_TTL),
             store,
             runners,
             policies,
@@ -101,6 +105,13 @@ impl AppState {
             runner_side,
             health: Arc::default(),
         }
+    }
+
+    /// The same state caching authenticated tokens for `ttl` (zero: never), instead of
+    /// [`DEFAULT_TOKEN_CACHE_TTL`]; see [`runner_core::token_cache`].
+    pub fn with_token_cache(mut self, ttl: std::time::Duration) -> Self {
+        self.identity = Identity::with_token_cache(self.store.clone(), ttl);
+        self
     }
 
     /// The same state asking SCM providers through `connector` (for example one built with

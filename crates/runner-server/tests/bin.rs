@@ -146,6 +146,9 @@ fn admin_commands_manage_identities_and_tokens() {
         .to_owned();
     assert_eq!(list_runners_status(&addr, &token), "HTTP/1.1 200 OK");
     admin(&db, &["revoke-token", "--token-id", &token_id]);
+    // Another process revoked it: the server trusts its cached token for at most
+    // --token-cache-ms (1 s by default; runner_core::token_cache), then refuses it.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(list_runners_status(&addr, &token), "HTTP/1.1 401 Unauthorized");
     child.kill().unwrap();
     child.wait().unwrap();
