@@ -6,12 +6,14 @@
 //! suite in [`testing`] states every storage behaviour once; each backend runs it.
 
 mod error;
+mod group_commit;
 mod metrics;
 mod rows;
 #[macro_use]
 mod sql_store;
 pub mod postgres;
 pub mod sqlite;
+mod sqlite_read;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

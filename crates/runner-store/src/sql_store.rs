@@ -36,6 +36,7 @@ macro_rules! sql_store {
                 "id, runner_id, display_name, description, configuration, enabled, created_at, updated_at, revision";
             const SCM_COLUMNS: &str = "id, runner_id, scm_id, host, oauth_client_id, oauth_encrypted_client_secret, oauth_issuer_url, pat, virtual_directory, created_at, updated_at, revision";
             const HOST_TOKEN_COLUMNS: &str = "id, runner_id, host, subject_id, subject_principal, source, token_ciphertext, refresh_token_ciphertext, expires_at, integration_id, scopes, created_at, updated_at, revision";
+            // In this order: crate::sqlite_read reads them by position.
             const RUNNER_COLUMNS: &str = "id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, spec, status, created_at, updated_at, revision";
 
             fn push_runner_values<'a>(q: &mut QueryBuilder<'a, $db>, c: &'a RunnerColumns) {
@@ -105,26 +106,65 @@ macro_rules! sql_store {
                 attempt().await
             }
 
+            /// One new runner with its exchange token, in its own transaction.
+            async fn insert_runner_alone(
+                pool: &sqlx::Pool<$db>,
+                runner: &Runner,
+                token: &NewRunnerToken,
+            ) -> Result<(), StoreError> {
+                retried(move || async move {
+                    let mut tx = pool.begin().await.map_err(map)?;
+                    insert_runner_row(&mut tx, runner).await?;
+                    insert_token(&mut *tx, token).await?;
+                    tx.commit().await.map_err(map)
+                })
+                .await
+            }
+
+            /// New runners with their exchange tokens, all in one transaction (group commit,
+            /// see crate::group_commit); if that fails, each in its own, so that one bad write
+            /// fails alone.
+            #[allow(dead_code)] // the PostgreSQL backend commits each alone
+            pub(super) async fn insert_runner_batch(
+                pool: sqlx::Pool<$db>,
+                batch: Vec<(Runner, NewRunnerToken)>,
+            ) -> Vec<Result<(), StoreError>> {
+                let together = async {
+                    let mut tx = pool.begin().await.map_err(map)?;
+                    for (runner, token) in &batch {
+                        insert_runner_row(&mut tx, runner).await?;
+                        insert_token(&mut *tx, token).await?;
+                    }
+                    tx.commit().await.map_err(map)
+                };
+                if batch.len() > 1 && together.await.is_ok() {
+                    return batch.iter().map(|_| Ok(())).collect();
+                }
+                let mut results = Vec::with_capacity(batch.len());
+                for (runner, token) in &batch {
+                    results.push(insert_runner_alone(&pool, runner, token).await);
+                }
+                results
+            }
+
             #[async_trait]
             impl Store for $store {
                 async fn insert_runner(&self, runner: &Runner, token: &NewRunnerToken) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_runner");
-                    retried(move || async move {
-                        let mut tx = self.pool.begin().await.map_err(map)?;
-                        insert_runner_row(&mut tx, runner).await?;
-                        insert_token(&mut *tx, token).await?;
-                        tx.commit().await.map_err(map)
-                    })
-                    .await
+                    match self.runner_inserts() {
+                        Some(group) => group.submit((runner.clone(), token.clone())).await,
+                        None => insert_runner_alone(&self.pool, runner, token).await,
+                    }
                 }
 
                 async fn get_runner(&self, id: Uuid) -> Result<Option<Runner>, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("get_runner");
-                    let row: Option<RunnerRow> = sqlx::query_as(&sql(&format!("SELECT {RUNNER_COLUMNS} FROM runners WHERE id = ?")))
-                        .bind(id.to_string()) // 1
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(map)?;
+                    let select = format!("SELECT {RUNNER_COLUMNS} FROM runners WHERE id = ?");
+                    let id = id.to_string();
+                    let row: Option<RunnerRow> = match self.readers() {
+                        Some(readers) => readers.optional(&select, [&id], RunnerRow::from_rusqlite)?,
+                        None => sqlx::query_as(&sql(&select)).bind(id).fetch_optional(&self.pool).await.map_err(map)?,
+                    };
                     row.map(RunnerRow::into_domain).transpose()
                 }
 
@@ -136,20 +176,33 @@ macro_rules! sql_store {
                     limit: u32,
                 ) -> Result<Vec<Runner>, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("list_runners");
-                    let mut q = QueryBuilder::<$db>::new(format!("SELECT {RUNNER_COLUMNS} FROM runners r WHERE "));
-                    push_visibility(&mut q, visibility);
-                    if let Some(after) = after {
-                        q.push(" AND id > ").push_bind(after.to_string());
+                    fn query<Q: SqlText>(q: &mut Q, visibility: &Visibility, filter: &RunnerFilter, after: Option<Uuid>, limit: u32) {
+                        push_visibility(q, visibility);
+                        if let Some(after) = after {
+                            q.text(" AND id > ").bind_text(after.to_string());
+                        }
+                        push_in(q, "creator_id", filter.creator_ids.iter().map(|c| c.to_string()));
+                        if filter.kinds.is_empty() {
+                            // Unless asked for by kind, the local-configuration runner is not listed.
+                            q.text(" AND kind <> ").bind_text(RunnerKind::LocalConfiguration.as_str().to_owned());
+                        }
+                        push_in(q, "kind", filter.kinds.iter().map(|k| k.as_str().to_owned()));
+                        push_in(q, "provider", filter.providers.iter().map(|p| p.as_str().to_owned()));
+                        q.text(" ORDER BY id LIMIT ").bind_int(i64::from(limit));
                     }
-                    push_in(&mut q, "creator_id", filter.creator_ids.iter().map(|c| c.to_string()));
-                    if filter.kinds.is_empty() {
-                        // Unless asked for by kind, the local-configuration runner is not listed.
-                        q.push(" AND kind <> ").push_bind(RunnerKind::LocalConfiguration.as_str());
-                    }
-                    push_in(&mut q, "kind", filter.kinds.iter().map(|k| k.as_str().to_owned()));
-                    push_in(&mut q, "provider", filter.providers.iter().map(|p| p.as_str().to_owned()));
-                    q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
-                    let rows: Vec<RunnerRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
+                    let select = format!("SELECT {RUNNER_COLUMNS} FROM runners r WHERE ");
+                    let rows: Vec<RunnerRow> = match self.readers() {
+                        Some(readers) => {
+                            let mut q = crate::sqlite_read::Select::new(select);
+                            query(&mut q, visibility, filter, after, limit);
+                            readers.all(&q, RunnerRow::from_rusqlite)?
+                        }
+                        None => {
+                            let mut q = QueryBuilder::<$db>::new(select);
+                            query(&mut q, visibility, filter, after, limit);
+                            q.build_query_as().fetch_all(&self.pool).await.map_err(map)?
+                        }
+                    };
                     rows.into_iter().map(RunnerRow::into_domain).collect()
                 }
 
@@ -952,27 +1005,58 @@ macro_rules! sql_store {
 
             /// The runners (aliased `r`) a caller may see: its organization's, and unless it sees them
             /// all, those it created or on which one of its groups has a policy.
-            fn push_visibility(q: &mut QueryBuilder<'_, $db>, visibility: &Visibility) {
+            /// SQL text with bound values, written once for the sqlx query builder and for
+            /// SQLite's inline readers (crate::sqlite_read::Select).
+            trait SqlText {
+                fn text(&mut self, text: &str) -> &mut Self;
+                fn bind_text(&mut self, value: String) -> &mut Self;
+                fn bind_int(&mut self, value: i64) -> &mut Self;
+            }
+
+            impl SqlText for QueryBuilder<'_, $db> {
+                fn text(&mut self, text: &str) -> &mut Self {
+                    self.push(text)
+                }
+                fn bind_text(&mut self, value: String) -> &mut Self {
+                    self.push_bind(value)
+                }
+                fn bind_int(&mut self, value: i64) -> &mut Self {
+                    self.push_bind(value)
+                }
+            }
+
+            impl SqlText for crate::sqlite_read::Select {
+                fn text(&mut self, text: &str) -> &mut Self {
+                    self.push(text)
+                }
+                fn bind_text(&mut self, value: String) -> &mut Self {
+                    self.push_bind(value.into())
+                }
+                fn bind_int(&mut self, value: i64) -> &mut Self {
+                    self.push_bind(value.into())
+                }
+            }
+
+            fn push_visibility<Q: SqlText>(q: &mut Q, visibility: &Visibility) {
                 match visibility {
                     Visibility::All { org_id } => {
-                        q.push("r.org_id = ").push_bind(org_id.to_string());
+                        q.text("r.org_id = ").bind_text(org_id.to_string());
                     }
                     Visibility::Runner { org_id, runner_id } => {
-                        q.push("r.org_id = ").push_bind(org_id.to_string());
-                        q.push(" AND r.id = ").push_bind(runner_id.to_string());
+                        q.text("r.org_id = ").bind_text(org_id.to_string());
+                        q.text(" AND r.id = ").bind_text(runner_id.to_string());
                     }
                     Visibility::Restricted { org_id, subject_id, groups } => {
-                        q.push("r.org_id = ").push_bind(org_id.to_string());
-                        q.push(" AND (r.creator_id = ").push_bind(subject_id.to_string());
+                        q.text("r.org_id = ").bind_text(org_id.to_string());
+                        q.text(" AND (r.creator_id = ").bind_text(subject_id.to_string());
                         if !groups.is_empty() {
-                            q.push(" OR r.id IN (SELECT runner_id FROM runner_policies WHERE group_id IN (");
-                            let mut sep = q.separated(", ");
-                            for g in groups {
-                                sep.push_bind(g.to_string());
+                            q.text(" OR r.id IN (SELECT runner_id FROM runner_policies WHERE group_id IN (");
+                            for (i, g) in groups.iter().enumerate() {
+                                q.text(if i == 0 { "" } else { ", " }).bind_text(g.to_string());
                             }
-                            q.push("))");
+                            q.text("))");
                         }
-                        q.push(")");
+                        q.text(")");
                     }
                 }
             }
@@ -986,16 +1070,15 @@ macro_rules! sql_store {
             }
 
             /// ` AND column IN (?, ?, …)` for a non-empty list of values.
-            fn push_in(q: &mut QueryBuilder<'_, $db>, column: &str, values: impl ExactSizeIterator<Item = String>) {
+            fn push_in<Q: SqlText>(q: &mut Q, column: &str, values: impl ExactSizeIterator<Item = String>) {
                 if values.len() == 0 {
                     return;
                 }
-                q.push(format!(" AND {column} IN ("));
-                let mut sep = q.separated(", ");
-                for v in values {
-                    sep.push_bind(v);
+                q.text(&format!(" AND {column} IN ("));
+                for (i, v) in values.enumerate() {
+                    q.text(if i == 0 { "" } else { ", " }).bind_text(v);
                 }
-                q.push(")");
+                q.text(")");
             }
         }
     };

@@ -13,6 +13,10 @@ use runner_core::store::StoreError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::map_sqlite as map;
+use crate::group_commit::GroupCommit;
+use crate::sqlite_read::Readers;
+use runner_core::model::Runner;
+use runner_core::store::NewRunnerToken;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -20,6 +24,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Inline point reads (a file database only: an in-memory one is private to its connection).
+    readers: Option<std::sync::Arc<Readers>>,
+    /// CreateRunner's writes, committed in groups (crate::group_commit).
+    runner_inserts: std::sync::Arc<GroupCommit<(Runner, NewRunnerToken)>>,
 }
 
 impl SqliteStore {
@@ -38,6 +46,7 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Other(format!("cannot create database directory {}: {e}", dir.display())))?;
         }
+        let file = options.get_filename().to_owned();
         let pool = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { 8 })
             .acquire_timeout(Duration::from_secs(10))
@@ -45,7 +54,20 @@ impl SqliteStore {
             .await
             .map_err(map)?;
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        let readers = (!in_memory).then(|| std::sync::Arc::new(Readers::new(&file)));
+        let batch_pool = pool.clone();
+        let runner_inserts = std::sync::Arc::new(GroupCommit::spawn(move |batch| {
+            queries::insert_runner_batch(batch_pool.clone(), batch)
+        }));
+        Ok(Self { pool, readers, runner_inserts })
+    }
+
+    fn readers(&self) -> Option<&Readers> {
+        self.readers.as_deref()
+    }
+
+    fn runner_inserts(&self) -> Option<&GroupCommit<(Runner, NewRunnerToken)>> {
+        Some(&self.runner_inserts)
     }
 }
 

@@ -19,6 +19,7 @@ where
 {
     runner_round_trip(factory().await).await;
     duplicate_runner_is_refused(factory().await).await;
+    concurrent_creates_all_land_and_a_duplicate_fails_alone(factory().await).await;
     list_orders_filters_and_pages(factory().await).await;
     list_respects_visibility(factory().await).await;
     update_is_conditional_on_revision(factory().await).await;
@@ -121,6 +122,36 @@ async fn duplicate_runner_is_refused(store: Arc<dyn Store>) {
     assert!(matches!(err, StoreError::AlreadyExists), "{err:?}");
     // The failed insert left nothing behind: still exactly one runner.
     assert_eq!(store.list_runners(&everything(&org), &RunnerFilter::default(), None, 10).await.unwrap().len(), 1);
+}
+
+/// Many creates at once (on SQLite they share transactions, crate::group_commit): each lands
+/// with its token, and one that cannot be written fails alone.
+async fn concurrent_creates_all_land_and_a_duplicate_fails_alone(store: Arc<dyn Store>) {
+    let (org, _) = new_org(&store).await;
+    let existing = sample_runner(&org, RunnerProvider::Gcp, None);
+    store.insert_runner(&existing, &token_for(&existing)).await.unwrap();
+    let mut runners: Vec<Runner> = (0..99).map(|_| sample_runner(&org, RunnerProvider::AwsEc2, None)).collect();
+    runners.insert(50, existing.clone());
+    let tasks: Vec<_> = runners
+        .iter()
+        .map(|r| {
+            let (store, runner, token) = (store.clone(), r.clone(), token_for(r));
+            tokio::spawn(async move { store.insert_runner(&runner, &token).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    for (r, result) in runners.iter().zip(&results) {
+        if r.id == existing.id {
+            assert!(matches!(result, Err(StoreError::AlreadyExists)), "{result:?}");
+        } else {
+            result.as_ref().unwrap();
+            assert_eq!(store.get_runner(r.id).await.unwrap().as_ref(), Some(r));
+        }
+    }
+    assert_eq!(store.list_runners(&everything(&org), &RunnerFilter::default(), None, 200).await.unwrap().len(), 100);
 }
 
 async fn list_orders_filters_and_pages(store: Arc<dyn Store>) {
