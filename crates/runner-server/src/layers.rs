@@ -140,7 +140,11 @@ async fn read_declared_body(limits: Limits, req: Request) -> Result<Request, Res
     };
     match collected {
         Ok(c) => Ok(Request::from_parts(parts, Body::from(c.to_bytes()))),
-        Err(_) => Err(connect_error(Code::InvalidArgument, "the request body ended before its declared length")),
+        // The body is within the limit (checked above), so the read failed because the client
+        // reset the stream or closed the connection before sending all of it: it cancelled.
+        Err(_) => {
+            Err(connect_error(Code::Canceled, "the client stopped sending the request body before its declared length"))
+        }
     }
 }
 

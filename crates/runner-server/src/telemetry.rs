@@ -173,6 +173,7 @@ fn code_of(response: &Response) -> &'static str {
         401 => "unauthenticated",
         403 => "permission_denied",
         404 | 405 | 415 | 501 => "unimplemented",
+        499 => "canceled",
         408 | 504 => "deadline_exceeded",
         409 => "already_exists",
         413 | 429 => "resource_exhausted",

@@ -407,3 +407,32 @@ fn idle_http2_connections_are_closed() {
     );
     assert!(closed_at < Duration::from_secs(4), "closed after {closed_at:?}");
 }
+
+/// A client that stops sending its request body (it closes its side, or resets the stream)
+/// cancelled the call: `canceled`, counted as such, not as the client's bad input.
+#[test]
+fn a_body_cut_short_by_the_client_is_canceled() {
+    let server = Running::start(&[]);
+    let mut conn = TcpStream::connect(&server.addr).unwrap();
+    let head = format!(
+        "POST {LIST} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"pagination\"",
+        server.addr, server.token
+    );
+    conn.write_all(head.as_bytes()).unwrap();
+    conn.shutdown(std::net::Shutdown::Write).unwrap();
+    let (answer, _) = read_until_closed(&mut conn, Duration::from_secs(5));
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 499"), "{answer}");
+    assert!(answer.contains(r#""code":"canceled""#), "{answer}");
+
+    let mut metrics = TcpStream::connect(&server.addr).unwrap();
+    metrics.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let (text, _) = read_until_closed(&mut metrics, Duration::from_secs(5));
+    let text = String::from_utf8_lossy(&text);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("rpc_requests_total{") && l.contains(r#"code="canceled""#) && l.ends_with(" 1")),
+        "{text}"
+    );
+    assert_eq!(server.list_status(), "HTTP/1.1 200 OK");
+}
