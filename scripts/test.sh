@@ -10,10 +10,12 @@
 #     server: tests/interop/run.sh;
 #   - the official SDKs: tests/sdk/run.sh;
 #   - the web console (web/) in Debian's headless Chromium, over gRPC-web and Connect and from
-#     another origin, against a live server: tests/browser/run.sh (it also takes the README's
-#     screenshot, docs/images/console-runners.png);
+#     another origin, against a live server: tests/browser/run.sh (UPDATE_SCREENSHOT=1 also
+#     replaces the README's screenshot, docs/images/console-runners.png);
 #   - cargo audit against the RustSec advisory database: scripts/audit.sh;
-#   - the soak's 60-second version (docs/soak.md): scripts/soak.sh 60.
+#   - the soak's 60-second version (docs/soak.md): scripts/soak.sh 60;
+#   - the benchmark's smoke version (docs/performance.md): every row runs with no failed
+#     request, no verdict on the figures: bench/run.sh --smoke.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -81,3 +83,6 @@ bash scripts/audit.sh
 
 step "soak, CI version: 60 s of mixed traffic on every protocol against 100,000 runners"
 bash scripts/soak.sh 60
+
+step "benchmark, smoke version: every call and protocol under h2load, no request failed"
+bash bench/run.sh --smoke

@@ -2,7 +2,10 @@
 //! with mixed traffic over every protocol, reporting errors, latency, memory and file
 //! descriptors. See docs/soak.md.
 
+mod bench;
+mod ceiling;
 mod client;
+mod process;
 mod soak;
 
 use std::path::PathBuf;
@@ -37,6 +40,51 @@ enum Command {
     },
     /// Starts the server binary on a seeded database and runs mixed traffic against it.
     Soak(SoakArgs),
+    /// The performance benchmark (docs/performance.md): our server against a static-answer
+    /// ceiling server, each pinned to one core, driven by h2load from another.
+    Bench(BenchArgs),
+    /// The benchmark's ceiling server: canned answers from a manifest written by `bench`.
+    Ceiling {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        /// A JSON list of {path, grpc, content_type, body_file}.
+        #[arg(long)]
+        manifest: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// The `runner-server` binary to measure.
+    #[arg(long)]
+    pub server_bin: PathBuf,
+    /// Runners to seed into a fresh temporary SQLite database.
+    #[arg(long, default_value_t = 100_000)]
+    pub runners: usize,
+    /// How long each row is measured.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// An unmeasured run before each measured one.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub warm_up: Duration,
+    /// The CPU (taskset list) for the servers.
+    #[arg(long, default_value = "0")]
+    pub server_cpu: String,
+    /// The CPU (taskset list) for h2load.
+    #[arg(long, default_value = "1")]
+    pub load_cpu: String,
+    /// Only check that every row runs without a failed request; no verdicts on the targets.
+    #[arg(long)]
+    pub smoke: bool,
+    /// Also write the table (and the targets' verdicts) to this Markdown file.
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+    /// Only the rows whose label ("GetRunner gRPC c=64") contains this.
+    #[arg(long)]
+    pub only: Option<String>,
+    /// Keep the temporary directory (database, logs, request and answer files).
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(clap::Args)]
@@ -165,6 +213,8 @@ fn main() -> std::process::ExitCode {
                 prepare(&database_url, count, false).await.map(|_| true)
             }
             Command::Soak(args) => soak::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
+            Command::Ceiling { listen, manifest } => ceiling::serve(listen, &manifest).await.map(|()| true),
         }
     });
     match result {

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -17,6 +16,7 @@ use rand::{Rng as _, SeedableRng as _};
 
 use crate::SoakArgs;
 use crate::client::{Client, Proto};
+use crate::process::{Server, finish, mib, percentile_ms, proc_stat, temp_dir};
 
 macro_rules! rs {
     ($method:literal) => {
@@ -51,14 +51,8 @@ struct Sample {
 }
 
 fn sample(pid: u32, at: Duration) -> anyhow::Result<Sample> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).context("server process is gone")?;
-    let rss_kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmRSS in /proc/PID/status")?;
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).context("reading /proc/PID/fd")?.count() as u64;
-    Ok(Sample { at, rss_kib, fds })
+    let stat = proc_stat(pid).context("server process is gone")?;
+    Ok(Sample { at, rss_kib: stat.rss_kib, fds: stat.fds })
 }
 
 /// Latencies (µs) and errors of one RPC over one protocol.
@@ -339,99 +333,13 @@ fn valid_configuration(schema: &RunnerConfigurationSchema) -> Vec<FieldValue> {
         .collect()
 }
 
-/// The server process; SIGTERM on drop if still running.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(bin: &Path, database_url: &str, dir: &Path, log: &str) -> anyhow::Result<Self> {
-        let out_path = dir.join("server.out");
-        let err_path = dir.join("server.err");
-        let child = std::process::Command::new(bin)
-            .args(["--listen", "127.0.0.1:0", "--database-url", database_url])
-            .arg("--key-file")
-            .arg(dir.join("server.key"))
-            .env("RUST_LOG", log)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&out_path)?)
-            .stderr(std::fs::File::create(&err_path)?)
-            .spawn()
-            .with_context(|| format!("cannot start {}", bin.display()))?;
-        let mut server = Self { child, url: String::new() };
-        let started = Instant::now();
-        loop {
-            let out = std::fs::read_to_string(&out_path).unwrap_or_default();
-            if let Some(addr) = out.lines().find_map(|l| l.strip_prefix("listening on http://")) {
-                server.url = format!("http://{}", addr.trim());
-                return Ok(server);
-            }
-            if let Some(status) = server.child.try_wait()? {
-                let err = std::fs::read_to_string(&err_path).unwrap_or_default();
-                bail!("the server exited ({status}) before listening:\n{out}{err}");
-            }
-            if started.elapsed() > Duration::from_secs(120) {
-                bail!("the server did not print its address within 120 s");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// SIGTERM, then the exit status (SIGKILL after 30 s).
-    fn stop(&mut self) -> anyhow::Result<std::process::ExitStatus> {
-        if let Some(status) = self.child.try_wait()? {
-            return Ok(status);
-        }
-        std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status()?;
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        self.child.kill()?;
-        Ok(self.child.wait()?)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.stop();
-    }
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
-}
-
-/// Nearest-rank percentile of sorted latencies, in milliseconds.
-fn percentile_ms(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    f64::from(sorted[rank.clamp(1, sorted.len()) - 1]) / 1000.0
-}
-
 pub async fn run(args: SoakArgs) -> anyhow::Result<bool> {
     if args.concurrency == 0 {
         bail!("--concurrency must be at least 1");
     }
-    let dir = std::env::temp_dir().join(format!("runner-load-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir)?;
+    let dir = temp_dir("runner-load")?;
     let result = soak(&args, &dir).await;
-    if args.keep || result.is_err() {
-        println!("kept {}", dir.display());
-    } else {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    result
+    finish(&dir, args.keep, result)
 }
 
 async fn soak(args: &SoakArgs, dir: &Path) -> anyhow::Result<bool> {
@@ -446,7 +354,7 @@ async fn soak(args: &SoakArgs, dir: &Path) -> anyhow::Result<bool> {
     let runners = prepared.runner_ids.len();
 
     let server_bin: PathBuf = args.server_bin.clone();
-    let mut server = Server::start(&server_bin, &url, dir, &args.server_log)?;
+    let mut server = Server::start(Server::runner_server(&server_bin, &url, dir, &args.server_log), dir, "server")?;
     let pid = server.pid();
     println!("server pid {pid} listening on {} with {runners} runners", server.url);
 

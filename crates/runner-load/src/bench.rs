@@ -1,0 +1,564 @@
+//! The performance benchmark (docs/performance.md): our server on a SQLite database of
+//! `--runners` runners, with authentication on, against a ceiling server that answers the same
+//! calls with precomputed bytes of the same size ([`crate::ceiling`]). Each server is pinned to
+//! one core and h2load, pinned to another, drives it; the table gives requests per second,
+//! latency percentiles, server CPU per request, peak RSS and the ratio to the ceiling.
+//!
+//! A load tool only sees HTTP statuses, and gRPC answers errors with HTTP 200. So before any
+//! load every call is made once over every protocol and its answer checked (gRPC status,
+//! content type, decoding); during the load the mean answer size must equal the checked
+//! answer's; and after it the server's own `rpc_requests_total` must count no code but `ok`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+use bytes::Bytes;
+use gitpod_api::gitpod::v1::*;
+use http_body_util::{BodyExt as _, Full};
+use prost::Message;
+
+use crate::BenchArgs;
+use crate::ceiling::Canned;
+use crate::process::{Server, finish, mib, percentile_ms, proc_stat, temp_dir};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    Get,
+    List,
+    Create,
+}
+
+impl Call {
+    fn name(self) -> &'static str {
+        match self {
+            Call::Get => "GetRunner",
+            Call::List => "ListRunners (page of 50)",
+            Call::Create => "CreateRunner",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Call::Get => "/gitpod.v1.RunnerService/GetRunner",
+            Call::List => "/gitpod.v1.RunnerService/ListRunners",
+            Call::Create => "/gitpod.v1.RunnerService/CreateRunner",
+        }
+    }
+}
+
+/// A protocol and HTTP version, as the load tool speaks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    Grpc,
+    JsonH1,
+    JsonH2,
+}
+
+impl Wire {
+    fn name(self) -> &'static str {
+        match self {
+            Wire::Grpc => "gRPC",
+            Wire::JsonH1 => "Connect JSON h1",
+            Wire::JsonH2 => "Connect JSON h2",
+        }
+    }
+
+    fn grpc(self) -> bool {
+        self == Wire::Grpc
+    }
+
+    fn h1(self) -> bool {
+        self == Wire::JsonH1
+    }
+
+    fn headers(self, bearer: &str) -> Vec<(&'static str, String)> {
+        let mut headers = vec![("authorization", bearer.to_owned())];
+        if self.grpc() {
+            headers.push(("content-type", "application/grpc".to_owned()));
+            headers.push(("te", "trailers".to_owned()));
+        } else {
+            headers.push(("content-type", "application/json".to_owned()));
+            headers.push(("connect-protocol-version", "1".to_owned()));
+        }
+        headers
+    }
+}
+
+/// One row of the table: a call over a protocol at a concurrency of `connections × streams`
+/// (HTTP/2 streams per connection; 1 for HTTP/1.1).
+#[derive(Debug, Clone, Copy)]
+struct Case {
+    call: Call,
+    wire: Wire,
+    connections: u32,
+    streams: u32,
+}
+
+impl Case {
+    fn label(&self) -> String {
+        format!("{} {} c={}", self.call.name(), self.wire.name(), self.connections * self.streams)
+    }
+}
+
+const fn case(call: Call, wire: Wire, connections: u32, streams: u32) -> Case {
+    Case { call, wire, connections, streams }
+}
+
+/// Every row. At c=64, HTTP/2 runs 8 connections × 8 streams and HTTP/1.1 64 connections.
+const CASES: &[Case] = &[
+    case(Call::Get, Wire::Grpc, 8, 8),
+    case(Call::Get, Wire::JsonH1, 64, 1),
+    case(Call::Get, Wire::JsonH2, 8, 8),
+    case(Call::Get, Wire::Grpc, 1, 1),
+    case(Call::Get, Wire::JsonH1, 1, 1),
+    case(Call::List, Wire::Grpc, 8, 8),
+    case(Call::List, Wire::JsonH1, 64, 1),
+    case(Call::List, Wire::JsonH2, 8, 8),
+    case(Call::Create, Wire::Grpc, 8, 8),
+    case(Call::Create, Wire::JsonH1, 64, 1),
+];
+
+/// What one load run measured.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    requests: u64,
+    failed: u64,
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    cpu_us_per_request: f64,
+    mean_answer_bytes: f64,
+}
+
+/// A checked answer to one call.
+struct Answer {
+    content_type: String,
+    /// The HTTP body: for gRPC, the length-prefixed message.
+    body: Bytes,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<bool> {
+    for (tool, package) in [("h2load", "nghttp2-client"), ("taskset", "util-linux")] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            bail!("{tool} is not installed (Debian package {package}; bench/run.sh installs it)");
+        }
+    }
+    let dir = temp_dir("runner-bench")?;
+    let result = bench(&args, &dir).await;
+    finish(&dir, args.keep, result)
+}
+
+fn pinned(cpu: &str, command: Command) -> Command {
+    let mut pinned = Command::new("taskset");
+    pinned.args(["-c", cpu]).arg(command.get_program()).args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => pinned.env(key, value),
+            None => pinned.env_remove(key),
+        };
+    }
+    pinned
+}
+
+async fn bench(args: &BenchArgs, dir: &Path) -> anyhow::Result<bool> {
+    let url = format!("sqlite://{}", dir.join("db.sqlite").display());
+    let prepared = crate::prepare(&url, args.runners, false).await?;
+    let bearer = format!("Bearer {}", prepared.admin_token);
+    let server = Server::start(
+        pinned(&args.server_cpu, Server::runner_server(&args.server_bin, &url, dir, "warn")),
+        dir,
+        "server",
+    )?;
+    println!("our server (pid {}, CPU {}) at {}", server.pid(), args.server_cpu, server.url);
+
+    // The request bodies, exactly as the load tool sends them.
+    let runner_id = prepared.runner_ids[prepared.runner_ids.len() / 2].to_string();
+    let mut requests = Vec::new();
+    for call in [Call::Get, Call::List, Call::Create] {
+        for grpc in [true, false] {
+            let body = request_body(call, grpc, &runner_id)?;
+            let file = dir.join(format!("request-{call:?}-{}.bin", if grpc { "grpc" } else { "json" }));
+            std::fs::write(&file, &body)?;
+            requests.push(((call, grpc), file, Bytes::from(body)));
+        }
+    }
+    let request_file = |call: Call, wire: Wire| -> &(_, PathBuf, Bytes) {
+        requests.iter().find(|((c, g), _, _)| *c == call && *g == wire.grpc()).expect("every request was built")
+    };
+
+    // One checked call per call × protocol; the answers become the ceiling's.
+    let mut canned = Vec::new();
+    let mut expected = Vec::new();
+    for c in CASES {
+        let (_, _, body) = request_file(c.call, c.wire);
+        let answer = check_call(&server.url, c.call, c.wire, &bearer, body.clone())
+            .await
+            .with_context(|| format!("{} over {} on our server", c.call.name(), c.wire.name()))?;
+        expected.push(answer.body.len());
+        if c.call != Call::Create && !canned.iter().any(|k: &Canned| k.path == c.call.path() && k.grpc == c.wire.grpc())
+        {
+            let body_file = dir.join(format!("answer-{:?}-{}.bin", c.call, c.wire.grpc()));
+            std::fs::write(&body_file, &answer.body)?;
+            canned.push(Canned {
+                path: c.call.path().to_owned(),
+                grpc: c.wire.grpc(),
+                content_type: answer.content_type,
+                body_file,
+            });
+        }
+    }
+    let manifest = dir.join("ceiling.json");
+    std::fs::write(&manifest, serde_json::to_vec_pretty(&canned)?)?;
+    let mut ceiling_command = Command::new(std::env::current_exe()?);
+    ceiling_command.arg("ceiling").arg("--manifest").arg(&manifest);
+    let ceiling = Server::start(pinned(&args.server_cpu, ceiling_command), dir, "ceiling")?;
+    println!("ceiling server (pid {}, CPU {}) at {}", ceiling.pid(), args.server_cpu, ceiling.url);
+    for (c, size) in CASES.iter().zip(&expected) {
+        if c.call == Call::Create {
+            continue;
+        }
+        let (_, _, body) = request_file(c.call, c.wire);
+        let answer = check_call(&ceiling.url, c.call, c.wire, &bearer, body.clone()).await?;
+        if answer.body.len() != *size {
+            bail!("the ceiling answers {} bytes where our server answers {size}", answer.body.len());
+        }
+    }
+    let mut rows = Vec::new();
+    println!("{HEADER}");
+    let mut failed = 0;
+    for (c, size) in CASES.iter().zip(&expected) {
+        if args.only.as_ref().is_some_and(|only| !c.label().contains(only.as_str())) {
+            continue;
+        }
+        let (_, file, _) = request_file(c.call, c.wire);
+        let codes_before = error_codes(&server.url).await?;
+        let ours = load(args, dir, &server, c, file, &bearer)?;
+        // The server's own count of calls answered with another code than ok during the row.
+        // h2load ends a timed run by closing its connections: the calls then in flight (at
+        // most c, in the warm-up and in the measured run) are `canceled`, which is no failure.
+        for (code, after) in error_codes(&server.url).await? {
+            let n = after - codes_before.get(&code).copied().unwrap_or(0.0);
+            let allowed = if code == "canceled" { 2.0 * f64::from(c.connections * c.streams) } else { 0.0 };
+            if n > allowed {
+                failed += 1;
+                println!("FAILED: {} on our server: {n} calls answered {code}", c.label());
+            }
+        }
+        let top = if c.call == Call::Create { None } else { Some(load(args, dir, &ceiling, c, file, &bearer)?) };
+        for (who, m) in [("our server", Some(&ours)), ("ceiling", top.as_ref())] {
+            let Some(m) = m else { continue };
+            // Create answers differ (ids, tokens) but not in length; allow 1% for the unexpected.
+            let off = (m.mean_answer_bytes - *size as f64).abs() / *size as f64;
+            if m.failed > 0 || m.requests == 0 || off > 0.01 {
+                failed += 1;
+                println!(
+                    "FAILED: {} over {} c={} on the {who}: {} of {} requests failed; mean answer {:.1} bytes, checked answer {size}",
+                    c.call.name(),
+                    c.wire.name(),
+                    c.connections * c.streams,
+                    m.failed,
+                    m.requests,
+                    m.mean_answer_bytes
+                );
+            }
+        }
+        println!("{}", markdown_row(c, &ours, top.as_ref()));
+        rows.push((*c, ours, top));
+    }
+    let peak = proc_stat(server.pid())?.peak_rss_kib;
+    let ceiling_peak = proc_stat(ceiling.pid())?.peak_rss_kib;
+
+    let mut table = table(&rows, args, peak, ceiling_peak);
+    if !args.smoke {
+        table.push_str(&targets(&rows, peak));
+    }
+    println!("\n{table}");
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, &table).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(failed == 0)
+}
+
+fn request_body(call: Call, grpc: bool, runner_id: &str) -> anyhow::Result<Vec<u8>> {
+    fn encode<M: Message + serde::Serialize>(m: &M, grpc: bool) -> anyhow::Result<Vec<u8>> {
+        if !grpc {
+            return Ok(serde_json::to_vec(m)?);
+        }
+        let message = m.encode_to_vec();
+        let mut framed = Vec::with_capacity(5 + message.len());
+        framed.push(0);
+        framed.extend_from_slice(&u32::try_from(message.len())?.to_be_bytes());
+        framed.extend_from_slice(&message);
+        Ok(framed)
+    }
+    match call {
+        Call::Get => encode(&GetRunnerRequest { runner_id: runner_id.to_owned() }, grpc),
+        Call::List => encode(
+            &ListRunnersRequest {
+                pagination: Some(PaginationRequest { page_size: 50, ..Default::default() }),
+                ..Default::default()
+            },
+            grpc,
+        ),
+        Call::Create => encode(
+            &CreateRunnerRequest {
+                name: "bench runner".to_owned(),
+                provider: RunnerProvider::AwsEc2 as i32,
+                spec: Some(RunnerSpec {
+                    configuration: Some(RunnerConfiguration {
+                        region: "eu-central-1".to_owned(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            grpc,
+        ),
+    }
+}
+
+/// Makes one call the way the load tool will, and checks the answer all the way down.
+async fn check_call(base: &str, call: Call, wire: Wire, bearer: &str, body: Bytes) -> anyhow::Result<Answer> {
+    let mut builder = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new());
+    builder.http2_only(!wire.h1());
+    let client = builder.build_http::<Full<Bytes>>();
+    let mut request = http::Request::post(format!("{base}{}", call.path()));
+    for (name, value) in wire.headers(bearer) {
+        request = request.header(name, value);
+    }
+    let response = client.request(request.body(Full::new(body))?).await?;
+    let status = response.status();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let grpc_in_headers = response.headers().get("grpc-status").cloned();
+    let collected = response.into_body().collect().await?;
+    let grpc_status = collected.trailers().and_then(|t| t.get("grpc-status").cloned()).or(grpc_in_headers);
+    let body = collected.to_bytes();
+    if status != http::StatusCode::OK {
+        bail!("HTTP {status}: {}", String::from_utf8_lossy(&body));
+    }
+    let listed = if wire.grpc() {
+        if grpc_status.as_ref().map(|v| v.as_bytes()) != Some(b"0") {
+            bail!("gRPC status {grpc_status:?}");
+        }
+        if body.len() < 5 || body[0] != 0 || u32::from_be_bytes(body[1..5].try_into()?) as usize != body.len() - 5 {
+            bail!("not one uncompressed gRPC message: {} bytes", body.len());
+        }
+        let message = body.slice(5..);
+        match call {
+            Call::Get => GetRunnerResponse::decode(message).map(|_| 1),
+            Call::List => ListRunnersResponse::decode(message).map(|r| r.runners.len()),
+            Call::Create => CreateRunnerResponse::decode(message).map(|_| 1),
+        }
+        .context("decoding the answer")?
+    } else {
+        if content_type != "application/json" {
+            bail!("content type {content_type:?}");
+        }
+        match call {
+            Call::Get => serde_json::from_slice::<GetRunnerResponse>(&body).map(|_| 1),
+            Call::List => serde_json::from_slice::<ListRunnersResponse>(&body).map(|r| r.runners.len()),
+            Call::Create => serde_json::from_slice::<CreateRunnerResponse>(&body).map(|_| 1),
+        }
+        .context("decoding the answer")?
+    };
+    if call == Call::List && listed != 50 {
+        bail!("a page of {listed} runners, not 50");
+    }
+    Ok(Answer { content_type, body })
+}
+
+/// Runs h2load, pinned to the load core, against `target`: a warm-up, then the measured run.
+fn load(
+    args: &BenchArgs,
+    dir: &Path,
+    target: &Server,
+    c: &Case,
+    body: &Path,
+    bearer: &str,
+) -> anyhow::Result<Measured> {
+    let log = dir.join("h2load.log");
+    let h2load = |seconds: u64, log: Option<&Path>| -> anyhow::Result<String> {
+        let mut command = Command::new("taskset");
+        command.args(["-c", &args.load_cpu, "h2load"]);
+        if c.wire.h1() {
+            command.arg("--h1");
+        }
+        command
+            .args(["-t", "1", "-c", &c.connections.to_string(), "-m", &c.streams.to_string()])
+            .args(["-D", &seconds.to_string()])
+            .arg("-d")
+            .arg(body);
+        for (name, value) in c.wire.headers(bearer) {
+            command.arg("-H").arg(format!("{name}: {value}"));
+        }
+        if let Some(log) = log {
+            command.arg(format!("--log-file={}", log.display()));
+        }
+        command.arg(format!("{}{}", target.url, c.call.path()));
+        let output = command.output().context("running h2load")?;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        if !output.status.success() {
+            bail!("h2load failed ({}):\n{stdout}{}", output.status, String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(stdout)
+    };
+    h2load(args.warm_up.as_secs().max(1), None)?;
+    // h2load appends to its log file.
+    let _ = std::fs::remove_file(&log);
+    let before = proc_stat(target.pid())?;
+    let out = h2load(args.duration.as_secs(), Some(&log))?;
+    let after = proc_stat(target.pid())?;
+
+    let mut latencies = Vec::new();
+    let mut failed = 0u64;
+    for line in std::fs::read_to_string(&log)?.lines() {
+        let mut columns = line.split('\t');
+        let status = columns.nth(1).unwrap_or_default();
+        match (status, columns.next().and_then(|v| v.trim().parse::<u32>().ok())) {
+            ("200", Some(micros)) => latencies.push(micros),
+            _ => failed += 1,
+        }
+    }
+    latencies.sort_unstable();
+    let requests = latencies.len() as u64 + failed;
+    // "finished in 10.00s, 12345.67 req/s, 1.23MB/s" and "traffic: … , 1.00MB (1048576) data".
+    let per_second = out
+        .lines()
+        .find_map(|l| l.strip_prefix("finished in "))
+        .and_then(|l| l.split(", ").nth(1))
+        .and_then(|v| v.trim_end_matches(" req/s").parse::<f64>().ok())
+        .with_context(|| format!("no req/s in h2load's output:\n{out}"))?;
+    let data = out
+        .lines()
+        .find_map(|l| l.strip_prefix("traffic: "))
+        .and_then(|l| l.rsplit(", ").next())
+        .and_then(|v| v.split_once('(')?.1.split_once(')')?.0.parse::<f64>().ok())
+        .with_context(|| format!("no data bytes in h2load's output:\n{out}"))?;
+    let done = out
+        .lines()
+        .find_map(|l| l.strip_prefix("requests: "))
+        .and_then(|l| l.split(", ").find_map(|p| p.strip_suffix(" done")))
+        .and_then(|v| v.parse::<f64>().ok())
+        .with_context(|| format!("no request count in h2load's output:\n{out}"))?;
+    let cpu = after.cpu.saturating_sub(before.cpu);
+    Ok(Measured {
+        requests,
+        failed,
+        per_second,
+        p50_ms: percentile_ms(&latencies, 50.0),
+        p99_ms: percentile_ms(&latencies, 99.0),
+        cpu_us_per_request: if requests == 0 { 0.0 } else { cpu.as_micros() as f64 / requests as f64 },
+        mean_answer_bytes: if done == 0.0 { 0.0 } else { data / done },
+    })
+}
+
+/// Calls the server answered with each code but `ok` so far, from its own metrics.
+async fn error_codes(base: &str) -> anyhow::Result<std::collections::BTreeMap<String, f64>> {
+    let text = reqwest::get(format!("{base}/metrics")).await?.error_for_status()?.text().await?;
+    let mut codes = std::collections::BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("rpc_requests_total{")) {
+        let code = line.split("code=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or("?");
+        let count = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        if code != "ok" {
+            *codes.entry(code.to_owned()).or_insert(0.0) += count;
+        }
+    }
+    Ok(codes)
+}
+
+/// The cells of a row of the table, after the call, protocol and concurrency.
+fn cells(ours: &Measured, top: Option<&Measured>) -> [String; 7] {
+    let (top_rate, ratio, top_cpu) = match top {
+        Some(t) => (
+            format!("{:.0}", t.per_second),
+            format!("{:.2}", ours.per_second / t.per_second),
+            format!("{:.1}", t.cpu_us_per_request),
+        ),
+        None => ("-".to_owned(), "-".to_owned(), "-".to_owned()),
+    };
+    [
+        format!("{:.0}", ours.per_second),
+        format!("{:.2}", ours.p50_ms),
+        format!("{:.2}", ours.p99_ms),
+        format!("{:.1}", ours.cpu_us_per_request),
+        top_rate,
+        ratio,
+        top_cpu,
+    ]
+}
+
+const HEADER: &str = "| call | protocol | c | req/s | p50 ms | p99 ms | server CPU µs/req | ceiling req/s | ratio | ceiling CPU µs/req |";
+
+fn markdown_row(c: &Case, ours: &Measured, top: Option<&Measured>) -> String {
+    let concurrency = c.connections * c.streams;
+    format!("| {} | {} | {concurrency} | {} |", c.call.name(), c.wire.name(), cells(ours, top).join(" | "))
+}
+
+fn table(
+    rows: &[(Case, Measured, Option<Measured>)],
+    args: &BenchArgs,
+    peak_rss_kib: u64,
+    ceiling_peak_rss_kib: u64,
+) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{} runners on SQLite, authentication on; server and ceiling on CPU {}, h2load on CPU {}; {} s per row after a {} s warm-up.\n",
+        args.runners,
+        args.server_cpu,
+        args.load_cpu,
+        args.duration.as_secs(),
+        args.warm_up.as_secs().max(1)
+    );
+    let _ = writeln!(t, "{HEADER}\n|---|---|---|---|---|---|---|---|---|---|");
+    for (c, ours, top) in rows {
+        let _ = writeln!(t, "{}", markdown_row(c, ours, top.as_ref()));
+    }
+    let _ = writeln!(
+        t,
+        "\nPeak RSS over the whole run: our server {:.1} MiB, the ceiling {:.1} MiB.",
+        mib(peak_rss_kib),
+        mib(ceiling_peak_rss_kib)
+    );
+    t
+}
+
+/// The targets of docs/performance.md, each met or missed by the figures of this run.
+fn targets(rows: &[(Case, Measured, Option<Measured>)], peak_rss_kib: u64) -> String {
+    let mut t = String::from("\n| target | figure | verdict |\n|---|---|---|\n");
+    let mut check = |target: String, figure: String, met: bool| {
+        let _ = writeln!(t, "| {target} | {figure} | {} |", if met { "met" } else { "MISSED" });
+    };
+    for (c, ours, top) in rows {
+        let concurrency = c.connections * c.streams;
+        let label = format!("{} over {} at c={concurrency}", c.call.name(), c.wire.name());
+        let ratio = top.map(|t| ours.per_second / t.per_second);
+        match (c.call, concurrency, ratio) {
+            (Call::Get, 64, Some(r)) => check(format!("{label}: ≥ 0.40 of the ceiling"), format!("{r:.2}"), r >= 0.40),
+            (Call::List, 64, Some(r)) => check(format!("{label}: ≥ 0.25 of the ceiling"), format!("{r:.2}"), r >= 0.25),
+            (Call::Create, 64, _) => check(
+                format!("{label}: ≥ 5,000 req/s"),
+                format!("{:.0} req/s", ours.per_second),
+                ours.per_second >= 5000.0,
+            ),
+            (Call::Get, 1, _) => {
+                check(format!("{label}: p99 ≤ 0.5 ms"), format!("{:.2} ms", ours.p99_ms), ours.p99_ms <= 0.5)
+            }
+            _ => {}
+        }
+        if concurrency == 64 && c.call != Call::Create {
+            check(format!("{label}: p99 ≤ 5 ms"), format!("{:.2} ms", ours.p99_ms), ours.p99_ms <= 5.0);
+        }
+        if c.call == Call::Get && concurrency == 64 {
+            let cpu = ours.cpu_us_per_request;
+            check(format!("{label}: server CPU ≤ 20 µs per call"), format!("{cpu:.1} µs"), cpu <= 20.0);
+        }
+    }
+    let peak = mib(peak_rss_kib);
+    check("peak RSS of our server ≤ 64 MiB".to_owned(), format!("{peak:.1} MiB"), peak <= 64.0);
+    t
+}
