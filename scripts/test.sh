@@ -15,7 +15,8 @@
 #   - cargo audit against the RustSec advisory database: scripts/audit.sh;
 #   - the soak's 60-second version (docs/soak.md): scripts/soak.sh 60;
 #   - the benchmark's smoke version (docs/performance.md): every row runs with no failed
-#     request, no verdict on the figures: bench/run.sh --smoke.
+#     request, no verdict on the figures: bench/run.sh --smoke;
+#   - 30 s of each cargo-fuzz target, unoptimised build (docs/fuzzing.md): scripts/fuzz.sh 30.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -86,3 +87,6 @@ bash scripts/soak.sh 60
 
 step "benchmark, smoke version: every call and protocol under h2load, no request failed"
 bash bench/run.sh --smoke
+
+step "fuzzing: 30 s of each cargo-fuzz target (unoptimised build: about 3.5 minutes from cold)"
+FUZZ_PROFILE=dev bash scripts/fuzz.sh 30
