@@ -120,14 +120,11 @@ pub trait Store: Send + Sync + 'static {
     async fn resolve_runner_token(&self, hash: &[u8]) -> Result<Option<RunnerTokenInfo>, StoreError>;
 
     /// Marks the exchange token with this hash used, if it is an unused exchange token that
-    /// expires after `now`, and returns its runner. Atomic: of concurrent redemptions, on any
-    /// number of replicas, exactly one gets the runner.
-    async fn redeem_exchange_token(&self, hash: &[u8], now: Timestamp) -> Result<Option<Uuid>, StoreError>;
-
-    /// Redeems the exchange token with this hash as [`Store::redeem_exchange_token`] does and,
-    /// in the same transaction, stores the access token `access` (its `runner_id` is ignored:
-    /// the token is stored for the redeemed token's runner). Both or neither: a crash or an
-    /// error in between never spends the exchange token without the access token it bought.
+    /// expires after `now`, returns its runner and, in the same transaction, stores the access
+    /// token `access` (its `runner_id` is ignored: the token is stored for the redeemed token's
+    /// runner). Atomic: of concurrent redemptions, on any number of replicas, exactly one gets
+    /// the runner. Both or neither: a crash or an error in between never spends the exchange
+    /// token without the access token it bought.
     async fn redeem_exchange_token_for_access(
         &self,
         hash: &[u8],

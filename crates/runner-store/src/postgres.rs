@@ -161,7 +161,12 @@ mod tests {
         let now = Timestamp::now();
         let redemptions = replicas.iter().flat_map(|s| [s.clone(), s.clone()]).map(|store| {
             let hash = exchange.hash.clone();
-            tokio::spawn(async move { store.redeem_exchange_token(&hash, now).await.unwrap() })
+            let access = NewRunnerToken {
+                hash: runner_core::secrets::hash(&Uuid::new_v4().to_string()),
+                kind: RunnerTokenKind::Access,
+                ..exchange.clone()
+            };
+            tokio::spawn(async move { store.redeem_exchange_token_for_access(&hash, now, &access).await.unwrap() })
         });
         let mut winners = Vec::new();
         for r in redemptions.collect::<Vec<_>>() {

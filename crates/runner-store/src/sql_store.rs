@@ -250,22 +250,6 @@ macro_rules! sql_store {
                     row.map(RunnerTokenRow::into_domain).transpose()
                 }
 
-                async fn redeem_exchange_token(&self, hash: &[u8], now: Timestamp) -> Result<Option<Uuid>, StoreError> {
-                    let _timer = crate::metrics::QueryTimer::new("redeem_exchange_token");
-                    // One statement: SQLite serializes writers, so of two redemptions only one finds
-                    // `used_at` still NULL.
-                    let runner: Option<String> = sqlx::query_scalar(&sql("UPDATE runner_tokens SET used_at = ? \
-                         WHERE hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ? RETURNING runner_id",))
-                    .bind(now.0) // 1
-                    .bind(hash) // 2
-                    .bind(RunnerTokenKind::Exchange.as_str()) // 3
-                    .bind(now.0) // 4
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map)?;
-                    runner.map(|r| crate::rows::uuid("token runner", &r)).transpose()
-                }
-
                 async fn redeem_exchange_token_for_access(
                     &self,
                     hash: &[u8],

@@ -287,27 +287,34 @@ async fn runner_tokens_resolve_and_redeem_once(store: Arc<dyn Store>) {
     );
     assert_eq!(store.resolve_runner_token(&[7; 32]).await.unwrap(), None);
 
-    // Concurrent redemptions of one token: exactly one wins.
+    // Concurrent redemptions of one token: exactly one wins, and only its access token is stored.
     let now = Timestamp::now();
+    let bought = |r: &Runner| NewRunnerToken { kind: RunnerTokenKind::Access, ..token_for(r) };
     let attempts = (0..8).map(|_| {
-        let (store, hash) = (store.clone(), exchange.hash.clone());
-        tokio::spawn(async move { store.redeem_exchange_token(&hash, now).await.unwrap() })
+        let (store, hash, access) = (store.clone(), exchange.hash.clone(), bought(&r));
+        tokio::spawn(async move {
+            let won = store.redeem_exchange_token_for_access(&hash, now, &access).await.unwrap();
+            (won, access.hash)
+        })
     });
     let mut winners = Vec::new();
     for a in attempts {
-        winners.extend(a.await.unwrap());
+        let (won, access_hash) = a.await.unwrap();
+        let stored = store.resolve_runner_token(&access_hash).await.unwrap();
+        assert_eq!(stored.is_some(), won.is_some());
+        winners.extend(won);
     }
     assert_eq!(winners, vec![r.id]);
     assert_eq!(store.resolve_runner_token(&exchange.hash).await.unwrap().unwrap().used_at, Some(now));
-    assert_eq!(store.redeem_exchange_token(&exchange.hash, now).await.unwrap(), None);
+    assert_eq!(store.redeem_exchange_token_for_access(&exchange.hash, now, &bought(&r)).await.unwrap(), None);
 
     // Expired tokens and other kinds do not redeem.
     let expired = NewRunnerToken { expires_at: now, ..token_for(&r) };
     store.insert_runner_token(&expired).await.unwrap();
-    assert_eq!(store.redeem_exchange_token(&expired.hash, now).await.unwrap(), None);
-    let access = NewRunnerToken { kind: RunnerTokenKind::Access, ..token_for(&r) };
+    assert_eq!(store.redeem_exchange_token_for_access(&expired.hash, now, &bought(&r)).await.unwrap(), None);
+    let access = bought(&r);
     store.insert_runner_token(&access).await.unwrap();
-    assert_eq!(store.redeem_exchange_token(&access.hash, now).await.unwrap(), None);
+    assert_eq!(store.redeem_exchange_token_for_access(&access.hash, now, &bought(&r)).await.unwrap(), None);
     assert_eq!(store.resolve_runner_token(&access.hash).await.unwrap().unwrap().kind, RunnerTokenKind::Access);
 
     // They all go with the runner.
