@@ -19,7 +19,6 @@ use crate::identity::Caller;
 use crate::model::*;
 use crate::page::PageTokens;
 use crate::runners::{Page, Runners};
-use crate::scm_integrations::check_host;
 use crate::store::{Store, StoreError, WriteOutcome};
 use crate::time::Timestamp;
 use crate::validate::{self, Violations};
@@ -115,7 +114,7 @@ impl HostTokens {
         let mut v = Violations::default();
         let runner_id = v.check(validate::uuid("runnerId", &input.runner_id));
         let subject = v.check(Self::subject_of(&input));
-        v.check(check_host("host", &input.host));
+        v.check(validate::check_host("host", &input.host));
         v.check(secret("token", &input.token));
         if !input.refresh_token.is_empty() {
             v.check(secret("refreshToken", &input.refresh_token));

@@ -221,7 +221,7 @@ impl Identity {
             return Err(refused());
         }
         let now = Timestamp::now();
-        if bearer.starts_with(crate::runners::ACCESS_TOKEN_PREFIX) {
+        if bearer.starts_with(secrets::ACCESS_TOKEN_PREFIX) {
             // A runner process, with the access token it got for its exchange token.
             return match self.store.resolve_runner_token(&secrets::hash(bearer)).await? {
                 Some(t) if t.kind == RunnerTokenKind::Access && t.expires_at > now => {

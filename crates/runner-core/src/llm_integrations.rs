@@ -10,9 +10,8 @@ use crate::error::{CoreError, Resource, Result};
 use crate::identity::Caller;
 use crate::model::*;
 use crate::page::PageTokens;
-use crate::runners::seal;
 use crate::runners::{Page, Runners};
-use crate::scm::questions::check_url;
+use crate::secrets::seal;
 use crate::store::{Store, WriteOutcome};
 use crate::time::Timestamp;
 use crate::validate::{self, Violations};
@@ -92,7 +91,7 @@ impl LlmIntegrations {
         if input.models.is_empty() {
             v.push(crate::FieldViolation::new("models", "needs at least one model"));
         }
-        v.check(check_url("endpoint", &input.endpoint));
+        v.check(validate::check_url("endpoint", &input.endpoint));
         v.check(validate::length("apiKey", &input.api_key, 1, 16 * 1024));
         v.finish()?;
         let runner = self.runners.load_for(caller, runner_id.expect("checked"), RunnerAccess::Admin).await?;
@@ -145,7 +144,7 @@ impl LlmIntegrations {
     pub async fn update(&self, caller: &Caller, input: UpdateLlmInput) -> Result<()> {
         let mut v = Violations::default();
         if let Some(e) = &input.endpoint {
-            v.check(check_url("endpoint", e));
+            v.check(validate::check_url("endpoint", e));
         }
         if let Some(k) = &input.api_key {
             v.check(validate::length("apiKey", k, 1, 16 * 1024));

@@ -22,10 +22,10 @@ use crate::error::{CoreError, FieldViolation, Resource, Result};
 use crate::host_tokens::{HostTokens, TokenLookup};
 use crate::identity::Caller;
 use crate::model::*;
-use crate::runners::{Page, Runners, runner_token, seal};
+use crate::runners::{Page, Runners};
 use crate::schema::{self, RunnerConfigurationSchema};
-use crate::scm_integrations::{ScmIntegrations, check_host};
-use crate::secrets;
+use crate::scm_integrations::ScmIntegrations;
+use crate::secrets::{self, runner_token, seal};
 use crate::store::{RunnerTokenKind, Store};
 use crate::time::Timestamp;
 use crate::validate::{self, Violations};
@@ -319,7 +319,7 @@ impl RunnerSide {
             (false, true, true) => TokenLookup::Id(validate::uuid("id", &input.id)?),
             (true, false, false) => {
                 let mut v = Violations::default();
-                v.check(check_host("host", &input.host));
+                v.check(validate::check_host("host", &input.host));
                 let subject_id = v.check(validate::uuid("subjectId", &input.subject_id));
                 v.finish()?;
                 TokenLookup::HostAndSubject { host: input.host, subject_id: subject_id.expect("checked") }

@@ -13,8 +13,8 @@ use crate::identity::Caller;
 use crate::model::*;
 pub use crate::page::Page;
 use crate::page::PageTokens;
-use crate::secrets;
-use crate::store::{NewRunnerToken, RunnerTokenKind, Store, WriteOutcome};
+use crate::secrets::{runner_token, seal};
+use crate::store::{RunnerTokenKind, Store, WriteOutcome};
 use crate::time::Timestamp;
 use crate::validate::{self, Violations};
 
@@ -27,8 +27,6 @@ pub const EXCHANGE_TOKEN_TTL_SECS: i64 = 24 * 3600;
 pub const LOGS_TOKEN_TTL_SECS: i64 = 3600;
 /// A runner that has not reported its status for this long is shown as INACTIVE.
 pub const DEFAULT_HEARTBEAT_TIMEOUT_SECS: i64 = 90;
-/// Runner access tokens start with this; personal access tokens do not.
-pub const ACCESS_TOKEN_PREFIX: &str = "gpr_";
 /// How often a conditional update is retried after losing a race.
 const UPDATE_ATTEMPTS: usize = 8;
 const LIST_KIND: &str = "runners";
@@ -435,37 +433,6 @@ fn metrics_aad(runner_id: Uuid) -> Vec<u8> {
     let mut aad = runner_id.as_bytes().to_vec();
     aad.extend_from_slice(b"metrics password");
     aad
-}
-
-/// The message clients match on (Terraform provider) when a secret cannot be sealed yet.
-pub const NO_PUBLIC_KEY: &str = "runner does not have a public key";
-
-/// Seals a secret meant for a runner to its X25519 public key (libsodium sealed box); only the
-/// runner can open it. `failed_precondition` until the runner has published a key.
-pub(crate) fn seal(runner: &Runner, secret: &str) -> Result<Vec<u8>> {
-    if runner.status.public_key.is_empty() {
-        return Err(CoreError::FailedPrecondition(NO_PUBLIC_KEY.to_owned()));
-    }
-    crate::crypto::seal_to_runner(&runner.status.public_key, secret.as_bytes())
-        .map_err(|_| CoreError::FailedPrecondition("runner has an invalid public key".to_owned()))
-}
-
-/// Mints a runner token: the plaintext for the caller and the record to store.
-pub(crate) fn runner_token(runner_id: Uuid, kind: RunnerTokenKind, ttl_seconds: i64) -> (String, NewRunnerToken) {
-    let minted = secrets::mint(match kind {
-        RunnerTokenKind::Exchange => "gpx",
-        RunnerTokenKind::Logs => "gpl",
-        RunnerTokenKind::Access => ACCESS_TOKEN_PREFIX.trim_end_matches('_'),
-    });
-    let now = Timestamp::now();
-    let record = NewRunnerToken {
-        hash: minted.hash,
-        runner_id,
-        kind,
-        created_at: now,
-        expires_at: now.plus_seconds(ttl_seconds),
-    };
-    (minted.plaintext, record)
 }
 
 /// Exactly one of kind and provider; the kind follows from the provider.

@@ -653,7 +653,7 @@ pub fn check_reported(field: &str, schema: &RunnerConfigurationSchema) -> Vec<Fi
             push(Err(FieldViolation::new(format!("{at}.defaultHosts"), "must have at most 20 entries")));
         }
         for (j, host) in scm.default_hosts.iter().enumerate().take(20) {
-            push(crate::scm_integrations::check_host(&format!("{at}.defaultHosts[{j}]"), host));
+            push(validate::check_host(&format!("{at}.defaultHosts[{j}]"), host));
         }
         if let Some(oauth) = &scm.oauth {
             push(validate::optional_http_url(&format!("{at}.oauth.callbackUrl"), &oauth.callback_url));

@@ -14,6 +14,7 @@ use crate::model::*;
 use crate::page::PageTokens;
 use crate::runners::{Page, Runners};
 use crate::schema::ScmConfigSchema;
+use crate::secrets::{NO_PUBLIC_KEY, seal};
 use crate::store::{Store, StoreError, WriteOutcome};
 use crate::time::Timestamp;
 use crate::validate::{self, Violations};
@@ -22,8 +23,6 @@ const LIST_KIND: &str = "scm-integrations";
 const UPDATE_ATTEMPTS: usize = 8;
 const ENTRA: &str = "azuredevops_entra";
 const ADO_SERVER: &str = "azuredevops_server";
-pub use crate::runners::NO_PUBLIC_KEY;
-use crate::runners::seal;
 
 #[derive(Debug, Clone, Default)]
 pub struct CreateScmInput {
@@ -53,22 +52,6 @@ pub struct ScmIntegrations {
     runners: Runners,
     classes: EnvironmentClasses,
     page_tokens: PageTokens,
-}
-
-/// A host: a DNS name, optionally with a port and a path (`dev.azure.com/acme`), no scheme.
-pub fn check_host(field: &str, host: &str) -> std::result::Result<(), FieldViolation> {
-    validate::length(field, host, 1, 255)?;
-    if host.contains("://") || host.chars().any(|c| c.is_whitespace()) || host.starts_with('/') {
-        return Err(FieldViolation::new(field, "must be a host name such as github.com, without scheme or spaces"));
-    }
-    Ok(())
-}
-
-pub(crate) fn optional_text(field: &str, v: &Option<String>, max: usize) -> std::result::Result<(), FieldViolation> {
-    match v {
-        Some(v) => validate::length(field, v, 0, max),
-        None => Ok(()),
-    }
 }
 
 /// The provider rules that hold for the integration as it will be stored.
@@ -122,11 +105,11 @@ impl ScmIntegrations {
         let mut v = Violations::default();
         let runner_id = v.check(validate::uuid("runnerId", &input.runner_id));
         v.check(validate::length("scmId", &input.scm_id, 1, 64));
-        v.check(check_host("host", &input.host));
-        v.check(optional_text("oauthClientId", &input.oauth_client_id, 1024));
-        v.check(optional_text("oauthPlaintextClientSecret", &input.oauth_plaintext_client_secret, 4096));
-        v.check(optional_text("issuerUrl", &input.issuer_url, 2048));
-        v.check(optional_text("virtualDirectory", &input.virtual_directory, 256));
+        v.check(validate::check_host("host", &input.host));
+        v.check(validate::optional_text("oauthClientId", &input.oauth_client_id, 1024));
+        v.check(validate::optional_text("oauthPlaintextClientSecret", &input.oauth_plaintext_client_secret, 4096));
+        v.check(validate::optional_text("issuerUrl", &input.issuer_url, 2048));
+        v.check(validate::optional_text("virtualDirectory", &input.virtual_directory, 256));
         let client_id = input.oauth_client_id.clone().filter(|c| !c.is_empty());
         let secret = input.oauth_plaintext_client_secret.clone().filter(|c| !c.is_empty());
         match (&client_id, &secret) {
@@ -212,10 +195,10 @@ impl ScmIntegrations {
 
     pub async fn update(&self, caller: &Caller, input: UpdateScmInput) -> Result<()> {
         let mut v = Violations::default();
-        v.check(optional_text("oauthClientId", &input.oauth_client_id, 1024));
-        v.check(optional_text("oauthPlaintextClientSecret", &input.oauth_plaintext_client_secret, 4096));
-        v.check(optional_text("issuerUrl", &input.issuer_url, 2048));
-        v.check(optional_text("virtualDirectory", &input.virtual_directory, 256));
+        v.check(validate::optional_text("oauthClientId", &input.oauth_client_id, 1024));
+        v.check(validate::optional_text("oauthPlaintextClientSecret", &input.oauth_plaintext_client_secret, 4096));
+        v.check(validate::optional_text("issuerUrl", &input.issuer_url, 2048));
+        v.check(validate::optional_text("virtualDirectory", &input.virtual_directory, 256));
         v.finish()?;
         for _ in 0..UPDATE_ATTEMPTS {
             let (mut integration, runner) = self.load_for(caller, &input.id, RunnerAccess::Admin).await?;
@@ -344,7 +327,7 @@ impl ScmIntegrations {
         let id = validate::uuid("runnerId", runner_id)?;
         let runner = self.runners.load_for(caller, id, RunnerAccess::Admin).await?;
         let mut out = ScmValidation::default();
-        if let Err(v) = check_host("host", &input.host) {
+        if let Err(v) = validate::check_host("host", &input.host) {
             out.file("host", v.description);
         }
         let existing = self

@@ -1,10 +1,21 @@
-//! Bearer-style secrets minted by the server (exchange tokens, …): random, at least 256 bits,
-//! shown once, stored only as a SHA-256 hash.
+//! Secrets the server hands out: bearer tokens it mints (exchange, access and logs tokens of
+//! runners, personal access tokens), random, 256 bits, shown once and stored only as a SHA-256
+//! hash; keys derived from the server key; and secrets sealed to a runner's public key.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::crypto;
+use crate::error::{CoreError, Result};
+use crate::model::Runner;
+use crate::store::{NewRunnerToken, RunnerTokenKind};
+use crate::time::Timestamp;
+
+/// Runner access tokens start with this; personal access tokens do not.
+pub const ACCESS_TOKEN_PREFIX: &str = "gpr_";
 
 /// A freshly minted secret: the plaintext for the caller, the hash for storage.
 pub struct MintedToken {
@@ -46,6 +57,37 @@ pub fn derive_key(master: &[u8; 32], purpose: &str) -> [u8; 32] {
     let mut mac = Hmac::<Sha256>::new_from_slice(master).expect("HMAC takes any key length");
     mac.update(purpose.as_bytes());
     mac.finalize().into_bytes().into()
+}
+
+/// The message clients match on (Terraform provider) when a secret cannot be sealed yet.
+pub const NO_PUBLIC_KEY: &str = "runner does not have a public key";
+
+/// Seals a secret meant for a runner to its X25519 public key (libsodium sealed box); only the
+/// runner can open it. `failed_precondition` until the runner has published a key.
+pub(crate) fn seal(runner: &Runner, secret: &str) -> Result<Vec<u8>> {
+    if runner.status.public_key.is_empty() {
+        return Err(CoreError::FailedPrecondition(NO_PUBLIC_KEY.to_owned()));
+    }
+    crypto::seal_to_runner(&runner.status.public_key, secret.as_bytes())
+        .map_err(|_| CoreError::FailedPrecondition("runner has an invalid public key".to_owned()))
+}
+
+/// Mints a runner token: the plaintext for the caller and the record to store.
+pub(crate) fn runner_token(runner_id: Uuid, kind: RunnerTokenKind, ttl_seconds: i64) -> (String, NewRunnerToken) {
+    let minted = mint(match kind {
+        RunnerTokenKind::Exchange => "gpx",
+        RunnerTokenKind::Logs => "gpl",
+        RunnerTokenKind::Access => ACCESS_TOKEN_PREFIX.trim_end_matches('_'),
+    });
+    let now = Timestamp::now();
+    let record = NewRunnerToken {
+        hash: minted.hash,
+        runner_id,
+        kind,
+        created_at: now,
+        expires_at: now.plus_seconds(ttl_seconds),
+    };
+    (minted.plaintext, record)
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ pub const DEFAULT_PAGE_SIZE: u32 = 25;
 pub const MAX_PAGE_SIZE: u32 = 100;
 /// Largest number of values in one list filter.
 pub const MAX_FILTER_VALUES: usize = 25;
+/// Longest URL accepted (context URLs, repository URLs, endpoints, links).
+pub const MAX_URL_LEN: usize = 2048;
 
 /// A required UUID string.
 pub fn uuid(field: &str, value: &str) -> Result<Uuid, FieldViolation> {
@@ -53,13 +55,47 @@ pub fn optional_http_url(field: &str, value: &str) -> Result<(), FieldViolation>
     if value.is_empty() {
         return Ok(());
     }
-    length(field, value, 1, 2048)?;
-    let rest = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://"));
-    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
-    if host.is_none_or(str::is_empty) || value.contains(char::is_whitespace) {
+    length(field, value, 1, MAX_URL_LEN)?;
+    if !is_http_url(value) {
         return Err(FieldViolation::new(field, "must be an http or https URL"));
     }
     Ok(())
+}
+
+/// A required absolute http(s) URL with a host, as repository and other URLs are.
+pub fn check_url(field: &str, url: &str) -> Result<(), FieldViolation> {
+    length(field, url, 1, MAX_URL_LEN)?;
+    if !is_http_url(url) {
+        return Err(FieldViolation::new(
+            field,
+            "must be an absolute http(s) URL, for example https://github.com/org/repo",
+        ));
+    }
+    Ok(())
+}
+
+/// `http://` or `https://`, a non-empty host, and no white space anywhere.
+fn is_http_url(value: &str) -> bool {
+    let rest = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+    host.is_some_and(|h| !h.is_empty()) && !value.contains(char::is_whitespace)
+}
+
+/// A host: a DNS name, optionally with a port and a path (`dev.azure.com/acme`), no scheme.
+pub fn check_host(field: &str, host: &str) -> Result<(), FieldViolation> {
+    length(field, host, 1, 255)?;
+    if host.contains("://") || host.chars().any(|c| c.is_whitespace()) || host.starts_with('/') {
+        return Err(FieldViolation::new(field, "must be a host name such as github.com, without scheme or spaces"));
+    }
+    Ok(())
+}
+
+/// An optional string of at most `max` characters: absent passes.
+pub fn optional_text(field: &str, value: &Option<String>, max: usize) -> Result<(), FieldViolation> {
+    match value {
+        Some(v) => length(field, v, 0, max),
+        None => Ok(()),
+    }
 }
 
 /// A human name: `min..=max` characters, not only white space.
@@ -154,6 +190,20 @@ mod tests {
         }
         for bad in ["ftp://x", "https://", "https:///path", "logs.example.com", "https://a b", "javascript:alert(1)"] {
             assert!(optional_http_url("u", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn required_urls() {
+        for ok in [
+            "https://github.com/org/repo",
+            "http://gitlab.example.com:8080/a/b/-/tree/main",
+            "https://dev.azure.com/o/p/_git/r?version=GBmain",
+        ] {
+            assert!(check_url("u", ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "github.com/org/repo", "ftp://x/y", "https://", "https:///path", "https://github.com/a b"] {
+            assert!(check_url("u", bad).is_err(), "{bad}");
         }
     }
 

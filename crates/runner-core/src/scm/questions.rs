@@ -23,32 +23,15 @@ use crate::identity::Caller;
 use crate::model::*;
 use crate::page::PageTokens;
 use crate::runners::Runners;
-use crate::scm_integrations::check_host;
 use crate::store::Store;
 use crate::time::Timestamp;
 use crate::validate::{self, Violations};
 
-/// Longest context URL accepted.
-const MAX_URL_LEN: usize = 2048;
 /// Most ref segments tried when resolving a branch or tag with slashes.
 const MAX_REF_SEGMENTS: usize = 16;
 /// Integrations considered per call (a runner has a handful; an organization a few dozen).
 const MAX_INTEGRATIONS: u32 = 1000;
 const ORGS_LIST_KIND: &str = "scm-orgs";
-
-/// An absolute http(s) URL with a host, as repository and other URLs are.
-pub fn check_url(field: &str, url: &str) -> std::result::Result<(), FieldViolation> {
-    validate::length(field, url, 1, MAX_URL_LEN)?;
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
-    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default()).unwrap_or_default();
-    if host.is_empty() || url.chars().any(char::is_whitespace) {
-        return Err(FieldViolation::new(
-            field,
-            "must be an absolute http(s) URL, for example https://github.com/org/repo",
-        ));
-    }
-    Ok(())
-}
 
 /// What ParseContextURL answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,7 +204,9 @@ impl ScmQuestions {
     pub async fn parse_context_url(&self, caller: &Caller, runner_id: &str, url: &str) -> Result<ParsedContext> {
         let mut v = Violations::default();
         let runner_id = v.check(validate::optional_uuid("runnerId", runner_id));
-        v.check(validate::length("contextUrl", url, 1, MAX_URL_LEN).and_then(|()| well_formed("contextUrl", url)));
+        v.check(
+            validate::length("contextUrl", url, 1, validate::MAX_URL_LEN).and_then(|()| well_formed("contextUrl", url)),
+        );
         v.finish()?;
         let integrations = self.integrations_for(caller, runner_id.flatten()).await?;
         let hosts: Vec<IntegrationHost<'_>> = integrations.iter().filter_map(integration_host).collect();
@@ -381,7 +366,7 @@ impl ScmQuestions {
         let page_size = v.check(validate::page_size("pagination.pageSize", input.page_size));
         let page = v.check(parse_search_token(&input.token));
         if !input.scm_host.is_empty() {
-            v.check(check_host("scmHost", &input.scm_host));
+            v.check(validate::check_host("scmHost", &input.scm_host));
         }
         let mode = match input.search_mode {
             0 | 1 => Some(SearchMode::Keyword),
@@ -445,7 +430,7 @@ impl ScmQuestions {
 
     pub async fn list_organizations(&self, caller: &Caller, input: ListOrgsInput) -> Result<(Vec<OrgSummary>, String)> {
         let mut v = Violations::default();
-        v.check(check_host("scmHost", &input.scm_host));
+        v.check(validate::check_host("scmHost", &input.scm_host));
         v.check(validate::length("query", &input.query, 0, 256));
         let per_page = v.check(validate::page_size("pagination.pageSize", input.page_size));
         let runner_id = v.check(validate::uuid("runnerId", &input.runner_id));
@@ -485,7 +470,7 @@ impl ScmQuestions {
         host: &str,
     ) -> Result<AuthenticationStatus> {
         let mut v = Violations::default();
-        v.check(check_host("host", host));
+        v.check(validate::check_host("host", host));
         let runner_id = v.check(validate::optional_uuid("runnerId", runner_id));
         v.finish()?;
         let integrations = self.integrations_for(caller, runner_id.flatten()).await?;
@@ -526,7 +511,8 @@ impl ScmQuestions {
     ) -> Result<RepositoryAccess> {
         let mut v = Violations::default();
         v.check(
-            validate::length("repositoryUrl", url, 1, MAX_URL_LEN).and_then(|()| well_formed("repositoryUrl", url)),
+            validate::length("repositoryUrl", url, 1, validate::MAX_URL_LEN)
+                .and_then(|()| well_formed("repositoryUrl", url)),
         );
         let runner_id = v.check(validate::uuid("runnerId", runner_id));
         v.finish()?;
@@ -723,20 +709,6 @@ fn unsupported_scm(i: &ScmIntegration) -> CoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls() {
-        for ok in [
-            "https://github.com/org/repo",
-            "http://gitlab.example.com:8080/a/b/-/tree/main",
-            "https://dev.azure.com/o/p/_git/r?version=GBmain",
-        ] {
-            assert!(check_url("u", ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "github.com/org/repo", "ftp://x/y", "https://", "https:///path", "https://github.com/a b"] {
-            assert!(check_url("u", bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn search_tokens() {
