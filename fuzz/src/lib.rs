@@ -16,7 +16,7 @@ pub mod server {
     use bytes::Bytes;
     use http::{HeaderMap, HeaderValue, Request, StatusCode, Version};
     use http_body_util::BodyExt;
-    use runner_core::identity_admin::Identity;
+    use runner_core::accounts::Accounts;
     use runner_server::{AppState, MountOptions};
     use tower::ServiceExt;
 
@@ -125,7 +125,7 @@ pub mod server {
             let (app, admin_token) = rt.block_on(async {
                 let store = runner_store::open("sqlite::memory:").await.expect("in-memory store");
                 let (_, _, token) =
-                    Identity::new(store.clone()).bootstrap().await.expect("bootstrap").expect("empty database");
+                    Accounts::new(store.clone()).bootstrap().await.expect("bootstrap").expect("empty database");
                 let state = AppState::new(store, &[42; 32], "http://runner-api.test");
                 let options = MountOptions { health_interval: Duration::from_secs(3600), ..MountOptions::default() };
                 (runner_server::app(state, &options), token.token)

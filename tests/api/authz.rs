@@ -412,7 +412,7 @@ async fn a_cached_token_is_refused_once_revoked() {
     server.identity.revoke_token(here.info.id).await.unwrap();
     assert_eq!(crate::runners::list(&c_here, 0, "", None).await.unwrap_err().code, "unauthenticated");
 
-    runner_core::identity_admin::Identity::new(server.store.clone()).revoke_token(elsewhere.info.id).await.unwrap();
+    runner_core::accounts::Accounts::new(server.store.clone()).revoke_token(elsewhere.info.id).await.unwrap();
     tokio::time::sleep(runner_server::state::DEFAULT_TOKEN_CACHE_TTL + std::time::Duration::from_millis(50)).await;
     assert_eq!(crate::runners::list(&c_elsewhere, 0, "", None).await.unwrap_err().code, "unauthenticated");
 }

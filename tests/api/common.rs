@@ -6,8 +6,8 @@ use std::str::FromStr;
 use gitpod_api::tonic;
 use http::uri::PathAndQuery;
 use prost::Message;
+use runner_core::accounts::Accounts;
 use runner_core::identity::{OrgRole, Organization};
-use runner_core::identity_admin::Identity;
 use runner_core::model::Principal;
 use runner_core::scm::provider::ScmConnector;
 use runner_server::state::RunnerTimings;
@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 pub struct TestServer {
     pub server: Server,
     pub _dir: tempfile::TempDir,
-    pub identity: Identity,
+    pub identity: Accounts,
     pub store: std::sync::Arc<dyn runner_core::store::Store>,
     pub org: Organization,
     pub admin_id: uuid::Uuid,
@@ -79,7 +79,7 @@ impl TestServer {
         scm: Option<std::sync::Arc<dyn ScmConnector>>,
     ) -> Self {
         crate::leaks::capture_server_log();
-        let (org, admin, token) = Identity::new(store.clone()).bootstrap().await.unwrap().expect("empty database");
+        let (org, admin, token) = Accounts::new(store.clone()).bootstrap().await.unwrap().expect("empty database");
         // The server's own identity use cases, so that identity changes the tests make reach
         // its token cache as an admin's changes through the API would.
         let (server, health, identity) = Self::serve(store.clone(), &options, timings, scm).await;
@@ -97,7 +97,7 @@ impl TestServer {
         options: &MountOptions,
         timings: RunnerTimings,
         scm: Option<std::sync::Arc<dyn ScmConnector>>,
-    ) -> (Server, std::sync::Arc<runner_server::health::Health>, Identity) {
+    ) -> (Server, std::sync::Arc<runner_server::health::Health>, Accounts) {
         let mut state = AppState::with_timings(store, &[42; 32], "http://runner-api.test", timings);
         if let Some(scm) = scm {
             state = state.with_scm_connector(scm);

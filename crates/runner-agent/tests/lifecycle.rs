@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use runner_core::identity_admin::Identity;
+use runner_core::accounts::Accounts;
 use runner_server::{AppState, MountOptions, Server, app};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -165,7 +165,7 @@ async fn a_runner_from_creation_to_deletion() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("runners.db");
     let store = runner_store::open(&format!("sqlite://{}", db.display())).await.unwrap();
-    let (_, admin, admin_token) = Identity::new(store).bootstrap().await.unwrap().unwrap();
+    let (_, admin, admin_token) = Accounts::new(store).bootstrap().await.unwrap().unwrap();
     let server = start_server(&db, 0).await;
     let base = server.base_url();
     let port: u16 = base.rsplit(':').next().unwrap().parse().unwrap();

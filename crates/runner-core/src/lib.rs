@@ -8,13 +8,13 @@
 //! - [`identity`], [`authz`]: callers and what they may do;
 //! - [`runners`]: the runner use cases, one function per RPC.
 
+pub mod accounts;
 pub mod authz;
 pub mod crypto;
 pub mod environment_classes;
 pub mod error;
 pub mod host_tokens;
 pub mod identity;
-pub mod identity_admin;
 pub mod llm_integrations;
 pub mod model;
 pub mod page;

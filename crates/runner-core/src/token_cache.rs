@@ -1,14 +1,14 @@
 //! A short-lived cache of authenticated personal access tokens, so that a call does not read
 //! the token, its member and the member's groups from the database every time.
 //!
-//! Revocation stays correct: every identity change made through [`Identity`] (revoking a
+//! Revocation stays correct: every identity change made through [`Accounts`] (revoking a
 //! token, changing a role or a group) empties the cache of the process that made it before the
 //! change returns, and an entry read before such a change is never stored after it (a
 //! generation counter). A change made by another process (an `admin` subcommand, another
 //! replica) is seen within the time to live. An entry also never outlives its token's own
 //! expiry.
 //!
-//! [`Identity`]: crate::identity_admin::Identity
+//! [`Accounts`]: crate::accounts::Accounts
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
+use runner_core::accounts::Accounts;
 use runner_core::authz::Visibility;
 use runner_core::identity::OrgRole;
-use runner_core::identity_admin::Identity;
 use runner_core::model::{Principal, RunnerFilter, Subject};
 use uuid::Uuid;
 
@@ -153,7 +153,7 @@ pub struct Prepared {
 /// also creates a group for runner policies.
 pub async fn prepare(url: &str, seed: usize, group: bool) -> anyhow::Result<Prepared> {
     let store = runner_store::open(url).await.with_context(|| format!("cannot open database {url}"))?;
-    let identity = Identity::new(store.clone());
+    let identity = Accounts::new(store.clone());
     let (org_id, admin_id, admin_token) = match identity.bootstrap().await? {
         Some((org, admin, token)) => {
             println!("created organization {:?} (id {}) with admin user {:?}", org.name, org.id, admin.name);

@@ -1,8 +1,8 @@
 //! The `admin` subcommands: identity management straight against the database.
 
 use anyhow::Context;
+use runner_core::accounts::Accounts;
 use runner_core::identity::OrgRole;
-use runner_core::identity_admin::Identity;
 use runner_core::model::{ApiEnum, Principal};
 
 use crate::config::{AdminCommand, ListArg, RoleArg};
@@ -15,7 +15,7 @@ fn role(r: RoleArg) -> OrgRole {
 }
 
 /// Runs one admin command, printing its result on stdout.
-pub async fn run(identity: &Identity, command: AdminCommand) -> anyhow::Result<()> {
+pub async fn run(identity: &Accounts, command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::CreateOrg { name } => {
             let org = identity.create_organization(&name).await?;
@@ -60,7 +60,7 @@ pub async fn run(identity: &Identity, command: AdminCommand) -> anyhow::Result<(
 }
 
 async fn create_member(
-    identity: &Identity,
+    identity: &Accounts,
     org: &str,
     principal: Principal,
     name: &str,
@@ -72,7 +72,7 @@ async fn create_member(
     Ok(())
 }
 
-async fn list(identity: &Identity, what: ListArg, org: Option<String>) -> anyhow::Result<()> {
+async fn list(identity: &Accounts, what: ListArg, org: Option<String>) -> anyhow::Result<()> {
     if let ListArg::Orgs = what {
         for o in identity.organizations().await? {
             println!("{}\t{}", o.id, o.name);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use http::HeaderValue;
-use runner_core::identity_admin::Identity;
+use runner_core::accounts::Accounts;
 use runner_server::config::{Cli, Command, Config, LogFormat};
 use runner_server::serve::{ServeOptions, serve_with, tls_config};
 use runner_server::state::RunnerTimings;
@@ -68,7 +68,7 @@ async fn open_store(config: &Config) -> anyhow::Result<std::sync::Arc<dyn runner
 
 async fn run_admin(config: &Config, command: runner_server::config::AdminCommand) -> anyhow::Result<()> {
     let store = open_store(config).await?;
-    admin::run(&Identity::new(store), command).await
+    admin::run(&Accounts::new(store), command).await
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
@@ -94,7 +94,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     }
     // First start on an empty database: an organization, its admin, and the admin's token,
     // shown once.
-    let first_start = Identity::new(store.clone()).bootstrap().await?;
+    let first_start = Accounts::new(store.clone()).bootstrap().await?;
     let cors_origins = config
         .cors_origins
         .iter()

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use runner_core::crypto::AtRestKey;
 
 use crate::health::Health;
+use runner_core::accounts::Accounts;
 use runner_core::environment_classes::EnvironmentClasses;
 use runner_core::host_tokens::HostTokens;
-use runner_core::identity_admin::Identity;
 use runner_core::llm_integrations::LlmIntegrations;
 use runner_core::page::PageTokens;
 use runner_core::policies::Policies;
@@ -23,7 +23,7 @@ use runner_core::store::Store;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    pub identity: Identity,
+    pub identity: Accounts,
     pub runners: Runners,
     pub policies: Policies,
     pub classes: EnvironmentClasses,
@@ -93,7 +93,7 @@ impl AppState {
             RunnerSide::new(store.clone(), runners.clone(), classes.clone(), scm.clone(), host_tokens.clone())
                 .with_access_token_ttl(timings.access_token_ttl_secs);
         Self {
-            identity: Identity::with_token_cache(store.clone(), DEFAULT_TOKEN_CACHE_TTL),
+            identity: Accounts::with_token_cache(store.clone(), DEFAULT_TOKEN_CACHE_TTL),
             store,
             runners,
             policies,
@@ -110,7 +110,7 @@ impl AppState {
     /// The same state caching authenticated tokens for `ttl` (zero: never), instead of
     /// [`DEFAULT_TOKEN_CACHE_TTL`]; see [`runner_core::token_cache`].
     pub fn with_token_cache(mut self, ttl: std::time::Duration) -> Self {
-        self.identity = Identity::with_token_cache(self.store.clone(), ttl);
+        self.identity = Accounts::with_token_cache(self.store.clone(), ttl);
         self
     }
 

@@ -43,7 +43,7 @@ pub async fn new_org(store: &Arc<dyn Store>) -> (Organization, Group) {
         runners_admin: false,
         created_at: now,
     };
-    let local = runner_core::identity_admin::local_configuration_runner(org.id, now);
+    let local = runner_core::accounts::local_configuration_runner(org.id, now);
     store.create_organization(&org, &members, &local).await.unwrap();
     (org, members)
 }
@@ -336,7 +336,7 @@ async fn identity_round_trip(store: Arc<dyn Store>) {
         runners_admin: false,
         created_at: now,
     };
-    let dup_local = runner_core::identity_admin::local_configuration_runner(dup.id, now);
+    let dup_local = runner_core::accounts::local_configuration_runner(dup.id, now);
     assert!(matches!(store.create_organization(&dup, &dup_group, &dup_local).await, Err(StoreError::AlreadyExists)));
     // The failed create left no runner behind: the duplicate's local runner is not there.
     assert_eq!(store.get_runner(dup_local.id).await.unwrap(), None);

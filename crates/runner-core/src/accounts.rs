@@ -1,5 +1,7 @@
-//! Managing organizations, members, groups and personal access tokens (the server's `admin`
-//! subcommands), and authenticating a request's bearer token.
+//! Accounts: authenticating the bearer token of every call ([`Accounts::authenticate`], a
+//! personal access token or a runner's access token, to a [`Caller`]), and managing what
+//! tokens stand for: organizations, members (users and service accounts), groups, roles and
+//! personal access tokens (the server's `admin` subcommands, and its first start).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,9 +37,9 @@ pub fn local_configuration_runner(org_id: Uuid, now: Timestamp) -> crate::model:
     }
 }
 
-/// Identity use cases over a store.
+/// The account use cases over a store.
 #[derive(Clone)]
-pub struct Identity {
+pub struct Accounts {
     store: Arc<dyn Store>,
     /// Shared by clones: a change through any clone empties it for all.
     tokens: Arc<TokenCache>,
@@ -58,7 +60,7 @@ fn duplicate(what: &str, name: &str) -> impl FnOnce(StoreError) -> CoreError {
     }
 }
 
-impl Identity {
+impl Accounts {
     /// Without a token cache: every authentication reads the database.
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self::with_token_cache(store, Duration::ZERO)
