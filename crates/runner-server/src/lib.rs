@@ -8,6 +8,8 @@ pub mod auth;
 pub mod config;
 pub mod console;
 pub mod convert;
+#[cfg(test)]
+mod enum_pins;
 pub mod error;
 pub mod handlers;
 pub mod health;
