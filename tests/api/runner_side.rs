@@ -414,7 +414,7 @@ async fn bad_runner_side_input_gets_invalid_argument() {
             ..Default::default()
         };
         let schema = RunnerConfigurationSchema {
-            environment_classes: vec![field("a", ""), field("a", ""), field("b", "(?<name>x)")],
+            environment_classes: vec![field("a", ""), field("a", ""), field("b", "(?=x)")],
             ..Default::default()
         };
         let req = UpdateRunnerConfigurationSchemaRequest { runner_id: r.id.clone(), config_schema: Some(schema) };
