@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use crypto_box::SecretKey;
 use gitpod_api::gitpod::v1::identity_service_client::IdentityServiceClient;
 use gitpod_api::gitpod::v1::runner_configuration_service_client::RunnerConfigurationServiceClient;
@@ -126,17 +127,18 @@ impl Agent {
 
     /// Runs until the runner is deleted or something needs a person.
     pub async fn run(mut self) -> Exit {
-        let mut backoff = Backoff::new(self.config.max_backoff());
+        let max = self.config.max_backoff();
+        let mut waits = retry_waits(max);
         loop {
             match self.step().await {
                 Ok(true) => return Exit::Deleted,
                 Ok(false) => {
-                    backoff.reset();
+                    waits = retry_waits(max);
                     tokio::time::sleep(self.config.heartbeat()).await;
                 }
                 Err(Trouble::Retry(why)) => {
                     self.connected = false;
-                    let wait = backoff.next();
+                    let wait = waits.next().unwrap_or(max);
                     tracing::warn!(error = %why, retry_in_ms = wait.as_millis() as u64, "server unreachable; retrying");
                     tokio::time::sleep(wait).await;
                 }
@@ -446,29 +448,20 @@ fn system_details() -> String {
     )
 }
 
-/// Exponential backoff from 250 ms to a maximum, with jitter.
-struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    const FIRST: Duration = Duration::from_millis(250);
-
-    fn new(max: Duration) -> Self {
-        Self { next: Self::FIRST.min(max), max }
-    }
-
-    fn reset(&mut self) {
-        self.next = Self::FIRST.min(self.max);
-    }
-
-    fn next(&mut self) -> Duration {
-        let base = self.next;
-        self.next = (self.next * 2).min(self.max);
-        // ±20 % so that many runners do not retry in lockstep.
-        base.mul_f64(0.8 + 0.4 * rand::random::<f64>())
-    }
+/// The waits between retries after errors, started afresh after every success: exponential
+/// from 125 ms, each drawn between its delay and twice it (backon's jitter, so that many
+/// runners do not retry in lockstep), the delay capped at half of `max` so that no wait
+/// reaches `max` (`--max-backoff-seconds`).
+fn retry_waits(max: Duration) -> impl Iterator<Item = Duration> {
+    const FIRST: Duration = Duration::from_millis(125);
+    let cap = max / 2;
+    ExponentialBuilder::new()
+        .with_min_delay(FIRST.min(cap))
+        .with_factor(2.0)
+        .with_max_delay(cap)
+        .without_max_times()
+        .with_jitter()
+        .build()
 }
 
 #[cfg(test)]
@@ -476,13 +469,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_grows_to_its_cap_and_resets() {
-        let mut b = Backoff::new(Duration::from_secs(2));
-        let waits: Vec<Duration> = (0..6).map(|_| b.next()).collect();
-        assert!(waits[0] <= Duration::from_millis(300));
-        assert!(waits[5] >= Duration::from_millis(1600) && waits[5] <= Duration::from_millis(2400), "{waits:?}");
-        b.reset();
-        assert!(b.next() <= Duration::from_millis(300));
+    fn retry_waits_grow_to_their_cap_and_start_again() {
+        let ms = Duration::from_millis;
+        let max = Duration::from_secs(2);
+        let waits: Vec<Duration> = retry_waits(max).take(8).collect();
+        assert!(waits[0] >= ms(125) && waits[0] < ms(250), "{waits:?}");
+        assert!(waits[1] >= ms(250) && waits[1] < ms(500), "{waits:?}");
+        // From the fourth on, at the cap: between max / 2 and max, never above.
+        assert!(waits[3..].iter().all(|w| *w >= ms(1000) && *w < max), "{waits:?}");
+        // After a success the waits start again from the first.
+        assert!(retry_waits(max).next().is_some_and(|w| w < ms(250)));
+        // A maximum below the first delay caps that too.
+        assert!(retry_waits(ms(100)).take(5).all(|w| w < ms(100)));
     }
 
     #[test]

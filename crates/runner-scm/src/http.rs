@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use base64::Engine as _;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Client, StatusCode};
@@ -17,7 +18,7 @@ pub(crate) const USER_AGENT: &str = "gitpod-runner-api";
 
 /// Longest wait a `Retry-After` may ask for before a retry.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(2);
-/// The first backoff; doubled for every further retry.
+/// The first backoff before jitter; doubled for every further retry.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// How much of a provider's message an error repeats.
 const MAX_MESSAGE_CHARS: usize = 300;
@@ -96,8 +97,10 @@ impl Api {
     }
 
     /// `GET url` with retries: connection errors, timeouts, 429, 500 and 502-504 are tried
-    /// again, after 100 ms, 200 ms, … or the provider's `Retry-After` (at most 2 s).
+    /// again, after the provider's `Retry-After` (at most 2 s) or else the next of
+    /// [`retry_waits`] (100–200 ms, 200–400 ms, …).
     async fn get_value(&self, url: Url, what: &str) -> ScmResult<Answer<serde_json::Value>> {
+        let mut waits = retry_waits(self.retries);
         let mut attempt = 0u32;
         loop {
             let outcome = match self.client.get(url.clone()).headers(self.headers.clone()).send().await {
@@ -115,23 +118,25 @@ impl Api {
                     {
                         return Ok(Answer { headers, body: value });
                     }
-                    if attempt >= self.retries || !retryable(status) {
+                    let wait = if retryable(status) { waits.next() } else { None };
+                    let Some(wait) = wait else {
                         return Err(self.scrub(classify(status, &headers, &body, what)));
-                    }
+                    };
                     tracing::debug!(path = url.path(), %status, attempt, "SCM request failed; retrying");
-                    retry_after(&headers).unwrap_or_else(|| backoff(attempt))
+                    retry_after(&headers).unwrap_or(wait)
                 }
                 Err(e) => {
-                    if attempt >= self.retries || e.is_builder() {
+                    let wait = if e.is_builder() { None } else { waits.next() };
+                    let Some(wait) = wait else {
                         return Err(self.scrub(no_answer(&e, what, self.timeout)));
-                    }
+                    };
                     tracing::debug!(
                         path = url.path(),
                         timeout = e.is_timeout(),
                         attempt,
                         "SCM request failed; retrying"
                     );
-                    backoff(attempt)
+                    wait
                 }
             };
             tokio::time::sleep(delay).await;
@@ -158,8 +163,17 @@ fn retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
 }
 
-fn backoff(attempt: u32) -> Duration {
-    FIRST_BACKOFF * 2u32.saturating_pow(attempt.min(16))
+/// The waits before the `retries` retries of one read: exponential from [`FIRST_BACKOFF`], each
+/// drawn between its delay and twice it (backon's jitter), the delay capped at half of
+/// [`MAX_RETRY_AFTER`] so that no wait is longer than a `Retry-After` may ask for.
+fn retry_waits(retries: u32) -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::new()
+        .with_min_delay(FIRST_BACKOFF)
+        .with_factor(2.0)
+        .with_max_delay(MAX_RETRY_AFTER / 2)
+        .with_max_times(retries as usize)
+        .with_jitter()
+        .build()
 }
 
 /// A `Retry-After` given in seconds, capped at [`MAX_RETRY_AFTER`].
@@ -408,8 +422,18 @@ mod tests {
         assert_eq!(retry_after(&headers(&[("retry-after", "1")])), Some(Duration::from_secs(1)));
         assert_eq!(retry_after(&headers(&[("retry-after", "3600")])), Some(MAX_RETRY_AFTER));
         assert_eq!(retry_after(&headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")])), None);
-        assert_eq!(backoff(0), Duration::from_millis(100));
-        assert_eq!(backoff(2), Duration::from_millis(400));
+    }
+
+    #[test]
+    fn retry_waits_grow_with_jitter_and_stop() {
+        let ms = Duration::from_millis;
+        let waits: Vec<Duration> = retry_waits(3).collect();
+        assert_eq!(waits.len(), 3, "one wait per retry");
+        for (wait, delay) in waits.iter().zip([ms(100), ms(200), ms(400)]) {
+            assert!(delay <= *wait && *wait < delay * 2, "{waits:?}");
+        }
+        assert_eq!(retry_waits(0).count(), 0);
+        assert!(retry_waits(20).all(|w| w < MAX_RETRY_AFTER));
     }
 
     #[test]
