@@ -1,12 +1,36 @@
 //! The meaning of the runner API, free of transport and SQL.
 //!
-//! - [`model`]: domain types (runners, their spec and status) and the enums of the API;
-//! - [`error`]: [`CoreError`], the one error type handlers return, and field violations;
-//! - [`validate`]: input rules shared by every RPC (ids, lengths, page sizes);
-//! - [`page`]: self-contained, tamper-evident page tokens;
-//! - [`store`]: the storage ports that the backends implement;
-//! - [`identity`], [`authz`]: callers and what they may do;
-//! - [`runners`]: the runner use cases, one function per RPC.
+//! The modules form layers. This map names them in order, and a module uses only modules
+//! named before it: those of lower layers, and those of its own layer listed earlier. The
+//! unit test `layers` below reads this map and every module's source to check it, so no
+//! import cycle can come back.
+//!
+//! 1. **Leaves**: values and rules, with no storage behind them.
+//!    - [`time`]: timestamps at the precision every backend stores;
+//!    - [`model`]: the domain types (runners, their spec and status, integrations) and the
+//!      enums of the API;
+//!    - [`error`]: [`CoreError`], the one error type handlers return, and field violations;
+//!    - [`validate`]: input rules shared by every RPC (ids, lengths, URLs, hosts, page sizes);
+//!    - [`crypto`]: sealed boxes to runners and encryption at rest;
+//!    - [`identity`]: organizations, members, groups, tokens, and the caller of one request.
+//! 2. **Rules over the leaves**.
+//!    - [`schema`]: the runner configuration schema (types, built-in defaults, checks, patterns);
+//!    - [`page`]: self-contained, tamper-evident page tokens;
+//!    - [`authz`]: what a caller may do with a runner;
+//!    - [`token_cache`]: authenticated personal access tokens, trusted for a short while.
+//! 3. **The store port**: [`store`], the storage trait the backends (`runner-store`) implement.
+//! 4. **The use cases**, over the store, one function per RPC.
+//!    - [`secrets`]: what they share: tokens they mint, secrets they seal to a runner;
+//!    - [`runners`]: the runners themselves;
+//!    - [`accounts`]: authenticating every call's bearer token; organizations, members,
+//!      groups and personal access tokens (the `admin` subcommands);
+//!    - [`policies`]: which groups have which role on a runner;
+//!    - [`environment_classes`]: environment classes, checked against the runner's schema;
+//!    - [`scm_integrations`]: the SCM providers a runner offers, and for which hosts;
+//!    - [`host_tokens`]: users' SCM credentials per runner and host, encrypted at rest;
+//!    - [`llm_integrations`]: the LLM services a runner's agents may use;
+//!    - [`scm`]: context URLs and the SCM questions, asked through the `ScmApi` port;
+//!    - [`runner_side`]: what a runner process calls about itself.
 
 pub mod accounts;
 pub mod authz;
@@ -52,6 +76,126 @@ pub(crate) mod testing_support {
             spec: RunnerSpec::default(),
             status: RunnerStatus::default(),
             revision: 1,
+        }
+    }
+}
+
+/// Checks the module map of the crate documentation against the sources: every module is in
+/// it, and none uses a module the map names after it.
+#[cfg(test)]
+mod layers {
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+
+    /// Uses that go against the map today, each with the reason; one that disappears fails the
+    /// test until it is taken off, so this list only shrinks.
+    const EXCEPTIONS: &[(&str, &str)] = &[
+        // `impl From<StoreError> for CoreError` in error.rs, which moves next to `StoreError`
+        // in store.rs (issue 24, item 5, done separately).
+        ("error", "store"),
+    ];
+
+    fn src() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+    }
+
+    fn read(path: &Path) -> String {
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The `pub mod` declarations of lib.rs.
+    fn declared(lib: &str) -> BTreeSet<String> {
+        lib.lines().filter_map(|l| l.strip_prefix("pub mod ")?.strip_suffix(';')).map(str::to_owned).collect()
+    }
+
+    /// The modules in the order the crate documentation first links them.
+    fn map_order(lib: &str, modules: &BTreeSet<String>) -> Vec<String> {
+        let doc: Vec<&str> = lib.lines().take_while(|l| l.starts_with("//!")).collect();
+        let mut order: Vec<String> = Vec::new();
+        for link in doc.join("\n").split("[`").skip(1) {
+            let name = link.split('`').next().unwrap_or_default();
+            if modules.contains(name) && !order.iter().any(|m| m == name) {
+                order.push(name.to_owned());
+            }
+        }
+        order
+    }
+
+    /// The files of a module: `src/NAME.rs`, or every `.rs` file under `src/NAME/`.
+    fn files(module: &str) -> Vec<PathBuf> {
+        let file = src().join(format!("{module}.rs"));
+        if file.is_file() {
+            return vec![file];
+        }
+        let mut out = Vec::new();
+        let mut dirs = vec![src().join(module)];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+                let path = entry.expect("directory entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        out
+    }
+
+    /// The modules of this crate that a file's code names through `crate::`, leaving out
+    /// comments and the test module at its end.
+    fn uses(path: &Path, modules: &BTreeSet<String>) -> BTreeSet<String> {
+        let source = read(path);
+        let mut used = BTreeSet::new();
+        for line in source.lines().take_while(|l| *l != "#[cfg(test)]") {
+            let line = line.trim_start();
+            if line.starts_with("//") {
+                continue;
+            }
+            assert!(!line.contains("crate::{"), "{}: one module per `use crate::` line, please", path.display());
+            for after in line.split("crate::").skip(1) {
+                let name: String = after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                // The re-exports of lib.rs.
+                let name = if name == "CoreError" || name == "FieldViolation" { "error".to_owned() } else { name };
+                assert!(modules.contains(&name), "{}: crate::{name} is not a module of the map", path.display());
+                used.insert(name);
+            }
+        }
+        used
+    }
+
+    #[test]
+    fn modules_use_only_modules_before_them_in_the_map() {
+        let lib = read(&src().join("lib.rs"));
+        let modules = declared(&lib);
+        let order = map_order(&lib, &modules);
+        assert_eq!(order.iter().cloned().collect::<BTreeSet<_>>(), modules, "the map names every module");
+        let on_disk: BTreeSet<String> = std::fs::read_dir(src())
+            .expect("src")
+            .map(|e| e.expect("directory entry").path())
+            .filter(|p| p.file_name().is_some_and(|n| n != "lib.rs"))
+            .map(|p| p.file_stem().and_then(|s| s.to_str()).expect("a UTF-8 name").to_owned())
+            .collect();
+        assert_eq!(on_disk, modules, "every file or folder of src/ is a declared module");
+
+        let (mut wrong, mut excepted) = (Vec::new(), BTreeSet::new());
+        for (i, module) in order.iter().enumerate() {
+            for path in files(module) {
+                for used in uses(&path, &modules) {
+                    let j = order.iter().position(|m| *m == used).expect("in the map");
+                    if j <= i {
+                        continue;
+                    }
+                    match EXCEPTIONS.iter().find(|e| (e.0, e.1) == (module.as_str(), used.as_str())) {
+                        Some(e) => drop(excepted.insert(*e)),
+                        None => wrong.push(format!("{} uses {used}", path.display())),
+                    }
+                }
+            }
+        }
+        assert_eq!(wrong, Vec::<String>::new(), "uses of modules that the map names later (a higher layer)");
+        for e in EXCEPTIONS {
+            assert!(excepted.contains(e), "{e:?} is no longer used: take it off EXCEPTIONS");
         }
     }
 }
