@@ -4,7 +4,6 @@ use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::*;
 use http::Uri;
-use runner_core::host_tokens::{CreateHostTokenInput, UpdateHostTokenInput};
 
 use super::{Reply, reply};
 use crate::auth::Authenticated;
@@ -12,26 +11,13 @@ use crate::convert;
 use crate::paging;
 use crate::state::AppState;
 
-#[allow(deprecated)] // userId is still read, as older clients send it
 pub async fn create_host_authentication_token(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<CreateHostAuthenticationTokenRequest>,
 ) -> Reply<CreateHostAuthenticationTokenResponse> {
     reply(async move {
-        let input = CreateHostTokenInput {
-            runner_id: r.runner_id,
-            user_id: r.user_id,
-            subject: r.subject.map(|s| (s.id, s.principal)),
-            host: r.host,
-            token: r.token,
-            source: r.source,
-            expires_at: convert::from_timestamp("expiresAt", r.expires_at)?,
-            refresh_token: r.refresh_token,
-            integration_id: r.integration_id,
-            scopes: r.scopes,
-        };
-        let token = s.host_tokens.create(&caller, input).await?;
+        let token = s.host_tokens.create(&caller, convert::create_host_authentication_token(r)?).await?;
         Ok(CreateHostAuthenticationTokenResponse { token: Some(convert::host_token(token)) })
     })
     .await
@@ -84,14 +70,7 @@ pub async fn update_host_authentication_token(
     ConnectRequest(r): ConnectRequest<UpdateHostAuthenticationTokenRequest>,
 ) -> Reply<UpdateHostAuthenticationTokenResponse> {
     reply(async move {
-        let input = UpdateHostTokenInput {
-            id: r.id,
-            token: r.token,
-            expires_at: convert::from_timestamp("expiresAt", r.expires_at)?,
-            refresh_token: r.refresh_token,
-            scopes: r.scopes,
-        };
-        s.host_tokens.update(&caller, input).await?;
+        s.host_tokens.update(&caller, convert::update_host_authentication_token(r)?).await?;
         Ok(UpdateHostAuthenticationTokenResponse {})
     })
     .await

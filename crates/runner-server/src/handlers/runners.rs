@@ -4,7 +4,6 @@ use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::*;
 use http::Uri;
-use runner_core::policies::PolicyInput;
 
 use super::{Reply, reply};
 use crate::auth::Authenticated;
@@ -19,11 +18,7 @@ pub async fn create_runner(
 ) -> Reply<CreateRunnerResponse> {
     reply(async move {
         let created = s.runners.create(&caller, convert::create_runner(r)).await?;
-        Ok(CreateRunnerResponse {
-            runner: Some(convert::runner(created.runner)),
-            exchange_token: created.exchange_token,
-            ..Default::default()
-        })
+        Ok(convert::created_runner(created))
     })
     .await
 }
@@ -81,7 +76,6 @@ pub async fn delete_runner(
     .await
 }
 
-#[allow(deprecated)] // the deprecated access_token stays empty
 pub async fn create_runner_token(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -89,7 +83,7 @@ pub async fn create_runner_token(
 ) -> Reply<CreateRunnerTokenResponse> {
     reply(async move {
         let exchange_token = s.runners.create_token(&caller, &r.runner_id).await?;
-        Ok(CreateRunnerTokenResponse { exchange_token, access_token: String::new() })
+        Ok(convert::runner_token(exchange_token))
     })
     .await
 }
@@ -129,8 +123,8 @@ pub async fn create_runner_policy(
     ConnectRequest(r): ConnectRequest<CreateRunnerPolicyRequest>,
 ) -> Reply<CreateRunnerPolicyResponse> {
     reply(async move {
-        let input = PolicyInput { runner_id: r.runner_id, group_id: r.group_id, role: r.role };
-        Ok(CreateRunnerPolicyResponse { policy: Some(convert::policy(s.policies.create(&caller, input).await?)) })
+        let policy = s.policies.create(&caller, convert::create_runner_policy(r)).await?;
+        Ok(CreateRunnerPolicyResponse { policy: Some(convert::policy(policy)) })
     })
     .await
 }
@@ -141,8 +135,8 @@ pub async fn update_runner_policy(
     ConnectRequest(r): ConnectRequest<UpdateRunnerPolicyRequest>,
 ) -> Reply<UpdateRunnerPolicyResponse> {
     reply(async move {
-        let input = PolicyInput { runner_id: r.runner_id, group_id: r.group_id, role: r.role };
-        Ok(UpdateRunnerPolicyResponse { policy: Some(convert::policy(s.policies.update(&caller, input).await?)) })
+        let policy = s.policies.update(&caller, convert::update_runner_policy(r)).await?;
+        Ok(UpdateRunnerPolicyResponse { policy: Some(convert::policy(policy)) })
     })
     .await
 }
@@ -153,8 +147,7 @@ pub async fn delete_runner_policy(
     ConnectRequest(r): ConnectRequest<DeleteRunnerPolicyRequest>,
 ) -> Reply<DeleteRunnerPolicyResponse> {
     reply(async move {
-        let input = PolicyInput { runner_id: r.runner_id, group_id: r.group_id, role: 0 };
-        s.policies.delete(&caller, input).await?;
+        s.policies.delete(&caller, convert::delete_runner_policy(r)).await?;
         Ok(DeleteRunnerPolicyResponse {})
     })
     .await
