@@ -5,12 +5,11 @@ use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::validate_runner_configuration_response::Result as Validation;
 use gitpod_api::gitpod::v1::*;
-use http::Uri;
 
 use super::{Reply, reply};
 use crate::auth::Authenticated;
 use crate::convert::{self, ToValidate};
-use crate::paging;
+use crate::paging::Paging;
 use crate::state::AppState;
 
 pub async fn get_runner_configuration_schema(
@@ -52,11 +51,11 @@ pub async fn get_environment_class(
 pub async fn list_environment_classes(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
-    uri: Uri,
+    Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListEnvironmentClassesRequest>,
 ) -> Reply<ListEnvironmentClassesResponse> {
     reply(async move {
-        let page = paging::page(&uri, r.pagination.take())?;
+        let page = q.page(r.pagination.take())?;
         let page = s.classes.list(&caller, convert::list_environment_classes(r, page)).await?;
         Ok(ListEnvironmentClassesResponse {
             pagination: convert::pagination(page.next_token),

@@ -3,12 +3,11 @@
 use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::*;
-use http::Uri;
 
 use super::{Reply, reply};
 use crate::auth::Authenticated;
 use crate::convert;
-use crate::paging;
+use crate::paging::Paging;
 use crate::state::AppState;
 
 pub async fn create_host_authentication_token(
@@ -39,11 +38,11 @@ pub async fn get_host_authentication_token(
 pub async fn list_host_authentication_tokens(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
-    uri: Uri,
+    Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListHostAuthenticationTokensRequest>,
 ) -> Reply<ListHostAuthenticationTokensResponse> {
     reply(async move {
-        let page = paging::page(&uri, r.pagination.take())?;
+        let page = q.page(r.pagination.take())?;
         let f = r.filter.unwrap_or_default();
         let page = s
             .host_tokens

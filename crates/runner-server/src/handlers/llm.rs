@@ -3,12 +3,11 @@
 use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::*;
-use http::Uri;
 
 use super::{Reply, reply};
 use crate::auth::Authenticated;
 use crate::convert;
-use crate::paging;
+use crate::paging::Paging;
 use crate::state::AppState;
 
 pub async fn create_llm_integration(
@@ -37,11 +36,11 @@ pub async fn get_llm_integration(
 pub async fn list_llm_integrations(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
-    uri: Uri,
+    Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListLlmIntegrationsRequest>,
 ) -> Reply<ListLlmIntegrationsResponse> {
     reply(async move {
-        let page = paging::page(&uri, r.pagination.take())?;
+        let page = q.page(r.pagination.take())?;
         let runner_ids = r.filter.map(|f| f.runner_ids).unwrap_or_default();
         let page = s.llm.list(&caller, &runner_ids, page.size, &page.token).await?;
         Ok(convert::llm_integrations(page))

@@ -4,12 +4,11 @@
 use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::*;
-use http::Uri;
 
 use super::{Reply, reply};
 use crate::auth::Authenticated;
 use crate::convert;
-use crate::paging;
+use crate::paging::Paging;
 use crate::state::AppState;
 
 pub async fn exchange_token(
@@ -77,11 +76,11 @@ pub async fn update_runner_configuration_schema(
 pub async fn list_runner_environment_classes(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
-    uri: Uri,
+    Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListRunnerEnvironmentClassesRequest>,
 ) -> Reply<ListRunnerEnvironmentClassesResponse> {
     reply(async move {
-        let page = paging::page(&uri, r.pagination.take())?;
+        let page = q.page(r.pagination.take())?;
         let page = s.runner_side.environment_classes(&caller, &r.runner_id, page.size, page.token).await?;
         Ok(ListRunnerEnvironmentClassesResponse {
             pagination: convert::pagination(page.next_token),
@@ -94,11 +93,11 @@ pub async fn list_runner_environment_classes(
 pub async fn list_runner_scm_integrations(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
-    uri: Uri,
+    Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListRunnerScmIntegrationsRequest>,
 ) -> Reply<ListRunnerScmIntegrationsResponse> {
     reply(async move {
-        let page = paging::page(&uri, r.pagination.take())?;
+        let page = q.page(r.pagination.take())?;
         let page = s.runner_side.scm_integrations(&caller, &r.runner_id, page.size, &page.token).await?;
         Ok(ListRunnerScmIntegrationsResponse {
             pagination: convert::pagination(page.next_token),

@@ -3,12 +3,11 @@
 use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::*;
-use http::Uri;
 
 use super::{Reply, reply};
 use crate::auth::Authenticated;
 use crate::convert;
-use crate::paging;
+use crate::paging::Paging;
 use crate::state::AppState;
 
 pub async fn create_runner(
@@ -38,11 +37,11 @@ pub async fn get_runner(
 pub async fn list_runners(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
-    uri: Uri,
+    Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListRunnersRequest>,
 ) -> Reply<ListRunnersResponse> {
     reply(async move {
-        let page = paging::page(&uri, r.pagination.take())?;
+        let page = q.page(r.pagination.take())?;
         let page = s.runners.list(&caller, convert::list_runners(r, page)).await?;
         Ok(ListRunnersResponse {
             pagination: convert::pagination(page.next_token),
@@ -103,11 +102,11 @@ pub async fn create_runner_logs_token(
 pub async fn list_runner_policies(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
-    uri: Uri,
+    Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListRunnerPoliciesRequest>,
 ) -> Reply<ListRunnerPoliciesResponse> {
     reply(async move {
-        let page = paging::page(&uri, r.pagination.take())?;
+        let page = q.page(r.pagination.take())?;
         let page = s.policies.list(&caller, &r.runner_id, page.size, &page.token).await?;
         Ok(ListRunnerPoliciesResponse {
             pagination: convert::pagination(page.next_token),

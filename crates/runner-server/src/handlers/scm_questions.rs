@@ -3,12 +3,11 @@
 use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::*;
-use http::Uri;
 
 use super::{Reply, reply};
 use crate::auth::Authenticated;
 use crate::convert;
-use crate::paging;
+use crate::paging::Paging;
 use crate::state::AppState;
 
 pub async fn parse_context_url(
@@ -26,11 +25,11 @@ pub async fn parse_context_url(
 pub async fn search_repositories(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
-    uri: Uri,
+    Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<SearchRepositoriesRequest>,
 ) -> Reply<SearchRepositoriesResponse> {
     reply(async move {
-        let page = paging::page(&uri, r.pagination.take())?;
+        let page = q.page(r.pagination.take())?;
         let found = s.scm_questions.search_repositories(&caller, convert::search_repositories(r, page)).await?;
         Ok(convert::search_result(found))
     })
@@ -40,11 +39,11 @@ pub async fn search_repositories(
 pub async fn list_scm_organizations(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
-    uri: Uri,
+    Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListScmOrganizationsRequest>,
 ) -> Reply<ListScmOrganizationsResponse> {
     reply(async move {
-        let page = paging::page(&uri, r.pagination.take())?;
+        let page = q.page(r.pagination.take())?;
         let (orgs, next_token) =
             s.scm_questions.list_organizations(&caller, convert::list_scm_organizations(r, page)).await?;
         Ok(convert::organizations(orgs, next_token))
