@@ -25,7 +25,7 @@ use crate::sqlite_read::{Readers, Select};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
-/// A [`Store`] on one SQLite database file.
+/// A [`Store`](runner_core::store::Store) on one SQLite database file.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -125,7 +125,7 @@ impl RunnerRepo for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use runner_core::store::{ServerRepo, Store};
+    use runner_core::store::Store;
 
     #[tokio::test]
     async fn conformance_suite() {
@@ -140,9 +140,14 @@ mod tests {
         .await;
     }
 
+    /// An in-memory database has no inline readers: the same suite through the shared SQL.
     #[tokio::test]
-    async fn in_memory_works() {
-        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
-        store.ping().await.unwrap();
+    async fn conformance_suite_in_memory() {
+        crate::testing::run_suite(|| async {
+            let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+            assert!(store.readers.is_none());
+            std::sync::Arc::new(store) as std::sync::Arc<dyn Store>
+        })
+        .await;
     }
 }
