@@ -146,22 +146,6 @@ impl From<Vec<FieldViolation>> for CoreError {
 
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 
-impl From<crate::store::StoreError> for CoreError {
-    /// The default reading of a store failure. Use cases that expect a duplicate key map
-    /// [`StoreError::AlreadyExists`](crate::store::StoreError::AlreadyExists) themselves.
-    fn from(e: crate::store::StoreError) -> Self {
-        use crate::store::StoreError;
-        match e {
-            StoreError::Unavailable(m) => CoreError::Unavailable(m),
-            StoreError::Conflict => {
-                CoreError::Unavailable("the database is busy with concurrent changes; retry".into())
-            }
-            StoreError::AlreadyExists => CoreError::Internal("unexpected duplicate key".to_owned()),
-            StoreError::Other(m) => CoreError::Internal(m),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

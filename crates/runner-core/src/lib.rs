@@ -18,7 +18,8 @@
 //!    - [`page`]: self-contained, tamper-evident page tokens;
 //!    - [`authz`]: what a caller may do with a runner;
 //!    - [`token_cache`]: authenticated personal access tokens, trusted for a short while.
-//! 3. **The store port**: [`store`], the storage trait the backends (`runner-store`) implement.
+//! 3. **The store port**: [`store`], the storage traits (one per entity; `Store` is all of them)
+//!    that the backends (`runner-store`) implement.
 //! 4. **The use cases**, over the store, one function per RPC.
 //!    - [`secrets`]: what they share: tokens they mint, secrets they seal to a runner;
 //!    - [`runners`]: the runners themselves;
@@ -87,14 +88,6 @@ mod layers {
     use std::collections::BTreeSet;
     use std::path::{Path, PathBuf};
 
-    /// Uses that go against the map today, each with the reason; one that disappears fails the
-    /// test until it is taken off, so this list only shrinks.
-    const EXCEPTIONS: &[(&str, &str)] = &[
-        // `impl From<StoreError> for CoreError` in error.rs, which moves next to `StoreError`
-        // in store.rs (issue 24, item 5, done separately).
-        ("error", "store"),
-    ];
-
     fn src() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
     }
@@ -121,14 +114,11 @@ mod layers {
         order
     }
 
-    /// The files of a module: `src/NAME.rs`, or every `.rs` file under `src/NAME/`.
+    /// The files of a module: `src/NAME.rs` and every `.rs` file under `src/NAME/`.
     fn files(module: &str) -> Vec<PathBuf> {
         let file = src().join(format!("{module}.rs"));
-        if file.is_file() {
-            return vec![file];
-        }
-        let mut out = Vec::new();
-        let mut dirs = vec![src().join(module)];
+        let mut out: Vec<PathBuf> = file.is_file().then_some(file).into_iter().collect();
+        let mut dirs: Vec<PathBuf> = Some(src().join(module)).filter(|d| d.is_dir()).into_iter().collect();
         while let Some(dir) = dirs.pop() {
             for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
                 let path = entry.expect("directory entry").path();
@@ -178,24 +168,18 @@ mod layers {
             .collect();
         assert_eq!(on_disk, modules, "every file or folder of src/ is a declared module");
 
-        let (mut wrong, mut excepted) = (Vec::new(), BTreeSet::new());
+        let mut wrong = Vec::new();
         for (i, module) in order.iter().enumerate() {
-            for path in files(module) {
+            let paths = files(module);
+            assert!(!paths.is_empty(), "no source for {module}");
+            for path in paths {
                 for used in uses(&path, &modules) {
-                    let j = order.iter().position(|m| *m == used).expect("in the map");
-                    if j <= i {
-                        continue;
-                    }
-                    match EXCEPTIONS.iter().find(|e| (e.0, e.1) == (module.as_str(), used.as_str())) {
-                        Some(e) => drop(excepted.insert(*e)),
-                        None => wrong.push(format!("{} uses {used}", path.display())),
+                    if order.iter().position(|m| *m == used).expect("in the map") > i {
+                        wrong.push(format!("{} uses {used}", path.display()));
                     }
                 }
             }
         }
         assert_eq!(wrong, Vec::<String>::new(), "uses of modules that the map names later (a higher layer)");
-        for e in EXCEPTIONS {
-            assert!(excepted.contains(e), "{e:?} is no longer used: take it off EXCEPTIONS");
-        }
     }
 }

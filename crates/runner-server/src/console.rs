@@ -18,15 +18,7 @@ use http::{HeaderValue, Method};
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
-/// Paths that belong to the API, by prefix (`/api` itself too).
-const API_PREFIXES: &[&str] = &["/gitpod.v1.", "/grpc.", "/api/"];
-/// Paths that belong to the API, exactly.
-const API_PATHS: &[&str] = &["/api", "/healthz", "/readyz", "/metrics"];
-
-/// Whether a request path is the API's, which the console never answers.
-pub fn is_api_path(path: &str) -> bool {
-    API_PATHS.contains(&path) || API_PREFIXES.iter().any(|prefix| path.starts_with(prefix))
-}
+use crate::call::CallKind;
 
 /// Checks that `dir` holds a built console, for a start-up error that says what to do.
 pub fn check_dir(dir: &Path) -> anyhow::Result<()> {
@@ -47,7 +39,7 @@ pub fn serve(app: Router, dir: PathBuf) -> Router {
 }
 
 async fn console(State(files): State<ServeDir<ServeFile>>, req: Request, next: Next) -> Response {
-    if !matches!(*req.method(), Method::GET | Method::HEAD) || is_api_path(req.uri().path()) {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) || CallKind::get(&req).api_path {
         return next.run(req).await;
     }
     // Vite names the files under /assets/ by their content hash; the rest must be revalidated.
@@ -58,29 +50,4 @@ async fn console(State(files): State<ServeDir<ServeFile>>, req: Request, next: N
         if immutable && response.status().is_success() { "public, max-age=31536000, immutable" } else { "no-cache" };
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(cache));
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn api_paths_are_never_the_consoles() {
-        for api in [
-            "/gitpod.v1.RunnerService/ListRunners",
-            "/api/gitpod.v1.RunnerService/ListRunners",
-            "/api",
-            "/api/",
-            "/grpc.health.v1.Health/Check",
-            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-            "/healthz",
-            "/readyz",
-            "/metrics",
-        ] {
-            assert!(is_api_path(api), "{api}");
-        }
-        for page in ["/", "/index.html", "/assets/index-3f2a.js", "/runners", "/apiary", "/healthz.html"] {
-            assert!(!is_api_path(page), "{page}");
-        }
-    }
 }

@@ -1,6 +1,5 @@
 //! Transport layers around the protocol switch. None of them holds business logic:
 //!
-//! - [`strip_api_prefix`]: serves every route under `/api` too, as the official SDKs call it;
 //! - [`EmptyLists`]: Connect JSON answers name their list fields even when they are empty;
 //! - [`rpc_guard`]: what connectrpc-axum and tonic leave to us — `grpc-timeout` enforcement
 //!   and the message size limit on gRPC and gRPC-web (`resource_exhausted`), and a Connect
@@ -13,12 +12,11 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use connectrpc_axum::prelude::{Code, ConnectError};
+use http::HeaderValue;
 use http::header::{ACCEPT, CONTENT_ENCODING, CONTENT_TYPE};
-use http::{HeaderValue, Uri};
 use http_body_util::{BodyExt, Limited};
 
-/// Paths of the API's methods, all of them unary.
-const API_PACKAGE_PREFIX: &str = "/gitpod.v1.";
+use crate::call::{CallKind, Protocol};
 
 /// Limits the guard enforces.
 #[derive(Debug, Clone, Copy)]
@@ -27,60 +25,15 @@ pub struct Limits {
     pub max_message_bytes: usize,
 }
 
-/// Rewrites `/api/<rest>` to `/<rest>`.
-pub fn strip_api_prefix(mut req: Request) -> Request {
-    let path = req.uri().path();
-    if let Some(rest) = path.strip_prefix("/api/") {
-        let rest = format!("/{rest}");
-        let pq = match req.uri().query() {
-            Some(q) => format!("{rest}?{q}"),
-            None => rest,
-        };
-        let mut parts = req.uri().clone().into_parts();
-        if let Ok(pq) = pq.parse() {
-            parts.path_and_query = Some(pq);
-            if let Ok(uri) = Uri::from_parts(parts) {
-                *req.uri_mut() = uri;
-            }
-        }
-    }
-    req
-}
-
-/// The protocol family of a request, from its content type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wire {
-    Grpc,
-    GrpcWeb,
-    GrpcWebText,
-    Connect,
-}
-
-impl Wire {
-    pub fn of(req: &Request) -> Wire {
-        let ct = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        if ct.starts_with("application/grpc-web-text") {
-            Wire::GrpcWebText
-        } else if ct.starts_with("application/grpc-web") {
-            Wire::GrpcWeb
-        } else if ct.starts_with("application/grpc") {
-            Wire::Grpc
-        } else {
-            Wire::Connect
-        }
-    }
-}
-
 pub async fn rpc_guard(State(limits): State<Limits>, req: Request, next: Next) -> Response {
-    match Wire::of(&req) {
-        Wire::Connect if is_connect_to_tonic_service(&req, "application/connect+proto") => {
-            connect_stream_bridge(req, next).await
-        }
-        Wire::Connect if is_connect_to_tonic_service(&req, "application/proto") => {
-            connect_unary_bridge(limits, req, next).await
-        }
-        Wire::Connect => connect_guard(limits, req, next).await,
-        wire => grpc_guard(limits, wire, req, next).await,
+    let kind = CallKind::get(&req);
+    // Health and reflection: tonic alone serves them, so Connect calls to them are bridged.
+    let tonic_only = kind.rpc.is_some_and(|r| !r.is_api());
+    match kind.protocol {
+        Protocol::ConnectStreamProto if tonic_only => connect_stream_bridge(req, next).await,
+        Protocol::ConnectProto if tonic_only => connect_unary_bridge(limits, req, next).await,
+        protocol if protocol.is_grpc_family() => grpc_guard(limits, &kind, req, next).await,
+        _ => connect_guard(limits, req, next).await,
     }
 }
 
@@ -163,12 +116,6 @@ async fn undecodable_gzip(response: Response) -> Response {
         Some(cause) => connect_error(Code::InvalidArgument, &format!("request body is not valid gzip: {cause}")),
         None => Response::from_parts(parts, Body::from(bytes)),
     }
-}
-
-/// A binary Connect call to a service that only tonic serves (server reflection, health).
-fn is_connect_to_tonic_service(req: &Request, content_type: &str) -> bool {
-    let ct = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    ct.starts_with(content_type) && req.uri().path().starts_with("/grpc.")
 }
 
 /// Serves a binary Connect unary call (`grpc.health.v1.Health/Check`) with a tonic service:
@@ -299,11 +246,12 @@ pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
     })
 }
 
-async fn grpc_guard(limits: Limits, wire: Wire, mut req: Request, next: Next) -> Response {
+async fn grpc_guard(limits: Limits, kind: &CallKind, mut req: Request, next: Next) -> Response {
+    let wire = kind.protocol;
     // tonic-web picks the answer's encoding from `Accept` alone; a text request from a client
     // that accepts anything (curl, many proxies) gets a text answer, as the gRPC-web spec
     // expects the response to mirror the request.
-    if wire == Wire::GrpcWebText {
+    if wire == Protocol::GrpcWebText {
         let accepts_grpc_web =
             req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/grpc-web"));
         if !accepts_grpc_web {
@@ -320,16 +268,12 @@ async fn grpc_guard(limits: Limits, wire: Wire, mut req: Request, next: Next) ->
         },
     };
     // The deadline covers reading the request too: a client that never finishes its body
-    // gets its answer when its deadline passes. Only the API's own (unary) methods are read
-    // ahead; streaming services (reflection, health watch) keep their streams, and tonic's
-    // decoding limit bounds their messages.
-    let call = async move {
-        if req.uri().path().starts_with(API_PACKAGE_PREFIX) {
-            limited_call(limits, wire, req, next).await
-        } else {
-            next.run(req).await
-        }
-    };
+    // gets its answer when its deadline passes. Only unary methods (and unknown paths, which
+    // get their error after the body) are read ahead; streaming methods (reflection, health
+    // watch) keep their streams, and tonic's decoding limit bounds their messages.
+    let read_ahead = !kind.streaming();
+    let call =
+        async move { if read_ahead { limited_call(limits, wire, req, next).await } else { next.run(req).await } };
     match timeout {
         None => call.await,
         Some(d) => tokio::time::timeout(d, call)
@@ -339,10 +283,10 @@ async fn grpc_guard(limits: Limits, wire: Wire, mut req: Request, next: Next) ->
 }
 
 /// Reads the whole request body up to the message size limit, then calls the service.
-async fn limited_call(limits: Limits, wire: Wire, req: Request, next: Next) -> Response {
+async fn limited_call(limits: Limits, wire: Protocol, req: Request, next: Next) -> Response {
     // One frame header (5 bytes) plus the message; base64 grows the text form by 4/3.
     let framed = limits.max_message_bytes.saturating_add(5);
-    let wire_limit = if wire == Wire::GrpcWebText { framed.saturating_mul(4) / 3 + 4 } else { framed };
+    let wire_limit = if wire == Protocol::GrpcWebText { framed.saturating_mul(4) / 3 + 4 } else { framed };
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, wire_limit).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -361,12 +305,12 @@ async fn limited_call(limits: Limits, wire: Wire, req: Request, next: Next) -> R
 }
 
 /// A trailers-only gRPC (or gRPC-web) error response.
-pub fn grpc_error(wire: Wire, code: tonic::Code, message: &str) -> Response {
+pub fn grpc_error(wire: Protocol, code: tonic::Code, message: &str) -> Response {
     let (mut parts, _) = tonic::Status::new(code, message).into_http::<Body>().into_parts();
     let content_type = match wire {
-        Wire::GrpcWebText => "application/grpc-web-text+proto",
-        Wire::GrpcWeb => "application/grpc-web+proto",
-        Wire::Grpc | Wire::Connect => "application/grpc",
+        Protocol::GrpcWebText => "application/grpc-web-text+proto",
+        Protocol::GrpcWeb => "application/grpc-web+proto",
+        _ => "application/grpc",
     };
     parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     Response::from_parts(parts, Body::empty())
@@ -385,15 +329,6 @@ mod tests {
         for bad in ["", "m", "100", "123456789S", "-1S", "1x", "1.5S"] {
             assert_eq!(parse_grpc_timeout(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn api_prefix_is_stripped() {
-        let req =
-            Request::builder().uri("/api/gitpod.v1.RunnerService/ListRunners?token=a").body(Body::empty()).unwrap();
-        assert_eq!(strip_api_prefix(req).uri(), "/gitpod.v1.RunnerService/ListRunners?token=a");
-        let req = Request::builder().uri("/apix/y").body(Body::empty()).unwrap();
-        assert_eq!(strip_api_prefix(req).uri(), "/apix/y");
     }
 }
 

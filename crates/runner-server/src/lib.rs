@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod call;
 pub mod config;
 pub mod console;
 pub mod convert;

@@ -2,7 +2,8 @@
 //! generated tonic-compatible builders; the result is one Connect router (JSON and binary,
 //! HTTP/1.1 and h2c) and one set of tonic services (gRPC, and gRPC-web through
 //! `GrpcWebLayer`), joined by connectrpc-axum's content-type switch. Around the switch:
-//! CORS, the `/api` prefix and [`rpc_guard`](crate::layers::rpc_guard).
+//! [`classify`](crate::call::classify) (once, outermost; it also removes the `/api` prefix),
+//! CORS, telemetry and [`rpc_guard`](crate::layers::rpc_guard).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,7 +22,7 @@ use tower::Layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::handlers::{configuration, host_tokens, llm, runner_side, runners, scm, scm_questions};
-use crate::layers::{EmptyLists, Limits, fill_empty_lists, rpc_guard, strip_api_prefix};
+use crate::layers::{EmptyLists, Limits, fill_empty_lists, rpc_guard};
 use crate::state::AppState;
 
 /// Settings of the mount.
@@ -183,12 +184,13 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .fallback_service(switch)
         .layer(from_fn_with_state(limits, rpc_guard))
         .layer(axum::middleware::from_fn(crate::telemetry::observe))
-        .layer(map_request(|req| async move { Ok::<_, std::convert::Infallible>(strip_api_prefix(req)) }))
         .layer(cors(&options.cors_origins));
-    match &options.console_dir {
+    let app = match &options.console_dir {
         Some(dir) => crate::console::serve(api, dir.clone()),
         None => api,
-    }
+    };
+    // Outermost: every layer above sees the request classified and without the `/api` prefix.
+    app.layer(map_request(|req| async move { Ok::<_, std::convert::Infallible>(crate::call::classify(req)) }))
 }
 
 /// CORS for browser clients of all three protocols, including preflight.

@@ -45,8 +45,9 @@ pub struct ServeOptions {
     /// Time a connection gets to send its first byte (plain) or finish its TLS handshake, and
     /// an HTTP/1 request to send its whole head (idle keep-alive connections are closed after it).
     pub header_read_timeout: Duration,
-    /// Time a request gets to send its whole body, from its head. Streaming gRPC services
-    /// (`/grpc.*`: reflection, health watch) are exempt: their request stream is the session.
+    /// Time a request gets to send its whole body, from its head. Streaming methods
+    /// (reflection, health watch), with or without the `/api` prefix, are exempt: their request
+    /// stream is the session.
     pub body_read_timeout: Duration,
     /// A connection without a call in flight this long is closed (HTTP/2 with GOAWAY).
     pub idle_timeout: Duration,
@@ -334,7 +335,10 @@ impl hyper::service::Service<http::Request<Incoming>> for RequestService {
 
     fn call(&self, req: http::Request<Incoming>) -> Self::Future {
         let guard = self.activity.begin();
-        let streaming = req.uri().path().starts_with("/grpc.");
+        // Classified here, before the app (which would do it too), so that the `/api` prefix is
+        // gone before deciding whether the body is a stream.
+        let req = crate::call::classify(req);
+        let streaming = req.extensions().get::<crate::call::CallKind>().is_some_and(|k| k.streaming());
         let timeout = self.body_read_timeout;
         let req = req.map(|body| if streaming { Body::new(body) } else { Body::new(DeadlineBody::new(body, timeout)) });
         let call = self.app.clone().oneshot(req);

@@ -20,6 +20,8 @@ use runner_core::identity::Caller;
 use runner_core::model::{ApiEnum, RunnerPhase};
 use runner_core::store::Store;
 
+use crate::call::CallKind;
+
 pub const REQUEST_ID: &str = "x-request-id";
 /// How often recorded histogram samples are folded into their buckets.
 const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -115,22 +117,6 @@ pub async fn metrics_endpoint(State((handle, store)): State<(PrometheusHandle, A
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
 }
 
-/// The protocol of a request, from its content type.
-fn protocol(req: &Request) -> &'static str {
-    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if ct.starts_with("application/grpc-web") {
-        "grpc-web"
-    } else if ct.starts_with("application/grpc") {
-        "grpc"
-    } else if ct.starts_with("application/json") {
-        "connect-json"
-    } else if ct.starts_with("application/proto") {
-        "connect-proto"
-    } else {
-        "other"
-    }
-}
-
 /// A caller's request id is kept if it is short, visible ASCII.
 fn request_id(req: &Request) -> HeaderValue {
     req.headers()
@@ -185,9 +171,8 @@ fn code_of(response: &Response) -> &'static str {
 /// The middleware; see the module documentation.
 pub async fn observe(mut req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let path = req.uri().path().to_owned();
-    let rpc = path.starts_with("/gitpod.v1.") || path.starts_with("/grpc.");
-    let protocol = protocol(&req);
+    let kind = CallKind::get(&req);
+    let (rpc, path, protocol) = (kind.rpc_path, kind.rpc_label(), kind.protocol.label());
     let id = request_id(&req);
     req.headers_mut().insert(REQUEST_ID, id.clone());
     let trace = trace_id(&req);
@@ -204,7 +189,7 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
     let elapsed = started.elapsed();
     let info = info.lock().unwrap();
     let code = info.code.unwrap_or_else(|| code_of(&response));
-    let labels = [("rpc", path.clone()), ("protocol", protocol.to_owned()), ("code", code.to_owned())];
+    let labels = [("rpc", path), ("protocol", protocol), ("code", code)];
     metrics::counter!("rpc_requests_total", &labels).increment(1);
     metrics::histogram!("rpc_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
     tracing::info!(

@@ -436,3 +436,67 @@ fn a_body_cut_short_by_the_client_is_canceled() {
     );
     assert_eq!(server.list_status(), "HTTP/1.1 200 OK");
 }
+
+/// A streaming call's request body is its session, so the body read timeout does not apply to
+/// it, with or without the `/api` prefix the official SDKs use (the transport once decided this
+/// from the path before the prefix was removed, and cut reflection under `/api` off).
+#[tokio::test]
+async fn a_reflection_stream_under_the_api_prefix_outlives_the_body_read_timeout() {
+    use prost::Message;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
+
+    let server = Running::start(&["--body-read-timeout-seconds", "1"]);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    }
+    .encode_to_vec();
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&(request.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&request);
+    let frame = bytes::Bytes::from(frame);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+    let client = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    tx.send(Ok(frame.clone())).await.unwrap();
+    let mut response = client
+        .post(format!("{}/api/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", server.base))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(reqwest::Body::wrap_stream(tokio_stream::wrappers::ReceiverStream::new(rx)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // One answer per request, each a whole gRPC frame listing the services.
+    let mut received = Vec::new();
+    let mut answers = 0;
+    let mut next_answer = async |received: &mut Vec<u8>| {
+        loop {
+            if received.len() >= 5 {
+                let len = u32::from_be_bytes(received[1..5].try_into().unwrap()) as usize;
+                if received.len() >= 5 + len {
+                    let answer = ServerReflectionResponse::decode(&received[5..5 + len]).unwrap();
+                    received.drain(..5 + len);
+                    return answer;
+                }
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(5), response.chunk())
+                .await
+                .expect("an answer within 5 s")
+                .expect("the stream is still open")
+                .expect("the stream has not ended");
+            received.extend_from_slice(&chunk);
+        }
+    };
+    for pause in [Duration::ZERO, Duration::from_millis(2500)] {
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+            tx.send(Ok(frame.clone())).await.unwrap();
+        }
+        let answer = next_answer(&mut received).await;
+        assert!(format!("{answer:?}").contains("gitpod.v1.RunnerService"), "{answer:?}");
+        answers += 1;
+    }
+    assert_eq!(answers, 2, "the second request, past the body read timeout, was answered");
+}

@@ -18,8 +18,7 @@ use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
-use runner_core::model::Runner;
-use runner_core::store::{NewRunnerToken, StoreError};
+use runner_core::store::StoreError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::error::map_postgres as map;
@@ -50,16 +49,6 @@ impl PostgresStore {
             .map_err(map)?;
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         Ok(Self { pool })
-    }
-
-    /// No inline readers: every query goes through the pool.
-    fn readers(&self) -> Option<&crate::sqlite_read::Readers> {
-        None
-    }
-
-    /// No group commit: concurrent transactions commit side by side on PostgreSQL.
-    fn runner_inserts(&self) -> Option<&crate::group_commit::GroupCommit<(Runner, NewRunnerToken)>> {
-        None
     }
 }
 

@@ -1,23 +1,161 @@
 //! The storage code both backends share, written once. [`sql_store!`] expands, inside a backend
-//! module, to its `Store` implementation for that backend's sqlx database type. A macro rather
-//! than generic code: sqlx's per-database traits would otherwise need a bound on every type
-//! bound or decoded, in every function. The SQL is written with `?` placeholders; each backend's
-//! `sql()` turns them into its own (`$1, $2, …` for PostgreSQL). Expects, in the invoking
-//! module: the store type (with a `pool` field), `sql(&str) -> Cow<str>`, and `map(sqlx::Error)
-//! -> StoreError`.
+//! module, to the implementations of the per-entity storage traits (`runner_core::store`) for
+//! that backend's sqlx database type. A macro rather than generic code: sqlx's per-database
+//! traits would otherwise need a bound on every type bound or decoded, in every function. The
+//! SQL is written with `?` placeholders; each backend's `sql()` turns them into its own (`$1, $2,
+//! …` for PostgreSQL). Expects, in the invoking module: the store type (with a `pool` field),
+//! `sql(&str) -> Cow<str>`, and `map(sqlx::Error) -> StoreError`.
+//!
+//! Nothing here knows a backend's fast paths. `RunnerRepo`'s SQL is in inherent `shared_*`
+//! methods of the store; `sql_store!(Store, Db)` implements `RunnerRepo` with them, while
+//! `sql_store!(Store, Db, RunnerRepo by the backend)` leaves that impl to the backend, which puts
+//! its own paths in front (SQLite's inline readers and group commit, `crate::sqlite`). The
+//! query text both paths share is built once, through [`SqlText`].
+
+use runner_core::authz::Visibility;
+use runner_core::model::{ApiEnum, RunnerFilter, RunnerKind};
+use uuid::Uuid;
+
+/// The columns of a runner, in this order: SQLite's inline readers read them by position
+/// (`RunnerRow::from_rusqlite`).
+macro_rules! runner_columns {
+    () => {
+        "id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, spec, status, created_at, updated_at, revision"
+    };
+}
+
+/// One runner by id (`?`).
+pub(crate) const SELECT_RUNNER: &str = concat!("SELECT ", runner_columns!(), " FROM runners WHERE id = ?");
+/// Runners, aliased `r`, followed by [`push_list_runners`]' conditions.
+pub(crate) const SELECT_RUNNERS_WHERE: &str = concat!("SELECT ", runner_columns!(), " FROM runners r WHERE ");
+
+/// SQL text with bound values, written once for the sqlx query builder and for SQLite's inline
+/// readers (`crate::sqlite_read::Select`).
+pub(crate) trait SqlText {
+    fn text(&mut self, text: &str) -> &mut Self;
+    fn bind_text(&mut self, value: String) -> &mut Self;
+    fn bind_int(&mut self, value: i64) -> &mut Self;
+}
+
+/// The conditions, order and limit of `list_runners`, after [`SELECT_RUNNERS_WHERE`].
+pub(crate) fn push_list_runners<Q: SqlText>(
+    q: &mut Q,
+    visibility: &Visibility,
+    filter: &RunnerFilter,
+    after: Option<Uuid>,
+    limit: u32,
+) {
+    push_visibility(q, visibility);
+    if let Some(after) = after {
+        q.text(" AND id > ").bind_text(after.to_string());
+    }
+    push_in(q, "creator_id", filter.creator_ids.iter().map(|c| c.to_string()));
+    if filter.kinds.is_empty() {
+        // Unless asked for by kind, the local-configuration runner is not listed.
+        q.text(" AND kind <> ").bind_text(RunnerKind::LocalConfiguration.as_str().to_owned());
+    }
+    push_in(q, "kind", filter.kinds.iter().map(|k| k.as_str().to_owned()));
+    push_in(q, "provider", filter.providers.iter().map(|p| p.as_str().to_owned()));
+    q.text(" ORDER BY id LIMIT ").bind_int(i64::from(limit));
+}
+
+/// The runners (aliased `r`) a caller may see: its organization's, and unless it sees them
+/// all, those it created or on which one of its groups has a policy.
+pub(crate) fn push_visibility<Q: SqlText>(q: &mut Q, visibility: &Visibility) {
+    match visibility {
+        Visibility::All { org_id } => {
+            q.text("r.org_id = ").bind_text(org_id.to_string());
+        }
+        Visibility::Runner { org_id, runner_id } => {
+            q.text("r.org_id = ").bind_text(org_id.to_string());
+            q.text(" AND r.id = ").bind_text(runner_id.to_string());
+        }
+        Visibility::Restricted { org_id, subject_id, groups } => {
+            q.text("r.org_id = ").bind_text(org_id.to_string());
+            q.text(" AND (r.creator_id = ").bind_text(subject_id.to_string());
+            if !groups.is_empty() {
+                q.text(" OR r.id IN (SELECT runner_id FROM runner_policies WHERE group_id IN (");
+                for (i, g) in groups.iter().enumerate() {
+                    q.text(if i == 0 { "" } else { ", " }).bind_text(g.to_string());
+                }
+                q.text("))");
+            }
+            q.text(")");
+        }
+    }
+}
+
+/// ` AND column IN (?, ?, …)` for a non-empty list of values.
+pub(crate) fn push_in<Q: SqlText>(q: &mut Q, column: &str, values: impl ExactSizeIterator<Item = String>) {
+    if values.len() == 0 {
+        return;
+    }
+    q.text(&format!(" AND {column} IN ("));
+    for (i, v) in values.enumerate() {
+        q.text(if i == 0 { "" } else { ", " }).bind_text(v);
+    }
+    q.text(")");
+}
 
 macro_rules! sql_store {
+    // Every trait from the shared SQL.
     ($store:ident, $db:ident) => {
+        sql_store!(@body $store, $db, {
+            use runner_core::store::RunnerRepo;
+
+            #[async_trait]
+            impl RunnerRepo for $store {
+                async fn insert_runner(&self, runner: &Runner, token: &NewRunnerToken) -> Result<(), StoreError> {
+                    self.shared_insert_runner(runner, token).await
+                }
+
+                async fn get_runner(&self, id: Uuid) -> Result<Option<Runner>, StoreError> {
+                    self.shared_get_runner(id).await
+                }
+
+                async fn list_runners(
+                    &self,
+                    visibility: &Visibility,
+                    filter: &RunnerFilter,
+                    after: Option<Uuid>,
+                    limit: u32,
+                ) -> Result<Vec<Runner>, StoreError> {
+                    self.shared_list_runners(visibility, filter, after, limit).await
+                }
+
+                async fn update_runner(&self, runner: &Runner) -> Result<WriteOutcome, StoreError> {
+                    self.shared_update_runner(runner).await
+                }
+
+                async fn delete_runner(&self, id: Uuid) -> Result<bool, StoreError> {
+                    self.shared_delete_runner(id).await
+                }
+
+                async fn count_runners_by_phase(&self) -> Result<Vec<(RunnerPhase, u64)>, StoreError> {
+                    self.shared_count_runners_by_phase().await
+                }
+            }
+        });
+    };
+    // Every trait but `RunnerRepo`, which the backend implements around the `shared_*` methods.
+    ($store:ident, $db:ident, RunnerRepo by the backend) => {
+        sql_store!(@body $store, $db, {});
+    };
+    (@body $store:ident, $db:ident, { $($runner_repo:tt)* }) => {
         mod queries {
             use async_trait::async_trait;
             use runner_core::authz::Visibility;
             use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
             use runner_core::model::{
                 ApiEnum, EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, LlmIntegration, Runner,
-                RunnerFilter, RunnerKind, RunnerPhase, RunnerPolicy, RunnerRole, ScmIntegration,
+                RunnerFilter, RunnerPhase, RunnerPolicy, RunnerRole, ScmIntegration,
             };
             use runner_core::schema::RunnerConfigurationSchema;
-            use runner_core::store::{NewRunnerToken, RunnerTokenInfo, RunnerTokenKind, Store, StoreError, WriteOutcome};
+            use runner_core::store::{
+                AccessTokenRepo, ConfigurationSchemaRepo, EnvironmentClassRepo, HostTokenRepo, IdentityRepo,
+                LlmIntegrationRepo, NewRunnerToken, PolicyRepo, RunnerTokenInfo, RunnerTokenKind,
+                RunnerTokenRepo, ScmIntegrationRepo, ServerRepo, StoreError, WriteOutcome,
+            };
             use runner_core::time::Timestamp;
             use sqlx::{$db, QueryBuilder};
             use uuid::Uuid;
@@ -28,6 +166,7 @@ macro_rules! sql_store {
                 AccessTokenRow, EnvironmentClassRow, GroupRow, HostTokenRow, LlmIntegrationRow, MemberRow, OrganizationRow,
                 PolicyRow, RunnerColumns, RunnerRow, RunnerTokenRow, ScmIntegrationRow, enum_value,
             };
+            use crate::sql_store::{SELECT_RUNNER, SELECT_RUNNERS_WHERE, SqlText, push_in, push_list_runners, push_visibility};
 
             const MEMBER_COLUMNS: &str = "id, org_id, principal, name, role, created_at";
             const GROUP_COLUMNS: &str = "id, org_id, name, system, runners_admin, created_at";
@@ -36,8 +175,6 @@ macro_rules! sql_store {
                 "id, runner_id, display_name, description, configuration, enabled, created_at, updated_at, revision";
             const SCM_COLUMNS: &str = "id, runner_id, scm_id, host, oauth_client_id, oauth_encrypted_client_secret, oauth_issuer_url, pat, virtual_directory, created_at, updated_at, revision";
             const HOST_TOKEN_COLUMNS: &str = "id, runner_id, host, subject_id, subject_principal, source, token_ciphertext, refresh_token_ciphertext, expires_at, integration_id, scopes, created_at, updated_at, revision";
-            // In this order: crate::sqlite_read reads them by position.
-            const RUNNER_COLUMNS: &str = "id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, spec, status, created_at, updated_at, revision";
 
             fn push_runner_values<'a>(q: &mut QueryBuilder<'a, $db>, c: &'a RunnerColumns) {
                 q.push_bind(&c.id)
@@ -124,7 +261,7 @@ macro_rules! sql_store {
             /// New runners with their exchange tokens, all in one transaction (group commit,
             /// see crate::group_commit); if that fails, each in its own, so that one bad write
             /// fails alone.
-            #[allow(dead_code)] // the PostgreSQL backend commits each alone
+            #[allow(dead_code)] // only SQLite group-commits (the PostgreSQL backend commits each alone)
             pub(super) async fn insert_runner_batch(
                 pool: sqlx::Pool<$db>,
                 batch: Vec<(Runner, NewRunnerToken)>,
@@ -147,28 +284,22 @@ macro_rules! sql_store {
                 results
             }
 
-            #[async_trait]
-            impl Store for $store {
-                async fn insert_runner(&self, runner: &Runner, token: &NewRunnerToken) -> Result<(), StoreError> {
+            /// `RunnerRepo` in the shared SQL.
+            impl $store {
+                #[allow(dead_code)] // SQLite group-commits its creates (insert_runner_batch)
+                pub(super) async fn shared_insert_runner(&self, runner: &Runner, token: &NewRunnerToken) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_runner");
-                    match self.runner_inserts() {
-                        Some(group) => group.submit((runner.clone(), token.clone())).await,
-                        None => insert_runner_alone(&self.pool, runner, token).await,
-                    }
+                    insert_runner_alone(&self.pool, runner, token).await
                 }
 
-                async fn get_runner(&self, id: Uuid) -> Result<Option<Runner>, StoreError> {
+                pub(super) async fn shared_get_runner(&self, id: Uuid) -> Result<Option<Runner>, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("get_runner");
-                    let select = format!("SELECT {RUNNER_COLUMNS} FROM runners WHERE id = ?");
-                    let id = id.to_string();
-                    let row: Option<RunnerRow> = match self.readers() {
-                        Some(readers) => readers.optional(&select, [&id], RunnerRow::from_rusqlite)?,
-                        None => sqlx::query_as(&sql(&select)).bind(id).fetch_optional(&self.pool).await.map_err(map)?,
-                    };
+                    let row: Option<RunnerRow> =
+                        sqlx::query_as(&sql(SELECT_RUNNER)).bind(id.to_string()).fetch_optional(&self.pool).await.map_err(map)?;
                     row.map(RunnerRow::into_domain).transpose()
                 }
 
-                async fn list_runners(
+                pub(super) async fn shared_list_runners(
                     &self,
                     visibility: &Visibility,
                     filter: &RunnerFilter,
@@ -176,37 +307,13 @@ macro_rules! sql_store {
                     limit: u32,
                 ) -> Result<Vec<Runner>, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("list_runners");
-                    fn query<Q: SqlText>(q: &mut Q, visibility: &Visibility, filter: &RunnerFilter, after: Option<Uuid>, limit: u32) {
-                        push_visibility(q, visibility);
-                        if let Some(after) = after {
-                            q.text(" AND id > ").bind_text(after.to_string());
-                        }
-                        push_in(q, "creator_id", filter.creator_ids.iter().map(|c| c.to_string()));
-                        if filter.kinds.is_empty() {
-                            // Unless asked for by kind, the local-configuration runner is not listed.
-                            q.text(" AND kind <> ").bind_text(RunnerKind::LocalConfiguration.as_str().to_owned());
-                        }
-                        push_in(q, "kind", filter.kinds.iter().map(|k| k.as_str().to_owned()));
-                        push_in(q, "provider", filter.providers.iter().map(|p| p.as_str().to_owned()));
-                        q.text(" ORDER BY id LIMIT ").bind_int(i64::from(limit));
-                    }
-                    let select = format!("SELECT {RUNNER_COLUMNS} FROM runners r WHERE ");
-                    let rows: Vec<RunnerRow> = match self.readers() {
-                        Some(readers) => {
-                            let mut q = crate::sqlite_read::Select::new(select);
-                            query(&mut q, visibility, filter, after, limit);
-                            readers.all(&q, RunnerRow::from_rusqlite)?
-                        }
-                        None => {
-                            let mut q = QueryBuilder::<$db>::new(select);
-                            query(&mut q, visibility, filter, after, limit);
-                            q.build_query_as().fetch_all(&self.pool).await.map_err(map)?
-                        }
-                    };
+                    let mut q = QueryBuilder::<$db>::new(SELECT_RUNNERS_WHERE);
+                    push_list_runners(&mut q, visibility, filter, after, limit);
+                    let rows: Vec<RunnerRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
                     rows.into_iter().map(RunnerRow::into_domain).collect()
                 }
 
-                async fn update_runner(&self, runner: &Runner) -> Result<WriteOutcome, StoreError> {
+                pub(super) async fn shared_update_runner(&self, runner: &Runner) -> Result<WriteOutcome, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("update_runner");
                     let c = RunnerColumns::from_domain(runner)?;
                     let result = sqlx::query(&sql("UPDATE runners SET name = ?, phase = ?, spec = ?, status = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
@@ -224,7 +331,7 @@ macro_rules! sql_store {
                     Ok(if result.rows_affected() == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
                 }
 
-                async fn delete_runner(&self, id: Uuid) -> Result<bool, StoreError> {
+                pub(super) async fn shared_delete_runner(&self, id: Uuid) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("delete_runner");
                     let result = sqlx::query(&sql("DELETE FROM runners WHERE id = ?"))
                         .bind(id.to_string()) // 1
@@ -234,6 +341,22 @@ macro_rules! sql_store {
                     Ok(result.rows_affected() == 1)
                 }
 
+                pub(super) async fn shared_count_runners_by_phase(&self) -> Result<Vec<(RunnerPhase, u64)>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("count_runners_by_phase");
+                    let rows: Vec<(String, i64)> = sqlx::query_as(&sql("SELECT phase, COUNT(*) FROM runners GROUP BY phase ORDER BY phase"))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    rows.into_iter()
+                        .map(|(phase, n)| Ok((enum_value::<RunnerPhase>("runner phase", &phase)?, u64::try_from(n).unwrap_or(0))))
+                        .collect()
+                }
+            }
+
+            $($runner_repo)*
+
+            #[async_trait]
+            impl RunnerTokenRepo for $store {
                 async fn insert_runner_token(&self, token: &NewRunnerToken) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_runner_token");
                     insert_token(&self.pool, token).await
@@ -279,7 +402,10 @@ macro_rules! sql_store {
                     })
                     .await
                 }
+            }
 
+            #[async_trait]
+            impl IdentityRepo for $store {
                 async fn create_organization(
                     &self,
                     org: &Organization,
@@ -407,7 +533,10 @@ macro_rules! sql_store {
                         .map_err(map)?;
                     Ok(r.rows_affected() == 1)
                 }
+            }
 
+            #[async_trait]
+            impl AccessTokenRepo for $store {
                 async fn insert_access_token(&self, t: &AccessTokenInfo, hash: &[u8]) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_access_token");
                     sqlx::query(&sql("INSERT INTO access_tokens (id, hash, org_id, member_id, description, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",))
@@ -476,7 +605,10 @@ macro_rules! sql_store {
                     let groups = groups.into_iter().map(GroupRow::into_domain).collect::<Result<_, _>>()?;
                     Ok(Some((token, member, groups)))
                 }
+            }
 
+            #[async_trait]
+            impl PolicyRepo for $store {
                 async fn policy_roles(&self, runner_id: Uuid, groups: &[Uuid]) -> Result<Vec<RunnerRole>, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("policy_roles");
                     if groups.is_empty() {
@@ -540,7 +672,10 @@ macro_rules! sql_store {
                         .map_err(map)?;
                     Ok(r.rows_affected() == 1)
                 }
+            }
 
+            #[async_trait]
+            impl ConfigurationSchemaRepo for $store {
                 async fn get_runner_schema(&self, runner_id: Uuid) -> Result<Option<RunnerConfigurationSchema>, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("get_runner_schema");
                     let row: Option<(Option<String>,)> = sqlx::query_as(&sql("SELECT configuration_schema FROM runners WHERE id = ?"))
@@ -565,7 +700,10 @@ macro_rules! sql_store {
                         .map_err(map)?;
                     Ok(r.rows_affected() == 1)
                 }
+            }
 
+            #[async_trait]
+            impl EnvironmentClassRepo for $store {
                 async fn insert_environment_class(&self, c: &EnvironmentClass) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_environment_class");
                     let configuration = serde_json::to_string(&c.configuration).map_err(|e| StoreError::Other(e.to_string()))?;
@@ -648,7 +786,10 @@ macro_rules! sql_store {
                     .map_err(map)?;
                     Ok(if r.rows_affected() == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
                 }
+            }
 
+            #[async_trait]
+            impl ScmIntegrationRepo for $store {
                 async fn insert_scm_integration(&self, i: &ScmIntegration) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_scm_integration");
                     let (client_id, secret, issuer) = oauth_columns(i);
@@ -764,7 +905,10 @@ macro_rules! sql_store {
                     })
                     .await
                 }
+            }
 
+            #[async_trait]
+            impl HostTokenRepo for $store {
                 async fn insert_host_token(&self, t: &HostToken) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_host_token");
                     let scopes = serde_json::to_string(&t.scopes).map_err(|e| StoreError::Other(e.to_string()))?;
@@ -855,7 +999,10 @@ macro_rules! sql_store {
                         .map_err(map)?;
                     Ok(r.rows_affected() == 1)
                 }
+            }
 
+            #[async_trait]
+            impl LlmIntegrationRepo for $store {
                 async fn insert_llm_integration(&self, i: &LlmIntegration) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_llm_integration");
                     let body = serde_json::to_string(&i.body).map_err(|e| StoreError::Other(e.to_string()))?;
@@ -927,22 +1074,10 @@ macro_rules! sql_store {
                         .map_err(map)?;
                     Ok(r.rows_affected() == 1)
                 }
+            }
 
-                async fn count_runners_by_phase(&self) -> Result<Vec<(RunnerPhase, u64)>, StoreError> {
-                    let _timer = crate::metrics::QueryTimer::new("count_runners_by_phase");
-                    let rows: Vec<(String, i64)> = sqlx::query_as(&sql("SELECT phase, COUNT(*) FROM runners GROUP BY phase ORDER BY phase"))
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    rows.into_iter()
-                        .map(|(phase, n)| Ok((enum_value::<RunnerPhase>("runner phase", &phase)?, u64::try_from(n).unwrap_or(0))))
-                        .collect()
-                }
-
-                fn pool_usage(&self) -> (u32, u32) {
-                    (self.pool.size(), u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX))
-                }
-
+            #[async_trait]
+            impl ServerRepo for $store {
                 async fn key_fingerprint(&self, fingerprint: &str) -> Result<String, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("key_fingerprint");
                     sqlx::query(&sql("INSERT INTO server_settings (name, value) VALUES ('key_fingerprint', ?) ON CONFLICT (name) DO NOTHING"))
@@ -954,6 +1089,10 @@ macro_rules! sql_store {
                         .fetch_one(&self.pool)
                         .await
                         .map_err(map)
+                }
+
+                fn pool_usage(&self) -> (u32, u32) {
+                    (self.pool.size(), u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX))
                 }
 
                 async fn ping(&self) -> Result<(), StoreError> {
@@ -987,16 +1126,6 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            /// The runners (aliased `r`) a caller may see: its organization's, and unless it sees them
-            /// all, those it created or on which one of its groups has a policy.
-            /// SQL text with bound values, written once for the sqlx query builder and for
-            /// SQLite's inline readers (crate::sqlite_read::Select).
-            trait SqlText {
-                fn text(&mut self, text: &str) -> &mut Self;
-                fn bind_text(&mut self, value: String) -> &mut Self;
-                fn bind_int(&mut self, value: i64) -> &mut Self;
-            }
-
             impl SqlText for QueryBuilder<'_, $db> {
                 fn text(&mut self, text: &str) -> &mut Self {
                     self.push(text)
@@ -1009,60 +1138,12 @@ macro_rules! sql_store {
                 }
             }
 
-            impl SqlText for crate::sqlite_read::Select {
-                fn text(&mut self, text: &str) -> &mut Self {
-                    self.push(text)
-                }
-                fn bind_text(&mut self, value: String) -> &mut Self {
-                    self.push_bind(value.into())
-                }
-                fn bind_int(&mut self, value: i64) -> &mut Self {
-                    self.push_bind(value.into())
-                }
-            }
-
-            fn push_visibility<Q: SqlText>(q: &mut Q, visibility: &Visibility) {
-                match visibility {
-                    Visibility::All { org_id } => {
-                        q.text("r.org_id = ").bind_text(org_id.to_string());
-                    }
-                    Visibility::Runner { org_id, runner_id } => {
-                        q.text("r.org_id = ").bind_text(org_id.to_string());
-                        q.text(" AND r.id = ").bind_text(runner_id.to_string());
-                    }
-                    Visibility::Restricted { org_id, subject_id, groups } => {
-                        q.text("r.org_id = ").bind_text(org_id.to_string());
-                        q.text(" AND (r.creator_id = ").bind_text(subject_id.to_string());
-                        if !groups.is_empty() {
-                            q.text(" OR r.id IN (SELECT runner_id FROM runner_policies WHERE group_id IN (");
-                            for (i, g) in groups.iter().enumerate() {
-                                q.text(if i == 0 { "" } else { ", " }).bind_text(g.to_string());
-                            }
-                            q.text("))");
-                        }
-                        q.text(")");
-                    }
-                }
-            }
-
             /// The OAuth columns of an integration: client id, sealed secret, issuer URL (all NULL without OAuth).
             fn oauth_columns(i: &ScmIntegration) -> (Option<&str>, Option<&[u8]>, Option<&str>) {
                 match &i.oauth {
                     Some(o) => (Some(&o.client_id), Some(&o.encrypted_client_secret), Some(&o.issuer_url)),
                     None => (None, None, None),
                 }
-            }
-
-            /// ` AND column IN (?, ?, …)` for a non-empty list of values.
-            fn push_in<Q: SqlText>(q: &mut Q, column: &str, values: impl ExactSizeIterator<Item = String>) {
-                if values.len() == 0 {
-                    return;
-                }
-                q.text(&format!(" AND {column} IN ("));
-                for (i, v) in values.enumerate() {
-                    q.text(if i == 0 { "" } else { ", " }).bind_text(v);
-                }
-                q.text(")");
             }
         }
     };

@@ -16,6 +16,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, Row};
 
 use crate::rows::RunnerRow;
+use crate::sql_store::SqlText;
 
 /// Idle connections kept; more are opened when needed and closed after use.
 const MAX_IDLE: usize = 8;
@@ -82,7 +83,7 @@ impl Readers {
 }
 
 /// A statement with `?` placeholders and their values, built by the same code that builds the
-/// sqlx queries (`SqlText` in crate::sql_store).
+/// sqlx queries ([`SqlText`]).
 #[derive(Debug)]
 pub(crate) struct Select {
     text: String,
@@ -94,15 +95,23 @@ impl Select {
         Self { text, values: Vec::new() }
     }
 
-    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
-        self
-    }
-
-    pub(crate) fn push_bind(&mut self, value: Value) -> &mut Self {
+    fn push_bind(&mut self, value: Value) -> &mut Self {
         self.text.push('?');
         self.values.push(value);
         self
+    }
+}
+
+impl SqlText for Select {
+    fn text(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+    fn bind_text(&mut self, value: String) -> &mut Self {
+        self.push_bind(value.into())
+    }
+    fn bind_int(&mut self, value: i64) -> &mut Self {
+        self.push_bind(value.into())
     }
 }
 
@@ -117,7 +126,7 @@ fn map_error(e: rusqlite::Error) -> StoreError {
 }
 
 impl RunnerRow {
-    /// The row of `SELECT {RUNNER_COLUMNS}`, by position (a lookup by name compares every
+    /// The row of `crate::sql_store::SELECT_RUNNER` (and `SELECT_RUNNERS_WHERE`), by position (a lookup by name compares every
     /// column's name).
     pub(crate) fn from_rusqlite(row: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {

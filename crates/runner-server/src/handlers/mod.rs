@@ -1,6 +1,11 @@
-//! One handler per RPC, written once and reached by Connect, gRPC and gRPC-web alike. A
-//! handler converts the request, calls the use case and converts the answer; errors go through
-//! [`crate::error::to_connect`].
+//! One handler per RPC, written once and reached by Connect, gRPC and gRPC-web alike.
+//!
+//! A handler does four things and nothing else: it extracts (state, the caller, the
+//! [`Paging`](crate::paging::Paging) of a List call, the request), calls the use case,
+//! converts, and replies through [`reply`], where errors go through
+//! [`crate::error::to_connect`] and are counted. The conversions, proto request to use-case
+//! input and domain value to proto message, live in [`crate::convert`], one file per service;
+//! a handler builds no input and no message field by field.
 
 pub mod configuration;
 pub mod host_tokens;

@@ -4,13 +4,11 @@
 use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::*;
-use http::Uri;
-use runner_core::runner_side::{IssuedAccessToken, SignupInput, StatusInput, TokenValueInput};
 
 use super::{Reply, reply};
 use crate::auth::Authenticated;
 use crate::convert;
-use crate::paging;
+use crate::paging::Paging;
 use crate::state::AppState;
 
 pub async fn exchange_token(
@@ -21,12 +19,7 @@ pub async fn exchange_token(
         let issued = s.runner_side.exchange(&r.exchange_token).await;
         let result = if issued.is_ok() { "ok" } else { "refused" };
         metrics::counter!("runner_token_exchanges_total", "result" => result).increment(1);
-        let IssuedAccessToken { token, runner_id, expires_at } = issued?;
-        Ok(ExchangeTokenResponse {
-            access_token: token,
-            expires_at: Some(convert::timestamp(expires_at)),
-            runner_id: runner_id.to_string(),
-        })
+        Ok(convert::exchanged_token(issued?))
     })
     .await
 }
@@ -38,10 +31,7 @@ pub async fn refresh_runner_access_token(
 ) -> Reply<RefreshRunnerAccessTokenResponse> {
     reply(async move {
         let issued = s.runner_side.refresh(&caller).await?;
-        Ok(RefreshRunnerAccessTokenResponse {
-            access_token: issued.token,
-            expires_at: Some(convert::timestamp(issued.expires_at)),
-        })
+        Ok(convert::refreshed_token(issued))
     })
     .await
 }
@@ -52,19 +42,8 @@ pub async fn signup(
     ConnectRequest(r): ConnectRequest<SignupRequest>,
 ) -> Reply<SignupResponse> {
     reply(async move {
-        let input = SignupInput {
-            runner_id: r.runner_id,
-            public_key: r.public_key,
-            version: r.version,
-            region: r.region,
-            system_details: r.system_details,
-            capabilities: r.capabilities,
-        };
-        let answer = s.runner_side.signup(&caller, input).await?;
-        Ok(SignupResponse {
-            spec: Some(convert::spec(answer.spec)),
-            encrypted_metrics_password: answer.encrypted_metrics_password,
-        })
+        let answer = s.runner_side.signup(&caller, convert::signup(r)).await?;
+        Ok(convert::signup_instructions(answer))
     })
     .await
 }
@@ -75,21 +54,8 @@ pub async fn update_runner_status(
     ConnectRequest(r): ConnectRequest<UpdateRunnerStatusRequest>,
 ) -> Reply<UpdateRunnerStatusResponse> {
     reply(async move {
-        let input = StatusInput {
-            runner_id: r.runner_id,
-            phase: r.phase,
-            message: r.message,
-            gateway_info: r.gateway_info.map(convert::gateway_info),
-            log_url: r.log_url,
-            additional_info: convert::field_values(r.additional_info),
-            llm_url: r.llm_url,
-            support_bundle_url: r.support_bundle_url,
-        };
-        let answer = s.runner_side.update_status(&caller, input).await?;
-        Ok(UpdateRunnerStatusResponse {
-            spec: Some(convert::spec(answer.spec)),
-            encrypted_metrics_password: answer.encrypted_metrics_password,
-        })
+        let answer = s.runner_side.update_status(&caller, convert::update_runner_status(r)).await?;
+        Ok(convert::status_instructions(answer))
     })
     .await
 }
@@ -110,11 +76,11 @@ pub async fn update_runner_configuration_schema(
 pub async fn list_runner_environment_classes(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
-    uri: Uri,
+    Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListRunnerEnvironmentClassesRequest>,
 ) -> Reply<ListRunnerEnvironmentClassesResponse> {
     reply(async move {
-        let page = paging::page(&uri, r.pagination.take())?;
+        let page = q.page(r.pagination.take())?;
         let page = s.runner_side.environment_classes(&caller, &r.runner_id, page.size, page.token).await?;
         Ok(ListRunnerEnvironmentClassesResponse {
             pagination: convert::pagination(page.next_token),
@@ -127,11 +93,11 @@ pub async fn list_runner_environment_classes(
 pub async fn list_runner_scm_integrations(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
-    uri: Uri,
+    Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListRunnerScmIntegrationsRequest>,
 ) -> Reply<ListRunnerScmIntegrationsResponse> {
     reply(async move {
-        let page = paging::page(&uri, r.pagination.take())?;
+        let page = q.page(r.pagination.take())?;
         let page = s.runner_side.scm_integrations(&caller, &r.runner_id, page.size, &page.token).await?;
         Ok(ListRunnerScmIntegrationsResponse {
             pagination: convert::pagination(page.next_token),
@@ -147,13 +113,8 @@ pub async fn get_host_authentication_token_value(
     ConnectRequest(r): ConnectRequest<GetHostAuthenticationTokenValueRequest>,
 ) -> Reply<GetHostAuthenticationTokenValueResponse> {
     reply(async move {
-        let input = TokenValueInput { runner_id: r.runner_id, id: r.id, host: r.host, subject_id: r.subject_id };
-        let sealed = s.runner_side.host_token_value(&caller, input).await?;
-        Ok(GetHostAuthenticationTokenValueResponse {
-            token: Some(convert::host_token(sealed.token)),
-            encrypted_token: sealed.encrypted_token,
-            encrypted_refresh_token: sealed.encrypted_refresh_token,
-        })
+        let sealed = s.runner_side.host_token_value(&caller, convert::get_host_authentication_token_value(r)).await?;
+        Ok(convert::sealed_host_token(sealed))
     })
     .await
 }

@@ -3,13 +3,11 @@
 use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::*;
-use http::Uri;
-use runner_core::policies::PolicyInput;
 
 use super::{Reply, reply};
 use crate::auth::Authenticated;
 use crate::convert;
-use crate::paging;
+use crate::paging::Paging;
 use crate::state::AppState;
 
 pub async fn create_runner(
@@ -19,11 +17,7 @@ pub async fn create_runner(
 ) -> Reply<CreateRunnerResponse> {
     reply(async move {
         let created = s.runners.create(&caller, convert::create_runner(r)).await?;
-        Ok(CreateRunnerResponse {
-            runner: Some(convert::runner(created.runner)),
-            exchange_token: created.exchange_token,
-            ..Default::default()
-        })
+        Ok(convert::created_runner(created))
     })
     .await
 }
@@ -43,11 +37,11 @@ pub async fn get_runner(
 pub async fn list_runners(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
-    uri: Uri,
+    Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListRunnersRequest>,
 ) -> Reply<ListRunnersResponse> {
     reply(async move {
-        let page = paging::page(&uri, r.pagination.take())?;
+        let page = q.page(r.pagination.take())?;
         let page = s.runners.list(&caller, convert::list_runners(r, page)).await?;
         Ok(ListRunnersResponse {
             pagination: convert::pagination(page.next_token),
@@ -81,7 +75,6 @@ pub async fn delete_runner(
     .await
 }
 
-#[allow(deprecated)] // the deprecated access_token stays empty
 pub async fn create_runner_token(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -89,7 +82,7 @@ pub async fn create_runner_token(
 ) -> Reply<CreateRunnerTokenResponse> {
     reply(async move {
         let exchange_token = s.runners.create_token(&caller, &r.runner_id).await?;
-        Ok(CreateRunnerTokenResponse { exchange_token, access_token: String::new() })
+        Ok(convert::runner_token(exchange_token))
     })
     .await
 }
@@ -109,11 +102,11 @@ pub async fn create_runner_logs_token(
 pub async fn list_runner_policies(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
-    uri: Uri,
+    Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListRunnerPoliciesRequest>,
 ) -> Reply<ListRunnerPoliciesResponse> {
     reply(async move {
-        let page = paging::page(&uri, r.pagination.take())?;
+        let page = q.page(r.pagination.take())?;
         let page = s.policies.list(&caller, &r.runner_id, page.size, &page.token).await?;
         Ok(ListRunnerPoliciesResponse {
             pagination: convert::pagination(page.next_token),
@@ -129,8 +122,8 @@ pub async fn create_runner_policy(
     ConnectRequest(r): ConnectRequest<CreateRunnerPolicyRequest>,
 ) -> Reply<CreateRunnerPolicyResponse> {
     reply(async move {
-        let input = PolicyInput { runner_id: r.runner_id, group_id: r.group_id, role: r.role };
-        Ok(CreateRunnerPolicyResponse { policy: Some(convert::policy(s.policies.create(&caller, input).await?)) })
+        let policy = s.policies.create(&caller, convert::create_runner_policy(r)).await?;
+        Ok(CreateRunnerPolicyResponse { policy: Some(convert::policy(policy)) })
     })
     .await
 }
@@ -141,8 +134,8 @@ pub async fn update_runner_policy(
     ConnectRequest(r): ConnectRequest<UpdateRunnerPolicyRequest>,
 ) -> Reply<UpdateRunnerPolicyResponse> {
     reply(async move {
-        let input = PolicyInput { runner_id: r.runner_id, group_id: r.group_id, role: r.role };
-        Ok(UpdateRunnerPolicyResponse { policy: Some(convert::policy(s.policies.update(&caller, input).await?)) })
+        let policy = s.policies.update(&caller, convert::update_runner_policy(r)).await?;
+        Ok(UpdateRunnerPolicyResponse { policy: Some(convert::policy(policy)) })
     })
     .await
 }
@@ -153,8 +146,7 @@ pub async fn delete_runner_policy(
     ConnectRequest(r): ConnectRequest<DeleteRunnerPolicyRequest>,
 ) -> Reply<DeleteRunnerPolicyResponse> {
     reply(async move {
-        let input = PolicyInput { runner_id: r.runner_id, group_id: r.group_id, role: 0 };
-        s.policies.delete(&caller, input).await?;
+        s.policies.delete(&caller, convert::delete_runner_policy(r)).await?;
         Ok(DeleteRunnerPolicyResponse {})
     })
     .await

@@ -3,13 +3,11 @@
 use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::*;
-use http::Uri;
-use runner_core::scm_integrations::{CreateScmInput, UpdateScmInput};
 
 use super::{Reply, reply};
 use crate::auth::Authenticated;
 use crate::convert;
-use crate::paging;
+use crate::paging::Paging;
 use crate::state::AppState;
 
 pub async fn create_scm_integration(
@@ -18,17 +16,8 @@ pub async fn create_scm_integration(
     ConnectRequest(r): ConnectRequest<CreateScmIntegrationRequest>,
 ) -> Reply<CreateScmIntegrationResponse> {
     reply(async move {
-        let input = CreateScmInput {
-            runner_id: r.runner_id,
-            scm_id: r.scm_id,
-            host: r.host,
-            oauth_client_id: r.oauth_client_id,
-            oauth_plaintext_client_secret: r.oauth_plaintext_client_secret,
-            pat: r.pat,
-            issuer_url: r.issuer_url,
-            virtual_directory: r.virtual_directory,
-        };
-        Ok(CreateScmIntegrationResponse { id: s.scm.create(&caller, input).await?.to_string() })
+        let id = s.scm.create(&caller, convert::create_scm_integration(r)).await?;
+        Ok(CreateScmIntegrationResponse { id: id.to_string() })
     })
     .await
 }
@@ -47,11 +36,11 @@ pub async fn get_scm_integration(
 pub async fn list_scm_integrations(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
-    uri: Uri,
+    Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListScmIntegrationsRequest>,
 ) -> Reply<ListScmIntegrationsResponse> {
     reply(async move {
-        let page = paging::page(&uri, r.pagination.take())?;
+        let page = q.page(r.pagination.take())?;
         let runner_ids = r.filter.map(|f| f.runner_ids).unwrap_or_default();
         let page = s.scm.list(&caller, &runner_ids, page.size, &page.token).await?;
         Ok(ListScmIntegrationsResponse {
@@ -68,15 +57,7 @@ pub async fn update_scm_integration(
     ConnectRequest(r): ConnectRequest<UpdateScmIntegrationRequest>,
 ) -> Reply<UpdateScmIntegrationResponse> {
     reply(async move {
-        let input = UpdateScmInput {
-            id: r.id,
-            oauth_client_id: r.oauth_client_id,
-            oauth_plaintext_client_secret: r.oauth_plaintext_client_secret,
-            pat: r.pat,
-            issuer_url: r.issuer_url,
-            virtual_directory: r.virtual_directory,
-        };
-        s.scm.update(&caller, input).await?;
+        s.scm.update(&caller, convert::update_scm_integration(r)).await?;
         Ok(UpdateScmIntegrationResponse {})
     })
     .await

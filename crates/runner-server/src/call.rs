@@ -1,0 +1,321 @@
+//! What a request is, decided once when it arrives: [`CallKind`] (its protocol, the method it
+//! calls and whether that method streams), stored in the request's extensions by [`classify`]
+//! so that every layer after it (transport timeouts, the console, telemetry, the guard) reads
+//! the same answer instead of looking at paths and content types again.
+//!
+//! [`classify`] also removes the `/api` prefix the official SDKs put in front of every path:
+//! what comes after it sees `/gitpod.v1.RunnerService/ListRunners` either way.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use http::header::CONTENT_TYPE;
+use http::{Method as HttpMethod, Uri};
+
+/// The prefix the official SDKs put in front of every path.
+const API_PREFIX: &str = "/api";
+/// Paths outside the RPC namespaces that belong to the API, never to the console.
+const API_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
+
+/// One RPC the server knows, from the descriptor sets it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rpc {
+    /// `/gitpod.v1.RunnerService/ListRunners`.
+    pub path: String,
+    /// `gitpod.v1.RunnerService`.
+    pub service: String,
+    /// `ListRunners`.
+    pub method: String,
+    pub client_streaming: bool,
+    pub server_streaming: bool,
+    /// Marked `idempotency_level = NO_SIDE_EFFECTS`: Connect serves it over GET too.
+    pub side_effect_free: bool,
+}
+
+impl Rpc {
+    /// A method of the API itself (`gitpod.v1` and our own runner-side packages), as opposed
+    /// to health and reflection, which tonic alone serves.
+    pub fn is_api(&self) -> bool {
+        !self.service.starts_with("grpc.")
+    }
+
+    pub fn is_unary(&self) -> bool {
+        !self.client_streaming && !self.server_streaming
+    }
+}
+
+/// The wire protocol of a request, from its method and content type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Grpc,
+    /// `application/grpc-web` and `application/grpc-web+proto`.
+    GrpcWeb,
+    /// `application/grpc-web-text`, base64 frames.
+    GrpcWebText,
+    /// Connect unary, `application/json`, or a Connect GET with `encoding=json`.
+    ConnectJson,
+    /// Connect unary, `application/proto`, or a Connect GET with `encoding=proto`.
+    ConnectProto,
+    /// Connect streaming, `application/connect+json`.
+    ConnectStreamJson,
+    /// Connect streaming, `application/connect+proto`.
+    ConnectStreamProto,
+    /// Anything else: probes, the console, unknown content types.
+    Other,
+}
+
+impl Protocol {
+    fn of(method: &HttpMethod, uri: &Uri, content_type: &str) -> Protocol {
+        if method == HttpMethod::GET {
+            return match query_value(uri, "encoding").as_deref() {
+                Some("json") => Protocol::ConnectJson,
+                Some("proto") => Protocol::ConnectProto,
+                _ => Protocol::Other,
+            };
+        }
+        let ct = content_type.trim_start();
+        if ct.starts_with("application/grpc-web-text") {
+            Protocol::GrpcWebText
+        } else if ct.starts_with("application/grpc-web") {
+            Protocol::GrpcWeb
+        } else if ct.starts_with("application/grpc") {
+            Protocol::Grpc
+        } else if ct.starts_with("application/connect+json") {
+            Protocol::ConnectStreamJson
+        } else if ct.starts_with("application/connect+proto") {
+            Protocol::ConnectStreamProto
+        } else if ct.starts_with("application/json") {
+            Protocol::ConnectJson
+        } else if ct.starts_with("application/proto") {
+            Protocol::ConnectProto
+        } else {
+            Protocol::Other
+        }
+    }
+
+    /// The `protocol` label of logs and metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::GrpcWeb | Protocol::GrpcWebText => "grpc-web",
+            Protocol::ConnectJson | Protocol::ConnectStreamJson => "connect-json",
+            Protocol::ConnectProto | Protocol::ConnectStreamProto => "connect-proto",
+            Protocol::Other => "other",
+        }
+    }
+
+    /// gRPC or gRPC-web: errors are trailers, not Connect error bodies.
+    pub fn is_grpc_family(self) -> bool {
+        matches!(self, Protocol::Grpc | Protocol::GrpcWeb | Protocol::GrpcWebText)
+    }
+}
+
+/// What one request is; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct CallKind {
+    pub protocol: Protocol,
+    /// The RPC the path names, if the server has it.
+    pub rpc: Option<&'static Rpc>,
+    /// The path is in an RPC namespace (`/gitpod.v1.…`, `/grpc.…`), known or not.
+    pub rpc_path: bool,
+    /// The path belongs to the API (an RPC namespace, the `/api` prefix, probes, metrics):
+    /// the console never answers it.
+    pub api_path: bool,
+    /// The request came under the `/api` prefix.
+    pub prefixed: bool,
+}
+
+impl CallKind {
+    /// The request's kind, computed once: later calls return the stored one.
+    pub fn get<B>(req: &http::Request<B>) -> CallKind {
+        match req.extensions().get::<CallKind>() {
+            Some(kind) => kind.clone(),
+            None => Self::of(req.method(), req.uri(), req.headers()),
+        }
+    }
+
+    fn of(method: &HttpMethod, uri: &Uri, headers: &http::HeaderMap) -> CallKind {
+        let raw = uri.path();
+        let (path, prefixed) = match raw.strip_prefix(API_PREFIX) {
+            Some(rest) if rest.starts_with('/') => (rest, true),
+            Some("") => ("/", true),
+            _ => (raw, false),
+        };
+        let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let rpc_path = path.starts_with("/gitpod.") || path.starts_with("/grpc.");
+        CallKind {
+            protocol: Protocol::of(method, uri, content_type),
+            rpc: rpcs().get(path),
+            rpc_path,
+            api_path: prefixed || rpc_path || API_PATHS.contains(&path),
+            prefixed,
+        }
+    }
+
+    /// The request streams in either direction, so its body is a session rather than one
+    /// message: the body read timeout does not apply.
+    pub fn streaming(&self) -> bool {
+        self.rpc.is_some_and(|r| !r.is_unary())
+    }
+
+    /// The `rpc` label of logs and metrics: the method's path, or `unknown` for a path in an
+    /// RPC namespace that no method has (bounded label values).
+    pub fn rpc_label(&self) -> &'static str {
+        self.rpc.map_or("unknown", |r| r.path.as_str())
+    }
+}
+
+/// Classifies `req` (once) and removes the `/api` prefix from its path.
+pub fn classify<B>(mut req: http::Request<B>) -> http::Request<B> {
+    if req.extensions().get::<CallKind>().is_some() {
+        return req;
+    }
+    let kind = CallKind::get(&req);
+    if kind.prefixed {
+        strip_prefix(req.uri_mut());
+    }
+    req.extensions_mut().insert(kind);
+    req
+}
+
+/// `/api/<rest>` → `/<rest>`, keeping the query.
+fn strip_prefix(uri: &mut Uri) {
+    let Some(rest) = uri.path().strip_prefix(API_PREFIX) else { return };
+    let rest = if rest.is_empty() { "/" } else { rest };
+    let pq = match uri.query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest.to_owned(),
+    };
+    let mut parts = std::mem::take(uri).into_parts();
+    if let Ok(pq) = pq.parse() {
+        parts.path_and_query = Some(pq);
+    }
+    *uri = Uri::from_parts(parts).unwrap_or_default();
+}
+
+/// The value of `name` in the URI's query string, percent-decoded.
+pub fn query_value(uri: &Uri, name: &str) -> Option<String> {
+    form_urlencoded::parse(uri.query()?.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// Every RPC the server serves, by path, from the descriptor sets: the API's own, health and
+/// reflection (both versions).
+pub fn rpcs() -> &'static HashMap<String, Rpc> {
+    static RPCS: OnceLock<HashMap<String, Rpc>> = OnceLock::new();
+    RPCS.get_or_init(|| {
+        let sets = [
+            gitpod_api::FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ];
+        let mut rpcs = HashMap::new();
+        for set in sets {
+            let pool = prost_reflect::DescriptorPool::decode(set).expect("a served descriptor set decodes");
+            for service in pool.services() {
+                for method in service.methods() {
+                    let rpc = Rpc {
+                        path: format!("/{}/{}", service.full_name(), method.name()),
+                        service: service.full_name().to_owned(),
+                        method: method.name().to_owned(),
+                        client_streaming: method.is_client_streaming(),
+                        server_streaming: method.is_server_streaming(),
+                        side_effect_free: side_effect_free(&method),
+                    };
+                    rpcs.insert(rpc.path.clone(), rpc);
+                }
+            }
+        }
+        rpcs
+    })
+}
+
+/// `option idempotency_level = NO_SIDE_EFFECTS` on a method.
+fn side_effect_free(method: &prost_reflect::MethodDescriptor) -> bool {
+    method.method_descriptor_proto().options.as_ref().and_then(|o| o.idempotency_level)
+        == Some(prost_reflect::prost_types::method_options::IdempotencyLevel::NoSideEffects as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::extract::Request;
+
+    fn request(method: &str, uri: &str, content_type: &str) -> Request {
+        Request::builder().method(method).uri(uri).header(CONTENT_TYPE, content_type).body(Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn the_api_prefix_is_removed_once_and_remembered() {
+        let req = classify(request("POST", "/api/gitpod.v1.RunnerService/ListRunners?token=a", "application/json"));
+        assert_eq!(req.uri(), "/gitpod.v1.RunnerService/ListRunners?token=a");
+        let kind = req.extensions().get::<CallKind>().unwrap().clone();
+        assert!(kind.prefixed && kind.api_path && kind.rpc_path);
+        assert_eq!(kind.protocol, Protocol::ConnectJson);
+        assert_eq!(kind.rpc_label(), "/gitpod.v1.RunnerService/ListRunners");
+        // Classifying again changes nothing (the path no longer has the prefix anyway).
+        let again = classify(req);
+        assert!(again.extensions().get::<CallKind>().unwrap().prefixed);
+        for (uri, expected) in [("/apix/y", "/apix/y"), ("/api", "/"), ("/api/", "/")] {
+            assert_eq!(classify(request("GET", uri, "")).uri(), expected, "{uri}");
+        }
+    }
+
+    #[test]
+    fn protocols() {
+        let path = "/gitpod.v1.RunnerService/GetRunner";
+        for (method, ct, query, protocol) in [
+            ("POST", "application/grpc", "", Protocol::Grpc),
+            ("POST", "application/grpc+proto", "", Protocol::Grpc),
+            ("POST", "application/grpc-web+proto", "", Protocol::GrpcWeb),
+            ("POST", "application/grpc-web-text", "", Protocol::GrpcWebText),
+            ("POST", "application/json; charset=utf-8", "", Protocol::ConnectJson),
+            ("POST", "application/proto", "", Protocol::ConnectProto),
+            ("POST", "application/connect+json", "", Protocol::ConnectStreamJson),
+            ("POST", "application/connect+proto", "", Protocol::ConnectStreamProto),
+            ("POST", "text/plain", "", Protocol::Other),
+            ("GET", "", "?connect=v1&encoding=json&message=%7B%7D", Protocol::ConnectJson),
+            ("GET", "", "?connect=v1&encoding=proto&base64=1&message=", Protocol::ConnectProto),
+            ("GET", "", "", Protocol::Other),
+        ] {
+            let kind = CallKind::get(&request(method, &format!("{path}{query}"), ct));
+            assert_eq!(kind.protocol, protocol, "{method} {ct} {query}");
+        }
+    }
+
+    #[test]
+    fn methods_and_streaming_come_from_the_descriptors() {
+        let get = |path: &str| CallKind::get(&request("POST", path, "application/grpc"));
+        let list = get("/gitpod.v1.RunnerService/ListRunners");
+        assert!(list.rpc.is_some_and(|r| r.is_api() && r.is_unary()) && !list.streaming());
+        let reflection = get("/api/grpc.reflection.v1.ServerReflection/ServerReflectionInfo");
+        assert!(reflection.streaming() && reflection.prefixed, "reflection streams, under /api too");
+        assert!(get("/grpc.health.v1.Health/Watch").streaming());
+        assert!(!get("/grpc.health.v1.Health/Check").streaming());
+        let unknown = get("/gitpod.v1.RunnerService/Nope");
+        assert!(unknown.rpc.is_none() && unknown.rpc_path && unknown.api_path);
+        assert_eq!(unknown.rpc_label(), "unknown");
+    }
+
+    #[test]
+    fn api_paths_are_never_the_consoles() {
+        let api_path = |path: &str| CallKind::get(&request("GET", path, "")).api_path;
+        for api in [
+            "/gitpod.v1.RunnerService/ListRunners",
+            "/api/gitpod.v1.RunnerService/ListRunners",
+            "/api",
+            "/api/",
+            "/grpc.health.v1.Health/Check",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+        ] {
+            assert!(api_path(api), "{api}");
+        }
+        for page in ["/", "/index.html", "/assets/index-3f2a.js", "/runners", "/apiary", "/healthz.html"] {
+            assert!(!api_path(page), "{page}");
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Proto ↔ domain conversions, the only place that knows both. Requests become the raw inputs
+//! of the runner-core use cases (which validate them); domain values become proto messages.
+//!
+//! The rule: a handler extracts, calls the use case, converts and replies. Every conversion
+//! it needs lives here, one file per service: a handler builds no use-case input and no
+//! message from a domain value field by field, it calls one of these functions.
+//!
+//! - this file: what the services share (timestamps, enum numbers, subjects, field values,
+//!   pagination, [`defined`]);
+//! - [`runner_service`]: RunnerService (runners, their tokens and policies, the SCM questions);
+//! - [`configuration_service`]: RunnerConfigurationService (environment classes, the
+//!   configuration schema and validation, SCM integrations, host authentication tokens, LLM
+//!   integrations);
+//! - [`runner_side`]: our runner-side services (`identity_service.proto`,
+//!   `runner_interaction.proto`).
+//!
+//! Names: a request becomes an input in a function named after its RPC
+//! (`fn create_runner(r: pb::CreateRunnerRequest) -> CreateRunnerInput`, with a `Result` when
+//! the conversion itself can refuse a value); a domain value becomes a message in a function
+//! named after the domain type (`fn runner(r: m::Runner) -> pb::Runner`). Deprecated fields
+//! are read and filled here only, each under `#[allow(deprecated)]` with the reason. The
+//! service files' functions are re-exported, so handlers call `convert::runner(…)`.
+
+pub mod configuration_service;
+pub mod runner_service;
+pub mod runner_side;
+
+pub use configuration_service::*;
+pub use runner_service::*;
+pub use runner_side::*;
+
+use gitpod_api::gitpod::v1 as pb;
+use gitpod_api::wkt::Timestamp as PbTimestamp;
+use runner_core::CoreError;
+use runner_core::model::{self as m, ApiEnum};
+use runner_core::time::Timestamp;
+
+pub fn timestamp(t: Timestamp) -> PbTimestamp {
+    let (seconds, nanos) = t.to_seconds_nanos();
+    PbTimestamp { seconds, nanos }
+}
+
+fn enum_number<E: ApiEnum>(e: Option<E>) -> i32 {
+    e.map_or(0, ApiEnum::number)
+}
+
+pub fn subject(s: &m::Subject) -> pb::Subject {
+    pb::Subject { id: s.id.to_string(), principal: s.principal.number() }
+}
+
+fn field_value(f: m::FieldValue) -> pb::FieldValue {
+    pb::FieldValue { key: f.key, value: f.value }
+}
+
+pub fn pagination(next_token: String) -> Option<pb::PaginationResponse> {
+    Some(pb::PaginationResponse { next_token })
+}
+
+pub fn field_values(values: Vec<pb::FieldValue>) -> Vec<m::FieldValue> {
+    values.into_iter().map(|f| m::FieldValue { key: f.key, value: f.value }).collect()
+}
+
+/// A timestamp from the wire; out-of-range values are the caller's error.
+pub fn from_timestamp(field: &str, t: Option<PbTimestamp>) -> Result<Option<Timestamp>, CoreError> {
+    t.map(|t| {
+        Timestamp::from_seconds_nanos(t.seconds, t.nanos).ok_or_else(|| CoreError::invalid(field, "is out of range"))
+    })
+    .transpose()
+}
+
+/// A defined, non-UNSPECIFIED enum number, checked against the generated enum.
+pub fn defined<E: TryFrom<i32>>(field: &str, n: i32) -> Result<i32, CoreError> {
+    if n != 0 && E::try_from(n).is_ok() { Ok(n) } else { Err(CoreError::invalid(field, format!("unknown value {n}"))) }
+}

@@ -1,0 +1,261 @@
+//! Which `Store` methods the suite runs. A [`Recorder`] stands in front of the store under test
+//! and notes every method called through it. Its impls are written with [`forward!`], which
+//! also lists each trait's methods: the compiler insists that the impls are complete (a
+//! method added to a trait does not compile here until it is forwarded), so that list is
+//! every method of `Store`. A unit test compares it with the trait declarations in
+//! runner-core's source as well.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use runner_core::authz::Visibility;
+use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
+use runner_core::model::*;
+use runner_core::schema::RunnerConfigurationSchema;
+use runner_core::store::*;
+use runner_core::time::Timestamp;
+use uuid::Uuid;
+
+/// A store that passes every call on to `inner` and notes the method's name.
+pub(super) struct Recorder {
+    inner: Arc<dyn Store>,
+    called: Mutex<BTreeSet<&'static str>>,
+}
+
+impl Recorder {
+    pub(super) fn new(inner: Arc<dyn Store>) -> Self {
+        Self { inner, called: Mutex::new(BTreeSet::new()) }
+    }
+
+    fn saw(&self, method: &'static str) {
+        self.called.lock().unwrap().insert(method);
+    }
+
+    /// The methods called so far.
+    pub(super) fn called(&self) -> BTreeSet<&'static str> {
+        self.called.lock().unwrap().clone()
+    }
+}
+
+/// `forward!(NAMES, Trait { async fn method(&self, arg: Type, …) -> Output; … })`: implements
+/// `Trait` for [`Recorder`] by noting and forwarding each call, and defines `NAMES`, the
+/// methods' names.
+macro_rules! forward {
+    ($names:ident, $repo:ident { $(async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $out:ty;)+ }) => {
+        const $names: &[&str] = &[$(stringify!($method)),+];
+
+        #[async_trait]
+        impl $repo for Recorder {
+            $(
+                async fn $method(&self $(, $arg: $ty)*) -> $out {
+                    self.saw(stringify!($method));
+                    self.inner.$method($($arg),*).await
+                }
+            )+
+        }
+    };
+}
+
+forward!(RUNNER, RunnerRepo {
+    async fn insert_runner(&self, runner: &Runner, token: &NewRunnerToken) -> Result<(), StoreError>;
+    async fn get_runner(&self, id: Uuid) -> Result<Option<Runner>, StoreError>;
+    async fn list_runners(&self, visibility: &Visibility, filter: &RunnerFilter, after: Option<Uuid>, limit: u32) -> Result<Vec<Runner>, StoreError>;
+    async fn update_runner(&self, runner: &Runner) -> Result<WriteOutcome, StoreError>;
+    async fn delete_runner(&self, id: Uuid) -> Result<bool, StoreError>;
+    async fn count_runners_by_phase(&self) -> Result<Vec<(RunnerPhase, u64)>, StoreError>;
+});
+
+forward!(RUNNER_TOKEN, RunnerTokenRepo {
+    async fn insert_runner_token(&self, token: &NewRunnerToken) -> Result<(), StoreError>;
+    async fn resolve_runner_token(&self, hash: &[u8]) -> Result<Option<RunnerTokenInfo>, StoreError>;
+    async fn redeem_exchange_token_for_access(&self, hash: &[u8], now: Timestamp, access: &NewRunnerToken) -> Result<Option<Uuid>, StoreError>;
+});
+
+forward!(IDENTITY, IdentityRepo {
+    async fn create_organization(&self, org: &Organization, members_group: &Group, local_configuration: &Runner) -> Result<(), StoreError>;
+    async fn list_organizations(&self) -> Result<Vec<Organization>, StoreError>;
+    async fn create_member(&self, member: &Member) -> Result<(), StoreError>;
+    async fn get_member(&self, id: Uuid) -> Result<Option<Member>, StoreError>;
+    async fn list_members(&self, org_id: Uuid) -> Result<Vec<Member>, StoreError>;
+    async fn set_member_role(&self, member_id: Uuid, role: OrgRole) -> Result<bool, StoreError>;
+    async fn create_group(&self, group: &Group) -> Result<(), StoreError>;
+    async fn get_group(&self, id: Uuid) -> Result<Option<Group>, StoreError>;
+    async fn list_groups(&self, org_id: Uuid) -> Result<Vec<Group>, StoreError>;
+    async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<(), StoreError>;
+    async fn set_group_runners_admin(&self, group_id: Uuid, runners_admin: bool) -> Result<bool, StoreError>;
+});
+
+forward!(ACCESS_TOKEN, AccessTokenRepo {
+    async fn insert_access_token(&self, token: &AccessTokenInfo, hash: &[u8]) -> Result<(), StoreError>;
+    async fn revoke_access_token(&self, id: Uuid, at: Timestamp) -> Result<bool, StoreError>;
+    async fn list_access_tokens(&self, org_id: Uuid) -> Result<Vec<AccessTokenInfo>, StoreError>;
+    async fn resolve_access_token(&self, hash: &[u8]) -> Result<Option<(AccessTokenInfo, Member, Vec<Group>)>, StoreError>;
+});
+
+forward!(POLICY, PolicyRepo {
+    async fn policy_roles(&self, runner_id: Uuid, groups: &[Uuid]) -> Result<Vec<RunnerRole>, StoreError>;
+    async fn list_runner_policies(&self, runner_id: Uuid, after: Option<Uuid>, limit: u32) -> Result<Vec<RunnerPolicy>, StoreError>;
+    async fn insert_runner_policy(&self, policy: &RunnerPolicy) -> Result<(), StoreError>;
+    async fn update_runner_policy(&self, policy: &RunnerPolicy) -> Result<bool, StoreError>;
+    async fn delete_runner_policy(&self, runner_id: Uuid, group_id: Uuid) -> Result<bool, StoreError>;
+});
+
+forward!(CONFIGURATION_SCHEMA, ConfigurationSchemaRepo {
+    async fn get_runner_schema(&self, runner_id: Uuid) -> Result<Option<RunnerConfigurationSchema>, StoreError>;
+    async fn set_runner_schema(&self, runner_id: Uuid, schema: &RunnerConfigurationSchema) -> Result<bool, StoreError>;
+});
+
+forward!(ENVIRONMENT_CLASS, EnvironmentClassRepo {
+    async fn insert_environment_class(&self, class: &EnvironmentClass) -> Result<(), StoreError>;
+    async fn get_environment_class(&self, id: Uuid) -> Result<Option<EnvironmentClass>, StoreError>;
+    async fn list_environment_classes(&self, visibility: &Visibility, filter: &EnvironmentClassFilter, after: Option<Uuid>, limit: u32) -> Result<Vec<EnvironmentClass>, StoreError>;
+    async fn update_environment_class(&self, class: &EnvironmentClass) -> Result<WriteOutcome, StoreError>;
+});
+
+forward!(SCM_INTEGRATION, ScmIntegrationRepo {
+    async fn insert_scm_integration(&self, integration: &ScmIntegration) -> Result<(), StoreError>;
+    async fn get_scm_integration(&self, id: Uuid) -> Result<Option<ScmIntegration>, StoreError>;
+    async fn list_scm_integrations(&self, visibility: &Visibility, runner_ids: &[Uuid], after: Option<Uuid>, limit: u32) -> Result<Vec<ScmIntegration>, StoreError>;
+    async fn update_scm_integration(&self, integration: &ScmIntegration, revoke_sources: &[HostTokenSource]) -> Result<WriteOutcome, StoreError>;
+    async fn delete_scm_integration(&self, integration: &ScmIntegration) -> Result<bool, StoreError>;
+});
+
+forward!(HOST_TOKEN, HostTokenRepo {
+    async fn insert_host_token(&self, token: &HostToken) -> Result<(), StoreError>;
+    async fn get_host_token(&self, id: Uuid) -> Result<Option<HostToken>, StoreError>;
+    async fn list_host_tokens(&self, visibility: &Visibility, runner: Option<Uuid>, subject: Option<Uuid>, after: Option<Uuid>, limit: u32) -> Result<Vec<HostToken>, StoreError>;
+    async fn update_host_token(&self, token: &HostToken) -> Result<WriteOutcome, StoreError>;
+    async fn delete_host_token(&self, id: Uuid) -> Result<bool, StoreError>;
+});
+
+forward!(LLM_INTEGRATION, LlmIntegrationRepo {
+    async fn insert_llm_integration(&self, integration: &LlmIntegration) -> Result<(), StoreError>;
+    async fn get_llm_integration(&self, id: Uuid) -> Result<Option<LlmIntegration>, StoreError>;
+    async fn list_llm_integrations(&self, visibility: &Visibility, runner_ids: &[Uuid], after: Option<Uuid>, limit: u32) -> Result<Vec<LlmIntegration>, StoreError>;
+    async fn update_llm_integration(&self, integration: &LlmIntegration) -> Result<WriteOutcome, StoreError>;
+    async fn delete_llm_integration(&self, id: Uuid) -> Result<bool, StoreError>;
+});
+
+/// `ServerRepo` by hand: `pool_usage` is not async.
+const SERVER: &[&str] = &["key_fingerprint", "pool_usage", "ping"];
+
+#[async_trait]
+impl ServerRepo for Recorder {
+    async fn key_fingerprint(&self, fingerprint: &str) -> Result<String, StoreError> {
+        self.saw("key_fingerprint");
+        self.inner.key_fingerprint(fingerprint).await
+    }
+
+    fn pool_usage(&self) -> (u32, u32) {
+        self.saw("pool_usage");
+        self.inner.pool_usage()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.saw("ping");
+        self.inner.ping().await
+    }
+}
+
+/// Every method of `Store`: the recorder forwards exactly these.
+pub(super) fn store_methods() -> Vec<&'static str> {
+    [
+        RUNNER,
+        RUNNER_TOKEN,
+        IDENTITY,
+        ACCESS_TOKEN,
+        POLICY,
+        CONFIGURATION_SCHEMA,
+        ENVIRONMENT_CLASS,
+        SCM_INTEGRATION,
+        HOST_TOKEN,
+        LLM_INTEGRATION,
+        SERVER,
+    ]
+    .concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// runner-core's store module, file by file.
+    const SOURCES: &[(&str, &str)] = &[
+        ("store.rs", include_str!("../../../runner-core/src/store.rs")),
+        ("access_tokens", include_str!("../../../runner-core/src/store/access_tokens.rs")),
+        ("configuration_schema", include_str!("../../../runner-core/src/store/configuration_schema.rs")),
+        ("environment_classes", include_str!("../../../runner-core/src/store/environment_classes.rs")),
+        ("host_tokens", include_str!("../../../runner-core/src/store/host_tokens.rs")),
+        ("identity", include_str!("../../../runner-core/src/store/identity.rs")),
+        ("llm_integrations", include_str!("../../../runner-core/src/store/llm_integrations.rs")),
+        ("policies", include_str!("../../../runner-core/src/store/policies.rs")),
+        ("runner_tokens", include_str!("../../../runner-core/src/store/runner_tokens.rs")),
+        ("runners", include_str!("../../../runner-core/src/store/runners.rs")),
+        ("scm_integrations", include_str!("../../../runner-core/src/store/scm_integrations.rs")),
+        ("server", include_str!("../../../runner-core/src/store/server.rs")),
+    ];
+
+    /// The traits declared in `source` (`pub trait Name…` at the start of a line), each with
+    /// the names of its methods (every `fn name` up to the trait's closing `}`).
+    fn traits(source: &str) -> Vec<(String, Vec<String>)> {
+        let mut found = Vec::new();
+        for block in source.split("\npub trait ").skip(1) {
+            let name: String = block.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let body = &block[..block.find("\n}\n").expect("a trait ends with a } line")];
+            let methods = body
+                .lines()
+                .filter_map(|line| {
+                    let line = line.trim_start();
+                    let rest = line.strip_prefix("async fn ").or_else(|| line.strip_prefix("fn "))?;
+                    Some(rest[..rest.find(['(', '<']).unwrap()].to_owned())
+                })
+                .collect();
+            found.push((name, methods));
+        }
+        found
+    }
+
+    /// The lines of `source` between `start` and the next line equal to `end`, trimmed, without
+    /// their trailing `,` or `;`.
+    fn lines_between<'a>(source: &'a str, start: &str, end: &str) -> Vec<&'a str> {
+        let from = source.find(start).unwrap_or_else(|| panic!("{start:?} not found")) + start.len();
+        let to = from + source[from..].find(end).unwrap();
+        source[from..to].lines().map(|l| l.trim().trim_end_matches([',', ';'])).filter(|l| !l.is_empty()).collect()
+    }
+
+    #[test]
+    fn the_recorder_forwards_every_method_the_traits_declare() {
+        let (_, store_rs) = SOURCES[0];
+        // Every file of the module is read here, …
+        let modules: BTreeSet<&str> =
+            store_rs.lines().filter_map(|l| l.strip_prefix("mod ")).map(|m| m.trim_end_matches(';')).collect();
+        let read: BTreeSet<&str> = SOURCES[1..].iter().map(|(name, _)| *name).collect();
+        assert_eq!(modules, read, "runner-core/src/store.rs declares other files than this test reads");
+        // … and they declare exactly the traits `Store` is made of.
+        let declared: Vec<(String, Vec<String>)> = SOURCES.iter().flat_map(|(_, source)| traits(source)).collect();
+        let parts: BTreeSet<&str> = lines_between(store_rs, "\nstore_of!(\n", "\n);").into_iter().collect();
+        let names: BTreeSet<&str> = declared.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, parts, "the traits declared are the traits of Store");
+
+        let declared: BTreeSet<String> = declared.into_iter().flat_map(|(_, methods)| methods).collect();
+        let forwarded: BTreeSet<String> = super::store_methods().into_iter().map(str::to_owned).collect();
+        let unforwarded: Vec<_> = declared.difference(&forwarded).collect();
+        assert!(unforwarded.is_empty(), "methods the recorder does not forward (a default method?): {unforwarded:?}");
+        let undeclared: Vec<_> = forwarded.difference(&declared).collect();
+        assert!(undeclared.is_empty(), "methods this test did not find in the traits' source: {undeclared:?}");
+    }
+
+    #[test]
+    fn every_store_method_has_a_case() {
+        let cases = crate::testing::cases();
+        let methods: BTreeSet<&str> = super::store_methods().into_iter().collect();
+        let named: BTreeSet<&str> = cases.iter().flat_map(|c| c.methods.iter().copied()).collect();
+        let without: Vec<_> = methods.difference(&named).collect();
+        assert!(without.is_empty(), "Store methods without a conformance case: {without:?}");
+        let unknown: Vec<_> = named.difference(&methods).collect();
+        assert!(unknown.is_empty(), "cases name methods Store does not have: {unknown:?}");
+        let names: BTreeSet<&str> = cases.iter().map(|c| c.name).collect();
+        assert_eq!(names.len(), cases.len(), "case names are unique");
+    }
+}

@@ -1,0 +1,175 @@
+//! `IdentityRepo` and `AccessTokenRepo`: organizations, members, groups and personal access
+//! tokens.
+
+use std::sync::Arc;
+
+use runner_core::identity::*;
+use runner_core::model::*;
+use runner_core::store::{Store, StoreError};
+use runner_core::time::Timestamp;
+use uuid::Uuid;
+
+use super::*;
+
+pub(super) fn cases() -> Vec<Case> {
+    vec![
+        case!(organizations_are_created_whole_and_unique: create_organization, list_organizations),
+        case!(members_round_trip: create_member, get_member, list_members, set_member_role),
+        case!(groups_round_trip: create_group, get_group, list_groups, add_group_member, set_group_runners_admin),
+        case!(access_tokens_resolve_with_their_groups: insert_access_token, resolve_access_token, revoke_access_token, list_access_tokens),
+    ]
+}
+
+fn sample_member(org: &Organization, principal: Principal, name: &str) -> Member {
+    Member {
+        id: Uuid::now_v7(),
+        org_id: org.id,
+        principal,
+        name: name.to_owned(),
+        role: OrgRole::Member,
+        created_at: Timestamp::now(),
+    }
+}
+
+async fn organizations_are_created_whole_and_unique(store: Arc<dyn Store>) {
+    let (org, members) = new_org(&store).await;
+    let (second, _) = new_org(&store).await;
+    let now = Timestamp::now();
+    let listed = store.list_organizations().await.unwrap();
+    assert_eq!(listed, vec![org.clone(), second.clone()], "in creation order");
+    // With its org-members group and its one local-configuration runner.
+    assert_eq!(store.get_group(members.id).await.unwrap(), Some(members.clone()));
+    assert_eq!(store.list_groups(org.id).await.unwrap(), vec![members]);
+    let local = RunnerFilter { kinds: vec![RunnerKind::LocalConfiguration], ..Default::default() };
+    let locals = store.list_runners(&everything(&org), &local, None, 10).await.unwrap();
+    assert_eq!(locals.len(), 1);
+    assert_eq!(locals[0].org_id, org.id);
+
+    // Organization names are unique, and a failed create leaves nothing behind.
+    let dup = Organization { id: Uuid::now_v7(), name: org.name.clone(), created_at: now };
+    let dup_group = Group {
+        id: Uuid::now_v7(),
+        org_id: dup.id,
+        name: ORG_MEMBERS_GROUP.into(),
+        system: true,
+        runners_admin: false,
+        created_at: now,
+    };
+    let dup_local = runner_core::accounts::local_configuration_runner(dup.id, now);
+    assert!(matches!(store.create_organization(&dup, &dup_group, &dup_local).await, Err(StoreError::AlreadyExists)));
+    assert_eq!(store.get_runner(dup_local.id).await.unwrap(), None);
+    assert_eq!(store.get_group(dup_group.id).await.unwrap(), None);
+    assert_eq!(store.list_organizations().await.unwrap(), listed);
+}
+
+async fn members_round_trip(store: Arc<dyn Store>) {
+    let (org, _) = new_org(&store).await;
+    let (other, _) = new_org(&store).await;
+    let alice = sample_member(&org, Principal::User, "alice");
+    store.create_member(&alice).await.unwrap();
+    assert_eq!(store.get_member(alice.id).await.unwrap(), Some(alice.clone()));
+    assert_eq!(store.get_member(Uuid::now_v7()).await.unwrap(), None);
+    // One name per principal kind in an organization.
+    assert!(matches!(
+        store.create_member(&Member { id: Uuid::now_v7(), ..alice.clone() }).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let bot = sample_member(&org, Principal::ServiceAccount, "alice");
+    store.create_member(&bot).await.unwrap();
+    let elsewhere = sample_member(&other, Principal::User, "alice");
+    store.create_member(&elsewhere).await.unwrap();
+    assert_eq!(store.list_members(org.id).await.unwrap(), vec![alice.clone(), bot.clone()]);
+    assert_eq!(store.list_members(other.id).await.unwrap(), vec![elsewhere]);
+
+    assert!(store.set_member_role(alice.id, OrgRole::Admin).await.unwrap());
+    assert!(!store.set_member_role(Uuid::now_v7(), OrgRole::Admin).await.unwrap());
+    assert_eq!(store.get_member(alice.id).await.unwrap(), Some(Member { role: OrgRole::Admin, ..alice.clone() }));
+    assert_eq!(store.get_member(bot.id).await.unwrap().unwrap().role, OrgRole::Member);
+    assert!(store.set_member_role(alice.id, OrgRole::Member).await.unwrap());
+    assert_eq!(store.get_member(alice.id).await.unwrap(), Some(alice));
+}
+
+async fn groups_round_trip(store: Arc<dyn Store>) {
+    let (org, members) = new_org(&store).await;
+    let (other, other_members) = new_org(&store).await;
+    let team = sample_group(&org, "team");
+    store.create_group(&team).await.unwrap();
+    assert_eq!(store.get_group(team.id).await.unwrap(), Some(team.clone()));
+    assert_eq!(store.get_group(Uuid::now_v7()).await.unwrap(), None);
+    // One name per organization.
+    assert!(matches!(
+        store.create_group(&Group { id: Uuid::now_v7(), ..team.clone() }).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let theirs = sample_group(&other, "team");
+    store.create_group(&theirs).await.unwrap();
+    assert_eq!(store.list_groups(org.id).await.unwrap(), vec![members, team.clone()]);
+    assert_eq!(store.list_groups(other.id).await.unwrap(), vec![other_members, theirs]);
+
+    let alice = sample_member(&org, Principal::User, "alice");
+    store.create_member(&alice).await.unwrap();
+    store.add_group_member(team.id, alice.id).await.unwrap();
+    assert!(matches!(store.add_group_member(team.id, alice.id).await, Err(StoreError::AlreadyExists)));
+
+    assert!(store.set_group_runners_admin(team.id, true).await.unwrap());
+    assert_eq!(store.get_group(team.id).await.unwrap(), Some(Group { runners_admin: true, ..team.clone() }));
+    assert!(store.set_group_runners_admin(team.id, false).await.unwrap());
+    assert_eq!(store.get_group(team.id).await.unwrap(), Some(team));
+    assert!(!store.set_group_runners_admin(Uuid::now_v7(), true).await.unwrap());
+}
+
+async fn access_tokens_resolve_with_their_groups(store: Arc<dyn Store>) {
+    let (org, members) = new_org(&store).await;
+    let (other, _) = new_org(&store).await;
+    let now = Timestamp::now();
+    let alice = sample_member(&org, Principal::User, "alice");
+    let bot = sample_member(&org, Principal::ServiceAccount, "bot");
+    let stranger = sample_member(&other, Principal::User, "alice");
+    for m in [&alice, &bot, &stranger] {
+        store.create_member(m).await.unwrap();
+    }
+    let team = sample_group(&org, "team");
+    let idle = sample_group(&org, "idle");
+    let foreign = sample_group(&other, "team");
+    for g in [&team, &idle, &foreign] {
+        store.create_group(g).await.unwrap();
+    }
+    store.add_group_member(team.id, alice.id).await.unwrap();
+    store.add_group_member(foreign.id, stranger.id).await.unwrap();
+
+    let token = AccessTokenInfo {
+        id: Uuid::now_v7(),
+        org_id: org.id,
+        member_id: alice.id,
+        description: "d".into(),
+        created_at: now,
+        expires_at: Some(now.plus_seconds(60)),
+        revoked_at: None,
+    };
+    store.insert_access_token(&token, b"hash-a").await.unwrap();
+    let (got, member, groups) = store.resolve_access_token(b"hash-a").await.unwrap().unwrap();
+    assert_eq!((got, member.clone()), (token.clone(), alice.clone()));
+    // The member's groups, the organization's org-members included, and no other.
+    let mut expected = vec![members.clone(), team.clone()];
+    expected.sort_by_key(|g| g.id);
+    assert_eq!(groups, expected);
+    // The service account is in org-members only.
+    let bot_token = AccessTokenInfo { id: Uuid::now_v7(), member_id: bot.id, expires_at: None, ..token.clone() };
+    store.insert_access_token(&bot_token, b"hash-b").await.unwrap();
+    let (got, _, groups) = store.resolve_access_token(b"hash-b").await.unwrap().unwrap();
+    assert_eq!((got, groups), (bot_token.clone(), vec![members]));
+    assert!(store.resolve_access_token(b"nope").await.unwrap().is_none());
+    // A hash is stored once.
+    let again = AccessTokenInfo { id: Uuid::now_v7(), ..token.clone() };
+    assert!(matches!(store.insert_access_token(&again, b"hash-a").await, Err(StoreError::AlreadyExists)));
+    let theirs = AccessTokenInfo { id: Uuid::now_v7(), org_id: other.id, member_id: stranger.id, ..token.clone() };
+    store.insert_access_token(&theirs, b"hash-c").await.unwrap();
+
+    assert!(store.revoke_access_token(token.id, now).await.unwrap());
+    assert!(!store.revoke_access_token(token.id, now.plus_seconds(5)).await.unwrap(), "revoking twice");
+    assert!(!store.revoke_access_token(Uuid::now_v7(), now).await.unwrap());
+    let revoked = AccessTokenInfo { revoked_at: Some(now), ..token.clone() };
+    assert_eq!(store.resolve_access_token(b"hash-a").await.unwrap().unwrap().0, revoked);
+    assert_eq!(store.list_access_tokens(org.id).await.unwrap(), vec![revoked, bot_token]);
+    assert_eq!(store.list_access_tokens(other.id).await.unwrap(), vec![theirs]);
+}
