@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the project, installing what it needs into ignored local folders:
+# Runs every test of the project (tests/README.md says where each lives), installing what it
+# needs into ignored local folders:
 #   - cargo test --workspace (unit, storage conformance, descriptor-vs-wire.json, and the
 #     integration tests over Connect JSON, Connect binary, gRPC and gRPC-web);
 #   - the PostgreSQL storage suite and two-replica tests (RUNNER_TEST_POSTGRES_URL);

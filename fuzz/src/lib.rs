@@ -1,6 +1,7 @@
 //! What the fuzz targets run, shared by the libFuzzer binaries (`fuzz/fuzz_targets/*.rs`) and by
-//! the replay test of the main workspace (`tests/fuzz_regressions.rs`, which includes this file
-//! as a module), so that a saved input goes through exactly the same code either way.
+//! the replay test of the main workspace (`crates/runner-server/tests/api/fuzz_regressions.rs`,
+//! which includes this file as a module), so that a saved input goes through exactly the same
+//! code either way.
 //!
 //! Every `run` function panics when an invariant breaks; libFuzzer reports that as a crash. See
 //! `docs/fuzzing.md`.
