@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use runner_testkit::ServerProcess;
+use runner_testkit::{ServerProcess, admin};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -45,10 +45,6 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-}
-
-fn admin(db: &str, args: &[&str]) -> String {
-    runner_testkit::admin(bin(), db, args)
 }
 
 /// The server on `db`, started (again) in `dir`.
@@ -527,14 +523,14 @@ async fn sigkill_loses_no_acknowledged_write_and_leaves_no_half_write() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
     let key = dir.path().join("server.key");
-    admin(&db, &["create-org", "acme"]);
-    let user = admin(&db, &["create-user", "--org", "acme", "root", "--role", "admin"]);
+    admin(bin(), &db, &["create-org", "acme"]);
+    let user = admin(bin(), &db, &["create-user", "--org", "acme", "root", "--role", "admin"]);
     let user_id = user.split_whitespace().nth(1).unwrap().to_owned();
-    let issued = admin(&db, &["issue-token", "--member", &user_id, "--description", "crash test"]);
+    let issued = admin(bin(), &db, &["issue-token", "--member", &user_id, "--description", "crash test"]);
     let token = issued.split_whitespace().nth(1).unwrap().to_owned();
     let groups: Vec<String> = (0..GROUPS)
         .map(|g| {
-            admin(&db, &["create-group", "--org", "acme", &format!("group {g}")])
+            admin(bin(), &db, &["create-group", "--org", "acme", &format!("group {g}")])
                 .split_whitespace()
                 .nth(1)
                 .unwrap()
