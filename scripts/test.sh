@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the project, installing what it needs into ignored local folders:
+# Runs every test of the project (tests/README.md says where each lives), installing what it
+# needs into ignored local folders:
 #   - cargo test --workspace (unit, storage conformance, descriptor-vs-wire.json, and the
 #     integration tests over Connect JSON, Connect binary, gRPC and gRPC-web);
 #   - the PostgreSQL storage suite and two-replica tests (RUNNER_TEST_POSTGRES_URL);
@@ -57,15 +58,11 @@ export RUNNER_SERVER_BIN="$target_dir/debug/runner-server"
 
 step "example: the generated Rust client against a live server"
 tmp=$(mktemp -d)
-trap 'kill "${server_pid:-}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
-"$RUNNER_SERVER_BIN" --listen 127.0.0.1:0 --database-url "sqlite://$tmp/db.sqlite" --key-file "$tmp/server.key" >"$tmp/out" 2>"$tmp/err" &
-server_pid=$!
-for _ in $(seq 1 100); do grep -q '^listening on ' "$tmp/out" && break; sleep 0.1; done
-url=$(sed -n 's/^listening on //p' "$tmp/out")
-[ -n "$url" ] || { cat "$tmp/err"; echo "server did not start"; exit 1; }
-token=$(sed -n 's/^admin token (shown once): //p' "$tmp/out")
-"$target_dir/debug/examples/runner_client" "$url" "$token"
-kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
+trap 'kill "${SERVER_PID:-}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source tests/lib/server.sh
+start_server "$RUNNER_SERVER_BIN" "$tmp" || exit 1
+"$target_dir/debug/examples/runner_client" "$SERVER_URL" "$ADMIN_TOKEN"
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=
 
 step "README walkthrough: a runner from creation to deletion"
 bash tests/walkthrough/run.sh

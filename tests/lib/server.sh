@@ -2,13 +2,17 @@
 #
 # start_server BIN WORK [FLAG...]: starts BIN on 127.0.0.1:0 with a fresh SQLite database and key
 # file in WORK and the FLAGs (stdout in WORK/stdout, stderr in WORK/server.log), waits up to 30 s
-# for its `listening on` line, and sets SERVER_PID, SERVER_URL and ADMIN_TOKEN (the token it
-# prints once, on its first start; never printed here). On failure it prints the server's log and
-# the reason on stderr and returns 1.
+# for its `listening on` line, and sets SERVER_PID, SERVER_URL, SERVER_DATABASE_URL and
+# ADMIN_TOKEN (the token it prints once, on its first start; never printed here). On failure it
+# prints the server's log and the reason on stderr and returns 1.
+#
+# Every script that runs a live server starts it through this function (the Rust tests have
+# the same in runner_testkit::ServerProcess).
 start_server() {
   local bin=$1 work=$2
   shift 2
-  "$bin" --listen 127.0.0.1:0 --database-url "sqlite://$work/db.sqlite" --key-file "$work/server.key" "$@" \
+  SERVER_DATABASE_URL="sqlite://$work/db.sqlite"
+  "$bin" --listen 127.0.0.1:0 --database-url "$SERVER_DATABASE_URL" --key-file "$work/server.key" "$@" \
     >"$work/stdout" 2>"$work/server.log" &
   SERVER_PID=$!
   SERVER_URL=""

@@ -7,7 +7,8 @@
 #    .tools/sdk-0.11  gitpod-sdk==0.11.0, the Stainless SDK (`import gitpod`, Connect JSON)
 #    .tools/sdk-1.2   gitpod-sdk==1.2.0, the Ona SDK (`import ona_sdk`, binary Connect)
 # 2. starts the server ($RUNNER_SERVER_BIN, default $CARGO_TARGET_DIR/debug/runner-server, built if
-#    missing) on port 0 with a fresh database and key file, stdout and stderr captured to files;
+#    missing) on port 0 with a fresh database and key file, stdout and stderr captured to files
+#    (tests/lib/server.sh);
 #    reads the admin token of the first start, then creates two groups with
 #    `runner-server admin create-group` on the same database while the server runs;
 # 3. runs tests/sdk/test_stainless.py and tests/sdk/test_ona.py with pytest, each in its venv,
@@ -65,8 +66,6 @@ fi
 [ -x "$BIN" ] || die "server binary $BIN not found (set RUNNER_SERVER_BIN or run cargo build -p runner-server)"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/runner-sdk.XXXXXX")"
-DB="sqlite://$WORK/db.sqlite"
-KEY="$WORK/server.key"
 SERVER_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -81,27 +80,20 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log "starting $BIN"
-"$BIN" --listen 127.0.0.1:0 --database-url "$DB" --key-file "$KEY" >"$WORK/stdout" 2>"$WORK/stderr" &
-SERVER_PID=$!
-URL=""
-for _ in $(seq 300); do
-  URL="$(sed -n 's#^listening on \(http://127\.0\.0\.1:[0-9][0-9]*\)$#\1#p' "$WORK/stdout")"
-  [ -n "$URL" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/stderr" >&2; die "server exited before listening"; }
-  sleep 0.1
-done
-[ -n "$URL" ] || { cat "$WORK/stderr" >&2; die "server printed no 'listening on' line within 30 s"; }
+source tests/lib/server.sh
+start_server "$BIN" "$WORK" || die "the server did not start"
+URL=$SERVER_URL
+DB=$SERVER_DATABASE_URL
 log "server at $URL"
 # Printed once, on the first start with an empty database; passed to the tests, never printed here.
-SDK_TOKEN="$(sed -n 's/^admin token (shown once): \([^[:space:]][^[:space:]]*\)$/\1/p' "$WORK/stdout" | head -n 1)"
-[ -n "$SDK_TOKEN" ] || die "server printed no 'admin token (shown once): ' line"
+SDK_TOKEN=$ADMIN_TOKEN
 printf 'sent\trun.sh:admin token\t%s\n' "$SDK_TOKEN" >"$WORK/secrets.tsv"
 
 # Groups for the runner policies, made by the admin CLI on the live database (SQLite WAL) in the
 # organization the first start created.
 GROUP_IDS=""
 for g in team ops; do
-  out="$("$BIN" --database-url "$DB" --key-file "$KEY" admin create-group --org default "$g" 2>"$WORK/admin-$g.err")" ||
+  out="$("$BIN" --database-url "$DB" admin create-group --org default "$g" 2>"$WORK/admin-$g.err")" ||
     { cat "$WORK/admin-$g.err" >&2; die "admin create-group $g failed"; }
   id="$(sed -n "s/^group \([0-9a-f-]\{36\}\) $g\$/\1/p" <<<"$out")"
   [ -n "$id" ] || die "admin create-group $g printed no 'group <uuid> $g' line: $out"

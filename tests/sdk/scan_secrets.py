@@ -8,7 +8,7 @@ token) and looks for every value in:
   - the server's stdout (WORK/stdout), except the first-start lines that print the admin token
     on purpose (`admin token (shown once): …` and the `try: curl …` line after it, before
     `listening on`);
-  - the server's stderr log (WORK/stderr), colour codes removed;
+  - the server's stderr log (WORK/server.log), colour codes removed;
   - every recorded response body (WORK/responses-*.log).
 
 `sent` values (what the tests sent: the admin token, PATs, host token values, OAuth client
@@ -90,7 +90,7 @@ def main() -> int:
         else:
             kept.append(line)
     sources = [(f"server stdout (first-start token lines excluded: {excluded})", ANSI.sub(b"", b"".join(kept)), secrets)]
-    with open(os.path.join(work, "stderr"), "rb") as f:
+    with open(os.path.join(work, "server.log"), "rb") as f:
         sources.append(("server stderr log", ANSI.sub(b"", f.read()), secrets))
     for name in sorted(os.listdir(work)):
         if name.startswith("responses-") and name.endswith(".log"):

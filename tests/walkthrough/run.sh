@@ -5,7 +5,8 @@
 #   bash tests/walkthrough/run.sh
 #
 # The only edits to the pasted commands: the debug binaries stand in for the release build
-# (RUNNER_SERVER_BIN, RUNNER_AGENT_BIN, default target/debug/…), and a free port for 8080.
+# (RUNNER_SERVER_BIN, RUNNER_AGENT_BIN, default target/debug/…), and the port the server got
+# (tests/lib/server.sh starts it on port 0) for 8080.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 target_dir=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -18,20 +19,16 @@ script=$(awk '/^## Run a runner/{h=1} h&&/^```sh/{b=1;next} b&&/^```/{exit} b{pr
 [ -n "$script" ] || { echo "README has no Run a runner walkthrough"; exit 1; }
 
 work=$(mktemp -d)
-trap 'kill "${server_pid:-}" 2>/dev/null || true; pkill -f "$work/agent-bin" 2>/dev/null || true; rm -rf "$work"' EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+trap 'kill "${SERVER_PID:-}" 2>/dev/null || true; pkill -f "$work/agent-bin" 2>/dev/null || true; rm -rf "$work"' EXIT
+source "$ROOT/tests/lib/server.sh"
+start_server "$server_bin" "$work" || exit 1
 cp "$agent_bin" "$work/agent-bin"
 script=${script//cargo build --release -p runner-agent/:}
 script=${script//.\/target\/release\/runner-agent/$work/agent-bin}
-script=${script//127.0.0.1:8080/127.0.0.1:$port}
+script=${script//127.0.0.1:8080/${SERVER_URL#http://}}
 
 cd "$work"
-"$server_bin" --listen "127.0.0.1:$port" --database-url "sqlite://$work/data/runners.db" --key-file "$work/data/server.key" \
-  >server.out 2>server.err &
-server_pid=$!
-for _ in $(seq 1 100); do grep -q '^listening on ' server.out && break; sleep 0.1; done
-grep -q '^listening on ' server.out || { cat server.err; echo "server did not start"; exit 1; }
-TOKEN=$(sed -n 's/^admin token (shown once): //p' server.out)
+TOKEN=$ADMIN_TOKEN
 export TOKEN
 
 echo "== running the walkthrough (about 20 s)"

@@ -21,7 +21,8 @@ use prost::Message;
 
 use crate::BenchArgs;
 use crate::ceiling::Canned;
-use crate::process::{Server, finish, mib, percentile_ms, proc_stat, temp_dir};
+use crate::process::{finish, mib, percentile_ms, proc_stat, runner_server, temp_dir};
+use runner_testkit::ServerProcess;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Call {
@@ -166,8 +167,8 @@ async fn bench(args: &BenchArgs, dir: &Path) -> anyhow::Result<bool> {
     let url = format!("sqlite://{}", dir.join("db.sqlite").display());
     let prepared = crate::prepare(&url, args.runners, false).await?;
     let bearer = format!("Bearer {}", prepared.admin_token);
-    let server = Server::start(
-        pinned(&args.server_cpu, Server::runner_server(&args.server_bin, &url, dir, "warn")),
+    let server = ServerProcess::start(
+        pinned(&args.server_cpu, runner_server(&args.server_bin, &url, dir, "warn")),
         dir,
         "server",
     )?;
@@ -213,7 +214,7 @@ async fn bench(args: &BenchArgs, dir: &Path) -> anyhow::Result<bool> {
     std::fs::write(&manifest, serde_json::to_vec_pretty(&canned)?)?;
     let mut ceiling_command = Command::new(std::env::current_exe()?);
     ceiling_command.arg("ceiling").arg("--manifest").arg(&manifest);
-    let ceiling = Server::start(pinned(&args.server_cpu, ceiling_command), dir, "ceiling")?;
+    let ceiling = ServerProcess::start(pinned(&args.server_cpu, ceiling_command), dir, "ceiling")?;
     println!("ceiling server (pid {}, CPU {}) at {}", ceiling.pid(), args.server_cpu, ceiling.url);
     for (c, size) in CASES.iter().zip(&expected) {
         if c.call == Call::Create {
@@ -375,7 +376,7 @@ async fn check_call(base: &str, call: Call, wire: Wire, bearer: &str, body: Byte
 fn load(
     args: &BenchArgs,
     dir: &Path,
-    target: &Server,
+    target: &ServerProcess,
     c: &Case,
     body: &Path,
     bearer: &str,

@@ -1,15 +1,11 @@
-//! One client per wire protocol, calling any unary RPC by its path: Connect JSON and Connect
-//! binary over HTTP/1.1 and HTTP/2 (reqwest), gRPC (a tonic `Channel`) and gRPC-web (tonic-web's
-//! client layer over a hyper-util HTTP/1.1 client).
+//! The soak's six protocols: the test kit's four encodings, Connect over both HTTP/1.1 and
+//! HTTP/2, each called through the test kit's client (`runner_testkit::Client`).
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
-use anyhow::Context as _;
-use gitpod_api::tonic;
-use http::uri::PathAndQuery;
 use prost::Message;
+use runner_testkit::{ClientOptions, Protocol};
 use serde::{Serialize, de::DeserializeOwned};
 
 /// How long one call may take before it counts as an error.
@@ -46,6 +42,18 @@ impl Proto {
             Proto::GrpcWeb => "grpc-web/h1",
         }
     }
+
+    /// The encoding, and whether Connect runs over HTTP/2.
+    fn protocol(self) -> (Protocol, bool) {
+        match self {
+            Proto::ConnectJsonH1 => (Protocol::ConnectJson, false),
+            Proto::ConnectJsonH2 => (Protocol::ConnectJson, true),
+            Proto::ConnectProtoH1 => (Protocol::ConnectProto, false),
+            Proto::ConnectProtoH2 => (Protocol::ConnectProto, true),
+            Proto::Grpc => (Protocol::Grpc, true),
+            Proto::GrpcWeb => (Protocol::GrpcWeb, false),
+        }
+    }
 }
 
 impl fmt::Display for Proto {
@@ -54,138 +62,27 @@ impl fmt::Display for Proto {
     }
 }
 
-type GrpcWebService = tonic_web::GrpcWebClientService<
-    hyper_util::client::legacy::Client<
-        hyper_util::client::legacy::connect::HttpConnector,
-        tonic_web::GrpcWebCall<tonic::body::Body>,
-    >,
->;
-
-enum Transport {
-    Connect { http: reqwest::Client, json: bool },
-    Grpc(tonic::transport::Channel),
-    GrpcWeb(Box<GrpcWebService>),
-}
-
-/// Calls the server over one protocol, as one bearer.
+/// Calls the server over one protocol, as one bearer, each call within [`CALL_TIMEOUT`] (the
+/// test kit's secrets guard is off: it would be the bottleneck).
 pub struct Client {
     pub proto: Proto,
-    base: String,
-    origin: http::Uri,
-    bearer: String,
-    transport: Transport,
+    inner: runner_testkit::Client,
 }
 
 impl Client {
     pub async fn new(proto: Proto, base: &str, token: &str) -> anyhow::Result<Self> {
-        let connect = |json: bool, h2: bool| -> anyhow::Result<Transport> {
-            let builder = reqwest::Client::builder().timeout(CALL_TIMEOUT);
-            let builder = if h2 { builder.http2_prior_knowledge() } else { builder.http1_only() };
-            Ok(Transport::Connect { http: builder.build()?, json })
-        };
-        let transport = match proto {
-            Proto::ConnectJsonH1 => connect(true, false)?,
-            Proto::ConnectJsonH2 => connect(true, true)?,
-            Proto::ConnectProtoH1 => connect(false, false)?,
-            Proto::ConnectProtoH2 => connect(false, true)?,
-            Proto::Grpc => Transport::Grpc(
-                tonic::transport::Endpoint::from_shared(base.to_owned())?
-                    .timeout(CALL_TIMEOUT)
-                    .connect()
-                    .await
-                    .with_context(|| format!("gRPC connect to {base}"))?,
-            ),
-            Proto::GrpcWeb => {
-                let http =
-                    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
-                Transport::GrpcWeb(Box::new(tower::Layer::layer(&tonic_web::GrpcWebClientLayer::new(), http)))
-            }
-        };
-        Ok(Self {
-            proto,
-            base: base.to_owned(),
-            origin: http::Uri::from_str(base)?,
-            bearer: format!("Bearer {token}"),
-            transport,
-        })
+        let (protocol, http2) = proto.protocol();
+        let options = ClientOptions { http2, timeout: Some(CALL_TIMEOUT), leak_guard: false };
+        Ok(Self { proto, inner: runner_testkit::Client::connect(protocol, base, Some(token), options).await? })
     }
 
     /// Calls `path` (`/<service>/<method>`) with `req`. Any failure, including an error status
     /// inside an HTTP 200 and a response that does not decode, is an `Err` describing it.
-    pub async fn call<Req, Resp>(&self, path: &'static str, req: Req) -> Result<Resp, String>
+    pub async fn call<Req, Resp>(&self, path: &str, req: Req) -> Result<Resp, String>
     where
         Req: Message + Serialize + Send + Sync + 'static,
         Resp: Message + DeserializeOwned + Default + Send + Sync + 'static,
     {
-        let call = async {
-            match &self.transport {
-                Transport::Connect { http, json } => self.connect_call(http, *json, path, &req).await,
-                Transport::Grpc(channel) => self.tonic_call(channel.clone(), path, req).await,
-                Transport::GrpcWeb(svc) => self.tonic_call((**svc).clone(), path, req).await,
-            }
-        };
-        match tokio::time::timeout(CALL_TIMEOUT, call).await {
-            Ok(r) => r,
-            Err(_) => Err(format!("no answer within {CALL_TIMEOUT:?}")),
-        }
-    }
-
-    async fn connect_call<Req: Message + Serialize, Resp: Message + DeserializeOwned + Default>(
-        &self,
-        http: &reqwest::Client,
-        json: bool,
-        path: &str,
-        req: &Req,
-    ) -> Result<Resp, String> {
-        let (content_type, body) = if json {
-            ("application/json", serde_json::to_vec(req).map_err(|e| format!("encoding the request: {e}"))?)
-        } else {
-            ("application/proto", req.encode_to_vec())
-        };
-        let response = http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", content_type)
-            .header("authorization", &self.bearer)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| format!("transport: {e:#}"))?;
-        let status = response.status();
-        let ct = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        let bytes = response.bytes().await.map_err(|e| format!("reading the body: {e:#}"))?;
-        if status != reqwest::StatusCode::OK {
-            let body = String::from_utf8_lossy(&bytes);
-            return Err(format!("HTTP {status}: {}", body.chars().take(300).collect::<String>()));
-        }
-        if ct != content_type {
-            return Err(format!("HTTP 200 with content-type {ct:?}, expected {content_type}"));
-        }
-        if json {
-            serde_json::from_slice(&bytes).map_err(|e| format!("decoding the JSON answer: {e}"))
-        } else {
-            Resp::decode(bytes).map_err(|e| format!("decoding the binary answer: {e}"))
-        }
-    }
-
-    async fn tonic_call<T, Req, Resp>(&self, service: T, path: &'static str, req: Req) -> Result<Resp, String>
-    where
-        T: tonic::client::GrpcService<tonic::body::Body>,
-        T::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-        T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-        <T::ResponseBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
-        Req: Message + Send + Sync + 'static,
-        Resp: Message + Default + Send + Sync + 'static,
-    {
-        let mut grpc = tonic::client::Grpc::with_origin(service, self.origin.clone());
-        grpc.ready().await.map_err(|e| format!("transport not ready: {}", e.into()))?;
-        let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
-        let mut request = tonic::Request::new(req);
-        let bearer = self.bearer.parse().map_err(|e| format!("bad token: {e}"))?;
-        request.metadata_mut().insert("authorization", bearer);
-        // A gRPC error status, in the trailers of an HTTP 200 or trailers-only, is an Err here.
-        match grpc.unary(request, PathAndQuery::from_static(path), codec).await {
-            Ok(r) => Ok(r.into_inner()),
-            Err(status) => Err(format!("gRPC {:?}: {}", status.code(), status.message())),
-        }
+        self.inner.try_call(path, req).await.map_err(|e| e.to_string())
     }
 }

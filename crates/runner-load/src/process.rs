@@ -1,86 +1,18 @@
-//! Child processes that print `listening on http://ADDR` once they serve: the server under
-//! test and the benchmark's ceiling server.
+//! The processes under load: the server under test (started with the test kit's
+//! `ServerProcess`, like the benchmark's ceiling server), and what `/proc` says about them.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
+use runner_testkit::ServerProcess;
 
-/// A serving child process; SIGTERM on drop if still running.
-pub struct Server {
-    child: Child,
-    pub url: String,
-}
-
-impl Server {
-    /// Starts `command` with its stdout and stderr in `dir/NAME.out` and `dir/NAME.err`, and
-    /// waits (up to 120 s) for its `listening on http://ADDR` line.
-    pub fn start(mut command: Command, dir: &Path, name: &str) -> anyhow::Result<Self> {
-        let out_path = dir.join(format!("{name}.out"));
-        let err_path = dir.join(format!("{name}.err"));
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&out_path)?)
-            .stderr(std::fs::File::create(&err_path)?)
-            .spawn()
-            .with_context(|| format!("cannot start {:?}", command.get_program()))?;
-        let mut server = Self { child, url: String::new() };
-        let started = Instant::now();
-        loop {
-            let out = std::fs::read_to_string(&out_path).unwrap_or_default();
-            if let Some(addr) = out.lines().find_map(|l| l.strip_prefix("listening on http://")) {
-                server.url = format!("http://{}", addr.trim());
-                return Ok(server);
-            }
-            if let Some(status) = server.child.try_wait()? {
-                let err = std::fs::read_to_string(&err_path).unwrap_or_default();
-                bail!("{name} exited ({status}) before listening:\n{out}{err}");
-            }
-            if started.elapsed() > Duration::from_secs(120) {
-                bail!("{name} did not print its address within 120 s");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// The runner-server binary on `database_url`, with its key file in `dir`.
-    pub fn runner_server(bin: &Path, database_url: &str, dir: &Path, log: &str) -> Command {
-        let mut command = Command::new(bin);
-        command
-            .args(["--listen", "127.0.0.1:0", "--database-url", database_url])
-            .arg("--key-file")
-            .arg(dir.join("server.key"))
-            .env("RUST_LOG", log);
-        command
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// SIGTERM, then the exit status (SIGKILL after 30 s).
-    pub fn stop(&mut self) -> anyhow::Result<std::process::ExitStatus> {
-        if let Some(status) = self.child.try_wait()? {
-            return Ok(status);
-        }
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status()?;
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        self.child.kill()?;
-        Ok(self.child.wait()?)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.stop();
-    }
+/// The runner-server binary on `database_url`, with its key file in `dir` and `RUST_LOG=log`.
+pub fn runner_server(bin: &Path, database_url: &str, dir: &Path, log: &str) -> Command {
+    let mut command = ServerProcess::command(bin, database_url, &dir.join("server.key"));
+    command.env("RUST_LOG", log);
+    command
 }
 
 /// One reading of a process's `/proc` entries.

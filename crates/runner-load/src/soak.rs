@@ -16,18 +16,8 @@ use rand::{Rng as _, SeedableRng as _};
 
 use crate::SoakArgs;
 use crate::client::{Client, Proto};
-use crate::process::{Server, finish, mib, percentile_ms, proc_stat, temp_dir};
-
-macro_rules! rs {
-    ($method:literal) => {
-        concat!("/gitpod.v1.RunnerService/", $method)
-    };
-}
-macro_rules! rcs {
-    ($method:literal) => {
-        concat!("/gitpod.v1.RunnerConfigurationService/", $method)
-    };
-}
+use crate::process::{finish, mib, percentile_ms, proc_stat, runner_server, temp_dir};
+use runner_testkit::{ServerProcess, rcs, rs};
 
 /// Interval between samples of the server's RSS and file descriptors.
 const SAMPLE_EVERY: Duration = Duration::from_secs(10);
@@ -114,7 +104,7 @@ impl Worker {
     async fn rpc<Req, Resp, T>(
         &mut self,
         name: &'static str,
-        path: &'static str,
+        path: &str,
         req: Req,
         check: impl FnOnce(Resp) -> Result<T, String>,
     ) -> Option<T>
@@ -163,7 +153,7 @@ impl Worker {
     async fn get_runner(&mut self) {
         let id = self.random_runner();
         let req = GetRunnerRequest { runner_id: id.clone() };
-        self.rpc("GetRunner", rs!("GetRunner"), req, |r: GetRunnerResponse| match r.runner {
+        self.rpc("GetRunner", &rs("GetRunner"), req, |r: GetRunnerResponse| match r.runner {
             Some(runner) if runner.runner_id == id => Ok(()),
             other => Err(format!("asked for {id}, got {:?}", other.map(|r| r.runner_id))),
         })
@@ -177,7 +167,7 @@ impl Worker {
             filter: None,
         };
         let next = self
-            .rpc("ListRunners", rs!("ListRunners"), req, |r: ListRunnersResponse| {
+            .rpc("ListRunners", &rs("ListRunners"), req, |r: ListRunnersResponse| {
                 let next = r.pagination.unwrap_or_default().next_token;
                 let n = r.runners.len();
                 if n > PAGE as usize || (n < PAGE as usize && !next.is_empty()) {
@@ -208,7 +198,7 @@ impl Worker {
         };
         self.rpc(
             "ValidateRunnerConfiguration",
-            rcs!("ValidateRunnerConfiguration"),
+            &rcs("ValidateRunnerConfiguration"),
             req,
             |r: ValidateRunnerConfigurationResponse| match r.result {
                 Some(validate_runner_configuration_response::Result::EnvironmentClass(v)) if v.valid => Ok(()),
@@ -223,7 +213,7 @@ impl Worker {
         // The seeded runners have no SCM integration: nothing to authenticate with.
         self.rpc(
             "CheckAuthenticationForHost",
-            rs!("CheckAuthenticationForHost"),
+            &rs("CheckAuthenticationForHost"),
             req,
             |r: CheckAuthenticationForHostResponse| {
                 if r.authenticated || !r.scm_id.is_empty() { Err(format!("no integration, yet {r:?}")) } else { Ok(()) }
@@ -246,7 +236,7 @@ impl Worker {
             ..Default::default()
         };
         let created = self
-            .rpc("CreateRunner", rs!("CreateRunner"), req, |r: CreateRunnerResponse| match r.runner {
+            .rpc("CreateRunner", &rs("CreateRunner"), req, |r: CreateRunnerResponse| match r.runner {
                 Some(runner) if runner.name == name && !r.exchange_token.is_empty() => Ok(runner.runner_id),
                 other => Err(format!(
                     "unexpected answer: runner {other:?}, exchange token set: {}",
@@ -257,12 +247,12 @@ impl Worker {
         let Some(id) = created else { return };
 
         let req = UpdateRunnerRequest { runner_id: id.clone(), name: Some(format!("{name} renamed")), spec: None };
-        self.rpc("UpdateRunner", rs!("UpdateRunner"), req, |_: UpdateRunnerResponse| Ok(())).await;
+        self.rpc("UpdateRunner", &rs("UpdateRunner"), req, |_: UpdateRunnerResponse| Ok(())).await;
 
         let group = self.shared.group_id.clone();
         let req =
             CreateRunnerPolicyRequest { runner_id: id.clone(), group_id: group.clone(), role: RunnerRole::User as i32 };
-        self.rpc("CreateRunnerPolicy", rs!("CreateRunnerPolicy"), req, |r: CreateRunnerPolicyResponse| {
+        self.rpc("CreateRunnerPolicy", &rs("CreateRunnerPolicy"), req, |r: CreateRunnerPolicyResponse| {
             match r.policy {
                 Some(p) if p.group_id == group => Ok(()),
                 other => Err(format!("unexpected policy {other:?}")),
@@ -273,7 +263,7 @@ impl Worker {
             runner_id: id.clone(),
             pagination: Some(PaginationRequest { page_size: PAGE, token: String::new() }),
         };
-        self.rpc("ListRunnerPolicies", rs!("ListRunnerPolicies"), req, |r: ListRunnerPoliciesResponse| {
+        self.rpc("ListRunnerPolicies", &rs("ListRunnerPolicies"), req, |r: ListRunnerPoliciesResponse| {
             match r.policies.as_slice() {
                 [p] if p.group_id == group => Ok(()),
                 other => Err(format!("expected the one policy, got {other:?}")),
@@ -289,7 +279,7 @@ impl Worker {
             configuration: class.configuration,
         };
         let class_id = self
-            .rpc("CreateEnvironmentClass", rcs!("CreateEnvironmentClass"), req, |r: CreateEnvironmentClassResponse| {
+            .rpc("CreateEnvironmentClass", &rcs("CreateEnvironmentClass"), req, |r: CreateEnvironmentClassResponse| {
                 if r.id.is_empty() { Err("no class id".to_owned()) } else { Ok(r.id) }
             })
             .await;
@@ -300,7 +290,7 @@ impl Worker {
                 ..Default::default()
             }),
         };
-        self.rpc("ListEnvironmentClasses", rcs!("ListEnvironmentClasses"), req, |r: ListEnvironmentClassesResponse| {
+        self.rpc("ListEnvironmentClasses", &rcs("ListEnvironmentClasses"), req, |r: ListEnvironmentClassesResponse| {
             let ids: Vec<&str> = r.environment_classes.iter().map(|c| c.id.as_str()).collect();
             match (&class_id, ids.as_slice()) {
                 (Some(want), [got]) if want == got => Ok(()),
@@ -311,7 +301,7 @@ impl Worker {
         .await;
 
         let req = DeleteRunnerRequest { runner_id: id, force: false };
-        self.rpc("DeleteRunner", rs!("DeleteRunner"), req, |_: DeleteRunnerResponse| Ok(())).await;
+        self.rpc("DeleteRunner", &rs("DeleteRunner"), req, |_: DeleteRunnerResponse| Ok(())).await;
     }
 }
 
@@ -354,14 +344,14 @@ async fn soak(args: &SoakArgs, dir: &Path) -> anyhow::Result<bool> {
     let runners = prepared.runner_ids.len();
 
     let server_bin: PathBuf = args.server_bin.clone();
-    let mut server = Server::start(Server::runner_server(&server_bin, &url, dir, &args.server_log), dir, "server")?;
+    let mut server = ServerProcess::start(runner_server(&server_bin, &url, dir, &args.server_log), dir, "server")?;
     let pid = server.pid();
     println!("server pid {pid} listening on {} with {runners} runners", server.url);
 
     let probe = Client::new(Proto::ConnectJsonH1, &server.url, &prepared.admin_token).await?;
     let schema: GetRunnerConfigurationSchemaResponse = probe
         .call(
-            rcs!("GetRunnerConfigurationSchema"),
+            &rcs("GetRunnerConfigurationSchema"),
             GetRunnerConfigurationSchemaRequest { runner_id: prepared.runner_ids[0].to_string() },
         )
         .await

@@ -1,7 +1,7 @@
 //! The runner API server: handlers, conversions, the error mapping and the one-port mount.
 //!
-//! `main.rs` only wires [`config`] to [`serve`]; tests call [`serve`] directly on a listener
-//! bound to port 0.
+//! `main.rs` only parses [`config`] and calls [`run::run`]; tests start the same server
+//! in-process through [`run::Prepared`] on a listener bound to port 0.
 
 pub mod admin;
 pub mod auth;
@@ -18,6 +18,7 @@ pub mod keyfile;
 pub mod layers;
 pub mod mount;
 pub mod paging;
+pub mod run;
 pub mod serve;
 pub mod state;
 pub mod telemetry;

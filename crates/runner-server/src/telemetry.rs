@@ -137,21 +137,8 @@ fn trace_id(req: &Request) -> Option<String> {
 /// The code of a call that no handler reported: gRPC's status header, else the HTTP status.
 fn code_of(response: &Response) -> &'static str {
     if let Some(status) = response.headers().get("grpc-status").and_then(|v| v.to_str().ok()) {
-        return match status {
-            "0" => "ok",
-            "1" => "canceled",
-            "3" => "invalid_argument",
-            "4" => "deadline_exceeded",
-            "5" => "not_found",
-            "6" => "already_exists",
-            "7" => "permission_denied",
-            "8" => "resource_exhausted",
-            "9" => "failed_precondition",
-            "12" => "unimplemented",
-            "14" => "unavailable",
-            "16" => "unauthenticated",
-            _ => "internal",
-        };
+        let code = status.parse().map(tonic::Code::from_i32).unwrap_or(tonic::Code::Internal);
+        return connectrpc_axum::message::error::code_from_tonic(code).as_str();
     }
     match response.status().as_u16() {
         200 => "ok",

@@ -4,13 +4,7 @@
 
 use gitpod_api::gitpod::v1::*;
 
-use crate::common::{ALL, Client, Failure, Protocol, TestServer};
-
-pub const RS: &str = "/gitpod.v1.RunnerService/";
-
-pub fn rs(method: &str) -> String {
-    format!("{RS}{method}")
-}
+use runner_testkit::{ALL, Client, Failure, Protocol, TestServer, rs};
 
 pub fn aws_runner(name: &str) -> CreateRunnerRequest {
     CreateRunnerRequest {
@@ -344,7 +338,7 @@ async fn list_validation_over_every_protocol() {
 #[tokio::test]
 async fn honeycomb_key_is_sealed_to_the_runner() {
     let server = TestServer::start().await;
-    let c = server.client(crate::common::Protocol::Grpc).await;
+    let c = server.client(runner_testkit::Protocol::Grpc).await;
     let id = create(&c, aws_runner("Sealed Runner")).await.unwrap().runner.unwrap().runner_id;
     let patch = |key: &str| UpdateRunnerRequest {
         runner_id: id.clone(),
@@ -401,7 +395,7 @@ async fn the_metrics_password_is_write_only() {
         assert!(shown(&got).enabled, "the other metrics settings are kept");
     }
     // Stored encrypted: the plaintext is in neither the database nor its write-ahead log.
-    let dir = server._dir.path();
+    let dir = server.dir.path();
     let files =
         [std::fs::read(dir.join("test.db")).unwrap(), std::fs::read(dir.join("test.db-wal")).unwrap_or_default()];
     for secret in ["metrics-password-1", "metrics-password-2"] {
@@ -462,7 +456,7 @@ async fn every_organization_has_its_local_configuration_runner() {
             .await;
         assert_code(f, "failed_precondition", 400);
     }
-    let c = server.client(crate::common::Protocol::ConnectJson).await;
+    let c = server.client(runner_testkit::Protocol::ConnectJson).await;
     let local_kind =
         list_runners_request::Filter { kinds: vec![RunnerKind::LocalConfiguration as i32], ..Default::default() };
     let id = list(&c, 0, "", Some(local_kind.clone())).await.unwrap().runners[0].runner_id.clone();
@@ -477,6 +471,6 @@ async fn every_organization_has_its_local_configuration_runner() {
         c.call("/gitpod.v1.RunnerConfigurationService/CreateSCMIntegration", scm).await.unwrap();
     // Plain members do not see it.
     let (_, token) = server.member("plain", runner_core::identity::OrgRole::Member).await;
-    let plain = server.client_as(crate::common::Protocol::ConnectJson, Some(&token)).await;
+    let plain = server.client_as(runner_testkit::Protocol::ConnectJson, Some(&token)).await;
     assert!(list(&plain, 0, "", Some(local_kind)).await.unwrap().runners.is_empty());
 }

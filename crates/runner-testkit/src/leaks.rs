@@ -1,7 +1,8 @@
 //! The secrets guard of the whole suite: every secret a test sends (request fields named like
 //! secrets, and every bearer token) is remembered, and no response of any call, and no line the
-//! server logs, may ever contain one. `Client::call` checks each answer; the server's log (all
-//! of it, at trace level for our crates) is checked after every call too.
+//! server logs, may ever contain one. [`Client::call`](crate::Client::call) checks each answer;
+//! the server's log (all of it, at trace level for our crates, captured in memory once
+//! [`TestServer`](crate::TestServer) starts one) is checked after every call too.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -131,27 +132,32 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(haystack, needle).is_some()
 }
 
-#[test]
-fn the_guard_finds_what_it_should() {
-    remember_request(&serde_json::json!({
-        "token": "ghp_guard_test_1",
-        "pagination": {"token": "page-token-not-secret"},
-        "requestHeaders": [{"name": "x-api", "value": "header-secret-1"}],
-        "configuration": [{"key": "cpu", "value": "not-a-secret"}],
-    }));
-    let secrets = SECRETS.lock().unwrap().clone();
-    assert!(secrets.contains("ghp_guard_test_1"));
-    assert!(secrets.contains("header-secret-1"));
-    assert!(!secrets.contains("page-token-not-secret"));
-    assert!(!secrets.contains("not-a-secret"));
-    assert!(find_leak("an answer", b"..ghp_guard_test_1..").is_some());
-    assert!(find_leak("an answer", b"nothing to see").is_none());
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-#[test]
-fn the_server_log_is_captured() {
-    capture_server_log();
-    // What the server's crates log at any level ends up in the scanned log.
-    tracing::trace!(target: "runner_server::handlers", "leak-guard probe line");
-    assert!(contains(&LOG.lock().unwrap(), b"leak-guard probe line"));
+    #[test]
+    fn the_guard_finds_what_it_should() {
+        remember_request(&serde_json::json!({
+            "token": "ghp_guard_test_1",
+            "pagination": {"token": "page-token-not-secret"},
+            "requestHeaders": [{"name": "x-api", "value": "header-secret-1"}],
+            "configuration": [{"key": "cpu", "value": "not-a-secret"}],
+        }));
+        let secrets = SECRETS.lock().unwrap().clone();
+        assert!(secrets.contains("ghp_guard_test_1"));
+        assert!(secrets.contains("header-secret-1"));
+        assert!(!secrets.contains("page-token-not-secret"));
+        assert!(!secrets.contains("not-a-secret"));
+        assert!(find_leak("an answer", b"..ghp_guard_test_1..").is_some());
+        assert!(find_leak("an answer", b"nothing to see").is_none());
+    }
+
+    #[test]
+    fn the_server_log_is_captured() {
+        capture_server_log();
+        // What the server's crates log at any level ends up in the scanned log.
+        tracing::trace!(target: "runner_server::handlers", "leak-guard probe line");
+        assert!(contains(&LOG.lock().unwrap(), b"leak-guard probe line"));
+    }
 }

@@ -5,14 +5,8 @@ use gitpod_api::gitpod::v1::*;
 use runner_core::identity::OrgRole;
 use serde_json::json;
 
-use crate::common::{Client, Failure, Protocol, TestServer};
 use crate::runners::create;
-
-pub const RCS: &str = "/gitpod.v1.RunnerConfigurationService/";
-
-fn rcs(method: &str) -> String {
-    format!("{RCS}{method}")
-}
+use runner_testkit::{Client, Failure, Protocol, TestServer, rcs};
 
 async fn gcp_runner(c: &Client) -> String {
     let req =

@@ -15,15 +15,16 @@
 //! `CRASH_SEED=<n>` replays one run's random choices (the seed is printed).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use runner_testkit::{ServerProcess, admin};
 use serde_json::{Value, json};
 use sqlx::Connection;
+
+use crate::bin;
 
 const WORKERS: usize = 6;
 const KILLS: usize = 24;
@@ -46,45 +47,9 @@ impl Rng {
     }
 }
 
-fn admin(db: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_runner-server"))
-        .args(["--database-url", db, "admin"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(db: &str, key: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_runner-server"))
-            .args(["--listen", "127.0.0.1:0", "--database-url", db])
-            .arg("--key-file")
-            .arg(key)
-            .env_remove("RUNNER_SERVER_KEY")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let url = BufReader::new(child.stdout.take().unwrap())
-            .lines()
-            .map(Result::unwrap)
-            .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
-            .expect("the server did not start");
-        Self { child, url }
-    }
-
-    /// SIGKILL: no draining, no clean close of the database.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
+/// The server on `db`, started (again) in `dir`.
+fn start(dir: &Path, db: &str, key: &Path) -> ServerProcess {
+    ServerProcess::start(ServerProcess::command(bin(), db, key), dir, "server").unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// What a call ended with, as its client saw it.
@@ -558,14 +523,14 @@ async fn sigkill_loses_no_acknowledged_write_and_leaves_no_half_write() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
     let key = dir.path().join("server.key");
-    admin(&db, &["create-org", "acme"]);
-    let user = admin(&db, &["create-user", "--org", "acme", "root", "--role", "admin"]);
+    admin(bin(), &db, &["create-org", "acme"]);
+    let user = admin(bin(), &db, &["create-user", "--org", "acme", "root", "--role", "admin"]);
     let user_id = user.split_whitespace().nth(1).unwrap().to_owned();
-    let issued = admin(&db, &["issue-token", "--member", &user_id, "--description", "crash test"]);
+    let issued = admin(bin(), &db, &["issue-token", "--member", &user_id, "--description", "crash test"]);
     let token = issued.split_whitespace().nth(1).unwrap().to_owned();
     let groups: Vec<String> = (0..GROUPS)
         .map(|g| {
-            admin(&db, &["create-group", "--org", "acme", &format!("group {g}")])
+            admin(bin(), &db, &["create-group", "--org", "acme", &format!("group {g}")])
                 .split_whitespace()
                 .nth(1)
                 .unwrap()
@@ -573,7 +538,7 @@ async fn sigkill_loses_no_acknowledged_write_and_leaves_no_half_write() {
         })
         .collect();
 
-    let mut server = Server::start(&db, &key);
+    let mut server = start(dir.path(), &db, &key);
     let (base, _) = tokio::sync::watch::channel((0, server.url.clone()));
     let shared = Arc::new(Shared {
         model: Mutex::default(),
@@ -599,7 +564,7 @@ async fn sigkill_loses_no_acknowledged_write_and_leaves_no_half_write() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         check_file(&db).await;
-        server = Server::start(&db, &key);
+        server = start(dir.path(), &db, &key);
         check_api(&checker, &server.url, &shared, kill == KILLS).await;
         if kill < KILLS {
             shared.base.send_replace((kill as u64, server.url.clone()));

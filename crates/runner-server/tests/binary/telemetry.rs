@@ -2,13 +2,13 @@
 //! Prometheus counters say exactly that, and each call has one log line with its request id,
 //! principal, RPC, protocol, code, duration and trace id.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
 use gitpod_api::gitpod::v1::runner_service_client::RunnerServiceClient;
 use gitpod_api::gitpod::v1::{GetRunnerRequest, ListRunnersRequest};
 use prost::Message;
+use runner_testkit::ServerProcess;
 use serde_json::Value;
+
+use crate::bin;
 
 const LIST: &str = "/gitpod.v1.RunnerService/ListRunners";
 const GET: &str = "/gitpod.v1.RunnerService/GetRunner";
@@ -16,30 +16,10 @@ const GET: &str = "/gitpod.v1.RunnerService/GetRunner";
 #[tokio::test]
 async fn metrics_and_log_lines_per_call_on_every_protocol() {
     let dir = tempfile::tempdir().unwrap();
-    let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runner-server"))
-        .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
-        .arg("--database-url")
-        .arg(format!("sqlite://{}", dir.path().join("db.sqlite").display()))
-        .arg("--key-file")
-        .arg(dir.path().join("server.key"))
-        .env("RUST_LOG", "info")
-        .env_remove("RUNNER_SERVER_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(stderr))
-        .spawn()
-        .unwrap();
-    let (mut token, mut base) = (String::new(), String::new());
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(t) = line.strip_prefix("admin token (shown once): ") {
-            token = t.to_owned();
-        }
-        if let Some(u) = line.strip_prefix("listening on ") {
-            base = u.to_owned();
-            break;
-        }
-    }
+    let mut command = ServerProcess::command_in(bin(), dir.path());
+    command.args(["--log-format", "json"]).env("RUST_LOG", "info");
+    let mut server = ServerProcess::start(command, dir.path(), "server").unwrap_or_else(|e| panic!("{e}"));
+    let (token, base) = (server.token().to_owned(), server.url.clone());
     let http = reqwest::Client::new();
     let bearer = format!("Bearer {token}");
 
@@ -125,9 +105,8 @@ async fn metrics_and_log_lines_per_call_on_every_protocol() {
     assert!(metrics.contains("db_query_duration_seconds_count{op=\"list_runners\"}"), "{metrics}");
 
     // One JSON log line per call, with every field.
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    server.kill();
+    let log = server.stderr();
     let calls: Vec<Value> = log
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())

@@ -13,8 +13,8 @@ use runner_core::scm::provider::ScmKind;
 use runner_scm::fake::{self, FakeScm};
 use serde_json::{Value, json};
 
-use crate::common::{Client, Failure, Protocol, TestServer};
-use crate::runners::{create, rs};
+use crate::runners::create;
+use runner_testkit::{Client, Failure, Protocol, TestServer, rcs, rs};
 
 /// A server whose integrations point at the fake providers, a runner with one integration per
 /// provider, and clients for the admin (alice's tokens) and a member with access (bob's).
@@ -35,10 +35,6 @@ const GHE: &str = "ghe.example.com";
 const PRIVATE: &str = "https://github.com/acme/secret";
 const TFS: &str = "tfs.example.com";
 
-fn rcs(method: &str) -> String {
-    format!("/gitpod.v1.RunnerConfigurationService/{method}")
-}
-
 async fn world() -> World {
     let fake = FakeScm::start().await;
     let urls: HashMap<String, String> = [
@@ -52,7 +48,7 @@ async fn world() -> World {
     .into_iter()
     .map(|(host, kind)| (host.to_owned(), fake.api_url(kind)))
     .collect();
-    let server = TestServer::start_with_scm(urls).await;
+    let server = TestServer::builder().scm(urls).start().await;
     let admin = server.client(Protocol::ConnectJson).await;
     let new_runner = |name: &str| CreateRunnerRequest {
         name: name.into(),
@@ -364,7 +360,7 @@ async fn pull_requests_issues_and_recommended_classes() {
 async fn parse_context_url_errors() {
     let w = world().await;
     let c = &w.admin;
-    let code = |r: Result<ParseContextUrlResponse, Failure>| crate::common::outcome(r);
+    let code = |r: Result<ParseContextUrlResponse, Failure>| runner_testkit::outcome(r);
     // Malformed: invalid_argument, before anything else.
     for bad in [
         "not a url",

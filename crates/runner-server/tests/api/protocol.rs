@@ -1,5 +1,6 @@
 //! Transport behaviour that every RPC shares: the exact Connect JSON shape, the `/api` prefix,
-//! paging from the query string, compression, limits, deadlines, CORS, health and shutdown.
+//! paging from the query string, compression, deadlines, CORS, health and shutdown. (The
+//! server's limits, message size included, are tested on the binary: tests/binary/transport.rs.)
 
 use std::time::{Duration, Instant};
 
@@ -8,12 +9,11 @@ use gitpod_api::gitpod::v1::*;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
 use prost::Message;
-use runner_server::MountOptions;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::common::{ALL, Protocol, TestServer};
-use crate::runners::{aws_runner, rs};
+use crate::runners::aws_runner;
+use runner_testkit::{ALL, TestServer, rs};
 
 async fn post_json(server: &TestServer, path: &str, body: Value) -> (u16, Value) {
     server.post_json_as(&server.admin_token, path, body).await
@@ -236,22 +236,6 @@ async fn connect_headers_and_compression() {
     ListRunnersResponse::decode(response.bytes().await.unwrap()).unwrap();
 }
 
-#[tokio::test]
-async fn oversized_messages_are_resource_exhausted_on_every_protocol() {
-    let server = TestServer::start_with(MountOptions { max_message_bytes: 1024, ..Default::default() }).await;
-    for protocol in ALL {
-        let c = server.client(protocol).await;
-        let req = CreateRunnerRequest { name: "n".repeat(2000), ..aws_runner("") };
-        let f = crate::runners::create(&c, req).await.unwrap_err();
-        assert_eq!(f.code, "resource_exhausted", "{protocol:?} {f:?}");
-        if protocol == Protocol::ConnectJson || protocol == Protocol::ConnectProto {
-            assert_eq!(f.http_status, Some(429));
-        }
-        // The server is still there.
-        crate::runners::list(&c, 0, "", None).await.unwrap();
-    }
-}
-
 /// A request body that the test feeds by hand, to hold a call open.
 fn held_body()
 -> (mpsc::Sender<Bytes>, StreamBody<impl futures::Stream<Item = Result<Frame<Bytes>, std::convert::Infallible>>>) {
@@ -440,7 +424,7 @@ async fn shutdown_lets_calls_in_flight_finish() {
     let json = serde_json::to_vec(&aws_runner("In Flight")).unwrap();
     tx.send(Bytes::copy_from_slice(&json[..10])).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let TestServer { server, _dir, .. } = server;
+    let TestServer { server, dir: _dir, .. } = server;
     let stopping = tokio::spawn(server.shutdown());
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!stopping.is_finished(), "waits for the call in flight");

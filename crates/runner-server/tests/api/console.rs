@@ -5,8 +5,7 @@
 use gitpod_api::gitpod::v1::*;
 use runner_server::MountOptions;
 
-use crate::common::{ALL, TestServer};
-use crate::runners::rs;
+use runner_testkit::{ALL, TestServer, rs};
 
 const INDEX: &str = "<!doctype html><title>Runner console</title><div id=app></div>";
 const SCRIPT: &str = "console.log('console');";
@@ -34,7 +33,7 @@ async fn get(url: String) -> reqwest::Response {
 #[tokio::test]
 async fn console_files_and_the_page_for_other_paths() {
     let (_root, dist) = console_dir();
-    let server = TestServer::start_with(with_console(&dist)).await;
+    let server = TestServer::builder().mount(with_console(&dist)).start().await;
 
     let index = get(format!("{}/", server.url())).await;
     assert_eq!(index.status().as_u16(), 200);
@@ -64,7 +63,7 @@ async fn console_files_and_the_page_for_other_paths() {
 #[tokio::test]
 async fn the_api_is_never_shadowed_by_the_console() {
     let (_root, dist) = console_dir();
-    let server = TestServer::start_with(with_console(&dist)).await;
+    let server = TestServer::builder().mount(with_console(&dist)).start().await;
 
     // Every protocol, at the plain path and under /api.
     for protocol in ALL {
@@ -118,7 +117,7 @@ async fn the_api_is_never_shadowed_by_the_console() {
 async fn without_a_console_dir_nothing_is_served_at_the_root() {
     let (_root, dist) = console_dir();
     let plain = TestServer::start().await;
-    let with = TestServer::start_with(with_console(&dist)).await;
+    let with = TestServer::builder().mount(with_console(&dist)).start().await;
     let root = get(format!("{}/", plain.url())).await;
     assert_ne!(root.status().as_u16(), 200);
     assert_ne!(root.text().await.unwrap(), INDEX);

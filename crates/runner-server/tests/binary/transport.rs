@@ -1,92 +1,27 @@
 //! The real binary's transport: TLS (gRPC through tonic, Connect through reqwest over HTTP/2
 //! and HTTP/1.1), and the limits that cut slow, oversized, idle or surplus clients off while
-//! everyone else keeps being served.
+//! everyone else keeps being served: the one home of the server's limits (message size,
+//! headers, connections, read and idle timeouts), each set through its flag.
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use gitpod_api::gitpod::v1::ListRunnersRequest;
 use gitpod_api::gitpod::v1::runner_service_client::RunnerServiceClient;
+use gitpod_api::gitpod::v1::{
+    CreateRunnerRequest, CreateRunnerResponse, ListRunnersRequest, ListRunnersResponse, RunnerProvider,
+};
+use runner_testkit::{ALL, Client, Protocol, ServerProcess, list_request, list_status, rs};
+
+use crate::{BIN, bin};
 
 const LIST: &str = "/gitpod.v1.RunnerService/ListRunners";
 
-/// A server started on port 0 in a temporary directory; killed when dropped.
-struct Running {
-    child: Child,
-    /// `127.0.0.1:PORT`.
-    addr: String,
-    /// `http://ADDR` or `https://ADDR`, as printed.
-    base: String,
-    token: String,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Running {
-    fn start(args: &[&str]) -> Self {
-        Self::start_in(tempfile::tempdir().unwrap(), args)
-    }
-
-    fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Self {
-        let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_runner-server"))
-            .args(["--listen", "127.0.0.1:0"])
-            .arg("--database-url")
-            .arg(format!("sqlite://{}", dir.path().join("db.sqlite").display()))
-            .arg("--key-file")
-            .arg(dir.path().join("server.key"))
-            .args(args)
-            .env_remove("RUNNER_SERVER_KEY")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr))
-            .spawn()
-            .unwrap();
-        let (mut token, mut base) = (String::new(), String::new());
-        for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-            let line = line.unwrap();
-            if let Some(t) = line.strip_prefix("admin token (shown once): ") {
-                token = t.to_owned();
-            }
-            if let Some(u) = line.strip_prefix("listening on ") {
-                base = u.to_owned();
-                break;
-            }
-        }
-        assert!(token.starts_with("gpat_"), "first start prints the admin token");
-        let addr = base.split("://").nth(1).expect("listening on SCHEME://ADDR").to_owned();
-        Self { child, addr, base, token, dir }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
-    }
-
-    /// A complete Connect JSON ListRunners request over HTTP/1.1.
-    fn list_request(&self, connection: &str) -> String {
-        format!(
-            "POST {LIST} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: {connection}\r\n\r\n{{}}",
-            self.addr, self.token
-        )
-    }
-
-    /// The status line of a ListRunners call on a new plain-text connection.
-    fn list_status(&self) -> String {
-        let mut conn = TcpStream::connect(&self.addr).unwrap();
-        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        conn.write_all(self.list_request("close").as_bytes()).unwrap();
-        let mut response = String::new();
-        let _ = conn.read_to_string(&mut response);
-        response.lines().next().unwrap_or_default().to_owned()
-    }
+/// The binary on a fresh database with `args`.
+fn start(args: &[&str]) -> ServerProcess {
+    ServerProcess::fresh(bin(), args)
 }
 
 /// Reads until the server closes the connection (EOF or reset) or `limit` passes; returns what
@@ -138,18 +73,15 @@ fn self_signed(dir: &std::path::Path) -> (String, PathBuf, PathBuf) {
 async fn tls_serves_grpc_and_connect_over_http2_and_http1() {
     let dir = tempfile::tempdir().unwrap();
     let (pem, cert, key) = self_signed(dir.path());
-    let server = Running::start_in(
-        dir,
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-            "--header-read-timeout-seconds",
-            "2",
-        ],
-    );
-    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let server = start(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+        "--header-read-timeout-seconds",
+        "2",
+    ]);
+    assert!(server.url.starts_with("https://"), "{}", server.url);
 
     // A client that stalls its handshake holds only its own connection.
     let stalled = TcpStream::connect(&server.addr).unwrap();
@@ -157,11 +89,11 @@ async fn tls_serves_grpc_and_connect_over_http2_and_http1() {
     // gRPC through tonic, over TLS with ALPN h2.
     let tls = tonic::transport::ClientTlsConfig::new().ca_certificate(tonic::transport::Certificate::from_pem(&pem));
     let channel =
-        tonic::transport::Channel::from_shared(server.base.clone()).unwrap().tls_config(tls).unwrap().connect().await;
+        tonic::transport::Channel::from_shared(server.url.clone()).unwrap().tls_config(tls).unwrap().connect().await;
     let channel = channel.unwrap_or_else(|e| panic!("{e:?}\n{}", server.stderr()));
     let mut client = RunnerServiceClient::new(channel);
     let mut request = tonic::Request::new(ListRunnersRequest::default());
-    request.metadata_mut().insert("authorization", format!("Bearer {}", server.token).parse().unwrap());
+    request.metadata_mut().insert("authorization", format!("Bearer {}", server.token()).parse().unwrap());
     client.list_runners(request).await.unwrap();
 
     // Connect JSON through reqwest: HTTP/2 (what ALPN picks) and HTTP/1.1.
@@ -174,8 +106,8 @@ async fn tls_serves_grpc_and_connect_over_http2_and_http1() {
         let response = builder
             .build()
             .unwrap()
-            .post(format!("{}{LIST}", server.base))
-            .bearer_auth(&server.token)
+            .post(format!("{}{LIST}", server.url))
+            .bearer_auth(server.token())
             .header("content-type", "application/json")
             .body("{}")
             .send()
@@ -189,7 +121,7 @@ async fn tls_serves_grpc_and_connect_over_http2_and_http1() {
 
     // Plain HTTP on the TLS port fails cleanly (no HTTP answer, the connection is closed)...
     let mut plain = TcpStream::connect(&server.addr).unwrap();
-    plain.write_all(server.list_request("close").as_bytes()).unwrap();
+    plain.write_all(list_request(&server.addr, server.token(), "close").as_bytes()).unwrap();
     let (answer, closed) = read_until_closed(&mut plain, Duration::from_secs(5));
     assert!(closed && !answer.starts_with(b"HTTP/"), "{}", String::from_utf8_lossy(&answer));
     // ... and the stalled handshake is cut at the header-read timeout ...
@@ -201,7 +133,7 @@ async fn tls_serves_grpc_and_connect_over_http2_and_http1() {
         .add_root_certificate(root)
         .build()
         .unwrap()
-        .get(format!("{}/healthz", server.base))
+        .get(format!("{}/healthz", server.url))
         .send()
         .await
         .unwrap();
@@ -213,7 +145,7 @@ fn tls_needs_both_flags_and_readable_files() {
     let dir = tempfile::tempdir().unwrap();
     let (_, cert, key) = self_signed(dir.path());
     for (flag, path, other) in [("--tls-cert", &cert, "--tls-key"), ("--tls-key", &key, "--tls-cert")] {
-        let output = Command::new(env!("CARGO_BIN_EXE_runner-server"))
+        let output = Command::new(BIN)
             .args(["--listen", "127.0.0.1:0", "--database-url", "sqlite::memory:"])
             .arg(flag)
             .arg(path)
@@ -229,7 +161,7 @@ fn tls_needs_both_flags_and_readable_files() {
         assert!(stderr.contains(flag) && stderr.contains(other), "{stderr}");
     }
     // Both given, but the key is not a key: a clear error naming the file, no panic.
-    let output = Command::new(env!("CARGO_BIN_EXE_runner-server"))
+    let output = Command::new(BIN)
         .args(["--listen", "127.0.0.1:0", "--database-url", "sqlite::memory:"])
         .arg("--tls-cert")
         .arg(&cert)
@@ -247,31 +179,31 @@ fn tls_needs_both_flags_and_readable_files() {
 
 #[test]
 fn slowloris_headers_are_cut_off() {
-    let server = Running::start(&["--header-read-timeout-seconds", "2"]);
+    let server = start(&["--header-read-timeout-seconds", "2"]);
     let mut slow = TcpStream::connect(&server.addr).unwrap();
     let start = Instant::now();
     slow.write_all(format!("POST {LIST} HTTP/1.1\r\nHost: x\r\n").as_bytes()).unwrap();
     let writer = trickle(&slow, b"X-Slow: aaaaaaaaaaaaaaaaaaa");
     // Meanwhile another connection is served.
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(server.list_status(), "HTTP/1.1 200 OK");
+    assert_eq!(list_status(&server.addr, server.token()), "HTTP/1.1 200 OK");
     let (_, closed) = read_until_closed(&mut slow, Duration::from_secs(8));
     let elapsed = start.elapsed();
     assert!(closed, "the connection is closed");
     assert!(elapsed >= Duration::from_millis(1500) && elapsed < Duration::from_secs(5), "closed after {elapsed:?}");
     writer.join().unwrap();
-    assert_eq!(server.list_status(), "HTTP/1.1 200 OK");
+    assert_eq!(list_status(&server.addr, server.token()), "HTTP/1.1 200 OK");
 }
 
 #[test]
 fn a_slow_body_is_cut_off_with_an_error() {
-    let server = Running::start(&["--body-read-timeout-seconds", "2"]);
+    let server = start(&["--body-read-timeout-seconds", "2"]);
     let mut slow = TcpStream::connect(&server.addr).unwrap();
     let start = Instant::now();
     write!(
         slow,
         "POST {LIST} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
-        server.token
+        server.token()
     )
     .unwrap();
     let writer = trickle(&slow, b"                    ");
@@ -283,12 +215,29 @@ fn a_slow_body_is_cut_off_with_an_error() {
     assert!(closed, "the connection is closed: {answer}");
     assert!(elapsed >= Duration::from_millis(1500) && elapsed < Duration::from_secs(5), "cut off after {elapsed:?}");
     writer.join().unwrap();
-    assert_eq!(server.list_status(), "HTTP/1.1 200 OK");
+    assert_eq!(list_status(&server.addr, server.token()), "HTTP/1.1 200 OK");
+}
+
+#[tokio::test]
+async fn oversized_messages_are_resource_exhausted_on_every_protocol() {
+    let server = start(&["--max-message-bytes", "1024"]);
+    for protocol in ALL {
+        let c = Client::new(protocol, &server.url, Some(server.token())).await;
+        let req =
+            CreateRunnerRequest { name: "n".repeat(2000), provider: RunnerProvider::Gcp as i32, ..Default::default() };
+        let f = c.call::<_, CreateRunnerResponse>(&rs("CreateRunner"), req).await.unwrap_err();
+        assert_eq!(f.code, "resource_exhausted", "{protocol:?} {f:?}");
+        if protocol == Protocol::ConnectJson || protocol == Protocol::ConnectProto {
+            assert_eq!(f.http_status, Some(429));
+        }
+        // The server is still there.
+        c.call::<_, ListRunnersResponse>(&rs("ListRunners"), ListRunnersRequest::default()).await.unwrap();
+    }
 }
 
 #[tokio::test]
 async fn oversized_headers_get_431() {
-    let server = Running::start(&[]);
+    let server = start(&[]);
     // HTTP/1.1: a 200 KiB header against the 64 KiB default.
     let mut conn = TcpStream::connect(&server.addr).unwrap();
     let big = "a".repeat(200 * 1024);
@@ -308,8 +257,8 @@ async fn oversized_headers_get_431() {
     let client = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
     let call = |header: String| {
         client
-            .post(format!("{}{LIST}", server.base))
-            .bearer_auth(&server.token)
+            .post(format!("{}{LIST}", server.url))
+            .bearer_auth(server.token())
             .header("content-type", "application/json")
             .header("x-big", header)
             .body("{}")
@@ -321,10 +270,10 @@ async fn oversized_headers_get_431() {
     assert!(refused.is_err(), "{refused:?}");
 
     // The server keeps serving, over both.
-    assert_eq!(server.list_status(), "HTTP/1.1 200 OK");
+    assert_eq!(list_status(&server.addr, server.token()), "HTTP/1.1 200 OK");
     let ok = client
-        .post(format!("{}{LIST}", server.base))
-        .bearer_auth(&server.token)
+        .post(format!("{}{LIST}", server.url))
+        .bearer_auth(server.token())
         .header("content-type", "application/json")
         .body("{}")
         .send()
@@ -335,12 +284,12 @@ async fn oversized_headers_get_431() {
 
 #[test]
 fn beyond_max_connections_new_connections_wait() {
-    let server = Running::start(&["--max-connections", "4", "--header-read-timeout-seconds", "30"]);
+    let server = start(&["--max-connections", "4", "--header-read-timeout-seconds", "30"]);
     // Four keep-alive connections, each served once and then idle.
     let mut idle: Vec<TcpStream> = (0..4)
         .map(|_| {
             let mut conn = TcpStream::connect(&server.addr).unwrap();
-            conn.write_all(server.list_request("keep-alive").as_bytes()).unwrap();
+            conn.write_all(list_request(&server.addr, server.token(), "keep-alive").as_bytes()).unwrap();
             conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
             let mut buf = [0u8; 4096];
             let n = conn.read(&mut buf).unwrap();
@@ -350,7 +299,7 @@ fn beyond_max_connections_new_connections_wait() {
         .collect();
     // The fifth connects (the kernel's backlog) but is not served while the four are open.
     let mut fifth = TcpStream::connect(&server.addr).unwrap();
-    fifth.write_all(server.list_request("close").as_bytes()).unwrap();
+    fifth.write_all(list_request(&server.addr, server.token(), "close").as_bytes()).unwrap();
     let (answer, closed) = read_until_closed(&mut fifth, Duration::from_millis(1500));
     assert!(answer.is_empty() && !closed, "the fifth waits: {}", String::from_utf8_lossy(&answer));
     // Once one closes, it is served.
@@ -363,7 +312,7 @@ fn beyond_max_connections_new_connections_wait() {
 
 #[test]
 fn idle_http2_connections_are_closed() {
-    let server = Running::start(&["--idle-timeout-seconds", "1"]);
+    let server = start(&["--idle-timeout-seconds", "1"]);
     let mut conn = TcpStream::connect(&server.addr).unwrap();
     let start = Instant::now();
     // The h2c preface and an empty SETTINGS frame; then only what a client must answer
@@ -412,11 +361,12 @@ fn idle_http2_connections_are_closed() {
 /// cancelled the call: `canceled`, counted as such, not as the client's bad input.
 #[test]
 fn a_body_cut_short_by_the_client_is_canceled() {
-    let server = Running::start(&[]);
+    let server = start(&[]);
     let mut conn = TcpStream::connect(&server.addr).unwrap();
     let head = format!(
         "POST {LIST} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"pagination\"",
-        server.addr, server.token
+        server.addr,
+        server.token()
     );
     conn.write_all(head.as_bytes()).unwrap();
     conn.shutdown(std::net::Shutdown::Write).unwrap();
@@ -434,7 +384,7 @@ fn a_body_cut_short_by_the_client_is_canceled() {
             .any(|l| l.starts_with("rpc_requests_total{") && l.contains(r#"code="canceled""#) && l.ends_with(" 1")),
         "{text}"
     );
-    assert_eq!(server.list_status(), "HTTP/1.1 200 OK");
+    assert_eq!(list_status(&server.addr, server.token()), "HTTP/1.1 200 OK");
 }
 
 /// A streaming call's request body is its session, so the body read timeout does not apply to
@@ -446,7 +396,7 @@ async fn a_reflection_stream_under_the_api_prefix_outlives_the_body_read_timeout
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
 
-    let server = Running::start(&["--body-read-timeout-seconds", "1"]);
+    let server = start(&["--body-read-timeout-seconds", "1"]);
     let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
@@ -460,7 +410,7 @@ async fn a_reflection_stream_under_the_api_prefix_outlives_the_body_read_timeout
     let client = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
     tx.send(Ok(frame.clone())).await.unwrap();
     let mut response = client
-        .post(format!("{}/api/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", server.base))
+        .post(format!("{}/api/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", server.url))
         .header("content-type", "application/grpc")
         .header("te", "trailers")
         .body(reqwest::Body::wrap_stream(tokio_stream::wrappers::ReceiverStream::new(rx)))

@@ -11,23 +11,17 @@ use std::time::Duration;
 
 use gitpod_api::gitpod::v1::*;
 use runner_core::crypto;
-use runner_server::MountOptions;
-use runner_server::state::RunnerTimings;
 use runner_store::testing::PgSchema;
 
-use crate::common::{ALL, Client, Failure, TestServer};
 use crate::runner_side::exchange;
-use crate::runners::{aws_runner, create, get, rs};
+use crate::runners::{aws_runner, create, get};
+use runner_testkit::{ALL, Client, Failure, TestServer, rcs, rs};
 
 const CLIENTS: usize = 64;
 /// Every scenario ends within this, or it is taken for a deadlock.
 const BOUND: Duration = Duration::from_secs(60);
 /// What a writer that lost the race too often is told.
 const RETRY_MESSAGE: &str = "service temporarily unavailable; retry";
-
-fn rcs(method: &str) -> String {
-    format!("/gitpod.v1.RunnerConfigurationService/{method}")
-}
 
 /// `n` clients as the organization's admin, cycling through the four protocols.
 async fn clients(server: &TestServer, n: usize) -> Vec<Client> {
@@ -79,9 +73,7 @@ fn acknowledged(what: &str, results: &[Result<(), Failure>]) -> Vec<usize> {
 
 async fn postgres(test: &str) -> Option<(TestServer, PgSchema)> {
     let schema = PgSchema::create(test).await?;
-    let dir = tempfile::tempdir().unwrap();
-    let server =
-        TestServer::start_on(schema.store().await, dir, MountOptions::default(), RunnerTimings::default()).await;
+    let server = TestServer::builder().store(schema.store().await).start().await;
     Some((server, schema))
 }
 
@@ -115,7 +107,7 @@ fn runner_update(runner_id: &str, i: usize) -> UpdateRunnerRequest {
 }
 
 async fn same_runner(server: &TestServer) {
-    let admin = server.client(crate::common::Protocol::ConnectJson).await;
+    let admin = server.client(runner_testkit::Protocol::ConnectJson).await;
     let id = create(&admin, aws_runner("contended")).await.unwrap().runner.unwrap().runner_id;
     let uuid: uuid::Uuid = id.parse().unwrap();
     let before = server.store.get_runner(uuid).await.unwrap().unwrap().revision;
@@ -163,7 +155,7 @@ fn role_of(i: usize) -> RunnerRole {
 }
 
 async fn same_policy(server: &TestServer) {
-    let admin = server.client(crate::common::Protocol::ConnectJson).await;
+    let admin = server.client(runner_testkit::Protocol::ConnectJson).await;
     let id = create(&admin, aws_runner("policy target")).await.unwrap().runner.unwrap().runner_id;
     let group = server.identity.create_group(server.org.id, "contended group").await.unwrap().id.to_string();
     let req =
@@ -206,7 +198,7 @@ fn scm_update(id: &str, i: usize) -> UpdateScmIntegrationRequest {
 }
 
 async fn same_scm_integration(server: &TestServer) {
-    let admin = server.client(crate::common::Protocol::ConnectJson).await;
+    let admin = server.client(runner_testkit::Protocol::ConnectJson).await;
     let runner = create(&admin, aws_runner("scm target")).await.unwrap().runner.unwrap().runner_id;
     let (secret_key, public_key) = crypto::generate_runner_keypair();
     server.set_public_key(&runner, &public_key).await;
@@ -250,7 +242,7 @@ async fn same_scm_integration(server: &TestServer) {
 }
 
 async fn one_exchange_token(server: &TestServer) {
-    let admin = server.client(crate::common::Protocol::ConnectJson).await;
+    let admin = server.client(runner_testkit::Protocol::ConnectJson).await;
     let created = create(&admin, aws_runner("raced token")).await.unwrap();
     let calls = ALL.iter().cycle().take(CLIENTS).map(|p| exchange(server, *p, &created.exchange_token));
     let results = all_at_once("ExchangeToken", calls).await;
@@ -259,13 +251,13 @@ async fn one_exchange_token(server: &TestServer) {
     assert_eq!(codes.iter().filter(|c| **c == "unauthenticated").count(), CLIENTS - 1, "{codes:?}");
     // The winner's access token works.
     let winner = results.into_iter().find_map(Result::ok).unwrap();
-    let runner = server.client_as(crate::common::Protocol::ConnectJson, Some(&winner.access_token)).await;
+    let runner = server.client_as(runner_testkit::Protocol::ConnectJson, Some(&winner.access_token)).await;
     let runner_id = created.runner.unwrap().runner_id;
     assert_eq!(get(&runner, &runner_id).await.unwrap().runner_id, runner_id);
 }
 
 async fn policy_creates(server: &TestServer) {
-    let admin = server.client(crate::common::Protocol::ConnectJson).await;
+    let admin = server.client(runner_testkit::Protocol::ConnectJson).await;
     let id = create(&admin, aws_runner("many policies")).await.unwrap().runner.unwrap().runner_id;
     let mut groups = Vec::new();
     for g in 0..=CLIENTS {

@@ -6,12 +6,8 @@ use runner_core::crypto;
 use runner_core::identity::OrgRole;
 use serde_json::{Value, json};
 
-use crate::common::{Client, Failure, Protocol, TestServer};
 use crate::runners::create;
-
-fn rcs(method: &str) -> String {
-    format!("/gitpod.v1.RunnerConfigurationService/{method}")
-}
+use runner_testkit::{Client, Failure, Protocol, TestServer, rcs};
 
 async fn post(server: &TestServer, token: &str, method: &str, body: Value) -> (u16, Value) {
     server.post_json_as(token, &format!("/api{}", rcs(method)), body).await
@@ -120,8 +116,8 @@ async fn set_scm_pat_flow_as_the_stainless_sdk_sends_it() {
         assert!(!created.to_string().contains(secret), "never returned: {created}");
     }
     // The database holds ciphertext only.
-    let db = std::fs::read(s.server._dir.path().join("test.db")).unwrap();
-    let wal = std::fs::read(s.server._dir.path().join("test.db-wal")).unwrap_or_default();
+    let db = std::fs::read(s.server.dir.path().join("test.db")).unwrap();
+    let wal = std::fs::read(s.server.dir.path().join("test.db-wal")).unwrap_or_default();
     for secret in ["ghp_first_secret_value", "ghp_second_secret_value"] {
         let needle = secret.as_bytes();
         assert!(

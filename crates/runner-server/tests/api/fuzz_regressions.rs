@@ -1,15 +1,19 @@
 //! Replays the fuzz targets' seed corpora (`fuzz/corpus/<target>/`) and every input that once
 //! crashed them (`fuzz/regressions/<target>/`) through the same code the libFuzzer binaries run
 //! (`fuzz/src/lib.rs`, included here), without libFuzzer. See docs/fuzzing.md.
+//!
+//! Here rather than in the root package: what the inputs reach is the server's application,
+//! in-process, like the rest of this test binary, and so it runs with `cargo test -p
+//! runner-server`.
 
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../../../fuzz/src/lib.rs"]
 mod fuzz_harness;
 
 use std::path::Path;
 
 /// Runs every file of the target's corpus and regressions; the corpus must not be empty.
 fn replay(target: &str, run: fn(&[u8])) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
     let mut replayed = 0;
     for dir in ["corpus", "regressions"] {
         let dir = root.join(dir).join(target);

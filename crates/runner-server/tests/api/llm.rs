@@ -3,12 +3,8 @@
 use gitpod_api::gitpod::v1::*;
 use runner_core::crypto;
 
-use crate::common::{Protocol, TestServer};
 use crate::runners::create;
-
-fn rcs(method: &str) -> String {
-    format!("/gitpod.v1.RunnerConfigurationService/{method}")
-}
+use runner_testkit::{Protocol, TestServer, rcs};
 
 #[tokio::test]
 async fn llm_integrations_over_connect_and_grpc() {

@@ -7,11 +7,10 @@ use std::time::{Duration, Instant};
 
 use gitpod_api::tonic;
 use runner_server::MountOptions;
-use runner_server::state::RunnerTimings;
 use sqlx::ConnectOptions;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::common::TestServer;
+use runner_testkit::TestServer;
 
 async fn status(server: &TestServer) -> (u16, u16, i32) {
     let http = reqwest::Client::new();
@@ -52,13 +51,7 @@ async fn health_flips_with_a_postgres_outage() {
     sqlx::query(&format!("CREATE DATABASE {db}")).execute(&mut admin).await.unwrap();
     let store = runner_store::PostgresStore::open_with(admin_options.clone().database(&db)).await.unwrap();
     let options = MountOptions { health_interval: Duration::from_millis(100), ..Default::default() };
-    let server = TestServer::start_on(
-        std::sync::Arc::new(store),
-        tempfile::tempdir().unwrap(),
-        options,
-        RunnerTimings::default(),
-    )
-    .await;
+    let server = TestServer::builder().store(std::sync::Arc::new(store)).mount(options).start().await;
     let serving = ServingStatus::Serving as i32;
     wait_for(&server, (200, 200, serving)).await;
 
@@ -70,7 +63,7 @@ async fn health_flips_with_a_postgres_outage() {
         .unwrap();
     wait_for(&server, (200, 503, ServingStatus::NotServing as i32)).await;
     // Calls get `unavailable`, which clients retry, rather than an internal error.
-    let c = server.client(crate::common::Protocol::ConnectJson).await;
+    let c = server.client(runner_testkit::Protocol::ConnectJson).await;
     let f = crate::runners::list(&c, 0, "", None).await.unwrap_err();
     assert_eq!(f.code, "unavailable", "{f:?}");
 

@@ -1,37 +1,20 @@
 //! The real binary: starts on port 0, prints where it listens, serves, and on SIGTERM lets a
 //! call in flight finish before it exits 0.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
+
+use runner_testkit::{ServerProcess, admin, list_status};
+
+use crate::{BIN, bin};
 
 #[test]
 fn sigterm_lets_the_call_in_flight_finish() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runner-server"))
-        .args(["--listen", "127.0.0.1:0", "--shutdown-seconds", "10"])
-        .arg("--database-url")
-        .arg(format!("sqlite://{}", dir.path().join("db.sqlite").display()))
-        .arg("--key-file")
-        .arg(dir.path().join("server.key"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     // First start prints the admin token, then where it listens.
-    let mut token = String::new();
-    let mut addr = String::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(t) = line.strip_prefix("admin token (shown once): ") {
-            token = t.to_owned();
-        }
-        if let Some(a) = line.strip_prefix("listening on http://") {
-            addr = a.to_owned();
-            break;
-        }
-    }
+    let mut server = ServerProcess::fresh(bin(), &["--shutdown-seconds", "10"]);
+    let (token, addr) = (server.token().to_owned(), server.addr.clone());
     assert!(token.starts_with("gpat_"), "first start prints the admin token");
 
     // Headers and half of the body of a CreateRunner call.
@@ -46,10 +29,9 @@ fn sigterm_lets_the_call_in_flight_finish() {
     conn.write_all(&body[..10]).unwrap();
     std::thread::sleep(Duration::from_millis(200));
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
+    server.signal("TERM").unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    assert!(child.try_wait().unwrap().is_none(), "still serving the call in flight");
+    assert!(server.try_wait().unwrap().is_none(), "still serving the call in flight");
 
     conn.write_all(&body[10..]).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -66,13 +48,13 @@ fn sigterm_lets_the_call_in_flight_finish() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("\"exchangeToken\""), "{response}");
 
-    let exit = child.wait().unwrap();
+    let exit = server.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
 }
 
 #[test]
 fn bad_configuration_fails_with_one_clear_line() {
-    let output = Command::new(env!("CARGO_BIN_EXE_runner-server"))
+    let output = Command::new(BIN)
         .args(["--listen", "127.0.0.1:0", "--database-url", "mysql://nope"])
         .arg("--key-file")
         .arg(tempfile::tempdir().unwrap().path().join("k"))
@@ -84,74 +66,43 @@ fn bad_configuration_fails_with_one_clear_line() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-fn admin(db: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_runner-server"))
-        .args(["--database-url", db, "admin"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn list_runners_status(addr: &str, token: &str) -> String {
-    let mut conn = TcpStream::connect(addr).unwrap();
-    write!(
-        conn,
-        "POST /gitpod.v1.RunnerService/ListRunners HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
-    )
-    .unwrap();
-    let mut response = String::new();
-    conn.read_to_string(&mut response).unwrap();
-    response.lines().next().unwrap_or_default().to_owned()
-}
-
 #[test]
 fn admin_commands_manage_identities_and_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
-    assert!(admin(&db, &["create-org", "acme"]).starts_with("organization "));
-    let user = admin(&db, &["create-user", "--org", "acme", "alice", "--role", "admin"]);
+    assert!(admin(bin(), &db, &["create-org", "acme"]).starts_with("organization "));
+    let user = admin(bin(), &db, &["create-user", "--org", "acme", "alice", "--role", "admin"]);
     let user_id = user.split_whitespace().nth(1).unwrap().to_owned();
-    let sa = admin(&db, &["create-service-account", "--org", "acme", "ci-bot"]);
+    let sa = admin(bin(), &db, &["create-service-account", "--org", "acme", "ci-bot"]);
     let sa_id = sa.split_whitespace().nth(1).unwrap().to_owned();
-    let group = admin(&db, &["create-group", "--org", "acme", "platform"]);
+    let group = admin(bin(), &db, &["create-group", "--org", "acme", "platform"]);
     let group_id = group.split_whitespace().nth(1).unwrap().to_owned();
-    admin(&db, &["add-member", "--group", &group_id, "--member", &sa_id]);
-    admin(&db, &["set-runners-admin", "--group", &group_id]);
-    admin(&db, &["set-role", "--member", &sa_id, "member"]);
-    let issued = admin(&db, &["issue-token", "--member", &user_id, "--description", "laptop"]);
+    admin(bin(), &db, &["add-member", "--group", &group_id, "--member", &sa_id]);
+    admin(bin(), &db, &["set-runners-admin", "--group", &group_id]);
+    admin(bin(), &db, &["set-role", "--member", &sa_id, "member"]);
+    let issued = admin(bin(), &db, &["issue-token", "--member", &user_id, "--description", "laptop"]);
     let token = issued.split_whitespace().nth(1).unwrap().to_owned();
     let token_id = issued.trim().trim_end_matches(')').rsplit(' ').next().unwrap().to_owned();
-    let members = admin(&db, &["list", "members", "--org", "acme"]);
+    let members = admin(bin(), &db, &["list", "members", "--org", "acme"]);
     assert!(members.contains("alice") && members.contains("ci-bot"), "{members}");
-    assert!(admin(&db, &["list", "groups", "--org", "acme"]).contains("runners-admin\tplatform"));
-    let tokens = admin(&db, &["list", "tokens", "--org", "acme"]);
+    assert!(admin(bin(), &db, &["list", "groups", "--org", "acme"]).contains("runners-admin\tplatform"));
+    let tokens = admin(bin(), &db, &["list", "tokens", "--org", "acme"]);
     assert!(tokens.contains("active\tlaptop") && !tokens.contains(&token), "tokens are never listed: {tokens}");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runner-server"))
-        .args(["--listen", "127.0.0.1:0", "--database-url", &db])
-        .arg("--key-file")
-        .arg(dir.path().join("server.key"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let addr = first
-        .trim()
-        .strip_prefix("listening on http://")
-        .expect("no first-start token when an organization exists")
-        .to_owned();
-    assert_eq!(list_runners_status(&addr, &token), "HTTP/1.1 200 OK");
-    admin(&db, &["revoke-token", "--token-id", &token_id]);
+    let server =
+        ServerProcess::start(ServerProcess::command(bin(), &db, &dir.path().join("server.key")), dir.path(), "server")
+            .unwrap();
+    assert!(
+        server.stdout().starts_with("listening on http://") && server.admin_token.is_none(),
+        "no first-start token when an organization exists: {}",
+        server.stdout()
+    );
+    assert_eq!(list_status(&server.addr, &token), "HTTP/1.1 200 OK");
+    admin(bin(), &db, &["revoke-token", "--token-id", &token_id]);
     // Another process revoked it: the server trusts its cached token for at most
     // --token-cache-ms (1 s by default; runner_core::token_cache), then refuses it.
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    assert_eq!(list_runners_status(&addr, &token), "HTTP/1.1 401 Unauthorized");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    assert_eq!(list_status(&server.addr, &token), "HTTP/1.1 401 Unauthorized");
 }
 
 #[test]
@@ -159,34 +110,22 @@ fn a_replica_with_another_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
     let start = |key: &str, env_key: Option<&str>| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_runner-server"));
-        cmd.args(["--listen", "127.0.0.1:0", "--database-url", &db]).arg("--key-file").arg(dir.path().join(key));
-        cmd.env_remove("RUNNER_SERVER_KEY");
+        let mut command = ServerProcess::command(bin(), &db, &dir.path().join(key));
         if let Some(k) = env_key {
-            cmd.env("RUNNER_SERVER_KEY", k);
+            command.env("RUNNER_SERVER_KEY", k);
         }
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
-    };
-    let wait_listening = |child: &mut std::process::Child| {
-        let out = BufReader::new(child.stdout.take().unwrap());
-        out.lines().map(Result::unwrap).any(|l| l.starts_with("listening on "))
+        ServerProcess::start(command, dir.path(), key)
     };
     // The first replica records its key's fingerprint.
-    let mut first = start("a.key", None);
-    assert!(wait_listening(&mut first));
+    let first = start("a.key", None).unwrap();
     // Another key is refused with one clear line; the same key (from the environment) is not.
-    let refused = start("b.key", None).wait_with_output().unwrap();
-    assert!(!refused.status.success());
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("is not the key this database was first used with"), "{stderr}");
+    let refused = start("b.key", None).err().expect("a replica with another key is refused");
+    assert!(refused.status.is_some_and(|s| !s.success()), "{refused}");
+    assert!(refused.stderr.contains("is not the key this database was first used with"), "{refused}");
     let hex = std::fs::read_to_string(dir.path().join("a.key")).unwrap();
-    let mut same = start("unused.key", Some(hex.trim()));
-    assert!(wait_listening(&mut same));
+    let same = start("unused.key", Some(hex.trim())).unwrap();
     assert!(!dir.path().join("unused.key").exists(), "the key came from the environment");
-    for mut child in [first, same] {
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
+    drop((first, same));
 }
 
 #[test]
@@ -200,7 +139,7 @@ fn configuration_precedence_flag_then_env_then_file_then_default() {
          database_url = \"postgres://runner:hunter2@db.internal:5432/runners\"\n",
     )
     .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_runner-server"))
+    let output = Command::new(BIN)
         .args(["--log-format", "pretty", "--print-config", "--config"])
         .arg(&file)
         .env("RUNNER_SERVER_HEARTBEAT_TIMEOUT_SECONDS", "40")
@@ -224,7 +163,7 @@ fn configuration_precedence_flag_then_env_then_file_then_default() {
 
     // A bad file fails with one clear line, never a panic.
     std::fs::write(&file, "no_such_setting = 1\n").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_runner-server")).arg("--config").arg(&file).output().unwrap();
+    let output = Command::new(BIN).arg("--config").arg(&file).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -238,7 +177,7 @@ fn console_dir_from_the_config_file_must_hold_a_built_console() {
     let console = dir.path().join("dist");
     std::fs::create_dir(&console).unwrap();
     std::fs::write(&file, format!("console_dir = {:?}\n", console.display().to_string())).unwrap();
-    let printed = Command::new(env!("CARGO_BIN_EXE_runner-server"))
+    let printed = Command::new(BIN)
         .args(["--print-config", "--config"])
         .arg(&file)
         .env_remove("RUNNER_SERVER_CONSOLE_DIR")
@@ -248,7 +187,7 @@ fn console_dir_from_the_config_file_must_hold_a_built_console() {
     assert!(printed.contains(&format!("console_dir = {:?}", console.display().to_string())), "{printed}");
 
     // Without index.html (not built): one line saying how to build it.
-    let output = Command::new(env!("CARGO_BIN_EXE_runner-server"))
+    let output = Command::new(BIN)
         .args(["--listen", "127.0.0.1:0", "--config"])
         .arg(&file)
         .arg("--database-url")

@@ -6,11 +6,10 @@ use std::time::Duration;
 use gitpod_api::gitpod::v1::*;
 use runner_core::crypto::{generate_runner_keypair, open_sealed};
 use runner_core::identity::OrgRole;
-use runner_server::MountOptions;
 use runner_server::state::RunnerTimings;
 
-use crate::common::{ALL, Client, Failure, Protocol, TestServer, outcome};
-use crate::runners::{aws_runner, create, get, rs};
+use crate::runners::{aws_runner, create, get};
+use runner_testkit::{ALL, Client, Failure, Protocol, TestServer, outcome, rcs, rs};
 
 pub fn ris(method: &str) -> String {
     format!("/gitpod.v1.RunnerInteractionService/{method}")
@@ -18,10 +17,6 @@ pub fn ris(method: &str) -> String {
 
 pub fn identity(method: &str) -> String {
     format!("/gitpod.v1.IdentityService/{method}")
-}
-
-fn rcs(method: &str) -> String {
-    format!("/gitpod.v1.RunnerConfigurationService/{method}")
 }
 
 /// Trades an exchange token, calling without credentials.
@@ -470,7 +465,7 @@ async fn bad_runner_side_input_gets_invalid_argument() {
 #[tokio::test]
 async fn a_silent_runner_is_shown_inactive_until_it_reports_again() {
     let timings = RunnerTimings { heartbeat_timeout_secs: 1, ..Default::default() };
-    let server = TestServer::start_custom(MountOptions::default(), timings).await;
+    let server = TestServer::builder().timings(timings).start().await;
     let protocol = Protocol::ConnectJson;
     let r = running_runner(&server, protocol, false).await;
     let admin = server.client(protocol).await;
@@ -489,7 +484,7 @@ async fn a_silent_runner_is_shown_inactive_until_it_reports_again() {
 #[tokio::test]
 async fn access_tokens_expire_and_refresh_before() {
     let timings = RunnerTimings { access_token_ttl_secs: 1, ..Default::default() };
-    let server = TestServer::start_custom(MountOptions::default(), timings).await;
+    let server = TestServer::builder().timings(timings).start().await;
     let protocol = Protocol::Grpc;
     let r = running_runner(&server, protocol, false).await;
     let fresh: RefreshRunnerAccessTokenResponse =

@@ -4,9 +4,9 @@
 use gitpod_api::gitpod::v1::*;
 use runner_core::identity::OrgRole;
 
-use crate::common::{Client, Protocol, TestServer, outcome};
 use crate::runner_side::runner_access_token;
-use crate::runners::{create, rs};
+use crate::runners::create;
+use runner_testkit::{Client, Protocol, TestServer, outcome, rcs, rs};
 
 /// The principals of the matrix, in column order.
 const PRINCIPALS: [&str; 10] = [
@@ -541,7 +541,6 @@ async fn configuration_rpcs_for_every_principal() {
     let protocol = Protocol::ConnectJson;
     let admin = w.server.client(protocol).await;
     let (_, public_key) = runner_core::crypto::generate_runner_keypair();
-    let rcs = |m: &str| format!("/gitpod.v1.RunnerConfigurationService/{m}");
     // Runners made while the creator still was a runners admin.
     let mut runners = Vec::new();
     for _ in 0..(PRINCIPALS.len() * 17) {

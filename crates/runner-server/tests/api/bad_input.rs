@@ -10,8 +10,7 @@ use http_body_util::{BodyExt, Full};
 use prost::Message;
 use serde_json::json;
 
-use crate::common::{TestServer, code_name};
-use crate::runners::rs;
+use runner_testkit::{TestServer, code_name, rs};
 
 /// How a raw call is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,7 +221,7 @@ async fn bad_input_gets_its_code_on_every_protocol_and_changes_nothing() {
             runner_id: runner.clone(),
             pagination: Some(PaginationRequest { page_size: 1, token: String::new() }),
         };
-        let client = server.client(crate::common::Protocol::ConnectJson).await;
+        let client = server.client(runner_testkit::Protocol::ConnectJson).await;
         let page: ListRunnerPoliciesResponse = client.call(&rs("ListRunnerPolicies"), req).await.unwrap();
         next.push_str(&page.pagination.unwrap().next_token);
         next
@@ -638,7 +637,7 @@ async fn bad_credentials_and_hostile_strings_on_every_protocol() {
         .unwrap();
     let stranger = server.identity.issue_token(stranger.id, "t", None).await.unwrap().token;
     for t in [&expired, &revoked.token, &stranger] {
-        crate::leaks::remember(t);
+        runner_testkit::leaks::remember(t);
     }
     let before = snapshot(&server).await;
     let cases: [(&str, &str, &str); 5] = [
@@ -687,7 +686,7 @@ async fn authorization_failures_are_audit_events() {
     let again = CreateRunnerRequest { name: "not allowed".into(), ..create };
     let got = raw.call(Wire::Grpc, "CreateRunner", &[], Some(&member), wire_msg(Wire::Grpc, &again)).await;
     assert_eq!(got, "permission_denied");
-    let lines = crate::leaks::log_lines_with(&[
+    let lines = runner_testkit::leaks::log_lines_with(&[
         "runner_server::audit",
         "authorization_denied",
         &format!("principal=\"user:{member_id}\""),
@@ -697,10 +696,10 @@ async fn authorization_failures_are_audit_events() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     // Refused credentials too, without the token.
     let bogus = "gpat_audit_bogus_token_value_0123456789";
-    crate::leaks::remember(bogus);
+    runner_testkit::leaks::remember(bogus);
     let got = raw.call(Wire::ConnectJson, "ListRunners", &[], Some(bogus), b"{}".to_vec()).await;
     assert_eq!(got, "unauthenticated");
-    let lines = crate::leaks::log_lines_with(&[
+    let lines = runner_testkit::leaks::log_lines_with(&[
         "runner_server::audit",
         "rpc=/gitpod.v1.RunnerService/ListRunners",
         "invalid, expired or revoked token",

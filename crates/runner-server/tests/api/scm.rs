@@ -4,12 +4,8 @@ use gitpod_api::gitpod::v1::*;
 use runner_core::crypto;
 use runner_core::identity::OrgRole;
 
-use crate::common::{Client, Failure, Protocol, TestServer};
 use crate::runners::create;
-
-fn rcs(method: &str) -> String {
-    format!("/gitpod.v1.RunnerConfigurationService/{method}")
-}
+use runner_testkit::{Client, Failure, Protocol, TestServer, rcs};
 
 fn integration(runner_id: &str, scm_id: &str, host: &str) -> CreateScmIntegrationRequest {
     CreateScmIntegrationRequest {

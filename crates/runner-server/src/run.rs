@@ -1,0 +1,221 @@
+//! What the binary does once its flags are parsed: check the key, open and migrate the store,
+//! bootstrap the first start, build the application, and serve until shutdown.
+//!
+//! `main.rs` keeps only the command line, logging and exit codes; tests start the same server
+//! in-process through [`Prepared`] (on a listener bound to port 0, with a store of their own
+//! if they like), so the binary and the in-process test servers are set up by one body of code.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use http::HeaderValue;
+use runner_core::accounts::{Accounts, IssuedToken};
+use runner_core::identity::{Member, Organization};
+use runner_core::store::Store;
+use tokio::net::TcpListener;
+use tokio_rustls::rustls::ServerConfig;
+
+use crate::config::{AdminCommand, Config};
+use crate::serve::{ServeOptions, Server, serve_with, tls_config};
+use crate::state::RunnerTimings;
+use crate::{AppState, MountOptions, admin, app, keyfile};
+
+/// What the first start on an empty database created: the organization, its admin, and the
+/// admin's token (shown once).
+pub type FirstStart = (Organization, Member, IssuedToken);
+
+/// A server set up from its configuration and ready to serve: key checked, store open and
+/// migrated, first start bootstrapped, listener bound.
+pub struct Prepared {
+    /// What every handler reaches (the store, the identity use cases, the health).
+    pub state: AppState,
+    /// The mount's settings, from the configuration; may be changed before serving.
+    pub mount: MountOptions,
+    /// Set on the first start, when the database was empty.
+    pub first_start: Option<FirstStart>,
+    /// `http://ADDR`, or `https://ADDR` with TLS.
+    pub url: String,
+    listener: TcpListener,
+    tls: Option<Arc<ServerConfig>>,
+    transport: ServeOptions,
+}
+
+impl Prepared {
+    /// Sets up the server `config` describes, on `listener` if given (else it binds
+    /// `config.listen`).
+    pub async fn new(config: &Config, listener: Option<TcpListener>) -> anyhow::Result<Self> {
+        Self::build(config, None, listener).await
+    }
+
+    /// The same, on `store` instead of the database `config.database_url` names.
+    pub async fn with_store(
+        config: &Config,
+        store: Arc<dyn Store>,
+        listener: Option<TcpListener>,
+    ) -> anyhow::Result<Self> {
+        Self::build(config, Some(store), listener).await
+    }
+
+    async fn build(
+        config: &Config,
+        store: Option<Arc<dyn Store>>,
+        listener: Option<TcpListener>,
+    ) -> anyhow::Result<Self> {
+        if let Some(dir) = &config.console_dir {
+            crate::console::check_dir(dir)?;
+        }
+        let key = keyfile::load(&config.key_file)?;
+        let store = match store {
+            Some(store) => store,
+            None => open_store(config).await?,
+        };
+        // Every replica must hold the key the database was first used with, or it could neither
+        // read what the others encrypted nor continue their page tokens.
+        let fingerprint = keyfile::fingerprint(&key);
+        if store.key_fingerprint(&fingerprint).await? != fingerprint {
+            anyhow::bail!(
+                "the server key ({}) is not the key this database was first used with; every replica must use the \
+                 same key: copy the first replica's key file, or set {} to its contents",
+                if std::env::var(keyfile::KEY_ENV).is_ok() {
+                    keyfile::KEY_ENV.to_owned()
+                } else {
+                    config.key_file.display().to_string()
+                },
+                keyfile::KEY_ENV
+            );
+        }
+        // First start on an empty database: an organization, its admin, and the admin's token,
+        // shown once.
+        let first_start = Accounts::new(store.clone()).bootstrap().await?;
+        let cors_origins = config
+            .cors_origins
+            .iter()
+            .map(|o| HeaderValue::from_str(o).with_context(|| format!("bad CORS origin {o:?}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mount = MountOptions {
+            max_message_bytes: config.max_message_bytes,
+            cors_origins,
+            console_dir: config.console_dir.clone(),
+            ..Default::default()
+        };
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
+            _ => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let listener = match listener {
+            Some(listener) => listener,
+            None => {
+                TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?
+            }
+        };
+        let url = format!("{scheme}://{}", listener.local_addr()?);
+        let public_url = config.public_url.clone().unwrap_or_else(|| url.clone());
+        let timings = RunnerTimings {
+            heartbeat_timeout_secs: config.heartbeat_timeout_seconds,
+            access_token_ttl_secs: config.runner_token_ttl_seconds,
+        };
+        let scm = runner_scm::HttpScm::new(runner_scm::HttpScmConfig {
+            api_urls: config.scm_api_url_map(),
+            timeout: Duration::from_secs(config.scm_timeout_seconds),
+            ..Default::default()
+        })
+        .context("cannot set up the HTTP client for SCM providers")?;
+        let state = AppState::with_timings(store, &key, public_url.trim_end_matches('/'), timings)
+            .with_scm_connector(Arc::new(scm))
+            .with_token_cache(Duration::from_millis(config.token_cache_ms));
+        let transport = ServeOptions {
+            max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+            max_concurrent_streams: config.max_concurrent_streams,
+            max_header_bytes: usize::try_from(config.max_header_bytes).unwrap_or(usize::MAX),
+            header_read_timeout: Duration::from_secs(config.header_read_timeout_seconds),
+            body_read_timeout: Duration::from_secs(config.body_read_timeout_seconds),
+            idle_timeout: Duration::from_secs(config.idle_timeout_seconds),
+            http2_keepalive_interval: (config.http2_keepalive_interval_seconds > 0)
+                .then(|| Duration::from_secs(config.http2_keepalive_interval_seconds)),
+            http2_keepalive_timeout: Duration::from_secs(config.http2_keepalive_timeout_seconds),
+            drain: Duration::from_secs(config.shutdown_seconds),
+        };
+        Ok(Self { state, mount, first_start, url, listener, tls, transport })
+    }
+
+    /// Serves in a background task until [`Server::shutdown`].
+    pub fn spawn(self) -> std::io::Result<Server> {
+        Server::start_with(self.listener, app(self.state, &self.mount), self.tls, self.transport)
+    }
+
+    /// Serves until `shutdown` resolves, then turns the health to draining and lets the calls
+    /// in flight finish. With `announce`, prints the first start's admin token and the
+    /// `listening on URL` line scripts wait for, on stdout.
+    async fn serve(self, announce: bool, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let health = self.state.health.clone();
+        let app = app(self.state, &self.mount);
+        tracing::info!(url = %self.url, tls = self.tls.is_some(), "serving gRPC, gRPC-web and Connect");
+        if announce {
+            if let Some((org, admin, token)) = &self.first_start {
+                println!("First start: created organization {:?} with admin user {:?}.", org.name, admin.name);
+                println!("admin token (shown once): {}", token.token);
+                println!(
+                    "try: curl -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{}}' {}/api/gitpod.v1.RunnerService/ListRunners",
+                    token.token, self.url
+                );
+            }
+            // A machine-readable line for scripts that start the server on port 0.
+            println!("listening on {}", self.url);
+        }
+        let shutdown = async move {
+            shutdown.await;
+            health.begin_draining();
+        };
+        serve_with(self.listener, app, self.tls, self.transport, shutdown).await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// The server the binary runs: set up from `config` (on `listener` if given, else binding
+/// `config.listen`), announced on stdout, serving until `shutdown` resolves.
+pub async fn run(
+    config: &Config,
+    listener: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    Prepared::new(config, listener).await?.serve(true, shutdown).await
+}
+
+/// An `admin` subcommand against the configured database.
+pub async fn run_admin(config: &Config, command: AdminCommand) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    admin::run(&Accounts::new(store), command).await
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    runner_store::open(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open database {}", crate::config::redact_password(&config.database_url)))
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing calls in flight");
+}

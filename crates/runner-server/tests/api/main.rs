@@ -1,0 +1,18 @@
+//! The API tests: the real server in-process (`runner_testkit::TestServer`, set up by the
+//! binary's own code on port 0), called through real clients over every protocol, and the fuzz
+//! targets' saved inputs replayed against the same application. See tests/README.md.
+
+mod authz;
+mod bad_input;
+mod classes;
+mod concurrency;
+mod console;
+mod fuzz_regressions;
+mod health;
+mod host_tokens;
+mod llm;
+mod protocol;
+mod runner_side;
+mod runners;
+mod scm;
+mod scm_questions;

@@ -1,0 +1,241 @@
+//! Two replicas of the server, two processes of the real binary on one PostgreSQL, as behind a
+//! load balancer: read-your-writes across them, concurrent updates through both, a page token
+//! of one working on the other, one exchange token redeemed once across both, uniqueness
+//! whichever replica writes, and a replica killed with SIGKILL in a write burst losing nothing
+//! it acknowledged. (Prints one SKIPPED line where no PostgreSQL is reachable; CI requires it.)
+
+use std::sync::{Arc, Mutex};
+
+use gitpod_api::gitpod::v1::*;
+use runner_store::testing::PgSchema;
+use runner_testkit::{Client, Failure, Protocol, ServerProcess, outcome, rcs, rs};
+use serde_json::{Value, json};
+
+use crate::bin;
+
+/// Two replicas on a fresh schema, started one after the other with one key file; the first
+/// one bootstrapped the organization and printed the admin token.
+struct Deployment {
+    a: ServerProcess,
+    b: ServerProcess,
+    token: String,
+    schema: PgSchema,
+    _dir: tempfile::TempDir,
+}
+
+async fn deployment(test: &str) -> Option<Deployment> {
+    let schema = PgSchema::create(test).await?;
+    let database_url = format!("{}?options=-c%20search_path%3D{}", runner_store::testing::postgres_url(), schema.name);
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("server.key");
+    let start = |name: &str| {
+        ServerProcess::start(ServerProcess::command(bin(), &database_url, &key), dir.path(), name)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (a, b) = (start("a"), start("b"));
+    let token = a.token().to_owned();
+    assert!(b.admin_token.is_none(), "the second replica finds the organization");
+    Some(Deployment { a, b, token, schema, _dir: dir })
+}
+
+#[derive(Clone)]
+struct Api {
+    http: reqwest::Client,
+    token: String,
+}
+
+impl Api {
+    /// A Connect JSON call: the HTTP status and body, or `None` when the replica is gone.
+    async fn call(&self, base: &str, method: &str, body: Value) -> Option<(u16, Value)> {
+        let response = self
+            .http
+            .post(format!("{base}/api/gitpod.v1.{method}"))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .ok()?;
+        let status = response.status().as_u16();
+        Some((status, response.json().await.unwrap_or(Value::Null)))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_replica_processes_share_one_database() {
+    let Some(Deployment { mut a, b, token, schema, _dir }) =
+        deployment("postgres_replica_processes_share_one_database").await
+    else {
+        return;
+    };
+    let api = Api { http: reqwest::Client::new(), token: token.clone() };
+
+    // Read-your-writes: created on A, read on B at once.
+    let (status, created) = api
+        .call(&a.url, "RunnerService/CreateRunner", json!({"name": "shared", "provider": "RUNNER_PROVIDER_GCP"}))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{created}");
+    let id = created["runner"]["runnerId"].as_str().unwrap().to_owned();
+    let (status, read) = api.call(&b.url, "RunnerService/GetRunner", json!({"runnerId": id})).await.unwrap();
+    assert_eq!((status, &read["runner"]["name"]), (200, &json!("shared")));
+
+    // Concurrent updates through both replicas all succeed; the last write is one of them.
+    let updates = (0..10).map(|n| {
+        let (api, base, id) = (api.clone(), if n % 2 == 0 { a.url.clone() } else { b.url.clone() }, id.clone());
+        async move {
+            let body = json!({"runnerId": id, "name": format!("name {n}")});
+            api.call(&base, "RunnerService/UpdateRunner", body).await.unwrap().0
+        }
+    });
+    assert!(futures::future::join_all(updates).await.iter().all(|s| *s == 200));
+    let (_, read) = api.call(&a.url, "RunnerService/GetRunner", json!({"runnerId": id})).await.unwrap();
+    assert!(read["runner"]["name"].as_str().unwrap().starts_with("name "), "{read}");
+
+    // One exchange token, redeemed on both replicas at once: exactly one succeeds.
+    let exchange = created["exchangeToken"].as_str().unwrap().to_owned();
+    let redeem = |base: String| {
+        let (http, exchange) = (api.http.clone(), exchange.clone());
+        async move {
+            http.post(format!("{base}/gitpod.v1.IdentityService/ExchangeToken"))
+                .json(&json!({"exchangeToken": exchange}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let mut codes = futures::future::join_all([redeem(a.url.clone()), redeem(b.url.clone())]).await;
+    codes.sort();
+    assert_eq!(codes, [200, 401]);
+
+    // A write burst on A, killed with SIGKILL half-way: B has every runner A acknowledged,
+    // each whole (its exchange token, written in the same transaction, works).
+    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let burst = {
+        let (api, base, acknowledged) = (api.clone(), a.url.clone(), acknowledged.clone());
+        tokio::spawn(async move {
+            for n in 0.. {
+                let body = json!({"name": format!("burst {n}"), "provider": "RUNNER_PROVIDER_GCP"});
+                match api.call(&base, "RunnerService/CreateRunner", body).await {
+                    Some((200, v)) => acknowledged.lock().unwrap().push((
+                        v["runner"]["runnerId"].as_str().unwrap().to_owned(),
+                        v["exchangeToken"].as_str().unwrap().to_owned(),
+                    )),
+                    _ => return n,
+                }
+            }
+            unreachable!()
+        })
+    };
+    while acknowledged.lock().unwrap().len() < 30 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    a.kill(); // SIGKILL
+    let sent = burst.await.unwrap();
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(sent >= acknowledged.len() && acknowledged.len() >= 30);
+    for (runner_id, exchange) in &acknowledged {
+        let (status, _) = api.call(&b.url, "RunnerService/GetRunner", json!({"runnerId": runner_id})).await.unwrap();
+        assert_eq!(status, 200, "acknowledged runner {runner_id} is on B");
+        let status = api
+            .http
+            .post(format!("{}/gitpod.v1.IdentityService/ExchangeToken", b.url))
+            .json(&json!({"exchangeToken": exchange}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 200, "the exchange token of {runner_id} was written with it");
+    }
+    // And B lists everything whole, the write in flight at the kill included if it committed.
+    let (status, listed) =
+        api.call(&b.url, "RunnerService/ListRunners", json!({"pagination": {"pageSize": 100}})).await.unwrap();
+    assert_eq!(status, 200, "{listed}");
+    let names: Vec<&str> = listed["runners"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert!(names.len() > acknowledged.len() && names.len() <= acknowledged.len() + 2, "{names:?}");
+    drop(b);
+    schema.drop_schema().await;
+}
+
+async fn create(c: &Client, name: &str) -> CreateRunnerResponse {
+    let req = CreateRunnerRequest { name: name.into(), provider: RunnerProvider::Gcp as i32, ..Default::default() };
+    c.call(&rs("CreateRunner"), req).await.unwrap()
+}
+
+async fn list(c: &Client, page_size: i32, token: &str) -> ListRunnersResponse {
+    let pagination = Some(PaginationRequest { page_size, token: token.to_owned() });
+    c.call(&rs("ListRunners"), ListRunnersRequest { pagination, filter: None }).await.unwrap()
+}
+
+/// Trades an exchange token on `base`, calling without credentials.
+async fn exchange(protocol: Protocol, base: &str, token: &str) -> Result<ExchangeTokenResponse, Failure> {
+    let anonymous = Client::new(protocol, base, None).await;
+    let req = ExchangeTokenRequest { exchange_token: token.to_owned() };
+    anonymous.call("/gitpod.v1.IdentityService/ExchangeToken", req).await
+}
+
+#[tokio::test]
+async fn postgres_two_replicas_serve_one_deployment() {
+    let Some(Deployment { a, b, token, schema, _dir }) = deployment("postgres_two_replicas_serve_one_deployment").await
+    else {
+        return;
+    };
+    for protocol in [Protocol::ConnectJson, Protocol::Grpc] {
+        let on_a = Client::new(protocol, &a.url, Some(&token)).await;
+        let on_b = Client::new(protocol, &b.url, Some(&token)).await;
+
+        // Paging across replicas: page tokens are signed with the deployment's shared key.
+        let mut created = Vec::new();
+        for i in 0..5 {
+            let c = if i % 2 == 0 { &on_a } else { &on_b };
+            created.push(create(c, &format!("replicated {i}")).await.runner.unwrap().runner_id);
+        }
+        let (mut seen, mut token, mut turn) = (Vec::new(), String::new(), 0);
+        loop {
+            let c = if turn % 2 == 0 { &on_a } else { &on_b };
+            let page = list(c, 2, &token).await;
+            seen.extend(page.runners.into_iter().map(|r| r.runner_id));
+            token = page.pagination.unwrap_or_default().next_token;
+            turn += 1;
+            if token.is_empty() {
+                break;
+            }
+        }
+        let mine: Vec<&String> = seen.iter().filter(|id| created.contains(id)).collect();
+        assert_eq!(mine, created.iter().collect::<Vec<_>>(), "{protocol:?}: every runner once, in order");
+        assert!(turn >= 3);
+
+        // An exchange token works once, on whichever replica it reaches first.
+        let minted = create(&on_b, "exchanged").await;
+        let attempts = [&a.url, &b.url].map(|base| {
+            let token = minted.exchange_token.clone();
+            let base = base.clone();
+            async move { exchange(protocol, &base, &token).await }
+        });
+        let results = futures::future::join_all(attempts).await;
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{protocol:?}");
+        assert!(exchange(protocol, &a.url, &minted.exchange_token).await.is_err());
+
+        // One SCM integration per runner and host, across replicas.
+        let runner_id = minted.runner.unwrap().runner_id;
+        let scm = || CreateScmIntegrationRequest {
+            runner_id: runner_id.clone(),
+            scm_id: "github".into(),
+            host: "github.com".into(),
+            pat: true,
+            ..Default::default()
+        };
+        let path = &rcs("CreateSCMIntegration");
+        let (x, y) = tokio::join!(
+            on_a.call::<_, CreateScmIntegrationResponse>(path, scm()),
+            on_b.call::<_, CreateScmIntegrationResponse>(path, scm())
+        );
+        let codes: Vec<String> = [outcome(x), outcome(y)].into();
+        let mut sorted = codes.clone();
+        sorted.sort();
+        assert_eq!(sorted, ["already_exists", "ok"], "{protocol:?}");
+    }
+    drop((a, b));
+    schema.drop_schema().await;
+}

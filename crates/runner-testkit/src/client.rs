@@ -1,0 +1,317 @@
+//! One client per wire protocol, calling any unary RPC by its path: Connect JSON and Connect
+//! binary (reqwest, HTTP/1.1 or HTTP/2), gRPC (a tonic `Channel`) and gRPC-web (tonic-web's
+//! client layer over a hyper-util HTTP/1.1 client, as browsers mostly use it).
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use gitpod_api::tonic;
+use http::uri::PathAndQuery;
+use prost::Message;
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::leaks;
+
+/// The four encodings every scenario runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    ConnectJson,
+    ConnectProto,
+    Grpc,
+    GrpcWeb,
+}
+
+pub const ALL: [Protocol; 4] = [Protocol::ConnectJson, Protocol::ConnectProto, Protocol::Grpc, Protocol::GrpcWeb];
+
+/// How a [`Client`] talks; the default is what the tests use.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Connect over HTTP/2 (prior knowledge, h2c) rather than HTTP/1.1. gRPC is always HTTP/2,
+    /// gRPC-web always HTTP/1.1.
+    pub http2: bool,
+    /// How long one call may take before it fails; `None`: no limit.
+    pub timeout: Option<Duration>,
+    /// Run the [secrets guard](crate::leaks) on every call (the token, each request's secret
+    /// fields, each answer). On by default; off for load, where it would be the bottleneck.
+    pub leak_guard: bool,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self { http2: false, timeout: None, leak_guard: true }
+    }
+}
+
+/// What a call ended with: `ok`, or the Connect code name of its failure.
+pub fn outcome<T>(r: Result<T, Failure>) -> String {
+    match r {
+        Ok(_) => "ok".to_owned(),
+        Err(f) => f.code,
+    }
+}
+
+/// Connect's name for a gRPC code, from connectrpc-axum.
+pub fn code_name(code: tonic::Code) -> &'static str {
+    connectrpc_axum::message::error::code_from_tonic(code).as_str()
+}
+
+/// An RPC failure as the client saw it: the Connect code name, the message, and for Connect
+/// the HTTP status.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub code: String,
+    pub message: String,
+    pub http_status: Option<u16>,
+    /// Raw `google.rpc.BadRequest` field paths, when the error carried that detail.
+    pub bad_fields: Vec<String>,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(status) = self.http_status {
+            write!(f, "HTTP {status} ")?;
+        }
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+/// Why a call did not succeed: the server refused it with an RPC error, or the exchange broke
+/// the protocol (no answer in time, a transport error, a wrong content type, an undecodable
+/// body).
+#[derive(Debug, Clone)]
+pub enum CallError {
+    Failed(Failure),
+    Broken(String),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Failed(failure) => failure.fmt(f),
+            CallError::Broken(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+fn broken(what: impl fmt::Display) -> CallError {
+    CallError::Broken(what.to_string())
+}
+
+type GrpcWebService = tonic_web::GrpcWebClientService<
+    hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        tonic_web::GrpcWebCall<tonic::body::Body>,
+    >,
+>;
+
+enum Transport {
+    Connect { http: reqwest::Client, json: bool },
+    Grpc(tonic::transport::Channel),
+    GrpcWeb(Box<GrpcWebService>),
+}
+
+/// Calls any RPC of the server over one protocol, as one bearer (or none).
+pub struct Client {
+    pub protocol: Protocol,
+    base: String,
+    origin: http::Uri,
+    bearer: Option<String>,
+    options: ClientOptions,
+    transport: Transport,
+}
+
+impl Client {
+    /// A test client: default options; panics if it cannot connect.
+    pub async fn new(protocol: Protocol, base: &str, token: Option<&str>) -> Self {
+        Self::connect(protocol, base, token, ClientOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{protocol:?} client for {base}: {e:#}"))
+    }
+
+    pub async fn connect(
+        protocol: Protocol,
+        base: &str,
+        token: Option<&str>,
+        options: ClientOptions,
+    ) -> anyhow::Result<Self> {
+        let transport = match protocol {
+            Protocol::ConnectJson | Protocol::ConnectProto => {
+                let builder = reqwest::Client::builder();
+                let builder = if options.http2 { builder.http2_prior_knowledge() } else { builder.http1_only() };
+                Transport::Connect { http: builder.build()?, json: protocol == Protocol::ConnectJson }
+            }
+            Protocol::Grpc => Transport::Grpc(
+                tonic::transport::Endpoint::from_shared(base.to_owned())?
+                    .connect()
+                    .await
+                    .with_context(|| format!("gRPC connect to {base}"))?,
+            ),
+            Protocol::GrpcWeb => {
+                let http =
+                    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+                Transport::GrpcWeb(Box::new(tower::Layer::layer(&tonic_web::GrpcWebClientLayer::new(), http)))
+            }
+        };
+        if let Some(token) = token.filter(|_| options.leak_guard) {
+            leaks::remember(token);
+        }
+        Ok(Self {
+            protocol,
+            base: base.to_owned(),
+            origin: http::Uri::from_str(base)?,
+            bearer: token.map(|t| format!("Bearer {t}")),
+            options,
+            transport,
+        })
+    }
+
+    /// Calls `path` (`/<service>/<method>`) with `req`: the answer, or the RPC error. Panics
+    /// if the exchange breaks the protocol (see [`CallError::Broken`]).
+    pub async fn call<Req, Resp>(&self, path: &str, req: Req) -> Result<Resp, Failure>
+    where
+        Req: Message + Serialize + Send + Sync + 'static,
+        Resp: Message + DeserializeOwned + Default + Send + Sync + 'static,
+    {
+        match self.try_call(path, req).await {
+            Ok(resp) => Ok(resp),
+            Err(CallError::Failed(failure)) => Err(failure),
+            Err(CallError::Broken(why)) => panic!("{:?} {path}: {why}", self.protocol),
+        }
+    }
+
+    /// Calls `path` with `req`; every way it can fail is an `Err`.
+    pub async fn try_call<Req, Resp>(&self, path: &str, req: Req) -> Result<Resp, CallError>
+    where
+        Req: Message + Serialize + Send + Sync + 'static,
+        Resp: Message + DeserializeOwned + Default + Send + Sync + 'static,
+    {
+        if self.options.leak_guard {
+            leaks::remember_request(&req);
+        }
+        let call = async {
+            match &self.transport {
+                Transport::Connect { http, json } => self.connect_call::<Req, Resp>(http, *json, path, &req).await,
+                Transport::Grpc(channel) => self.tonic_call(channel.clone(), path, req).await,
+                Transport::GrpcWeb(svc) => self.tonic_call((**svc).clone(), path, req).await,
+            }
+        };
+        let result = match self.options.timeout {
+            Some(limit) => tokio::time::timeout(limit, call)
+                .await
+                .unwrap_or_else(|_| Err(broken(format!("no answer within {limit:?}")))),
+            None => call.await,
+        };
+        if self.options.leak_guard {
+            // No answer (and no server log line) ever holds a secret a test sent.
+            let seen = match &result {
+                Ok(resp) => resp.encode_to_vec(),
+                Err(CallError::Failed(f)) => format!("{} {}", f.message, f.bad_fields.join(" ")).into_bytes(),
+                Err(CallError::Broken(why)) => why.clone().into_bytes(),
+            };
+            leaks::check(&format!("the answer to {path}"), &seen);
+        }
+        result
+    }
+
+    async fn connect_call<Req: Message + Serialize, Resp: Message + DeserializeOwned + Default>(
+        &self,
+        http: &reqwest::Client,
+        json: bool,
+        path: &str,
+        req: &Req,
+    ) -> Result<Resp, CallError> {
+        let (content_type, body) = if json {
+            ("application/json", serde_json::to_vec(req).map_err(|e| broken(format!("encoding the request: {e}")))?)
+        } else {
+            ("application/proto", req.encode_to_vec())
+        };
+        let mut request = http.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        if let Some(bearer) = &self.bearer {
+            request = request.header("authorization", bearer);
+        }
+        let response = request.send().await.map_err(|e| broken(format!("transport: {e:#}")))?;
+        let status = response.status().as_u16();
+        let ct = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let bytes = response.bytes().await.map_err(|e| broken(format!("reading the body: {e:#}")))?;
+        let text = || String::from_utf8_lossy(&bytes).chars().take(300).collect::<String>();
+        if status == 200 {
+            if ct != content_type {
+                return Err(broken(format!("HTTP 200 with content type {ct:?}, expected {content_type}")));
+            }
+            return if json {
+                serde_json::from_slice(&bytes).map_err(|e| broken(format!("decoding the JSON answer: {e}")))
+            } else {
+                Resp::decode(bytes.clone()).map_err(|e| broken(format!("decoding the binary answer: {e}")))
+            };
+        }
+        if ct != "application/json" {
+            // Connect errors are JSON for every codec.
+            return Err(broken(format!("HTTP {status} with content type {ct:?}: {}", text())));
+        }
+        let body: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| broken(format!("HTTP {status}, the error is not JSON ({e}): {}", text())))?;
+        let code = body["code"].as_str().ok_or_else(|| broken(format!("HTTP {status}, no code: {body}")))?;
+        let mut bad_fields = Vec::new();
+        for detail in body["details"].as_array().into_iter().flatten() {
+            if detail["type"] != "google.rpc.BadRequest" {
+                continue;
+            }
+            use base64::Engine;
+            let value = detail["value"].as_str().ok_or_else(|| broken(format!("a detail without a value: {body}")))?;
+            let raw = base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(value.trim_end_matches('='))
+                .map_err(|e| broken(format!("a BadRequest detail is not base64: {e}")))?;
+            let bad_request = tonic_types::pb::BadRequest::decode(raw.as_slice())
+                .map_err(|e| broken(format!("a BadRequest detail does not decode: {e}")))?;
+            bad_fields.extend(bad_request.field_violations.into_iter().map(|v| v.field));
+        }
+        Err(CallError::Failed(Failure {
+            code: code.to_owned(),
+            message: body["message"].as_str().unwrap_or_default().to_owned(),
+            http_status: Some(status),
+            bad_fields,
+        }))
+    }
+
+    async fn tonic_call<T, Req, Resp>(&self, service: T, path: &str, req: Req) -> Result<Resp, CallError>
+    where
+        T: tonic::client::GrpcService<tonic::body::Body>,
+        T::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        <T::ResponseBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+        Req: Message + Send + Sync + 'static,
+        Resp: Message + Default + Send + Sync + 'static,
+    {
+        let mut grpc = tonic::client::Grpc::with_origin(service, self.origin.clone());
+        grpc.ready().await.map_err(|e| broken(format!("transport not ready: {}", e.into())))?;
+        let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
+        let mut request = tonic::Request::new(req);
+        if let Some(bearer) = &self.bearer {
+            request.metadata_mut().insert("authorization", bearer.parse().map_err(|e| broken(format!("token: {e}")))?);
+        }
+        let path = PathAndQuery::from_str(path).map_err(|e| broken(format!("path {path:?}: {e}")))?;
+        // A gRPC error status, in the trailers of an HTTP 200 or trailers-only, is a Failure.
+        match grpc.unary(request, path, codec).await {
+            Ok(r) => Ok(r.into_inner()),
+            Err(status) => {
+                let bad_fields = {
+                    use tonic_types::StatusExt;
+                    status
+                        .get_details_bad_request()
+                        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+                        .unwrap_or_default()
+                };
+                Err(CallError::Failed(Failure {
+                    code: code_name(status.code()).to_owned(),
+                    message: status.message().to_owned(),
+                    http_status: None,
+                    bad_fields,
+                }))
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! What the tests of the runner API share (dev-dependency only; `runner-load` uses it too):
+//!
+//! - [`TestServer`]: the real server in-process, set up by the binary's own code
+//!   ([`runner_server::run::Prepared`]) on a temporary SQLite database (or a given store) with a
+//!   fixed key, and an organization with an admin to call it as;
+//! - [`ServerProcess`]: the `runner-server` binary (or any server that prints
+//!   `listening on URL`) as a child process, with [`admin`] for its admin subcommands;
+//! - [`Client`]: calls any unary RPC by its path over Connect JSON, Connect binary, gRPC or
+//!   gRPC-web, every failure given by its Connect code name (from connectrpc-axum's `Code`);
+//! - [`leaks`]: the secrets guard every test client runs: no answer and no server log line
+//!   may hold a secret a test sent.
+
+pub mod client;
+pub mod leaks;
+pub mod process;
+pub mod server;
+
+pub use client::{ALL, CallError, Client, ClientOptions, Failure, Protocol, code_name, outcome};
+pub use process::{ServerProcess, StartError, admin, list_request, list_status};
+pub use server::{TestServer, TestServerBuilder};
+
+/// The path of a `gitpod.v1.RunnerService` method.
+pub fn rs(method: &str) -> String {
+    format!("/gitpod.v1.RunnerService/{method}")
+}
+
+/// The path of a `gitpod.v1.RunnerConfigurationService` method.
+pub fn rcs(method: &str) -> String {
+    format!("/gitpod.v1.RunnerConfigurationService/{method}")
+}

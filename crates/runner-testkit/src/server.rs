@@ -1,0 +1,188 @@
+//! The real server in-process, set up by the binary's own code ([`Prepared`]) on a listener on
+//! 127.0.0.1:0: a fresh SQLite database (or a given store) and a fixed key in a temporary
+//! directory, and the organization and admin its first start creates.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use runner_core::accounts::Accounts;
+use runner_core::identity::{OrgRole, Organization};
+use runner_core::model::Principal;
+use runner_core::store::Store;
+use runner_server::config::{Cli, Config};
+use runner_server::health::Health;
+use runner_server::run::Prepared;
+use runner_server::state::RunnerTimings;
+use runner_server::{MountOptions, Server};
+
+use crate::client::{Client, Protocol};
+use crate::leaks;
+
+/// The key every test server uses (`[42; 32]`), so that its replicas share it.
+const KEY_HEX: &str = "2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a";
+
+/// Where the server says it is reached, in OAuth callback URLs.
+pub const PUBLIC_URL: &str = "http://runner-api.test";
+
+/// A running server, the temporary directory that holds its database and key, and an
+/// organization with an admin to call it as.
+pub struct TestServer {
+    pub server: Server,
+    pub dir: tempfile::TempDir,
+    /// The server's own identity use cases, so that identity changes a test makes reach its
+    /// token cache as an admin's changes through the API would.
+    pub identity: Accounts,
+    pub store: Arc<dyn Store>,
+    pub org: Organization,
+    pub admin_id: uuid::Uuid,
+    pub admin_token: String,
+    /// The server's health, to start draining as SIGTERM would.
+    pub health: Arc<Health>,
+}
+
+/// How to start a [`TestServer`]; every setting defaults to the binary's.
+#[derive(Default)]
+pub struct TestServerBuilder {
+    mount: Option<MountOptions>,
+    timings: Option<RunnerTimings>,
+    scm: Option<HashMap<String, String>>,
+    store: Option<Arc<dyn Store>>,
+}
+
+impl TestServerBuilder {
+    /// The mount's settings (message limit, CORS, console, health interval).
+    pub fn mount(mut self, options: MountOptions) -> Self {
+        self.mount = Some(options);
+        self
+    }
+
+    /// The runner side's heartbeat timeout and access token lifetime.
+    pub fn timings(mut self, timings: RunnerTimings) -> Self {
+        self.timings = Some(timings);
+        self
+    }
+
+    /// SCM calls go to these API base URLs (integration host to URL), with a 2 s timeout.
+    pub fn scm(mut self, api_urls: HashMap<String, String>) -> Self {
+        self.scm = Some(api_urls);
+        self
+    }
+
+    /// On `store`, an empty database it bootstraps, rather than a fresh SQLite file.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    pub async fn start(self) -> TestServer {
+        leaks::capture_server_log();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("server.key"), KEY_HEX).unwrap();
+        let mut config = config(dir.path());
+        if let Some(timings) = self.timings {
+            config.heartbeat_timeout_seconds = timings.heartbeat_timeout_secs;
+            config.runner_token_ttl_seconds = timings.access_token_ttl_secs;
+        }
+        if let Some(urls) = self.scm {
+            config.scm_api_urls = urls.iter().map(|(host, url)| format!("{host}={url}")).collect();
+            config.scm_timeout_seconds = 2;
+        }
+        let mut prepared = prepare(&config, self.store).await;
+        if let Some(mount) = self.mount {
+            prepared.mount = mount;
+        }
+        let (org, admin, token) = prepared.first_start.take().expect("an empty database");
+        let state = prepared.state.clone();
+        TestServer {
+            server: prepared.spawn().unwrap(),
+            dir,
+            identity: state.identity,
+            store: state.store,
+            org,
+            admin_id: admin.id,
+            admin_token: token.token,
+            health: state.health,
+        }
+    }
+}
+
+/// The binary's configuration from its flags alone (no environment, no file): its defaults,
+/// on 127.0.0.1:0 with the database and key file in `dir`.
+fn config(dir: &std::path::Path) -> Config {
+    use clap::{CommandFactory, FromArgMatches};
+    let command = Cli::command().mut_args(|arg| arg.env(None::<&'static str>));
+    let args = [
+        "runner-server".to_owned(),
+        "--listen=127.0.0.1:0".to_owned(),
+        format!("--database-url=sqlite://{}", dir.join("test.db").display()),
+        format!("--key-file={}", dir.join("server.key").display()),
+        format!("--public-url={PUBLIC_URL}"),
+    ];
+    Cli::from_arg_matches(&command.get_matches_from(args)).unwrap().config
+}
+
+async fn prepare(config: &Config, store: Option<Arc<dyn Store>>) -> Prepared {
+    let prepared = match store {
+        Some(store) => Prepared::with_store(config, store, None).await,
+        None => Prepared::new(config, None).await,
+    };
+    prepared.unwrap_or_else(|e| panic!("the test server did not start: {e:#}"))
+}
+
+impl TestServer {
+    /// A server with the binary's defaults on a fresh SQLite database.
+    pub async fn start() -> Self {
+        Self::builder().start().await
+    }
+
+    pub fn builder() -> TestServerBuilder {
+        TestServerBuilder::default()
+    }
+
+    /// Stores a public key for a runner, as its sign-up would.
+    pub async fn set_public_key(&self, runner_id: &str, public_key: &[u8]) {
+        self.set_status(runner_id, |s| s.public_key = public_key.to_vec()).await;
+    }
+
+    /// Changes a runner's reported status in the database, as its reports would.
+    pub async fn set_status(&self, runner_id: &str, change: impl FnOnce(&mut runner_core::model::RunnerStatus)) {
+        let mut runner = self.store.get_runner(runner_id.parse().unwrap()).await.unwrap().unwrap();
+        change(&mut runner.status);
+        runner.revision += 1;
+        assert_eq!(self.store.update_runner(&runner).await.unwrap(), runner_core::store::WriteOutcome::Written);
+    }
+
+    /// A new member of the test organization with a token: `(member id, token)`.
+    pub async fn member(&self, name: &str, role: OrgRole) -> (uuid::Uuid, String) {
+        let m = self.identity.create_member(self.org.id, Principal::User, name, role).await.unwrap();
+        let t = self.identity.issue_token(m.id, "test", None).await.unwrap();
+        (m.id, t.token)
+    }
+
+    pub fn url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// A raw Connect JSON call to `path` with `token`: the HTTP status and the JSON body, as
+    /// sent (error details included).
+    pub async fn post_json_as(&self, token: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", self.url()))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    /// A client calling as the organization's admin.
+    pub async fn client(&self, protocol: Protocol) -> Client {
+        Client::new(protocol, &self.url(), Some(&self.admin_token)).await
+    }
+
+    /// A client calling with `token` (or none).
+    pub async fn client_as(&self, protocol: Protocol, token: Option<&str>) -> Client {
+        Client::new(protocol, &self.url(), token).await
+    }
+}
