@@ -1,4 +1,5 @@
-//! Compiles `proto/gitpod/v1/*.proto` into `OUT_DIR` and nothing else.
+//! Compiles every `.proto` file under `proto/` (the reconstructed `gitpod.v1` package and our own
+//! `runnerside.v1`) into `OUT_DIR`, and nothing else.
 //!
 //! protox (pure Rust) parses the protos, so no system `protoc` is ever run: the descriptor set is
 //! written where connectrpc-axum-build tells prost and tonic to look, and `skip_protoc_run` makes
@@ -11,9 +12,8 @@ use prost::Message;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     let proto_root = PathBuf::from("proto");
-    let mut protos: Vec<PathBuf> =
-        fs::read_dir(proto_root.join("gitpod/v1"))?.map(|entry| entry.map(|e| e.path())).collect::<Result<_, _>>()?;
-    protos.retain(|p| p.extension().is_some_and(|ext| ext == "proto"));
+    let mut protos = Vec::new();
+    find_protos(&proto_root, &mut protos)?;
     protos.sort();
     println!("cargo:rerun-if-changed=proto");
     for proto in &protos {
@@ -44,5 +44,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_tonic_client_config(move |b| b.file_descriptor_set_path(&client_fds).skip_protoc_run())
         .include_file("protos.rs")
         .compile()?;
+    Ok(())
+}
+
+/// Every `.proto` file under `dir`, at any depth.
+fn find_protos(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            find_protos(&path, out)?;
+        } else if path.extension().is_some_and(|ext| ext == "proto") {
+            out.push(path);
+        }
+    }
     Ok(())
 }

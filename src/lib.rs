@@ -1,6 +1,6 @@
 //! The `gitpod.v1` runner management API, compiled from `proto/` at build time.
 //!
-//! [`gitpod::v1`] holds, for every message of the two services, the prost type and its pbjson
+//! [`gitpod::v1`] holds, for every message of the services, the prost type and its pbjson
 //! (proto3 JSON) serde impls, plus the tonic clients (`runner_service_client`, …), the tonic
 //! server traits (`runner_service_server`, …) and the Connect builders
 //! (`runner_service_connect`, …). [`FILE_DESCRIPTOR_SET`] is the encoded descriptor set of every
@@ -19,12 +19,13 @@ pub mod wkt;
 /// with source info (doc comments).
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gitpod_descriptor.bin"));
 
-/// Full names of the two public services, as they appear on the wire.
-pub const SERVICE_NAMES: [&str; 2] = ["gitpod.v1.RunnerService", "gitpod.v1.RunnerConfigurationService"];
+/// Full names of the public services (the real `gitpod.v1` API), as they appear on the wire.
+pub const SERVICE_NAMES: [&str; 3] =
+    ["gitpod.v1.RunnerService", "gitpod.v1.RunnerConfigurationService", "gitpod.v1.IdentityService"];
 
-/// Full names of the runner-side services (our own design, not a reconstruction): what a runner
-/// process calls about itself.
-pub const RUNNER_SIDE_SERVICE_NAMES: [&str; 2] = ["gitpod.v1.IdentityService", "gitpod.v1.RunnerInteractionService"];
+/// Full names of the runner-side services (our own design in our own package `runnerside.v1`,
+/// not a reconstruction): what a runner process calls about itself.
+pub const RUNNER_SIDE_SERVICE_NAMES: [&str; 1] = ["runnerside.v1.RunnerInteractionService"];
 
 pub use pbjson_types;
 pub use prost;

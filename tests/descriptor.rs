@@ -1,13 +1,18 @@
-//! The compiled descriptor set (`gitpod_api::FILE_DESCRIPTOR_SET`) against the wire reference
-//! (`tests/data/gitpod-v1-wire.json`, a copy of `shared/spec/wire.json`), item by item and both
-//! ways:
+//! The compiled descriptor set (`gitpod_api::FILE_DESCRIPTOR_SET`) against the wire reference,
+//! item by item and both ways. The reference is `tests/data/gitpod-v1-wire.json` (a copy of
+//! `shared/spec/wire.json`, the two runner services) with `tests/data/gitpod-v1-wire-access.json`
+//! (a copy of `shared/spec/wire-access.json`, the five identity and access services, from the
+//! real descriptors) merged in ([`wire`]):
 //!
-//! * files: present, package `gitpod.v1`, proto3, imports within the reference's list;
+//! * files: present, package `gitpod.v1`, proto3, imports within the reference's list (where it
+//!   lists them);
 //! * messages: full name, file, declaration order of their fields;
 //! * fields: name, number, type (scalar name or fully qualified message/enum name), label
-//!   (`singular`, proto3 `optional` presence, `repeated`), real oneof, deprecation, JSON name;
+//!   (`singular`, proto3 `optional` presence, `repeated`), real oneof, deprecation, JSON name (the
+//!   reference's where it gives one, else protoc's default);
 //! * enums: full name, file; values: name, number, deprecation, order;
-//! * services: full name, file; RPCs: name, request, response, unary, order.
+//! * services: full name, file; RPCs: name, request, response, method kind, idempotency level
+//!   (where the reference gives one), order.
 //!
 //! Anything in the descriptor set that the reference does not list is a difference too; only the
 //! imported `google/protobuf/*` well-known-type files are outside the comparison. Every
@@ -19,10 +24,16 @@ use prost_reflect::{DescriptorPool, Kind, Syntax};
 use serde_json::Value;
 
 const WIRE: &str = include_str!("data/gitpod-v1-wire.json");
+const WIRE_ACCESS: &str = include_str!("data/gitpod-v1-wire-access.json");
 
-/// Our own runner-side API: not part of the reconstruction, so outside the comparison (their
-/// header comments say their field numbers are ours; `own_files_say_so` checks that).
-const OWN_FILES: [&str; 2] = ["gitpod/v1/identity_service.proto", "gitpod/v1/runner_interaction.proto"];
+/// The files of the access reference that the protos have so far. Every other file of it is
+/// left out of the merged reference.
+const ACCESS_FILES: [&str; 1] = ["gitpod/v1/identity.proto"];
+
+/// Our own runner-side API (package `runnerside.v1`): not part of the reconstruction, so outside
+/// the comparison (their header comments say their field numbers are ours; `own_files_say_so`
+/// checks that).
+const OWN_FILES: [&str; 1] = ["runnerside/v1/interaction.proto"];
 
 /// Files the wire reference does not describe: imported well-known types and our own files.
 fn outside_reference(name: &str) -> bool {
@@ -129,11 +140,14 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
         if fd.syntax() != Syntax::Proto3 {
             diffs.push(format!("file {file}: syntax {:?} expected proto3", fd.syntax()));
         }
-        // The reference lists the imports of the full upstream files; ours may need fewer, never others.
-        let imports: Vec<&str> = array_of(spec, "imports", file).iter().map(|i| i.as_str().unwrap()).collect();
-        for dep in fd.dependencies() {
-            if !imports.contains(&dep.name()) {
-                diffs.push(format!("file {file}: import {} not in the wire reference", dep.name()));
+        // The reference lists the imports of the full upstream files; ours may need fewer, never
+        // others. (The access reference does not list imports.)
+        if !spec["imports"].is_null() {
+            let imports: Vec<&str> = array_of(spec, "imports", file).iter().map(|i| i.as_str().unwrap()).collect();
+            for dep in fd.dependencies() {
+                if !imports.contains(&dep.name()) {
+                    diffs.push(format!("file {file}: import {} not in the wire reference", dep.name()));
+                }
             }
         }
 
@@ -200,7 +214,7 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
                 if deprecated != expected_deprecated {
                     diffs.push(format!("{at}: deprecated {deprecated} expected {expected_deprecated}"));
                 }
-                let json_name = default_json_name(fname);
+                let json_name = f["json_name"].as_str().map_or_else(|| default_json_name(fname), str::to_owned);
                 if d.json_name() != json_name {
                     diffs.push(format!("{at}: json_name {} expected {json_name}", d.json_name()));
                 }
@@ -302,6 +316,15 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
                 if kind != expected_kind {
                     diffs.push(format!("{at}: {kind} expected {expected_kind}"));
                 }
+                if let Some(expected) = r["idempotency_level"].as_str() {
+                    let level =
+                        m.method_descriptor_proto().options.as_ref().map_or(0, |o| o.idempotency_level.unwrap_or(0));
+                    let level = prost_reflect::prost_types::method_options::IdempotencyLevel::try_from(level)
+                        .map_or("invalid", |l| l.as_str_name());
+                    if level != expected {
+                        diffs.push(format!("{at}: idempotency level {level} expected {expected}"));
+                    }
+                }
             }
             for m in s.methods() {
                 if !rpcs.iter().any(|r| r["name"] == m.name()) {
@@ -349,8 +372,46 @@ fn pool() -> DescriptorPool {
     DescriptorPool::decode(gitpod_api::FILE_DESCRIPTOR_SET).expect("FILE_DESCRIPTOR_SET decodes")
 }
 
+/// The reference: the runner services' wire reference with the access reference's files (those
+/// of [`ACCESS_FILES`]) merged in, in the first one's shape. A file both describe gets the items
+/// of both; an item both describe is taken from the access reference, which has JSON names and
+/// idempotency levels. Its enums (`{"values": [..]}`, no deprecation) become value arrays.
 fn wire() -> Value {
-    serde_json::from_str(WIRE).expect("the wire reference is JSON")
+    let mut wire: Value = serde_json::from_str(WIRE).expect("the wire reference is JSON");
+    let access: Value = serde_json::from_str(WIRE_ACCESS).expect("the access reference is JSON");
+    merge(&mut wire, &access, &ACCESS_FILES);
+    wire
+}
+
+fn merge(wire: &mut Value, access: &Value, files: &[&str]) {
+    for (file, spec) in object_of(access, "files", "access root") {
+        if !files.contains(&file.as_str()) {
+            continue;
+        }
+        let target = wire["files"]
+            .as_object_mut()
+            .expect("files")
+            .entry(file.clone())
+            .or_insert_with(|| serde_json::json!({"messages": {}, "enums": {}, "services": {}}));
+        for key in ["messages", "services"] {
+            for (name, item) in object_of(spec, key, file) {
+                if target[key].is_null() {
+                    target[key] = serde_json::json!({});
+                }
+                target[key][name.as_str()] = item.clone();
+            }
+        }
+        for (name, item) in object_of(spec, "enums", file) {
+            let values: Vec<Value> = array_of(item, "values", name)
+                .iter()
+                .map(|v| serde_json::json!({"name": v["name"], "number": v["number"], "deprecated": false}))
+                .collect();
+            if target["enums"].is_null() {
+                target["enums"] = serde_json::json!({});
+            }
+            target["enums"][name.as_str()] = Value::Array(values);
+        }
+    }
 }
 
 #[test]
@@ -370,13 +431,21 @@ fn descriptor_matches_the_wire_reference() {
     let runner = methods("gitpod.v1.RunnerService");
     let configuration = methods("gitpod.v1.RunnerConfigurationService");
     let rpcs: usize = pool.services().filter(|s| ours(s.parent_file().name())).map(|s| s.methods().len()).sum();
-    assert_eq!((messages, enums, rpcs), (127, 16, 37), "(messages, enums, RPCs)");
+    // The runner services' 127 messages, 16 enums and 37 RPCs, and those of the access files so
+    // far (Subject and Principal are in both).
+    assert_eq!((messages, enums, rpcs), (133, 17, 40), "(messages, enums, RPCs)");
     assert_eq!((runner, configuration), (16, 21), "RPCs of (RunnerService, RunnerConfigurationService)");
-    // And the reference agrees with itself.
+    // And the references agree with themselves.
     let counts = &wire["counts"];
     assert_eq!(
         (counts["messages"].as_u64(), counts["enums"].as_u64(), counts["rpcs"].as_u64()),
         (Some(127), Some(16), Some(37))
+    );
+    let access: Value = serde_json::from_str(WIRE_ACCESS).unwrap();
+    let counts = &access["counts"];
+    assert_eq!(
+        (counts["messages"].as_u64(), counts["enums"].as_u64(), counts["rpcs"].as_u64()),
+        (Some(107), Some(11), Some(42))
     );
 
     // The well-known types are there, as imports.
@@ -391,7 +460,7 @@ fn descriptor_matches_the_wire_reference() {
     let mut names: Vec<String> = gitpod_api::SERVICE_NAMES.iter().map(|s| s.to_string()).collect();
     names.sort();
     assert_eq!(names, services, "gitpod_api::SERVICE_NAMES");
-    assert_eq!(names, ["gitpod.v1.RunnerConfigurationService", "gitpod.v1.RunnerService"]);
+    assert_eq!(names, ["gitpod.v1.IdentityService", "gitpod.v1.RunnerConfigurationService", "gitpod.v1.RunnerService"]);
 
     // The runner-side services, from our own files.
     let mut own: Vec<String> = pool
@@ -414,7 +483,9 @@ fn own_files_say_so() {
         let header: String = text.lines().take_while(|l| l.starts_with("//")).collect::<Vec<_>>().join("\n");
         assert!(header.contains("NOT a reconstruction"), "{file}");
         assert!(header.contains("field number in this file is ours"), "{file}");
-        assert!(pool().get_file_by_name(file).is_some(), "{file} is compiled");
+        let fd = pool().get_file_by_name(file).unwrap_or_else(|| panic!("{file} is compiled"));
+        // Nothing we made up sits in the real namespace.
+        assert_eq!(fd.package_name(), "runnerside.v1", "{file}");
     }
 }
 
@@ -447,17 +518,31 @@ fn the_comparison_catches_differences() {
     let file = &mut wire["files"]["gitpod/v1/pagination.proto"];
     file["messages"]["gitpod.v1.PaginationRequest"]["fields"].as_array_mut().unwrap().swap(0, 1);
 
+    // From the access reference: a JSON name and an idempotency level.
+    let file = &mut wire["files"]["gitpod/v1/identity.proto"];
+    let fields = file["messages"]["gitpod.v1.ExchangeTokenRequest"]["fields"].as_array_mut().unwrap();
+    assert_eq!(fields[0]["json_name"], "exchangeToken");
+    fields[0]["json_name"] = "exchange_token".into();
+    let rpc = &mut file["services"]["IdentityService"][1];
+    assert_eq!(
+        (&rpc["name"], &rpc["idempotency_level"]),
+        (&"GetAuthenticatedIdentity".into(), &"NO_SIDE_EFFECTS".into())
+    );
+    rpc["idempotency_level"] = "IDEMPOTENT".into();
+
     let mut diffs = differences(&pool(), &wire);
     diffs.sort();
     assert_eq!(
         diffs,
         [
             "enum value gitpod.v1.RunnerPhase.RUNNER_PHASE_DEGRADED: not in the wire reference",
+            "field gitpod.v1.ExchangeTokenRequest.exchange_token: json_name exchangeToken expected exchange_token",
             "field gitpod.v1.GetRunnerRequest.extra: missing",
             "field gitpod.v1.GetRunnerRequest.runner_id: number 1 expected 7",
             "field gitpod.v1.UpdateRunnerRequest.name: label optional expected singular",
             "message gitpod.v1.DeleteRunnerResponse: not in the wire reference",
             "message gitpod.v1.PaginationRequest: field order [page_size, token] expected [token, page_size]",
+            "rpc gitpod.v1.IdentityService/GetAuthenticatedIdentity: idempotency level NO_SIDE_EFFECTS expected IDEMPOTENT",
             "rpc gitpod.v1.RunnerService/GetRunner: response gitpod.v1.GetRunnerResponse expected gitpod.v1.ListRunnersResponse",
         ]
     );

@@ -35,9 +35,11 @@ const TRANSPORTS = {
   connect: { label: "Connect", contentType: "application/json", provider: "Google Cloud", region: "europe-west1" },
 };
 
-/** A Connect JSON call, as any API client would make it (used to set up and to cross-check). */
+/** A Connect JSON call, as any API client would make it (used to set up and to cross-check):
+ * `Service/Method` of gitpod.v1, or a full `package.Service/Method`. */
 async function rpc(method, body, token = adminToken) {
-  const response = await fetch(`${serverUrl}/gitpod.v1.${method}`, {
+  const path = method.startsWith("runnerside.") ? method : `gitpod.v1.${method}`;
+  const response = await fetch(`${serverUrl}/${path}`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
     body: JSON.stringify(body),
@@ -79,12 +81,12 @@ async function seedRunners() {
     const runnerId = created.runner.runnerId;
     const { accessToken } = await ok("IdentityService/ExchangeToken", { exchangeToken: created.exchangeToken }, "");
     await ok(
-      "RunnerInteractionService/Signup",
+      "runnerside.v1.RunnerInteractionService/Signup",
       { runnerId, publicKey: randomBytes(32).toString("base64"), version: "2025.11.3", region, systemDetails: "seeded by the browser tests" },
       accessToken,
     );
     await ok(
-      "RunnerInteractionService/UpdateRunnerStatus",
+      "runnerside.v1.RunnerInteractionService/UpdateRunnerStatus",
       { runnerId, phase: `RUNNER_PHASE_${phase}`, message: phase === "DEGRADED" ? "1 of 3 hosts unreachable" : "" },
       accessToken,
     );
@@ -245,7 +247,8 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
       assert.equal(await page.evaluate(() => navigator.clipboard.readText()), created.exchangeToken);
       // It is the real token: a runner process redeems it for its access token.
       const exchanged = await ok("IdentityService/ExchangeToken", { exchangeToken: created.exchangeToken }, "");
-      assert.equal(exchanged.runnerId, runnerId);
+      const me = await ok("IdentityService/GetAuthenticatedIdentity", {}, exchanged.accessToken);
+      assert.deepEqual(me.subject, { id: runnerId, principal: "PRINCIPAL_RUNNER" });
     });
 
     test("3. see the runner in the list, with its phase badge (paging to it)", async () => {

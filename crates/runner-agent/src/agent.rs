@@ -8,8 +8,9 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use crypto_box::SecretKey;
 use gitpod_api::gitpod::v1::identity_service_client::IdentityServiceClient;
 use gitpod_api::gitpod::v1::runner_configuration_service_client::RunnerConfigurationServiceClient;
-use gitpod_api::gitpod::v1::runner_interaction_service_client::RunnerInteractionServiceClient;
 use gitpod_api::gitpod::v1::*;
+use gitpod_api::runnerside::v1::runner_interaction_service_client::RunnerInteractionServiceClient;
+use gitpod_api::runnerside::v1::*;
 use sha2::{Digest, Sha256};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
@@ -25,6 +26,9 @@ pub const SCHEMA_JSON: &str = include_str!("../schema.json");
 /// Reported with Signup.
 pub const VERSION: &str = concat!("reference-agent/", env!("CARGO_PKG_VERSION"));
 const PAGE_SIZE: i32 = 100;
+/// The shortest life a server gives a runner access token (`--runner-token-ttl-seconds` is at
+/// least 60): the life assumed for a token whose expiry the agent has not been told.
+const MIN_ACCESS_TOKEN_SECONDS: i64 = 60;
 
 /// How the agent ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,26 +238,46 @@ impl Agent {
                 _ => Trouble::from_status("ExchangeToken", &s),
             })?
             .into_inner();
-        if answer.runner_id != self.config.runner_id {
-            return Err(Trouble::Fatal(format!(
-                "the exchange token belongs to runner {}, not to --runner-id {}",
-                answer.runner_id, self.config.runner_id
-            )));
-        }
         // Used up now: never try it again.
         self.config.exchange_token = None;
-        tracing::info!(runner_id = %answer.runner_id, "exchanged the exchange token for an access token");
-        self.keep_token(answer.access_token, answer.expires_at.map_or(now + 60, |t| t.seconds))
+        // The exchange answers the token alone: who it stands for comes from the identity call,
+        // and until the first refresh tells its real expiry, its life is taken to be the shortest
+        // a server issues, so that it is refreshed in time whatever the server's setting.
+        self.keep_token(answer.access_token, now + MIN_ACCESS_TOKEN_SECONDS)?;
+        let identity = IdentityServiceClient::with_interceptor(self.channel.clone(), self.bearer()?)
+            .get_authenticated_identity(GetAuthenticatedIdentityRequest {})
+            .await
+            .map_err(|s| Trouble::from_status("GetAuthenticatedIdentity", &s))?
+            .into_inner();
+        let subject = identity.subject.unwrap_or_default();
+        if subject.principal != Principal::Runner as i32 || subject.id != self.config.runner_id {
+            self.token = None;
+            if let Err(e) = self.state.clear() {
+                tracing::warn!(error = %e, "cannot remove the state files");
+            }
+            return Err(Trouble::Fatal(format!(
+                "the exchange token belongs to {} {}, not to --runner-id {}",
+                Principal::try_from(subject.principal).map_or("an unknown principal", |p| p.as_str_name()),
+                subject.id,
+                self.config.runner_id
+            )));
+        }
+        tracing::info!(runner_id = %subject.id, "exchanged the exchange token for an access token");
+        Ok(())
     }
 
     async fn refresh(&mut self) -> Result<(), Trouble> {
-        let answer = IdentityServiceClient::with_interceptor(self.channel.clone(), self.bearer()?)
+        let answer = self
+            .interaction()?
             .refresh_runner_access_token(RefreshRunnerAccessTokenRequest {})
             .await
             .map_err(|s| Trouble::from_status("RefreshRunnerAccessToken", &s))?
             .into_inner();
         tracing::info!("refreshed the access token");
-        self.keep_token(answer.access_token, answer.expires_at.map_or(unix_now() + 60, |t| t.seconds))
+        self.keep_token(
+            answer.access_token,
+            answer.expires_at.map_or(unix_now() + MIN_ACCESS_TOKEN_SECONDS, |t| t.seconds),
+        )
     }
 
     fn keep_token(&mut self, access_token: String, expires_at: i64) -> Result<(), Trouble> {

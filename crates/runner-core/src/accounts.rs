@@ -45,6 +45,24 @@ pub struct Accounts {
     tokens: Arc<TokenCache>,
 }
 
+/// Who the caller of GetAuthenticatedIdentity is, and where it acts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedIdentity {
+    pub subject: Subject,
+    pub organization_id: Uuid,
+    /// The name of the organization's `OrganizationTier` ([`ORGANIZATION_TIER`]).
+    pub organization_tier: &'static str,
+}
+
+/// GetAuthenticatedIdentity: the caller's subject and the organization its token acts in.
+pub fn authenticated_identity(caller: &Caller) -> AuthenticatedIdentity {
+    AuthenticatedIdentity {
+        subject: caller.subject.clone(),
+        organization_id: caller.org_id,
+        organization_tier: ORGANIZATION_TIER,
+    }
+}
+
 /// A personal access token just issued: the plaintext, shown once, and its record.
 #[derive(Debug)]
 pub struct IssuedToken {

@@ -9,6 +9,10 @@ use crate::time::Timestamp;
 /// Name of the system group every organization has; it holds all the organization's members.
 pub const ORG_MEMBERS_GROUP: &str = "org-members";
 
+/// The tier every organization of this server reports: a self-hosted server has no billing plans,
+/// and every organization has every feature the server offers.
+pub const ORGANIZATION_TIER: &str = "ORGANIZATION_TIER_ENTERPRISE";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
     pub id: Uuid,

@@ -142,7 +142,7 @@ impl CallKind {
             _ => (raw, false),
         };
         let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let rpc_path = path.starts_with("/gitpod.") || path.starts_with("/grpc.");
+        let rpc_path = in_rpc_namespace(path);
         CallKind {
             protocol: Protocol::of(method, uri, content_type),
             rpc: rpcs().get(path),
@@ -191,6 +191,20 @@ fn strip_prefix(uri: &mut Uri) {
         parts.path_and_query = Some(pq);
     }
     *uri = Uri::from_parts(parts).unwrap_or_default();
+}
+
+/// Whether `path` is in a namespace the server serves RPCs in (`/gitpod.…`, `/runnerside.…`,
+/// `/grpc.…`): the first component of a served service's package, from the descriptor sets.
+fn in_rpc_namespace(path: &str) -> bool {
+    static NAMESPACES: OnceLock<Vec<String>> = OnceLock::new();
+    let namespaces = NAMESPACES.get_or_init(|| {
+        let mut names: Vec<String> =
+            rpcs().values().filter_map(|r| r.service.split('.').next()).map(|n| format!("/{n}.")).collect();
+        names.sort();
+        names.dedup();
+        names
+    });
+    namespaces.iter().any(|n| path.starts_with(n.as_str()))
 }
 
 /// The value of `name` in the URI's query string, percent-decoded.
@@ -296,6 +310,10 @@ mod tests {
         let unknown = get("/gitpod.v1.RunnerService/Nope");
         assert!(unknown.rpc.is_none() && unknown.rpc_path && unknown.api_path);
         assert_eq!(unknown.rpc_label(), "unknown");
+        let own = get("/runnerside.v1.RunnerInteractionService/Signup");
+        assert!(own.rpc.is_some_and(|r| r.is_api()) && own.rpc_path && own.api_path);
+        assert!(get("/runnerside.v1.Nope/X").rpc_path, "our own package is an RPC namespace");
+        assert!(!get("/runners/x").rpc_path);
     }
 
     #[test]

@@ -14,14 +14,14 @@ use axum::routing::get;
 use connectrpc_axum::MakeServiceBuilder;
 use gitpod_api::gitpod::v1::identity_service_connect::IdentityServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::runner_configuration_service_connect::RunnerConfigurationServiceTonicCompatibleBuilder;
-use gitpod_api::gitpod::v1::runner_interaction_service_connect::RunnerInteractionServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::runner_service_connect::RunnerServiceTonicCompatibleBuilder;
+use gitpod_api::runnerside::v1::runner_interaction_service_connect::RunnerInteractionServiceTonicCompatibleBuilder;
 use http::{HeaderName, HeaderValue, Method};
 use tonic_web::GrpcWebLayer;
 use tower::Layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::handlers::{configuration, host_tokens, llm, runner_side, runners, scm, scm_questions};
+use crate::handlers::{configuration, host_tokens, identity, llm, runner_side, runners, scm, scm_questions};
 use crate::layers::{EmptyLists, Limits, fill_empty_lists, rpc_guard};
 use crate::state::AppState;
 
@@ -100,13 +100,16 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .with_state(state.clone())
         .build();
 
-    // The runner side (our own services): what a runner process calls about itself.
     let (identity_router, identity_grpc) = IdentityServiceTonicCompatibleBuilder::new()
-        .exchange_token(runner_side::exchange_token)
-        .refresh_runner_access_token(runner_side::refresh_runner_access_token)
+        .get_authenticated_identity(identity::get_authenticated_identity)
+        .exchange_token(identity::exchange_token)
         .with_state(state.clone())
         .build();
+
+    // The runner side (our own service, package runnerside.v1): what a runner process calls
+    // about itself.
     let (interaction_router, interaction_grpc) = RunnerInteractionServiceTonicCompatibleBuilder::new()
+        .refresh_runner_access_token(runner_side::refresh_runner_access_token)
         .signup(runner_side::signup)
         .update_runner_status(runner_side::update_runner_status)
         .update_runner_configuration_schema(runner_side::update_runner_configuration_schema)
@@ -151,6 +154,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let lists = from_fn_with_state(EmptyLists::from_descriptors(gitpod_api::FILE_DESCRIPTOR_SET), fill_empty_lists);
     let runner_router = runner_router.layer(lists.clone());
     let config_router = config_router.layer(lists.clone());
+    let identity_router = identity_router.layer(lists.clone());
     let interaction_router = interaction_router.layer(lists);
 
     let web = GrpcWebLayer::new();

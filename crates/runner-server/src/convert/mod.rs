@@ -11,8 +11,8 @@
 //! - [`configuration_service`]: RunnerConfigurationService (environment classes, the
 //!   configuration schema and validation, SCM integrations, host authentication tokens, LLM
 //!   integrations);
-//! - [`runner_side`]: our runner-side services (`identity_service.proto`,
-//!   `runner_interaction.proto`).
+//! - [`identity_service`]: IdentityService (who the caller is, ID tokens, the token exchange);
+//! - [`runner_side`]: our runner-side service (`proto/runnerside/v1/interaction.proto`).
 //!
 //! Names: a request becomes an input in a function named after its RPC
 //! (`fn create_runner(r: pb::CreateRunnerRequest) -> CreateRunnerInput`, with a `Result` when
@@ -22,10 +22,12 @@
 //! service files' functions are re-exported, so handlers call `convert::runner(…)`.
 
 pub mod configuration_service;
+pub mod identity_service;
 pub mod runner_service;
 pub mod runner_side;
 
 pub use configuration_service::*;
+pub use identity_service::*;
 pub use runner_service::*;
 pub use runner_side::*;
 

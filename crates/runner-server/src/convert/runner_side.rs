@@ -1,21 +1,13 @@
-//! Our runner-side services, IdentityService (`identity_service.proto`) and
-//! RunnerInteractionService (`runner_interaction.proto`): the calls a runner process makes
-//! about itself.
+//! Our runner-side service, RunnerInteractionService (`proto/runnerside/v1/interaction.proto`):
+//! the calls a runner process makes about itself.
 
-use gitpod_api::gitpod::v1 as pb;
+use gitpod_api::gitpod::v1 as gp;
+use gitpod_api::runnerside::v1 as pb;
 use runner_core::model as m;
 use runner_core::runner_side as rs;
 use runner_core::schema as sc;
 
 use super::{field_values, spec, timestamp};
-
-pub fn exchanged_token(t: rs::IssuedAccessToken) -> pb::ExchangeTokenResponse {
-    pb::ExchangeTokenResponse {
-        access_token: t.token,
-        expires_at: Some(timestamp(t.expires_at)),
-        runner_id: t.runner_id.to_string(),
-    }
-}
 
 pub fn refreshed_token(t: rs::IssuedAccessToken) -> pb::RefreshRunnerAccessTokenResponse {
     pb::RefreshRunnerAccessTokenResponse { access_token: t.token, expires_at: Some(timestamp(t.expires_at)) }
@@ -58,7 +50,7 @@ pub fn status_instructions(i: rs::Instructions) -> pb::UpdateRunnerStatusRespons
 
 /// A reported gateway; a latency beyond the microsecond range saturates (validation refuses
 /// negative ones).
-fn gateway_info(g: pb::GatewayInfo) -> m::GatewayInfo {
+fn gateway_info(g: gp::GatewayInfo) -> m::GatewayInfo {
     let gateway = g.gateway.unwrap_or_default();
     m::GatewayInfo {
         name: gateway.name,
@@ -72,8 +64,8 @@ fn gateway_info(g: pb::GatewayInfo) -> m::GatewayInfo {
 
 /// A schema as a runner reports it. The deprecated string forms of an enum field are read
 /// when the structured ones are absent.
-pub fn schema_from(s: pb::RunnerConfigurationSchema) -> sc::RunnerConfigurationSchema {
-    use pb::runner_configuration_schema as rcs;
+pub fn schema_from(s: gp::RunnerConfigurationSchema) -> sc::RunnerConfigurationSchema {
+    use gp::runner_configuration_schema as rcs;
     let field = |f: rcs::Field| sc::SchemaField {
         id: f.id,
         name: f.name,

@@ -9,6 +9,7 @@
 
 pub mod configuration;
 pub mod host_tokens;
+pub mod identity;
 pub mod llm;
 pub mod runner_side;
 pub mod runners;

@@ -1,28 +1,15 @@
-//! IdentityService and RunnerInteractionService handlers: the calls a runner process makes
-//! about itself. ExchangeToken is the one RPC that needs no bearer token.
+//! RunnerInteractionService handlers (our own `runnerside.v1` package): the calls a runner
+//! process makes about itself, with the access token it got from IdentityService.ExchangeToken.
 
 use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
-use gitpod_api::gitpod::v1::*;
+use gitpod_api::runnerside::v1::*;
 
 use super::{Reply, reply};
 use crate::auth::Authenticated;
 use crate::convert;
 use crate::paging::Paging;
 use crate::state::AppState;
-
-pub async fn exchange_token(
-    State(s): State<AppState>,
-    ConnectRequest(r): ConnectRequest<ExchangeTokenRequest>,
-) -> Reply<ExchangeTokenResponse> {
-    reply(async move {
-        let issued = s.runner_side.exchange(&r.exchange_token).await;
-        let result = if issued.is_ok() { "ok" } else { "refused" };
-        metrics::counter!("runner_token_exchanges_total", "result" => result).increment(1);
-        Ok(convert::exchanged_token(issued?))
-    })
-    .await
-}
 
 pub async fn refresh_runner_access_token(
     State(s): State<AppState>,

@@ -1,9 +1,11 @@
-//! The runner side (IdentityService, RunnerInteractionService) over every protocol: token
-//! exchange, sign-up, status reports and heartbeats, sealed secrets, and deletion.
+//! The runner side (IdentityService.ExchangeToken, then our runnerside.v1
+//! RunnerInteractionService) over every protocol: token exchange, sign-up, status reports and
+//! heartbeats, sealed secrets, and deletion.
 
 use std::time::Duration;
 
 use gitpod_api::gitpod::v1::*;
+use gitpod_api::runnerside::v1::*;
 use runner_core::crypto::{generate_runner_keypair, open_sealed};
 use runner_core::identity::OrgRole;
 use runner_server::state::RunnerTimings;
@@ -12,7 +14,7 @@ use crate::runners::{aws_runner, create, get};
 use runner_testkit::{ALL, Client, Failure, Protocol, TestServer, outcome, rcs, rs};
 
 pub fn ris(method: &str) -> String {
-    format!("/gitpod.v1.RunnerInteractionService/{method}")
+    format!("/runnerside.v1.RunnerInteractionService/{method}")
 }
 
 pub fn identity(method: &str) -> String {
@@ -93,12 +95,14 @@ async fn the_whole_lifecycle_over_every_protocol() {
 
         // The exchange token works once; the access token names the runner.
         let exchanged = exchange(&server, protocol, &created.exchange_token).await.unwrap();
-        assert_eq!(exchanged.runner_id, id);
         assert!(exchanged.access_token.starts_with("gpr_"), "{protocol:?}");
-        assert!(exchanged.expires_at.is_some());
         let replay = exchange(&server, protocol, &created.exchange_token).await.unwrap_err();
         assert_eq!(replay.code, "unauthenticated", "{protocol:?}");
         let runner = server.client_as(protocol, Some(&exchanged.access_token)).await;
+        let me: GetAuthenticatedIdentityResponse =
+            runner.call(&identity("GetAuthenticatedIdentity"), GetAuthenticatedIdentityRequest {}).await.unwrap();
+        assert_eq!(me.subject, Some(Subject { id: id.clone(), principal: Principal::Runner as i32 }));
+        assert_eq!(me.organization_id, server.org.id.to_string());
 
         // Status before sign-up is refused; sign-up publishes key, version and capabilities.
         assert_eq!(
@@ -279,7 +283,7 @@ async fn the_whole_lifecycle_over_every_protocol() {
 
         // A refreshed access token works too.
         let refreshed: RefreshRunnerAccessTokenResponse =
-            runner.call(&identity("RefreshRunnerAccessToken"), RefreshRunnerAccessTokenRequest {}).await.unwrap();
+            runner.call(&ris("RefreshRunnerAccessToken"), RefreshRunnerAccessTokenRequest {}).await.unwrap();
         assert_ne!(refreshed.access_token, exchanged.access_token);
         let runner = server.client_as(protocol, Some(&refreshed.access_token)).await;
 
@@ -339,7 +343,7 @@ async fn only_the_runner_itself_may_call() {
         assert_eq!(
             outcome(
                 c.call::<_, RefreshRunnerAccessTokenResponse>(
-                    &identity("RefreshRunnerAccessToken"),
+                    &ris("RefreshRunnerAccessToken"),
                     RefreshRunnerAccessTokenRequest {}
                 )
                 .await
@@ -488,7 +492,7 @@ async fn access_tokens_expire_and_refresh_before() {
     let protocol = Protocol::Grpc;
     let r = running_runner(&server, protocol, false).await;
     let fresh: RefreshRunnerAccessTokenResponse =
-        r.client.call(&identity("RefreshRunnerAccessToken"), RefreshRunnerAccessTokenRequest {}).await.unwrap();
+        r.client.call(&ris("RefreshRunnerAccessToken"), RefreshRunnerAccessTokenRequest {}).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     // Both expired by now: the runner needs a new exchange token.
     let late = server.client_as(protocol, Some(&fresh.access_token)).await;
