@@ -6,6 +6,9 @@
 //! (`runner_service_connect`, …). [`FILE_DESCRIPTOR_SET`] is the encoded descriptor set of every
 //! proto file, for gRPC reflection.
 //!
+//! The messages are always compiled; the tonic clients only with the feature `client` (the
+//! default), the tonic server traits and the Connect builders only with `server`.
+//!
 //! Nothing generated is checked in; `build.rs` only compiles the protos.
 
 // Generated code: the lint policy of the workspace does not apply to it.
@@ -28,4 +31,7 @@ pub const RUNNER_SIDE_SERVICE_NAMES: [&str; 2] = ["gitpod.v1.IdentityService", "
 
 pub use pbjson_types;
 pub use prost;
+#[cfg(any(feature = "client", feature = "server"))]
 pub use tonic;
+#[cfg(feature = "client")]
+pub use tonic_types;
