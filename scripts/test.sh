@@ -4,6 +4,8 @@
 #     integration tests over Connect JSON, Connect binary, gRPC and gRPC-web);
 #   - the PostgreSQL storage suite and two-replica tests (RUNNER_TEST_POSTGRES_URL);
 #   - buf lint and buf build (buf from the npm registry, in .tools/node);
+#   - gitpod-api's documentation with warnings as errors (every generated item carries its proto
+#     comment) and its quick-start doctest;
 #   - the generated-client example against a live server;
 #   - the README walkthrough (a runner agent from creation to deletion): tests/walkthrough/run.sh;
 #   - the third-party clients (buf curl, Python grpcio, Node connect-node, curl) against a live
@@ -48,6 +50,12 @@ if [ ! -x .tools/node/node_modules/.bin/buf ]; then
 fi
 .tools/node/node_modules/.bin/buf lint
 .tools/node/node_modules/.bin/buf build -o /dev/null
+
+step "gitpod-api: docs (warnings are errors) and the quick-start doctest"
+RUSTDOCFLAGS="-D warnings" cargo doc -p gitpod-api --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc -p gitpod-api --no-deps --all-features
+# The doctests (gitpod-api's quick start), with the workspace's features: nothing is rebuilt.
+cargo test --workspace --doc
 
 step "build the server, the agent and the example client"
 cargo build -p runner-server -p runner-agent --bins
