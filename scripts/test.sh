@@ -4,8 +4,9 @@
 #     integration tests over Connect JSON, Connect binary, gRPC and gRPC-web);
 #   - the PostgreSQL storage suite and two-replica tests (RUNNER_TEST_POSTGRES_URL);
 #   - buf lint and buf build (buf from the npm registry, in .tools/node);
-#   - gitpod-api's documentation with warnings as errors (every generated item carries its proto
-#     comment) and its quick-start doctest;
+#   - gitpod-api as a library: its documentation with warnings as errors (every generated item
+#     carries its proto comment), the quick-start doctest, `cargo package` (built from the
+#     packaged copy alone);
 #   - the generated-client example against a live server;
 #   - the README walkthrough (a runner agent from creation to deletion): tests/walkthrough/run.sh;
 #   - the third-party clients (buf curl, Python grpcio, Node connect-node, curl) against a live
@@ -51,11 +52,18 @@ fi
 .tools/node/node_modules/.bin/buf lint
 .tools/node/node_modules/.bin/buf build -o /dev/null
 
-step "gitpod-api: docs (warnings are errors) and the quick-start doctest"
+step "gitpod-api as a library: docs, the quick-start doctest, the package"
 RUSTDOCFLAGS="-D warnings" cargo doc -p gitpod-api --no-deps
 RUSTDOCFLAGS="-D warnings" cargo doc -p gitpod-api --no-deps --all-features
 # The doctests (gitpod-api's quick start), with the workspace's features: nothing is rebuilt.
 cargo test --workspace --doc
+# The package holds what building it needs (the include list in Cargo.toml), nothing else; then
+# it is built from the unpacked .crate alone, with registry dependencies.
+files=$(cargo package -p gitpod-api --allow-dirty --list)
+echo "$files"
+extra=$(grep -Ev '^(Cargo\.toml(\.orig)?|Cargo\.lock|\.cargo_vcs_info\.json|build\.rs|README\.md|LICENSE|examples/runner_client\.rs|proto/.+\.proto|src/.+\.rs)$' <<<"$files" || true)
+[ -z "$extra" ] || { echo "the gitpod-api package holds files building it does not need:"; echo "$extra"; exit 1; }
+cargo package -p gitpod-api --allow-dirty
 
 step "build the server, the agent and the example client"
 cargo build -p runner-server -p runner-agent --bins

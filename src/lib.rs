@@ -31,7 +31,12 @@
 #![cfg_attr(not(feature = "client"), doc = "```ignore")]
 #![doc = include_str!("../examples/runner_client.rs")]
 //! ```
-
+//!
+//! # Versions
+//!
+//! The crate's version follows the protos: any change to a message, field, enum value or RPC is
+//! a new version, and one that can break code written against the previous version is a new
+//! minor version while the crate is at 0.x. `CHANGELOG.md` lists the changes of each version.
 #![warn(missing_docs)]
 
 /// The generated code, compiled by `build.rs` into `OUT_DIR`; its module tree is re-exported
