@@ -1,7 +1,7 @@
 // The quick start of gitpod-api, also in its crate docs and the README. Run it with
 // a runner-server on 127.0.0.1:8080 (`cargo run -p runner-server`) and the admin token it prints:
 //   cargo run --example runner_client -- http://127.0.0.1:8080 "$TOKEN"   # or GITPOD_API_KEY=…
-// It needs only `gitpod-api` (feature `client`) and `tokio`.
+// It needs only `gitpod-api` (feature `client`) and `tokio`, as tests/downstream/ checks.
 
 use gitpod_api::gitpod::v1::runner_service_client::RunnerServiceClient;
 use gitpod_api::gitpod::v1::{

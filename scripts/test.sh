@@ -7,7 +7,9 @@
 #   - gitpod-api as a library: its documentation with warnings as errors (every generated item
 #     carries its proto comment), the quick-start doctest, `cargo package` (built from the
 #     packaged copy alone);
-#   - the generated-client example against a live server;
+#   - the quick start (examples/runner_client.rs) in a crate outside the workspace that has
+#     gitpod-api with only its `client` feature (tests/downstream/): its dependency tree holds no
+#     axum, connectrpc-axum or HTTP server, and it runs against a live server;
 #   - the README walkthrough (a runner agent from creation to deletion): tests/walkthrough/run.sh;
 #   - the third-party clients (buf curl, Python grpcio, Node connect-node, curl) against a live
 #     server: tests/interop/run.sh;
@@ -65,23 +67,29 @@ extra=$(grep -Ev '^(Cargo\.toml(\.orig)?|Cargo\.lock|\.cargo_vcs_info\.json|buil
 [ -z "$extra" ] || { echo "the gitpod-api package holds files building it does not need:"; echo "$extra"; exit 1; }
 cargo package -p gitpod-api --allow-dirty
 
-step "build the server, the agent and the example client"
+step "build the server and the agent"
 cargo build -p runner-server -p runner-agent --bins
-cargo build --example runner_client
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 export RUNNER_SERVER_BIN="$target_dir/debug/runner-server"
 
-step "example: the generated Rust client against a live server"
-tmp=$(mktemp -d)
-trap 'kill "${server_pid:-}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
-"$RUNNER_SERVER_BIN" --listen 127.0.0.1:0 --database-url "sqlite://$tmp/db.sqlite" --key-file "$tmp/server.key" >"$tmp/out" 2>"$tmp/err" &
-server_pid=$!
-for _ in $(seq 1 100); do grep -q '^listening on ' "$tmp/out" && break; sleep 0.1; done
-url=$(sed -n 's/^listening on //p' "$tmp/out")
-[ -n "$url" ] || { cat "$tmp/err"; echo "server did not start"; exit 1; }
-token=$(sed -n 's/^admin token (shown once): //p' "$tmp/out")
-"$target_dir/debug/examples/runner_client" "$url" "$token"
-kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
+step "downstream: the quick start, with gitpod-api's client feature only, against a live server"
+downstream=(--manifest-path tests/downstream/Cargo.toml --locked)
+tree=$(cargo tree "${downstream[@]}" -e normal,features --prefix none)
+for banned in 'axum ' 'connectrpc-axum ' 'hyper feature "server"' 'hyper-util feature "server' 'tonic feature "server"' 'tonic feature "router"'; do
+  if grep -q "^$banned" <<<"$tree"; then
+    echo "a crate with gitpod-api's client feature only depends on: $(grep -m1 "^$banned" <<<"$tree")"
+    exit 1
+  fi
+done
+# Its own workspace and lock file, our target directory: only what its features change is
+# compiled again (gitpod-api, tonic and their dependents).
+CARGO_TARGET_DIR=$target_dir cargo build "${downstream[@]}"
+source tests/lib/server.sh
+work=$(mktemp -d)
+trap 'kill "${SERVER_PID:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+start_server "$RUNNER_SERVER_BIN" "$work"
+"$target_dir/debug/quick-start" "$SERVER_URL" "$ADMIN_TOKEN"
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=
 
 step "README walkthrough: a runner from creation to deletion"
 bash tests/walkthrough/run.sh

@@ -1,5 +1,6 @@
 //! The quick start is one program shown in three places: `examples/runner_client.rs` (built by
-//! `cargo test`, and run against a live server by `scripts/test.sh`), the crate documentation (which includes the file and compiles it as a doctest), and the
+//! `cargo test`, and run against a live server by `scripts/test.sh` through `tests/downstream/`),
+//! the crate documentation (which includes the file and compiles it as a doctest), and the
 //! README's "From Rust" section, which is a copy. This test keeps the copy exact.
 
 const EXAMPLE: &str = include_str!("../examples/runner_client.rs");
