@@ -201,6 +201,7 @@ pub(crate) struct RunnerTokenRow {
     pub kind: String,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    pub superseded_at: Option<i64>,
 }
 
 impl RunnerTokenRow {
@@ -211,6 +212,7 @@ impl RunnerTokenRow {
             kind: RunnerTokenKind::parse(&self.kind).ok_or_else(|| corrupt("runner token kind", &self.kind))?,
             expires_at: Timestamp(self.expires_at),
             used_at: self.used_at.map(Timestamp),
+            superseded_at: self.superseded_at.map(Timestamp),
         })
     }
 }

@@ -206,16 +206,20 @@ macro_rules! sql_store {
                     .push_bind(c.revision);
             }
 
+            /// Stores a token; an access token with the `session` (the hash of the exchange
+            /// token) of the sign-up it belongs to.
             async fn insert_token<'e, E: sqlx::Executor<'e, Database = $db>>(
                 exec: E,
                 t: &NewRunnerToken,
+                session: Option<&[u8]>,
             ) -> Result<(), StoreError> {
-                sqlx::query(&sql("INSERT INTO runner_tokens (hash, runner_id, kind, created_at, expires_at) VALUES (?, ?, ?, ?, ?)"))
+                sqlx::query(&sql("INSERT INTO runner_tokens (hash, runner_id, kind, created_at, expires_at, session) VALUES (?, ?, ?, ?, ?, ?)"))
                     .bind(&t.hash) // 1
                     .bind(t.runner_id.to_string()) // 2
                     .bind(t.kind.as_str()) // 3
                     .bind(t.created_at.0) // 4
                     .bind(t.expires_at.0) // 5
+                    .bind(session) // 6
                     .execute(exec)
                     .await
                     .map_err(map)?;
@@ -252,7 +256,7 @@ macro_rules! sql_store {
                 retried(move || async move {
                     let mut tx = pool.begin().await.map_err(map)?;
                     insert_runner_row(&mut tx, runner).await?;
-                    insert_token(&mut *tx, token).await?;
+                    insert_token(&mut *tx, token, None).await?;
                     tx.commit().await.map_err(map)
                 })
                 .await
@@ -270,7 +274,7 @@ macro_rules! sql_store {
                     let mut tx = pool.begin().await.map_err(map)?;
                     for (runner, token) in &batch {
                         insert_runner_row(&mut tx, runner).await?;
-                        insert_token(&mut *tx, token).await?;
+                        insert_token(&mut *tx, token, None).await?;
                     }
                     tx.commit().await.map_err(map)
                 };
@@ -359,13 +363,17 @@ macro_rules! sql_store {
             impl RunnerTokenRepo for $store {
                 async fn insert_runner_token(&self, token: &NewRunnerToken) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_runner_token");
-                    insert_token(&self.pool, token).await
+                    insert_token(&self.pool, token, None).await
                 }
 
                 async fn resolve_runner_token(&self, hash: &[u8]) -> Result<Option<RunnerTokenInfo>, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("resolve_runner_token");
-                    let row: Option<RunnerTokenRow> = sqlx::query_as(&sql("SELECT t.runner_id, r.org_id, t.kind, t.expires_at, t.used_at \
-                         FROM runner_tokens t JOIN runners r ON r.id = t.runner_id WHERE t.hash = ?",))
+                    // An access token is superseded with its sign-up (the row of its session);
+                    // one from before sessions existed, or any other token, by its own mark.
+                    let row: Option<RunnerTokenRow> = sqlx::query_as(&sql("SELECT t.runner_id, r.org_id, t.kind, t.expires_at, t.used_at, \
+                         COALESCE(s.superseded_at, t.superseded_at) AS superseded_at \
+                         FROM runner_tokens t JOIN runners r ON r.id = t.runner_id \
+                         LEFT JOIN runner_tokens s ON s.hash = t.session WHERE t.hash = ?",))
                     .bind(hash) // 1
                     .fetch_optional(&self.pool)
                     .await
@@ -396,11 +404,54 @@ macro_rules! sql_store {
                         .map_err(map)?;
                         let Some(runner) = runner else { return Ok(None) };
                         let runner_id = crate::rows::uuid("token runner", &runner)?;
-                        insert_token(&mut *tx, &NewRunnerToken { runner_id, ..access.clone() }).await?;
+                        // Every other sign-up of the runner (exchange tokens redeemed earlier, and
+                        // access tokens from before sessions) is superseded, and its unused
+                        // exchange tokens are spent.
+                        sqlx::query(&sql("UPDATE runner_tokens SET superseded_at = ?, \
+                             used_at = CASE WHEN kind = ? THEN COALESCE(used_at, ?) ELSE used_at END \
+                             WHERE runner_id = ? AND hash <> ? AND superseded_at IS NULL \
+                             AND (kind = ? OR (kind = ? AND session IS NULL))",))
+                        .bind(now.0) // 1
+                        .bind(RunnerTokenKind::Exchange.as_str()) // 2
+                        .bind(now.0) // 3
+                        .bind(&runner) // 4
+                        .bind(hash) // 5
+                        .bind(RunnerTokenKind::Exchange.as_str()) // 6
+                        .bind(RunnerTokenKind::Access.as_str()) // 7
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map)?;
+                        insert_token(&mut *tx, &NewRunnerToken { runner_id, ..access.clone() }, Some(hash)).await?;
                         tx.commit().await.map_err(map)?;
                         Ok(Some(runner_id))
                     })
                     .await
+                }
+
+                async fn refresh_runner_access_token(
+                    &self,
+                    current: &[u8],
+                    now: Timestamp,
+                    access: &NewRunnerToken,
+                ) -> Result<Option<Uuid>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("refresh_runner_access_token");
+                    // One statement: the new token joins the current one's sign-up, so a
+                    // redemption that commits after it supersedes it too.
+                    let runner: Option<String> = sqlx::query_scalar(&sql("INSERT INTO runner_tokens (hash, runner_id, kind, created_at, expires_at, session) \
+                         SELECT ?, t.runner_id, t.kind, ?, ?, t.session FROM runner_tokens t \
+                         LEFT JOIN runner_tokens s ON s.hash = t.session \
+                         WHERE t.hash = ? AND t.kind = ? AND t.expires_at > ? \
+                         AND t.superseded_at IS NULL AND s.superseded_at IS NULL RETURNING runner_id",))
+                    .bind(&access.hash) // 1
+                    .bind(access.created_at.0) // 2
+                    .bind(access.expires_at.0) // 3
+                    .bind(current) // 4
+                    .bind(RunnerTokenKind::Access.as_str()) // 5
+                    .bind(now.0) // 6
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    runner.map(|r| crate::rows::uuid("token runner", &r)).transpose()
                 }
             }
 
@@ -975,15 +1026,17 @@ macro_rules! sql_store {
                 async fn update_host_token(&self, t: &HostToken) -> Result<WriteOutcome, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("update_host_token");
                     let scopes = serde_json::to_string(&t.scopes).map_err(|e| StoreError::Other(e.to_string()))?;
-                    let r = sqlx::query(&sql("UPDATE host_authentication_tokens SET token_ciphertext = ?, refresh_token_ciphertext = ?, expires_at = ?, scopes = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
-                    .bind(&t.token_ciphertext) // 1
-                    .bind(&t.refresh_token_ciphertext) // 2
-                    .bind(t.expires_at.map(|e| e.0)) // 3
-                    .bind(scopes) // 4
-                    .bind(t.updated_at.0) // 5
-                    .bind(t.revision) // 6
-                    .bind(t.id.to_string()) // 7
-                    .bind(t.revision - 1) // 8
+                    let r = sqlx::query(&sql("UPDATE host_authentication_tokens SET source = ?, token_ciphertext = ?, refresh_token_ciphertext = ?, expires_at = ?, integration_id = ?, scopes = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
+                    .bind(t.source.as_str()) // 1
+                    .bind(&t.token_ciphertext) // 2
+                    .bind(&t.refresh_token_ciphertext) // 3
+                    .bind(t.expires_at.map(|e| e.0)) // 4
+                    .bind(t.integration_id.map(|i| i.to_string())) // 5
+                    .bind(scopes) // 6
+                    .bind(t.updated_at.0) // 7
+                    .bind(t.revision) // 8
+                    .bind(t.id.to_string()) // 9
+                    .bind(t.revision - 1) // 10
                     .execute(&self.pool)
                     .await
                     .map_err(map)?;

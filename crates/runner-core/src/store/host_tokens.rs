@@ -23,7 +23,8 @@ pub trait HostTokenRepo: Send + Sync {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<HostToken>, StoreError>;
-    /// Writes `token` (revision bumped) only if the stored revision is one less.
+    /// Writes `token`'s source, values, expiry, integration and scopes (its revision bumped)
+    /// only if the stored revision is one less.
     async fn update_host_token(&self, token: &HostToken) -> Result<WriteOutcome, StoreError>;
     /// `false` when it was gone already.
     async fn delete_host_token(&self, id: Uuid) -> Result<bool, StoreError>;

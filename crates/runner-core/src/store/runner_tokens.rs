@@ -41,8 +41,12 @@ pub struct RunnerTokenInfo {
     pub org_id: Uuid,
     pub kind: RunnerTokenKind,
     pub expires_at: Timestamp,
-    /// When an exchange token was redeemed.
+    /// When an exchange token was redeemed (or spent because another one of its runner was).
     pub used_at: Option<Timestamp>,
+    /// When the token stopped working because another runner process took the runner over: for
+    /// an access token, when an exchange token of its runner was redeemed after the one its
+    /// sign-up came from; for an exchange token, when another one of its runner was redeemed.
+    pub superseded_at: Option<Timestamp>,
 }
 
 /// A token to store: only its hash.
@@ -64,14 +68,31 @@ pub trait RunnerTokenRepo: Send + Sync {
     async fn resolve_runner_token(&self, hash: &[u8]) -> Result<Option<RunnerTokenInfo>, StoreError>;
 
     /// Marks the exchange token with this hash used, if it is an unused exchange token that
-    /// expires after `now`, returns its runner and, in the same transaction, stores the access
-    /// token `access` (its `runner_id` is ignored: the token is stored for the redeemed token's
-    /// runner). Atomic: of concurrent redemptions, on any number of replicas, exactly one gets
-    /// the runner. Both or neither: a crash or an error in between never spends the exchange
-    /// token without the access token it bought.
+    /// expires after `now`, returns its runner and, in the same transaction:
+    ///
+    /// - supersedes every earlier sign-up of the runner (`superseded_at = now`): the access
+    ///   tokens bought with its other exchange tokens, and their refreshes, stop working;
+    /// - spends the runner's other unused exchange tokens (`used_at` and `superseded_at` set);
+    /// - stores the access token `access` (its `runner_id` is ignored: the token is stored for
+    ///   the redeemed token's runner) as the first of the new sign-up.
+    ///
+    /// Atomic: of concurrent redemptions of one token, or of several tokens of one runner, on any
+    /// number of replicas, exactly one gets the runner. Both or neither: a crash or an error in
+    /// between never spends the exchange token without the access token it bought.
     async fn redeem_exchange_token_for_access(
         &self,
         hash: &[u8],
+        now: Timestamp,
+        access: &NewRunnerToken,
+    ) -> Result<Option<Uuid>, StoreError>;
+
+    /// Stores `access` (its `runner_id` is ignored) as a refresh of the access token with hash
+    /// `current`, in the same sign-up (a later redemption supersedes both), if `current` is an
+    /// access token that expires after `now` and is not superseded; returns its runner. A
+    /// refresh that races a redemption is superseded with the rest of its sign-up.
+    async fn refresh_runner_access_token(
+        &self,
+        current: &[u8],
         now: Timestamp,
         access: &NewRunnerToken,
     ) -> Result<Option<Uuid>, StoreError>;

@@ -70,6 +70,7 @@ forward!(RUNNER_TOKEN, RunnerTokenRepo {
     async fn insert_runner_token(&self, token: &NewRunnerToken) -> Result<(), StoreError>;
     async fn resolve_runner_token(&self, hash: &[u8]) -> Result<Option<RunnerTokenInfo>, StoreError>;
     async fn redeem_exchange_token_for_access(&self, hash: &[u8], now: Timestamp, access: &NewRunnerToken) -> Result<Option<Uuid>, StoreError>;
+    async fn refresh_runner_access_token(&self, current: &[u8], now: Timestamp, access: &NewRunnerToken) -> Result<Option<Uuid>, StoreError>;
 });
 
 forward!(IDENTITY, IdentityRepo {

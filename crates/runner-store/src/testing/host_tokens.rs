@@ -146,8 +146,17 @@ async fn host_token_updates_are_conditional(store: Arc<dyn Store>) {
     let stale = HostToken { token_ciphertext: encrypted(token.id, "token", "lost"), revision: 2, ..token.clone() };
     assert_eq!(store.update_host_token(&stale).await.unwrap(), WriteOutcome::Conflict);
     assert_eq!(store.get_host_token(token.id).await.unwrap(), Some(a.clone()));
-    // And back to no refresh token, no expiry, no scopes.
-    let b = HostToken { refresh_token_ciphertext: None, expires_at: None, scopes: vec![], revision: 3, ..a };
+    // And back to no refresh token, no expiry, no scopes; another source and no integration
+    // (an OAuth token replacing a personal access token changes both).
+    let b = HostToken {
+        source: HostTokenSource::Pat,
+        integration_id: None,
+        refresh_token_ciphertext: None,
+        expires_at: None,
+        scopes: vec![],
+        revision: 3,
+        ..a
+    };
     assert_eq!(store.update_host_token(&b).await.unwrap(), WriteOutcome::Written);
     assert_eq!(store.get_host_token(token.id).await.unwrap(), Some(b));
     // A token that is not there is a conflict.
