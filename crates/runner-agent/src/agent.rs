@@ -2,12 +2,14 @@
 //! through the generated tonic clients of `gitpod-api`.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use crypto_box::SecretKey;
 use gitpod_api::gitpod::v1::identity_service_client::IdentityServiceClient;
 use gitpod_api::gitpod::v1::runner_configuration_service_client::RunnerConfigurationServiceClient;
+use gitpod_api::gitpod::v1::runner_service_client::RunnerServiceClient;
 use gitpod_api::gitpod::v1::*;
 use gitpod_api::runnerside::v1::runner_interaction_service_client::RunnerInteractionServiceClient;
 use gitpod_api::runnerside::v1::*;
@@ -18,11 +20,16 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
+use crate::callback::{self, Callbacks};
 use crate::config::Config;
 use crate::state::{StateDir, StoredToken};
 
 /// The configuration schema the agent reports: a Linux host running containers or micro-VMs.
 pub const SCHEMA_JSON: &str = include_str!("../schema.json");
+/// How the server's refusal of a superseded access token starts (`runner_core::accounts`).
+const SUPERSEDED: &str = "runner access token superseded";
+/// Exchange tokens name their runner: `gpx_<runner id, 32 hex digits>_<secret>`.
+const EXCHANGE_TOKEN_PREFIX: &str = "gpx_";
 /// Reported with Signup.
 pub const VERSION: &str = concat!("reference-agent/", env!("CARGO_PKG_VERSION"));
 const PAGE_SIZE: i32 = 100;
@@ -57,6 +64,14 @@ impl Trouble {
                 Trouble::Retry(detail)
             }
             Code::Internal | Code::Cancelled => Trouble::Retry(detail),
+            // Another process redeemed a newer exchange token for this runner: it is the runner
+            // now, and two processes must not both report as one.
+            Code::Unauthenticated if status.message().contains(SUPERSEDED) => Trouble::Fatal(format!(
+                "another runner process took over this runner: it signed up with a newer exchange token, so this \
+                 one stops. If that was not meant to happen, start this agent again with a new exchange token \
+                 (CreateRunnerToken); the other one stops then. The server said: {}",
+                status.message()
+            )),
             Code::Unauthenticated => Trouble::Fatal(format!(
                 "{detail}: the access token was refused. The runner may have been deleted, or the token expired \
                  while the server was unreachable; create a new exchange token (CreateRunnerToken) and restart \
@@ -78,7 +93,7 @@ impl Interceptor for Bearer {
     }
 }
 
-type Authed = InterceptedService<Channel, Bearer>;
+pub(crate) type Authed = InterceptedService<Channel, Bearer>;
 
 pub struct Agent {
     config: Config,
@@ -86,6 +101,10 @@ pub struct Agent {
     state: StateDir,
     key: SecretKey,
     token: Option<StoredToken>,
+    /// The current token as a header, shared with the OAuth callback server.
+    bearer: Arc<RwLock<Option<Bearer>>>,
+    /// The public URL of the OAuth callback server, once it serves.
+    callback_url: Option<String>,
     /// When the current token was obtained (seconds since the epoch), to refresh it halfway.
     token_obtained_at: i64,
     signed_up: bool,
@@ -109,11 +128,14 @@ impl Agent {
         let state = StateDir::open(&config.state_dir)?;
         let key = state.key()?;
         let token = state.token(&config.runner_id)?;
+        let bearer = Arc::new(RwLock::new(token.as_ref().and_then(|t| bearer_of(&t.access_token))));
         Ok(Self {
             channel: endpoint.connect_lazy(),
             state,
             key,
             token,
+            bearer,
+            callback_url: None,
             token_obtained_at: 0,
             signed_up: false,
             connected: false,
@@ -122,6 +144,39 @@ impl Agent {
             opened_metrics_password: None,
             config,
         })
+    }
+
+    /// Starts the OAuth callback server when `--listen` or `--public-url` asks for it, and
+    /// returns the URL it is reached at: the agent then offers OAuth for its SCMs, with
+    /// callbacks under that URL.
+    pub async fn serve_callbacks(&mut self) -> anyhow::Result<Option<String>> {
+        let Some(listen) = self.config.callback_listen() else { return Ok(None) };
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen} for OAuth callbacks: {e}"))?;
+        let callbacks =
+            Callbacks::new(self.config.runner_id.clone(), self.channel.clone(), self.key.clone(), self.bearer.clone())?;
+        let addr = callback::serve(listener, Arc::new(callbacks));
+        let url = self.config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        tracing::info!(listen = %addr, url = %url, "serving OAuth callbacks");
+        self.callback_url = Some(url.clone());
+        Ok(Some(url))
+    }
+
+    /// The configuration schema to report: the built-in one, with each SCM's OAuth callback
+    /// under the callback server's URL, or without OAuth when no callback server runs.
+    fn schema(&self) -> Result<RunnerConfigurationSchema, Trouble> {
+        let mut schema: RunnerConfigurationSchema =
+            serde_json::from_str(SCHEMA_JSON).map_err(|e| Trouble::Fatal(format!("built-in schema: {e}")))?;
+        for scm in &mut schema.scm {
+            match (&self.callback_url, scm.oauth.as_mut()) {
+                (Some(url), Some(oauth)) => {
+                    oauth.callback_url = format!("{url}{}", callback::callback_path(&scm.scm_id))
+                }
+                _ => scm.oauth = None,
+            }
+        }
+        Ok(schema)
     }
 
     /// The runner's public key, as it signs up with it.
@@ -205,13 +260,13 @@ impl Agent {
             let halfway = self.token_obtained_at + (t.expires_at - self.token_obtained_at) / 2;
             if t.expires_at <= now {
                 tracing::warn!("the access token has expired");
-                self.token = None;
+                self.set_token(None);
             } else if loaded_from_disk || now >= halfway {
                 // A token from disk is refreshed at once, which also proves it still works.
                 match self.refresh().await {
                     Err(Trouble::Fatal(why)) if loaded_from_disk && self.config.exchange_token.is_some() => {
                         tracing::warn!(error = %why, "the stored access token was refused; using the exchange token");
-                        self.token = None;
+                        self.set_token(None);
                     }
                     other => return other,
                 }
@@ -226,6 +281,16 @@ impl Agent {
                     .to_owned(),
             ));
         };
+        // Checked before redeeming, so that a wrong --runner-id does not use the token up.
+        if let Some(owner) = exchange_token_runner(&exchange_token)
+            && owner.hyphenated().to_string() != self.config.runner_id
+        {
+            return Err(Trouble::Fatal(format!(
+                "the exchange token is for runner {owner}, not for --runner-id {}; nothing was used up: correct \
+                 --runner-id, or pass that runner's exchange token",
+                self.config.runner_id
+            )));
+        }
         let answer = IdentityServiceClient::new(self.channel.clone())
             .exchange_token(ExchangeTokenRequest { exchange_token })
             .await
@@ -251,7 +316,7 @@ impl Agent {
             .into_inner();
         let subject = identity.subject.unwrap_or_default();
         if subject.principal != Principal::Runner as i32 || subject.id != self.config.runner_id {
-            self.token = None;
+            self.set_token(None);
             if let Err(e) = self.state.clear() {
                 tracing::warn!(error = %e, "cannot remove the state files");
             }
@@ -283,9 +348,37 @@ impl Agent {
     fn keep_token(&mut self, access_token: String, expires_at: i64) -> Result<(), Trouble> {
         let token = StoredToken { runner_id: self.config.runner_id.clone(), access_token, expires_at };
         self.state.save_token(&token).map_err(|e| Trouble::Fatal(format!("cannot store the access token: {e:#}")))?;
-        self.token = Some(token);
+        self.set_token(Some(token));
         self.token_obtained_at = unix_now();
         Ok(())
+    }
+
+    /// The current token, here and for the callback server.
+    fn set_token(&mut self, token: Option<StoredToken>) {
+        *self.bearer.write().unwrap_or_else(|e| e.into_inner()) =
+            token.as_ref().and_then(|t| bearer_of(&t.access_token));
+        self.token = token;
+    }
+
+    /// The region to report: the one `--region` names (where this host runs), else the one the
+    /// runner was configured with, since this agent cannot tell where it runs.
+    async fn region(&self) -> Result<String, Trouble> {
+        if let Some(region) = &self.config.region {
+            return Ok(region.clone());
+        }
+        let runner = RunnerServiceClient::with_interceptor(self.channel.clone(), self.bearer()?)
+            .get_runner(GetRunnerRequest { runner_id: self.config.runner_id.clone() })
+            .await
+            .map_err(|s| Trouble::from_status("GetRunner", &s))?
+            .into_inner()
+            .runner
+            .unwrap_or_default();
+        let configured = runner.spec.and_then(|s| s.configuration).map(|c| c.region).unwrap_or_default();
+        tracing::info!(
+            region = %configured,
+            "reporting the runner's configured region (--region says where this host runs)"
+        );
+        Ok(configured)
     }
 
     async fn signup(&mut self) -> Result<(), Trouble> {
@@ -293,7 +386,7 @@ impl Agent {
             runner_id: self.config.runner_id.clone(),
             public_key: self.public_key().to_vec(),
             version: VERSION.to_owned(),
-            region: self.config.region.clone(),
+            region: self.region().await?,
             system_details: system_details(),
             capabilities: vec![RunnerCapability::FetchLocalScmIntegrations as i32],
         };
@@ -307,8 +400,7 @@ impl Agent {
             }
             Err(s) => return Err(Trouble::from_status("Signup", &s)),
         }
-        let schema: RunnerConfigurationSchema =
-            serde_json::from_str(SCHEMA_JSON).map_err(|e| Trouble::Fatal(format!("built-in schema: {e}")))?;
+        let schema = self.schema()?;
         self.interaction()?
             .update_runner_configuration_schema(UpdateRunnerConfigurationSchemaRequest {
                 runner_id: self.config.runner_id.clone(),
@@ -440,15 +532,26 @@ impl Agent {
 
     fn bearer(&self) -> Result<Bearer, Trouble> {
         let token = self.token.as_ref().ok_or_else(|| Trouble::Fatal("no access token".to_owned()))?;
-        let value = format!("Bearer {}", token.access_token)
-            .parse()
-            .map_err(|_| Trouble::Fatal("the access token is not a valid header value".to_owned()))?;
-        Ok(Bearer(value))
+        bearer_of(&token.access_token)
+            .ok_or_else(|| Trouble::Fatal("the access token is not a valid header value".to_owned()))
     }
 
     fn interaction(&self) -> Result<RunnerInteractionServiceClient<Authed>, Trouble> {
         Ok(RunnerInteractionServiceClient::with_interceptor(self.channel.clone(), self.bearer()?))
     }
+}
+
+/// The runner an exchange token names, if it names one (tokens of older servers do not).
+pub fn exchange_token_runner(token: &str) -> Option<uuid::Uuid> {
+    let rest = token.strip_prefix(EXCHANGE_TOKEN_PREFIX)?;
+    let (id, secret) = rest.split_at_checked(32)?;
+    secret.starts_with('_').then_some(())?;
+    uuid::Uuid::try_parse(id).ok()
+}
+
+/// `Authorization: Bearer <token>`, if the token is a valid header value.
+fn bearer_of(access_token: &str) -> Option<Bearer> {
+    format!("Bearer {access_token}").parse().ok().map(Bearer)
 }
 
 /// A short, one-way name for a secret, to show that it was opened without showing it:
@@ -459,7 +562,7 @@ pub fn fingerprint(secret: &[u8]) -> String {
     format!("sha256:{hex}")
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
@@ -515,6 +618,16 @@ mod tests {
         let f = fingerprint(b"s3cret");
         assert_eq!(f.len(), "sha256:".len() + 12);
         assert!(!f.contains("s3cret"));
+    }
+
+    #[test]
+    fn exchange_tokens_name_their_runner() {
+        let id = uuid::Uuid::now_v7();
+        let token = format!("gpx_{}_{}", id.simple(), "A".repeat(43));
+        assert_eq!(exchange_token_runner(&token), Some(id));
+        for other in ["gpx_abc", "gpl_x", &format!("gpx_{}", id.simple()), &format!("gpx_{}x", id.simple())] {
+            assert_eq!(exchange_token_runner(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -17,8 +17,8 @@ pub struct Config {
     #[arg(long, env = "RUNNER_API_URL")]
     pub api_url: String,
 
-    /// Id of the runner this agent runs as.
-    #[arg(long, env = "RUNNER_ID")]
+    /// Id of the runner this agent runs as (the `runnerId` CreateRunner answered).
+    #[arg(long, env = "RUNNER_ID", value_parser = runner_id)]
     pub runner_id: String,
 
     /// One-time exchange token; not needed while the state directory holds a valid access token.
@@ -34,13 +34,43 @@ pub struct Config {
     #[arg(long, env = "RUNNER_HEARTBEAT_SECONDS", default_value_t = 10.0)]
     pub heartbeat_seconds: f64,
 
-    /// Region the runner reports.
-    #[arg(long, env = "RUNNER_REGION", default_value = "local")]
-    pub region: String,
+    /// Region this host runs in, as the runner reports it. Without it the agent reports the
+    /// region the runner was configured with (its spec), since it cannot tell where it runs.
+    #[arg(long, env = "RUNNER_REGION")]
+    pub region: Option<String>,
+
+    /// Address the OAuth callback server listens on (HOST:PORT). Default, when --public-url
+    /// is given: 127.0.0.1:8081. Without this flag and --public-url the agent serves no
+    /// callbacks and offers no OAuth for its SCMs.
+    #[arg(long, env = "RUNNER_LISTEN", value_name = "HOST:PORT")]
+    pub listen: Option<String>,
+
+    /// URL at which users' browsers reach the OAuth callback server (behind a proxy, its public
+    /// URL): the callback of each SCM is PUBLIC_URL/auth/SCM_ID/callback, reported in the
+    /// runner's configuration schema, to be registered with the SCM's OAuth application.
+    /// Default, when --listen is given: http://LISTEN.
+    #[arg(long, env = "RUNNER_PUBLIC_URL", value_parser = public_url)]
+    pub public_url: Option<String>,
 
     /// Longest wait between retries after errors, in seconds.
     #[arg(long, env = "RUNNER_MAX_BACKOFF_SECONDS", default_value_t = 10.0)]
     pub max_backoff_seconds: f64,
+}
+
+/// A runner id is a UUID; the canonical, lower-case hyphenated form is kept.
+fn runner_id(s: &str) -> Result<String, String> {
+    uuid::Uuid::try_parse(s.trim())
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| format!("{s:?} is not a runner id (a UUID such as 0190f3a4-8b7c-7d2e-9f10-1a2b3c4d5e6f)"))
+}
+
+/// An absolute http(s) URL without query or fragment; a trailing `/` is dropped.
+fn public_url(s: &str) -> Result<String, String> {
+    let ok = (s.starts_with("https://") || s.starts_with("http://")) && !s.contains(['?', '#', ' ']);
+    if !ok || s.split("://").nth(1).is_none_or(|rest| rest.trim_end_matches('/').is_empty()) {
+        return Err(format!("{s:?} is not an http(s) URL such as https://runner.example.com"));
+    }
+    Ok(s.trim_end_matches('/').to_owned())
 }
 
 impl Config {
@@ -50,5 +80,14 @@ impl Config {
 
     pub fn max_backoff(&self) -> Duration {
         Duration::from_secs_f64(self.max_backoff_seconds.clamp(0.1, 3600.0))
+    }
+
+    /// Where the OAuth callback server listens, if it runs.
+    pub fn callback_listen(&self) -> Option<&str> {
+        match (&self.listen, &self.public_url) {
+            (Some(listen), _) => Some(listen),
+            (None, Some(_)) => Some("127.0.0.1:8081"),
+            (None, None) => None,
+        }
     }
 }

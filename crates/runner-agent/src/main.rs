@@ -16,13 +16,17 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let config = Config::parse();
-    let agent = match Agent::new(config) {
+    let mut agent = match Agent::new(config) {
         Ok(agent) => agent,
         Err(e) => {
             eprintln!("runner-agent: {e:#}");
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = agent.serve_callbacks().await {
+        eprintln!("runner-agent: {e:#}");
+        return ExitCode::from(2);
+    }
     let run = agent.run();
     tokio::select! {
         exit = run => match exit {

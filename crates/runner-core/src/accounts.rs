@@ -17,6 +17,9 @@ use crate::time::Timestamp;
 use crate::token_cache::TokenCache;
 use crate::validate;
 
+/// How the refusal of a superseded runner access token starts; runner processes look for it.
+pub const SUPERSEDED: &str = "runner access token superseded";
+
 /// The one local-configuration runner every organization has: it holds the settings shared by
 /// local runners (their SCM integrations, and with its desired phase whether they may run).
 pub fn local_configuration_runner(org_id: Uuid, now: Timestamp) -> crate::model::Runner {
@@ -244,9 +247,17 @@ impl Accounts {
         if bearer.starts_with(secrets::ACCESS_TOKEN_PREFIX) {
             // A runner process, with the access token it got for its exchange token.
             return match self.store.resolve_runner_token(&secrets::hash(bearer)).await? {
-                Some(t) if t.kind == RunnerTokenKind::Access && t.expires_at > now => {
-                    Ok(Caller::runner(t.org_id, t.runner_id))
-                }
+                // Another runner process redeemed an exchange token of this runner: the process
+                // holding this token is told so, to stop rather than run beside the new one.
+                Some(t) if t.kind == RunnerTokenKind::Access && t.expires_at > now => match t.superseded_at {
+                    Some(at) => Err(CoreError::Unauthenticated(format!(
+                        "{SUPERSEDED}: another runner process signed up for runner {} with a newer exchange token at {}; \
+                         stop this one (or, to take the runner back, start it with a new exchange token from CreateRunnerToken)",
+                        t.runner_id,
+                        at.rfc3339()
+                    ))),
+                    None => Ok(Caller::runner(t.org_id, t.runner_id)),
+                },
                 _ => Err(refused()),
             };
         }

@@ -295,6 +295,89 @@ impl HostTokens {
         }
     }
 
+    /// Stores what an OAuth authorization gave as `subject`'s token for `integration`'s host on
+    /// `runner` (source OAUTH), replacing the subject's token for that host, whatever its source.
+    /// The caller has established that the subject asked for it (a state the server signed).
+    pub async fn store_oauth(
+        &self,
+        runner: &Runner,
+        integration: &ScmIntegration,
+        subject: &Subject,
+        grant: OAuthGrant,
+    ) -> Result<HostToken> {
+        let mut v = Violations::default();
+        v.check(secret("token", &grant.token));
+        if !grant.refresh_token.is_empty() {
+            v.check(secret("refreshToken", &grant.refresh_token));
+        }
+        v.check(check_scopes(&grant.scopes));
+        v.finish()?;
+        // The subject must still be in the runner's organization (a state outlives nothing).
+        let member = self.store.get_member(subject.id).await?.filter(|m| m.org_id == runner.org_id);
+        let Some(member) = member.filter(|m| m.principal == subject.principal) else {
+            return Err(CoreError::FailedPrecondition(format!(
+                "{} {} is no longer a member of the runner's organization",
+                subject.principal.as_str(),
+                subject.id
+            )));
+        };
+        for _ in 0..UPDATE_ATTEMPTS {
+            let existing = self
+                .store
+                .list_host_tokens(
+                    &Visibility::All { org_id: runner.org_id },
+                    Some(runner.id),
+                    Some(member.id),
+                    None,
+                    1000,
+                )
+                .await?
+                .into_iter()
+                .find(|t| t.host == integration.host);
+            let now = Timestamp::now();
+            let fresh = existing.is_none();
+            let mut token = existing.unwrap_or_else(|| HostToken {
+                id: Uuid::now_v7(),
+                runner_id: runner.id,
+                host: integration.host.clone(),
+                subject: member.subject(),
+                source: HostTokenSource::Oauth,
+                token_ciphertext: Vec::new(),
+                refresh_token_ciphertext: None,
+                expires_at: None,
+                integration_id: Some(integration.id),
+                scopes: Vec::new(),
+                created_at: now,
+                updated_at: now,
+                revision: 0,
+            });
+            token.source = HostTokenSource::Oauth;
+            token.integration_id = Some(integration.id);
+            token.token_ciphertext = self.key.encrypt(grant.token.as_bytes(), &aad(token.id, "token"));
+            token.refresh_token_ciphertext = Some(&grant.refresh_token)
+                .filter(|r| !r.is_empty())
+                .map(|r| self.key.encrypt(r.as_bytes(), &aad(token.id, "refresh")));
+            token.expires_at = grant.expires_at;
+            token.scopes = grant.scopes.clone();
+            token.updated_at = now.max(token.updated_at);
+            token.revision += 1;
+            let written = if fresh {
+                match self.store.insert_host_token(&token).await {
+                    Ok(()) => true,
+                    // Stored meanwhile by another authorization: replace that one.
+                    Err(StoreError::AlreadyExists) => false,
+                    Err(e) => return Err(e.into()),
+                }
+            } else {
+                self.store.update_host_token(&token).await? == WriteOutcome::Written
+            };
+            if written {
+                return Ok(token);
+            }
+        }
+        Err(CoreError::Unavailable("host authentication token is being changed concurrently; retry".to_owned()))
+    }
+
     /// A token of `runner` and its decrypted value and refresh token, for sealing to the
     /// runner. The caller has established that it acts for `runner`.
     pub async fn value_for(&self, runner: &Runner, lookup: TokenLookup) -> Result<(HostToken, String, Option<String>)> {
@@ -357,6 +440,27 @@ impl HostTokens {
             .decrypt(stored, &aad(token.id, what))
             .map_err(|_| CoreError::Internal(format!("host authentication token {} does not decrypt", token.id)))?;
         String::from_utf8(plain).map_err(|_| CoreError::Internal("stored token is not UTF-8".to_owned()))
+    }
+}
+
+/// What a provider gave for an OAuth authorization code.
+#[derive(Clone, Default)]
+pub struct OAuthGrant {
+    pub token: String,
+    /// Empty when the provider gave none.
+    pub refresh_token: String,
+    pub expires_at: Option<Timestamp>,
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for OAuthGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthGrant")
+            .field("token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("scopes", &self.scopes)
+            .finish()
     }
 }
 

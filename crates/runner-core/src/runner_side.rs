@@ -16,14 +16,17 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use crate::authz::RunnerAccess;
+use crate::authz::{RunnerAccess, Visibility};
 use crate::environment_classes::{EnvironmentClasses, ListClassesInput};
 use crate::error::{CoreError, FieldViolation, Resource, Result};
-use crate::host_tokens::{HostTokens, TokenLookup};
+use crate::host_tokens::{HostTokens, OAuthGrant, TokenLookup};
 use crate::identity::Caller;
 use crate::model::*;
 use crate::runners::{Page, Runners};
 use crate::schema::{self, RunnerConfigurationSchema};
+use crate::scm::auth::{self, TokenEndpoint};
+use crate::scm::oauth::{OAuthFlow, OAuthState};
+use crate::scm::provider::ScmKind;
 use crate::scm_integrations::ScmIntegrations;
 use crate::secrets::{self, runner_token, seal};
 use crate::store::{RunnerTokenKind, Store};
@@ -95,6 +98,24 @@ pub struct SealedHostToken {
     pub encrypted_refresh_token: Vec<u8>,
 }
 
+/// A checked OAuth state: whose authorization it is, and how the runner exchanges its code.
+#[derive(Debug)]
+pub struct OAuthCallback {
+    pub state: OAuthState,
+    pub integration: ScmIntegration,
+    pub token_endpoint: TokenEndpoint,
+    /// The runner's callback URL for the SCM, as the authorization sent it; empty if none.
+    pub redirect_uri: String,
+}
+
+/// StoreOAuthHostToken as sent.
+#[derive(Debug, Clone, Default)]
+pub struct StoreOAuthInput {
+    pub runner_id: String,
+    pub state: String,
+    pub grant: OAuthGrant,
+}
+
 #[derive(Clone)]
 pub struct RunnerSide {
     store: Arc<dyn Store>,
@@ -102,6 +123,7 @@ pub struct RunnerSide {
     classes: EnvironmentClasses,
     scm: ScmIntegrations,
     host_tokens: HostTokens,
+    oauth: OAuthFlow,
     access_token_ttl_secs: i64,
 }
 
@@ -112,8 +134,15 @@ impl RunnerSide {
         classes: EnvironmentClasses,
         scm: ScmIntegrations,
         host_tokens: HostTokens,
+        oauth: OAuthFlow,
     ) -> Self {
-        Self { store, runners, classes, scm, host_tokens, access_token_ttl_secs: DEFAULT_ACCESS_TOKEN_TTL_SECS }
+        Self { store, runners, classes, scm, host_tokens, oauth, access_token_ttl_secs: DEFAULT_ACCESS_TOKEN_TTL_SECS }
+    }
+
+    /// The same use cases with another OAuth flow (other providers' web addresses).
+    pub fn with_oauth(mut self, oauth: OAuthFlow) -> Self {
+        self.oauth = oauth;
+        self
     }
 
     /// How long runner access tokens live.
@@ -141,17 +170,22 @@ impl RunnerSide {
         Ok(IssuedAccessToken { token, runner_id, expires_at: record.expires_at })
     }
 
-    /// RefreshRunnerAccessToken: a new access token for the calling runner.
-    pub async fn refresh(&self, caller: &Caller) -> Result<IssuedAccessToken> {
-        let runner_id = caller.runner_id().ok_or_else(not_a_runner)?;
-        self.issue_access_token(runner_id).await
-    }
-
-    async fn issue_access_token(&self, runner_id: Uuid) -> Result<IssuedAccessToken> {
-        let (token, record) = runner_token(runner_id, RunnerTokenKind::Access, self.access_token_ttl_secs);
-        let expires_at = record.expires_at;
-        self.store.insert_runner_token(&record).await?;
-        Ok(IssuedAccessToken { token, runner_id, expires_at })
+    /// RefreshRunnerAccessToken: a new access token for the calling runner, which presented
+    /// `current`. It belongs to the same sign-up as `current`: another process that redeems an
+    /// exchange token of the runner supersedes both, even one refreshed at that very moment.
+    pub async fn refresh(&self, caller: &Caller, current: &str) -> Result<IssuedAccessToken> {
+        caller.runner_id().ok_or_else(not_a_runner)?;
+        let (token, record) = runner_token(Uuid::nil(), RunnerTokenKind::Access, self.access_token_ttl_secs);
+        let runner_id = self
+            .store
+            .refresh_runner_access_token(&secrets::hash(current), Timestamp::now(), &record)
+            .await?
+            .ok_or_else(|| {
+                CoreError::Unauthenticated(
+                    "the runner access token expired or was superseded; it cannot be refreshed".to_owned(),
+                )
+            })?;
+        Ok(IssuedAccessToken { token, runner_id, expires_at: record.expires_at })
     }
 
     /// Signup: the runner publishes its key and what it is; its phase becomes INACTIVE.
@@ -334,6 +368,49 @@ impl RunnerSide {
             None => Vec::new(),
         };
         Ok(SealedHostToken { token, encrypted_token, encrypted_refresh_token })
+    }
+
+    /// CheckOAuthState: what the state of an OAuth callback the runner received stands for,
+    /// and how to exchange its code. `invalid_argument` on `state` for a state this server did
+    /// not sign for this runner, or one that expired; `failed_precondition` when the host's
+    /// integration is gone or has no OAuth any more.
+    pub async fn check_oauth_state(&self, caller: &Caller, runner_id: &str, state: &str) -> Result<OAuthCallback> {
+        let id = own_runner_id(caller, runner_id)?;
+        if state.is_empty() {
+            return Err(CoreError::invalid("state", "is required"));
+        }
+        let state = self.oauth.check(state, id, Timestamp::now())?;
+        let runner = self.runners.load_for(caller, id, RunnerAccess::User).await?;
+        refuse_while_deleting(&runner)?;
+        let integrations = self
+            .store
+            .list_scm_integrations(&Visibility::All { org_id: runner.org_id }, &[runner.id], None, 1000)
+            .await?;
+        let gone = || {
+            CoreError::FailedPrecondition(format!(
+                "the SCM integration for host {} has no OAuth configured any more",
+                state.host
+            ))
+        };
+        let integration = integrations.into_iter().find(|i| i.host == state.host).ok_or_else(gone)?;
+        let kind = ScmKind::of_scm_id(&integration.scm_id).ok_or_else(gone)?;
+        let token_endpoint =
+            auth::token_endpoint(kind, &integration, &self.oauth.web_base(&integration)).ok_or_else(gone)?;
+        let schema = self.classes.schema_of(&runner).await?;
+        let redirect_uri = schema
+            .scm(&integration.scm_id)
+            .and_then(|s| s.oauth.as_ref())
+            .map(|o| o.callback_url.clone())
+            .unwrap_or_default();
+        Ok(OAuthCallback { state, integration, token_endpoint, redirect_uri })
+    }
+
+    /// StoreOAuthHostToken: what the provider gave for the code of a callback, stored as the
+    /// host token of the user its state names (checked again), replacing theirs for the host.
+    pub async fn store_oauth_token(&self, caller: &Caller, input: StoreOAuthInput) -> Result<HostToken> {
+        let checked = self.check_oauth_state(caller, &input.runner_id, &input.state).await?;
+        let runner = self.runners.load_for(caller, checked.state.runner_id, RunnerAccess::User).await?;
+        self.host_tokens.store_oauth(&runner, &checked.integration, &checked.state.subject, input.grant).await
     }
 
     /// MarkRunnerDeleted: a runner being deleted has finished; its record and everything that

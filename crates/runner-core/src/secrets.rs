@@ -72,13 +72,30 @@ pub(crate) fn seal(runner: &Runner, secret: &str) -> Result<Vec<u8>> {
         .map_err(|_| CoreError::FailedPrecondition("runner has an invalid public key".to_owned()))
 }
 
-/// Mints a runner token: the plaintext for the caller and the record to store.
+/// Exchange tokens start with this, then name their runner: see [`exchange_token_runner`].
+pub const EXCHANGE_TOKEN_PREFIX: &str = "gpx_";
+
+/// The runner an exchange token was minted for: `gpx_<runner id, 32 hex digits>_<secret>`. A
+/// runner process reads it before redeeming the token, so that a wrong `--runner-id` is told
+/// apart without spending the token. Naming the runner reveals nothing secret: its 256 random
+/// bits follow. `None` for anything else.
+pub fn exchange_token_runner(token: &str) -> Option<Uuid> {
+    let rest = token.strip_prefix(EXCHANGE_TOKEN_PREFIX)?;
+    let (id, secret) = rest.split_at_checked(32)?;
+    if !secret.starts_with('_') || !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return None;
+    }
+    Uuid::try_parse(id).ok()
+}
+
+/// Mints a runner token: the plaintext for the caller and the record to store. An exchange
+/// token names its runner ([`exchange_token_runner`]).
 pub(crate) fn runner_token(runner_id: Uuid, kind: RunnerTokenKind, ttl_seconds: i64) -> (String, NewRunnerToken) {
-    let minted = mint(match kind {
-        RunnerTokenKind::Exchange => "gpx",
-        RunnerTokenKind::Logs => "gpl",
-        RunnerTokenKind::Access => ACCESS_TOKEN_PREFIX.trim_end_matches('_'),
-    });
+    let minted = match kind {
+        RunnerTokenKind::Exchange => mint(&format!("{EXCHANGE_TOKEN_PREFIX}{}", runner_id.simple())),
+        RunnerTokenKind::Logs => mint("gpl"),
+        RunnerTokenKind::Access => mint(ACCESS_TOKEN_PREFIX.trim_end_matches('_')),
+    };
     let now = Timestamp::now();
     let record = NewRunnerToken {
         hash: minted.hash,
@@ -101,5 +118,29 @@ mod tests {
         assert_eq!(a.plaintext.len(), 3 + 43);
         assert_eq!(a.hash, super::hash(&a.plaintext));
         assert_eq!(a.hash.len(), 32);
+    }
+
+    #[test]
+    fn exchange_tokens_name_their_runner() {
+        use super::*;
+        let runner = Uuid::now_v7();
+        let (token, record) = runner_token(runner, RunnerTokenKind::Exchange, 60);
+        assert_eq!(token.len(), "gpx_".len() + 32 + 1 + 43);
+        assert_eq!(exchange_token_runner(&token), Some(runner));
+        assert_eq!(record.hash, hash(&token));
+        let (logs, _) = runner_token(runner, RunnerTokenKind::Logs, 60);
+        assert!(logs.starts_with("gpl_") && !logs.contains(&runner.simple().to_string()));
+        for other in [
+            logs.as_str(),
+            "gpx_",
+            "gpx_zz",
+            &format!("gpx_{}", runner.simple()),
+            &format!("gpx_{}x", runner.simple()),
+            &format!("gpx_{}_x", runner.simple().to_string().to_uppercase()),
+            &format!("gpx_{}_x", runner.hyphenated()),
+            "gpx_é",
+        ] {
+            assert_eq!(exchange_token_runner(other), None, "{other}");
+        }
     }
 }

@@ -1,6 +1,6 @@
-//! Authentication: every API call carries `Authorization: Bearer <token>`. The extractor works
-//! the same for Connect, gRPC and gRPC-web (connectrpc-axum hands it the request's headers on
-//! every path). Health and reflection are not behind it.
+//! Authentication: every API call carries `Authorization: Bearer <token>`. The extractors work
+//! the same for Connect, gRPC and gRPC-web (connectrpc-axum hands them the request's headers on
+//! every path). Health and reflection are not behind them.
 
 use axum::extract::FromRequestParts;
 use connectrpc_axum::prelude::ConnectError;
@@ -14,7 +14,20 @@ use crate::state::AppState;
 /// The authenticated caller of a request.
 pub struct Authenticated(pub Caller);
 
+/// The authenticated caller and the bearer token it presented, for the one call that acts on
+/// the token itself (RefreshRunnerAccessToken).
+pub struct AuthenticatedBy(pub Caller, pub String);
+
 impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ConnectError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let AuthenticatedBy(caller, _) = AuthenticatedBy::from_request_parts(parts, state).await?;
+        Ok(Authenticated(caller))
+    }
+}
+
+impl FromRequestParts<AppState> for AuthenticatedBy {
     type Rejection = ConnectError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
@@ -30,7 +43,7 @@ impl FromRequestParts<AppState> for Authenticated {
         match state.identity.authenticate(token).await {
             Ok(caller) => {
                 crate::telemetry::record_principal(&caller);
-                Ok(Authenticated(caller))
+                Ok(AuthenticatedBy(caller, token.to_owned()))
             }
             Err(e) => {
                 crate::telemetry::record_code("unauthenticated");

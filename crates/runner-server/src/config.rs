@@ -106,8 +106,15 @@ pub struct Config {
     /// https://HOST/api/v4; bitbucket.org https://api.bitbucket.org/2.0; Azure DevOps
     /// https://HOST plus the integration's virtual directory.
     #[arg(long = "scm-api-url", env = "RUNNER_SERVER_SCM_API_URLS", value_delimiter = ',',
-          value_parser = scm_api_url)]
+          value_parser = host_url)]
     pub scm_api_urls: Vec<String>,
+
+    /// Web address of an SCM integration host's provider, as HOST=URL (repeat the flag, or
+    /// comma-separate), where it is not https://HOST: the base of its OAuth authorization and
+    /// token endpoints and of its personal access token pages (a proxy, or a test's fake).
+    #[arg(long = "scm-web-url", env = "RUNNER_SERVER_SCM_WEB_URLS", value_delimiter = ',',
+          value_parser = host_url)]
+    pub scm_web_urls: Vec<String>,
 
     /// Seconds an SCM provider gets to answer one request (failed reads are retried twice).
     #[arg(long, env = "RUNNER_SERVER_SCM_TIMEOUT_SECONDS", default_value_t = 10,
@@ -171,9 +178,9 @@ pub struct Config {
 }
 
 /// `HOST=URL`, the URL absolute http(s).
-fn scm_api_url(s: &str) -> Result<String, String> {
+fn host_url(s: &str) -> Result<String, String> {
     let (host, url) =
-        s.split_once('=').ok_or("expected HOST=URL, for example ghe.example.com=https://ghe.example.com/api/v3")?;
+        s.split_once('=').ok_or("expected HOST=URL, for example ghe.example.com=https://ghe.example.com")?;
     if host.is_empty() || host.contains("://") {
         return Err(format!("{host:?} is not a host name"));
     }
@@ -183,14 +190,24 @@ fn scm_api_url(s: &str) -> Result<String, String> {
     Ok(s.to_owned())
 }
 
+/// `HOST=URL` settings as host (lower-case) to base URL (no trailing `/`).
+fn host_url_map(settings: &[String]) -> std::collections::HashMap<String, String> {
+    settings
+        .iter()
+        .filter_map(|s| s.split_once('='))
+        .map(|(h, u)| (h.to_ascii_lowercase(), u.trim_end_matches('/').to_owned()))
+        .collect()
+}
+
 impl Config {
     /// The `--scm-api-url` overrides as host (lower-case) to base URL.
     pub fn scm_api_url_map(&self) -> std::collections::HashMap<String, String> {
-        self.scm_api_urls
-            .iter()
-            .filter_map(|s| s.split_once('='))
-            .map(|(h, u)| (h.to_ascii_lowercase(), u.trim_end_matches('/').to_owned()))
-            .collect()
+        host_url_map(&self.scm_api_urls)
+    }
+
+    /// The `--scm-web-url` overrides as host (lower-case) to base URL.
+    pub fn scm_web_url_map(&self) -> std::collections::HashMap<String, String> {
+        host_url_map(&self.scm_web_urls)
     }
 }
 
@@ -400,7 +417,11 @@ mod tests {
         assert_eq!(map["gitlab.local:8443"], "http://127.0.0.1:9/api/v4");
         for bad in ["github.com", "https://github.com=https://x", "github.com=ftp://x", "=https://x"] {
             assert!(Cli::try_parse_from(["runner-server", "--scm-api-url", bad]).is_err(), "{bad}");
+            assert!(Cli::try_parse_from(["runner-server", "--scm-web-url", bad]).is_err(), "{bad}");
         }
+        let cli =
+            Cli::try_parse_from(["runner-server", "--scm-web-url", "GitHub.com=http://127.0.0.1:9/github/"]).unwrap();
+        assert_eq!(cli.config.scm_web_url_map()["github.com"], "http://127.0.0.1:9/github");
     }
 
     #[test]

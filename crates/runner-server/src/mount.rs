@@ -117,6 +117,8 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .list_runner_scm_integrations(runner_side::list_runner_scm_integrations)
         .get_host_authentication_token_value(runner_side::get_host_authentication_token_value)
         .mark_runner_deleted(runner_side::mark_runner_deleted)
+        .check_oauth_state(runner_side::check_oauth_state)
+        .store_oauth_host_token(runner_side::store_oauth_host_token)
         .with_state(state)
         .build();
 

@@ -13,6 +13,7 @@ use runner_core::page::PageTokens;
 use runner_core::policies::Policies;
 use runner_core::runner_side::{self, RunnerSide};
 use runner_core::runners::{self, Runners};
+use runner_core::scm::oauth::OAuthFlow;
 use runner_core::scm::provider::ScmConnector;
 use runner_core::scm::questions::ScmQuestions;
 use runner_core::scm_integrations::ScmIntegrations;
@@ -81,6 +82,8 @@ impl AppState {
         let scm = ScmIntegrations::new(store.clone(), runners.clone(), classes.clone(), page_tokens.clone());
         let host_tokens = HostTokens::new(store.clone(), runners.clone(), page_tokens.clone(), at_rest);
         let llm = LlmIntegrations::new(store.clone(), runners.clone(), page_tokens.clone());
+        let oauth =
+            OAuthFlow::new(PageTokens::new(secrets::derive_key(master_key, "gitpod-runner-api oauth state v1")));
         let scm_questions = ScmQuestions::new(
             store.clone(),
             runners.clone(),
@@ -88,9 +91,10 @@ impl AppState {
             classes.clone(),
             page_tokens,
             Arc::new(default_scm_connector()),
+            oauth.clone(),
         );
         let runner_side =
-            RunnerSide::new(store.clone(), runners.clone(), classes.clone(), scm.clone(), host_tokens.clone())
+            RunnerSide::new(store.clone(), runners.clone(), classes.clone(), scm.clone(), host_tokens.clone(), oauth)
                 .with_access_token_ttl(timings.access_token_ttl_secs);
         Self {
             identity: Accounts::with_token_cache(store.clone(), DEFAULT_TOKEN_CACHE_TTL),
@@ -111,6 +115,16 @@ impl AppState {
     /// [`DEFAULT_TOKEN_CACHE_TTL`]; see [`runner_core::token_cache`].
     pub fn with_token_cache(mut self, ttl: std::time::Duration) -> Self {
         self.identity = Accounts::with_token_cache(self.store.clone(), ttl);
+        self
+    }
+
+    /// The same state with the web addresses of some hosts' providers (`--scm-web-url`: host
+    /// to base URL), for OAuth authorizations, code exchanges and token pages.
+    pub fn with_scm_web_urls(mut self, urls: std::collections::HashMap<String, String>) -> Self {
+        // One flow for both: the signing key is the same, only the addresses change.
+        let oauth = self.scm_questions.oauth().clone().with_web_urls(urls);
+        self.scm_questions = self.scm_questions.with_oauth(oauth.clone());
+        self.runner_side = self.runner_side.with_oauth(oauth);
         self
     }
 

@@ -14,6 +14,7 @@ use runner_server::health::Health;
 use runner_server::run::Prepared;
 use runner_server::state::RunnerTimings;
 use runner_server::{MountOptions, Server};
+use tokio::net::TcpListener;
 
 use crate::client::{Client, Protocol};
 use crate::leaks;
@@ -38,6 +39,11 @@ pub struct TestServer {
     pub admin_token: String,
     /// The server's health, to start draining as SIGTERM would.
     pub health: Arc<Health>,
+    /// How it was set up, for [`TestServer::restart`].
+    config: Config,
+    /// The store it was given, if it was not set up with its own.
+    given_store: Option<Arc<dyn Store>>,
+    mount: Option<MountOptions>,
 }
 
 /// How to start a [`TestServer`]; every setting defaults to the binary's.
@@ -46,6 +52,7 @@ pub struct TestServerBuilder {
     mount: Option<MountOptions>,
     timings: Option<RunnerTimings>,
     scm: Option<HashMap<String, String>>,
+    scm_web: Option<HashMap<String, String>>,
     store: Option<Arc<dyn Store>>,
 }
 
@@ -68,6 +75,13 @@ impl TestServerBuilder {
         self
     }
 
+    /// The providers' web pages (OAuth authorization and token endpoints) of these hosts are
+    /// at these base URLs (integration host to URL), as `--scm-web-url` says.
+    pub fn scm_web(mut self, web_urls: HashMap<String, String>) -> Self {
+        self.scm_web = Some(web_urls);
+        self
+    }
+
     /// On `store`, an empty database it bootstraps, rather than a fresh SQLite file.
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
@@ -87,8 +101,11 @@ impl TestServerBuilder {
             config.scm_api_urls = urls.iter().map(|(host, url)| format!("{host}={url}")).collect();
             config.scm_timeout_seconds = 2;
         }
-        let mut prepared = prepare(&config, self.store).await;
-        if let Some(mount) = self.mount {
+        if let Some(urls) = self.scm_web {
+            config.scm_web_urls = urls.iter().map(|(host, url)| format!("{host}={url}")).collect();
+        }
+        let mut prepared = prepare(&config, self.store.clone(), None).await;
+        if let Some(mount) = self.mount.clone() {
             prepared.mount = mount;
         }
         let (org, admin, token) = prepared.first_start.take().expect("an empty database");
@@ -102,6 +119,9 @@ impl TestServerBuilder {
             admin_id: admin.id,
             admin_token: token.token,
             health: state.health,
+            config,
+            given_store: self.store,
+            mount: self.mount,
         }
     }
 }
@@ -121,10 +141,10 @@ fn config(dir: &std::path::Path) -> Config {
     Cli::from_arg_matches(&command.get_matches_from(args)).unwrap().config
 }
 
-async fn prepare(config: &Config, store: Option<Arc<dyn Store>>) -> Prepared {
+async fn prepare(config: &Config, store: Option<Arc<dyn Store>>, listener: Option<TcpListener>) -> Prepared {
     let prepared = match store {
-        Some(store) => Prepared::with_store(config, store, None).await,
-        None => Prepared::new(config, None).await,
+        Some(store) => Prepared::with_store(config, store, listener).await,
+        None => Prepared::new(config, listener).await,
     };
     prepared.unwrap_or_else(|e| panic!("the test server did not start: {e:#}"))
 }
@@ -137,6 +157,15 @@ impl TestServer {
 
     pub fn builder() -> TestServerBuilder {
         TestServerBuilder::default()
+    }
+
+    /// Stops the server, letting calls in flight finish; [`StoppedServer::start`] starts it
+    /// again as it was set up, on the same port and database, as a restarted process would be.
+    pub async fn stop(self) -> StoppedServer {
+        let addr = self.url().trim_start_matches("http://").parse().unwrap();
+        let TestServer { server, dir, org, admin_id, admin_token, config, given_store, mount, .. } = self;
+        server.shutdown().await.unwrap();
+        StoppedServer { addr, dir, org, admin_id, admin_token, config, given_store, mount }
     }
 
     /// Stores a public key for a runner, as its sign-up would.
@@ -184,5 +213,53 @@ impl TestServer {
     /// A client calling with `token` (or none).
     pub async fn client_as(&self, protocol: Protocol, token: Option<&str>) -> Client {
         Client::new(protocol, &self.url(), token).await
+    }
+}
+
+/// A [`TestServer`] that was stopped: its database and settings, to start it again.
+pub struct StoppedServer {
+    addr: std::net::SocketAddr,
+    dir: tempfile::TempDir,
+    org: Organization,
+    admin_id: uuid::Uuid,
+    admin_token: String,
+    config: Config,
+    given_store: Option<Arc<dyn Store>>,
+    mount: Option<MountOptions>,
+}
+
+impl StoppedServer {
+    /// The server again, on the same port and database, with the same organization and admin.
+    pub async fn start(self) -> TestServer {
+        // The port may take a moment to be free again.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        let listener = loop {
+            match TcpListener::bind(self.addr).await {
+                Ok(listener) => break listener,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    eprintln!("bind {} again: {e}; retrying", self.addr);
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("cannot bind {} again: {e}", self.addr),
+            }
+        };
+        let mut prepared = prepare(&self.config, self.given_store.clone(), Some(listener)).await;
+        if let Some(mount) = self.mount.clone() {
+            prepared.mount = mount;
+        }
+        let state = prepared.state.clone();
+        TestServer {
+            server: prepared.spawn().unwrap(),
+            dir: self.dir,
+            identity: state.identity,
+            store: state.store,
+            org: self.org,
+            admin_id: self.admin_id,
+            admin_token: self.admin_token,
+            health: state.health,
+            config: self.config,
+            given_store: self.given_store,
+            mount: self.mount,
+        }
     }
 }

@@ -5,7 +5,7 @@
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::provider::ScmKind;
-use crate::model::ScmIntegration;
+use crate::model::{ScmIntegration, ScmOAuthConfig};
 
 /// The OAuth method of an integration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +51,14 @@ pub struct SchemaHints {
     pub pat_docs_url: Option<String>,
 }
 
+/// Where a runner exchanges an authorization code, and how it authenticates as the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenEndpoint {
+    pub url: String,
+    /// HTTP Basic authentication with the client id and secret, rather than form fields.
+    pub client_secret_basic: bool,
+}
+
 /// Everything but RFC 3986's unreserved characters is escaped in a query value.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
@@ -78,63 +86,78 @@ fn pat_scopes(kind: ScmKind) -> &'static [&'static str] {
     }
 }
 
-/// The authentication methods of `integration`, a provider of `kind`.
-pub fn methods(kind: ScmKind, integration: &ScmIntegration, hints: &SchemaHints) -> AuthMethods {
-    let host = integration.host.to_ascii_lowercase();
-    let web = match &integration.virtual_directory {
-        Some(dir) => format!("https://{host}{dir}"),
-        None => format!("https://{host}"),
+/// The Microsoft Entra authority of an Azure DevOps integration: its issuer without `/v2.0`.
+fn entra_authority(o: &ScmOAuthConfig) -> &str {
+    let issuer = if o.issuer_url.is_empty() {
+        "https://login.microsoftonline.com/common/v2.0"
+    } else {
+        o.issuer_url.trim_end_matches('/')
     };
-    let callback = hints.callback_url.clone().unwrap_or_default();
+    issuer.strip_suffix("/v2.0").unwrap_or(issuer)
+}
+
+/// Where the runner exchanges the authorization codes of `integration`, a provider of `kind`
+/// whose web pages are at `web` (see [`super::oauth::OAuthFlow::web_base`]); `None` without OAuth.
+pub fn token_endpoint(kind: ScmKind, integration: &ScmIntegration, web: &str) -> Option<TokenEndpoint> {
+    let o = integration.oauth.as_ref()?;
+    let (url, client_secret_basic) = match kind {
+        ScmKind::GitHub => (format!("{web}/login/oauth/access_token"), false),
+        ScmKind::GitLab => (format!("{web}/oauth/token"), false),
+        ScmKind::Bitbucket => (format!("{web}/site/oauth2/access_token"), true),
+        ScmKind::AzureDevOps => (format!("{}/oauth2/v2.0/token", entra_authority(o)), false),
+    };
+    Some(TokenEndpoint { url, client_secret_basic })
+}
+
+/// The authentication methods of `integration`, a provider of `kind` whose web pages are at
+/// `web`. The OAuth authorization URL carries `state` (signed by [`super::oauth::OAuthFlow`])
+/// and the runner's callback URL as `redirect_uri` (left out when the schema names none: the
+/// provider then uses the one registered with the OAuth application).
+pub fn methods(
+    kind: ScmKind,
+    integration: &ScmIntegration,
+    web: &str,
+    hints: &SchemaHints,
+    state: &str,
+) -> AuthMethods {
+    let callback = hints.callback_url.as_deref().unwrap_or_default();
     let oauth = integration.oauth.as_ref().map(|o| {
         let scope = oauth_scopes(kind);
+        let client_id = o.client_id.as_str();
+        let redirect = Some(("redirect_uri", callback)).filter(|_| !callback.is_empty());
+        let params = |pairs: &[(&str, &str)]| {
+            let mut all: Vec<(&str, &str)> = pairs.to_vec();
+            all.extend(redirect);
+            all.push(("state", state));
+            query(&all)
+        };
         let (auth_url, docs_url) = match kind {
             ScmKind::GitHub => (
-                format!(
-                    "{web}/login/oauth/authorize?{}",
-                    query(&[("client_id", &o.client_id), ("redirect_uri", &callback), ("scope", scope)])
-                ),
+                format!("{web}/login/oauth/authorize?{}", params(&[("client_id", client_id), ("scope", scope)])),
                 "https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps",
             ),
             ScmKind::GitLab => (
                 format!(
                     "{web}/oauth/authorize?{}",
-                    query(&[
-                        ("client_id", &o.client_id),
-                        ("redirect_uri", &callback),
-                        ("response_type", "code"),
-                        ("scope", scope),
-                    ])
+                    params(&[("client_id", client_id), ("response_type", "code"), ("scope", scope)])
                 ),
                 "https://docs.gitlab.com/integration/oauth_provider/",
             ),
             ScmKind::Bitbucket => (
                 format!(
                     "{web}/site/oauth2/authorize?{}",
-                    query(&[("client_id", &o.client_id), ("response_type", "code"), ("redirect_uri", &callback)])
+                    params(&[("client_id", client_id), ("response_type", "code")])
                 ),
                 "https://support.atlassian.com/bitbucket-cloud/docs/use-oauth-on-bitbucket-cloud/",
             ),
-            ScmKind::AzureDevOps => {
-                let issuer = if o.issuer_url.is_empty() {
-                    "https://login.microsoftonline.com/common/v2.0"
-                } else {
-                    o.issuer_url.trim_end_matches('/')
-                };
-                let authority = issuer.strip_suffix("/v2.0").unwrap_or(issuer);
-                (
-                    format!(
-                        "{authority}/oauth2/v2.0/authorize?{}",
-                        query(&[
-                            ("client_id", &o.client_id),
-                            ("response_type", "code"),
-                            ("redirect_uri", &callback),
-                            ("scope", scope),
-                        ])
-                    ),
-                    "https://learn.microsoft.com/en-us/azure/devops/integrate/get-started/authentication/entra-oauth",
-                )
-            }
+            ScmKind::AzureDevOps => (
+                format!(
+                    "{}/oauth2/v2.0/authorize?{}",
+                    entra_authority(o),
+                    params(&[("client_id", client_id), ("response_type", "code"), ("scope", scope)])
+                ),
+                "https://learn.microsoft.com/en-us/azure/devops/integrate/get-started/authentication/entra-oauth",
+            ),
         };
         OAuthMethod { auth_url, docs_url: docs_url.to_owned() }
     });
@@ -209,27 +232,61 @@ mod tests {
             callback_url: Some("https://runner.example/auth/github/callback?runner=r".into()),
             ..Default::default()
         };
-        let m = methods(ScmKind::GitHub, &integration("github", "GitHub.com", true, false), &hints);
+        let github = integration("github", "GitHub.com", true, false);
+        let m = methods(ScmKind::GitHub, &github, "https://github.com", &hints, "s.t");
         let o = m.oauth.as_ref().unwrap();
         assert!(m.pat.is_none());
         assert_eq!(
             o.auth_url,
-            "https://github.com/login/oauth/authorize?client_id=client%20id&redirect_uri=https%3A%2F%2Frunner.example%2Fauth%2Fgithub%2Fcallback%3Frunner%3Dr&scope=repo%20read%3Auser%20user%3Aemail%20workflow"
+            "https://github.com/login/oauth/authorize?client_id=client%20id&scope=repo%20read%3Auser%20user%3Aemail%20workflow&redirect_uri=https%3A%2F%2Frunner.example%2Fauth%2Fgithub%2Fcallback%3Frunner%3Dr&state=s.t"
         );
         assert_eq!(m.entry_url(), o.auth_url);
+        // Without a callback URL the provider uses the one registered with the application.
+        let m = methods(ScmKind::GitHub, &github, "http://127.0.0.1:9/github", &SchemaHints::default(), "s");
+        assert_eq!(
+            m.oauth.unwrap().auth_url,
+            "http://127.0.0.1:9/github/login/oauth/authorize?client_id=client%20id&scope=repo%20read%3Auser%20user%3Aemail%20workflow&state=s"
+        );
 
-        let m = methods(ScmKind::GitLab, &integration("gitlab", "gitlab.example.com:8443", false, true), &hints);
+        let web = "https://gitlab.example.com:8443";
+        let m =
+            methods(ScmKind::GitLab, &integration("gitlab", "gitlab.example.com:8443", false, true), web, &hints, "s");
         assert!(m.oauth.is_none());
         let p = m.pat.unwrap();
         assert!(p.create_url.starts_with("https://gitlab.example.com:8443/-/user_settings/personal_access_tokens?"));
         assert_eq!(p.required_scopes, ["api", "read_repository", "read_user"]);
 
-        let m =
-            methods(ScmKind::AzureDevOps, &integration("azuredevops_entra", "dev.azure.com/acme", false, true), &hints);
+        let azure = integration("azuredevops_entra", "dev.azure.com/acme", false, true);
+        let m = methods(ScmKind::AzureDevOps, &azure, "https://dev.azure.com/acme", &hints, "s");
         assert_eq!(m.pat.unwrap().create_url, "https://dev.azure.com/acme/_usersSettings/tokens");
+        let bitbucket = integration("bitbucket", "bitbucket.org", false, false);
         assert_eq!(
-            methods(ScmKind::Bitbucket, &integration("bitbucket", "bitbucket.org", false, false), &hints),
+            methods(ScmKind::Bitbucket, &bitbucket, "https://bitbucket.org", &hints, "s"),
             AuthMethods::default()
         );
+    }
+
+    #[test]
+    fn token_endpoints_per_provider() {
+        let endpoint = |kind, scm_id: &str, web: &str| {
+            token_endpoint(kind, &integration(scm_id, "h", true, false), web).map(|e| (e.url, e.client_secret_basic))
+        };
+        assert_eq!(
+            endpoint(ScmKind::GitHub, "github", "https://ghe.example.com"),
+            Some(("https://ghe.example.com/login/oauth/access_token".into(), false))
+        );
+        assert_eq!(
+            endpoint(ScmKind::GitLab, "gitlab", "https://gitlab.com"),
+            Some(("https://gitlab.com/oauth/token".into(), false))
+        );
+        assert_eq!(
+            endpoint(ScmKind::Bitbucket, "bitbucket", "https://bitbucket.org"),
+            Some(("https://bitbucket.org/site/oauth2/access_token".into(), true))
+        );
+        assert_eq!(
+            endpoint(ScmKind::AzureDevOps, "azuredevops_entra", "https://dev.azure.com/acme"),
+            Some(("https://login.microsoftonline.com/common/oauth2/v2.0/token".into(), false))
+        );
+        assert_eq!(token_endpoint(ScmKind::GitHub, &integration("github", "h", false, true), "https://h"), None);
     }
 }

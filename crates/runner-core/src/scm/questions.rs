@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::auth::{self, AuthMethods, SchemaHints};
 use super::context_url::{self, ContextUrl, IntegrationHost, ParseError, Target};
+use super::oauth::OAuthFlow;
 use super::provider::*;
 use crate::authz::{RunnerAccess, Visibility};
 use crate::environment_classes::EnvironmentClasses;
@@ -118,11 +119,13 @@ struct OrgsFilter {
     q: String,
 }
 
-/// A runner, one of its SCM integrations, and the caller's usable token for it if any.
+/// A runner, one of its SCM integrations, and the caller and its usable token for it if any.
 struct Binding {
     runner: Runner,
     integration: ScmIntegration,
     kind: ScmKind,
+    /// Who asks: an OAuth authorization it starts makes the token theirs.
+    subject: Subject,
     token: Option<(HostToken, String)>,
 }
 
@@ -163,6 +166,7 @@ pub struct ScmQuestions {
     classes: EnvironmentClasses,
     page_tokens: PageTokens,
     connector: Arc<dyn ScmConnector>,
+    oauth: OAuthFlow,
 }
 
 /// Whether a request's host names an integration's host: equal without case, or equal to the
@@ -189,8 +193,20 @@ impl ScmQuestions {
         classes: EnvironmentClasses,
         page_tokens: PageTokens,
         connector: Arc<dyn ScmConnector>,
+        oauth: OAuthFlow,
     ) -> Self {
-        Self { store, runners, host_tokens, classes, page_tokens, connector }
+        Self { store, runners, host_tokens, classes, page_tokens, connector, oauth }
+    }
+
+    /// The same use cases with another OAuth flow (other providers' web addresses).
+    pub fn with_oauth(mut self, oauth: OAuthFlow) -> Self {
+        self.oauth = oauth;
+        self
+    }
+
+    /// The OAuth flow whose states these use cases sign.
+    pub fn oauth(&self) -> &OAuthFlow {
+        &self.oauth
     }
 
     /// The same use cases asking providers through another connector.
@@ -575,7 +591,8 @@ impl ScmQuestions {
     async fn bind(&self, caller: &Caller, runner: &Runner, i: &ScmIntegration) -> Result<Option<Binding>> {
         let Some(kind) = ScmKind::of_scm_id(&i.scm_id) else { return Ok(None) };
         let token = self.host_tokens.usable_for(runner, &i.host, caller.subject.id, Timestamp::now()).await?;
-        Ok(Some(Binding { runner: runner.clone(), integration: i.clone(), kind, token }))
+        let subject = caller.subject.clone();
+        Ok(Some(Binding { runner: runner.clone(), integration: i.clone(), kind, subject, token }))
     }
 
     /// The first candidate (in order) where the caller holds a usable token, else the first
@@ -607,7 +624,10 @@ impl ScmQuestions {
             callback_url: scm.and_then(|s| s.oauth.as_ref()).map(|o| o.callback_url.clone()),
             pat_docs_url: scm.and_then(|s| s.pat.as_ref()).map(|p| p.docs_link.clone()),
         };
-        Ok(auth::methods(binding.kind, &binding.integration, &hints))
+        // A new authorization for the caller, for the integration's host on this runner.
+        let state = self.oauth.state(&binding.subject, binding.runner.id, &binding.integration.host, Timestamp::now());
+        let web = self.oauth.web_base(&binding.integration);
+        Ok(auth::methods(binding.kind, &binding.integration, &web, &hints, &state))
     }
 
     /// Opens the provider API with the caller's token, or answers that the caller must

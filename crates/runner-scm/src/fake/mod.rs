@@ -14,6 +14,23 @@
 //! For Azure DevOps, configure the same URL (`…/azure`) for the host: it serves both the Git API
 //! and the profile/accounts APIs.
 //!
+//! # OAuth
+//!
+//! GitHub, GitLab and Bitbucket also serve their OAuth web flow under [`FakeScm::web_url`]
+//! (`/github`, `/gitlab`, `/bitbucket`: configure it with `--scm-web-url`), for the one OAuth
+//! application each has, [`OAUTH_CLIENT_ID`] with [`OAUTH_CLIENT_SECRET`]:
+//!
+//! | provider | authorization page (GET) | token endpoint (POST, form) |
+//! |---|---|---|
+//! | GitHub | `/login/oauth/authorize` | `/login/oauth/access_token`: client id and secret as fields; errors as 200 with `error` |
+//! | GitLab | `/oauth/authorize` (`response_type=code`) | `/oauth/token` (`grant_type=authorization_code`): also a refresh token, `expires_in` 7200 |
+//! | Bitbucket | `/site/oauth2/authorize` (`response_type=code`) | `/site/oauth2/access_token`: client id and secret as HTTP Basic authentication |
+//!
+//! The authorization page consents at once, as the user its `login` parameter names (ALICE by
+//! default), and redirects to `redirect_uri` (required) with a one-time `code` and the `state`
+//! it was given. The token endpoint trades the code for that user's token above (the one its
+//! API accepts), if the client's credentials and the `redirect_uri` match.
+//!
 //! # Users and tokens
 //!
 //! | user | GitHub | GitLab | Bitbucket | Azure DevOps (PAT / OAuth) | sees |
@@ -121,7 +138,10 @@ mod azure;
 mod bitbucket;
 mod github;
 mod gitlab;
+mod oauth;
 mod world;
+
+pub use oauth::{OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET};
 
 // --- users and tokens ------------------------------------------------------------------------
 
@@ -279,6 +299,14 @@ struct Control {
     failures: Vec<(String, usize, u16)>,
     /// (fragment, remaining, delay)
     delays: Vec<(String, usize, Duration)>,
+    /// OAuth codes issued and not yet traded.
+    codes: std::collections::HashMap<String, oauth::Grant>,
+}
+
+impl Shared {
+    fn control(&self) -> std::sync::MutexGuard<'_, Control> {
+        self.control.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl FakeScm {
@@ -300,10 +328,21 @@ impl FakeScm {
 
     /// The API base URL of a provider, e.g. `http://127.0.0.1:P/github`.
     pub fn api_url(&self, kind: ScmKind) -> String {
+        let under_web = match kind {
+            ScmKind::GitHub | ScmKind::AzureDevOps => "",
+            ScmKind::GitLab => "/api/v4",
+            ScmKind::Bitbucket => "/2.0",
+        };
+        format!("{}{under_web}", self.web_url(kind))
+    }
+
+    /// The web base URL of a provider, e.g. `http://127.0.0.1:P/gitlab`: for GitHub, GitLab and
+    /// Bitbucket where its OAuth authorization page and token endpoint are ([`OAUTH_CLIENT_ID`]).
+    pub fn web_url(&self, kind: ScmKind) -> String {
         let prefix = match kind {
             ScmKind::GitHub => "github",
-            ScmKind::GitLab => "gitlab/api/v4",
-            ScmKind::Bitbucket => "bitbucket/2.0",
+            ScmKind::GitLab => "gitlab",
+            ScmKind::Bitbucket => "bitbucket",
             ScmKind::AzureDevOps => "azure",
         };
         format!("http://{}/{prefix}", self.shared.addr)
@@ -331,7 +370,7 @@ impl FakeScm {
     }
 
     fn control(&self) -> std::sync::MutexGuard<'_, Control> {
-        self.shared.control.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared.control()
     }
 }
 
@@ -362,7 +401,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let raw = request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
     let decoded = percent_decode_str(&raw).decode_utf8_lossy().into_owned();
     let (failure, delay) = {
-        let mut c = shared.control.lock().unwrap_or_else(|e| e.into_inner());
+        let mut c = shared.control();
         c.seen.push((raw.clone(), decoded.clone()));
         let failure = take(&mut c.failures, &raw, &decoded);
         let delay = take(&mut c.delays, &raw, &decoded);
@@ -379,6 +418,26 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let provider = req.segs.first().cloned().unwrap_or_default();
     if let Some(status) = failure {
         return injected(&provider, status).into_response();
+    }
+    let kind = match provider.as_str() {
+        "github" => Some(ScmKind::GitHub),
+        "gitlab" => Some(ScmKind::GitLab),
+        "bitbucket" => Some(ScmKind::Bitbucket),
+        _ => None,
+    };
+    let web = req.skip(1);
+    if let Some((kind, route)) = kind.and_then(|k| Some((k, oauth::route(k, &web.segs())?))) {
+        let post = request.method() == axum::http::Method::POST;
+        let resp = match route {
+            "authorize" if !post => oauth::authorize(kind, &web, &mut shared.control().codes),
+            "token" if post => {
+                let body = axum::body::to_bytes(request.into_body(), 64 * 1024).await.unwrap_or_default();
+                let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+                oauth::token(kind, &web, &form, &mut shared.control().codes)
+            }
+            _ => Resp::json(405, json!({"message": "Method Not Allowed"})),
+        };
+        return resp.into_response();
     }
     if request.method() != axum::http::Method::GET {
         return Resp::json(405, json!({"message": "Method Not Allowed"})).into_response();

@@ -3,6 +3,8 @@
 
 use gitpod_api::gitpod::v1 as gp;
 use gitpod_api::runnerside::v1 as pb;
+use runner_core::CoreError;
+use runner_core::host_tokens::OAuthGrant;
 use runner_core::model as m;
 use runner_core::runner_side as rs;
 use runner_core::schema as sc;
@@ -128,4 +130,30 @@ pub fn sealed_host_token(s: rs::SealedHostToken) -> pb::GetHostAuthenticationTok
         encrypted_token: s.encrypted_token,
         encrypted_refresh_token: s.encrypted_refresh_token,
     }
+}
+
+pub fn oauth_callback(c: rs::OAuthCallback) -> pb::CheckOauthStateResponse {
+    pb::CheckOauthStateResponse {
+        subject: Some(super::subject(&c.state.subject)),
+        host: c.state.host,
+        integration_id: c.integration.id.to_string(),
+        scm_id: c.integration.scm_id,
+        token_url: c.token_endpoint.url,
+        redirect_uri: c.redirect_uri,
+        client_secret_basic: c.token_endpoint.client_secret_basic,
+        expires_at: Some(timestamp(c.state.expires_at)),
+    }
+}
+
+pub fn store_oauth_host_token(r: pb::StoreOauthHostTokenRequest) -> Result<rs::StoreOAuthInput, CoreError> {
+    Ok(rs::StoreOAuthInput {
+        runner_id: r.runner_id,
+        state: r.state,
+        grant: OAuthGrant {
+            token: r.token,
+            refresh_token: r.refresh_token,
+            expires_at: super::from_timestamp("expiresAt", r.expires_at)?,
+            scopes: r.scopes,
+        },
+    })
 }

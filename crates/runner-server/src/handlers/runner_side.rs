@@ -6,18 +6,18 @@ use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::runnerside::v1::*;
 
 use super::{Reply, reply};
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, AuthenticatedBy};
 use crate::convert;
 use crate::paging::Paging;
 use crate::state::AppState;
 
 pub async fn refresh_runner_access_token(
     State(s): State<AppState>,
-    Authenticated(caller): Authenticated,
+    AuthenticatedBy(caller, token): AuthenticatedBy,
     ConnectRequest(_): ConnectRequest<RefreshRunnerAccessTokenRequest>,
 ) -> Reply<RefreshRunnerAccessTokenResponse> {
     reply(async move {
-        let issued = s.runner_side.refresh(&caller).await?;
+        let issued = s.runner_side.refresh(&caller, &token).await?;
         Ok(convert::refreshed_token(issued))
     })
     .await
@@ -114,6 +114,30 @@ pub async fn mark_runner_deleted(
     reply(async move {
         s.runner_side.mark_deleted(&caller, &r.runner_id).await?;
         Ok(MarkRunnerDeletedResponse {})
+    })
+    .await
+}
+
+pub async fn check_oauth_state(
+    State(s): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ConnectRequest(r): ConnectRequest<CheckOauthStateRequest>,
+) -> Reply<CheckOauthStateResponse> {
+    reply(async move {
+        let checked = s.runner_side.check_oauth_state(&caller, &r.runner_id, &r.state).await?;
+        Ok(convert::oauth_callback(checked))
+    })
+    .await
+}
+
+pub async fn store_oauth_host_token(
+    State(s): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ConnectRequest(r): ConnectRequest<StoreOauthHostTokenRequest>,
+) -> Reply<StoreOauthHostTokenResponse> {
+    reply(async move {
+        let token = s.runner_side.store_oauth_token(&caller, convert::store_oauth_host_token(r)?).await?;
+        Ok(StoreOauthHostTokenResponse { token: Some(convert::host_token(token)) })
     })
     .await
 }

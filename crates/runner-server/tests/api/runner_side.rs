@@ -69,6 +69,19 @@ fn signup(id: &str, public_key: &[u8]) -> SignupRequest {
     }
 }
 
+/// A github.com integration of a runner with an OAuth client (secret `s3cret-oauth`) and PATs.
+fn github_with_oauth(runner_id: &str) -> CreateScmIntegrationRequest {
+    CreateScmIntegrationRequest {
+        runner_id: runner_id.to_owned(),
+        scm_id: "github".into(),
+        host: "github.com".into(),
+        oauth_client_id: Some("client-1".into()),
+        oauth_plaintext_client_secret: Some("s3cret-oauth".into()),
+        pat: true,
+        ..Default::default()
+    }
+}
+
 fn active(id: &str) -> UpdateRunnerStatusRequest {
     UpdateRunnerStatusRequest {
         runner_id: id.to_owned(),
@@ -188,16 +201,8 @@ async fn the_whole_lifecycle_over_every_protocol() {
         assert_eq!(classes.environment_classes.iter().map(|c| &c.id).collect::<Vec<_>>(), vec![&class.id]);
 
         // The OAuth client secret reaches the runner sealed to its key.
-        let scm = CreateScmIntegrationRequest {
-            runner_id: id.clone(),
-            scm_id: "github".into(),
-            host: "github.com".into(),
-            oauth_client_id: Some("client-1".into()),
-            oauth_plaintext_client_secret: Some("s3cret-oauth".into()),
-            pat: true,
-            ..Default::default()
-        };
-        let _: CreateScmIntegrationResponse = admin.call(&rcs("CreateSCMIntegration"), scm).await.unwrap();
+        let _: CreateScmIntegrationResponse =
+            admin.call(&rcs("CreateSCMIntegration"), github_with_oauth(&id)).await.unwrap();
         let integrations: ListRunnerScmIntegrationsResponse = runner
             .call(
                 &ris("ListRunnerSCMIntegrations"),
@@ -531,4 +536,177 @@ async fn force_delete_does_not_wait_for_the_runner() {
         outcome(r.client.call::<_, UpdateRunnerStatusResponse>(&ris("UpdateRunnerStatus"), active(&r.id)).await),
         "unauthenticated"
     );
+}
+
+#[tokio::test]
+async fn exchange_tokens_name_their_runner() {
+    let server = TestServer::start().await;
+    let admin = server.client(Protocol::Grpc).await;
+    let created = create(&admin, aws_runner("named")).await.unwrap();
+    let id: uuid::Uuid = created.runner.unwrap().runner_id.parse().unwrap();
+    assert!(created.exchange_token.starts_with(&format!("gpx_{}_", id.simple())), "{}", created.exchange_token);
+    assert_eq!(runner_core::secrets::exchange_token_runner(&created.exchange_token), Some(id));
+    let minted: CreateRunnerTokenResponse =
+        admin.call(&rs("CreateRunnerToken"), CreateRunnerTokenRequest { runner_id: id.to_string() }).await.unwrap();
+    assert_eq!(runner_core::secrets::exchange_token_runner(&minted.exchange_token), Some(id));
+    assert_ne!(minted.exchange_token, created.exchange_token);
+}
+
+#[tokio::test]
+async fn a_new_exchange_supersedes_the_earlier_sign_up() {
+    let server = TestServer::start().await;
+    for protocol in ALL {
+        let first = running_runner(&server, protocol, false).await;
+        let refreshed: RefreshRunnerAccessTokenResponse =
+            first.client.call(&ris("RefreshRunnerAccessToken"), RefreshRunnerAccessTokenRequest {}).await.unwrap();
+        let first_refreshed = server.client_as(protocol, Some(&refreshed.access_token)).await;
+
+        // A second process redeems a new exchange token of the runner: the first sign-up, its
+        // refreshed token included, stops working, and says why.
+        let second = server.client_as(protocol, Some(&runner_access_token(&server, protocol, &first.id).await)).await;
+        let _: UpdateRunnerStatusResponse = second.call(&ris("UpdateRunnerStatus"), active(&first.id)).await.unwrap();
+        for old in [&first.client, &first_refreshed] {
+            let f = old.call::<_, UpdateRunnerStatusResponse>(&ris("UpdateRunnerStatus"), active(&first.id)).await;
+            let f = f.unwrap_err();
+            assert_eq!(f.code, "unauthenticated", "{protocol:?}");
+            assert!(f.message.starts_with("runner access token superseded: another runner process signed up"), "{f:?}");
+            assert!(f.message.contains(&first.id), "{f:?}");
+            let refresh = old
+                .call::<_, RefreshRunnerAccessTokenResponse>(
+                    &ris("RefreshRunnerAccessToken"),
+                    RefreshRunnerAccessTokenRequest {},
+                )
+                .await;
+            assert_eq!(outcome(refresh), "unauthenticated", "{protocol:?}");
+        }
+        // The new one refreshes within its own sign-up.
+        let renewed: RefreshRunnerAccessTokenResponse =
+            second.call(&ris("RefreshRunnerAccessToken"), RefreshRunnerAccessTokenRequest {}).await.unwrap();
+        let renewed = server.client_as(protocol, Some(&renewed.access_token)).await;
+        let _: UpdateRunnerStatusResponse = renewed.call(&ris("UpdateRunnerStatus"), active(&first.id)).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn earlier_exchange_tokens_work_until_one_of_them_is_redeemed() {
+    let server = TestServer::start().await;
+    let protocol = Protocol::ConnectJson;
+    let admin = server.client(protocol).await;
+    let created = create(&admin, aws_runner("tokens")).await.unwrap();
+    let id = created.runner.unwrap().runner_id;
+    let mint = || async {
+        let minted: CreateRunnerTokenResponse =
+            admin.call(&rs("CreateRunnerToken"), CreateRunnerTokenRequest { runner_id: id.clone() }).await.unwrap();
+        minted.exchange_token
+    };
+    // Issuing a new one leaves the earlier ones valid (the real API documents it)…
+    let (second, third) = (mint().await, mint().await);
+    exchange(&server, protocol, &second).await.unwrap();
+    // …but redeeming one spends every other unused one.
+    for spent in [&created.exchange_token, &third] {
+        assert_eq!(outcome(exchange(&server, protocol, spent).await), "unauthenticated");
+    }
+}
+
+/// The `state` query value of an authorization URL (base64url and `.`: never escaped).
+fn state_of(auth_url: &str) -> String {
+    let query = auth_url.split_once('?').unwrap().1;
+    query.split('&').find_map(|p| p.strip_prefix("state=")).unwrap().to_owned()
+}
+
+async fn check_state(c: &Client, runner_id: &str, state: &str) -> Result<CheckOauthStateResponse, Failure> {
+    let req = CheckOauthStateRequest { runner_id: runner_id.to_owned(), state: state.to_owned() };
+    c.call(&ris("CheckOauthState"), req).await
+}
+
+#[tokio::test]
+async fn oauth_states_are_checked_for_their_runner() {
+    let server = TestServer::start().await;
+    let protocol = Protocol::ConnectJson;
+    let admin = server.client(protocol).await;
+    let r = running_runner(&server, protocol, false).await;
+    let other = running_runner(&server, protocol, false).await;
+    let integration = admin
+        .call::<_, CreateScmIntegrationResponse>(&rcs("CreateSCMIntegration"), github_with_oauth(&r.id))
+        .await
+        .unwrap()
+        .id;
+    let check: CheckAuthenticationForHostResponse = admin
+        .call(
+            &rs("CheckAuthenticationForHost"),
+            CheckAuthenticationForHostRequest { runner_id: r.id.clone(), host: "github.com".into() },
+        )
+        .await
+        .unwrap();
+    let state = state_of(&check.supports_oauth2.unwrap().auth_url);
+    // The runner learns whose authorization it is and where to exchange the code.
+    let checked = check_state(&r.client, &r.id, &state).await.unwrap();
+    assert_eq!(checked.subject, Some(Subject { id: server.admin_id.to_string(), principal: Principal::User as i32 }));
+    assert_eq!((checked.host.as_str(), checked.scm_id.as_str()), ("github.com", "github"));
+    assert_eq!(checked.integration_id, integration);
+    assert_eq!(checked.token_url, "https://github.com/login/oauth/access_token");
+    assert!(!checked.client_secret_basic);
+    assert!(checked.redirect_uri.ends_with(&format!("/auth/github/callback?runner={}", r.id)), "{checked:?}");
+    assert!(checked.expires_at.is_some());
+
+    // Not for another runner, not for users, not altered.
+    let f = check_state(&other.client, &other.id, &state).await.unwrap_err();
+    assert_eq!((f.code.as_str(), f.bad_fields.as_slice()), ("invalid_argument", ["state".to_owned()].as_slice()));
+    assert!(f.message.contains("signed for another runner"), "{f:?}");
+    assert_eq!(outcome(check_state(&other.client, &r.id, &state).await), "not_found");
+    assert_eq!(outcome(check_state(&admin, &r.id, &state).await), "permission_denied");
+    for bad in ["", "x", &format!("{state}x")] {
+        assert_eq!(check_state(&r.client, &r.id, bad).await.unwrap_err().bad_fields, ["state"], "{bad}");
+    }
+
+    // What the provider gave becomes the admin's token, replacing the admin's PAT for the host.
+    let pat = CreateHostAuthenticationTokenRequest {
+        runner_id: r.id.clone(),
+        host: "github.com".into(),
+        token: "ghp_pasted".into(),
+        source: HostAuthenticationTokenSource::Pat as i32,
+        subject: Some(Subject { id: server.admin_id.to_string(), principal: Principal::User as i32 }),
+        ..Default::default()
+    };
+    let _: CreateHostAuthenticationTokenResponse =
+        admin.call(&rcs("CreateHostAuthenticationToken"), pat).await.unwrap();
+    let store = |state: &str, token: &str| StoreOauthHostTokenRequest {
+        runner_id: r.id.clone(),
+        state: state.to_owned(),
+        token: token.to_owned(),
+        refresh_token: "ghr_refresh".into(),
+        expires_at: Some(gitpod_api::wkt::Timestamp { seconds: 4_102_444_800, nanos: 0 }),
+        scopes: vec!["repo".into()],
+    };
+    let stored: StoreOauthHostTokenResponse =
+        r.client.call(&ris("StoreOauthHostToken"), store(&state, "gho_from_oauth")).await.unwrap();
+    let stored = stored.token.unwrap();
+    assert_eq!(stored.source, HostAuthenticationTokenSource::Oauth as i32);
+    assert_eq!(stored.scopes, ["repo"]);
+    let listed: ListHostAuthenticationTokensResponse =
+        admin.call(&rcs("ListHostAuthenticationTokens"), ListHostAuthenticationTokensRequest::default()).await.unwrap();
+    assert_eq!(listed.tokens.len(), 1, "one token per user and host: {listed:?}");
+    assert_eq!(listed.tokens[0].source, HostAuthenticationTokenSource::Oauth as i32);
+    let value: GetHostAuthenticationTokenValueResponse = r
+        .client
+        .call(
+            &ris("GetHostAuthenticationTokenValue"),
+            GetHostAuthenticationTokenValueRequest { runner_id: r.id.clone(), id: stored.id, ..Default::default() },
+        )
+        .await
+        .unwrap();
+    assert!(!value.encrypted_refresh_token.is_empty());
+    // Storing needs the same checks; users may not store this way.
+    let f = other.client.call::<_, StoreOauthHostTokenResponse>(&ris("StoreOauthHostToken"), store(&state, "t")).await;
+    assert_eq!(outcome(f), "not_found");
+    let f = admin.call::<_, StoreOauthHostTokenResponse>(&ris("StoreOauthHostToken"), store(&state, "t")).await;
+    assert_eq!(outcome(f), "permission_denied");
+    let f = r.client.call::<_, StoreOauthHostTokenResponse>(&ris("StoreOauthHostToken"), store(&state, "")).await;
+    assert_eq!(f.unwrap_err().bad_fields, ["token"]);
+
+    // Once the integration has no OAuth any more, its states are of no use.
+    let update =
+        UpdateScmIntegrationRequest { id: integration, oauth_client_id: Some(String::new()), ..Default::default() };
+    let _: UpdateScmIntegrationResponse = admin.call(&rcs("UpdateSCMIntegration"), update).await.unwrap();
+    assert_eq!(outcome(check_state(&r.client, &r.id, &state).await), "failed_precondition");
 }

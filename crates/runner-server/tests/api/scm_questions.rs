@@ -659,6 +659,8 @@ async fn check_authentication_for_host_reports_tokens_and_methods() {
     let o = r.supports_oauth2.as_ref().expect("OAuth configured");
     assert!(o.auth_url.starts_with("https://github.com/login/oauth/authorize?client_id=fake-client-id"), "{o:?}");
     assert!(o.auth_url.contains("redirect_uri=http%3A%2F%2Frunner-api.test%2Fauth%2Fgithub%2Fcallback"), "{o:?}");
+    // A state the server signed for this caller, runner and host (runner_side.rs checks it).
+    assert!(o.auth_url.contains("&state="), "{o:?}");
     assert_eq!(r.authentication_url, o.auth_url);
     let p = r.supports_pat.as_ref().expect("PAT enabled");
     assert_eq!(p.required_scopes, ["repo", "read:user", "user:email", "workflow"]);
