@@ -197,25 +197,80 @@ async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         .with_context(|| format!("cannot open database {}", crate::config::redact_password(&config.database_url)))
 }
 
-/// Resolves on SIGTERM or Ctrl-C.
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM, saying which; a second one while the
+/// server drains ends the process at once with 128 + the signal's number, saying so.
 pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+    let mut signals = Signals::install();
+    let first = signals.next().await;
+    tracing::info!(
+        signal = first.name,
+        "{} received: shutting down; send SIGINT or SIGTERM again to stop at once",
+        first.name
+    );
+    tokio::spawn(async move {
+        let second = signals.next().await;
+        tracing::error!(
+            signal = second.name,
+            "{} received while shutting down: stopping at once; calls still in flight are cut off",
+            second.name
+        );
+        std::process::exit(128 + second.number);
+    });
+}
+
+/// A termination signal.
+#[derive(Debug, Clone, Copy)]
+struct Received {
+    name: &'static str,
+    number: i32,
+}
+
+/// The termination signals the process listens to, installed once and received any number of
+/// times.
+struct Signals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen = |kind: SignalKind, name: &str| {
+                signal(kind).map_err(|e| tracing::warn!(error = %e, "cannot listen for {name}")).ok()
+            };
+            Self {
+                interrupt: listen(SignalKind::interrupt(), "SIGINT"),
+                terminate: listen(SignalKind::terminate(), "SIGTERM"),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        #[cfg(not(unix))]
+        Self {}
     }
-    tracing::info!("shutting down: finishing calls in flight");
+
+    async fn next(&mut self) -> Received {
+        #[cfg(unix)]
+        {
+            async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                () = recv(&mut self.interrupt) => Received { name: "SIGINT", number: 2 },
+                () = recv(&mut self.terminate) => Received { name: "SIGTERM", number: 15 },
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            Received { name: "Ctrl-C", number: 2 }
+        }
+    }
 }

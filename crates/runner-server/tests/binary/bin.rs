@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use runner_testkit::{ServerProcess, admin, list_status};
 
@@ -50,6 +50,57 @@ fn sigterm_lets_the_call_in_flight_finish() {
 
     let exit = server.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
+}
+
+/// Waits up to `secs` for `server`'s stderr to contain `needle`; returns what it logged.
+fn wait_for_log(server: &ServerProcess, needle: &str, secs: u64) -> String {
+    let started = Instant::now();
+    loop {
+        let logged = server.stderr();
+        if logged.contains(needle) || started.elapsed() > Duration::from_secs(secs) {
+            return logged;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn shutdown_says_what_it_waits_for_and_a_second_signal_stops_at_once() {
+    let mut server = ServerProcess::fresh(bin(), &["--shutdown-seconds", "30"]);
+    let (token, addr) = (server.token().to_owned(), server.addr.clone());
+    // A client that stalls half-way through its body.
+    let mut conn = TcpStream::connect(&addr).unwrap();
+    write!(
+        conn,
+        "POST /api/gitpod.v1.RunnerService/ListRunners HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{"
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    // The first signal: how many calls it waits for, how long, and how to stop at once.
+    server.signal("INT").unwrap();
+    let logged = wait_for_log(&server, "1 call in flight", 10);
+    assert!(logged.contains("SIGINT"), "{logged}");
+    assert!(logged.contains("1 call in flight") && logged.contains("30 s"), "{logged}");
+    assert!(logged.contains("again to stop at once"), "{logged}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(server.try_wait().unwrap().is_none(), "still draining the stalled call");
+
+    // The second one (either signal) ends the process at once, non-zero, and says so.
+    let second = Instant::now();
+    server.signal("TERM").unwrap();
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(second.elapsed() < Duration::from_secs(5), "a second signal stops the server at once");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success(), "{status:?}");
+    assert_eq!(status.code(), Some(128 + 15), "{status:?}");
+    let logged = server.stderr();
+    assert!(logged.contains("SIGTERM received while shutting down: stopping at once"), "{logged}");
+    drop(conn);
 }
 
 #[test]
