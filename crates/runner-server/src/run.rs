@@ -185,16 +185,50 @@ pub async fn run(
     Prepared::new(config, listener).await?.serve(true, shutdown).await
 }
 
-/// An `admin` subcommand against the configured database.
+/// An `admin` subcommand against the configured database, which must exist: one the server
+/// created. Says on stderr which database it opened.
 pub async fn run_admin(config: &Config, command: AdminCommand) -> anyhow::Result<()> {
-    let store = open_store(config).await?;
-    admin::run(&Accounts::new(store), command).await
+    let shown = crate::config::redact_password(&config.database_url);
+    let file = runner_store::sqlite_file(&config.database_url);
+    let opened = runner_store::open_existing(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open database {shown}"))?;
+    let Some(opened) = opened else {
+        match file {
+            Some(file) => anyhow::bail!(
+                "database {shown} (file {}) does not exist. Admin commands work on the server's database: run them \
+                 in the directory the server runs in, or give them the server's --database-url (DATABASE_URL). \
+                 The server creates the database on its first start.",
+                file.display()
+            ),
+            None => anyhow::bail!(
+                "database {shown} has not been set up by runner-server (it has none of its tables). Admin commands \
+                 work on the server's database: give them the server's --database-url (DATABASE_URL). The server \
+                 sets the database up on its first start."
+            ),
+        }
+    };
+    match &opened.file {
+        Some(file) => eprintln!("database {shown} ({})", file.display()),
+        None => eprintln!("database {shown}"),
+    }
+    admin::run(&Accounts::new(opened.store), command).await
 }
 
+/// Opens (creating it if needed) and migrates the configured database, and logs which it is
+/// and whether it was new.
 async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    runner_store::open(&config.database_url)
+    let shown = crate::config::redact_password(&config.database_url);
+    let opened = runner_store::open_or_create(&config.database_url)
         .await
-        .with_context(|| format!("cannot open database {}", crate::config::redact_password(&config.database_url)))
+        .with_context(|| format!("cannot open database {shown}"))?;
+    match (&opened.file, opened.created) {
+        (Some(file), true) => tracing::info!("database {shown}: created a new database file {}", file.display()),
+        (Some(file), false) => tracing::info!("database {shown}: opened the existing database file {}", file.display()),
+        (None, true) => tracing::info!("database {shown}: set up a new database (migrations ran from the first)"),
+        (None, false) => tracing::info!("database {shown}: opened the existing database"),
+    }
+    Ok(opened.store)
 }
 
 /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM, saying which; a second one while the

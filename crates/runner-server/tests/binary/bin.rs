@@ -121,6 +121,11 @@ fn bad_configuration_fails_with_one_clear_line() {
 fn admin_commands_manage_identities_and_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    // The server creates the database on its first start; the admin commands work on it while
+    // it serves.
+    let command = ServerProcess::command(bin(), &db, &dir.path().join("server.key"));
+    let server = ServerProcess::start(command, dir.path(), "server").unwrap();
+    assert!(server.admin_token.is_some(), "a first start prints the admin token");
     assert!(admin(bin(), &db, &["create-org", "acme"]).starts_with("organization "));
     let user = admin(bin(), &db, &["create-user", "--org", "acme", "alice", "--role", "admin"]);
     let user_id = user.split_whitespace().nth(1).unwrap().to_owned();
@@ -140,20 +145,56 @@ fn admin_commands_manage_identities_and_tokens() {
     let tokens = admin(bin(), &db, &["list", "tokens", "--org", "acme"]);
     assert!(tokens.contains("active\tlaptop") && !tokens.contains(&token), "tokens are never listed: {tokens}");
 
-    let server =
-        ServerProcess::start(ServerProcess::command(bin(), &db, &dir.path().join("server.key")), dir.path(), "server")
-            .unwrap();
-    assert!(
-        server.stdout().starts_with("listening on http://") && server.admin_token.is_none(),
-        "no first-start token when an organization exists: {}",
-        server.stdout()
-    );
     assert_eq!(list_status(&server.addr, &token), "HTTP/1.1 200 OK");
     admin(bin(), &db, &["revoke-token", "--token-id", &token_id]);
     // Another process revoked it: the server trusts its cached token for at most
     // --token-cache-ms (1 s by default; runner_core::token_cache), then refuses it.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(list_status(&server.addr, &token), "HTTP/1.1 401 Unauthorized");
+}
+
+/// `runner-server ARGS` in `dir`, with no database, key or configuration from the environment.
+fn in_dir(dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command.current_dir(dir).args(args);
+    for var in ["DATABASE_URL", "RUNNER_SERVER_KEY", "RUNNER_SERVER_KEY_FILE", "RUNNER_SERVER_CONFIG"] {
+        command.env_remove(var);
+    }
+    command
+}
+
+#[test]
+fn admin_commands_refuse_a_missing_database_and_the_server_says_which_it_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().canonicalize().unwrap().join("data/runners.db");
+    // In a directory where the server never ran: refused, naming the file, creating nothing.
+    let out = in_dir(dir.path(), &["admin", "list", "orgs"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(&file.display().to_string()) && stderr.contains("does not exist"), "{stderr}");
+    assert!(stderr.contains("--database-url") && stderr.contains("first start"), "{stderr}");
+    assert!(!dir.path().join("data").exists(), "nothing created");
+
+    // The server's first start there creates it, and says so.
+    let mut server =
+        ServerProcess::start(in_dir(dir.path(), &["--listen", "127.0.0.1:0"]), dir.path(), "first").unwrap();
+    let logged = server.stderr();
+    assert!(logged.contains(&format!("created a new database file {}", file.display())), "{logged}");
+    assert!(server.admin_token.is_some());
+
+    // Now the admin commands work on it, and name it (on stderr: stdout stays the answer).
+    let out = in_dir(dir.path(), &["admin", "list", "orgs"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("database sqlite://data/runners.db ({})", file.display())), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("default"));
+
+    // A restart opens the existing one.
+    server.stop().unwrap();
+    let server = ServerProcess::start(in_dir(dir.path(), &["--listen", "127.0.0.1:0"]), dir.path(), "again").unwrap();
+    let logged = server.stderr();
+    assert!(logged.contains(&format!("opened the existing database file {}", file.display())), "{logged}");
+    assert!(server.admin_token.is_none());
 }
 
 #[test]
