@@ -107,9 +107,9 @@ impl Prepared {
         let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = match listener {
             Some(listener) => listener,
-            None => {
-                TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?
-            }
+            None => TcpListener::bind(config.listen.as_str())
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?,
         };
         let url = format!("{scheme}://{}", listener.local_addr()?);
         let public_url = config.public_url.clone().unwrap_or_else(|| url.clone());

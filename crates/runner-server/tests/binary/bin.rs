@@ -143,7 +143,8 @@ fn admin_commands_manage_identities_and_tokens() {
     assert!(members.contains("alice") && members.contains("ci-bot"), "{members}");
     assert!(admin(bin(), &db, &["list", "groups", "--org", "acme"]).contains("runners-admin\tplatform"));
     let tokens = admin(bin(), &db, &["list", "tokens", "--org", "acme"]);
-    assert!(tokens.contains("active\tlaptop") && !tokens.contains(&token), "tokens are never listed: {tokens}");
+    assert!(tokens.contains("active\tnever\tlaptop"), "{tokens}");
+    assert!(!tokens.contains(&token), "tokens are never listed: {tokens}");
 
     assert_eq!(list_status(&server.addr, &token), "HTTP/1.1 200 OK");
     admin(bin(), &db, &["revoke-token", "--token-id", &token_id]);
@@ -151,6 +152,108 @@ fn admin_commands_manage_identities_and_tokens() {
     // --token-cache-ms (1 s by default; runner_core::token_cache), then refuses it.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(list_status(&server.addr, &token), "HTTP/1.1 401 Unauthorized");
+}
+
+/// `runner-server --database-url DB admin ARGS`: its exit status, stdout and stderr.
+fn admin_output(db: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN).args(["--database-url", db, "admin"]).args(args).output().unwrap();
+    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn admin_lists_have_headers_and_expiry_and_members_and_groups_go_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let mut server =
+        ServerProcess::start(ServerProcess::command(bin(), &db, &dir.path().join("server.key")), dir.path(), "server")
+            .unwrap();
+    server.stop().unwrap();
+    admin(bin(), &db, &["create-org", "acme"]);
+    let alice =
+        admin(bin(), &db, &["create-user", "--org", "acme", "alice"]).split_whitespace().nth(1).unwrap().to_owned();
+    admin(bin(), &db, &["create-service-account", "--org", "acme", "ci-bot"]);
+    admin(bin(), &db, &["create-group", "--org", "acme", "platform"]);
+
+    // Names where ids go: members and groups, like --org.
+    assert!(admin(bin(), &db, &["add-member", "--group", "platform", "--member", "ci-bot"]).contains("ci-bot"));
+    assert!(admin(bin(), &db, &["set-role", "--member", "alice", "admin"]).contains("alice"));
+    admin(bin(), &db, &["set-runners-admin", "--group", "platform"]);
+    // A name in several organizations needs --org; an unknown one says where to look.
+    admin(bin(), &db, &["create-user", "--org", "default", "alice"]);
+    let (ok, _, err) = admin_output(&db, &["set-role", "--member", "alice", "member"]);
+    assert!(!ok && err.contains("acme") && err.contains("default") && err.contains("--org"), "{err}");
+    assert!(admin(bin(), &db, &["set-role", "--member", "alice", "--org", "acme", "admin"]).contains("admin"));
+    let (ok, _, err) = admin_output(&db, &["issue-token", "--member", "nobody"]);
+    assert!(!ok && err.contains("\"nobody\"") && err.contains("admin list members"), "{err}");
+    let (ok, _, err) = admin_output(&db, &["add-member", "--group", "org-members", "--member", &alice]);
+    assert!(!ok && err.contains("--org"), "the org-members group is in every organization: {err}");
+
+    // A token must live at least a day; one that never expires says so.
+    let (ok, _, err) = admin_output(&db, &["issue-token", "--member", &alice, "--expires-in-days", "0"]);
+    assert!(!ok && err.contains("--expires-in-days") && err.contains("at least 1"), "{err}");
+    assert_eq!(err.lines().filter(|l| !l.trim().is_empty()).count(), 2, "clap's short error: {err}");
+    admin(
+        bin(),
+        &db,
+        &["issue-token", "--member", "alice", "--org", "acme", "--description", "laptop", "--expires-in-days", "30"],
+    );
+    admin(bin(), &db, &["issue-token", "--member", "ci-bot", "--description", "forever"]);
+    // One that expired (issued through the library: the command refuses a lifetime under a day).
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = runner_store::open_existing(&db).await.unwrap().unwrap().store;
+        let accounts = runner_core::accounts::Accounts::new(store);
+        accounts.issue_token(alice.parse().unwrap(), "short-lived", Some(1)).await.unwrap();
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+
+    // Every list starts with a header; tokens show their expiry and state.
+    let orgs = admin(bin(), &db, &["list", "orgs"]);
+    assert_eq!(orgs.lines().next(), Some("ID\tNAME"), "{orgs}");
+    let members = admin(bin(), &db, &["list", "members", "--org", "acme"]);
+    assert_eq!(members.lines().next(), Some("ID\tKIND\tROLE\tNAME"), "{members}");
+    assert!(members.contains("\tuser\tadmin\talice"), "{members}");
+    let groups = admin(bin(), &db, &["list", "groups", "--org", "acme"]);
+    assert_eq!(groups.lines().next(), Some("ID\tROLES\tNAME"), "{groups}");
+    assert!(groups.contains("runners-admin\tplatform"), "{groups}");
+    let tokens = admin(bin(), &db, &["list", "tokens", "--org", "acme"]);
+    let mut lines = tokens.lines();
+    assert_eq!(lines.next(), Some("ID\tMEMBER\tSTATE\tEXPIRES\tDESCRIPTION"), "{tokens}");
+    let row = |description: &str| {
+        tokens
+            .lines()
+            .find(|l| l.ends_with(&format!("\t{description}")))
+            .unwrap_or_else(|| panic!("{tokens}"))
+            .to_owned()
+    };
+    let cells = |row: String| row.split('\t').map(str::to_owned).collect::<Vec<_>>();
+    let laptop = cells(row("laptop"));
+    assert_eq!((laptop[1].as_str(), laptop[2].as_str()), ("alice", "active"), "{tokens}");
+    assert!(laptop[3].ends_with('Z') && laptop[3].len() >= 20, "an RFC 3339 expiry: {tokens}");
+    let forever = cells(row("forever"));
+    assert_eq!((forever[1].as_str(), forever[2].as_str(), forever[3].as_str()), ("ci-bot", "active", "never"));
+    let short = cells(row("short-lived"));
+    assert_eq!(short[2], "expired", "{tokens}");
+}
+
+#[test]
+fn listen_resolves_host_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = |listen: &str| {
+        let mut command = in_dir(dir.path(), &["--listen", listen, "--database-url"]);
+        command.arg(runner_testkit::process::sqlite_url(dir.path())).arg("--key-file").arg(dir.path().join("k"));
+        command
+    };
+    let server = ServerProcess::start(args("localhost:0"), dir.path(), "localhost").unwrap();
+    assert!(server.url.starts_with("http://127.0.0.1:") || server.url.starts_with("http://[::1]:"), "{}", server.url);
+    assert_eq!(list_status(&server.addr, server.token()), "HTTP/1.1 200 OK");
+    // A name that does not resolve, or no port: one line saying so, before anything starts.
+    for bad in ["no-such-host.invalid:8080", "localhost"] {
+        let out = args(bad).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("--listen") && stderr.contains(bad), "{stderr}");
+    }
 }
 
 /// `runner-server ARGS` in `dir`, with no database, key or configuration from the environment.
