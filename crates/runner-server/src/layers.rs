@@ -54,11 +54,11 @@ const ACCEPT_POST: &str = "application/json, application/proto, application/conn
 /// A path that names no RPC gets `unimplemented` (HTTP 404 on Connect, as connect-go answers an
 /// unknown procedure); an RPC's path without a content type we speak gets 415 with
 /// `Accept-Post`, as the Connect protocol asks, and an `invalid_argument` body saying what to
-/// send. GET and HEAD without a Connect encoding are left to the console and the root page, and
-/// probes to their routes.
+/// send. Probes are left to their routes, and GET and HEAD of paths outside the API to the
+/// console or the root page (which answer them before this layer).
 fn unroutable(kind: &CallKind, req: &Request) -> Option<Response> {
-    let plain_get = matches!(*req.method(), http::Method::GET | http::Method::HEAD) && kind.protocol == Protocol::Other;
-    if kind.probe || plain_get {
+    let page = matches!(*req.method(), http::Method::GET | http::Method::HEAD) && !kind.api_path;
+    if kind.probe || page {
         return None;
     }
     if kind.rpc.is_none() {
@@ -70,7 +70,7 @@ fn unroutable(kind: &CallKind, req: &Request) -> Option<Response> {
         *response.status_mut() = http::StatusCode::NOT_FOUND;
         return Some(response);
     }
-    if kind.protocol != Protocol::Other {
+    if kind.protocol != Protocol::Other || req.method() != http::Method::POST {
         return None;
     }
     let sent = match req.headers().get(CONTENT_TYPE) {

@@ -578,6 +578,14 @@ async fn answers_before_any_handler_say_what_to_fix() {
             assert!(message.contains("ListRunnerz") && message.contains("did you mean ListRunners?"), "{message}");
         }
     }
+    // A browser's GET of a misspelled method, or of a path under /api that is no method.
+    for (path, named) in [(rs("ListRunnerz"), "did you mean ListRunners?"), ("/api/runners".to_owned(), "/api/")] {
+        let response = http.get(format!("{}{path}", server.url())).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 404, "{path}");
+        let err: Value = response.json().await.unwrap();
+        assert_eq!(err["code"], "unimplemented", "{err}");
+        assert!(err["message"].as_str().unwrap().contains(named), "{err}");
+    }
     // An unknown service, or a path outside every service.
     for (path, named) in [("/gitpod.v1.RunnerServise/ListRunners", "gitpod.v1.RunnerService"), ("/v1/runners", "/api/")]
     {
