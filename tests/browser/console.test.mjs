@@ -1,17 +1,24 @@
 // The web console (web/) in a real headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core), against a live runner-server that serves the built console (--console-dir).
 //
-// For each transport, gRPC-web and Connect: 1. sign in; 2. create a runner and read its exchange
-// token; 3. see it in the list; 4. update its name; 5. create an environment class from the
-// schema form; 6. see a validation error rendered for a bad value; 7. delete the runner. Then the
-// SCM, policy and context-URL pages, and a check that every API call of the suite used its
-// transport. Two runners with one name are told apart in the list and the pickers. One more test
-// per transport loads the console from another origin (a static server on another port) and
-// calls the API across origins (CORS).
+// For each transport, gRPC-web and Connect: 1. sign in; 2. create a runner and read its id,
+// exchange token and agent command; 3. see it first in the list (newest first), search, sort and
+// choose the page size; the runner's page while it waits for its process; 4. update its name
+// (and a later failed save clears "Saved."); 5. create an environment class from the schema form
+// (required fields refuse empty values); 6. see a validation error rendered for a bad value; the
+// SCM, policy (role changes confirmed) and context-URL pages, the context page's next step to
+// the host tokens page, adding and deleting a token there, and OAuth offered where configured;
+// 7. delete the runner; and a check that every API call of the suite used its transport. Two
+// runners with one name are told apart in the list and the pickers. One more test per transport
+// loads the console from another origin (a static server on another port) and calls the API
+// across origins (CORS). Then every page at 390 px wide, and the pickers and list with more than
+// 100 runners.
 //
 // Environment (set by run.sh): CONSOLE_URL (the server, which also serves the console), API_TOKEN
-// (an admin's personal access token), CONSOLE_DIST (the built console, for the other origin) and
-// SCREENSHOT (where the runners page's screenshot goes).
+// (an admin's personal access token), CONSOLE_DIST (the built console, for the other origin),
+// GROUP_ID (a group of the admin's organization, made with `runner-server admin create-group`)
+// and SCREENSHOT (where the runners page's screenshot goes).
+
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -30,10 +37,12 @@ const serverUrl = env("CONSOLE_URL").replace(/\/$/, "");
 const adminToken = env("API_TOKEN");
 const dist = env("CONSOLE_DIST");
 const screenshot = env("SCREENSHOT");
+const groupId = env("GROUP_ID");
 
+// `oauthRunner`: a seeded runner that signed up, on which the transport's tests configure OAuth.
 const TRANSPORTS = {
-  "grpc-web": { label: "gRPC-web", contentType: "application/grpc-web+proto", provider: "AWS EC2", region: "eu-central-1" },
-  connect: { label: "Connect", contentType: "application/json", provider: "Google Cloud", region: "europe-west1" },
+  "grpc-web": { label: "gRPC-web", contentType: "application/grpc-web+proto", provider: "AWS EC2", region: "eu-central-1", oauthRunner: "Iowa GPU pool" },
+  connect: { label: "Connect", contentType: "application/json", provider: "Google Cloud", region: "europe-west1", oauthRunner: "Mumbai platform team" },
 };
 
 /** A Connect JSON call, as any API client would make it (used to set up and to cross-check):
@@ -64,7 +73,7 @@ async function seedRunners() {
     ["Iowa GPU pool", "GCP", "us-central1", "ACTIVE"],
     ["Dublin staging", "AWS_EC2", "eu-west-1", "DEGRADED"],
     ["Tokyo edge", "AWS_EC2", "ap-northeast-1", null],
-    ["Belgium data science", "GCP", "europe-west1", "ACTIVE"],
+    ["Belgium data science", "GCP", "europe-west1", "ACTIVE", "europe-west4"],
     ["Virginia CI", "AWS_EC2", "us-east-1", "ACTIVE"],
     ["Sydney sandbox", "AWS_EC2", "ap-southeast-2", null],
     ["London release", "GCP", "europe-west2", "DEGRADED"],
@@ -72,7 +81,7 @@ async function seedRunners() {
     ["Mumbai platform team", "GCP", "asia-south1", "ACTIVE"],
     ["São Paulo pilot", "AWS_EC2", "sa-east-1", null],
   ];
-  for (const [name, provider, region, phase] of seeds) {
+  for (const [name, provider, region, phase, reported = region] of seeds) {
     const created = await ok("RunnerService/CreateRunner", {
       name,
       provider: `RUNNER_PROVIDER_${provider}`,
@@ -83,7 +92,7 @@ async function seedRunners() {
     const { accessToken } = await ok("IdentityService/ExchangeToken", { exchangeToken: created.exchangeToken }, "");
     await ok(
       "runnerside.v1.RunnerInteractionService/Signup",
-      { runnerId, publicKey: randomBytes(32).toString("base64"), version: "2025.11.3", region, systemDetails: "seeded by the browser tests" },
+      { runnerId, publicKey: randomBytes(32).toString("base64"), version: "2025.11.3", region: reported, systemDetails: "seeded by the browser tests" },
       accessToken,
     );
     await ok(
@@ -91,6 +100,18 @@ async function seedRunners() {
       { runnerId, phase: `RUNNER_PHASE_${phase}`, message: phase === "DEGRADED" ? "1 of 3 hosts unreachable" : "" },
       accessToken,
     );
+  }
+}
+
+/** The id of the (only) runner named `name`. */
+async function runnerNamed(name) {
+  let token = "";
+  for (;;) {
+    const page = await ok("RunnerService/ListRunners", { pagination: { pageSize: 100, token } });
+    const found = page.runners.find((r) => r.name === name);
+    if (found) return found.runnerId;
+    token = page.pagination?.nextToken;
+    assert.ok(token, `a runner named ${name}`);
   }
 }
 
@@ -137,8 +158,8 @@ after(async () => {
 });
 
 /** A page that records the API calls it makes (promises of them) and its script errors. */
-async function openPage(origin) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 600 } });
+async function openPage(origin, viewport = { width: 1280, height: 600 }) {
+  const context = await browser.newContext({ viewport });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
   context.setDefaultTimeout(10_000);
   const page = await context.newPage();
@@ -238,33 +259,87 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
       assert.equal(await page.locator(".transport").textContent(), t.label);
     });
 
-    test("2. create a runner and read its exchange token, shown once with a copy button", async () => {
+    test("2. create a runner and read its id, exchange token and agent command, shown once with copy buttons", async () => {
       const { page } = s;
       const created = await createRunner(page, name, t);
       runnerId = created.runnerId;
       assert.match(created.exchangeToken, /^gpx_[A-Za-z0-9_-]{20,}$/);
-      await page.getByRole("button", { name: "Copy" }).click();
+      assert.equal(await page.locator(".token-panel code.runner-id").textContent(), runnerId);
+      await page.getByRole("button", { name: "Copy", exact: true }).click();
       await page.getByRole("button", { name: "Copied" }).waitFor();
       assert.equal(await page.evaluate(() => navigator.clipboard.readText()), created.exchangeToken);
+      // The command that starts the runner's process, with the API URL the console uses.
+      const command = `runner-agent --api-url ${serverUrl} --runner-id ${runnerId} --exchange-token ${created.exchangeToken}`;
+      assert.equal(await page.locator("#agent-command").textContent(), command);
+      await page.getByRole("button", { name: "Copy command" }).click();
+      await page.locator('[data-copy="agent-command"]', { hasText: "Copied" }).waitFor();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), command);
       // It is the real token: a runner process redeems it for its access token.
       const exchanged = await ok("IdentityService/ExchangeToken", { exchangeToken: created.exchangeToken }, "");
       const me = await ok("IdentityService/GetAuthenticatedIdentity", {}, exchanged.accessToken);
       assert.deepEqual(me.subject, { id: runnerId, principal: "PRINCIPAL_RUNNER" });
     });
 
-    test("3. see the runner in the list, with its phase badge (paging to it)", async () => {
+    test("3. the list shows the newest runner first, searches by name, sorts and pages by the chosen size", async () => {
       const { page } = s;
       await visit(page, "/runners");
-      await page.locator("table.runners tbody tr").first().waitFor();
-      assert.equal(await page.locator("table.runners tbody tr").count(), 10, "a full first page");
+      const rows = page.locator("table.runners tbody tr");
+      await rows.first().waitFor();
       if (transport === "grpc-web") {
         await page.screenshot({ path: screenshot, fullPage: true });
       }
-      const row = await findInList(page, name);
-      assert.ok(row, `${name} is listed`);
-      assert.equal(await row.locator(".badge").textContent(), "CREATED");
-      assert.equal(await row.getAttribute("data-runner-id"), runnerId);
-      assert.notEqual(await page.locator(".page-number").textContent(), "Page 1", "the new runner is past the first page");
+      // Newest first: the runner just created leads page 1.
+      assert.equal(await rows.first().getAttribute("data-runner-id"), runnerId);
+      assert.equal(await rows.first().locator(".badge").textContent(), "CREATED");
+      assert.equal(await page.locator(".page-number").textContent(), "Page 1 of 1", "25 a page by default");
+      const total = await rows.count();
+      assert.ok(total > 10, `${total} runners`);
+      // Ten a page: two pages, the second holding the rest.
+      await page.locator('select[name="pageSize"]').selectOption("10");
+      assert.equal(await rows.count(), 10);
+      assert.equal(await page.locator(".page-number").textContent(), `Page 1 of ${Math.ceil(total / 10)}`);
+      await page.locator('button[data-page="next"]').click();
+      await page.locator(".page-number", { hasText: "Page 2" }).waitFor();
+      // Oldest first: the first seeded runner; by name: alphabetical.
+      await page.locator('select[name="sort"]').selectOption("oldest");
+      assert.equal(await rows.first().locator("a").textContent(), "Frankfurt build fleet");
+      await page.locator('select[name="sort"]').selectOption("name");
+      const names = await page.locator("table.runners tbody tr td:first-child a").allTextContents();
+      assert.deepEqual(names, [...names].sort((a, b) => a.localeCompare(b)));
+      // A search by part of the name, whatever its case; the choices stay in the address.
+      await page.locator('input[name="search"]').fill("BELGIUM");
+      assert.equal(await rows.count(), 1);
+      // Configured in europe-west1, the runner reports europe-west4: both are shown.
+      assert.equal(await rows.first().locator("td.region").textContent(), "europe-west1 (reports europe-west4)");
+      assert.match(page.url(), /#\/runners\?q=BELGIUM&sort=name&size=10$/);
+      await page.reload();
+      await rows.first().waitFor();
+      assert.equal(await page.locator('input[name="search"]').inputValue(), "BELGIUM");
+      assert.equal(await rows.count(), 1);
+      await page.locator('input[name="search"]').fill("no such runner");
+      assert.equal(await page.locator("table.runners td.empty").textContent(), "No runner's name matches.");
+    });
+
+    test("a runner that waits for its process says how to start it, with a new exchange token", async () => {
+      const { page } = s;
+      await visit(page, `/runners/${runnerId}`);
+      const waiting = page.locator(".waiting");
+      await waiting.getByRole("heading", { name: "Waiting for its runner process" }).waitFor();
+      assert.equal(
+        await waiting.locator("pre.command").textContent(),
+        `runner-agent --api-url ${serverUrl} --runner-id ${runnerId} --exchange-token EXCHANGE_TOKEN`,
+      );
+      await page.getByRole("button", { name: "New exchange token" }).click();
+      const command = await page.locator("#agent-command").textContent();
+      const token = (await page.locator("#exchange-token").textContent()).trim();
+      assert.equal(command, `runner-agent --api-url ${serverUrl} --runner-id ${runnerId} --exchange-token ${token}`);
+      assert.equal(await page.locator(".waiting").count(), 0, "the panel replaces the waiting note");
+      const exchanged = await ok("IdentityService/ExchangeToken", { exchangeToken: token }, "");
+      assert.ok(exchanged.accessToken.startsWith("gpr_"));
+      // A runner that signed up shows no such note.
+      await visit(page, `/runners/${await runnerNamed(t.oauthRunner)}`);
+      await page.locator("h1.runner-name").waitFor();
+      assert.equal(await page.locator(".waiting").count(), 0);
     });
 
     test("4. update its name", async () => {
@@ -276,6 +351,12 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
       assert.equal(await page.locator("h1.runner-name").textContent(), renamed);
       const { runner } = await ok("RunnerService/GetRunner", { runnerId });
       assert.equal(runner.name, renamed);
+      // A later save that fails shows its error, and "Saved." no longer.
+      await page.locator('input[name="name"]').fill("ab");
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.locator("form .error").waitFor();
+      assert.equal(await page.getByText("Saved.").count(), 0);
+      assert.equal((await ok("RunnerService/GetRunner", { runnerId })).runner.name, renamed);
     });
 
     test("5. create an environment class from the schema form, then disable and enable it", async () => {
@@ -304,10 +385,31 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
       await row.locator(".badge", { hasText: "Enabled" }).waitFor();
     });
 
-    test("6. a bad value is rejected by the server and its error rendered (code, message, field)", async () => {
+    test("6. required fields refuse empty values; a bad value is rejected by the server and its error rendered", async () => {
       const { page } = s;
       await visit(page, `/classes?runner=${runnerId}`);
       const form = page.locator("form.create-class");
+      // Fields marked * (the name, the description, the schema's required fields) must be filled.
+      const nameLabel = form.locator('[data-field="displayName"] .label');
+      assert.equal(await nameLabel.textContent(), "Name *");
+      await form.locator('input[name="displayName"]').fill("");
+      await form.locator('input[name="description"]').fill("Something");
+      await form.getByRole("button", { name: "Create environment class" }).click();
+      assert.equal(await form.locator(".error").getAttribute("data-code"), "required");
+      assert.equal(await form.locator('[data-field="displayName"] .field-error').textContent(), "is required");
+      const required = form.locator(".schema-fields select[required], .schema-fields input[required]").first();
+      const requiredName = await required.getAttribute("name");
+      assert.notEqual(await required.inputValue(), "", `${requiredName} starts at its default`);
+      assert.match(await form.locator(`[data-field="configuration.${requiredName}"] .label`).textContent(), / \*$/);
+      await required.evaluate((e) => {
+        e.value = "";
+      });
+      await form.locator('input[name="displayName"]').fill("Named");
+      await form.getByRole("button", { name: "Create environment class" }).click();
+      assert.equal(await form.locator(`[data-field="configuration.${requiredName}"] .field-error`).textContent(), "is required");
+      const none = await ok("RunnerConfigurationService/ListEnvironmentClasses", { filter: { runnerIds: [runnerId] } });
+      assert.equal(none.environmentClasses.length, 1, "nothing was sent");
+      await visit(page, `/classes?runner=${runnerId}`);
       await form.locator('input[name="displayName"]').fill("Tiny disk");
       await form.locator('input[name="description"]').fill("Too small to be allowed");
       await form.locator('input[name="diskSizeGb"]').fill("5");
@@ -324,11 +426,13 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
       assert.equal(listed.environmentClasses.length, 1, "nothing was created");
     });
 
-    test("SCM integrations, runner policies and the context-URL box", async () => {
+    test("SCM integrations, runner policies (role changes confirmed) and the context-URL box", async () => {
       const { page } = s;
       await visit(page, `/scm?runner=${runnerId}`);
       await page.locator('select[name="scmId"]').selectOption("github");
       assert.equal(await page.locator('input[name="host"]').inputValue(), "github.com");
+      // No runner process signed up yet: no callback URL to register yet.
+      assert.match(await page.locator(".oauth-hint").textContent(), /known once the runner's process has signed up/);
       await page.getByRole("button", { name: "Create integration" }).click();
       await page.locator("tbody tr", { hasText: "github.com" }).waitFor();
 
@@ -339,15 +443,91 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
       const policyError = page.locator(".error");
       await policyError.waitFor();
       assert.equal(await policyError.getAttribute("data-code"), "invalid_argument");
+      // A real group: granted USER; a change of role asks first, and Cancel changes nothing.
+      await page.locator('input[name="groupId"]').fill(groupId);
+      await page.getByRole("button", { name: "Grant" }).click();
+      const role = page.locator(`tr[data-group-id="${groupId}"] select[name="role"]`);
+      await role.waitFor();
+      const policyRole = async () =>
+        (await ok("RunnerService/ListRunnerPolicies", { runnerId })).policies.find((p) => p.groupId === groupId).role;
+      assert.equal(await policyRole(), "RUNNER_ROLE_USER");
+      await role.selectOption({ label: "ADMIN" });
+      const dialog = page.locator("dialog.confirm");
+      assert.match(await dialog.textContent(), /from USER to ADMIN\?/);
+      await dialog.getByRole("button", { name: "Cancel" }).click();
+      const roleSelector = `tr[data-group-id="${groupId}"] select[name="role"]`;
+      await page.waitForFunction((selector) => document.querySelector(selector).value === "2", roleSelector); // back to USER
+      assert.equal(await policyRole(), "RUNNER_ROLE_USER");
+      await role.selectOption({ label: "ADMIN" });
+      await dialog.getByRole("button", { name: "Change role" }).click();
+      await page.waitForFunction(() => !document.querySelector("dialog.confirm"));
+      for (let i = 0; i < 50 && (await policyRole()) !== "RUNNER_ROLE_ADMIN"; i++) await page.waitForTimeout(100);
+      assert.equal(await policyRole(), "RUNNER_ROLE_ADMIN");
 
       await visit(page, `/context?runner=${runnerId}`);
       await page.locator('input[name="contextUrl"]').fill("https://github.com/gitpod-io/gitpod/pull/1");
       await page.getByRole("button", { name: "Parse" }).click();
       const contextError = page.locator(".error");
       await contextError.waitFor();
-      // No host token for github.com yet: the server says so, and the console shows it.
+      // No host token for github.com yet: the server says so, and the console shows it…
       assert.equal(await contextError.getAttribute("data-code"), "failed_precondition");
       assert.match(await contextError.locator(".message").textContent(), /authentication with github\.com is required/);
+      // …with the next step: a personal access token (no OAuth on this integration).
+      const next = page.locator(".next-step");
+      await next.waitFor();
+      assert.equal(await next.locator("a.oauth-step").count(), 0);
+      await next.getByRole("link", { name: "Add a personal access token" }).click();
+
+      // The host tokens page, for this runner and host: add one, see it, delete it.
+      const form = page.locator("form.add-token");
+      await form.waitFor();
+      assert.equal(await form.locator('select[name="runner"]').inputValue(), runnerId);
+      assert.equal(await form.locator('select[name="host"]').inputValue(), "github.com");
+      const patLink = form.locator("a.pat-link");
+      assert.ok((await patLink.getAttribute("href")).startsWith("https://github.com/settings/tokens/new?"));
+      await form.getByRole("button", { name: "Add token" }).click();
+      assert.equal(await form.locator('[data-field="token"] .field-error').textContent(), "is required");
+      await form.locator('input[name="token"]').fill(`ghp_console_${transport}_token`);
+      await form.getByRole("button", { name: "Add token" }).click();
+      const tokenRow = page.locator("table.host-tokens tbody tr", { hasText: "github.com" });
+      await tokenRow.waitFor();
+      assert.match(await tokenRow.textContent(), /PAT/);
+      assert.ok(!(await page.content()).includes(`ghp_console_${transport}_token`), "the token is not shown again");
+      const mine = await ok("RunnerConfigurationService/ListHostAuthenticationTokens", { filter: { runnerId } });
+      assert.equal(mine.tokens.length, 1);
+      await tokenRow.getByRole("button", { name: "Delete" }).click();
+      await page.locator("dialog.confirm").getByRole("button", { name: "Delete" }).click();
+      await page.getByText("You have no host tokens yet.").waitFor();
+      assert.equal((await ok("RunnerConfigurationService/ListHostAuthenticationTokens", { filter: { runnerId } })).tokens?.length ?? 0, 0);
+    });
+
+    test("OAuth, where an integration offers it: the context page, the host tokens page and the callback URL", async () => {
+      const { page } = s;
+      const oauthRunner = await runnerNamed(t.oauthRunner);
+      // The runner signed up (it has a public key), so OAuth can be configured.
+      await ok("RunnerConfigurationService/CreateSCMIntegration", {
+        runnerId: oauthRunner,
+        scmId: "github",
+        host: "github.com",
+        pat: true,
+        oauthClientId: `console-client-${transport}`,
+        oauthPlaintextClientSecret: "console-client-secret",
+      });
+      await visit(page, `/context?runner=${oauthRunner}`);
+      await page.locator('input[name="contextUrl"]').fill("git@github.com:gitpod-io/gitpod.git");
+      await page.getByRole("button", { name: "Parse" }).click();
+      const oauth = page.locator(".next-step a.oauth-step");
+      await oauth.waitFor();
+      const href = await oauth.getAttribute("href");
+      assert.ok(href.startsWith(`https://github.com/login/oauth/authorize?client_id=console-client-${transport}&`), href);
+      assert.match(href, /&state=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+      assert.equal(await page.locator(".next-step a.pat-step").getAttribute("href"), `#/tokens?runner=${oauthRunner}&host=github.com`);
+      await visit(page, `/tokens?runner=${oauthRunner}&host=github.com`);
+      await page.locator("form.add-token a.oauth-link").waitFor();
+      // The SCM page shows the runner's callback URL, for the OAuth application.
+      await visit(page, `/scm?runner=${oauthRunner}`);
+      await page.locator('select[name="scmId"]').selectOption("github");
+      assert.match(await page.locator(".callback-url").textContent(), /\/auth\/github\/callback/);
     });
 
     test("7. delete the runner, after a confirmation", async () => {
@@ -448,6 +628,76 @@ describe("console on another origin than the API (CORS)", () => {
           assert.equal(new URL(call.url).origin, new URL(serverUrl).origin, call.url);
           assert.equal(call.origin, origin, call.url);
           assert.equal(call.contentType, t.contentType, call.url);
+        }
+        assert.deepEqual(s.scriptErrors, []);
+      } finally {
+        await s.context.close();
+      }
+    });
+  }
+});
+
+describe("at 390 px wide (a phone)", () => {
+  for (const [transport, t] of Object.entries(TRANSPORTS)) {
+    test(`the header and every page fit, over ${t.label}`, async () => {
+      const s = await openPage(serverUrl, { width: 390, height: 844 });
+      try {
+        const { page } = s;
+        await signIn(page, serverUrl, transport, serverUrl);
+        await runnersHeading(page).waitFor();
+        const someRunner = await runnerNamed("Iowa GPU pool");
+        for (const hash of ["/runners", `/runners/${someRunner}`, "/runners/new", "/classes", "/scm", "/policies", "/tokens", "/context"]) {
+          await visit(page, hash);
+          await page.locator("main h1").first().waitFor();
+          const width = await page.evaluate(() => document.documentElement.scrollWidth);
+          assert.ok(width <= 390, `#${hash} is ${width} px wide`);
+          // The brand and the sign-out button are on screen; every navigation link can be reached.
+          for (const locator of [page.locator("header .brand"), page.getByRole("button", { name: "Sign out" })]) {
+            const box = await locator.boundingBox();
+            assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `#${hash}: ${JSON.stringify(box)}`);
+          }
+        }
+        await page.locator("header nav").getByRole("link", { name: "Context URL" }).click();
+        await page.getByRole("heading", { name: "Parse a context URL" }).waitFor();
+        assert.deepEqual(s.scriptErrors, []);
+      } finally {
+        await s.context.close();
+      }
+    });
+  }
+});
+
+describe("more than 100 runners", () => {
+  // Written last: the runners it adds would change what the tests above count.
+  let newest;
+  before(async () => {
+    for (let i = 0; i < 100; i++) {
+      const created = await ok("RunnerService/CreateRunner", { name: `Bulk runner ${String(i).padStart(3, "0")}`, provider: "RUNNER_PROVIDER_GCP" });
+      newest = created.runner;
+    }
+  });
+
+  for (const [transport, t] of Object.entries(TRANSPORTS)) {
+    test(`the pickers and the list reach all of them, over ${t.label}`, async () => {
+      const s = await openPage(serverUrl);
+      try {
+        const { page } = s;
+        const { runners } = await ok("RunnerService/ListRunners", { pagination: { pageSize: 100 } });
+        assert.equal(runners.length, 100, "more than one page of the API");
+        assert.ok(!runners.some((r) => r.runnerId === newest.runnerId), "the newest is not on the API's first page");
+        await signIn(page, serverUrl, transport, serverUrl);
+        await runnersHeading(page).waitFor();
+        const rows = page.locator("table.runners tbody tr");
+        assert.equal(await rows.first().getAttribute("data-runner-id"), newest.runnerId, "newest first");
+        await page.locator('input[name="search"]').fill("Bulk runner 099");
+        assert.equal(await rows.count(), 1);
+        for (const hash of ["/classes", "/scm", "/policies", "/context", "/tokens"]) {
+          await visit(page, hash);
+          const picker = page.locator('select[name="runner"]').first();
+          await picker.waitFor();
+          const values = await picker.locator("option").evaluateAll((options) => options.map((o) => o.value));
+          assert.ok(values.includes(newest.runnerId), `#${hash} offers ${newest.name}`);
+          assert.ok(values.length > 100, `#${hash} offers ${values.length}`);
         }
         assert.deepEqual(s.scriptErrors, []);
       } finally {

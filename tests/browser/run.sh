@@ -7,7 +7,8 @@
 #    download is not used), and the Node packages of web/ and tests/browser/ (npm ci);
 # 2. builds the console (web/dist; the client is generated from proto/ first);
 # 3. starts the server ($RUNNER_SERVER_BIN, else the debug build, built here) on a free port with
-#    a fresh temporary database and --console-dir web/dist, and reads the admin token it prints;
+#    a fresh temporary database and --console-dir web/dist, reads the admin token it prints, and
+#    makes a group with `runner-server admin create-group` for the policies page;
 # 4. runs console.test.mjs with node:test: both transports (gRPC-web and Connect), the console
 #    from another origin (CORS), and a screenshot of the runners page (copied to
 #    docs/images/console-runners.png, the README's, with UPDATE_SCREENSHOT=1);
@@ -68,6 +69,10 @@ source tests/lib/server.sh
 start_server "$BIN" "$WORK" --console-dir web/dist --heartbeat-timeout-seconds 3600 || die "the server did not start"
 URL=$SERVER_URL
 log "server at $URL, serving the console from web/dist"
+# A group to grant roles to on the policies page (groups have no API yet: the admin subcommand).
+GROUP_ID="$("$BIN" admin --database-url "$SERVER_DATABASE_URL" --key-file "$WORK/server.key" \
+  create-group --org default "Platform team" 2>/dev/null | sed -n 's/^group \([0-9a-f-]*\) .*/\1/p')"
+[ -n "$GROUP_ID" ] || die "runner-server admin create-group printed no group id"
 
 # --- 4. tests -----------------------------------------------------------------------------------
 # The screenshot is always taken; it replaces the README's only with UPDATE_SCREENSHOT=1, so
@@ -75,7 +80,7 @@ log "server at $URL, serving the console from web/dist"
 shot="$WORK/console-runners.png"
 set +e
 (cd "$HERE" && CONSOLE_URL="$URL" API_TOKEN="$ADMIN_TOKEN" CONSOLE_DIST="$ROOT/web/dist" \
-  SCREENSHOT="$shot" \
+  GROUP_ID="$GROUP_ID" SCREENSHOT="$shot" \
   timeout 300 node --test --test-concurrency=1 --test-reporter=spec console.test.mjs)
 rc=$?
 set -e

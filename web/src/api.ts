@@ -4,6 +4,7 @@
 
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+import { IdentityService } from "./gen/gitpod/v1/identity_pb";
 import { RunnerService } from "./gen/gitpod/v1/runner_pb";
 import { RunnerConfigurationService } from "./gen/gitpod/v1/runner_configuration_pb";
 import { BadRequestSchema } from "./gen/google/rpc/error_details_pb";
@@ -48,9 +49,10 @@ export function storeToken(token: string | null): void {
 export interface Api {
   runners: Client<typeof RunnerService>;
   config: Client<typeof RunnerConfigurationService>;
+  identity: Client<typeof IdentityService>;
 }
 
-/** Clients for both services, calling with `token` as a bearer token. */
+/** Clients for the services, calling with `token` as a bearer token. */
 export function connect(settings: Settings, token: string): Api {
   const bearer: Interceptor = (next) => (req) => {
     req.header.set("Authorization", `Bearer ${token}`);
@@ -62,6 +64,7 @@ export function connect(settings: Settings, token: string): Api {
   return {
     runners: createClient(RunnerService, transport),
     config: createClient(RunnerConfigurationService, transport),
+    identity: createClient(IdentityService, transport),
   };
 }
 

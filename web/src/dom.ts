@@ -47,14 +47,17 @@ export function notice(text: string): HTMLElement {
 }
 
 /**
- * A labelled form row; `hint` goes under the control. `path` is the request field it sets
- * (`displayName`, `configuration.diskSizeGb`): the server's complaints about it are shown here.
+ * A labelled form row; `hint` goes under the control, and a `required` control's label ends in
+ * `*`. `path` is the request field it sets (`displayName`, `configuration.diskSizeGb`): the
+ * server's complaints about it are shown here.
  */
 export function field(label: string, control: HTMLElement, hint?: string | Node | false, path?: string): HTMLElement {
+  // A required control is marked `*`; submitting its form empty is refused (pages/common.ts).
+  const required = control.hasAttribute("required") && !label.endsWith(" *");
   return h(
     "label",
     { class: "field", "data-field": path },
-    h("span", { class: "label" }, label),
+    h("span", { class: "label" }, required ? `${label} *` : label),
     control,
     hint && h("small", {}, hint),
   );
@@ -88,9 +91,9 @@ export function confirmDialog(question: string, confirmLabel: string, extra?: HT
   });
 }
 
-/** A one-time secret with a copy button. */
-export function secretBox(id: string, value: string): HTMLElement {
-  const copy = h("button", { type: "button", class: "secondary", "data-copy": id }, "Copy");
+/** A one-time secret (or a command holding one) with a copy button named `label`. */
+export function secretBox(id: string, value: string, label = "Copy"): HTMLElement {
+  const copy = h("button", { type: "button", class: "secondary", "data-copy": id }, label);
   copy.addEventListener("click", async () => {
     copy.textContent = (await copyText(value)) ? "Copied" : "Select and copy by hand";
   });

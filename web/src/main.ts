@@ -8,6 +8,7 @@ import { contextPage } from "./pages/context";
 import { policiesPage } from "./pages/policies";
 import { createRunnerPage, runnerPage, runnersPage } from "./pages/runners";
 import { scmPage } from "./pages/scm";
+import { tokensPage } from "./pages/tokens";
 
 /** What a page gets: the clients, the fragment's query (#/classes?runner=ID) and navigation. */
 export interface Ctx {
@@ -27,6 +28,7 @@ const routes: [RegExp, Page][] = [
   [/^\/scm$/, scmPage],
   [/^\/policies$/, policiesPage],
   [/^\/context$/, contextPage],
+  [/^\/tokens$/, tokensPage],
 ];
 
 const nav: [string, string][] = [
@@ -34,6 +36,7 @@ const nav: [string, string][] = [
   ["#/classes", "Environment classes"],
   ["#/scm", "SCM integrations"],
   ["#/policies", "Runner policies"],
+  ["#/tokens", "Host tokens"],
   ["#/context", "Context URL"],
 ];
 

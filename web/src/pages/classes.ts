@@ -73,8 +73,8 @@ function classRow(api: Api, c: EnvironmentClass, runnerName: string, errors: HTM
 /** The form's creating part: fields for the chosen runner's schema, reloaded when it changes. */
 async function createClassForm(ctx: Ctx, runners: Runner[], selected: string | null): Promise<HTMLElement> {
   const runner = runnerSelect(runners, selected ?? runners[0].runnerId);
-  const displayName = h("input", { name: "displayName" });
-  const description = h("input", { name: "description" });
+  const displayName = h("input", { name: "displayName", required: true });
+  const description = h("input", { name: "description", required: true });
   const schemaFields = h("div", { class: "schema-fields" });
   const errors = h("div", {});
   const form = h(
@@ -116,43 +116,63 @@ async function createClassForm(ctx: Ctx, runners: Runner[], selected: string | n
   return form;
 }
 
-/** One schema field as a form row, and its input (none for display fields). */
+/**
+ * One schema field as a form row, and its input (none for display fields). A required field is
+ * marked `*` and cannot be left empty: it starts at its default, when it has one. An optional
+ * field left empty is not sent, so its default applies.
+ */
 function schemaField(f: RunnerConfigurationSchema_Field): [HTMLElement, [string, HTMLInputElement | HTMLSelectElement] | null] {
-  const label = f.name + (f.required ? " *" : "");
   const row = (control: HTMLElement, hint: string) =>
-    field(label, control, [f.description, hint].filter(Boolean).join(" "), `configuration.${f.id}`);
+    field(f.name, control, [f.description, hint].filter(Boolean).join(" "), `configuration.${f.id}`);
+  const required = f.required || undefined;
   const t = f.type;
   switch (t.case) {
     case "display":
       return [h("p", { class: "hint", "data-display": f.id }, h("strong", {}, f.name), " ", t.value.default), null];
     case "enum": {
       const values = t.value.possibleValues;
+      const preset = f.required ? (t.value.defaultValue?.title ?? "") : "";
       const input = h(
         "select",
-        { name: f.id },
-        h("option", { value: "" }, t.value.defaultValue?.title ? `default (${t.value.defaultValue.title})` : "not set"),
-        values.map((v) => h("option", { value: v.title }, v.subtitle ? `${v.title} — ${v.subtitle}` : v.title)),
+        { name: f.id, required },
+        h("option", { value: "" }, t.value.defaultValue?.title && !f.required ? `default (${t.value.defaultValue.title})` : "not set"),
+        values.map((v) => h("option", { value: v.title, selected: v.title === preset }, v.subtitle ? `${v.title} — ${v.subtitle}` : v.title)),
       );
       return [row(input, ""), [f.id, input]];
     }
     case "bool": {
+      // A default of false is no default (docs/configuration-schema.md): a required one is chosen.
+      const preset = f.required && t.value.default ? "true" : "";
       const input = h(
         "select",
-        { name: f.id },
-        h("option", { value: "" }, `default (${t.value.default})`),
-        h("option", { value: "true" }, "true"),
-        h("option", { value: "false" }, "false"),
+        { name: f.id, required },
+        !(f.required && t.value.default) &&
+          h("option", { value: "" }, f.required ? "choose" : `default (${t.value.default})`),
+        ["true", "false"].map((v) => h("option", { value: v, selected: v === preset }, v)),
       );
       return [row(input, ""), [f.id, input]];
     }
     case "int": {
       const { min, max } = t.value;
       // The server checks the range: a value outside it comes back as invalid_argument.
-      const input = h("input", { name: f.id, inputmode: "numeric", placeholder: t.value.default ? `default ${t.value.default}` : "" });
+      const preset = f.required && t.value.default ? String(t.value.default) : "";
+      const input = h("input", {
+        name: f.id,
+        inputmode: "numeric",
+        required,
+        value: preset,
+        placeholder: t.value.default && !f.required ? `default ${t.value.default}` : "",
+      });
       return [row(input, min || max ? `${min}–${max}.` : ""), [f.id, input]];
     }
     case "string": {
-      const input = h("input", { name: f.id, placeholder: t.value.default ? `default ${t.value.default}` : "" });
+      const preset = f.required ? t.value.default : "";
+      const input = h("input", {
+        name: f.id,
+        required,
+        value: preset,
+        placeholder: t.value.default && !f.required ? `default ${t.value.default}` : "",
+      });
       return [row(input, t.value.pattern ? `Pattern ${t.value.pattern}` : ""), [f.id, input]];
     }
     default:

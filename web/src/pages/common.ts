@@ -1,14 +1,35 @@
-// Pieces several pages share: runner pickers, form submission with errors, paging.
+// Pieces several pages share: runner pickers, form submission with errors (and required fields),
+// paging, tables that fit narrow windows.
 
 import type { Api } from "../api";
 import { problemOf } from "../api";
-import { errorBox, h } from "../dom";
+import { confirmDialog, errorBox, h } from "../dom";
 import type { Runner } from "../gen/gitpod/v1/runner_pb";
 import type { Ctx } from "../main";
 
-/** The runners a picker offers: the first 100 (the largest page). */
+/**
+ * At most this many runners are read for the runners list and the pickers, in pages of 100 (the
+ * largest): ListRunners has no sort order but creation and no search, so the console sorts and
+ * searches what it read (docs/decisions.md).
+ */
+export const MAX_RUNNERS = 10_000;
+
+/** Every runner the caller can see, oldest first, up to [MAX_RUNNERS]; `cut` when there are more. */
+export async function allRunners(api: Api): Promise<{ runners: Runner[]; cut: boolean }> {
+  const runners: Runner[] = [];
+  let token = "";
+  do {
+    const res = await api.runners.listRunners({ pagination: { pageSize: 100, token } });
+    runners.push(...res.runners);
+    token = res.pagination?.nextToken ?? "";
+  } while (token && runners.length < MAX_RUNNERS);
+  return { runners, cut: token !== "" };
+}
+
+/** The runners a picker offers: all of them, by name. */
 export async function pickableRunners(api: Api): Promise<Runner[]> {
-  return (await api.runners.listRunners({ pagination: { pageSize: 100 } })).runners;
+  const { runners } = await allRunners(api);
+  return runners.sort((a, b) => a.name.localeCompare(b.name) || a.runnerId.localeCompare(b.runnerId));
 }
 
 /**
@@ -36,14 +57,55 @@ export function runnerFilter(ctx: Ctx, runners: Runner[], page: string): HTMLSel
   return select;
 }
 
+/**
+ * A button that removes something of a list after asking `question` (confirming with `label`),
+ * and then shows the list again; a failure goes to `errors`.
+ */
+export function removeButton(
+  ctx: Ctx,
+  errors: HTMLElement,
+  question: string,
+  remove: () => Promise<unknown>,
+  label = "Delete",
+): HTMLButtonElement {
+  const button = h("button", { type: "button", class: "danger" }, label);
+  button.addEventListener("click", async () => {
+    if (!(await confirmDialog(question, label))) return;
+    try {
+      await remove();
+      ctx.go(location.hash);
+    } catch (e) {
+      errors.replaceChildren(errorBox(problemOf(e)));
+    }
+  });
+  return button;
+}
+
 export function runnerNames(runners: Runner[]): (id: string) => string {
   const names = new Map(runners.map((r) => [r.runnerId, runnerLabel(r, runners)]));
   return (id) => names.get(id) ?? id;
 }
 
 /**
- * Runs a form's action with its button disabled. A failure is shown in `slot` with its code and
- * message, and each field the server names is marked in `form` (by `data-field`).
+ * The required fields of `form` (marked `*`) left empty, each marked "is required"; none when
+ * every one is filled.
+ */
+function emptyRequired(form: HTMLElement): string[] {
+  const empty: string[] = [];
+  for (const control of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>("input[required], select[required]")) {
+    if (control.value.trim() !== "") continue;
+    const row = control.closest(".field");
+    row?.append(h("small", { class: "field-error" }, "is required"));
+    empty.push(row?.querySelector(".label")?.textContent?.replace(/ \*$/, "") ?? control.name);
+  }
+  return empty;
+}
+
+/**
+ * Runs a form's action with its button disabled. Required fields left empty are marked and the
+ * action is not run. A failure is shown in `slot` with its code and message, and each field the
+ * server names is marked in `form` (by `data-field`). A "Saved." notice of an earlier action on
+ * the page goes away when another one starts.
  */
 export async function attempt(
   slot: HTMLElement,
@@ -51,9 +113,17 @@ export async function attempt(
   action: () => Promise<void>,
 ): Promise<boolean> {
   const buttons = [...form.querySelectorAll("button")];
-  buttons.forEach((b) => (b.disabled = true));
   slot.replaceChildren();
   form.querySelectorAll(".field-error").forEach((e) => e.remove());
+  (form.closest("section") ?? document).querySelectorAll(".notice").forEach((n) => n.remove());
+  const empty = emptyRequired(form);
+  if (empty.length > 0) {
+    slot.replaceChildren(
+      h("div", { class: "error", role: "alert", "data-code": "required" }, `Fill in the fields marked *: ${empty.join(", ")}.`),
+    );
+    return false;
+  }
+  buttons.forEach((b) => (b.disabled = true));
   try {
     await action();
     return true;
@@ -95,7 +165,58 @@ export async function pagedTable(
     return next ?? "";
   });
   const head = h("thead", {}, h("tr", {}, columns.map((c) => h("th", {}, c))));
-  return h("div", {}, h("table", { class: className }, head, body), paging);
+  return h("div", {}, tableWrap(h("table", { class: className }, head, body)), paging);
+}
+
+/** A table that scrolls sideways inside its box when the window is too narrow for it. */
+export function tableWrap(table: HTMLTableElement): HTMLElement {
+  return h("div", { class: "table-wrap" }, table);
+}
+
+/** The pager's buttons and label, shared by [pager] and [localPager]. */
+function pagerControls() {
+  return {
+    previous: h("button", { type: "button", class: "secondary", "data-page": "previous" }, "Previous"),
+    following: h("button", { type: "button", class: "secondary", "data-page": "next" }, "Next"),
+    label: h("span", { class: "page-number" }),
+  };
+}
+
+/**
+ * Paging over items the console holds: `show(first, last)` shows items first..last (exclusive).
+ * `reset(count, size)` starts again at page 1 for `count` items in pages of `size`.
+ */
+export function localPager(show: (first: number, last: number) => void): {
+  element: HTMLElement;
+  reset(count: number, size: number): void;
+} {
+  const { previous, following, label } = pagerControls();
+  let page = 0;
+  let count = 0;
+  let size = 10;
+  const render = () => {
+    const pages = Math.max(1, Math.ceil(count / size));
+    page = Math.min(page, pages - 1);
+    show(page * size, Math.min(count, (page + 1) * size));
+    label.textContent = `Page ${page + 1} of ${pages}`;
+    previous.disabled = page === 0;
+    following.disabled = page >= pages - 1;
+  };
+  previous.addEventListener("click", () => {
+    page -= 1;
+    render();
+  });
+  following.addEventListener("click", () => {
+    page += 1;
+    render();
+  });
+  return {
+    element: h("nav", { class: "pager" }, previous, label, following),
+    reset(n: number, pageSize: number) {
+      [count, size, page] = [n, pageSize, 0];
+      render();
+    },
+  };
 }
 
 /**
@@ -106,9 +227,7 @@ export async function pagedTable(
 export async function pager(load: (token: string) => Promise<string>): Promise<HTMLElement> {
   const tokens = [""];
   let page = 0;
-  const previous = h("button", { type: "button", class: "secondary", "data-page": "previous" }, "Previous");
-  const following = h("button", { type: "button", class: "secondary", "data-page": "next" }, "Next");
-  const label = h("span", { class: "page-number" });
+  const { previous, following, label } = pagerControls();
   const errors = h("div", {});
   const show = async (to: number) => {
     const next = await load(tokens[to]);

@@ -1,10 +1,11 @@
-// Runner policies: which groups hold which role on one runner; granting, changing and revoking.
+// Runner policies: which groups hold which role on one runner; granting, changing (after a
+// confirmation) and revoking. Groups are named by id: this API has no way to list them yet.
 
 import { enumName, problemOf } from "../api";
 import { confirmDialog, errorBox, field, h } from "../dom";
 import { RunnerRole, type RunnerPolicy } from "../gen/gitpod/v1/runner_pb";
 import type { Ctx } from "../main";
-import { onSubmit, pagedTable, pickableRunners, runnerSelect } from "./common";
+import { onSubmit, pagedTable, pickableRunners, removeButton, runnerSelect } from "./common";
 
 const ROLES = [RunnerRole.ADMIN, RunnerRole.USER];
 
@@ -26,23 +27,22 @@ export async function policiesPage(ctx: Ctx): Promise<Node> {
     const role = roleSelect(p.role);
     role.addEventListener("change", async () => {
       listErrors.replaceChildren();
+      const to = Number(role.value) as RunnerRole;
+      const question = `Change group ${p.groupId}'s role on this runner from ${enumName(RunnerRole, p.role)} to ${enumName(RunnerRole, to)}?`;
+      if (!(await confirmDialog(question, "Change role"))) {
+        role.value = String(p.role);
+        return;
+      }
       try {
-        await ctx.api.runners.updateRunnerPolicy({ runnerId, groupId: p.groupId, role: Number(role.value) });
+        await ctx.api.runners.updateRunnerPolicy({ runnerId, groupId: p.groupId, role: to });
+        p.role = to;
       } catch (e) {
         role.value = String(p.role);
         listErrors.replaceChildren(errorBox(problemOf(e)));
       }
     });
-    const remove = h("button", { type: "button", class: "danger" }, "Remove");
-    remove.addEventListener("click", async () => {
-      if (!(await confirmDialog(`Remove group ${p.groupId}'s role on this runner?`, "Remove"))) return;
-      try {
-        await ctx.api.runners.deleteRunnerPolicy({ runnerId, groupId: p.groupId });
-        ctx.go(location.hash);
-      } catch (e) {
-        listErrors.replaceChildren(errorBox(problemOf(e)));
-      }
-    });
+    const question = `Remove group ${p.groupId}'s role on this runner?`;
+    const remove = removeButton(ctx, listErrors, question, () => ctx.api.runners.deleteRunnerPolicy({ runnerId, groupId: p.groupId }), "Remove");
     return h("tr", { "data-group-id": p.groupId }, h("td", {}, h("code", {}, p.groupId)), h("td", {}, role), h("td", {}, remove));
   };
   const empty = "No policies: only organization admins and the runner's creator manage it.";
@@ -51,7 +51,7 @@ export async function policiesPage(ctx: Ctx): Promise<Node> {
     return { rows: res.policies.map(row), next: res.pagination?.nextToken };
   });
 
-  const groupId = h("input", { name: "groupId", placeholder: "group id (UUID)" });
+  const groupId = h("input", { name: "groupId", placeholder: "group id (UUID)", required: true });
   const role = roleSelect(RunnerRole.USER);
   const errors = h("div", {});
   const form = h(

@@ -1,5 +1,5 @@
-// Runners: the list with phase badges, creating one (its exchange token shown once), a runner's
-// details, updating and deleting it.
+// Runners: the list with phase badges (sorted, searched, paged), creating one (its id, exchange
+// token and agent command shown once), a runner's details, updating and deleting it.
 
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { enumName } from "../api";
@@ -13,9 +13,17 @@ import {
   type UpdateRunnerRequest_RunnerConfiguration,
 } from "../gen/gitpod/v1/runner_pb";
 import type { Ctx } from "../main";
-import { attempt, onSubmit, pagedTable, runnerLabel } from "./common";
+import { MAX_RUNNERS, allRunners, attempt, localPager, onSubmit, runnerLabel, tableWrap } from "./common";
 
-const PAGE_SIZE = 10;
+/** The page sizes the list offers; the first is the default. */
+const PAGE_SIZES = [25, 10, 50, 100];
+
+const SORTS: Record<string, [string, (a: Runner, b: Runner) => number]> = {
+  // Ids are UUIDv7: their order is the order of creation.
+  newest: ["Newest first", (a, b) => b.runnerId.localeCompare(a.runnerId)],
+  oldest: ["Oldest first", (a, b) => a.runnerId.localeCompare(b.runnerId)],
+  name: ["Name", (a, b) => a.name.localeCompare(b.name) || a.runnerId.localeCompare(b.runnerId)],
+};
 
 export function phaseBadge(phase: RunnerPhase): HTMLElement {
   const name = phase === RunnerPhase.UNSPECIFIED ? "UNKNOWN" : enumName(RunnerPhase, phase);
@@ -26,44 +34,89 @@ function providerName(p: RunnerProvider): string {
   return { [RunnerProvider.AWS_EC2]: "AWS EC2", [RunnerProvider.GCP]: "Google Cloud" }[p as number] ?? enumName(RunnerProvider, p);
 }
 
+/** The region the runner was configured with, and the one it reports when that differs. */
 function region(r: Runner): string {
-  return r.status?.region || r.spec?.configuration?.region || "—";
+  const configured = r.spec?.configuration?.region ?? "";
+  const reported = r.status?.region ?? "";
+  if (configured && reported && configured !== reported) return `${configured} (reports ${reported})`;
+  return configured || reported || "—";
 }
 
+/**
+ * The runners, newest first unless another order is chosen, searched by name, a page at a time
+ * (choice of size). ListRunners can do none of that, so the page reads them all first.
+ */
 export async function runnersPage(ctx: Ctx): Promise<Node> {
+  const { runners, cut } = await allRunners(ctx.api);
+  const search = h("input", { name: "search", type: "search", placeholder: "Search by name", value: ctx.params.get("q") ?? "" });
+  const sort = h(
+    "select",
+    { name: "sort" },
+    Object.entries(SORTS).map(([key, [label]]) => h("option", { value: key, selected: key === ctx.params.get("sort") }, label)),
+  );
+  const size = h(
+    "select",
+    { name: "pageSize" },
+    PAGE_SIZES.map((n) => h("option", { value: n, selected: String(n) === ctx.params.get("size") }, `${n} per page`)),
+  );
+  const row = (r: Runner) =>
+    h(
+      "tr",
+      { "data-runner-id": r.runnerId },
+      h("td", {}, h("a", { href: `#/runners/${r.runnerId}` }, runnerLabel(r, runners))),
+      h("td", {}, providerName(r.provider)),
+      h("td", {}, phaseBadge(r.status?.phase ?? RunnerPhase.UNSPECIFIED)),
+      h("td", { class: "region" }, region(r)),
+      h("td", {}, r.status?.version || "—"),
+      h("td", {}, formatTime(r.createdAt && timestampDate(r.createdAt))),
+    );
   const columns = ["Name", "Provider", "Phase", "Region", "Version", "Created"];
-  const table = await pagedTable("runners", columns, "No runners yet.", async (token) => {
-    const res = await ctx.api.runners.listRunners({ pagination: { pageSize: PAGE_SIZE, token } });
-    return {
-      next: res.pagination?.nextToken,
-      rows: res.runners.map((r) =>
-        h(
-          "tr",
-          { "data-runner-id": r.runnerId },
-          h("td", {}, h("a", { href: `#/runners/${r.runnerId}` }, runnerLabel(r, res.runners))),
-          h("td", {}, providerName(r.provider)),
-          h("td", {}, phaseBadge(r.status?.phase ?? RunnerPhase.UNSPECIFIED)),
-          h("td", {}, region(r)),
-          h("td", {}, r.status?.version || "—"),
-          h("td", {}, formatTime(r.createdAt && timestampDate(r.createdAt))),
-        ),
-      ),
-    };
+  const body = h("tbody", {});
+  let shown: Runner[] = [];
+  const pager = localPager((first, last) => {
+    const rows = shown.slice(first, last).map(row);
+    const empty = runners.length === 0 ? "No runners yet." : "No runner's name matches.";
+    body.replaceChildren(...(rows.length > 0 ? rows : [h("tr", {}, h("td", { colspan: columns.length, class: "empty" }, empty))]));
   });
+  const update = () => {
+    const words = search.value.trim().toLowerCase();
+    shown = runners.filter((r) => r.name.toLowerCase().includes(words)).sort(SORTS[sort.value][1]);
+    pager.reset(shown.length, Number(size.value));
+    // The choices stay in the address, for a reload or a link, without loading the page again.
+    const params = new URLSearchParams({ q: search.value.trim(), sort: sort.value, size: size.value });
+    history.replaceState(null, "", `#/runners?${params}`);
+  };
+  search.addEventListener("input", update);
+  sort.addEventListener("change", update);
+  size.addEventListener("change", update);
+  update();
+  const head = h("thead", {}, h("tr", {}, columns.map((c) => h("th", {}, c))));
   return h(
     "section",
     {},
     h("div", { class: "page-head" }, h("h1", {}, "Runners"), h("a", { class: "button", href: "#/runners/new" }, "New runner")),
-    table,
+    h("div", { class: "list-controls" }, search, sort, size),
+    cut && h("p", { class: "hint" }, `Only the first ${MAX_RUNNERS} runners (by creation) are shown and searched.`),
+    tableWrap(h("table", { class: "runners" }, head, body)),
+    pager.element,
   );
 }
 
-/** The exchange token of a new runner (or a new one for it): shown once, with a copy button. */
-function exchangeTokenPanel(title: string, token: string, runner: Runner): HTMLElement {
+/** How to start the runner's process: the agent with the API URL the console uses. */
+function agentCommand(ctx: Ctx, runnerId: string, exchangeToken: string): string {
+  return `runner-agent --api-url ${ctx.settings.apiUrl.replace(/\/+$/, "")} --runner-id ${runnerId} --exchange-token ${exchangeToken}`;
+}
+
+/**
+ * The exchange token of a new runner (or a new one for it), shown once, with the runner's id
+ * and the command that starts its process, each with a copy button.
+ */
+function exchangeTokenPanel(ctx: Ctx, title: string, token: string, runner: Runner): HTMLElement {
   return h(
     "div",
     { class: "card token-panel" },
     h("h2", {}, title),
+    h("p", {}, "Runner ID: ", h("code", { class: "runner-id" }, runner.runnerId)),
     h(
       "p",
       {},
@@ -71,6 +124,8 @@ function exchangeTokenPanel(title: string, token: string, runner: Runner): HTMLE
       h("strong", {}, "It is shown only now."),
     ),
     secretBox("exchange-token", token),
+    h("p", {}, "Start the runner process with it:"),
+    secretBox("agent-command", agentCommand(ctx, runner.runnerId, token), "Copy command"),
     h("p", {}, h("a", { href: `#/runners/${runner.runnerId}` }, `Open ${runner.name}`)),
   );
 }
@@ -102,7 +157,7 @@ export async function createRunnerPage(ctx: Ctx): Promise<Node> {
       provider: Number(provider.value),
       spec: { configuration: { region: regionInput.value.trim() } },
     });
-    page.replaceChildren(exchangeTokenPanel("Runner created", res.exchangeToken, res.runner!));
+    page.replaceChildren(exchangeTokenPanel(ctx, "Runner created", res.exchangeToken, res.runner!));
   });
   return page;
 }
@@ -180,9 +235,27 @@ export async function runnerPage(ctx: Ctx, id: string): Promise<Node> {
   newToken.addEventListener("click", () =>
     void attempt(actionErrors, actions, async () => {
       const res = await ctx.api.runners.createRunnerToken({ runnerId: r.runnerId });
-      extra.replaceChildren(exchangeTokenPanel("New exchange token", res.exchangeToken, r));
+      waiting?.remove();
+      extra.replaceChildren(exchangeTokenPanel(ctx, "New exchange token", res.exchangeToken, r));
     }),
   );
+  // Never signed up: say what it waits for, and how to start it.
+  const waiting =
+    status?.phase === RunnerPhase.CREATED
+      ? h(
+          "div",
+          { class: "card waiting" },
+          h("h2", {}, "Waiting for its runner process"),
+          h(
+            "p",
+            {},
+            "No runner process has signed up for this runner yet. Start one with an exchange token (",
+            h("strong", {}, "New exchange token"),
+            " below makes one; the one shown at creation works too, once, for 24 hours):",
+          ),
+          h("pre", { class: "command" }, agentCommand(ctx, r.runnerId, "EXCHANGE_TOKEN")),
+        )
+      : null;
   const remove = h("button", { type: "button", class: "danger" }, "Delete runner");
   remove.addEventListener("click", async () => {
     const force = h("input", { type: "checkbox", name: "force" });
@@ -201,6 +274,7 @@ export async function runnerPage(ctx: Ctx, id: string): Promise<Node> {
     h("a", { href: `#/classes?runner=${r.runnerId}` }, "Environment classes"),
     h("a", { href: `#/scm?runner=${r.runnerId}` }, "SCM integrations"),
     h("a", { href: `#/policies?runner=${r.runnerId}` }, "Policies"),
+    h("a", { href: `#/tokens?runner=${r.runnerId}` }, "Host tokens"),
     h("a", { href: `#/context?runner=${r.runnerId}` }, "Parse a context URL"),
   );
   return h(
@@ -208,6 +282,7 @@ export async function runnerPage(ctx: Ctx, id: string): Promise<Node> {
     {},
     h("div", { class: "page-head" }, h("h1", { class: "runner-name" }, r.name), h("a", { href: "#/runners" }, "All runners")),
     ctx.params.has("saved") && notice("Saved."),
+    waiting,
     details,
     links,
     actionErrors,

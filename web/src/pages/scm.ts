@@ -2,11 +2,11 @@
 // offers, and deleting one.
 
 import { problemOf } from "../api";
-import { confirmDialog, errorBox, field, h } from "../dom";
+import { errorBox, field, h } from "../dom";
 import type { RunnerConfigurationSchema_SCMConfigSchema, SCMIntegration } from "../gen/gitpod/v1/runner_configuration_pb";
 import type { Runner } from "../gen/gitpod/v1/runner_pb";
 import type { Ctx } from "../main";
-import { onSubmit, pagedTable, pickableRunners, runnerFilter, runnerNames, runnerSelect } from "./common";
+import { onSubmit, pagedTable, pickableRunners, removeButton, runnerFilter, runnerNames, runnerSelect } from "./common";
 
 export async function scmPage(ctx: Ctx): Promise<Node> {
   const runners = await pickableRunners(ctx.api);
@@ -16,16 +16,9 @@ export async function scmPage(ctx: Ctx): Promise<Node> {
 
   const listErrors = h("div", {});
   const row = (i: SCMIntegration) => {
-    const remove = h("button", { type: "button", class: "danger" }, "Delete");
-    remove.addEventListener("click", async () => {
-      if (!(await confirmDialog(`Delete the ${i.host} integration? Its host tokens are deleted too.`, "Delete"))) return;
-      try {
-        await ctx.api.config.deleteSCMIntegration({ id: i.id });
-        ctx.go(location.hash);
-      } catch (e) {
-        listErrors.replaceChildren(errorBox(problemOf(e)));
-      }
-    });
+    const remove = removeButton(ctx, listErrors, `Delete the ${i.host} integration? Its host tokens are deleted too.`, () =>
+      ctx.api.config.deleteSCMIntegration({ id: i.id }),
+    );
     return h(
       "tr",
       { "data-integration-id": i.id },
@@ -58,7 +51,7 @@ export async function scmPage(ctx: Ctx): Promise<Node> {
 async function createForm(ctx: Ctx, runners: Runner[], selected: string | null): Promise<HTMLElement> {
   const runner = runnerSelect(runners, selected ?? runners[0].runnerId);
   const scm = h("select", { name: "scmId" });
-  const host = h("input", { name: "host", placeholder: "github.com" });
+  const host = h("input", { name: "host", placeholder: "github.com", required: true });
   const pat = h("input", { name: "pat", type: "checkbox", checked: true });
   const clientId = h("input", { name: "oauthClientId", autocomplete: "off" });
   const secret = h("input", { name: "oauthPlaintextClientSecret", type: "password", autocomplete: "off" });
@@ -83,11 +76,25 @@ async function createForm(ctx: Ctx, runners: Runner[], selected: string | null):
     h("button", { type: "submit" }, "Create integration"),
   );
   let offered: RunnerConfigurationSchema_SCMConfigSchema[] = [];
+  /**
+   * What the chosen runner's process offers for the SCM: its OAuth callback URL (to register with
+   * the OAuth application) once it signed up and reported one, and its PAT hint.
+   */
   const showScm = () => {
     const s = offered.find((o) => o.scmId === scm.value);
+    const chosen = runners.find((r) => r.runnerId === runner.value);
+    const signedUp = (chosen?.status?.publicKey.length ?? 0) > 0;
     host.value = s?.defaultHosts[0] ?? "";
+    const oauth = !s?.oauth
+      ? h("p", { class: "oauth-hint" }, "This runner does not offer OAuth for this SCM (runner-agent does with --public-url).")
+      : !signedUp
+        ? h("p", { class: "oauth-hint" }, "The OAuth callback URL is known once the runner's process has signed up.")
+        : s.oauth.callbackUrl
+          ? h("p", { class: "oauth-hint" }, "OAuth callback URL: ", h("code", { class: "callback-url" }, s.oauth.callbackUrl))
+          : "";
+    clientId.disabled = secret.disabled = !s?.oauth;
     hints.replaceChildren(
-      s?.oauth?.callbackUrl ? h("p", {}, "OAuth callback URL: ", h("code", {}, s.oauth.callbackUrl)) : "",
+      oauth,
       s?.pat ? h("p", {}, s.pat.description, " ", s.pat.docsLink && h("a", { href: s.pat.docsLink, target: "_blank", rel: "noreferrer" }, "docs")) : "",
     );
   };
