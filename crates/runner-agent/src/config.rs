@@ -91,3 +91,47 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(extra: &[&str]) -> Result<Config, clap::Error> {
+        let id = "0190f3a4-8b7c-7d2e-9f10-1a2b3c4d5e6f";
+        Config::try_parse_from(["runner-agent", "--api-url", "http://x", "--runner-id", id].iter().chain(extra))
+    }
+
+    #[test]
+    fn runner_ids_are_uuids_kept_canonical() {
+        let upper = Config::try_parse_from([
+            "runner-agent",
+            "--api-url",
+            "u",
+            "--runner-id",
+            "0190F3A4-8B7C-7D2E-9F10-1A2B3C4D5E6F",
+        ]);
+        assert_eq!(upper.unwrap().runner_id, "0190f3a4-8b7c-7d2e-9f10-1a2b3c4d5e6f");
+        let typo = Config::try_parse_from([
+            "runner-agent",
+            "--api-url",
+            "u",
+            "--runner-id",
+            "0190f3a4-8b7c-7d2e-9f10-1a2b3c4d5e6fx",
+        ]);
+        assert!(typo.unwrap_err().to_string().contains("is not a runner id"));
+    }
+
+    #[test]
+    fn callbacks_are_served_when_asked_for() {
+        let none = parse(&[]).unwrap();
+        assert_eq!((none.callback_listen(), none.region.as_deref()), (None, None));
+        let public = parse(&["--public-url", "https://runner.example.com/"]).unwrap();
+        assert_eq!(public.callback_listen(), Some("127.0.0.1:8081"));
+        assert_eq!(public.public_url.as_deref(), Some("https://runner.example.com"));
+        let listen = parse(&["--listen", "0.0.0.0:9000"]).unwrap();
+        assert_eq!((listen.callback_listen(), listen.public_url.as_deref()), (Some("0.0.0.0:9000"), None));
+        for bad in ["runner.example.com", "https://", "https://x/?a=b", "ftp://x"] {
+            assert!(parse(&["--public-url", bad]).is_err(), "{bad}");
+        }
+    }
+}
