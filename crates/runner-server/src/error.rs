@@ -28,7 +28,12 @@ pub fn to_connect(e: CoreError) -> ConnectError {
             let detail = BadRequest {
                 field_violations: violations
                     .into_iter()
-                    .map(|v| FieldViolation { field: v.field, description: v.description, ..Default::default() })
+                    .map(|v| FieldViolation {
+                        field: v.field,
+                        description: v.description,
+                        reason: v.reason,
+                        ..Default::default()
+                    })
                     .collect(),
             };
             ConnectError::new(Code::InvalidArgument, message).add_detail(BAD_REQUEST_TYPE, detail.encode_to_vec())

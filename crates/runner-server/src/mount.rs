@@ -55,6 +55,8 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let metrics_store = store.clone();
     // Installed before anything records (the health monitor's first ping, below).
     let metrics = crate::telemetry::metrics_handle();
+    // The declared input rules, read now so that one the validator cannot check stops start-up.
+    crate::validation::rules();
     let (runner_router, runner_grpc) = RunnerServiceTonicCompatibleBuilder::new()
         .create_runner(runners::create_runner)
         .get_runner(runners::get_runner)

@@ -6,7 +6,7 @@ use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::validate_runner_configuration_response::Result as Validation;
 use gitpod_api::gitpod::v1::*;
 
-use super::{Reply, reply};
+use super::{Reply, check, reply};
 use crate::auth::Authenticated;
 use crate::convert::{self, ToValidate};
 use crate::paging::Paging;
@@ -17,7 +17,7 @@ pub async fn get_runner_configuration_schema(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<GetRunnerConfigurationSchemaRequest>,
 ) -> Reply<GetRunnerConfigurationSchemaResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let schema = s.classes.schema(&caller, &r.runner_id).await?;
         Ok(GetRunnerConfigurationSchemaResponse { schema: Some(convert::schema(schema)) })
     })
@@ -29,7 +29,7 @@ pub async fn create_environment_class(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<CreateEnvironmentClassRequest>,
 ) -> Reply<CreateEnvironmentClassResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let id = s.classes.create(&caller, convert::create_environment_class(r)).await?;
         Ok(CreateEnvironmentClassResponse { id: id.to_string() })
     })
@@ -41,7 +41,7 @@ pub async fn get_environment_class(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<GetEnvironmentClassRequest>,
 ) -> Reply<GetEnvironmentClassResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let class = s.classes.get(&caller, &r.environment_class_id).await?;
         Ok(GetEnvironmentClassResponse { environment_class: Some(convert::environment_class(class)) })
     })
@@ -54,7 +54,7 @@ pub async fn list_environment_classes(
     Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListEnvironmentClassesRequest>,
 ) -> Reply<ListEnvironmentClassesResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let page = q.page(r.pagination.take())?;
         let page = s.classes.list(&caller, convert::list_environment_classes(r, page)).await?;
         Ok(ListEnvironmentClassesResponse {
@@ -70,7 +70,7 @@ pub async fn update_environment_class(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<UpdateEnvironmentClassRequest>,
 ) -> Reply<UpdateEnvironmentClassResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         s.classes.update(&caller, convert::update_environment_class(r)).await?;
         Ok(UpdateEnvironmentClassResponse {})
     })
@@ -82,7 +82,7 @@ pub async fn validate_runner_configuration(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<ValidateRunnerConfigurationRequest>,
 ) -> Reply<ValidateRunnerConfigurationResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let runner_id = r.runner_id.clone();
         let result = match convert::validate_runner_configuration(r)? {
             ToValidate::EnvironmentClass(class) => {

@@ -5,7 +5,7 @@ use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::*;
 
-use super::{Reply, reply};
+use super::{Reply, check, reply};
 use crate::auth::Authenticated;
 use crate::convert;
 use crate::paging::Paging;
@@ -15,7 +15,7 @@ pub async fn exchange_token(
     State(s): State<AppState>,
     ConnectRequest(r): ConnectRequest<ExchangeTokenRequest>,
 ) -> Reply<ExchangeTokenResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let issued = s.runner_side.exchange(&r.exchange_token).await;
         let result = if issued.is_ok() { "ok" } else { "refused" };
         metrics::counter!("runner_token_exchanges_total", "result" => result).increment(1);
@@ -27,9 +27,9 @@ pub async fn exchange_token(
 pub async fn refresh_runner_access_token(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
-    ConnectRequest(_): ConnectRequest<RefreshRunnerAccessTokenRequest>,
+    ConnectRequest(r): ConnectRequest<RefreshRunnerAccessTokenRequest>,
 ) -> Reply<RefreshRunnerAccessTokenResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let issued = s.runner_side.refresh(&caller).await?;
         Ok(convert::refreshed_token(issued))
     })
@@ -41,7 +41,7 @@ pub async fn signup(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<SignupRequest>,
 ) -> Reply<SignupResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let answer = s.runner_side.signup(&caller, convert::signup(r)).await?;
         Ok(convert::signup_instructions(answer))
     })
@@ -53,7 +53,7 @@ pub async fn update_runner_status(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<UpdateRunnerStatusRequest>,
 ) -> Reply<UpdateRunnerStatusResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let answer = s.runner_side.update_status(&caller, convert::update_runner_status(r)).await?;
         Ok(convert::status_instructions(answer))
     })
@@ -65,7 +65,7 @@ pub async fn update_runner_configuration_schema(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<UpdateRunnerConfigurationSchemaRequest>,
 ) -> Reply<UpdateRunnerConfigurationSchemaResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let schema = r.config_schema.map(convert::schema_from);
         s.runner_side.update_schema(&caller, &r.runner_id, schema).await?;
         Ok(UpdateRunnerConfigurationSchemaResponse {})
@@ -79,7 +79,7 @@ pub async fn list_runner_environment_classes(
     Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListRunnerEnvironmentClassesRequest>,
 ) -> Reply<ListRunnerEnvironmentClassesResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let page = q.page(r.pagination.take())?;
         let page = s.runner_side.environment_classes(&caller, &r.runner_id, page.size, page.token).await?;
         Ok(ListRunnerEnvironmentClassesResponse {
@@ -96,7 +96,7 @@ pub async fn list_runner_scm_integrations(
     Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListRunnerScmIntegrationsRequest>,
 ) -> Reply<ListRunnerScmIntegrationsResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let page = q.page(r.pagination.take())?;
         let page = s.runner_side.scm_integrations(&caller, &r.runner_id, page.size, &page.token).await?;
         Ok(ListRunnerScmIntegrationsResponse {
@@ -112,7 +112,7 @@ pub async fn get_host_authentication_token_value(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<GetHostAuthenticationTokenValueRequest>,
 ) -> Reply<GetHostAuthenticationTokenValueResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let sealed = s.runner_side.host_token_value(&caller, convert::get_host_authentication_token_value(r)).await?;
         Ok(convert::sealed_host_token(sealed))
     })
@@ -124,7 +124,7 @@ pub async fn mark_runner_deleted(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<MarkRunnerDeletedRequest>,
 ) -> Reply<MarkRunnerDeletedResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         s.runner_side.mark_deleted(&caller, &r.runner_id).await?;
         Ok(MarkRunnerDeletedResponse {})
     })
