@@ -26,6 +26,8 @@ pub struct Rpc {
     pub service: String,
     /// `ListRunners`.
     pub method: String,
+    /// The request message's full name: `gitpod.v1.ListRunnersRequest`.
+    pub input: String,
     pub client_streaming: bool,
     pub server_streaming: bool,
     /// Marked `idempotency_level = NO_SIDE_EFFECTS`: Connect serves it over GET too.
@@ -218,6 +220,7 @@ pub fn rpcs() -> &'static HashMap<String, Rpc> {
                         path: format!("/{}/{}", service.full_name(), method.name()),
                         service: service.full_name().to_owned(),
                         method: method.name().to_owned(),
+                        input: method.input().full_name().to_owned(),
                         client_streaming: method.is_client_streaming(),
                         server_streaming: method.is_server_streaming(),
                         side_effect_free: side_effect_free(&method),
@@ -228,6 +231,13 @@ pub fn rpcs() -> &'static HashMap<String, Rpc> {
         }
         rpcs
     })
+}
+
+/// The API method whose request message is `input` (each has its own), if exactly one is.
+pub fn rpc_taking(input: &str) -> Option<&'static Rpc> {
+    let mut found = rpcs().values().filter(|r| r.input == input && r.is_api());
+    let rpc = found.next()?;
+    found.next().is_none().then_some(rpc)
 }
 
 /// `option idempotency_level = NO_SIDE_EFFECTS` on a method.

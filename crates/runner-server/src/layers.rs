@@ -2,8 +2,9 @@
 //!
 //! - [`EmptyLists`]: Connect JSON answers name their list fields even when they are empty;
 //! - [`rpc_guard`]: what connectrpc-axum and tonic leave to us — `grpc-timeout` enforcement
-//!   and the message size limit on gRPC and gRPC-web (`resource_exhausted`), and a Connect
-//!   error (`unimplemented`) for a unary request in a compression we do not speak.
+//!   and the message size limit on gRPC and gRPC-web (`resource_exhausted`), a Connect
+//!   error (`unimplemented`) for a unary request in a compression we do not speak, and Connect
+//!   errors for a GET that carries a body or names an encoding other than `json` and `proto`.
 
 use std::time::Duration;
 
@@ -27,6 +28,21 @@ pub struct Limits {
 
 pub async fn rpc_guard(State(limits): State<Limits>, req: Request, next: Next) -> Response {
     let kind = CallKind::get(&req);
+    if req.method() == http::Method::GET
+        && let Some(rpc) = kind.rpc
+    {
+        let refused = if rpc.side_effect_free && rpc.is_unary() {
+            connect_get_refusal(&req)
+        } else {
+            // Whatever its query says: only NO_SIDE_EFFECTS methods are served over GET.
+            let mut response = http::StatusCode::METHOD_NOT_ALLOWED.into_response();
+            response.headers_mut().insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+            Some(response)
+        };
+        if let Some(refused) = refused {
+            return refused;
+        }
+    }
     // Health and reflection: tonic alone serves them, so Connect calls to them are bridged.
     let tonic_only = kind.rpc.is_some_and(|r| !r.is_api());
     match kind.protocol {
@@ -60,6 +76,33 @@ async fn connect_guard(limits: Limits, req: Request, next: Next) -> Response {
         return undecodable_gzip(response).await;
     }
     response
+}
+
+/// What is wrong with a Connect GET of a method served over GET, if anything connectrpc-axum
+/// would not say clearly: a body (the message belongs in the query string), or an encoding other
+/// than `json` and `proto` (which it would answer with a bare 415).
+fn connect_get_refusal(req: &Request) -> Option<Response> {
+    let declared = req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+    let has_body = declared.is_some_and(|n| n.trim() != "0")
+        || req.headers().contains_key(http::header::TRANSFER_ENCODING)
+        || declared.is_none() && !axum::body::HttpBody::is_end_stream(req.body());
+    if has_body {
+        return Some(connect_error(
+            Code::InvalidArgument,
+            "a Connect GET request has no body: its message goes in the query string (message=…)",
+        ));
+    }
+    match crate::call::query_value(req.uri(), "encoding").as_deref() {
+        Some("json" | "proto") => None,
+        Some(other) => Some(connect_error(
+            Code::InvalidArgument,
+            &format!("invalid message encoding {other:?}: a Connect GET names encoding=json or encoding=proto"),
+        )),
+        None => Some(connect_error(
+            Code::InvalidArgument,
+            "missing encoding parameter: a Connect GET names encoding=json or encoding=proto",
+        )),
+    }
 }
 
 /// Reads a Connect unary body whose length is declared and within the message limit before the

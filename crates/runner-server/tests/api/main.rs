@@ -6,6 +6,7 @@ mod authz;
 mod bad_input;
 mod classes;
 mod concurrency;
+mod connect_get;
 mod console;
 mod fuzz_regressions;
 mod health;
