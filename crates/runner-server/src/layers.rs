@@ -58,6 +58,13 @@ async fn connect_guard(limits: Limits, req: Request, next: Next) -> Response {
         Ok(req) => req,
         Err(refused) => return refused,
     };
+    // A JSON body kept for a better error if it does not decode (cheap: `Bytes` is shared).
+    let json_body = match CallKind::get(&req) {
+        kind if kind.protocol == Protocol::ConnectJson && kind.rpc.is_some_and(|r| r.is_api()) => {
+            req.extensions().get::<DeclaredBody>().map(|b| (kind.rpc, b.0.clone()))
+        }
+        _ => None,
+    };
     let mut compressed = false;
     if let Some(encoding) = req.headers().get(CONTENT_ENCODING) {
         let encoding = encoding.to_str().unwrap_or("?").trim().to_ascii_lowercase();
@@ -75,7 +82,37 @@ async fn connect_guard(limits: Limits, req: Request, next: Next) -> Response {
     if compressed && response.status() == http::StatusCode::INTERNAL_SERVER_ERROR {
         return undecodable_gzip(response).await;
     }
-    response
+    match json_body {
+        Some((Some(rpc), body)) if !compressed && response.status() == http::StatusCode::BAD_REQUEST => {
+            undecodable_json(response, &rpc.input, &body).await
+        }
+        _ => response,
+    }
+}
+
+/// The body of a Connect unary request, read before the call ([`read_declared_body`]).
+#[derive(Clone)]
+struct DeclaredBody(bytes::Bytes);
+
+/// A JSON request that did not decode because an enum field holds a value its enum does not
+/// define (the generated JSON decoder refuses those, so the declared rules never see them):
+/// the same `invalid_argument` as over the binary protocols, naming each such field.
+async fn undecodable_json(response: Response, input: &str, body: &[u8]) -> Response {
+    const DECODE_FAILURE: &str = "failed to decode JSON message: ";
+    let (parts, answer) = response.into_parts();
+    let Ok(bytes) = answer.collect().await.map(|c| c.to_bytes()) else {
+        return connect_error(Code::Internal, "internal error");
+    };
+    let decode_failure = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .is_some_and(|v| v["message"].as_str().is_some_and(|m| m.starts_with(DECODE_FAILURE)));
+    if decode_failure {
+        let violations = crate::validation::undefined_enum_values(input, body);
+        if !violations.is_empty() {
+            return crate::error::to_connect(runner_core::CoreError::InvalidArgument(violations)).into_response();
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// What is wrong with a Connect GET of a method served over GET, if anything connectrpc-axum
@@ -135,7 +172,12 @@ async fn read_declared_body(limits: Limits, req: Request) -> Result<Request, Res
         None => read.await,
     };
     match collected {
-        Ok(c) => Ok(Request::from_parts(parts, Body::from(c.to_bytes()))),
+        Ok(c) => {
+            let bytes = c.to_bytes();
+            let mut req = Request::from_parts(parts, Body::from(bytes.clone()));
+            req.extensions_mut().insert(DeclaredBody(bytes));
+            Ok(req)
+        }
         // The body is within the limit (checked above), so the read failed because the client
         // reset the stream or closed the connection before sending all of it: it cancelled.
         Err(_) => {

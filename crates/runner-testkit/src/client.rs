@@ -66,6 +66,9 @@ pub struct Failure {
     pub http_status: Option<u16>,
     /// Raw `google.rpc.BadRequest` field paths, when the error carried that detail.
     pub bad_fields: Vec<String>,
+    /// The same violations as (field path, reason): the reason names the declared rule
+    /// (`STRING_UUID`), empty for the core's own checks.
+    pub bad_request: Vec<(String, String)>,
 }
 
 impl fmt::Display for Failure {
@@ -224,11 +227,28 @@ impl Client {
         path: &str,
         req: &Req,
     ) -> Result<Resp, CallError> {
-        let (content_type, body) = if json {
-            ("application/json", serde_json::to_vec(req).map_err(|e| broken(format!("encoding the request: {e}")))?)
+        let body = if json {
+            serde_json::to_vec(req).map_err(|e| broken(format!("encoding the request: {e}")))?
         } else {
-            ("application/proto", req.encode_to_vec())
+            req.encode_to_vec()
         };
+        let bytes = self.connect_raw(http, json, path, body).await?;
+        if json {
+            serde_json::from_slice(&bytes).map_err(|e| broken(format!("decoding the JSON answer: {e}")))
+        } else {
+            Resp::decode(bytes).map_err(|e| broken(format!("decoding the binary answer: {e}")))
+        }
+    }
+
+    /// One Connect unary call with an encoded body: the answer's bytes, or its failure.
+    async fn connect_raw(
+        &self,
+        http: &reqwest::Client,
+        json: bool,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<bytes::Bytes, CallError> {
+        let content_type = if json { "application/json" } else { "application/proto" };
         let mut request = http.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
         if let Some(bearer) = &self.bearer {
             request = request.header("authorization", bearer);
@@ -242,11 +262,7 @@ impl Client {
             if ct != content_type {
                 return Err(broken(format!("HTTP 200 with content type {ct:?}, expected {content_type}")));
             }
-            return if json {
-                serde_json::from_slice(&bytes).map_err(|e| broken(format!("decoding the JSON answer: {e}")))
-            } else {
-                Resp::decode(bytes.clone()).map_err(|e| broken(format!("decoding the binary answer: {e}")))
-            };
+            return Ok(bytes);
         }
         if ct != "application/json" {
             // Connect errors are JSON for every codec.
@@ -255,7 +271,7 @@ impl Client {
         let body: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| broken(format!("HTTP {status}, the error is not JSON ({e}): {}", text())))?;
         let code = body["code"].as_str().ok_or_else(|| broken(format!("HTTP {status}, no code: {body}")))?;
-        let mut bad_fields = Vec::new();
+        let mut bad_request = Vec::new();
         for detail in body["details"].as_array().into_iter().flatten() {
             if detail["type"] != "google.rpc.BadRequest" {
                 continue;
@@ -265,15 +281,16 @@ impl Client {
             let raw = base64::engine::general_purpose::STANDARD_NO_PAD
                 .decode(value.trim_end_matches('='))
                 .map_err(|e| broken(format!("a BadRequest detail is not base64: {e}")))?;
-            let bad_request = tonic_types::pb::BadRequest::decode(raw.as_slice())
+            let decoded = tonic_types::pb::BadRequest::decode(raw.as_slice())
                 .map_err(|e| broken(format!("a BadRequest detail does not decode: {e}")))?;
-            bad_fields.extend(bad_request.field_violations.into_iter().map(|v| v.field));
+            bad_request.extend(decoded.field_violations.into_iter().map(|v| (v.field, v.reason)));
         }
         Err(CallError::Failed(Failure {
             code: code.to_owned(),
             message: body["message"].as_str().unwrap_or_default().to_owned(),
             http_status: Some(status),
-            bad_fields,
+            bad_fields: bad_request.iter().map(|(field, _)| field.clone()).collect(),
+            bad_request,
         }))
     }
 
@@ -286,9 +303,21 @@ impl Client {
         Req: Message + Send + Sync + 'static,
         Resp: Message + Default + Send + Sync + 'static,
     {
+        self.tonic_unary(service, path, req, tonic_prost::ProstCodec::<Req, Resp>::default()).await
+    }
+
+    async fn tonic_unary<T, C>(&self, service: T, path: &str, req: C::Encode, codec: C) -> Result<C::Decode, CallError>
+    where
+        T: tonic::client::GrpcService<tonic::body::Body>,
+        T::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        <T::ResponseBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+        C: tonic::codec::Codec + Send + 'static,
+        C::Encode: Send + Sync + 'static,
+        C::Decode: Send + Sync + 'static,
+    {
         let mut grpc = tonic::client::Grpc::with_origin(service, self.origin.clone());
         grpc.ready().await.map_err(|e| broken(format!("transport not ready: {}", e.into())))?;
-        let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
         let mut request = tonic::Request::new(req);
         if let Some(bearer) = &self.bearer {
             request.metadata_mut().insert("authorization", bearer.parse().map_err(|e| broken(format!("token: {e}")))?);
@@ -298,20 +327,68 @@ impl Client {
         match grpc.unary(request, path, codec).await {
             Ok(r) => Ok(r.into_inner()),
             Err(status) => {
-                let bad_fields = {
+                let bad_request: Vec<(String, String)> = {
                     use tonic_types::StatusExt;
                     status
                         .get_details_bad_request()
-                        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+                        .map(|b| b.field_violations.into_iter().map(|v| (v.field, v.reason)).collect())
                         .unwrap_or_default()
                 };
                 Err(CallError::Failed(Failure {
                     code: code_name(status.code()).to_owned(),
                     message: status.message().to_owned(),
                     http_status: None,
-                    bad_fields,
+                    bad_fields: bad_request.iter().map(|(field, _)| field.clone()).collect(),
+                    bad_request,
                 }))
             }
+        }
+    }
+
+    /// Calls `path` with a request in proto3 JSON and gives the answer in proto3 JSON, over this
+    /// client's protocol: Connect JSON sends the JSON as it is; the binary protocols transcode it
+    /// through the API's descriptors. For requests built from data (the validation table), where
+    /// no Rust type is at hand. Panics if the exchange breaks the protocol.
+    pub async fn call_json(&self, path: &str, request: serde_json::Value) -> Result<serde_json::Value, Failure> {
+        let (input, output) = crate::dynamic::method(path);
+        if self.options.leak_guard {
+            leaks::remember_request(&request);
+        }
+        let result = match &self.transport {
+            Transport::Connect { http, json: true } => {
+                let body = serde_json::to_vec(&request).expect("JSON serializes");
+                self.connect_raw(http, true, path, body).await.and_then(|bytes| {
+                    serde_json::from_slice(&bytes).map_err(|e| broken(format!("decoding the JSON answer: {e}")))
+                })
+            }
+            transport => {
+                let body = crate::dynamic::encode(&input, &request);
+                let bytes = match transport {
+                    Transport::Connect { http, .. } => {
+                        self.connect_raw(http, false, path, body).await.map(|b| b.to_vec())
+                    }
+                    Transport::Grpc(channel) => {
+                        self.tonic_unary(channel.clone(), path, body, crate::dynamic::RawCodec).await
+                    }
+                    Transport::GrpcWeb(svc) => {
+                        self.tonic_unary((**svc).clone(), path, body, crate::dynamic::RawCodec).await
+                    }
+                };
+                bytes.map(|b| crate::dynamic::to_json(&output, &b))
+            }
+        };
+        if self.options.leak_guard {
+            let seen = match &result {
+                Ok(answer) => answer.to_string().into_bytes(),
+                Err(CallError::Failed(f)) => format!("{} {}", f.message, f.bad_fields.join(" ")).into_bytes(),
+                Err(CallError::Broken(why)) => why.clone().into_bytes(),
+            };
+            leaks::check(&format!("the answer to {path}"), &seen);
+        }
+        match result {
+            Ok(answer) => Ok(answer),
+            Err(CallError::Failed(failure)) => Err(failure),
+            Err(CallError::Broken(why)) => panic!("{:?} {path}: {why}", self.protocol),
         }
     }
 }

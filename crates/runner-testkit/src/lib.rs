@@ -11,6 +11,7 @@
 //!   may hold a secret a test sent.
 
 pub mod client;
+mod dynamic;
 pub mod leaks;
 pub mod process;
 pub mod server;

@@ -8,6 +8,7 @@ mod classes;
 mod concurrency;
 mod connect_get;
 mod console;
+mod declared_rules;
 mod fuzz_regressions;
 mod health;
 mod host_tokens;
