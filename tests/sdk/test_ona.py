@@ -561,8 +561,7 @@ def test_every_side_effect_free_method_over_get(rs, cs, runner, scm_runner, gith
     """Each of the twelve NO_SIDE_EFFECTS methods answers `use_get=True` as it answers POST."""
     cls = cs.create_environment_class(cpb.CreateEnvironmentClassRequest(
         runner_id=runner.runner_id, display_name=unique("get class"), description="over GET",
-        configuration=[cpb.FieldValue(key=f.id, value=f.string.default or "x") for f in schema.environment_class
-                       if f.required and f.HasField("string")]))
+        configuration=config_from_defaults(schema.environment_classes)))
     calls = [
         (rs.get_runner, rpb.GetRunnerRequest(runner_id=runner.runner_id)),
         (rs.list_runners, rpb.ListRunnersRequest(pagination=pag.PaginationRequest(page_size=3))),

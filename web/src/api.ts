@@ -57,8 +57,11 @@ export function connect(settings: Settings, token: string): Api {
     return next(req);
   };
   const options = { baseUrl: settings.apiUrl.replace(/\/+$/, ""), interceptors: [bearer] };
+  // Connect: the NO_SIDE_EFFECTS methods (Get*, List*) go as GET, which browsers and proxies may cache.
   const transport =
-    settings.transport === "connect" ? createConnectTransport(options) : createGrpcWebTransport(options);
+    settings.transport === "connect"
+      ? createConnectTransport({ ...options, useHttpGet: true })
+      : createGrpcWebTransport(options);
   return {
     runners: createClient(RunnerService, transport),
     config: createClient(RunnerConfigurationService, transport),
