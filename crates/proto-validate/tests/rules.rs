@@ -215,7 +215,11 @@ fn cost_per_request() {
     let get = GetRunnerRequest { runner_id: UUID.into() };
     let list = ListRunnersRequest {
         pagination: Some(PaginationRequest { page_size: 50, token: "t".repeat(120) }),
-        filter: Some(list_runners_request::Filter { creator_ids: vec![UUID.into(); 3], kinds: vec![2], providers: vec![1, 5] }),
+        filter: Some(list_runners_request::Filter {
+            creator_ids: vec![UUID.into(); 3],
+            kinds: vec![2],
+            providers: vec![1, 5],
+        }),
     };
     let create = CreateRunnerRequest { name: "Frankfurt build fleet".into(), provider: 1, ..Default::default() };
     let n = 1_000_000u32;
