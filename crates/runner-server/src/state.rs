@@ -34,6 +34,9 @@ pub struct AppState {
     pub runner_side: RunnerSide,
     /// Whether this replica can serve; see [`crate::health`].
     pub health: Arc<Health>,
+    /// Where clients reach the server (`--public-url`, else `http://LISTEN`), without a
+    /// trailing slash.
+    pub public_url: Arc<str>,
 }
 
 /// How long an authenticated personal access token is trusted without reading the database
@@ -104,6 +107,7 @@ impl AppState {
             llm,
             runner_side,
             health: Arc::default(),
+            public_url: public_base_url.trim_end_matches('/').into(),
         }
     }
 
