@@ -8,6 +8,7 @@
 // $INTEROP_TOKEN`; per transport, a call without the token and one with a wrong token must fail
 // with Code.Unauthenticated.
 
+import * as http from "node:http";
 import { fromJson, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createTransport } from "@connectrpc/connect/protocol-connect";
@@ -50,7 +51,9 @@ function getTransport(name, { baseUrl, httpVersion, useBinaryFormat }, intercept
   const sessions = httpVersion === "2" ? new Http2SessionManager(baseUrl) : undefined;
   const inner = sessions
     ? createNodeHttpClient({ httpVersion: "2", sessionProvider: () => sessions })
-    : createNodeHttpClient({ httpVersion: "1.1" });
+    : // Its own connections: a POST refused before its body was read (another transport's, in the
+      // auth checks) may leave a pooled HTTP/1.1 socket the server has closed.
+      createNodeHttpClient({ httpVersion: "1.1", nodeOptions: { agent: new http.Agent({ keepAlive: true }) } });
   const httpClient = (req) => {
     (methodsSeen[name] ??= []).push(`${req.method} ${req.url.split("?")[0].split("/").pop()}`);
     return inner(req);
