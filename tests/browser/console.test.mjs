@@ -33,8 +33,23 @@ const screenshot = env("SCREENSHOT");
 
 const TRANSPORTS = {
   "grpc-web": { label: "gRPC-web", contentType: "application/grpc-web+proto", provider: "AWS EC2", region: "eu-central-1" },
-  // The console's Connect transport has useHttpGet: its NO_SIDE_EFFECTS calls go as Connect GET.
-  connect: { label: "Connect", contentType: "application/json", provider: "Google Cloud", region: "europe-west1", get: true },
+  // The console's Connect transports have useHttpGet: their NO_SIDE_EFFECTS calls go as Connect GET.
+  connect: {
+    label: "Connect",
+    contentType: "application/json",
+    provider: "Google Cloud",
+    region: "europe-west1",
+    get: "json",
+  },
+  // Binary, with the API URL under /api as the official SDKs call it.
+  "connect-binary": {
+    label: "Connect (binary)",
+    contentType: "application/proto",
+    provider: "AWS EC2",
+    region: "eu-west-1",
+    get: "proto",
+    apiPath: "/api",
+  },
 };
 
 /** The methods the descriptors mark NO_SIDE_EFFECTS: the ones connect-web sends as GET. */
@@ -43,9 +58,14 @@ const SIDE_EFFECT_FREE =
 
 /** A call went over the transport: POST with its content type, or a Connect GET (JSON) where it may. */
 function assertTransport(call, t) {
+  if (t.apiPath) assert.ok(new URL(call.url).pathname.startsWith(`${t.apiPath}/`), call.url);
   if (t.get && SIDE_EFFECT_FREE.test(call.url)) {
+    const query = new URL(call.url).searchParams;
     assert.equal(call.method, "GET", call.url);
-    assert.match(call.url, /[?&]connect=v1&encoding=json&message=/, call.url);
+    assert.equal(query.get("connect"), "v1", call.url);
+    assert.equal(query.get("encoding"), t.get, call.url);
+    assert.equal(query.get("base64"), t.get === "proto" ? "1" : null, call.url);
+    assert.ok(query.has("message"), call.url);
   } else {
     assert.equal(call.method, "POST", call.url);
     assert.equal(call.contentType, t.contentType, call.url);
@@ -242,7 +262,7 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
 
     test("1. sign in with a personal access token (a wrong one shows unauthenticated)", async () => {
       const { page } = s;
-      await signIn(page, serverUrl, transport, serverUrl, "gpat_not-a-real-token");
+      await signIn(page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`, "gpat_not-a-real-token");
       const error = page.locator(".error");
       await error.waitFor();
       assert.equal(await error.getAttribute("data-code"), "unauthenticated");
@@ -300,7 +320,7 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
       await page.locator("p.links").getByRole("link", { name: "Environment classes" }).click();
       const form = page.locator("form.create-class");
       // The fields come from GetRunnerConfigurationSchema: AWS EC2 and GCP runners differ.
-      const [kindKey, kindValue] = transport === "grpc-web" ? ["instanceType", "m6i.2xlarge"] : ["machineType", "e2-standard-8"];
+      const [kindKey, kindValue] = t.provider === "AWS EC2" ? ["instanceType", "m6i.2xlarge"] : ["machineType", "e2-standard-8"];
       await form.locator(`select[name="${kindKey}"]`).selectOption(kindValue);
       await form.locator('input[name="displayName"]').fill(`Large (${t.label})`);
       await form.locator('input[name="description"]').fill("Eight vCPUs for big builds");
@@ -447,7 +467,7 @@ describe("console on another origin than the API (CORS)", () => {
       const s = await openPage(origin);
       try {
         const { page } = s;
-        await signIn(page, origin, transport, serverUrl);
+        await signIn(page, origin, transport, `${serverUrl}${t.apiPath ?? ""}`);
         await runnersHeading(page).waitFor();
         assert.equal(new URL(page.url()).origin, origin, "the page is from the other origin");
         const name = `Cross-origin ${transport} ${Date.now()}`;
