@@ -49,14 +49,6 @@ fn pool() -> &'static prost_reflect::DescriptorPool {
     })
 }
 
-/// A message of type `full_name` given in proto3 JSON, encoded (for tests that check answers
-/// against the declared rules). Panics on JSON that is not such a message.
-pub fn encode_json(full_name: &str, json: &serde_json::Value) -> Vec<u8> {
-    let desc = pool().get_message_by_name(full_name).unwrap_or_else(|| panic!("no message {full_name}"));
-    let message = prost_reflect::DynamicMessage::deserialize(desc, json).unwrap_or_else(|e| panic!("{json}: {e}"));
-    prost::Message::encode_to_vec(&message)
-}
-
 fn undefined_in(
     message: &prost_reflect::MessageDescriptor,
     json: &serde_json::Value,

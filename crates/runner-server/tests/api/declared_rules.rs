@@ -402,6 +402,14 @@ fn request(steps: &[(Field, bool)], field: &Field, value: Option<&Value>) -> (Va
     (body, path)
 }
 
+/// A message of type `full_name` given in proto3 JSON, encoded.
+fn encode_json(full_name: &str, json: &Value) -> Vec<u8> {
+    let pool = prost_reflect::DescriptorPool::decode(gitpod_api::FILE_DESCRIPTOR_SET).unwrap();
+    let desc = pool.get_message_by_name(full_name).unwrap_or_else(|| panic!("no message {full_name}"));
+    let message = prost_reflect::DynamicMessage::deserialize(desc, json).unwrap_or_else(|e| panic!("{json}: {e}"));
+    prost::Message::encode_to_vec(&message)
+}
+
 /// The (field, reason) pairs an answer refused the request for; empty when it did not refuse.
 async fn refusals(client: &Client, rpc: &str, body: &Value) -> (String, Vec<(String, String)>) {
     match client.call_json(rpc, body.clone()).await {
@@ -432,7 +440,7 @@ async fn check_field(
         let validator = runner_server::validation::rules();
         let check = |value: Option<&Value>| {
             let (body, _) = request(&[], field, value);
-            let bytes = runner_server::validation::encode_json(message, &body);
+            let bytes = encode_json(message, &body);
             validator.validate_encoded(message, &bytes).err().unwrap_or_default()
         };
         for breach in &plan.breaches {
