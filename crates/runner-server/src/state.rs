@@ -34,11 +34,17 @@ pub struct AppState {
     pub runner_side: RunnerSide,
     /// Whether this replica can serve; see [`crate::health`].
     pub health: Arc<Health>,
+    /// How long a write waits for its turn on a row others are writing when the caller set no
+    /// deadline ([`crate::call::CallDeadline`]).
+    pub write_wait: std::time::Duration,
 }
 
 /// How long an authenticated personal access token is trusted without reading the database
 /// again, unless revoked through this process ([`runner_core::token_cache`]).
 pub const DEFAULT_TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How long a write waits for its turn when the caller set no deadline (`--write-wait-ms`).
+pub const DEFAULT_WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Timing of the runner side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +110,14 @@ impl AppState {
             llm,
             runner_side,
             health: Arc::default(),
+            write_wait: DEFAULT_WRITE_WAIT,
         }
+    }
+
+    /// The same state with another bound on a write's wait for its turn (see [`DEFAULT_WRITE_WAIT`]).
+    pub fn with_write_wait(mut self, wait: std::time::Duration) -> Self {
+        self.write_wait = wait;
+        self
     }
 
     /// The same state caching authenticated tokens for `ttl` (zero: never), instead of
