@@ -1,16 +1,15 @@
-//! A Rust client of the runner API that uses only the generated stubs of this crate: it
-//! creates a runner, lists runners, and reads the new one back.
-//!
-//! ```sh
-//! cargo run --release -p runner-server &          # the server, on 127.0.0.1:8080
-//! cargo run --example runner_client -- http://127.0.0.1:8080 "$TOKEN"   # or GITPOD_API_KEY=…
-//! ```
+// The quick start of gitpod-api, also in its crate docs and the README. Run it with
+// a runner-server on 127.0.0.1:8080 (`cargo run -p runner-server`) and the admin token it prints:
+//   cargo run --example runner_client -- http://127.0.0.1:8080 "$TOKEN"   # or GITPOD_API_KEY=…
+// It needs only `gitpod-api` (feature `client`) and `tokio`, as tests/downstream/ checks.
 
 use gitpod_api::gitpod::v1::runner_service_client::RunnerServiceClient;
 use gitpod_api::gitpod::v1::{
     CreateRunnerRequest, GetRunnerRequest, ListRunnersRequest, PaginationRequest, RunnerConfiguration, RunnerPhase,
     RunnerProvider, RunnerSpec,
 };
+use gitpod_api::tonic::{Code, Request, metadata::MetadataValue, transport::Endpoint};
+use gitpod_api::tonic_types::StatusExt;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,10 +17,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = args.next().unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
     let token =
         args.next().or_else(|| std::env::var("GITPOD_API_KEY").ok()).ok_or("pass a token or set GITPOD_API_KEY")?;
-    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse()?;
-    let channel = tonic::transport::Endpoint::from_shared(url)?.connect().await?;
+    let bearer: MetadataValue<_> = format!("Bearer {token}").parse()?;
+    let channel = Endpoint::from_shared(url)?.connect().await?;
     // Every call carries the personal access token.
-    let mut client = RunnerServiceClient::with_interceptor(channel, move |mut req: tonic::Request<()>| {
+    let mut client = RunnerServiceClient::with_interceptor(channel, move |mut req: Request<()>| {
         req.metadata_mut().insert("authorization", bearer.clone());
         Ok(req)
     });
@@ -46,6 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         !created.exchange_token.is_empty()
     );
 
+    // Pages: pass the previous page's `next_token` until it comes back empty.
     let mut token = String::new();
     let mut listed = 0;
     loop {
@@ -74,6 +74,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("got {} in phase {}", fetched.runner_id, phase.as_str_name());
     if fetched != runner {
         return Err("GetRunner differs from what CreateRunner returned".into());
+    }
+
+    // Invalid input is `invalid_argument` with a `google.rpc.BadRequest` detail naming the field
+    // (in its JSON form, `runnerId`).
+    let status = match client.get_runner(GetRunnerRequest { runner_id: "not-a-uuid".to_owned() }).await {
+        Ok(_) => return Err("GetRunner accepted the runner id \"not-a-uuid\"".into()),
+        Err(status) => status,
+    };
+    let violations = status.get_details_bad_request().map(|b| b.field_violations).unwrap_or_default();
+    println!("{:?}: {}", status.code(), status.message());
+    for violation in &violations {
+        println!("  {}: {}", violation.field, violation.description);
+    }
+    if status.code() != Code::InvalidArgument || !violations.iter().any(|v| v.field == "runnerId") {
+        return Err(format!("expected invalid_argument with a BadRequest naming runnerId, got {status:?}").into());
     }
     Ok(())
 }

@@ -5,7 +5,12 @@
 #     integration tests over Connect JSON, Connect binary, gRPC and gRPC-web);
 #   - the PostgreSQL storage suite and two-replica tests (RUNNER_TEST_POSTGRES_URL);
 #   - buf lint and buf build (buf from the npm registry, in .tools/node);
-#   - the generated-client example against a live server;
+#   - gitpod-api as a library: its documentation with warnings as errors (every generated item
+#     carries its proto comment), the quick-start doctest, `cargo package` (built from the
+#     packaged copy alone);
+#   - the quick start (examples/runner_client.rs) in a crate outside the workspace that has
+#     gitpod-api with only its `client` feature (tests/downstream/): its dependency tree holds no
+#     axum, connectrpc-axum or HTTP server, and it runs against a live server;
 #   - the README walkthrough (a runner agent from creation to deletion): tests/walkthrough/run.sh;
 #   - the third-party clients (buf curl, Python grpcio, Node connect-node, curl) against a live
 #     server: tests/interop/run.sh;
@@ -50,18 +55,41 @@ fi
 .tools/node/node_modules/.bin/buf lint
 .tools/node/node_modules/.bin/buf build -o /dev/null
 
-step "build the server, the agent and the example client"
+step "gitpod-api as a library: docs, the quick-start doctest, the package"
+RUSTDOCFLAGS="-D warnings" cargo doc -p gitpod-api --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc -p gitpod-api --no-deps --all-features
+# The doctests (gitpod-api's quick start), with the workspace's features: nothing is rebuilt.
+cargo test --workspace --doc
+# The package holds what building it needs (the include list in Cargo.toml), nothing else; then
+# it is built from the unpacked .crate alone, with registry dependencies.
+files=$(cargo package -p gitpod-api --allow-dirty --list)
+echo "$files"
+extra=$(grep -Ev '^(Cargo\.toml(\.orig)?|Cargo\.lock|\.cargo_vcs_info\.json|build\.rs|README\.md|LICENSE|examples/runner_client\.rs|proto/.+\.proto|src/.+\.rs)$' <<<"$files" || true)
+[ -z "$extra" ] || { echo "the gitpod-api package holds files building it does not need:"; echo "$extra"; exit 1; }
+cargo package -p gitpod-api --allow-dirty
+
+step "build the server and the agent"
 cargo build -p runner-server -p runner-agent --bins
-cargo build --example runner_client
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 export RUNNER_SERVER_BIN="$target_dir/debug/runner-server"
 
-step "example: the generated Rust client against a live server"
-tmp=$(mktemp -d)
-trap 'kill "${SERVER_PID:-}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+step "downstream: the quick start, with gitpod-api's client feature only, against a live server"
+downstream=(--manifest-path tests/downstream/Cargo.toml --locked)
+tree=$(cargo tree "${downstream[@]}" -e normal,features --prefix none)
+for banned in 'axum ' 'connectrpc-axum ' 'hyper feature "server"' 'hyper-util feature "server' 'tonic feature "server"' 'tonic feature "router"'; do
+  if grep -q "^$banned" <<<"$tree"; then
+    echo "a crate with gitpod-api's client feature only depends on: $(grep -m1 "^$banned" <<<"$tree")"
+    exit 1
+  fi
+done
+# Its own workspace and lock file, our target directory: only what its features change is
+# compiled again (gitpod-api, tonic and their dependents).
+CARGO_TARGET_DIR=$target_dir cargo build "${downstream[@]}"
 source tests/lib/server.sh
-start_server "$RUNNER_SERVER_BIN" "$tmp" || exit 1
-"$target_dir/debug/examples/runner_client" "$SERVER_URL" "$ADMIN_TOKEN"
+work=$(mktemp -d)
+trap 'kill "${SERVER_PID:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+start_server "$RUNNER_SERVER_BIN" "$work" || exit 1
+"$target_dir/debug/quick-start" "$SERVER_URL" "$ADMIN_TOKEN"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=
 
 step "README walkthrough: a runner from creation to deletion"

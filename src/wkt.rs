@@ -14,8 +14,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 /// A point in time: seconds and nanoseconds since the Unix epoch, UTC.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Message)]
 pub struct Timestamp {
+    /// Seconds since 1970-01-01T00:00:00Z; 0001-01-01 to 9999-12-31 in proto3 JSON.
     #[prost(int64, tag = "1")]
     pub seconds: i64,
+    /// Nanoseconds within the second, 0 to 999,999,999.
     #[prost(int32, tag = "2")]
     pub nanos: i32,
 }
