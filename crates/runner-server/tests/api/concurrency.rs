@@ -142,7 +142,9 @@ async fn deadlines_bound_the_wait(server: &TestServer, options: ClientOptions, e
         assert!(moved >= ok.len() as i64 && moved < CLIENTS as i64, "{moved} revisions for {} acknowledged", ok.len());
     }
     // Whatever was written last is one writer's update, whole.
-    assert_whole_runner_update(&get(&admin, &id).await.unwrap());
+    if moved > 0 {
+        assert_whole_runner_update(&get(&admin, &id).await.unwrap());
+    }
 }
 
 fn role_of(i: usize) -> RunnerRole {
