@@ -5,8 +5,9 @@
 // token; 3. see it in the list; 4. update its name; 5. create an environment class from the
 // schema form; 6. see a validation error rendered for a bad value; 7. delete the runner. Then the
 // SCM, policy and context-URL pages, and a check that every API call of the suite used its
-// transport. One more test per transport loads the console from another origin (a static server
-// on another port) and calls the API across origins (CORS).
+// transport. Two runners with one name are told apart in the list and the pickers. One more test
+// per transport loads the console from another origin (a static server on another port) and
+// calls the API across origins (CORS).
 //
 // Environment (set by run.sh): CONSOLE_URL (the server, which also serves the console), API_TOKEN
 // (an admin's personal access token), CONSOLE_DIST (the built console, for the other origin) and
@@ -367,6 +368,49 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
     });
   });
 }
+
+describe("runners with the same name", () => {
+  // Names may repeat within an organization (docs/decisions.md); the console tells such runners
+  // apart by the end of their ids, in the list and in every runner picker.
+  const name = `Twin runner ${Date.now()}`;
+  const ids = [];
+  let s;
+  before(async () => {
+    for (const region of ["europe-west1", "europe-west4"]) {
+      const created = await ok("RunnerService/CreateRunner", {
+        name,
+        provider: "RUNNER_PROVIDER_GCP",
+        spec: { configuration: { region } },
+      });
+      ids.push(created.runner.runnerId);
+    }
+    s = await openPage(serverUrl);
+    await signIn(s.page, serverUrl, "grpc-web", serverUrl);
+    await runnersHeading(s.page).waitFor();
+  });
+  after(async () => {
+    await s?.context.close();
+    for (const runnerId of ids) await ok("RunnerService/DeleteRunner", { runnerId, force: true });
+  });
+
+  test("the list and the pickers show each with the end of its id", async () => {
+    const { page } = s;
+    const expected = ids.map((id) => `${name} (…${id.slice(-8)})`).sort();
+    const row = await findInList(page, name);
+    assert.ok(row, `${name} is listed`);
+    const listed = (await page.locator("table.runners tbody tr a", { hasText: name }).allTextContents()).sort();
+    assert.deepEqual(listed, expected);
+
+    await visit(page, "/classes");
+    const picker = page.locator('select[name="runner"]').first();
+    await picker.waitFor();
+    const options = (await picker.locator("option", { hasText: name }).allTextContents()).sort();
+    assert.deepEqual(options, expected);
+    // A name no other runner has is shown as it is.
+    assert.ok((await picker.locator("option", { hasText: "Iowa GPU pool" }).allTextContents()).includes("Iowa GPU pool"));
+    assert.deepEqual(s.scriptErrors, []);
+  });
+});
 
 describe("console on another origin than the API (CORS)", () => {
   let elsewhere;

@@ -202,6 +202,11 @@ impl Runners {
         {
             v.push(FieldViolation::new("spec.configuration.region", "is required for AWS EC2 runners"));
         }
+        if let (Some((_, Some(provider))), Some(spec)) = (&kind_provider, &spec)
+            && let Some(problem) = region_problem(*provider, &spec.configuration.region)
+        {
+            v.push(FieldViolation::new("spec.configuration.region", problem));
+        }
         v.finish()?;
         let (kind, provider) = kind_provider.expect("checked");
         if let Some(p) = provider.filter(|p| p.is_internal()) {
@@ -526,6 +531,52 @@ fn create_spec(input: SpecInput) -> Result<RunnerSpec, FieldViolation> {
     Ok(RunnerSpec { desired_phase: Some(desired_phase), configuration, variant })
 }
 
+/// Directions in the region names of AWS and Google Cloud.
+const DIRECTIONS: &str = "north|south|east|west|central|northeast|northwest|southeast|southwest";
+
+/// AWS region names: a geography, an optional partition (`gov`, `iso`, `isob`, …), a
+/// direction and a number (`eu-central-1`, `us-gov-west-1`).
+static AWS_REGION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(&format!(r"^(af|ap|ca|cn|eu|il|me|mx|sa|us)-(gov-|iso[a-z]?-)?({DIRECTIONS})-[1-9][0-9]?$"))
+        .expect("a valid pattern")
+});
+
+/// Google Cloud region names: a geography, a direction and a number (`europe-west1`).
+static GCP_REGION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(&format!(
+        r"^(africa|asia|australia|europe|me|northamerica|southamerica|us)-({DIRECTIONS})[1-9][0-9]?$"
+    ))
+    .expect("a valid pattern")
+});
+
+/// Why `region` cannot be a region of `provider`, if it cannot. The region is a hint (the runner
+/// reports where it really runs) and providers add regions every year, so names are checked by
+/// their form within the geographies each provider has, not against a list: a typo, an invented
+/// region or another provider's name is caught, a region opened next year is not refused. An
+/// empty region is left to the rule that requires one.
+fn region_problem(provider: RunnerProvider, region: &str) -> Option<String> {
+    if region.is_empty() {
+        return None;
+    }
+    let (ours, theirs, name, other) = match provider {
+        RunnerProvider::AwsEc2 => (&*AWS_REGION, &*GCP_REGION, "an AWS region", "a Google Cloud region"),
+        RunnerProvider::Gcp => (&*GCP_REGION, &*AWS_REGION, "a Google Cloud region", "an AWS region"),
+        _ => return None,
+    };
+    if ours.is_match(region) {
+        return None;
+    }
+    let example = match provider {
+        RunnerProvider::AwsEc2 => "eu-central-1 or us-east-1",
+        _ => "europe-west1 or us-central1",
+    };
+    Some(if theirs.is_match(region) {
+        format!("{region:?} is {other}, not {name}; {name} is named like {example}")
+    } else {
+        format!("{region:?} is not {name}; {name} is named like {example}, in lower case")
+    })
+}
+
 /// Free text with an upper bound and no control characters.
 fn bounded(field: &str, value: &str, max: usize) -> Result<String, FieldViolation> {
     validate::length(field, value, 0, max)?;
@@ -678,6 +729,24 @@ mod tests {
         assert!(kind_and_provider(1, 0).is_err());
         assert!(kind_and_provider(0, 2).is_err());
         assert!(kind_and_provider(0, 99).is_err());
+    }
+
+    #[test]
+    fn regions_by_provider() {
+        let (aws, gcp) = (RunnerProvider::AwsEc2, RunnerProvider::Gcp);
+        for ok in ["eu-central-1", "us-east-1", "us-gov-west-1", "us-isob-east-1", "ap-southeast-7", "sa-east-1"] {
+            assert_eq!(region_problem(aws, ok), None, "{ok}");
+        }
+        for ok in ["europe-west12", "us-east5", "asia-southeast1", "australia-southeast2", "southamerica-west1", ""] {
+            assert_eq!(region_problem(gcp, ok), None, "{ok}");
+        }
+        for bad in ["mars-north-1", "eu-central", "eu-central-0", "eu-middle-1", "EU-CENTRAL-1", " eu-central-1"] {
+            assert!(region_problem(aws, bad).unwrap().contains("is not an AWS region"), "{bad}");
+        }
+        assert!(region_problem(aws, "europe-west1").unwrap().contains("is a Google Cloud region, not an AWS region"));
+        assert!(region_problem(gcp, "us-east-1").unwrap().contains("is an AWS region, not a Google Cloud region"));
+        assert!(region_problem(gcp, "europe-west").unwrap().contains("is not a Google Cloud region"));
+        assert_eq!(region_problem(RunnerProvider::Managed, "anything"), None);
     }
 
     #[test]

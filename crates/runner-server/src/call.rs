@@ -131,6 +131,8 @@ pub struct CallKind {
     pub api_path: bool,
     /// The request came under the `/api` prefix.
     pub prefixed: bool,
+    /// `/healthz`, `/readyz` or `/metrics`: plain HTTP endpoints of the API, not RPCs.
+    pub probe: bool,
     /// The deadline the client set, counted from the request's arrival.
     pub deadline: ClientDeadline,
 }
@@ -230,12 +232,14 @@ impl CallKind {
         let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let rpc_path = path.starts_with("/gitpod.") || path.starts_with("/grpc.");
         let protocol = Protocol::of(method, uri, content_type);
+        let probe = API_PATHS.contains(&path);
         CallKind {
             protocol,
             rpc: rpcs().get(path),
             rpc_path,
-            api_path: prefixed || rpc_path || API_PATHS.contains(&path),
+            api_path: prefixed || rpc_path || probe,
             prefixed,
+            probe,
             deadline: ClientDeadline::of(protocol, headers),
         }
     }
@@ -316,6 +320,50 @@ pub fn rpcs() -> &'static HashMap<String, Rpc> {
         }
         rpcs
     })
+}
+
+/// What to tell a caller whose path names no RPC of this server (`path` without the `/api`
+/// prefix): the service or method it missed, the nearest one that exists, or where the RPCs are.
+pub fn unknown_method_message(path: &str) -> String {
+    let rpcs = rpcs();
+    let mut services: Vec<&str> = rpcs.values().map(|r| r.service.as_str()).collect();
+    services.sort_unstable();
+    services.dedup();
+    let rpc_shaped = path
+        .strip_prefix('/')
+        .and_then(|p| p.split_once('/'))
+        .filter(|(service, method)| service.contains('.') && !method.is_empty() && !method.contains('/'));
+    let Some((service, method)) = rpc_shaped else {
+        return format!(
+            "no RPC at {path}: methods are at /api/SERVICE/METHOD (or /SERVICE/METHOD), for example \
+             POST /api/gitpod.v1.RunnerService/ListRunners with Content-Type: application/json"
+        );
+    };
+    if !services.contains(&service) {
+        let api: Vec<&str> = services.iter().copied().filter(|s| s.starts_with("gitpod.")).collect();
+        return match nearest(service, &services) {
+            Some(near) => format!("unknown service {service}; did you mean {near}?"),
+            None => format!("unknown service {service} (at {path}); the services here are {}", api.join(", ")),
+        };
+    }
+    let mut methods: Vec<&str> = rpcs.values().filter(|r| r.service == service).map(|r| r.method.as_str()).collect();
+    methods.sort_unstable();
+    match nearest(method, &methods) {
+        Some(near) => format!("{service} has no method {method}; did you mean {near}?"),
+        None => format!("{service} has no method {method}; its methods are {}", methods.join(", ")),
+    }
+}
+
+/// The candidate closest to `wanted` when it is close enough to be a typo (case aside, a
+/// Jaro-Winkler similarity of at least 0.8).
+fn nearest<'a>(wanted: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let wanted = wanted.to_ascii_lowercase();
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(&wanted, &c.to_ascii_lowercase()), *c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
 }
 
 /// `option idempotency_level = NO_SIDE_EFFECTS` on a method.
@@ -427,6 +475,23 @@ mod tests {
         assert_eq!(with("application/json", "connect-timeout-ms", "-5"), ClientDeadline::Malformed);
         assert_eq!(with("application/json", "connect-timeout-ms", "12345678901"), ClientDeadline::Malformed);
         assert_eq!(CallKind::get(&request("POST", "/x", "application/json")).deadline, ClientDeadline::None);
+    }
+
+    #[test]
+    fn unknown_methods_are_named_with_the_nearest_one() {
+        let message = unknown_method_message("/gitpod.v1.RunnerService/ListRunnerz");
+        assert_eq!(message, "gitpod.v1.RunnerService has no method ListRunnerz; did you mean ListRunners?");
+        let message = unknown_method_message("/gitpod.v1.RunnerService/listrunners");
+        assert!(message.ends_with("did you mean ListRunners?"), "{message}");
+        let message = unknown_method_message("/gitpod.v1.RunnerService/Frobnicate");
+        assert!(message.contains("its methods are CheckAuthenticationForHost, CheckRepositoryAccess,"), "{message}");
+        let message = unknown_method_message("/gitpod.v1.RunnerServise/ListRunners");
+        assert_eq!(message, "unknown service gitpod.v1.RunnerServise; did you mean gitpod.v1.RunnerService?");
+        let message = unknown_method_message("/acme.Thing/Do");
+        assert!(message.contains("the services here are gitpod.v1."), "{message}");
+        assert!(!message.contains("grpc."), "health and reflection are not offered as a guess: {message}");
+        let message = unknown_method_message("/v1/runners/x");
+        assert!(message.starts_with("no RPC at /v1/runners/x"), "{message}");
     }
 
     #[test]

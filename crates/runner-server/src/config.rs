@@ -5,7 +5,6 @@
 //! names in snake case (`database_url = "postgres://…"`, `shutdown_seconds = 30`,
 //! `cors_origins = ["https://a.example"]`); an unknown key is an error.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -37,9 +36,10 @@ pub struct Config {
     #[serde(skip)]
     pub print_config: bool,
 
-    /// Address to listen on.
-    #[arg(long, env = "RUNNER_SERVER_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    /// Address to listen on: HOST:PORT, the host an IP address or a name (`localhost:8080`
+    /// binds the first address the name resolves to that can be bound).
+    #[arg(long, env = "RUNNER_SERVER_LISTEN", default_value = "127.0.0.1:8080", value_parser = listen_address)]
+    pub listen: String,
 
     /// Database URL: `sqlite://PATH` (created if missing), `sqlite::memory:`, or
     /// `postgres://USER@HOST:PORT/DATABASE` for several replicas sharing one database.
@@ -178,6 +178,30 @@ pub struct Config {
     pub http2_keepalive_timeout_seconds: u64,
 }
 
+/// `HOST:PORT` that resolves to at least one address.
+fn listen_address(s: &str) -> Result<String, String> {
+    use std::net::ToSocketAddrs;
+    let usage = "expected HOST:PORT, such as 127.0.0.1:8080, [::]:8080 or localhost:8080";
+    match s.to_socket_addrs().map(|mut addrs| addrs.next()) {
+        Ok(Some(_)) => Ok(s.to_owned()),
+        Ok(None) => Err(format!("{s} resolves to no address; {usage}")),
+        Err(e) => Err(format!("cannot resolve {s} ({e}); {usage}")),
+    }
+}
+
+/// Days of a token's life: 1 to 100 years' worth.
+fn token_days(s: &str) -> Result<u32, String> {
+    let days: u32 = s.parse().map_err(|_| format!("{s} is not a whole number of days"))?;
+    match days {
+        0 => Err("must be at least 1 (a token that expires in 0 days is dead on arrival); leave \
+                  --expires-in-days out for a token that does not expire"
+            .to_owned()),
+        1..=36_500 => Ok(days),
+        _ => Err("must be at most 36500 (100 years); leave --expires-in-days out for a token that does not expire"
+            .to_owned()),
+    }
+}
+
 /// `HOST=URL`, the URL absolute http(s).
 fn scm_api_url(s: &str) -> Result<String, String> {
     let (host, url) =
@@ -261,33 +285,50 @@ pub enum AdminCommand {
     },
     /// Add a user or service account to a group.
     AddMember {
+        /// Group id or name.
         #[arg(long)]
-        group: uuid::Uuid,
+        group: String,
+        /// User or service account id or name.
         #[arg(long)]
-        member: uuid::Uuid,
+        member: String,
+        /// Organization (id or name) to look names up in, where one is in several.
+        #[arg(long)]
+        org: Option<String>,
     },
     /// Set the organization role (admin or member) of a user or service account.
     SetRole {
+        /// User or service account id or name.
         #[arg(long)]
-        member: uuid::Uuid,
+        member: String,
+        /// Organization (id or name) to look the name up in, where it is in several.
+        #[arg(long)]
+        org: Option<String>,
         #[arg(value_enum)]
         role: RoleArg,
     },
     /// Give a group the runners-admin organization role (or take it away with --revoke).
     SetRunnersAdmin {
+        /// Group id or name.
         #[arg(long)]
-        group: uuid::Uuid,
+        group: String,
+        /// Organization (id or name) to look the name up in, where it is in several.
+        #[arg(long)]
+        org: Option<String>,
         #[arg(long)]
         revoke: bool,
     },
     /// Issue a personal access token for a user or service account; printed once.
     IssueToken {
+        /// User or service account id or name.
         #[arg(long)]
-        member: uuid::Uuid,
+        member: String,
+        /// Organization (id or name) to look the name up in, where it is in several.
+        #[arg(long)]
+        org: Option<String>,
         #[arg(long, default_value = "")]
         description: String,
-        /// Days until the token expires; none means it does not expire.
-        #[arg(long)]
+        /// Days until the token expires, at least 1; without it the token does not expire.
+        #[arg(long, value_parser = token_days)]
         expires_in_days: Option<u32>,
     },
     /// Revoke a personal access token by its id.

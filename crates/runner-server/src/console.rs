@@ -4,17 +4,22 @@
 //! when there is one, else `index.html` (the console routes inside the page). Everything else,
 //! including every path of the RPCs, the `/api` prefix, health, readiness and metrics, goes to
 //! the API exactly as without a console.
+//!
+//! Without a console, [`explain`] answers the same requests: `/` (and `/api/`) with a plain text
+//! page saying that this is the API server, where its methods are, how to serve the console and
+//! where the documentation is; any other such path with a 404 pointing at that page.
 
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::{Next, from_fn_with_state};
-use axum::response::Response;
-use http::header::CACHE_CONTROL;
-use http::{HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderValue, Method, StatusCode};
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -50,4 +55,55 @@ async fn console(State(files): State<ServeDir<ServeFile>>, req: Request, next: N
         if immutable && response.status().is_success() { "public, max-age=31536000, immutable" } else { "no-cache" };
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(cache));
     response
+}
+
+/// `app` with the page that explains the address in front of it, for a server without a
+/// console: GET and HEAD of `/` (or `/api/`) get the page, of any other non-API path a 404
+/// that points at it.
+pub fn explain(app: Router, public_url: &str) -> Router {
+    let url = public_url.trim_end_matches('/');
+    let texts = Arc::new((root_page(url), format!("Nothing here. This is the runner API server; see {url}/\n")));
+    app.layer(from_fn_with_state(texts, explain_page))
+}
+
+async fn explain_page(State(texts): State<Arc<(String, String)>>, req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return next.run(req).await;
+    }
+    let kind = CallKind::get(&req);
+    let (status, text) = if req.uri().path() == "/" {
+        (StatusCode::OK, texts.0.clone())
+    } else if !kind.api_path {
+        (StatusCode::NOT_FOUND, texts.1.clone())
+    } else {
+        return next.run(req).await;
+    };
+    let mut response = (status, text).into_response();
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// The text of `/` without a console.
+fn root_page(url: &str) -> String {
+    format!(
+        "runner-server {version}: the Ona (formerly Gitpod) runner management API server.
+
+This address serves the API, not web pages:
+  RPCs     POST {url}/api/gitpod.v1.RunnerService/METHOD and {url}/api/gitpod.v1.RunnerConfigurationService/METHOD
+           (also without /api) over gRPC, gRPC-web and Connect (JSON or binary); gRPC server reflection lists them
+  try      curl -H 'Authorization: Bearer TOKEN' -H 'Content-Type: application/json' -d '{{}}' \\
+             {url}/api/gitpod.v1.RunnerService/ListRunners
+  probes   {url}/healthz (alive), {url}/readyz (ready), {url}/metrics (Prometheus), grpc.health.v1.Health
+
+The web console is not served here. To serve it from this address, build it and restart with --console-dir:
+  (cd web && npm ci && npm run build)
+  runner-server --console-dir web/dist
+or host web/dist anywhere else and enter {url} as the API URL on its sign-in page.
+
+Documentation: README.md in the source, sections \"Using the API\", \"Identity and tokens\" (the admin
+token and more tokens), \"Web console\", \"Run a runner\" and \"Server options\"; behaviour in docs/.
+",
+        version = env!("CARGO_PKG_VERSION"),
+    )
 }

@@ -2,8 +2,11 @@
 //!
 //! - [`EmptyLists`]: Connect JSON answers name their list fields even when they are empty;
 //! - [`rpc_guard`]: what connectrpc-axum and tonic leave to us — `grpc-timeout` enforcement
-//!   and the message size limit on gRPC and gRPC-web (`resource_exhausted`), and a Connect
-//!   error (`unimplemented`) for a unary request in a compression we do not speak.
+//!   and the message size limit on gRPC and gRPC-web (`resource_exhausted`), a Connect
+//!   error (`unimplemented`) for a unary request in a compression we do not speak, and answers
+//!   with a body that says what to fix for a path that names no RPC (404 `unimplemented`, or
+//!   gRPC's `unimplemented` status) and for a request to an RPC in no content type we speak
+//!   (415 `invalid_argument` with `Accept-Post`), which would otherwise get empty bodies.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -25,6 +28,11 @@ pub struct Limits {
 
 pub async fn rpc_guard(State(limits): State<Limits>, req: Request, next: Next) -> Response {
     let kind = CallKind::get(&req);
+    if let Some(answer) = unroutable(&kind, &req) {
+        // Read a declared body first, so that an HTTP/1.1 connection stays usable.
+        let _ = read_declared_body(limits, req).await;
+        return answer;
+    }
     // Health and reflection: tonic alone serves them, so Connect calls to them are bridged.
     let tonic_only = kind.rpc.is_some_and(|r| !r.is_api());
     match kind.protocol {
@@ -33,6 +41,50 @@ pub async fn rpc_guard(State(limits): State<Limits>, req: Request, next: Next) -
         protocol if protocol.is_grpc_family() => grpc_guard(limits, &kind, req, next).await,
         _ => connect_guard(limits, req, next).await,
     }
+}
+
+/// Every content type the port speaks, for `Accept-Post`.
+const ACCEPT_POST: &str = "application/json, application/proto, application/connect+json, application/connect+proto, \
+     application/grpc, application/grpc+proto, application/grpc-web, application/grpc-web+proto, \
+     application/grpc-web-text, application/grpc-web-text+proto";
+
+/// The answer for a request no service can take, in the caller's protocol, or `None` to go on.
+/// A path that names no RPC gets `unimplemented` (HTTP 404 on Connect, as connect-go answers an
+/// unknown procedure); an RPC's path without a content type we speak gets 415 with
+/// `Accept-Post`, as the Connect protocol asks, and an `invalid_argument` body saying what to
+/// send. Probes are left to their routes, and GET and HEAD of paths outside the API to the
+/// console or the root page (which answer them before this layer).
+fn unroutable(kind: &CallKind, req: &Request) -> Option<Response> {
+    let page = matches!(*req.method(), http::Method::GET | http::Method::HEAD) && !kind.api_path;
+    if kind.probe || page {
+        return None;
+    }
+    if kind.rpc.is_none() {
+        let message = crate::call::unknown_method_message(req.uri().path());
+        if kind.protocol.is_grpc_family() {
+            return Some(grpc_error(kind.protocol, tonic::Code::Unimplemented, &message));
+        }
+        let mut response = connect_error(Code::Unimplemented, &message);
+        *response.status_mut() = http::StatusCode::NOT_FOUND;
+        return Some(response);
+    }
+    if kind.protocol != Protocol::Other || req.method() != http::Method::POST {
+        return None;
+    }
+    let sent = match req.headers().get(CONTENT_TYPE) {
+        None => "the request has no Content-Type".to_owned(),
+        Some(v) => format!("unsupported Content-Type {:?}", v.to_str().unwrap_or("(not text)")),
+    };
+    let mut response = connect_error(
+        Code::InvalidArgument,
+        &format!(
+            "{sent}: send Content-Type: application/json (Connect JSON) or application/proto (Connect binary); \
+             gRPC and gRPC-web clients send application/grpc and application/grpc-web"
+        ),
+    );
+    *response.status_mut() = http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    response.headers_mut().insert("accept-post", HeaderValue::from_static(ACCEPT_POST));
+    Some(response)
 }
 
 async fn connect_guard(limits: Limits, req: Request, next: Next) -> Response {

@@ -52,6 +52,7 @@ impl Default for MountOptions {
 /// Builds the whole application: every protocol for both services, health and reflection.
 pub fn app(state: AppState, options: &MountOptions) -> Router {
     let (store, health_state) = (state.store.clone(), state.health.clone());
+    let public_url = state.public_url.clone();
     let metrics_store = store.clone();
     // Installed before anything records (the health monitor's first ping, below).
     let metrics = crate::telemetry::metrics_handle();
@@ -187,7 +188,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .layer(cors(&options.cors_origins));
     let app = match &options.console_dir {
         Some(dir) => crate::console::serve(api, dir.clone()),
-        None => api,
+        None => crate::console::explain(api, &public_url),
     };
     // Outermost: every layer above sees the request classified and without the `/api` prefix.
     app.layer(map_request(|req| async move { Ok::<_, std::convert::Infallible>(crate::call::classify(req)) }))

@@ -107,9 +107,9 @@ impl Prepared {
         let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = match listener {
             Some(listener) => listener,
-            None => {
-                TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?
-            }
+            None => TcpListener::bind(config.listen.as_str())
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?,
         };
         let url = format!("{scheme}://{}", listener.local_addr()?);
         let public_url = config.public_url.clone().unwrap_or_else(|| url.clone());
@@ -186,37 +186,126 @@ pub async fn run(
     Prepared::new(config, listener).await?.serve(true, shutdown).await
 }
 
-/// An `admin` subcommand against the configured database.
+/// An `admin` subcommand against the configured database, which must exist: one the server
+/// created. Says on stderr which database it opened.
 pub async fn run_admin(config: &Config, command: AdminCommand) -> anyhow::Result<()> {
-    let store = open_store(config).await?;
-    admin::run(&Accounts::new(store), command).await
-}
-
-async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    runner_store::open(&config.database_url)
+    let shown = crate::config::redact_password(&config.database_url);
+    let file = runner_store::sqlite_file(&config.database_url);
+    let opened = runner_store::open_existing(&config.database_url)
         .await
-        .with_context(|| format!("cannot open database {}", crate::config::redact_password(&config.database_url)))
-}
-
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+        .with_context(|| format!("cannot open database {shown}"))?;
+    let Some(opened) = opened else {
+        match file {
+            Some(file) => anyhow::bail!(
+                "database {shown} (file {}) does not exist. Admin commands work on the server's database: run them \
+                 in the directory the server runs in, or give them the server's --database-url (DATABASE_URL). \
+                 The server creates the database on its first start.",
+                file.display()
+            ),
+            None => anyhow::bail!(
+                "database {shown} has not been set up by runner-server (it has none of its tables). Admin commands \
+                 work on the server's database: give them the server's --database-url (DATABASE_URL). The server \
+                 sets the database up on its first start."
+            ),
         }
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    match &opened.file {
+        Some(file) => eprintln!("database {shown} ({})", file.display()),
+        None => eprintln!("database {shown}"),
     }
-    tracing::info!("shutting down: finishing calls in flight");
+    admin::run(&Accounts::new(opened.store), command).await
+}
+
+/// Opens (creating it if needed) and migrates the configured database, and logs which it is
+/// and whether it was new.
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let shown = crate::config::redact_password(&config.database_url);
+    let opened = runner_store::open_or_create(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open database {shown}"))?;
+    match (&opened.file, opened.created) {
+        (Some(file), true) => tracing::info!("database {shown}: created a new database file {}", file.display()),
+        (Some(file), false) => tracing::info!("database {shown}: opened the existing database file {}", file.display()),
+        (None, true) => tracing::info!("database {shown}: set up a new database (migrations ran from the first)"),
+        (None, false) => tracing::info!("database {shown}: opened the existing database"),
+    }
+    Ok(opened.store)
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM, saying which; a second one while the
+/// server drains ends the process at once with 128 + the signal's number, saying so.
+pub async fn shutdown_signal() {
+    let mut signals = Signals::install();
+    let first = signals.next().await;
+    tracing::info!(
+        signal = first.name,
+        "{} received: shutting down; send SIGINT or SIGTERM again to stop at once",
+        first.name
+    );
+    tokio::spawn(async move {
+        let second = signals.next().await;
+        tracing::error!(
+            signal = second.name,
+            "{} received while shutting down: stopping at once; calls still in flight are cut off",
+            second.name
+        );
+        std::process::exit(128 + second.number);
+    });
+}
+
+/// A termination signal.
+#[derive(Debug, Clone, Copy)]
+struct Received {
+    name: &'static str,
+    number: i32,
+}
+
+/// The termination signals the process listens to, installed once and received any number of
+/// times.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen = |kind: SignalKind, name: &str| {
+                signal(kind).map_err(|e| tracing::warn!(error = %e, "cannot listen for {name}")).ok()
+            };
+            Self {
+                interrupt: listen(SignalKind::interrupt(), "SIGINT"),
+                terminate: listen(SignalKind::terminate(), "SIGTERM"),
+            }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    async fn next(&mut self) -> Received {
+        #[cfg(unix)]
+        {
+            async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                () = recv(&mut self.interrupt) => Received { name: "SIGINT", number: 2 },
+                () = recv(&mut self.terminate) => Received { name: "SIGTERM", number: 15 },
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            Received { name: "Ctrl-C", number: 2 }
+        }
+    }
 }

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -124,7 +125,13 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let max_connections = options.max_connections.max(1);
-    let shared = Arc::new(Shared { builder: builder(&options), app, tls: tls.map(TlsAcceptor::from), options });
+    let shared = Arc::new(Shared {
+        builder: builder(&options),
+        app,
+        tls: tls.map(TlsAcceptor::from),
+        options,
+        in_flight: Arc::default(),
+    });
     let permits = Arc::new(Semaphore::new(max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -170,12 +177,33 @@ pub async fn serve_with(
     drop(listener);
     let _ = stop_tx.send(true);
     let drain = shared.options.drain;
+    let waiting = shared.in_flight.load(Ordering::SeqCst);
+    tracing::info!(
+        in_flight = waiting,
+        deadline_seconds = drain.as_secs(),
+        "stopped accepting connections; {} in flight, given up to {} s to finish",
+        calls(waiting),
+        drain.as_secs()
+    );
+    let started = Instant::now();
     let drained = tokio::time::timeout(drain, async { while connections.join_next().await.is_some() {} }).await;
     if drained.is_err() {
-        tracing::warn!(?drain, "shutdown deadline passed; closing the remaining connections");
+        tracing::warn!(
+            in_flight = shared.in_flight.load(Ordering::SeqCst),
+            deadline_seconds = drain.as_secs(),
+            "shutdown deadline passed with {} in flight; closing the remaining connections",
+            calls(shared.in_flight.load(Ordering::SeqCst))
+        );
         connections.abort_all();
+    } else if waiting > 0 {
+        tracing::info!("calls in flight finished after {:.1} s", started.elapsed().as_secs_f64());
     }
     Ok(())
+}
+
+/// `1 call`, `3 calls`.
+fn calls(n: usize) -> String {
+    if n == 1 { "1 call".to_owned() } else { format!("{n} calls") }
 }
 
 fn is_connection_error(e: &std::io::Error) -> bool {
@@ -205,6 +233,8 @@ struct Shared {
     app: Router,
     tls: Option<TlsAcceptor>,
     options: ServeOptions,
+    /// Calls in flight on every connection, for shutdown's log lines.
+    in_flight: Arc<AtomicUsize>,
 }
 
 /// One connection, start to end; holds its `permit` of the connection limit throughout.
@@ -251,7 +281,7 @@ async fn serve_connection<I>(shared: &Shared, io: I, mut stop: watch::Receiver<b
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let activity = Arc::new(Activity::new());
+    let activity = Arc::new(Activity::new(shared.in_flight.clone()));
     let service = RequestService {
         app: shared.app.clone(),
         activity: activity.clone(),
@@ -282,18 +312,21 @@ where
     }
 }
 
-/// Calls in flight on one connection, and when the last one ended.
+/// Calls in flight on one connection, and when the last one ended; each call also counts in
+/// the server's total.
 struct Activity {
     state: Mutex<(usize, Instant)>,
+    server_total: Arc<AtomicUsize>,
 }
 
 impl Activity {
-    fn new() -> Self {
-        Self { state: Mutex::new((0, Instant::now())) }
+    fn new(server_total: Arc<AtomicUsize>) -> Self {
+        Self { state: Mutex::new((0, Instant::now())), server_total }
     }
 
     fn begin(self: &Arc<Self>) -> CallGuard {
         self.state.lock().expect("not poisoned").0 += 1;
+        self.server_total.fetch_add(1, Ordering::SeqCst);
         CallGuard(self.clone())
     }
 
@@ -317,6 +350,7 @@ impl Drop for CallGuard {
         let mut state = self.0.state.lock().expect("not poisoned");
         state.0 -= 1;
         state.1 = Instant::now();
+        self.0.server_total.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -34,6 +34,9 @@ pub struct AppState {
     pub runner_side: RunnerSide,
     /// Whether this replica can serve; see [`crate::health`].
     pub health: Arc<Health>,
+    /// Where clients reach the server (`--public-url`, else `http://LISTEN`), without a
+    /// trailing slash.
+    pub public_url: Arc<str>,
     /// How long a write waits for its turn on a row others are writing when the caller set no
     /// deadline ([`crate::call::CallDeadline`]).
     pub write_wait: std::time::Duration,
@@ -110,6 +113,7 @@ impl AppState {
             llm,
             runner_side,
             health: Arc::default(),
+            public_url: public_base_url.trim_end_matches('/').into(),
             write_wait: DEFAULT_WRITE_WAIT,
         }
     }

@@ -55,14 +55,25 @@ impl PostgresStore {
 
     /// Like [`open`](Self::open), with options built by the caller (a schema for tests).
     pub async fn open_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        let (store, _) = Self::open_checked(options, true).await?.expect("opened with create");
+        Ok(store)
+    }
+
+    /// Connects and migrates. Without `create`, a database (or schema, by `search_path`) that
+    /// this crate never migrated is `None` and left as it was. Also says whether the migrations
+    /// ran from the first, that is, whether the database was new. (Two replicas starting on a
+    /// new database together may both say so; one of them migrated it, under sqlx's lock.)
+    pub async fn open_checked(options: PgConnectOptions, create: bool) -> Result<Option<(Self, bool)>, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
             .map_err(map)?;
-        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
-        Ok(Self { pool, turn_connections: Arc::new(Semaphore::new(TURN_CONNECTIONS)) })
+        let probe = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
+        let created = crate::migrate_unless_foreign(&pool, &MIGRATOR, probe, create, map).await?;
+        Ok(created
+            .map(|created| (Self { pool, turn_connections: Arc::new(Semaphore::new(TURN_CONNECTIONS)) }, created)))
     }
 
     /// The row's write turn across replicas: `pg_advisory_xact_lock` on the row's key, in a
@@ -118,7 +129,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use runner_core::model::{RunnerProvider, ScmIntegration};
-    use runner_core::store::{NewRunnerToken, RunnerTokenKind, Store, StoreError, WriteOutcome};
+    use runner_core::store::{NewRunnerToken, RunnerTokenKind, ServerRepo, Store, StoreError, WriteOutcome};
     use runner_core::time::Timestamp;
     use uuid::Uuid;
 
@@ -225,6 +236,22 @@ mod tests {
         }
         assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
         assert!(outcomes.iter().all(|o| matches!(o, Ok(()) | Err(StoreError::AlreadyExists))), "{outcomes:?}");
+        schema.drop_schema().await;
+    }
+
+    #[tokio::test]
+    async fn postgres_opening_says_whether_it_migrated_from_zero_and_can_refuse_to() {
+        let Some(schema) = PgSchema::create("postgres_opening_says_whether_it_migrated_from_zero").await else {
+            return;
+        };
+        assert!(super::PostgresStore::open_checked(schema.options(), false).await.unwrap().is_none());
+        let (store, created) = super::PostgresStore::open_checked(schema.options(), true).await.unwrap().unwrap();
+        assert!(created, "migrations ran from zero");
+        store.ping().await.unwrap();
+        let (_, created) = super::PostgresStore::open_checked(schema.options(), true).await.unwrap().unwrap();
+        assert!(!created);
+        let (_, created) = super::PostgresStore::open_checked(schema.options(), false).await.unwrap().unwrap();
+        assert!(!created);
         schema.drop_schema().await;
     }
 

@@ -39,14 +39,26 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `url` and migrates it. For an in-memory
     /// database every connection would see its own database, so the pool then holds one.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let (store, _) = Self::open_with(url, true).await?.expect("opened with create");
+        Ok(store)
+    }
+
+    /// Opens the database at `url` and migrates it. With `create`, a missing database file (and
+    /// its directory) is created; without, a file that does not exist, or holds no database of
+    /// this crate (no migrations table), is `None` and left as it was. Also says whether the
+    /// database was new: whether its migrations ran from the first.
+    pub async fn open_with(url: &str, create: bool) -> Result<Option<(Self, bool)>, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Other(format!("bad SQLite URL: {e}")))?
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !create && (in_memory || !options.get_filename().is_file()) {
+            return Ok(None);
+        }
         if !in_memory && let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Other(format!("cannot create database directory {}: {e}", dir.display())))?;
@@ -58,13 +70,16 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(map)?;
-        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        let probe = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')";
+        let Some(created) = crate::migrate_unless_foreign(&pool, &MIGRATOR, probe, create, map).await? else {
+            return Ok(None);
+        };
         let readers = (!in_memory).then(|| std::sync::Arc::new(Readers::new(&file)));
         let batch_pool = pool.clone();
         let runner_inserts = std::sync::Arc::new(GroupCommit::spawn(move |batch| {
             queries::insert_runner_batch(batch_pool.clone(), batch)
         }));
-        Ok(Self { pool, readers, runner_inserts })
+        Ok(Some((Self { pool, readers, runner_inserts }, created)))
     }
 
     /// One process writes a SQLite database, and its writers of a row take turns in the use
@@ -131,7 +146,7 @@ impl RunnerRepo for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use runner_core::store::Store;
+    use runner_core::store::{ServerRepo, Store};
 
     #[tokio::test]
     async fn conformance_suite() {
@@ -144,6 +159,30 @@ mod tests {
             async move { std::sync::Arc::new(SqliteStore::open(&url).await.unwrap()) as std::sync::Arc<dyn Store> }
         })
         .await;
+    }
+
+    /// Opening without `create` finds only a database this crate made; opening with it says
+    /// whether the database was new.
+    #[tokio::test]
+    async fn opening_says_whether_it_created_and_can_refuse_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("sub/runners.db").display());
+        assert!(SqliteStore::open_with(&url, false).await.unwrap().is_none());
+        assert!(!dir.path().join("sub").exists(), "neither the file nor its directory is created");
+        let foreign = dir.path().join("foreign.db");
+        std::fs::write(&foreign, b"").unwrap();
+        let foreign_url = format!("sqlite://{}", foreign.display());
+        assert!(SqliteStore::open_with(&foreign_url, false).await.unwrap().is_none(), "no migrations table");
+        assert!(SqliteStore::open_with("sqlite::memory:", false).await.unwrap().is_none(), "always new");
+
+        let (store, created) = SqliteStore::open_with(&url, true).await.unwrap().unwrap();
+        assert!(created);
+        store.ping().await.unwrap();
+        drop(store);
+        let (_, created) = SqliteStore::open_with(&url, true).await.unwrap().unwrap();
+        assert!(!created, "the second time it exists");
+        let (_, created) = SqliteStore::open_with(&url, false).await.unwrap().unwrap();
+        assert!(!created);
     }
 
     /// An in-memory database has no inline readers: the same suite through the shared SQL.

@@ -20,7 +20,7 @@ pub mod server;
 
 pub use client::{ALL, CallError, Client, ClientOptions, Failure, Protocol, code_name, outcome};
 pub use process::{ServerProcess, StartError, admin, list_request, list_status};
-pub use server::{TestServer, TestServerBuilder};
+pub use server::{PUBLIC_URL, TestServer, TestServerBuilder};
 
 /// The path of a `gitpod.v1.RunnerService` method.
 pub fn rs(method: &str) -> String {

@@ -11,12 +11,21 @@ export async function pickableRunners(api: Api): Promise<Runner[]> {
   return (await api.runners.listRunners({ pagination: { pageSize: 100 } })).runners;
 }
 
+/**
+ * A runner's name as the console shows it: with the end of its id when another runner among
+ * `all` has the same name (names may repeat within an organization; ids never do).
+ */
+export function runnerLabel(r: Runner, all: Runner[]): string {
+  const twins = all.filter((o) => o.name === r.name).length > 1;
+  return twins ? `${r.name} (…${r.runnerId.slice(-8)})` : r.name;
+}
+
 export function runnerSelect(runners: Runner[], selected: string | null, anyLabel?: string): HTMLSelectElement {
   return h(
     "select",
     { name: "runner" },
     anyLabel !== undefined && h("option", { value: "" }, anyLabel),
-    runners.map((r) => h("option", { value: r.runnerId, selected: r.runnerId === selected }, r.name)),
+    runners.map((r) => h("option", { value: r.runnerId, selected: r.runnerId === selected }, runnerLabel(r, runners))),
   );
 }
 
@@ -28,7 +37,7 @@ export function runnerFilter(ctx: Ctx, runners: Runner[], page: string): HTMLSel
 }
 
 export function runnerNames(runners: Runner[]): (id: string) => string {
-  const names = new Map(runners.map((r) => [r.runnerId, r.name]));
+  const names = new Map(runners.map((r) => [r.runnerId, runnerLabel(r, runners)]));
   return (id) => names.get(id) ?? id;
 }
 

@@ -13,7 +13,7 @@ import {
   type UpdateRunnerRequest_RunnerConfiguration,
 } from "../gen/gitpod/v1/runner_pb";
 import type { Ctx } from "../main";
-import { attempt, onSubmit, pagedTable } from "./common";
+import { attempt, onSubmit, pagedTable, runnerLabel } from "./common";
 
 const PAGE_SIZE = 10;
 
@@ -40,7 +40,7 @@ export async function runnersPage(ctx: Ctx): Promise<Node> {
         h(
           "tr",
           { "data-runner-id": r.runnerId },
-          h("td", {}, h("a", { href: `#/runners/${r.runnerId}` }, r.name)),
+          h("td", {}, h("a", { href: `#/runners/${r.runnerId}` }, runnerLabel(r, res.runners))),
           h("td", {}, providerName(r.provider)),
           h("td", {}, phaseBadge(r.status?.phase ?? RunnerPhase.UNSPECIFIED)),
           h("td", {}, region(r)),

@@ -494,7 +494,7 @@ async fn bad_input_gets_its_code_on_every_protocol_and_changes_nothing() {
             vec![Wire::ConnectJson],
             msg(serde_json::to_vec(&json!({"runnerId": runner})).unwrap()),
             vec![("content-type", "text/plain")],
-            "http 415",
+            "invalid_argument",
         ),
         (
             "missing content type",
@@ -502,7 +502,7 @@ async fn bad_input_gets_its_code_on_every_protocol_and_changes_nothing() {
             vec![Wire::ConnectJson],
             msg(serde_json::to_vec(&json!({"runnerId": runner})).unwrap()),
             vec![("content-type", "")],
-            "http 415",
+            "invalid_argument",
         ),
         (
             "JSON sent as proto",

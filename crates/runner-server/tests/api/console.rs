@@ -114,13 +114,15 @@ async fn the_api_is_never_shadowed_by_the_console() {
 }
 
 #[tokio::test]
-async fn without_a_console_dir_nothing_is_served_at_the_root() {
+async fn without_a_console_dir_the_root_explains_the_api_server() {
     let (_root, dist) = console_dir();
     let plain = TestServer::start().await;
     let with = TestServer::builder().mount(with_console(&dist)).start().await;
+    // Not the console: the page saying how to serve it (api/protocol.rs checks the page).
     let root = get(format!("{}/", plain.url())).await;
-    assert_ne!(root.status().as_u16(), 200);
-    assert_ne!(root.text().await.unwrap(), INDEX);
+    assert!(root.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = root.text().await.unwrap();
+    assert!(text.contains("--console-dir") && text != INDEX, "{text}");
     // POST to a non-API path is not the console's either: the same answer as without one.
     let post = |base: String| async move {
         let r = reqwest::Client::new().post(format!("{base}/runners")).body("x").send().await.unwrap();

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::runners::aws_runner;
-use runner_testkit::{ALL, TestServer, rs};
+use runner_testkit::{ALL, PUBLIC_URL, TestServer, rs};
 
 async fn post_json(server: &TestServer, path: &str, body: Value) -> (u16, Value) {
     server.post_json_as(&server.admin_token, path, body).await
@@ -529,4 +529,118 @@ async fn a_refused_connect_call_keeps_its_http1_connection() {
             }
         }
     }
+}
+
+/// Answers that come before any handler still say what to fix: a Connect error body with the
+/// status the Connect protocol gives the case, and gRPC's own status for gRPC clients.
+#[tokio::test]
+async fn answers_before_any_handler_say_what_to_fix() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let list = format!("{}{}", server.url(), rs("ListRunners"));
+
+    // No Content-Type, or one no protocol here speaks: 415, the supported types in Accept-Post,
+    // and a Connect error naming what to send.
+    for (content_type, named) in [(None, "no Content-Type"), (Some("text/plain"), "text/plain")] {
+        let mut req = http.post(&list).bearer_auth(&server.admin_token).body("{}");
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let response = req.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 415, "{content_type:?}");
+        let accept = response.headers()["accept-post"].to_str().unwrap().to_owned();
+        for t in ["application/json", "application/proto", "application/grpc", "application/grpc-web"] {
+            assert!(accept.contains(t), "Accept-Post {accept:?} lacks {t}");
+        }
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+        let err: Value = response.json().await.unwrap();
+        assert_eq!(err["code"], "invalid_argument", "{err}");
+        let message = err["message"].as_str().unwrap();
+        assert!(message.contains(named) && message.contains("Content-Type: application/json"), "{message}");
+    }
+
+    // A misspelled method, under /api too, JSON and binary: 404 `unimplemented`, naming the
+    // method and the nearest one the service has.
+    for path in [rs("ListRunnerz"), format!("/api{}", rs("ListRunnerz"))] {
+        for content_type in ["application/json", "application/proto"] {
+            let response = http
+                .post(format!("{}{path}", server.url()))
+                .bearer_auth(&server.admin_token)
+                .header("content-type", content_type)
+                .body(if content_type == "application/json" { "{}" } else { "" })
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 404, "{path} {content_type}");
+            let err: Value = response.json().await.unwrap();
+            assert_eq!(err["code"], "unimplemented", "{err}");
+            let message = err["message"].as_str().unwrap();
+            assert!(message.contains("ListRunnerz") && message.contains("did you mean ListRunners?"), "{message}");
+        }
+    }
+    // A browser's GET of a misspelled method, or of a path under /api that is no method.
+    for (path, named) in [(rs("ListRunnerz"), "did you mean ListRunners?"), ("/api/runners".to_owned(), "/api/")] {
+        let response = http.get(format!("{}{path}", server.url())).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 404, "{path}");
+        let err: Value = response.json().await.unwrap();
+        assert_eq!(err["code"], "unimplemented", "{err}");
+        assert!(err["message"].as_str().unwrap().contains(named), "{err}");
+    }
+    // An unknown service, or a path outside every service.
+    for (path, named) in [("/gitpod.v1.RunnerServise/ListRunners", "gitpod.v1.RunnerService"), ("/v1/runners", "/api/")]
+    {
+        let response = http
+            .post(format!("{}{path}", server.url()))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 404, "{path}");
+        let err: Value = response.json().await.unwrap();
+        assert_eq!(err["code"], "unimplemented", "{err}");
+        assert!(err["message"].as_str().unwrap().contains(named), "{err}");
+    }
+
+    // gRPC and gRPC-web clients get their own status for an unknown method, Connect clients
+    // theirs: `unimplemented` everywhere.
+    for protocol in ALL {
+        let client = server.client(protocol).await;
+        let failure = client
+            .call::<_, ListRunnersResponse>(&rs("ListRunnerz"), ListRunnersRequest::default())
+            .await
+            .expect_err("no such method");
+        assert_eq!(failure.code, "unimplemented", "{protocol:?}: {failure}");
+        assert!(failure.message.contains("ListRunnerz"), "{protocol:?}: {failure}");
+    }
+}
+
+/// `GET /` without a console: a plain page saying what this address serves and where the
+/// console and the documentation are, instead of a protocol error.
+#[tokio::test]
+async fn the_root_says_this_is_the_api_server() {
+    let server = TestServer::start().await;
+    for path in ["/", "/api/"] {
+        let response = reqwest::get(format!("{}{path}", server.url())).await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"), "{path}");
+        let text = response.text().await.unwrap();
+        for needle in [
+            "runner management API",
+            "/api/gitpod.v1.RunnerService/ListRunners",
+            "--console-dir web/dist",
+            "npm run build",
+            "README.md",
+            "/healthz",
+        ] {
+            assert!(text.contains(needle), "{path}: {needle:?} not in:\n{text}");
+        }
+        assert!(text.contains(&format!("{PUBLIC_URL}/api/")), "names the public URL:\n{text}");
+    }
+    // HEAD too; other GETs outside the API are a plain 404 pointing at the same page.
+    let head = reqwest::Client::new().head(server.url()).send().await.unwrap();
+    assert_eq!(head.status().as_u16(), 200);
+    let other = reqwest::get(format!("{}/runners", server.url())).await.unwrap();
+    assert_eq!(other.status().as_u16(), 404);
+    assert!(other.text().await.unwrap().contains(&format!("{PUBLIC_URL}/")));
 }

@@ -242,6 +242,54 @@ async fn runner_scenario_over_every_protocol() {
     }
 }
 
+/// A runner of `provider` in `region`.
+fn in_region(provider: RunnerProvider, region: &str) -> CreateRunnerRequest {
+    let mut req = aws_runner(&format!("in {region}"));
+    req.provider = provider as i32;
+    req.spec.as_mut().unwrap().configuration.as_mut().unwrap().region = region.to_owned();
+    req
+}
+
+/// The region is a hint the runner confirms, but it must be a name of the provider's form, in a
+/// geography it has: a typo, another provider's name or an invented region is refused.
+#[tokio::test]
+async fn regions_are_checked_per_provider() {
+    let server = TestServer::start().await;
+    let aws = RunnerProvider::AwsEc2;
+    let gcp = RunnerProvider::Gcp;
+    for protocol in ALL {
+        let c = server.client(protocol).await;
+        for (provider, region) in [
+            (aws, "eu-central-1"),
+            (aws, "us-gov-west-1"),
+            (aws, "ap-southeast-7"),
+            (aws, "mx-central-1"),
+            (aws, "cn-northwest-1"),
+            (aws, "il-central-1"),
+            (gcp, "europe-west1"),
+            (gcp, "northamerica-northeast2"),
+            (gcp, "me-central2"),
+            (gcp, "africa-south1"),
+            (gcp, ""),
+        ] {
+            create(&c, in_region(provider, region)).await.unwrap_or_else(|f| panic!("{protocol:?} {region}: {f}"));
+        }
+        for (provider, region, hint) in [
+            (aws, "mars-north-1", "not an AWS region"),
+            (aws, "europe-west1", "a Google Cloud region"),
+            (aws, "EU-CENTRAL-1", "not an AWS region"),
+            (aws, "us-west", "not an AWS region"),
+            (gcp, "eu-central-1", "an AWS region"),
+            (gcp, "moon-west1", "not a Google Cloud region"),
+            (gcp, "europe-west", "not a Google Cloud region"),
+        ] {
+            let f = assert_code(create(&c, in_region(provider, region)).await, "invalid_argument", 400);
+            assert_eq!(f.bad_fields, vec!["spec.configuration.region".to_owned()], "{protocol:?} {region}: {f}");
+            assert!(f.message.contains(region) && f.message.contains(hint), "{protocol:?} {region}: {f}");
+        }
+    }
+}
+
 /// Create validation, over every protocol.
 #[tokio::test]
 async fn create_validation_over_every_protocol() {

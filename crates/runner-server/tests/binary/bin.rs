@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use runner_testkit::{ServerProcess, admin, list_status};
 
@@ -52,6 +52,57 @@ fn sigterm_lets_the_call_in_flight_finish() {
     assert!(exit.success(), "{exit:?}");
 }
 
+/// Waits up to `secs` for `server`'s stderr to contain `needle`; returns what it logged.
+fn wait_for_log(server: &ServerProcess, needle: &str, secs: u64) -> String {
+    let started = Instant::now();
+    loop {
+        let logged = server.stderr();
+        if logged.contains(needle) || started.elapsed() > Duration::from_secs(secs) {
+            return logged;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn shutdown_says_what_it_waits_for_and_a_second_signal_stops_at_once() {
+    let mut server = ServerProcess::fresh(bin(), &["--shutdown-seconds", "30"]);
+    let (token, addr) = (server.token().to_owned(), server.addr.clone());
+    // A client that stalls half-way through its body.
+    let mut conn = TcpStream::connect(&addr).unwrap();
+    write!(
+        conn,
+        "POST /api/gitpod.v1.RunnerService/ListRunners HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{"
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    // The first signal: how many calls it waits for, how long, and how to stop at once.
+    server.signal("INT").unwrap();
+    let logged = wait_for_log(&server, "1 call in flight", 10);
+    assert!(logged.contains("SIGINT"), "{logged}");
+    assert!(logged.contains("1 call in flight") && logged.contains("30 s"), "{logged}");
+    assert!(logged.contains("again to stop at once"), "{logged}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(server.try_wait().unwrap().is_none(), "still draining the stalled call");
+
+    // The second one (either signal) ends the process at once, non-zero, and says so.
+    let second = Instant::now();
+    server.signal("TERM").unwrap();
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(second.elapsed() < Duration::from_secs(5), "a second signal stops the server at once");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success(), "{status:?}");
+    assert_eq!(status.code(), Some(128 + 15), "{status:?}");
+    let logged = server.stderr();
+    assert!(logged.contains("SIGTERM received while shutting down: stopping at once"), "{logged}");
+    drop(conn);
+}
+
 #[test]
 fn bad_configuration_fails_with_one_clear_line() {
     let output = Command::new(BIN)
@@ -70,6 +121,11 @@ fn bad_configuration_fails_with_one_clear_line() {
 fn admin_commands_manage_identities_and_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    // The server creates the database on its first start; the admin commands work on it while
+    // it serves.
+    let command = ServerProcess::command(bin(), &db, &dir.path().join("server.key"));
+    let server = ServerProcess::start(command, dir.path(), "server").unwrap();
+    assert!(server.admin_token.is_some(), "a first start prints the admin token");
     assert!(admin(bin(), &db, &["create-org", "acme"]).starts_with("organization "));
     let user = admin(bin(), &db, &["create-user", "--org", "acme", "alice", "--role", "admin"]);
     let user_id = user.split_whitespace().nth(1).unwrap().to_owned();
@@ -87,22 +143,161 @@ fn admin_commands_manage_identities_and_tokens() {
     assert!(members.contains("alice") && members.contains("ci-bot"), "{members}");
     assert!(admin(bin(), &db, &["list", "groups", "--org", "acme"]).contains("runners-admin\tplatform"));
     let tokens = admin(bin(), &db, &["list", "tokens", "--org", "acme"]);
-    assert!(tokens.contains("active\tlaptop") && !tokens.contains(&token), "tokens are never listed: {tokens}");
+    assert!(tokens.contains("active\tnever\tlaptop"), "{tokens}");
+    assert!(!tokens.contains(&token), "tokens are never listed: {tokens}");
 
-    let server =
-        ServerProcess::start(ServerProcess::command(bin(), &db, &dir.path().join("server.key")), dir.path(), "server")
-            .unwrap();
-    assert!(
-        server.stdout().starts_with("listening on http://") && server.admin_token.is_none(),
-        "no first-start token when an organization exists: {}",
-        server.stdout()
-    );
     assert_eq!(list_status(&server.addr, &token), "HTTP/1.1 200 OK");
     admin(bin(), &db, &["revoke-token", "--token-id", &token_id]);
     // Another process revoked it: the server trusts its cached token for at most
     // --token-cache-ms (1 s by default; runner_core::token_cache), then refuses it.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(list_status(&server.addr, &token), "HTTP/1.1 401 Unauthorized");
+}
+
+/// `runner-server --database-url DB admin ARGS`: its exit status, stdout and stderr.
+fn admin_output(db: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN).args(["--database-url", db, "admin"]).args(args).output().unwrap();
+    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn admin_lists_have_headers_and_expiry_and_members_and_groups_go_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let mut server =
+        ServerProcess::start(ServerProcess::command(bin(), &db, &dir.path().join("server.key")), dir.path(), "server")
+            .unwrap();
+    server.stop().unwrap();
+    admin(bin(), &db, &["create-org", "acme"]);
+    let alice =
+        admin(bin(), &db, &["create-user", "--org", "acme", "alice"]).split_whitespace().nth(1).unwrap().to_owned();
+    admin(bin(), &db, &["create-service-account", "--org", "acme", "ci-bot"]);
+    admin(bin(), &db, &["create-group", "--org", "acme", "platform"]);
+
+    // Names where ids go: members and groups, like --org.
+    assert!(admin(bin(), &db, &["add-member", "--group", "platform", "--member", "ci-bot"]).contains("ci-bot"));
+    assert!(admin(bin(), &db, &["set-role", "--member", "alice", "admin"]).contains("alice"));
+    admin(bin(), &db, &["set-runners-admin", "--group", "platform"]);
+    // A name in several organizations needs --org; an unknown one says where to look.
+    admin(bin(), &db, &["create-user", "--org", "default", "alice"]);
+    let (ok, _, err) = admin_output(&db, &["set-role", "--member", "alice", "member"]);
+    assert!(!ok && err.contains("acme") && err.contains("default") && err.contains("--org"), "{err}");
+    assert!(admin(bin(), &db, &["set-role", "--member", "alice", "--org", "acme", "admin"]).contains("admin"));
+    let (ok, _, err) = admin_output(&db, &["issue-token", "--member", "nobody"]);
+    assert!(!ok && err.contains("\"nobody\"") && err.contains("admin list members"), "{err}");
+    let (ok, _, err) = admin_output(&db, &["add-member", "--group", "org-members", "--member", &alice]);
+    assert!(!ok && err.contains("--org"), "the org-members group is in every organization: {err}");
+
+    // A token must live at least a day; one that never expires says so.
+    let (ok, _, err) = admin_output(&db, &["issue-token", "--member", &alice, "--expires-in-days", "0"]);
+    assert!(!ok && err.contains("--expires-in-days") && err.contains("at least 1"), "{err}");
+    assert_eq!(err.lines().filter(|l| !l.trim().is_empty()).count(), 2, "clap's short error: {err}");
+    admin(
+        bin(),
+        &db,
+        &["issue-token", "--member", "alice", "--org", "acme", "--description", "laptop", "--expires-in-days", "30"],
+    );
+    admin(bin(), &db, &["issue-token", "--member", "ci-bot", "--description", "forever"]);
+    // One that expired (issued through the library: the command refuses a lifetime under a day).
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = runner_store::open_existing(&db).await.unwrap().unwrap().store;
+        let accounts = runner_core::accounts::Accounts::new(store);
+        accounts.issue_token(alice.parse().unwrap(), "short-lived", Some(1)).await.unwrap();
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+
+    // Every list starts with a header; tokens show their expiry and state.
+    let orgs = admin(bin(), &db, &["list", "orgs"]);
+    assert_eq!(orgs.lines().next(), Some("ID\tNAME"), "{orgs}");
+    let members = admin(bin(), &db, &["list", "members", "--org", "acme"]);
+    assert_eq!(members.lines().next(), Some("ID\tKIND\tROLE\tNAME"), "{members}");
+    assert!(members.contains("\tuser\tadmin\talice"), "{members}");
+    let groups = admin(bin(), &db, &["list", "groups", "--org", "acme"]);
+    assert_eq!(groups.lines().next(), Some("ID\tROLES\tNAME"), "{groups}");
+    assert!(groups.contains("runners-admin\tplatform"), "{groups}");
+    let tokens = admin(bin(), &db, &["list", "tokens", "--org", "acme"]);
+    let mut lines = tokens.lines();
+    assert_eq!(lines.next(), Some("ID\tMEMBER\tSTATE\tEXPIRES\tDESCRIPTION"), "{tokens}");
+    let row = |description: &str| {
+        tokens
+            .lines()
+            .find(|l| l.ends_with(&format!("\t{description}")))
+            .unwrap_or_else(|| panic!("{tokens}"))
+            .to_owned()
+    };
+    let cells = |row: String| row.split('\t').map(str::to_owned).collect::<Vec<_>>();
+    let laptop = cells(row("laptop"));
+    assert_eq!((laptop[1].as_str(), laptop[2].as_str()), ("alice", "active"), "{tokens}");
+    assert!(laptop[3].ends_with('Z') && laptop[3].len() >= 20, "an RFC 3339 expiry: {tokens}");
+    let forever = cells(row("forever"));
+    assert_eq!((forever[1].as_str(), forever[2].as_str(), forever[3].as_str()), ("ci-bot", "active", "never"));
+    let short = cells(row("short-lived"));
+    assert_eq!(short[2], "expired", "{tokens}");
+}
+
+#[test]
+fn listen_resolves_host_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = |listen: &str| {
+        let mut command = in_dir(dir.path(), &["--listen", listen, "--database-url"]);
+        command.arg(runner_testkit::process::sqlite_url(dir.path())).arg("--key-file").arg(dir.path().join("k"));
+        command
+    };
+    let server = ServerProcess::start(args("localhost:0"), dir.path(), "localhost").unwrap();
+    assert!(server.url.starts_with("http://127.0.0.1:") || server.url.starts_with("http://[::1]:"), "{}", server.url);
+    assert_eq!(list_status(&server.addr, server.token()), "HTTP/1.1 200 OK");
+    // A name that does not resolve, or no port: one line saying so, before anything starts.
+    for bad in ["no-such-host.invalid:8080", "localhost"] {
+        let out = args(bad).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("--listen") && stderr.contains(bad), "{stderr}");
+    }
+}
+
+/// `runner-server ARGS` in `dir`, with no database, key or configuration from the environment.
+fn in_dir(dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command.current_dir(dir).args(args);
+    for var in ["DATABASE_URL", "RUNNER_SERVER_KEY", "RUNNER_SERVER_KEY_FILE", "RUNNER_SERVER_CONFIG"] {
+        command.env_remove(var);
+    }
+    command
+}
+
+#[test]
+fn admin_commands_refuse_a_missing_database_and_the_server_says_which_it_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().canonicalize().unwrap().join("data/runners.db");
+    // In a directory where the server never ran: refused, naming the file, creating nothing.
+    let out = in_dir(dir.path(), &["admin", "list", "orgs"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(&file.display().to_string()) && stderr.contains("does not exist"), "{stderr}");
+    assert!(stderr.contains("--database-url") && stderr.contains("first start"), "{stderr}");
+    assert!(!dir.path().join("data").exists(), "nothing created");
+
+    // The server's first start there creates it, and says so.
+    let mut server =
+        ServerProcess::start(in_dir(dir.path(), &["--listen", "127.0.0.1:0"]), dir.path(), "first").unwrap();
+    let logged = server.stderr();
+    assert!(logged.contains(&format!("created a new database file {}", file.display())), "{logged}");
+    assert!(server.admin_token.is_some());
+
+    // Now the admin commands work on it, and name it (on stderr: stdout stays the answer).
+    let out = in_dir(dir.path(), &["admin", "list", "orgs"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("database sqlite://data/runners.db ({})", file.display())), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("default"));
+
+    // A restart opens the existing one.
+    server.stop().unwrap();
+    let server = ServerProcess::start(in_dir(dir.path(), &["--listen", "127.0.0.1:0"]), dir.path(), "again").unwrap();
+    let logged = server.stderr();
+    assert!(logged.contains(&format!("opened the existing database file {}", file.display())), "{logged}");
+    assert!(server.admin_token.is_none());
 }
 
 #[test]

@@ -523,6 +523,9 @@ async fn sigkill_loses_no_acknowledged_write_and_leaves_no_half_write() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
     let key = dir.path().join("server.key");
+    // An empty database (what the server's first start would create, without its organization),
+    // so that the admin commands set up the one organization.
+    drop(runner_store::open(&db).await.unwrap());
     admin(bin(), &db, &["create-org", "acme"]);
     let user = admin(bin(), &db, &["create-user", "--org", "acme", "root", "--role", "admin"]);
     let user_id = user.split_whitespace().nth(1).unwrap().to_owned();

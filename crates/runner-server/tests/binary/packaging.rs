@@ -149,3 +149,74 @@ fn packaging_matches_the_binary() {
     let stop: u64 = unit.lines().find_map(|l| l.strip_prefix("TimeoutStopSec=")).unwrap().parse().unwrap();
     assert!(stop > 20, "systemd waits longer than the server drains");
 }
+
+/// Each option block of `--help`: the long flag and its environment variable, if any.
+fn help_options() -> Vec<(String, Option<String>)> {
+    let out = Command::new(env!("CARGO_BIN_EXE_runner-server")).arg("--help").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut options: Vec<(String, Option<String>)> = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if let Some(flag) =
+            trimmed.strip_prefix('-').and_then(|_| trimmed.split_whitespace().find(|w| w.starts_with("--")))
+        {
+            options.push((flag.trim_end_matches(',').to_owned(), None));
+        } else if let (Some(env), Some(last)) = (trimmed.strip_prefix("[env: "), options.last_mut()) {
+            last.1 = Some(env.split('=').next().unwrap().to_owned());
+        }
+    }
+    options
+}
+
+/// The README's table of server options against `--help`: every flag of the server (all but
+/// `--help`, `--version`, `--config` and `--print-config`, which the text above the table
+/// explains) has a row naming its environment variable, and every row is a flag. `Err` names
+/// the first difference.
+fn check_flags_table(readme: &str, options: &[(String, Option<String>)]) -> Result<(), String> {
+    let section = readme.split("## Server options").nth(1).ok_or("no Server options section")?;
+    let section = section.split("\n## ").next().unwrap();
+    let mut rows = std::collections::BTreeMap::new();
+    for line in section.lines().filter(|l| l.starts_with("| `--")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let flag = cells[1].trim_matches('`').split_whitespace().next().unwrap().to_owned();
+        rows.insert(flag, cells[2].trim_matches('`').to_owned());
+    }
+    for explained in ["--config", "--print-config"] {
+        if !section.contains(&format!("`{explained}")) {
+            return Err(format!("the text above the table explains {explained}"));
+        }
+    }
+    for (flag, env) in options {
+        if ["--help", "--version", "--config", "--print-config"].contains(&flag.as_str()) {
+            continue;
+        }
+        let Some(row_env) = rows.remove(flag) else { return Err(format!("{flag} has no row in the README's table")) };
+        if env.as_deref() != Some(row_env.as_str()) {
+            return Err(format!("{flag}: the README says {row_env:?}, --help says {env:?}"));
+        }
+    }
+    match rows.keys().next() {
+        Some(stale) => Err(format!("{stale} is in the README's table but not a flag of runner-server")),
+        None => Ok(()),
+    }
+}
+
+#[test]
+fn the_readme_lists_every_flag_with_its_environment_variable() {
+    let options = help_options();
+    assert!(
+        options.iter().any(|(f, e)| f == "--listen" && e.as_deref() == Some("RUNNER_SERVER_LISTEN")),
+        "{options:?}"
+    );
+    let readme = repo("README.md");
+    check_flags_table(&readme, &options).unwrap();
+    // Not vacuous: a missing row, a wrong variable and a stale row are each caught.
+    let without_listen: String =
+        readme.lines().filter(|l| !l.starts_with("| `--listen`")).map(|l| format!("{l}\n")).collect();
+    assert!(check_flags_table(&without_listen, &options).unwrap_err().contains("--listen has no row"));
+    let wrong = readme.replace("| `--listen` | `RUNNER_SERVER_LISTEN` |", "| `--listen` | `LISTEN` |");
+    assert!(check_flags_table(&wrong, &options).is_err());
+    let mut extra = options.clone();
+    extra.retain(|(f, _)| f != "--listen");
+    assert!(check_flags_table(&readme, &extra).unwrap_err().contains("--listen is in the README's table"));
+}

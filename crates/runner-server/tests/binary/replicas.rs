@@ -40,6 +40,11 @@ async fn deployment(test: &str) -> Option<Deployment> {
     let (a, b) = (start("a"), start("b"));
     let token = a.token().to_owned();
     assert!(b.admin_token.is_none(), "the second replica finds the organization");
+    // Each says which database it opened, and whether it set it up (migrations from zero).
+    let shown = runner_server::config::redact_password(&database_url);
+    let (a_log, b_log) = (a.stderr(), b.stderr());
+    assert!(a_log.contains(&format!("database {shown}: set up a new database")), "{a_log}");
+    assert!(b_log.contains(&format!("database {shown}: opened the existing database")), "{b_log}");
     Some(Deployment { a, b, token, schema, _dir: dir })
 }
 
