@@ -98,9 +98,13 @@ pub enum CoreError {
     /// No valid credentials.
     #[error("{0}")]
     Unauthenticated(String),
-    /// A write lost a race too many times, or the store is temporarily unreachable.
+    /// The store is temporarily unreachable, or a write waited for its turn until the
+    /// server's own bound (the caller set no deadline): the caller may retry.
     #[error("{0}")]
     Unavailable(String),
+    /// The caller's deadline passed before the call could be done; nothing was written.
+    #[error("{0}")]
+    DeadlineExceeded(String),
     /// A bug or an unexpected failure underneath; the source is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),

@@ -20,11 +20,13 @@ use crate::model::*;
 use crate::page::PageTokens;
 use crate::runners::{Page, Runners};
 use crate::store::{Store, StoreError, WriteOutcome};
-use crate::time::Timestamp;
+use crate::time::{Deadline, Timestamp};
+use crate::turns::Turns;
 use crate::validate::{self, Violations};
 
 const LIST_KIND: &str = "host-tokens";
-const UPDATE_ATTEMPTS: usize = 8;
+/// The JSON name of a token's id in requests.
+const ID_FIELD: &str = "id";
 /// Most scopes one token may list.
 pub const MAX_SCOPES: usize = 100;
 
@@ -59,6 +61,7 @@ pub struct HostTokens {
     runners: Runners,
     page_tokens: PageTokens,
     key: AtRestKey,
+    turns: Turns,
 }
 
 fn aad(id: Uuid, what: &str) -> Vec<u8> {
@@ -86,7 +89,8 @@ fn secret(field: &str, value: &str) -> std::result::Result<(), FieldViolation> {
 
 impl HostTokens {
     pub fn new(store: Arc<dyn Store>, runners: Runners, page_tokens: PageTokens, key: AtRestKey) -> Self {
-        Self { store, runners, page_tokens, key }
+        let turns = Turns::new(store.clone(), Resource::HostAuthenticationToken);
+        Self { store, runners, page_tokens, key, turns }
     }
 
     /// The subject a create names: `subject`, or the deprecated `userId`; both must agree.
@@ -193,7 +197,7 @@ impl HostTokens {
     /// The token, if the caller is its subject (with user access to the runner), a runner
     /// admin, or (with `runner_may`) the runner's own principal; `not_found` otherwise.
     async fn load_for(&self, caller: &Caller, id: &str, runner_may: bool) -> Result<HostToken> {
-        let id = validate::uuid("id", id)?;
+        let id = validate::uuid(ID_FIELD, id)?;
         let missing = || CoreError::not_found(Resource::HostAuthenticationToken, id);
         let token = self.store.get_host_token(id).await?.ok_or_else(missing)?;
         let the_runner = runner_may && caller.runner_id() == Some(token.runner_id);
@@ -249,7 +253,7 @@ impl HostTokens {
         Ok(self.page_tokens.page(LIST_KIND, &(runner, subject), items, size, |item| item.id))
     }
 
-    pub async fn update(&self, caller: &Caller, input: UpdateHostTokenInput) -> Result<()> {
+    pub async fn update(&self, caller: &Caller, deadline: Deadline, input: UpdateHostTokenInput) -> Result<()> {
         let mut v = Violations::default();
         if let Some(t) = &input.token {
             v.check(secret("token", t));
@@ -261,7 +265,8 @@ impl HostTokens {
         }
         v.check(check_scopes(&input.scopes));
         v.finish()?;
-        for _ in 0..UPDATE_ATTEMPTS {
+        let mut turn = self.turns.take(validate::uuid(ID_FIELD, &input.id)?, deadline).await?;
+        loop {
             let mut token = self.load_for(caller, &input.id, true).await?;
             if let Some(t) = &input.token {
                 token.token_ciphertext = self.key.encrypt(t.as_bytes(), &aad(token.id, "token"));
@@ -282,8 +287,8 @@ impl HostTokens {
             if self.store.update_host_token(&token).await? == WriteOutcome::Written {
                 return Ok(());
             }
+            turn.lost_race().await?;
         }
-        Err(CoreError::Unavailable("host authentication token is being changed concurrently; retry".to_owned()))
     }
 
     pub async fn delete(&self, caller: &Caller, id: &str) -> Result<()> {

@@ -27,7 +27,7 @@ use crate::schema::{self, RunnerConfigurationSchema};
 use crate::scm_integrations::ScmIntegrations;
 use crate::secrets::{self, runner_token, seal};
 use crate::store::{RunnerTokenKind, Store};
-use crate::time::Timestamp;
+use crate::time::{Deadline, Timestamp};
 use crate::validate::{self, Violations};
 
 /// Runner access tokens are valid for one hour unless configured otherwise; runners refresh
@@ -155,7 +155,7 @@ impl RunnerSide {
     }
 
     /// Signup: the runner publishes its key and what it is; its phase becomes INACTIVE.
-    pub async fn signup(&self, caller: &Caller, input: SignupInput) -> Result<Instructions> {
+    pub async fn signup(&self, caller: &Caller, deadline: Deadline, input: SignupInput) -> Result<Instructions> {
         let id = own_runner_id(caller, &input.runner_id)?;
         let mut v = Violations::default();
         if input.public_key.len() != PUBLIC_KEY_LEN {
@@ -176,7 +176,7 @@ impl RunnerSide {
         let capabilities = capabilities.expect("checked");
         let runner = self
             .runners
-            .modify(caller, id, RunnerAccess::User, |runner| {
+            .modify(caller, id, RunnerAccess::User, deadline, |runner| {
                 refuse_while_deleting(runner)?;
                 let status = &mut runner.status;
                 status.public_key = input.public_key.clone();
@@ -195,7 +195,7 @@ impl RunnerSide {
 
     /// UpdateRunnerStatus: the runner's phase and details, and its heartbeat. While the runner
     /// is being deleted the phase stays DELETING; the answer's spec says so.
-    pub async fn update_status(&self, caller: &Caller, input: StatusInput) -> Result<Instructions> {
+    pub async fn update_status(&self, caller: &Caller, deadline: Deadline, input: StatusInput) -> Result<Instructions> {
         let id = own_runner_id(caller, &input.runner_id)?;
         let mut v = Violations::default();
         let phase = match v.check(validate::enum_value::<RunnerPhase>("phase", input.phase)) {
@@ -235,7 +235,7 @@ impl RunnerSide {
         let phase = phase.expect("checked");
         let runner = self
             .runners
-            .modify(caller, id, RunnerAccess::User, |runner| {
+            .modify(caller, id, RunnerAccess::User, deadline, |runner| {
                 if runner.status.phase == RunnerPhase::Created {
                     return Err(CoreError::FailedPrecondition(
                         "the runner has not signed up yet; call Signup first".to_owned(),

@@ -60,6 +60,7 @@ pub fn to_connect(e: CoreError) -> ConnectError {
             tracing::warn!(error = %m, "unavailable");
             ConnectError::new(Code::Unavailable, "service temporarily unavailable; retry")
         }
+        CoreError::DeadlineExceeded(m) => ConnectError::new(Code::DeadlineExceeded, m),
         CoreError::Internal(m) => {
             tracing::error!(error = %m, "internal error");
             ConnectError::new(Code::Internal, "internal error")

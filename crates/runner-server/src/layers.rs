@@ -10,8 +10,6 @@
 //!   type we speak (415 `invalid_argument` with `Accept-Post`), which would otherwise get empty
 //!   bodies.
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -21,7 +19,7 @@ use http::HeaderValue;
 use http::header::{ACCEPT, CONTENT_ENCODING, CONTENT_TYPE};
 use http_body_util::{BodyExt, Limited};
 
-use crate::call::{CallKind, Protocol};
+use crate::call::{CallKind, ClientDeadline, Protocol};
 
 /// Limits the guard enforces.
 #[derive(Debug, Clone, Copy)]
@@ -209,20 +207,15 @@ async fn read_declared_body(limits: Limits, req: Request) -> Result<Request, Res
     if declared.is_none_or(|n| n > limits.max_message_bytes) {
         return Ok(req);
     }
-    let timeout = req
-        .headers()
-        .get("connect-timeout-ms")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(Duration::from_millis);
+    let deadline = CallKind::get(&req).deadline;
     let (parts, body) = req.into_parts();
     let read = Limited::new(body, limits.max_message_bytes).collect();
-    let collected = match timeout {
-        Some(t) => match tokio::time::timeout(t, read).await {
+    let collected = match deadline {
+        ClientDeadline::At(at) => match tokio::time::timeout_at(at.into(), read).await {
             Ok(r) => r,
             Err(_) => return Err(connect_error(Code::DeadlineExceeded, "the request body did not arrive in time")),
         },
-        None => read.await,
+        ClientDeadline::None | ClientDeadline::Malformed => read.await,
     };
     match collected {
         Ok(c) => {
@@ -363,27 +356,6 @@ pub fn connect_error(code: Code, message: &str) -> Response {
     ConnectError::new(code, message).into_response()
 }
 
-/// Parses a `grpc-timeout` value: up to 8 digits and a unit (H, M, S, m, u, n).
-pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
-    if value.len() < 2 || value.len() > 9 {
-        return None;
-    }
-    let (digits, unit) = value.split_at(value.len() - 1);
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: u64 = digits.parse().ok()?;
-    Some(match unit {
-        "H" => Duration::from_secs(n.checked_mul(3600)?),
-        "M" => Duration::from_secs(n.checked_mul(60)?),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    })
-}
-
 async fn grpc_guard(limits: Limits, kind: &CallKind, mut req: Request, next: Next) -> Response {
     let wire = kind.protocol;
     // tonic-web picks the answer's encoding from `Accept` alone; a text request from a client
@@ -396,14 +368,12 @@ async fn grpc_guard(limits: Limits, kind: &CallKind, mut req: Request, next: Nex
             req.headers_mut().insert(ACCEPT, HeaderValue::from_static("application/grpc-web-text"));
         }
     }
-    let timeout = match req.headers().get("grpc-timeout") {
-        None => None,
-        Some(v) => match v.to_str().ok().and_then(parse_grpc_timeout) {
-            Some(d) => Some(d),
-            None => {
-                return grpc_error(wire, tonic::Code::InvalidArgument, "malformed grpc-timeout header");
-            }
-        },
+    let deadline = match kind.deadline {
+        ClientDeadline::None => None,
+        ClientDeadline::At(at) => Some(at),
+        ClientDeadline::Malformed => {
+            return grpc_error(wire, tonic::Code::InvalidArgument, "malformed grpc-timeout header");
+        }
     };
     // The deadline covers reading the request too: a client that never finishes its body
     // gets its answer when its deadline passes. Only unary methods (and unknown paths, which
@@ -412,9 +382,9 @@ async fn grpc_guard(limits: Limits, kind: &CallKind, mut req: Request, next: Nex
     let read_ahead = !kind.streaming();
     let call =
         async move { if read_ahead { limited_call(limits, wire, req, next).await } else { next.run(req).await } };
-    match timeout {
+    match deadline {
         None => call.await,
-        Some(d) => tokio::time::timeout(d, call)
+        Some(at) => tokio::time::timeout_at(at.into(), call)
             .await
             .unwrap_or_else(|_| grpc_error(wire, tonic::Code::DeadlineExceeded, "deadline exceeded")),
     }
@@ -452,22 +422,6 @@ pub fn grpc_error(wire: Protocol, code: tonic::Code, message: &str) -> Response 
     };
     parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     Response::from_parts(parts, Body::empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grpc_timeouts() {
-        assert_eq!(parse_grpc_timeout("100m"), Some(Duration::from_millis(100)));
-        assert_eq!(parse_grpc_timeout("2S"), Some(Duration::from_secs(2)));
-        assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_grpc_timeout("99999999n"), Some(Duration::from_nanos(99_999_999)));
-        for bad in ["", "m", "100", "123456789S", "-1S", "1x", "1.5S"] {
-            assert_eq!(parse_grpc_timeout(bad), None, "{bad}");
-        }
-    }
 }
 
 /// The list fields of the API's responses, by method path: `/gitpod.v1.RunnerService/ListRunners`

@@ -33,6 +33,10 @@ pub struct ClientOptions {
     pub http2: bool,
     /// How long one call may take before it fails; `None`: no limit.
     pub timeout: Option<Duration>,
+    /// The deadline sent with every call, in its protocol's header (`Connect-Timeout-Ms`,
+    /// `grpc-timeout`), for the server to keep (the client does not enforce it, so a test sees
+    /// the server's answer); `None`: none sent.
+    pub deadline: Option<Duration>,
     /// Run the [secrets guard](crate::leaks) on every call (the token, each request's secret
     /// fields, each answer). On by default; off for load, where it would be the bottleneck.
     pub leak_guard: bool,
@@ -40,7 +44,7 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        Self { http2: false, timeout: None, leak_guard: true }
+        Self { http2: false, timeout: None, deadline: None, leak_guard: true }
     }
 }
 
@@ -104,6 +108,9 @@ fn broken(what: impl fmt::Display) -> CallError {
     CallError::Broken(what.to_string())
 }
 
+type PlainHttp2 =
+    hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, tonic::body::Body>;
+
 type GrpcWebService = tonic_web::GrpcWebClientService<
     hyper_util::client::legacy::Client<
         hyper_util::client::legacy::connect::HttpConnector,
@@ -112,8 +119,14 @@ type GrpcWebService = tonic_web::GrpcWebClientService<
 >;
 
 enum Transport {
-    Connect { http: reqwest::Client, json: bool },
+    Connect {
+        http: reqwest::Client,
+        json: bool,
+    },
     Grpc(tonic::transport::Channel),
+    /// gRPC through a plain HTTP/2 client, for calls with a deadline: tonic's `Channel`
+    /// enforces `grpc-timeout` itself (`canceled`, "Timeout expired"), hiding the server's answer.
+    GrpcPlain(Box<PlainHttp2>),
     GrpcWeb(Box<GrpcWebService>),
 }
 
@@ -147,6 +160,11 @@ impl Client {
                 let builder = if options.http2 { builder.http2_prior_knowledge() } else { builder.http1_only() };
                 Transport::Connect { http: builder.build()?, json: protocol == Protocol::ConnectJson }
             }
+            Protocol::Grpc if options.deadline.is_some() => Transport::GrpcPlain(Box::new(
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .http2_only(true)
+                    .build_http(),
+            )),
             Protocol::Grpc => Transport::Grpc(
                 tonic::transport::Endpoint::from_shared(base.to_owned())?
                     .connect()
@@ -199,6 +217,7 @@ impl Client {
             match &self.transport {
                 Transport::Connect { http, json } => self.connect_call::<Req, Resp>(http, *json, path, &req).await,
                 Transport::Grpc(channel) => self.tonic_call(channel.clone(), path, req).await,
+                Transport::GrpcPlain(http) => self.tonic_call((**http).clone(), path, req).await,
                 Transport::GrpcWeb(svc) => self.tonic_call((**svc).clone(), path, req).await,
             }
         };
@@ -252,6 +271,9 @@ impl Client {
         let mut request = http.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
         if let Some(bearer) = &self.bearer {
             request = request.header("authorization", bearer);
+        }
+        if let Some(deadline) = self.options.deadline {
+            request = request.header("connect-timeout-ms", deadline.as_millis().max(1).to_string());
         }
         let response = request.send().await.map_err(|e| broken(format!("transport: {e:#}")))?;
         let status = response.status().as_u16();
@@ -319,6 +341,10 @@ impl Client {
         let mut grpc = tonic::client::Grpc::with_origin(service, self.origin.clone());
         grpc.ready().await.map_err(|e| broken(format!("transport not ready: {}", e.into())))?;
         let mut request = tonic::Request::new(req);
+        if let Some(deadline) = self.options.deadline {
+            let value = format!("{}m", deadline.as_millis().max(1));
+            request.metadata_mut().insert("grpc-timeout", value.parse().map_err(|e| broken(format!("timeout: {e}")))?);
+        }
         if let Some(bearer) = &self.bearer {
             request.metadata_mut().insert("authorization", bearer.parse().map_err(|e| broken(format!("token: {e}")))?);
         }
@@ -369,6 +395,9 @@ impl Client {
                     }
                     Transport::Grpc(channel) => {
                         self.tonic_unary(channel.clone(), path, body, crate::dynamic::RawCodec).await
+                    }
+                    Transport::GrpcPlain(http) => {
+                        self.tonic_unary((**http).clone(), path, body, crate::dynamic::RawCodec).await
                     }
                     Transport::GrpcWeb(svc) => {
                         self.tonic_unary((**svc).clone(), path, body, crate::dynamic::RawCodec).await

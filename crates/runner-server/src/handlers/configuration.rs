@@ -8,6 +8,7 @@ use gitpod_api::gitpod::v1::*;
 
 use super::{Reply, check, reply};
 use crate::auth::Authenticated;
+use crate::call::CallDeadline;
 use crate::convert::{self, ToValidate};
 use crate::paging::Paging;
 use crate::state::AppState;
@@ -68,10 +69,11 @@ pub async fn list_environment_classes(
 pub async fn update_environment_class(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
+    CallDeadline(deadline): CallDeadline,
     ConnectRequest(r): ConnectRequest<UpdateEnvironmentClassRequest>,
 ) -> Reply<UpdateEnvironmentClassResponse> {
     reply(check(&r), async move {
-        s.classes.update(&caller, convert::update_environment_class(r)).await?;
+        s.classes.update(&caller, deadline, convert::update_environment_class(r)).await?;
         Ok(UpdateEnvironmentClassResponse {})
     })
     .await

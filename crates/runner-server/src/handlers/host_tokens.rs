@@ -6,6 +6,7 @@ use gitpod_api::gitpod::v1::*;
 
 use super::{Reply, check, reply};
 use crate::auth::Authenticated;
+use crate::call::CallDeadline;
 use crate::convert;
 use crate::paging::Paging;
 use crate::state::AppState;
@@ -66,10 +67,11 @@ pub async fn list_host_authentication_tokens(
 pub async fn update_host_authentication_token(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
+    CallDeadline(deadline): CallDeadline,
     ConnectRequest(r): ConnectRequest<UpdateHostAuthenticationTokenRequest>,
 ) -> Reply<UpdateHostAuthenticationTokenResponse> {
     reply(check(&r), async move {
-        s.host_tokens.update(&caller, convert::update_host_authentication_token(r)?).await?;
+        s.host_tokens.update(&caller, deadline, convert::update_host_authentication_token(r)?).await?;
         Ok(UpdateHostAuthenticationTokenResponse {})
     })
     .await

@@ -6,6 +6,7 @@ use gitpod_api::gitpod::v1::*;
 
 use super::{Reply, check, reply};
 use crate::auth::Authenticated;
+use crate::call::CallDeadline;
 use crate::convert;
 use crate::paging::Paging;
 use crate::state::AppState;
@@ -51,10 +52,11 @@ pub async fn list_llm_integrations(
 pub async fn update_llm_integration(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
+    CallDeadline(deadline): CallDeadline,
     ConnectRequest(r): ConnectRequest<UpdateLlmIntegrationRequest>,
 ) -> Reply<UpdateLlmIntegrationResponse> {
     reply(check(&r), async move {
-        s.llm.update(&caller, convert::update_llm_integration(r)?).await?;
+        s.llm.update(&caller, deadline, convert::update_llm_integration(r)?).await?;
         Ok(UpdateLlmIntegrationResponse {})
     })
     .await

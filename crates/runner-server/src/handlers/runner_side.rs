@@ -7,6 +7,7 @@ use gitpod_api::gitpod::v1::*;
 
 use super::{Reply, check, reply};
 use crate::auth::Authenticated;
+use crate::call::CallDeadline;
 use crate::convert;
 use crate::paging::Paging;
 use crate::state::AppState;
@@ -39,10 +40,11 @@ pub async fn refresh_runner_access_token(
 pub async fn signup(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
+    CallDeadline(deadline): CallDeadline,
     ConnectRequest(r): ConnectRequest<SignupRequest>,
 ) -> Reply<SignupResponse> {
     reply(check(&r), async move {
-        let answer = s.runner_side.signup(&caller, convert::signup(r)).await?;
+        let answer = s.runner_side.signup(&caller, deadline, convert::signup(r)).await?;
         Ok(convert::signup_instructions(answer))
     })
     .await
@@ -51,10 +53,11 @@ pub async fn signup(
 pub async fn update_runner_status(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
+    CallDeadline(deadline): CallDeadline,
     ConnectRequest(r): ConnectRequest<UpdateRunnerStatusRequest>,
 ) -> Reply<UpdateRunnerStatusResponse> {
     reply(check(&r), async move {
-        let answer = s.runner_side.update_status(&caller, convert::update_runner_status(r)).await?;
+        let answer = s.runner_side.update_status(&caller, deadline, convert::update_runner_status(r)).await?;
         Ok(convert::status_instructions(answer))
     })
     .await

@@ -6,6 +6,7 @@ use gitpod_api::gitpod::v1::*;
 
 use super::{Reply, check, reply};
 use crate::auth::Authenticated;
+use crate::call::CallDeadline;
 use crate::convert;
 use crate::paging::Paging;
 use crate::state::AppState;
@@ -54,10 +55,11 @@ pub async fn list_runners(
 pub async fn update_runner(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
+    CallDeadline(deadline): CallDeadline,
     ConnectRequest(r): ConnectRequest<UpdateRunnerRequest>,
 ) -> Reply<UpdateRunnerResponse> {
     reply(check(&r), async move {
-        s.runners.update(&caller, convert::update_runner(r)).await?;
+        s.runners.update(&caller, deadline, convert::update_runner(r)).await?;
         Ok(UpdateRunnerResponse {})
     })
     .await
@@ -66,10 +68,11 @@ pub async fn update_runner(
 pub async fn delete_runner(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
+    CallDeadline(deadline): CallDeadline,
     ConnectRequest(r): ConnectRequest<DeleteRunnerRequest>,
 ) -> Reply<DeleteRunnerResponse> {
     reply(check(&r), async move {
-        s.runners.delete(&caller, &r.runner_id, r.force).await?;
+        s.runners.delete(&caller, deadline, &r.runner_id, r.force).await?;
         Ok(DeleteRunnerResponse {})
     })
     .await

@@ -6,6 +6,7 @@ use gitpod_api::gitpod::v1::*;
 
 use super::{Reply, check, reply};
 use crate::auth::Authenticated;
+use crate::call::CallDeadline;
 use crate::convert;
 use crate::paging::Paging;
 use crate::state::AppState;
@@ -54,10 +55,11 @@ pub async fn list_scm_integrations(
 pub async fn update_scm_integration(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
+    CallDeadline(deadline): CallDeadline,
     ConnectRequest(r): ConnectRequest<UpdateScmIntegrationRequest>,
 ) -> Reply<UpdateScmIntegrationResponse> {
     reply(check(&r), async move {
-        s.scm.update(&caller, convert::update_scm_integration(r)).await?;
+        s.scm.update(&caller, deadline, convert::update_scm_integration(r)).await?;
         Ok(UpdateScmIntegrationResponse {})
     })
     .await
