@@ -1,6 +1,10 @@
 //! Compiles every `.proto` file under `proto/` (the reconstructed `gitpod.v1` package and our own
 //! `runnerside.v1`) into `OUT_DIR`, and nothing else.
 //!
+//! Vendored files under `proto/` (`buf/validate/validate.proto`) are compiled only as imports:
+//! they stay in the descriptor set (`FILE_DESCRIPTOR_SET`, so reflection and the run-time
+//! validation read the `buf.validate` options), but no Rust code is generated for them.
+//!
 //! protox (pure Rust) parses the protos, so no system `protoc` is ever run: the descriptor set is
 //! written where connectrpc-axum-build tells prost and tonic to look, and `skip_protoc_run` makes
 //! them read it. CI builds once with `PROTOC=/nonexistent` to prove it.
@@ -29,9 +33,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={}", proto.display());
     }
 
-    let descriptor = protox::compile(&protos, [&proto_root])?.encode_to_vec();
-    // Our own copy, exported as FILE_DESCRIPTOR_SET (for reflection and the wire test).
-    fs::write(out_dir.join("gitpod_descriptor.bin"), &descriptor)?;
+    let mut compiler = protox::Compiler::new([&proto_root])?;
+    compiler.include_source_info(true).include_imports(true).open_files(&protos)?;
+    // Our own copy, exported as FILE_DESCRIPTOR_SET (for reflection, validation and the wire
+    // test). Encoded by protox itself, which keeps the options' extensions (`buf.validate`) that
+    // prost-types' descriptor structs would drop.
+    fs::write(out_dir.join("gitpod_descriptor.bin"), compiler.encode_file_descriptor_set())?;
+    // Code is generated for every file in the set it is given: leave the vendored ones out.
+    let mut descriptor = compiler.file_descriptor_set();
+    descriptor.file.retain(|file| !file.name().starts_with("buf/"));
+    let descriptor = descriptor.encode_to_vec();
     // The path connectrpc-axum-build hands to prost, and a copy for the tonic passes.
     fs::write(out_dir.join("descriptor.bin"), &descriptor)?;
     let tonic_fds = out_dir.join("tonic_descriptor.bin");
@@ -40,6 +51,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let messages = connectrpc_axum_build::compile_protos(&protos, &[proto_root])
         .with_prost_config(|config| {
             config.skip_protoc_run();
+            // `prost::Name` (the full proto name) for every message: validation looks rules up by it.
+            config.enable_type_names();
             config.extern_path(".google.protobuf.Timestamp", "crate::wkt::Timestamp");
         })
         .with_pbjson_config(|builder| {

@@ -17,6 +17,12 @@
 //! Anything in the descriptor set that the reference does not list is a difference too; only the
 //! imported `google/protobuf/*` well-known-type files are outside the comparison. Every
 //! difference is collected and printed; any fails the test. There is no exceptions list.
+//!
+//! Then against the references extracted from the real descriptors ([`REAL_REFERENCES`], copies
+//! of `shared/spec/wire-*.json` that the official Ona SDK's `*_pb2.py` files gave), for every item
+//! they list: each RPC's request, response, method kind and idempotency level; each field's
+//! number, type, label, JSON name and `buf.validate` rules (compared as protobuf text, with the
+//! two `Ignore` values that protovalidate 1.0 merged into `IGNORE_IF_ZERO_VALUE` read as that).
 
 use std::collections::BTreeSet;
 
@@ -30,14 +36,19 @@ const WIRE_ACCESS: &str = include_str!("data/gitpod-v1-wire-access.json");
 /// left out of the merged reference.
 const ACCESS_FILES: [&str; 1] = ["gitpod/v1/identity.proto"];
 
+/// The references from the real descriptors, each a subset of the API (what its services reach).
+const REAL_REFERENCES: &[(&str, &str)] =
+    &[("gitpod-v1-wire-runner-v2.json", include_str!("data/gitpod-v1-wire-runner-v2.json"))];
+
 /// Our own runner-side API (package `runnerside.v1`): not part of the reconstruction, so outside
 /// the comparison (their header comments say their field numbers are ours; `own_files_say_so`
 /// checks that).
 const OWN_FILES: [&str; 1] = ["runnerside/v1/interaction.proto"];
 
-/// Files the wire reference does not describe: imported well-known types and our own files.
+/// Files the wire reference does not describe: imported well-known types, the vendored
+/// `buf/validate/validate.proto` and our own files.
 fn outside_reference(name: &str) -> bool {
-    is_wkt_file(name) || OWN_FILES.contains(&name)
+    is_wkt_file(name) || name.starts_with("buf/") || OWN_FILES.contains(&name)
 }
 
 /// The well-known-type files are imported, not part of the API.
@@ -141,11 +152,13 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
             diffs.push(format!("file {file}: syntax {:?} expected proto3", fd.syntax()));
         }
         // The reference lists the imports of the full upstream files; ours may need fewer, never
-        // others. (The access reference does not list imports.)
+        // others. `buf/validate/validate.proto` too: the real descriptors (REAL_REFERENCES) carry
+        // rules in files whose imports wire.json gives without it. (The access reference does not
+        // list imports.)
         if !spec["imports"].is_null() {
             let imports: Vec<&str> = array_of(spec, "imports", file).iter().map(|i| i.as_str().unwrap()).collect();
             for dep in fd.dependencies() {
-                if !imports.contains(&dep.name()) {
+                if !imports.contains(&dep.name()) && dep.name() != "buf/validate/validate.proto" {
                     diffs.push(format!("file {file}: import {} not in the wire reference", dep.name()));
                 }
             }
@@ -368,6 +381,160 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
     diffs
 }
 
+/// The idempotency level as the real references write it.
+fn idempotency_level(m: &prost_reflect::MethodDescriptor) -> &'static str {
+    use prost_reflect::prost_types::method_options::IdempotencyLevel;
+    match m.method_descriptor_proto().options.as_ref().map(|o| o.idempotency_level()) {
+        Some(IdempotencyLevel::NoSideEffects) => "NO_SIDE_EFFECTS",
+        Some(IdempotencyLevel::Idempotent) => "IDEMPOTENT",
+        _ => "IDEMPOTENCY_UNKNOWN",
+    }
+}
+
+/// The field's `(buf.validate.field)` rules as protobuf text (fields in number order, one space
+/// between tokens), or `None` without rules.
+fn rules_text(pool: &DescriptorPool, field: &prost_reflect::FieldDescriptor) -> Option<String> {
+    let extension = pool.get_extension_by_name("buf.validate.field").expect("buf.validate is in the descriptor set");
+    let options = field.options();
+    if !options.has_extension(&extension) {
+        return None;
+    }
+    let mut out = String::new();
+    write_text(&mut out, options.get_extension(&extension).as_message().expect("FieldRules is a message"));
+    Some(out.trim_end().to_owned())
+}
+
+fn write_text(out: &mut String, message: &prost_reflect::DynamicMessage) {
+    use prost_reflect::Value;
+    let mut fields: Vec<_> = message.fields().collect();
+    fields.sort_by_key(|(f, _)| f.number());
+    for (field, value) in fields {
+        let values = match value {
+            Value::List(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        for v in values {
+            match v {
+                Value::Message(m) => {
+                    out.push_str(&format!("{} {{ ", field.name()));
+                    write_text(out, m);
+                    out.push_str("} ");
+                }
+                Value::EnumNumber(n) => {
+                    let Kind::Enum(e) = field.kind() else { unreachable!("an enum number of an enum field") };
+                    let name = e.get_value(*n).map_or_else(|| n.to_string(), |v| v.name().to_owned());
+                    out.push_str(&format!("{}: {name} ", field.name()));
+                }
+                Value::String(text) => {
+                    out.push_str(&format!(
+                        "{}: \"{}\" ",
+                        field.name(),
+                        text.replace('\\', "\\\\").replace('"', "\\\"")
+                    ));
+                }
+                other => out.push_str(&format!("{}: {other} ", field.name())),
+            }
+        }
+    }
+}
+
+/// A reference's rule text in the same form: one space between tokens, and the two `Ignore`
+/// values of protovalidate before 1.0 (`IGNORE_IF_UNPOPULATED`, `IGNORE_IF_DEFAULT_VALUE`) as the
+/// one value 1.0 merged them into: for proto3 fields both meant "skip the zero value".
+fn normalized_rules(text: &str) -> String {
+    text.split_whitespace()
+        .map(|t| match t {
+            "IGNORE_IF_UNPOPULATED" | "IGNORE_IF_DEFAULT_VALUE" => "IGNORE_IF_ZERO_VALUE",
+            t => t,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Every difference between the descriptor pool and one reference from the real descriptors,
+/// for the items it lists (it lists what its services reach, not the whole API).
+fn real_differences(pool: &DescriptorPool, reference: &Value) -> Vec<String> {
+    let mut diffs = Vec::new();
+    for (file, spec) in object_of(reference, "files", "root") {
+        for (service, rpcs) in object_of(spec, "services", file) {
+            let full = format!("gitpod.v1.{service}");
+            let Some(s) = pool.get_service_by_name(&full) else {
+                diffs.push(format!("service {full}: missing"));
+                continue;
+            };
+            for r in rpcs.as_array().unwrap_or_else(|| panic!("reference: service {full} is not an array")) {
+                let rname = str_of(r, "name", &full);
+                let at = format!("rpc {full}/{rname}");
+                let Some(m) = s.methods().find(|m| m.name() == rname) else {
+                    diffs.push(format!("{at}: missing"));
+                    continue;
+                };
+                for (what, ours, theirs) in [
+                    ("request", m.input().full_name().to_owned(), str_of(r, "request", &at)),
+                    ("response", m.output().full_name().to_owned(), str_of(r, "response", &at)),
+                    ("idempotency level", idempotency_level(&m).to_owned(), str_of(r, "idempotency_level", &at)),
+                    ("path", format!("/{full}/{rname}"), str_of(r, "http_path", &at)),
+                ] {
+                    if ours != theirs {
+                        diffs.push(format!("{at}: {what} {ours} expected {theirs}"));
+                    }
+                }
+                let kind = match (m.is_client_streaming(), m.is_server_streaming()) {
+                    (false, false) => "unary",
+                    (false, true) => "server_streaming",
+                    (true, false) => "client_streaming",
+                    (true, true) => "bidi_streaming",
+                };
+                let expected_kind = str_of(r, "method_kind", &at);
+                if kind != expected_kind {
+                    diffs.push(format!("{at}: {kind} expected {expected_kind}"));
+                }
+            }
+        }
+        for (name, msg) in object_of(spec, "messages", file) {
+            let Some(m) = pool.get_message_by_name(name) else {
+                diffs.push(format!("message {name}: missing"));
+                continue;
+            };
+            let fields = array_of(msg, "fields", name);
+            for f in fields {
+                let fname = str_of(f, "name", name);
+                let at = format!("field {name}.{fname}");
+                let Some(d) = m.get_field_by_name(fname) else {
+                    diffs.push(format!("{at}: missing"));
+                    continue;
+                };
+                if i64::from(d.number()) != int_of(f, "number", &at) {
+                    diffs.push(format!("{at}: number {} expected {}", d.number(), f["number"]));
+                }
+                let ty = kind_name(&d.kind());
+                if ty != str_of(f, "type", &at) {
+                    diffs.push(format!("{at}: type {ty} expected {}", f["type"]));
+                }
+                let json_name = str_of(f, "json_name", &at);
+                if d.json_name() != json_name {
+                    diffs.push(format!("{at}: json_name {} expected {json_name}", d.json_name()));
+                }
+                let ours = rules_text(pool, &d);
+                let theirs = f["validation"].as_str().map(normalized_rules);
+                if ours != theirs {
+                    diffs.push(format!(
+                        "{at}: rules {} expected {}",
+                        ours.as_deref().unwrap_or("none"),
+                        theirs.as_deref().unwrap_or("none")
+                    ));
+                }
+            }
+            for d in m.fields() {
+                if !fields.iter().any(|f| f["name"] == d.name()) {
+                    diffs.push(format!("field {name}.{}: not in the reference", d.name()));
+                }
+            }
+        }
+    }
+    diffs
+}
+
 fn pool() -> DescriptorPool {
     DescriptorPool::decode(gitpod_api::FILE_DESCRIPTOR_SET).expect("FILE_DESCRIPTOR_SET decodes")
 }
@@ -472,6 +639,89 @@ fn descriptor_matches_the_wire_reference() {
     let mut names: Vec<String> = gitpod_api::RUNNER_SIDE_SERVICE_NAMES.iter().map(|s| s.to_string()).collect();
     names.sort();
     assert_eq!(names, own, "gitpod_api::RUNNER_SIDE_SERVICE_NAMES");
+}
+
+#[test]
+fn descriptor_matches_the_real_references() {
+    let pool = pool();
+    let mut rpcs_with_get = Vec::new();
+    for (name, text) in REAL_REFERENCES {
+        let reference: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{name} is not JSON: {e}"));
+        let diffs = real_differences(&pool, &reference);
+        for d in &diffs {
+            println!("{name}: {d}");
+        }
+        assert!(diffs.is_empty(), "{} differences from {name} (printed above)", diffs.len());
+        let rules = object_of(&reference, "files", name)
+            .values()
+            .flat_map(|f| object_of(f, "messages", name).values())
+            .flat_map(|m| array_of(m, "fields", name))
+            .filter(|f| f["validation"].is_string())
+            .count();
+        println!("{name}: {rules} field rules compared");
+        for (file, spec) in object_of(&reference, "files", name) {
+            for rpcs in object_of(spec, "services", file).values() {
+                for r in rpcs.as_array().unwrap() {
+                    if r["idempotency_level"] == "NO_SIDE_EFFECTS" {
+                        rpcs_with_get.push(str_of(r, "name", file).to_owned());
+                    }
+                }
+            }
+        }
+    }
+    // Exactly the twelve Get/List methods of the runner services are free of side effects.
+    rpcs_with_get.sort();
+    assert_eq!(
+        rpcs_with_get,
+        [
+            "GetEnvironmentClass",
+            "GetHostAuthenticationToken",
+            "GetLLMIntegration",
+            "GetRunner",
+            "GetRunnerConfigurationSchema",
+            "GetSCMIntegration",
+            "ListEnvironmentClasses",
+            "ListHostAuthenticationTokens",
+            "ListLLMIntegrations",
+            "ListRunnerPolicies",
+            "ListRunners",
+            "ListSCMIntegrations",
+        ]
+    );
+}
+
+/// The comparison with the real references is not vacuous either.
+#[test]
+fn the_real_comparison_catches_differences() {
+    let (_, text) = REAL_REFERENCES[0];
+    let mut reference: Value = serde_json::from_str(text).unwrap();
+    let file = &mut reference["files"]["gitpod/v1/runner.proto"];
+    let rpcs = file["services"]["RunnerService"].as_array_mut().unwrap();
+    assert_eq!((&rpcs[1]["name"], &rpcs[1]["idempotency_level"]), (&"GetRunner".into(), &"NO_SIDE_EFFECTS".into()));
+    rpcs[1]["idempotency_level"] = "IDEMPOTENCY_UNKNOWN".into();
+    rpcs[0]["idempotency_level"] = "NO_SIDE_EFFECTS".into();
+    let fields = file["messages"]["gitpod.v1.GetRunnerRequest"]["fields"].as_array_mut().unwrap();
+    fields[0]["json_name"] = "runner_id".into();
+    fields[0]["validation"] = "string {   min_len: 1 }".into();
+    let fields = file["messages"]["gitpod.v1.CreateRunnerRequest"]["fields"].as_array_mut().unwrap();
+    assert_eq!(fields[4]["name"], "runner_manager_id");
+    fields[4]["validation"] = "string {   uuid: true }".into();
+    let fields = file["messages"]["gitpod.v1.DeleteRunnerRequest"]["fields"].as_array_mut().unwrap();
+    fields[0]["validation"] = Value::Null;
+    let mut diffs = real_differences(&pool(), &reference);
+    diffs.sort();
+    assert_eq!(
+        diffs,
+        [
+            "field gitpod.v1.CreateRunnerRequest.runner_manager_id: rules string { uuid: true } ignore: \
+             IGNORE_IF_ZERO_VALUE expected string { uuid: true }",
+            "field gitpod.v1.DeleteRunnerRequest.runner_id: rules string { uuid: true } expected none",
+            "field gitpod.v1.GetRunnerRequest.runner_id: json_name runnerId expected runner_id",
+            "field gitpod.v1.GetRunnerRequest.runner_id: rules string { uuid: true } expected string { min_len: 1 }",
+            "rpc gitpod.v1.RunnerService/CreateRunner: idempotency level IDEMPOTENCY_UNKNOWN expected NO_SIDE_EFFECTS",
+            "rpc gitpod.v1.RunnerService/GetRunner: idempotency level NO_SIDE_EFFECTS expected IDEMPOTENCY_UNKNOWN",
+        ]
+    );
 }
 
 /// The runner-side files are ours, and say so where a reader starts: in the header comment.

@@ -42,8 +42,46 @@ const groupId = env("GROUP_ID");
 // `oauthRunner`: a seeded runner that signed up, on which the transport's tests configure OAuth.
 const TRANSPORTS = {
   "grpc-web": { label: "gRPC-web", contentType: "application/grpc-web+proto", provider: "AWS EC2", region: "eu-central-1", oauthRunner: "Iowa GPU pool" },
-  connect: { label: "Connect", contentType: "application/json", provider: "Google Cloud", region: "europe-west1", oauthRunner: "Mumbai platform team" },
+  // The console's Connect transports have useHttpGet: their NO_SIDE_EFFECTS calls go as Connect GET.
+  connect: {
+    label: "Connect",
+    contentType: "application/json",
+    provider: "Google Cloud",
+    region: "europe-west1",
+    get: "json",
+    oauthRunner: "Mumbai platform team",
+  },
+  // Binary, with the API URL under /api as the official SDKs call it.
+  "connect-binary": {
+    label: "Connect (binary)",
+    contentType: "application/proto",
+    provider: "AWS EC2",
+    region: "eu-west-1",
+    get: "proto",
+    apiPath: "/api",
+    oauthRunner: "Virginia CI",
+  },
 };
+
+/** The methods the descriptors mark NO_SIDE_EFFECTS: the ones connect-web sends as GET. */
+const SIDE_EFFECT_FREE =
+  /\/(GetAuthenticatedIdentity|GetRunner|ListRunners|ListRunnerPolicies|GetRunnerConfigurationSchema|GetEnvironmentClass|ListEnvironmentClasses|GetSCMIntegration|ListSCMIntegrations|GetHostAuthenticationToken|ListHostAuthenticationTokens|GetLLMIntegration|ListLLMIntegrations)(\?|$)/;
+
+/** A call went over the transport: POST with its content type, or a Connect GET (JSON) where it may. */
+function assertTransport(call, t) {
+  if (t.apiPath) assert.ok(new URL(call.url).pathname.startsWith(`${t.apiPath}/`), call.url);
+  if (t.get && SIDE_EFFECT_FREE.test(call.url)) {
+    const query = new URL(call.url).searchParams;
+    assert.equal(call.method, "GET", call.url);
+    assert.equal(query.get("connect"), "v1", call.url);
+    assert.equal(query.get("encoding"), t.get, call.url);
+    assert.equal(query.get("base64"), t.get === "proto" ? "1" : null, call.url);
+    assert.ok(query.has("message"), call.url);
+  } else {
+    assert.equal(call.method, "POST", call.url);
+    assert.equal(call.contentType, t.contentType, call.url);
+  }
+}
 
 /** A Connect JSON call, as any API client would make it (used to set up and to cross-check):
  * `Service/Method` of gitpod.v1, or a full `package.Service/Method`. */
@@ -169,7 +207,10 @@ async function openPage(origin, viewport = { width: 1280, height: 600 }) {
     if (request.url().includes("/gitpod.v1.")) {
       // allHeaders: the headers as sent, Origin included.
       const url = request.url();
-      calls.push(request.allHeaders().then((headers) => ({ url, contentType: headers["content-type"], origin: headers.origin })));
+      const method = request.method();
+      calls.push(
+        request.allHeaders().then((headers) => ({ url, method, contentType: headers["content-type"], origin: headers.origin })),
+      );
     }
   });
   page.on("pageerror", (error) => scriptErrors.push(String(error)));
@@ -246,7 +287,7 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
 
     test("1. sign in with a personal access token (a wrong one shows unauthenticated)", async () => {
       const { page } = s;
-      await signIn(page, serverUrl, transport, serverUrl, "gpat_not-a-real-token");
+      await signIn(page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`, "gpat_not-a-real-token");
       const error = page.locator(".error");
       await error.waitFor();
       assert.equal(await error.getAttribute("data-code"), "unauthenticated");
@@ -365,7 +406,7 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
       await page.locator("p.links").getByRole("link", { name: "Environment classes" }).click();
       const form = page.locator("form.create-class");
       // The fields come from GetRunnerConfigurationSchema: AWS EC2 and GCP runners differ.
-      const [kindKey, kindValue] = transport === "grpc-web" ? ["instanceType", "m6i.2xlarge"] : ["machineType", "e2-standard-8"];
+      const [kindKey, kindValue] = t.provider === "AWS EC2" ? ["instanceType", "m6i.2xlarge"] : ["machineType", "e2-standard-8"];
       await form.locator(`select[name="${kindKey}"]`).selectOption(kindValue);
       await form.locator('input[name="displayName"]').fill(`Large (${t.label})`);
       await form.locator('input[name="description"]').fill("Eight vCPUs for big builds");
@@ -546,7 +587,8 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
     test(`every API call went over ${t.label}, without script errors`, async () => {
       const calls = await Promise.all(s.calls);
       assert.ok(calls.length >= 20, `${calls.length} calls`);
-      for (const call of calls) assert.equal(call.contentType, t.contentType, call.url);
+      for (const call of calls) assertTransport(call, t);
+      if (t.get) assert.ok(calls.some((c) => c.method === "GET"), "some calls went as GET");
       assert.deepEqual(s.scriptErrors, []);
     });
   });
@@ -610,7 +652,7 @@ describe("console on another origin than the API (CORS)", () => {
       const s = await openPage(origin);
       try {
         const { page } = s;
-        await signIn(page, origin, transport, serverUrl);
+        await signIn(page, origin, transport, `${serverUrl}${t.apiPath ?? ""}`);
         await runnersHeading(page).waitFor();
         assert.equal(new URL(page.url()).origin, origin, "the page is from the other origin");
         const name = `Cross-origin ${transport} ${Date.now()}`;
@@ -627,7 +669,7 @@ describe("console on another origin than the API (CORS)", () => {
         for (const call of calls) {
           assert.equal(new URL(call.url).origin, new URL(serverUrl).origin, call.url);
           assert.equal(call.origin, origin, call.url);
-          assert.equal(call.contentType, t.contentType, call.url);
+          assertTransport(call, t);
         }
         assert.deepEqual(s.scriptErrors, []);
       } finally {

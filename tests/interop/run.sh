@@ -50,7 +50,8 @@ fi
 # --- 2. stubs ---------------------------------------------------------------------------------
 log "generating stubs"
 rm -rf "$HERE/py/gen" && mkdir -p "$HERE/py/gen"
-"$PY" -m grpc_tools.protoc -I proto --python_out="$HERE/py/gen" --grpc_python_out="$HERE/py/gen" proto/gitpod/v1/*.proto
+"$PY" -m grpc_tools.protoc -I proto --python_out="$HERE/py/gen" --grpc_python_out="$HERE/py/gen" proto/gitpod/v1/*.proto \
+  proto/buf/validate/validate.proto
 (cd "$NODE_DIR" && node_modules/.bin/buf generate ../../../proto --template buf.gen.yaml)
 
 # --- 3. server --------------------------------------------------------------------------------

@@ -12,7 +12,8 @@
 #    reads the admin token of the first start, then creates two groups with
 #    `runner-server admin create-group` on the same database while the server runs;
 # 3. runs tests/sdk/test_stainless.py and tests/sdk/test_ona.py with pytest, each in its venv,
-#    against http://ADDR/api;
+#    against http://ADDR/api; test_ona.py a second time with ONA_USE_GET=1, where every call of a
+#    NO_SIDE_EFFECTS method goes as Connect GET (`use_get=True`);
 # 4. stops the server with SIGTERM and scans its stdout (except the first-start token lines),
 #    its stderr log and every response body the tests received for every secret the tests sent
 #    (tests/sdk/scan_secrets.py);
@@ -134,6 +135,8 @@ EOF
 }
 run_sdk stainless .tools/sdk-0.11 "$HERE/test_stainless.py"
 run_sdk ona .tools/sdk-1.2 "$HERE/test_ona.py"
+# The Ona suite again with every NO_SIDE_EFFECTS call sent as Connect GET (`use_get=True`).
+ONA_USE_GET=1 run_sdk ona-get .tools/sdk-1.2 "$HERE/test_ona.py"
 
 # --- 4. stop, then scan -----------------------------------------------------------------------
 set +e

@@ -43,6 +43,30 @@ def _recording_response_content(response):
 
 ona_sdk.services._response_content = _recording_response_content
 
+# --- Connect GET ---------------------------------------------------------------------------------
+# The generated clients take `use_get=True` on the methods the descriptors mark NO_SIDE_EFFECTS
+# (the SDK's own MethodInfo.idempotency_level). With ONA_USE_GET=1 (tests/sdk/run.sh's second run)
+# every such call of this whole suite goes as Connect GET.
+
+import os  # noqa: E402
+
+from connectrpc._client_sync import ConnectClientSync  # noqa: E402
+from connectrpc.method import IdempotencyLevel, MethodInfo  # noqa: E402
+
+_execute_unary = ConnectClientSync.execute_unary
+SENT_AS_GET = set()
+
+
+def _execute_unary_recorded(self, *, request, method, use_get=False, **kwargs):
+    if os.environ.get("ONA_USE_GET") == "1" and method.idempotency_level == IdempotencyLevel.NO_SIDE_EFFECTS:
+        use_get = True
+    if use_get:
+        SENT_AS_GET.add(method.name)
+    return _execute_unary(self, request=request, method=method, use_get=use_get, **kwargs)
+
+
+ConnectClientSync.execute_unary = _execute_unary_recorded
+
 
 def make_client(token: str = TOKEN):
     return ona_sdk.create_client(api_key=token, base_url=BASE_URL, timeout=30)
@@ -520,3 +544,58 @@ EMPTY_LISTS = {
 @pytest.mark.parametrize("key", list(EMPTY_LISTS))
 def test_empty_list(rs, cs, bare_runner, key):
     assert list(EMPTY_LISTS[key](rs, cs, bare_runner.runner_id)) == []
+
+
+# --- Connect GET -----------------------------------------------------------------------------
+
+
+def outcome(call, request, **kw):
+    """The answer, or the error code and message."""
+    try:
+        return call(request, **kw)
+    except ConnectError as e:
+        return (e.code, e.message)
+
+
+def test_every_side_effect_free_method_over_get(rs, cs, runner, scm_runner, github, admin_id, schema):
+    """Each of the twelve NO_SIDE_EFFECTS methods answers `use_get=True` as it answers POST."""
+    cls = cs.create_environment_class(cpb.CreateEnvironmentClassRequest(
+        runner_id=runner.runner_id, display_name=unique("get class"), description="over GET",
+        configuration=config_from_defaults(schema.environment_classes)))
+    calls = [
+        (rs.get_runner, rpb.GetRunnerRequest(runner_id=runner.runner_id)),
+        (rs.list_runners, rpb.ListRunnersRequest(pagination=pag.PaginationRequest(page_size=3))),
+        (rs.list_runner_policies, rpb.ListRunnerPoliciesRequest(runner_id=runner.runner_id)),
+        (cs.get_runner_configuration_schema, cpb.GetRunnerConfigurationSchemaRequest(runner_id=runner.runner_id)),
+        (cs.get_environment_class, cpb.GetEnvironmentClassRequest(environment_class_id=cls.id)),
+        (cs.list_environment_classes, cpb.ListEnvironmentClassesRequest(
+            filter=cpb.ListEnvironmentClassesRequest.Filter(runner_ids=[runner.runner_id]))),
+        (cs.get_scm_integration, cpb.GetSCMIntegrationRequest(id=github)),
+        (cs.list_scm_integrations, cpb.ListSCMIntegrationsRequest(
+            filter=cpb.ListSCMIntegrationsRequest.Filter(runner_ids=[scm_runner.runner_id]))),
+        (cs.get_host_authentication_token, cpb.GetHostAuthenticationTokenRequest(id=UNKNOWN_UUID)),
+        (cs.list_host_authentication_tokens, cpb.ListHostAuthenticationTokensRequest(
+            filter=cpb.ListHostAuthenticationTokensRequest.Filter(runner_id=scm_runner.runner_id, user_id=admin_id))),
+        (cs.get_llm_integration, cpb.GetLLMIntegrationRequest(id=UNKNOWN_UUID)),
+        (cs.list_llm_integrations, cpb.ListLLMIntegrationsRequest(
+            filter=cpb.ListLLMIntegrationsRequest.Filter(runner_ids=[runner.runner_id]))),
+        # Errors come back the same way too.
+        (rs.get_runner, rpb.GetRunnerRequest(runner_id="not-a-uuid")),
+    ]
+    for call, request in calls:
+        over_get = outcome(call, request, use_get=True)
+        assert over_get == outcome(call, request), f"{call.__name__}: {over_get}"
+        assert not isinstance(over_get, tuple) or over_get[0] in (Code.NOT_FOUND, Code.INVALID_ARGUMENT), over_get
+    assert {name for name in SENT_AS_GET} >= {
+        "GetRunner", "ListRunners", "ListRunnerPolicies", "GetRunnerConfigurationSchema", "GetEnvironmentClass",
+        "ListEnvironmentClasses", "GetSCMIntegration", "ListSCMIntegrations", "GetHostAuthenticationToken",
+        "ListHostAuthenticationTokens", "GetLLMIntegration", "ListLLMIntegrations"}
+
+
+def test_get_goes_on_the_wire(rs):
+    """`use_get` really sends GET: a method without NO_SIDE_EFFECTS is refused with 405."""
+    method = MethodInfo(name="CreateRunner", service_name="gitpod.v1.RunnerService", input=rpb.CreateRunnerRequest,
+                        output=rpb.CreateRunnerResponse, idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS)
+    with pytest.raises(ConnectError) as e:
+        rs.execute_unary(request=rpb.CreateRunnerRequest(name=unique("never")), method=method, use_get=True)
+    assert e.value.code == Code.UNKNOWN and "Method Not Allowed" in e.value.message, e.value

@@ -9,7 +9,7 @@ import { RunnerService } from "./gen/gitpod/v1/runner_pb";
 import { RunnerConfigurationService } from "./gen/gitpod/v1/runner_configuration_pb";
 import { BadRequestSchema } from "./gen/google/rpc/error_details_pb";
 
-export type TransportKind = "grpc-web" | "connect";
+export type TransportKind = "grpc-web" | "connect" | "connect-binary";
 
 export interface Settings {
   /** Where the API is: this page's origin, or another one (CORS). */
@@ -26,12 +26,24 @@ export function loadSettings(): Settings {
     const saved = JSON.parse(localStorage.getItem(SETTINGS_KEY) ?? "{}") as Partial<Settings>;
     return {
       apiUrl: saved.apiUrl || defaults.apiUrl,
-      transport: saved.transport === "connect" ? "connect" : "grpc-web",
+      transport: transportKind(saved.transport),
     };
   } catch {
     return defaults;
   }
 }
+
+/** A saved or chosen transport name; anything unknown is gRPC-web. */
+export function transportKind(name: unknown): TransportKind {
+  return name === "connect" || name === "connect-binary" ? name : "grpc-web";
+}
+
+/** How the transport is named on the page. */
+export const TRANSPORT_LABELS: Record<TransportKind, string> = {
+  "grpc-web": "gRPC-web",
+  connect: "Connect",
+  "connect-binary": "Connect (binary)",
+};
 
 export function saveSettings(settings: Settings): void {
   localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
@@ -59,8 +71,11 @@ export function connect(settings: Settings, token: string): Api {
     return next(req);
   };
   const options = { baseUrl: settings.apiUrl.replace(/\/+$/, ""), interceptors: [bearer] };
+  // Connect: the NO_SIDE_EFFECTS methods (Get*, List*) go as GET, which browsers and proxies may cache.
   const transport =
-    settings.transport === "connect" ? createConnectTransport(options) : createGrpcWebTransport(options);
+    settings.transport === "grpc-web"
+      ? createGrpcWebTransport(options)
+      : createConnectTransport({ ...options, useHttpGet: true, useBinaryFormat: settings.transport === "connect-binary" });
   return {
     runners: createClient(RunnerService, transport),
     config: createClient(RunnerConfigurationService, transport),

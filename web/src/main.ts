@@ -1,7 +1,18 @@
 // The console's shell: sign-in, navigation and a router on the URL fragment (#/runners/ID).
 
 import "./style.css";
-import { connect, loadSettings, problemOf, saveSettings, storeToken, storedToken, type Api, type Settings } from "./api";
+import {
+  TRANSPORT_LABELS,
+  connect,
+  loadSettings,
+  problemOf,
+  saveSettings,
+  storeToken,
+  storedToken,
+  transportKind,
+  type Api,
+  type Settings,
+} from "./api";
 import { errorBox, field, h } from "./dom";
 import { classesPage } from "./pages/classes";
 import { contextPage } from "./pages/context";
@@ -100,7 +111,7 @@ function shell(settings: Settings, path: string): HTMLElement {
     h(
       "span",
       { class: "session" },
-      h("span", { class: "transport", title: settings.apiUrl, "data-transport": settings.transport }, settings.transport === "connect" ? "Connect" : "gRPC-web"),
+      h("span", { class: "transport", title: settings.apiUrl, "data-transport": settings.transport }, TRANSPORT_LABELS[settings.transport]),
       h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
     ),
   );
@@ -114,6 +125,7 @@ function signInPage(settings: Settings): HTMLElement {
     { name: "transport" },
     h("option", { value: "grpc-web", selected: settings.transport === "grpc-web" }, "gRPC-web"),
     h("option", { value: "connect", selected: settings.transport === "connect" }, "Connect (JSON)"),
+    h("option", { value: "connect-binary", selected: settings.transport === "connect-binary" }, "Connect (binary)"),
   );
   const errors = h("div", {});
   const submit = h("button", { type: "submit" }, "Sign in");
@@ -135,7 +147,7 @@ function signInPage(settings: Settings): HTMLElement {
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const chosen: Settings = { apiUrl: apiUrl.value.trim(), transport: transport.value === "connect" ? "connect" : "grpc-web" };
+    const chosen: Settings = { apiUrl: apiUrl.value.trim(), transport: transportKind(transport.value) };
     submit.disabled = true;
     errors.replaceChildren();
     try {

@@ -12,11 +12,13 @@ use crate::page::PageTokens;
 use crate::runners::{Page, Runners};
 use crate::schema::{self, RunnerConfigurationSchema};
 use crate::store::{Store, WriteOutcome};
-use crate::time::Timestamp;
+use crate::time::{Deadline, Timestamp};
+use crate::turns::Turns;
 use crate::validate::{self, Violations};
 
 const LIST_KIND: &str = "environment-classes";
-const UPDATE_ATTEMPTS: usize = 8;
+/// The JSON name of a class's id in requests.
+const ID_FIELD: &str = "environmentClassId";
 pub const DISPLAY_NAME: (usize, usize) = (3, 127);
 pub const DESCRIPTION: (usize, usize) = (3, 200);
 /// Most configuration entries one class may carry.
@@ -70,11 +72,13 @@ pub struct EnvironmentClasses {
     page_tokens: PageTokens,
     /// Base URL the server is reached at, for the OAuth callback URLs of default schemas.
     public_base_url: String,
+    turns: Turns,
 }
 
 impl EnvironmentClasses {
     pub fn new(store: Arc<dyn Store>, runners: Runners, page_tokens: PageTokens, public_base_url: String) -> Self {
-        Self { store, runners, page_tokens, public_base_url }
+        let turns = Turns::new(store.clone(), Resource::EnvironmentClass);
+        Self { store, runners, page_tokens, public_base_url, turns }
     }
 
     /// The schema a runner reported, or the built-in default for its provider until it does.
@@ -168,7 +172,7 @@ impl EnvironmentClasses {
 
     /// The class and the caller's access to its runner (at least `needed`).
     async fn load_for(&self, caller: &Caller, id: &str, needed: RunnerAccess) -> Result<EnvironmentClass> {
-        let id = validate::uuid("environmentClassId", id)?;
+        let id = validate::uuid(ID_FIELD, id)?;
         let missing = || CoreError::not_found(Resource::EnvironmentClass, id);
         let class = self.store.get_environment_class(id).await?.ok_or_else(missing)?;
         self.runners.parent_of(caller, class.runner_id, needed, missing()).await?;
@@ -179,7 +183,7 @@ impl EnvironmentClasses {
         self.load_for(caller, id, RunnerAccess::User).await
     }
 
-    pub async fn update(&self, caller: &Caller, input: UpdateClassInput) -> Result<()> {
+    pub async fn update(&self, caller: &Caller, deadline: Deadline, input: UpdateClassInput) -> Result<()> {
         let mut v = Violations::default();
         if let Some(n) = &input.display_name {
             v.check(validate::name("displayName", n, DISPLAY_NAME.0, DISPLAY_NAME.1));
@@ -188,7 +192,8 @@ impl EnvironmentClasses {
             v.check(validate::name("description", d, DESCRIPTION.0, DESCRIPTION.1));
         }
         v.finish()?;
-        for _ in 0..UPDATE_ATTEMPTS {
+        let mut turn = self.turns.take(validate::uuid(ID_FIELD, &input.id)?, deadline).await?;
+        loop {
             let mut class = self.load_for(caller, &input.id, RunnerAccess::Admin).await?;
             if let Some(n) = &input.display_name {
                 class.display_name = n.clone();
@@ -204,8 +209,8 @@ impl EnvironmentClasses {
             if self.store.update_environment_class(&class).await? == WriteOutcome::Written {
                 return Ok(());
             }
+            turn.lost_race().await?;
         }
-        Err(CoreError::Unavailable("environment class is being changed concurrently; retry".to_owned()))
     }
 
     pub async fn list(&self, caller: &Caller, input: ListClassesInput) -> Result<Page<EnvironmentClass>> {

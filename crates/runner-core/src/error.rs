@@ -9,11 +9,20 @@ use std::fmt;
 pub struct FieldViolation {
     pub field: String,
     pub description: String,
+    /// The rule it breaks, as an UPPER_SNAKE_CASE constant (`STRING_UUID`), when a declared
+    /// rule of the API (`buf.validate`) found it; empty for the core's own checks.
+    pub reason: String,
 }
 
 impl FieldViolation {
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self { field: field.into(), description: description.into() }
+        Self { field: field.into(), description: description.into(), reason: String::new() }
+    }
+
+    /// The same violation, naming the declared rule it breaks.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = reason.into();
+        self
     }
 
     /// Puts the violation under a parent field: `startHour` scoped by `updateWindow` becomes
@@ -89,9 +98,13 @@ pub enum CoreError {
     /// No valid credentials.
     #[error("{0}")]
     Unauthenticated(String),
-    /// A write lost a race too many times, or the store is temporarily unreachable.
+    /// The store is temporarily unreachable, or a write waited for its turn until the
+    /// server's own bound (the caller set no deadline): the caller may retry.
     #[error("{0}")]
     Unavailable(String),
+    /// The caller's deadline passed before the call could be done; nothing was written.
+    #[error("{0}")]
+    DeadlineExceeded(String),
     /// A bug or an unexpected failure underneath; the source is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),

@@ -20,11 +20,13 @@ use crate::model::*;
 use crate::page::PageTokens;
 use crate::runners::{Page, Runners};
 use crate::store::{Store, StoreError, WriteOutcome};
-use crate::time::Timestamp;
+use crate::time::{Deadline, Timestamp};
+use crate::turns::Turns;
 use crate::validate::{self, Violations};
 
 const LIST_KIND: &str = "host-tokens";
-const UPDATE_ATTEMPTS: usize = 8;
+/// The JSON name of a token's id in requests.
+const ID_FIELD: &str = "id";
 /// Most scopes one token may list.
 pub const MAX_SCOPES: usize = 100;
 
@@ -59,6 +61,7 @@ pub struct HostTokens {
     runners: Runners,
     page_tokens: PageTokens,
     key: AtRestKey,
+    turns: Turns,
 }
 
 fn aad(id: Uuid, what: &str) -> Vec<u8> {
@@ -86,7 +89,8 @@ fn secret(field: &str, value: &str) -> std::result::Result<(), FieldViolation> {
 
 impl HostTokens {
     pub fn new(store: Arc<dyn Store>, runners: Runners, page_tokens: PageTokens, key: AtRestKey) -> Self {
-        Self { store, runners, page_tokens, key }
+        let turns = Turns::new(store.clone(), Resource::HostAuthenticationToken);
+        Self { store, runners, page_tokens, key, turns }
     }
 
     /// The subject a create names: `subject`, or the deprecated `userId`; both must agree.
@@ -193,7 +197,7 @@ impl HostTokens {
     /// The token, if the caller is its subject (with user access to the runner), a runner
     /// admin, or (with `runner_may`) the runner's own principal; `not_found` otherwise.
     async fn load_for(&self, caller: &Caller, id: &str, runner_may: bool) -> Result<HostToken> {
-        let id = validate::uuid("id", id)?;
+        let id = validate::uuid(ID_FIELD, id)?;
         let missing = || CoreError::not_found(Resource::HostAuthenticationToken, id);
         let token = self.store.get_host_token(id).await?.ok_or_else(missing)?;
         let the_runner = runner_may && caller.runner_id() == Some(token.runner_id);
@@ -249,7 +253,7 @@ impl HostTokens {
         Ok(self.page_tokens.page(LIST_KIND, &(runner, subject), items, size, |item| item.id))
     }
 
-    pub async fn update(&self, caller: &Caller, input: UpdateHostTokenInput) -> Result<()> {
+    pub async fn update(&self, caller: &Caller, deadline: Deadline, input: UpdateHostTokenInput) -> Result<()> {
         let mut v = Violations::default();
         if let Some(t) = &input.token {
             v.check(secret("token", t));
@@ -261,7 +265,8 @@ impl HostTokens {
         }
         v.check(check_scopes(&input.scopes));
         v.finish()?;
-        for _ in 0..UPDATE_ATTEMPTS {
+        let mut turn = self.turns.take(validate::uuid(ID_FIELD, &input.id)?, deadline).await?;
+        loop {
             let mut token = self.load_for(caller, &input.id, true).await?;
             if let Some(t) = &input.token {
                 token.token_ciphertext = self.key.encrypt(t.as_bytes(), &aad(token.id, "token"));
@@ -282,8 +287,8 @@ impl HostTokens {
             if self.store.update_host_token(&token).await? == WriteOutcome::Written {
                 return Ok(());
             }
+            turn.lost_race().await?;
         }
-        Err(CoreError::Unavailable("host authentication token is being changed concurrently; retry".to_owned()))
     }
 
     pub async fn delete(&self, caller: &Caller, id: &str) -> Result<()> {
@@ -297,13 +302,15 @@ impl HostTokens {
 
     /// Stores what an OAuth authorization gave as `subject`'s token for `integration`'s host on
     /// `runner` (source OAUTH), replacing the subject's token for that host, whatever its source.
-    /// The caller has established that the subject asked for it (a state the server signed).
+    /// The caller has established that the subject asked for it (a state the server signed). A
+    /// replacement takes the token's write turn, until `deadline`.
     pub async fn store_oauth(
         &self,
         runner: &Runner,
         integration: &ScmIntegration,
         subject: &Subject,
         grant: OAuthGrant,
+        deadline: Deadline,
     ) -> Result<HostToken> {
         let mut v = Violations::default();
         v.check(secret("token", &grant.token));
@@ -321,36 +328,7 @@ impl HostTokens {
                 subject.id
             )));
         };
-        for _ in 0..UPDATE_ATTEMPTS {
-            let existing = self
-                .store
-                .list_host_tokens(
-                    &Visibility::All { org_id: runner.org_id },
-                    Some(runner.id),
-                    Some(member.id),
-                    None,
-                    1000,
-                )
-                .await?
-                .into_iter()
-                .find(|t| t.host == integration.host);
-            let now = Timestamp::now();
-            let fresh = existing.is_none();
-            let mut token = existing.unwrap_or_else(|| HostToken {
-                id: Uuid::now_v7(),
-                runner_id: runner.id,
-                host: integration.host.clone(),
-                subject: member.subject(),
-                source: HostTokenSource::Oauth,
-                token_ciphertext: Vec::new(),
-                refresh_token_ciphertext: None,
-                expires_at: None,
-                integration_id: Some(integration.id),
-                scopes: Vec::new(),
-                created_at: now,
-                updated_at: now,
-                revision: 0,
-            });
+        let granted = |token: &mut HostToken| {
             token.source = HostTokenSource::Oauth;
             token.integration_id = Some(integration.id);
             token.token_ciphertext = self.key.encrypt(grant.token.as_bytes(), &aad(token.id, "token"));
@@ -359,23 +337,56 @@ impl HostTokens {
                 .map(|r| self.key.encrypt(r.as_bytes(), &aad(token.id, "refresh")));
             token.expires_at = grant.expires_at;
             token.scopes = grant.scopes.clone();
-            token.updated_at = now.max(token.updated_at);
+            token.updated_at = Timestamp::now().max(token.updated_at);
             token.revision += 1;
-            let written = if fresh {
+        };
+        loop {
+            let existing = self.subjects_token(runner, member.id, &integration.host).await?;
+            let Some(existing) = existing else {
+                let now = Timestamp::now();
+                let mut token = HostToken {
+                    id: Uuid::now_v7(),
+                    runner_id: runner.id,
+                    host: integration.host.clone(),
+                    subject: member.subject(),
+                    source: HostTokenSource::Oauth,
+                    token_ciphertext: Vec::new(),
+                    refresh_token_ciphertext: None,
+                    expires_at: None,
+                    integration_id: Some(integration.id),
+                    scopes: Vec::new(),
+                    created_at: now,
+                    updated_at: now,
+                    revision: 0,
+                };
+                granted(&mut token);
                 match self.store.insert_host_token(&token).await {
-                    Ok(()) => true,
+                    Ok(()) => return Ok(token),
                     // Stored meanwhile by another authorization: replace that one.
-                    Err(StoreError::AlreadyExists) => false,
+                    Err(StoreError::AlreadyExists) => continue,
                     Err(e) => return Err(e.into()),
                 }
-            } else {
-                self.store.update_host_token(&token).await? == WriteOutcome::Written
             };
-            if written {
-                return Ok(token);
+            let mut turn = self.turns.take(existing.id, deadline).await?;
+            loop {
+                // Deleted meanwhile: store a new one.
+                let Some(mut token) = self.store.get_host_token(existing.id).await? else { break };
+                granted(&mut token);
+                if self.store.update_host_token(&token).await? == WriteOutcome::Written {
+                    return Ok(token);
+                }
+                turn.lost_race().await?;
             }
         }
-        Err(CoreError::Unavailable("host authentication token is being changed concurrently; retry".to_owned()))
+    }
+
+    /// The subject's token for a host on a runner, if it has one (at most one: a unique key).
+    async fn subjects_token(&self, runner: &Runner, subject_id: Uuid, host: &str) -> Result<Option<HostToken>> {
+        let tokens = self
+            .store
+            .list_host_tokens(&Visibility::All { org_id: runner.org_id }, Some(runner.id), Some(subject_id), None, 1000)
+            .await?;
+        Ok(tokens.into_iter().find(|t| t.host == host))
     }
 
     /// A token of `runner` and its decrypted value and refresh token, for sealing to the

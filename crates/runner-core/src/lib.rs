@@ -21,6 +21,7 @@
 //! 3. **The store port**: [`store`], the storage traits (one per entity; `Store` is all of them)
 //!    that the backends (`runner-store`) implement.
 //! 4. **The use cases**, over the store, one function per RPC.
+//!    - [`turns`]: writers of one row take turns, until the call's deadline;
 //!    - [`secrets`]: what they share: tokens they mint, secrets they seal to a runner;
 //!    - [`runners`]: the runners themselves;
 //!    - [`accounts`]: authenticating every call's bearer token; organizations, members,
@@ -53,6 +54,7 @@ pub mod secrets;
 pub mod store;
 pub mod time;
 pub mod token_cache;
+pub mod turns;
 pub mod validate;
 
 pub use error::{CoreError, FieldViolation};

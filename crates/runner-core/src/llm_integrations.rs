@@ -13,11 +13,13 @@ use crate::page::PageTokens;
 use crate::runners::{Page, Runners};
 use crate::secrets::seal;
 use crate::store::{Store, WriteOutcome};
-use crate::time::Timestamp;
+use crate::time::{Deadline, Timestamp};
+use crate::turns::Turns;
 use crate::validate::{self, Violations};
 
 const LIST_KIND: &str = "llm-integrations";
-const UPDATE_ATTEMPTS: usize = 8;
+/// The JSON name of an integration's id in requests.
+const ID_FIELD: &str = "id";
 /// Phase of a new integration (`LLM_INTEGRATION_PHASE_AVAILABLE`).
 pub const PHASE_AVAILABLE: i32 = 1;
 
@@ -60,6 +62,7 @@ pub struct LlmIntegrations {
     store: Arc<dyn Store>,
     runners: Runners,
     page_tokens: PageTokens,
+    turns: Turns,
 }
 
 fn sealed_headers(runner: &Runner, headers: &[HeaderInput]) -> Result<Vec<LlmRequestHeader>> {
@@ -82,7 +85,8 @@ fn sealed_headers(runner: &Runner, headers: &[HeaderInput]) -> Result<Vec<LlmReq
 
 impl LlmIntegrations {
     pub fn new(store: Arc<dyn Store>, runners: Runners, page_tokens: PageTokens) -> Self {
-        Self { store, runners, page_tokens }
+        let turns = Turns::new(store.clone(), Resource::LlmIntegration);
+        Self { store, runners, page_tokens, turns }
     }
 
     pub async fn create(&self, caller: &Caller, input: CreateLlmInput) -> Result<Uuid> {
@@ -118,7 +122,7 @@ impl LlmIntegrations {
     }
 
     async fn load_for(&self, caller: &Caller, id: &str, needed: RunnerAccess) -> Result<(LlmIntegration, Runner)> {
-        let id = validate::uuid("id", id)?;
+        let id = validate::uuid(ID_FIELD, id)?;
         let missing = || CoreError::not_found(Resource::LlmIntegration, id);
         let integration = self.store.get_llm_integration(id).await?.ok_or_else(missing)?;
         let runner = self.runners.parent_of(caller, integration.runner_id, needed, missing()).await?;
@@ -141,7 +145,7 @@ impl LlmIntegrations {
         Ok(self.page_tokens.page(LIST_KIND, &runner_ids, items, size, |item| item.id))
     }
 
-    pub async fn update(&self, caller: &Caller, input: UpdateLlmInput) -> Result<()> {
+    pub async fn update(&self, caller: &Caller, deadline: Deadline, input: UpdateLlmInput) -> Result<()> {
         let mut v = Violations::default();
         if let Some(e) = &input.endpoint {
             v.check(validate::check_url("endpoint", e));
@@ -150,7 +154,8 @@ impl LlmIntegrations {
             v.check(validate::length("apiKey", k, 1, 16 * 1024));
         }
         v.finish()?;
-        for _ in 0..UPDATE_ATTEMPTS {
+        let mut turn = self.turns.take(validate::uuid(ID_FIELD, &input.id)?, deadline).await?;
+        loop {
             let (mut integration, runner) = self.load_for(caller, &input.id, RunnerAccess::Admin).await?;
             let body = &mut integration.body;
             if let Some(e) = &input.endpoint {
@@ -177,8 +182,8 @@ impl LlmIntegrations {
             if self.store.update_llm_integration(&integration).await? == WriteOutcome::Written {
                 return Ok(());
             }
+            turn.lost_race().await?;
         }
-        Err(CoreError::Unavailable("LLM integration is being changed concurrently; retry".to_owned()))
     }
 
     /// Deletes an integration. Nothing in this server depends on one, so `force` changes nothing.

@@ -30,7 +30,7 @@ use crate::scm::provider::ScmKind;
 use crate::scm_integrations::ScmIntegrations;
 use crate::secrets::{self, runner_token, seal};
 use crate::store::{RunnerTokenKind, Store};
-use crate::time::Timestamp;
+use crate::time::{Deadline, Timestamp};
 use crate::validate::{self, Violations};
 
 /// Runner access tokens are valid for one hour unless configured otherwise; runners refresh
@@ -189,7 +189,7 @@ impl RunnerSide {
     }
 
     /// Signup: the runner publishes its key and what it is; its phase becomes INACTIVE.
-    pub async fn signup(&self, caller: &Caller, input: SignupInput) -> Result<Instructions> {
+    pub async fn signup(&self, caller: &Caller, deadline: Deadline, input: SignupInput) -> Result<Instructions> {
         let id = own_runner_id(caller, &input.runner_id)?;
         let mut v = Violations::default();
         if input.public_key.len() != PUBLIC_KEY_LEN {
@@ -210,7 +210,7 @@ impl RunnerSide {
         let capabilities = capabilities.expect("checked");
         let runner = self
             .runners
-            .modify(caller, id, RunnerAccess::User, |runner| {
+            .modify(caller, id, RunnerAccess::User, deadline, |runner| {
                 refuse_while_deleting(runner)?;
                 let status = &mut runner.status;
                 status.public_key = input.public_key.clone();
@@ -229,7 +229,7 @@ impl RunnerSide {
 
     /// UpdateRunnerStatus: the runner's phase and details, and its heartbeat. While the runner
     /// is being deleted the phase stays DELETING; the answer's spec says so.
-    pub async fn update_status(&self, caller: &Caller, input: StatusInput) -> Result<Instructions> {
+    pub async fn update_status(&self, caller: &Caller, deadline: Deadline, input: StatusInput) -> Result<Instructions> {
         let id = own_runner_id(caller, &input.runner_id)?;
         let mut v = Violations::default();
         let phase = match v.check(validate::enum_value::<RunnerPhase>("phase", input.phase)) {
@@ -269,7 +269,7 @@ impl RunnerSide {
         let phase = phase.expect("checked");
         let runner = self
             .runners
-            .modify(caller, id, RunnerAccess::User, |runner| {
+            .modify(caller, id, RunnerAccess::User, deadline, |runner| {
                 if runner.status.phase == RunnerPhase::Created {
                     return Err(CoreError::FailedPrecondition(
                         "the runner has not signed up yet; call Signup first".to_owned(),
@@ -407,10 +407,16 @@ impl RunnerSide {
 
     /// StoreOAuthHostToken: what the provider gave for the code of a callback, stored as the
     /// host token of the user its state names (checked again), replacing theirs for the host.
-    pub async fn store_oauth_token(&self, caller: &Caller, input: StoreOAuthInput) -> Result<HostToken> {
+    pub async fn store_oauth_token(
+        &self,
+        caller: &Caller,
+        deadline: Deadline,
+        input: StoreOAuthInput,
+    ) -> Result<HostToken> {
         let checked = self.check_oauth_state(caller, &input.runner_id, &input.state).await?;
         let runner = self.runners.load_for(caller, checked.state.runner_id, RunnerAccess::User).await?;
-        self.host_tokens.store_oauth(&runner, &checked.integration, &checked.state.subject, input.grant).await
+        let subject = &checked.state.subject;
+        self.host_tokens.store_oauth(&runner, &checked.integration, subject, input.grant, deadline).await
     }
 
     /// MarkRunnerDeleted: a runner being deleted has finished; its record and everything that

@@ -15,7 +15,8 @@ pub use crate::page::Page;
 use crate::page::PageTokens;
 use crate::secrets::{runner_token, seal};
 use crate::store::{RunnerTokenKind, Store, WriteOutcome};
-use crate::time::Timestamp;
+use crate::time::{Deadline, Timestamp};
+use crate::turns::Turns;
 use crate::validate::{self, Violations};
 
 /// Runner names are 3 to 127 characters.
@@ -27,8 +28,6 @@ pub const EXCHANGE_TOKEN_TTL_SECS: i64 = 24 * 3600;
 pub const LOGS_TOKEN_TTL_SECS: i64 = 3600;
 /// A runner that has not reported its status for this long is shown as INACTIVE.
 pub const DEFAULT_HEARTBEAT_TIMEOUT_SECS: i64 = 90;
-/// How often a conditional update is retried after losing a race.
-const UPDATE_ATTEMPTS: usize = 8;
 const LIST_KIND: &str = "runners";
 
 /// `UpdateWindow` as sent: both hours optional.
@@ -138,11 +137,13 @@ pub struct Runners {
     page_tokens: PageTokens,
     at_rest: AtRestKey,
     heartbeat_timeout_secs: i64,
+    turns: Turns,
 }
 
 impl Runners {
     pub fn new(store: Arc<dyn Store>, page_tokens: PageTokens, at_rest: AtRestKey) -> Self {
-        Self { store, page_tokens, at_rest, heartbeat_timeout_secs: DEFAULT_HEARTBEAT_TIMEOUT_SECS }
+        let turns = Turns::new(store.clone(), Resource::Runner);
+        Self { store, page_tokens, at_rest, heartbeat_timeout_secs: DEFAULT_HEARTBEAT_TIMEOUT_SECS, turns }
     }
 
     /// After how many seconds without a status report an ACTIVE or DEGRADED runner is shown as
@@ -330,7 +331,7 @@ impl Runners {
         Ok(self.page_tokens.page(LIST_KIND, &cursor.filter, items, size, |item| item.id))
     }
 
-    pub async fn update(&self, caller: &Caller, input: UpdateRunnerInput) -> Result<()> {
+    pub async fn update(&self, caller: &Caller, deadline: Deadline, input: UpdateRunnerInput) -> Result<()> {
         let id = validate::uuid("runnerId", &input.runner_id)?;
         let mut v = Violations::default();
         let name = match &input.name {
@@ -347,7 +348,7 @@ impl Runners {
         v.finish()?;
         let (name, spec) = (name.expect("checked"), spec.expect("checked"));
 
-        self.modify(caller, id, RunnerAccess::Admin, |runner| {
+        self.modify(caller, id, RunnerAccess::Admin, deadline, |runner| {
             if runner.status.phase == RunnerPhase::Deleting {
                 return Err(CoreError::FailedPrecondition("runner is being deleted".to_owned()));
             }
@@ -364,16 +365,19 @@ impl Runners {
     }
 
     /// Loads a runner the caller has `needed` access to, lets `change` edit it, and writes it
-    /// back unless someone changed it meanwhile, in which case it starts over (optimistic
-    /// concurrency on the runner's revision). `change` returns `false` to write nothing.
+    /// back, in the runner's write turn (crate::turns) until `deadline`: the write is
+    /// conditional on the runner's revision, and one that lost to another process starts over.
+    /// `change` returns `false` to write nothing.
     pub(crate) async fn modify(
         &self,
         caller: &Caller,
         id: Uuid,
         needed: RunnerAccess,
+        deadline: Deadline,
         mut change: impl FnMut(&mut Runner) -> Result<bool>,
     ) -> Result<Runner> {
-        for _ in 0..UPDATE_ATTEMPTS {
+        let mut turn = self.turns.take(id, deadline).await?;
+        loop {
             let mut runner = self.load_for(caller, id, needed).await?;
             if !change(&mut runner)? {
                 return Ok(runner);
@@ -383,14 +387,14 @@ impl Runners {
             if self.store.update_runner(&runner).await? == WriteOutcome::Written {
                 return Ok(runner);
             }
+            turn.lost_race().await?;
         }
-        Err(CoreError::Unavailable("runner is being changed concurrently; retry".to_owned()))
     }
 
-    pub async fn delete(&self, caller: &Caller, runner_id: &str, force: bool) -> Result<()> {
+    pub async fn delete(&self, caller: &Caller, deadline: Deadline, runner_id: &str, force: bool) -> Result<()> {
         let id = validate::uuid("runnerId", runner_id)?;
         let mut remove_now = false;
-        self.modify(caller, id, RunnerAccess::Admin, |runner| {
+        self.modify(caller, id, RunnerAccess::Admin, deadline, |runner| {
             if runner.kind == RunnerKind::LocalConfiguration {
                 return Err(CoreError::FailedPrecondition(
                     "the local-configuration runner cannot be deleted".to_owned(),

@@ -16,11 +16,13 @@ use crate::runners::{Page, Runners};
 use crate::schema::ScmConfigSchema;
 use crate::secrets::{NO_PUBLIC_KEY, seal};
 use crate::store::{Store, StoreError, WriteOutcome};
-use crate::time::Timestamp;
+use crate::time::{Deadline, Timestamp};
+use crate::turns::Turns;
 use crate::validate::{self, Violations};
 
 const LIST_KIND: &str = "scm-integrations";
-const UPDATE_ATTEMPTS: usize = 8;
+/// The JSON name of an integration's id in requests.
+const ID_FIELD: &str = "id";
 const ENTRA: &str = "azuredevops_entra";
 const ADO_SERVER: &str = "azuredevops_server";
 
@@ -52,6 +54,7 @@ pub struct ScmIntegrations {
     runners: Runners,
     classes: EnvironmentClasses,
     page_tokens: PageTokens,
+    turns: Turns,
 }
 
 /// The provider rules that hold for the integration as it will be stored.
@@ -89,7 +92,8 @@ fn check_provider_rules(scm: &ScmConfigSchema, i: &ScmIntegration) -> Vec<FieldV
 
 impl ScmIntegrations {
     pub fn new(store: Arc<dyn Store>, runners: Runners, classes: EnvironmentClasses, page_tokens: PageTokens) -> Self {
-        Self { store, runners, classes, page_tokens }
+        let turns = Turns::new(store.clone(), Resource::ScmIntegration);
+        Self { store, runners, classes, page_tokens, turns }
     }
 
     async fn scm_schema(&self, runner: &Runner, scm_id: &str) -> Result<ScmConfigSchema> {
@@ -170,7 +174,7 @@ impl ScmIntegrations {
 
     /// The integration, if the caller has at least `needed` access to its runner.
     async fn load_for(&self, caller: &Caller, id: &str, needed: RunnerAccess) -> Result<(ScmIntegration, Runner)> {
-        let id = validate::uuid("id", id)?;
+        let id = validate::uuid(ID_FIELD, id)?;
         let missing = || CoreError::not_found(Resource::ScmIntegration, id);
         let integration = self.store.get_scm_integration(id).await?.ok_or_else(missing)?;
         let runner = self.runners.parent_of(caller, integration.runner_id, needed, missing()).await?;
@@ -193,14 +197,15 @@ impl ScmIntegrations {
         Ok(self.page_tokens.page(LIST_KIND, &runner_ids, items, size, |item| item.id))
     }
 
-    pub async fn update(&self, caller: &Caller, input: UpdateScmInput) -> Result<()> {
+    pub async fn update(&self, caller: &Caller, deadline: Deadline, input: UpdateScmInput) -> Result<()> {
         let mut v = Violations::default();
         v.check(validate::optional_text("oauthClientId", &input.oauth_client_id, 1024));
         v.check(validate::optional_text("oauthPlaintextClientSecret", &input.oauth_plaintext_client_secret, 4096));
         v.check(validate::optional_text("issuerUrl", &input.issuer_url, 2048));
         v.check(validate::optional_text("virtualDirectory", &input.virtual_directory, 256));
         v.finish()?;
-        for _ in 0..UPDATE_ATTEMPTS {
+        let mut turn = self.turns.take(validate::uuid(ID_FIELD, &input.id)?, deadline).await?;
+        loop {
             let (mut integration, runner) = self.load_for(caller, &input.id, RunnerAccess::Admin).await?;
             let scm = self.scm_schema(&runner, &integration.scm_id).await?;
             let mut revoke = Vec::new();
@@ -262,8 +267,8 @@ impl ScmIntegrations {
             if self.store.update_scm_integration(&integration, &revoke).await? == WriteOutcome::Written {
                 return Ok(());
             }
+            turn.lost_race().await?;
         }
-        Err(CoreError::Unavailable("SCM integration is being changed concurrently; retry".to_owned()))
     }
 
     pub async fn delete(&self, caller: &Caller, id: &str) -> Result<()> {

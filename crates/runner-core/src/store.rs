@@ -14,7 +14,7 @@
 //! | [`ScmIntegrationRepo`] | `store/scm_integrations.rs` | SCM integrations |
 //! | [`HostTokenRepo`] | `store/host_tokens.rs` | host authentication tokens |
 //! | [`LlmIntegrationRepo`] | `store/llm_integrations.rs` | LLM integrations |
-//! | [`ServerRepo`] | `store/server.rs` | the key fingerprint, pool usage, ping |
+//! | [`ServerRepo`] | `store/server.rs` | the key fingerprint, write turns across processes, pool usage, ping |
 //!
 //! A backend implements the eleven traits; [`Store`] comes with them (a blanket impl). Every
 //! method has cases in `runner-store`'s conformance suite, which runs on each backend.
@@ -84,6 +84,35 @@ pub enum WriteOutcome {
     Written,
     /// The row changed since it was read (its revision moved on), or is gone.
     Conflict,
+}
+
+/// The turn to write one row, across every process that shares the store
+/// ([`ServerRepo::write_turn`]); it ends when dropped.
+pub struct WriteTurn(Option<Box<dyn Send>>);
+
+impl WriteTurn {
+    /// A turn that other processes wait for until `holder` is dropped (for example a
+    /// transaction holding a lock).
+    pub fn held(holder: impl Send + 'static) -> Self {
+        Self(Some(Box::new(holder)))
+    }
+
+    /// The turn of a backend that one process writes (SQLite): there is nobody else to wait
+    /// for, and that process's writers take turns in the use cases.
+    pub fn single_process() -> Self {
+        Self(None)
+    }
+
+    /// Whether writers of other processes wait for this turn.
+    pub fn excludes_other_processes(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl std::fmt::Debug for WriteTurn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.excludes_other_processes() { "WriteTurn(held)" } else { "WriteTurn(single process)" })
+    }
 }
 
 /// Declares [`Store`] as all of the per-entity traits, and implements it for every type that

@@ -1,7 +1,8 @@
-//! Wall-clock time with microsecond precision, the resolution every backend stores.
+//! Wall-clock time with microsecond precision, the resolution every backend stores; and the
+//! [`Deadline`] of a call, on the monotonic clock.
 
 use serde::{Deserialize, Serialize};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A point in time: microseconds since the Unix epoch, UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -39,6 +40,44 @@ impl Timestamp {
     /// This time plus a number of seconds, saturating.
     pub fn plus_seconds(self, seconds: i64) -> Self {
         Self(self.0.saturating_add(seconds.saturating_mul(1_000_000)))
+    }
+}
+
+/// When a call must have its answer, handed by the transport to the use cases that may wait
+/// (for their turn to write a row): the caller's own deadline (`grpc-timeout`,
+/// `Connect-Timeout-Ms`), or, when the caller set none, the server's bound on waiting. A use
+/// case waits until then and no longer; which of the two it was decides the error it gives up
+/// with (`deadline_exceeded` for the caller's, `unavailable` and a retry for the server's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    at: Instant,
+    callers: bool,
+}
+
+impl Deadline {
+    /// The deadline the caller set.
+    pub fn callers(at: Instant) -> Self {
+        Self { at, callers: true }
+    }
+
+    /// The server's bound, `wait` from now, for a caller that set no deadline.
+    pub fn servers(wait: Duration) -> Self {
+        let now = Instant::now();
+        Self { at: now.checked_add(wait).unwrap_or(now + Duration::from_secs(86_400)), callers: false }
+    }
+
+    pub fn at(self) -> Instant {
+        self.at
+    }
+
+    /// Whether the caller set it (rather than the server).
+    pub fn is_callers(self) -> bool {
+        self.callers
+    }
+
+    /// The time left, zero once it passed.
+    pub fn remaining(self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
     }
 }
 

@@ -4,6 +4,10 @@
 //! one core and h2load, pinned to another, drives it; the table gives requests per second,
 //! latency percentiles, server CPU per request, peak RSS and the ratio to the ceiling.
 //!
+//! The contention rows ([`contention`]) measure writes that wait for their turn: 64 Connect JSON
+//! clients updating one runner as fast as they can, then 64 runners, one each; every update
+//! must succeed.
+//!
 //! A load tool only sees HTTP statuses, and gRPC answers errors with HTTP 200. So before any
 //! load every call is made once over every protocol and its answer checked (gRPC status,
 //! content type, decoding); during the load the mean answer size must equal the checked
@@ -268,10 +272,13 @@ async fn bench(args: &BenchArgs, dir: &Path) -> anyhow::Result<bool> {
         println!("{}", markdown_row(c, &ours, top.as_ref()));
         rows.push((*c, ours, top));
     }
+    let contended = contention(args, &server, &bearer, &prepared.runner_ids).await?;
+    failed += contended.iter().filter(|(_, m)| m.failed > 0 || m.updates == 0).count();
     let peak = proc_stat(server.pid())?.peak_rss_kib;
     let ceiling_peak = proc_stat(ceiling.pid())?.peak_rss_kib;
 
     let mut table = table(&rows, args, peak, ceiling_peak);
+    table.push_str(&contention_table(&contended));
     if !args.smoke {
         table.push_str(&targets(&rows, peak));
     }
@@ -280,6 +287,124 @@ async fn bench(args: &BenchArgs, dir: &Path) -> anyhow::Result<bool> {
         std::fs::write(path, &table).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(failed == 0)
+}
+
+/// Writers of the contention rows.
+const WRITERS: usize = 64;
+
+/// What one contention row measured.
+#[derive(Debug, Clone, Copy)]
+struct Contended {
+    updates: u64,
+    failed: u64,
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// The contention rows: [`WRITERS`] Connect JSON clients (HTTP/1.1, a connection each), each
+/// sending UpdateRunner (a new name) one after the other for `--duration` after a warm-up, all
+/// on one runner, then each on a runner of its own. This process runs them, pinned to the load
+/// CPU like h2load (which cannot vary the body per connection).
+async fn contention(
+    args: &BenchArgs,
+    server: &ServerProcess,
+    bearer: &str,
+    runner_ids: &[uuid::Uuid],
+) -> anyhow::Result<Vec<(String, Contended)>> {
+    let pin = Command::new("taskset")
+        .args(["-a", "-p", "-c", &args.load_cpu, &std::process::id().to_string()])
+        .output()
+        .context("pinning the writers to the load CPU")?;
+    if !pin.status.success() {
+        bail!("taskset failed: {}", String::from_utf8_lossy(&pin.stderr));
+    }
+    if runner_ids.len() < WRITERS {
+        bail!("the contention rows need {WRITERS} runners, the database has {}", runner_ids.len());
+    }
+    let mut rows = Vec::new();
+    for spread in [1, WRITERS] {
+        let label = format!(
+            "UpdateRunner Connect JSON h1: {WRITERS} writers on {spread} runner{}",
+            if spread == 1 { "" } else { "s" }
+        );
+        if args.only.as_ref().is_some_and(|only| !label.contains(only.as_str())) {
+            continue;
+        }
+        let targets: Vec<String> = runner_ids[..spread].iter().map(ToString::to_string).collect();
+        writers(server, bearer, &targets, args.warm_up.max(std::time::Duration::from_secs(1))).await?;
+        let measured = writers(server, bearer, &targets, args.duration).await?;
+        println!(
+            "{label}: {:.0} updates/s, p50 {:.2} ms, p99 {:.2} ms, {} of {} failed",
+            measured.per_second, measured.p50_ms, measured.p99_ms, measured.failed, measured.updates
+        );
+        if measured.failed > 0 {
+            println!("FAILED: {label}: {} updates failed", measured.failed);
+        }
+        rows.push((label, measured));
+    }
+    Ok(rows)
+}
+
+/// Runs the writers for `duration`: writer `w` updates `targets[w % targets.len()]`.
+async fn writers(
+    server: &ServerProcess,
+    bearer: &str,
+    targets: &[String],
+    duration: std::time::Duration,
+) -> anyhow::Result<Contended> {
+    let http = reqwest::Client::builder().http1_only().pool_max_idle_per_host(WRITERS).build()?;
+    let url = format!("{}{}", server.url, "/gitpod.v1.RunnerService/UpdateRunner");
+    let until = std::time::Instant::now() + duration;
+    let started = std::time::Instant::now();
+    let tasks = (0..WRITERS).map(|w| {
+        let (http, url, target) = (http.clone(), url.clone(), targets[w % targets.len()].clone());
+        async move {
+            let (mut latencies, mut failed) = (Vec::<u32>::new(), 0u64);
+            let mut n = 0u64;
+            while std::time::Instant::now() < until {
+                let body = serde_json::json!({"runnerId": target, "name": format!("contended {w} {n}")});
+                n += 1;
+                let sent = std::time::Instant::now();
+                let response = http.post(&url).header("authorization", bearer).json(&body).send().await;
+                let ok = match response {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                if ok {
+                    latencies.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
+                } else {
+                    failed += 1;
+                }
+            }
+            (latencies, failed)
+        }
+    });
+    let results = futures::future::join_all(tasks).await;
+    let took = started.elapsed().as_secs_f64();
+    let mut latencies: Vec<u32> = results.iter().flat_map(|(l, _)| l.iter().copied()).collect();
+    latencies.sort_unstable();
+    let failed = results.iter().map(|(_, f)| f).sum();
+    Ok(Contended {
+        updates: latencies.len() as u64 + failed,
+        failed,
+        per_second: latencies.len() as f64 / took,
+        p50_ms: percentile_ms(&latencies, 50.0),
+        p99_ms: percentile_ms(&latencies, 99.0),
+    })
+}
+
+/// The contention rows as a table.
+fn contention_table(rows: &[(String, Contended)]) -> String {
+    let mut t = String::from("\n| contention | updates/s | p50 ms | p99 ms | failed |\n|---|---|---|---|---|\n");
+    for (label, m) in rows {
+        let _ = writeln!(
+            t,
+            "| {label} | {:.0} | {:.2} | {:.2} | {} of {} |",
+            m.per_second, m.p50_ms, m.p99_ms, m.failed, m.updates
+        );
+    }
+    t
 }
 
 fn request_body(call: Call, grpc: bool, runner_id: &str) -> anyhow::Result<Vec<u8>> {

@@ -72,7 +72,7 @@ pub struct Client {
 impl Client {
     pub async fn new(proto: Proto, base: &str, token: &str) -> anyhow::Result<Self> {
         let (protocol, http2) = proto.protocol();
-        let options = ClientOptions { http2, timeout: Some(CALL_TIMEOUT), leak_guard: false };
+        let options = ClientOptions { http2, timeout: Some(CALL_TIMEOUT), leak_guard: false, ..Default::default() };
         Ok(Self { proto, inner: runner_testkit::Client::connect(protocol, base, Some(token), options).await? })
     }
 

@@ -1,16 +1,24 @@
 //! What a request is, decided once when it arrives: [`CallKind`] (its protocol, the method it
-//! calls and whether that method streams), stored in the request's extensions by [`classify`]
-//! so that every layer after it (transport timeouts, the console, telemetry, the guard) reads
-//! the same answer instead of looking at paths and content types again.
+//! calls, whether that method streams, and the deadline the client set), stored in the
+//! request's extensions by [`classify`] so that every layer after it (transport timeouts, the
+//! console, telemetry, the guard) and the handlers ([`CallDeadline`]) read the same answer
+//! instead of looking at paths and headers again.
 //!
 //! [`classify`] also removes the `/api` prefix the official SDKs put in front of every path:
 //! what comes after it sees `/gitpod.v1.RunnerService/ListRunners` either way.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
+use axum::extract::FromRequestParts;
+use connectrpc_axum::prelude::ConnectError;
 use http::header::CONTENT_TYPE;
+use http::request::Parts;
 use http::{Method as HttpMethod, Uri};
+use runner_core::time::Deadline;
+
+use crate::state::AppState;
 
 /// The prefix the official SDKs put in front of every path.
 const API_PREFIX: &str = "/api";
@@ -26,6 +34,8 @@ pub struct Rpc {
     pub service: String,
     /// `ListRunners`.
     pub method: String,
+    /// The request message's full name: `gitpod.v1.ListRunnersRequest`.
+    pub input: String,
     pub client_streaming: bool,
     pub server_streaming: bool,
     /// Marked `idempotency_level = NO_SIDE_EFFECTS`: Connect serves it over GET too.
@@ -125,6 +135,84 @@ pub struct CallKind {
     pub prefixed: bool,
     /// `/healthz`, `/readyz` or `/metrics`: plain HTTP endpoints of the API, not RPCs.
     pub probe: bool,
+    /// The deadline the client set, counted from the request's arrival.
+    pub deadline: ClientDeadline,
+}
+
+/// The deadline a client sets for its call: `grpc-timeout` on gRPC and gRPC-web,
+/// `Connect-Timeout-Ms` on Connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientDeadline {
+    None,
+    At(Instant),
+    /// The header is there but does not parse: gRPC answers `invalid_argument`
+    /// ([`crate::layers`]), and connectrpc-axum refuses a bad `Connect-Timeout-Ms` itself.
+    Malformed,
+}
+
+impl ClientDeadline {
+    fn of(protocol: Protocol, headers: &http::HeaderMap) -> Self {
+        let (name, parse): (&str, fn(&str) -> Option<Duration>) = match protocol {
+            p if p.is_grpc_family() => ("grpc-timeout", parse_grpc_timeout),
+            Protocol::Other => return ClientDeadline::None,
+            _ => ("connect-timeout-ms", parse_connect_timeout),
+        };
+        let Some(value) = headers.get(name) else { return ClientDeadline::None };
+        match value.to_str().ok().and_then(parse) {
+            // A timeout too far ahead to represent is no deadline.
+            Some(timeout) => Instant::now().checked_add(timeout).map_or(ClientDeadline::None, ClientDeadline::At),
+            None => ClientDeadline::Malformed,
+        }
+    }
+}
+
+/// Parses a `grpc-timeout` value: up to 8 digits and a unit (H, M, S, m, u, n).
+pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+    if value.len() < 2 || value.len() > 9 {
+        return None;
+    }
+    let (digits, unit) = value.split_at(value.len() - 1);
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.checked_mul(3600)?),
+        "M" => Duration::from_secs(n.checked_mul(60)?),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// Parses a `Connect-Timeout-Ms` value: 1 to 10 digits of milliseconds.
+fn parse_connect_timeout(value: &str) -> Option<Duration> {
+    if value.is_empty() || value.len() > 10 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok().map(Duration::from_millis)
+}
+
+/// The call's [`Deadline`] for the use cases that may wait: the client's, read once when the
+/// request arrived ([`CallKind::deadline`]), or, when it set none, the server's bound on
+/// waiting from now ([`AppState::write_wait`]).
+pub struct CallDeadline(pub Deadline);
+
+impl FromRequestParts<AppState> for CallDeadline {
+    type Rejection = ConnectError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let client = match parts.extensions.get::<CallKind>() {
+            Some(kind) => kind.deadline,
+            None => CallKind::of(&parts.method, &parts.uri, &parts.headers).deadline,
+        };
+        Ok(CallDeadline(match client {
+            ClientDeadline::At(at) => Deadline::callers(at),
+            ClientDeadline::None | ClientDeadline::Malformed => Deadline::servers(state.write_wait),
+        }))
+    }
 }
 
 impl CallKind {
@@ -145,14 +233,16 @@ impl CallKind {
         };
         let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let rpc_path = in_rpc_namespace(path);
+        let protocol = Protocol::of(method, uri, content_type);
         let probe = API_PATHS.contains(&path);
         CallKind {
-            protocol: Protocol::of(method, uri, content_type),
+            protocol,
             rpc: rpcs().get(path),
             rpc_path,
             api_path: prefixed || rpc_path || probe,
             prefixed,
             probe,
+            deadline: ClientDeadline::of(protocol, headers),
         }
     }
 
@@ -236,6 +326,7 @@ pub fn rpcs() -> &'static HashMap<String, Rpc> {
                         path: format!("/{}/{}", service.full_name(), method.name()),
                         service: service.full_name().to_owned(),
                         method: method.name().to_owned(),
+                        input: method.input().full_name().to_owned(),
                         client_streaming: method.is_client_streaming(),
                         server_streaming: method.is_server_streaming(),
                         side_effect_free: side_effect_free(&method),
@@ -246,6 +337,13 @@ pub fn rpcs() -> &'static HashMap<String, Rpc> {
         }
         rpcs
     })
+}
+
+/// The API method whose request message is `input` (each has its own), if exactly one is.
+pub fn rpc_taking(input: &str) -> Option<&'static Rpc> {
+    let mut found = rpcs().values().filter(|r| r.input == input && r.is_api());
+    let rpc = found.next()?;
+    found.next().is_none().then_some(rpc)
 }
 
 /// What to tell a caller whose path names no RPC of this server (`path` without the `/api`
@@ -362,6 +460,49 @@ mod tests {
         assert!(own.rpc.is_some_and(|r| r.is_api()) && own.rpc_path && own.api_path);
         assert!(get("/runnerside.v1.Nope/X").rpc_path, "our own package is an RPC namespace");
         assert!(!get("/runners/x").rpc_path);
+    }
+
+    #[test]
+    fn grpc_timeouts() {
+        assert_eq!(parse_grpc_timeout("100m"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_grpc_timeout("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_grpc_timeout("99999999n"), Some(Duration::from_nanos(99_999_999)));
+        for bad in ["", "m", "100", "123456789S", "-1S", "1x", "1.5S"] {
+            assert_eq!(parse_grpc_timeout(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_deadline_is_the_protocols_header_read_once() {
+        let with = |ct: &str, header: &str, value: &str| {
+            let req = Request::builder()
+                .method("POST")
+                .uri("/gitpod.v1.RunnerService/UpdateRunner")
+                .header(CONTENT_TYPE, ct)
+                .header(header, value)
+                .body(Body::empty())
+                .unwrap();
+            CallKind::get(&req).deadline
+        };
+        let soon = |d: ClientDeadline, ms: u64| match d {
+            ClientDeadline::At(at) => {
+                let left = at.saturating_duration_since(Instant::now());
+                left <= Duration::from_millis(ms) && left + Duration::from_secs(1) > Duration::from_millis(ms)
+            }
+            _ => false,
+        };
+        assert!(soon(with("application/grpc", "grpc-timeout", "1500m"), 1500));
+        assert!(soon(with("application/grpc-web+proto", "grpc-timeout", "2S"), 2000));
+        assert!(soon(with("application/json", "connect-timeout-ms", "2500"), 2500));
+        assert!(soon(with("application/proto", "connect-timeout-ms", "300"), 300));
+        // Each protocol reads its own header only.
+        assert_eq!(with("application/json", "grpc-timeout", "1S"), ClientDeadline::None);
+        assert_eq!(with("application/grpc", "connect-timeout-ms", "1000"), ClientDeadline::None);
+        assert_eq!(with("application/grpc", "grpc-timeout", "soon"), ClientDeadline::Malformed);
+        assert_eq!(with("application/json", "connect-timeout-ms", "-5"), ClientDeadline::Malformed);
+        assert_eq!(with("application/json", "connect-timeout-ms", "12345678901"), ClientDeadline::Malformed);
+        assert_eq!(CallKind::get(&request("POST", "/x", "application/json")).deadline, ClientDeadline::None);
     }
 
     #[test]

@@ -100,6 +100,14 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub token_cache_ms: u64,
 
+    /// How long, in milliseconds, an update waits for its turn on a resource that other calls
+    /// are writing, when the client set no deadline (grpc-timeout, Connect-Timeout-Ms); a
+    /// client's deadline is its bound instead. Past it the call is answered `unavailable`
+    /// (retry) having written nothing.
+    #[arg(long, env = "RUNNER_SERVER_WRITE_WAIT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub write_wait_ms: u64,
+
     /// API base URL of an SCM integration host, as HOST=URL (repeat the flag, or
     /// comma-separate), where the API is not where the host implies. Defaults: github.com uses
     /// https://api.github.com and other GitHub hosts https://HOST/api/v3; GitLab

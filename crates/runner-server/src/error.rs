@@ -28,7 +28,12 @@ pub fn to_connect(e: CoreError) -> ConnectError {
             let detail = BadRequest {
                 field_violations: violations
                     .into_iter()
-                    .map(|v| FieldViolation { field: v.field, description: v.description, ..Default::default() })
+                    .map(|v| FieldViolation {
+                        field: v.field,
+                        description: v.description,
+                        reason: v.reason,
+                        ..Default::default()
+                    })
                     .collect(),
             };
             ConnectError::new(Code::InvalidArgument, message).add_detail(BAD_REQUEST_TYPE, detail.encode_to_vec())
@@ -55,6 +60,7 @@ pub fn to_connect(e: CoreError) -> ConnectError {
             tracing::warn!(error = %m, "unavailable");
             ConnectError::new(Code::Unavailable, "service temporarily unavailable; retry")
         }
+        CoreError::DeadlineExceeded(m) => ConnectError::new(Code::DeadlineExceeded, m),
         CoreError::Internal(m) => {
             tracing::error!(error = %m, "internal error");
             ConnectError::new(Code::Internal, "internal error")

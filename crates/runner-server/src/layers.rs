@@ -3,12 +3,12 @@
 //! - [`EmptyLists`]: Connect JSON answers name their list fields even when they are empty;
 //! - [`rpc_guard`]: what connectrpc-axum and tonic leave to us — `grpc-timeout` enforcement
 //!   and the message size limit on gRPC and gRPC-web (`resource_exhausted`), a Connect
-//!   error (`unimplemented`) for a unary request in a compression we do not speak, and answers
-//!   with a body that says what to fix for a path that names no RPC (404 `unimplemented`, or
-//!   gRPC's `unimplemented` status) and for a request to an RPC in no content type we speak
-//!   (415 `invalid_argument` with `Accept-Post`), which would otherwise get empty bodies.
-
-use std::time::Duration;
+//!   error (`unimplemented`) for a unary request in a compression we do not speak, Connect
+//!   errors for a GET that carries a body or names an encoding other than `json` and `proto`,
+//!   and answers with a body that says what to fix for a path that names no RPC (404
+//!   `unimplemented`, or gRPC's `unimplemented` status) and for a request to an RPC in no content
+//!   type we speak (415 `invalid_argument` with `Accept-Post`), which would otherwise get empty
+//!   bodies.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -19,7 +19,7 @@ use http::HeaderValue;
 use http::header::{ACCEPT, CONTENT_ENCODING, CONTENT_TYPE};
 use http_body_util::{BodyExt, Limited};
 
-use crate::call::{CallKind, Protocol};
+use crate::call::{CallKind, ClientDeadline, Protocol};
 
 /// Limits the guard enforces.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +34,21 @@ pub async fn rpc_guard(State(limits): State<Limits>, req: Request, next: Next) -
         // Read a declared body first, so that an HTTP/1.1 connection stays usable.
         let _ = read_declared_body(limits, req).await;
         return answer;
+    }
+    if req.method() == http::Method::GET
+        && let Some(rpc) = kind.rpc
+    {
+        let refused = if rpc.side_effect_free && rpc.is_unary() {
+            connect_get_refusal(&req)
+        } else {
+            // Whatever its query says: only NO_SIDE_EFFECTS methods are served over GET.
+            let mut response = http::StatusCode::METHOD_NOT_ALLOWED.into_response();
+            response.headers_mut().insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+            Some(response)
+        };
+        if let Some(refused) = refused {
+            return refused;
+        }
     }
     // Health and reflection: tonic alone serves them, so Connect calls to them are bridged.
     let tonic_only = kind.rpc.is_some_and(|r| !r.is_api());
@@ -94,6 +109,13 @@ async fn connect_guard(limits: Limits, req: Request, next: Next) -> Response {
         Ok(req) => req,
         Err(refused) => return refused,
     };
+    // A JSON body kept for a better error if it does not decode (cheap: `Bytes` is shared).
+    let json_body = match CallKind::get(&req) {
+        kind if kind.protocol == Protocol::ConnectJson && kind.rpc.is_some_and(|r| r.is_api()) => {
+            req.extensions().get::<DeclaredBody>().map(|b| (kind.rpc, b.0.clone()))
+        }
+        _ => None,
+    };
     let mut compressed = false;
     if let Some(encoding) = req.headers().get(CONTENT_ENCODING) {
         let encoding = encoding.to_str().unwrap_or("?").trim().to_ascii_lowercase();
@@ -111,7 +133,64 @@ async fn connect_guard(limits: Limits, req: Request, next: Next) -> Response {
     if compressed && response.status() == http::StatusCode::INTERNAL_SERVER_ERROR {
         return undecodable_gzip(response).await;
     }
-    response
+    match json_body {
+        Some((Some(rpc), body)) if !compressed && response.status() == http::StatusCode::BAD_REQUEST => {
+            undecodable_json(response, &rpc.input, &body).await
+        }
+        _ => response,
+    }
+}
+
+/// The body of a Connect unary request, read before the call ([`read_declared_body`]).
+#[derive(Clone)]
+struct DeclaredBody(bytes::Bytes);
+
+/// A JSON request that did not decode because an enum field holds a value its enum does not
+/// define (the generated JSON decoder refuses those, so the declared rules never see them):
+/// the same `invalid_argument` as over the binary protocols, naming each such field.
+async fn undecodable_json(response: Response, input: &str, body: &[u8]) -> Response {
+    const DECODE_FAILURE: &str = "failed to decode JSON message: ";
+    let (parts, answer) = response.into_parts();
+    let Ok(bytes) = answer.collect().await.map(|c| c.to_bytes()) else {
+        return connect_error(Code::Internal, "internal error");
+    };
+    let decode_failure = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .is_some_and(|v| v["message"].as_str().is_some_and(|m| m.starts_with(DECODE_FAILURE)));
+    if decode_failure {
+        let violations = crate::validation::undefined_enum_values(input, body);
+        if !violations.is_empty() {
+            return crate::error::to_connect(runner_core::CoreError::InvalidArgument(violations)).into_response();
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// What is wrong with a Connect GET of a method served over GET, if anything connectrpc-axum
+/// would not say clearly: a body (the message belongs in the query string), or an encoding other
+/// than `json` and `proto` (which it would answer with a bare 415).
+fn connect_get_refusal(req: &Request) -> Option<Response> {
+    let declared = req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+    let has_body = declared.is_some_and(|n| n.trim() != "0")
+        || req.headers().contains_key(http::header::TRANSFER_ENCODING)
+        || declared.is_none() && !axum::body::HttpBody::is_end_stream(req.body());
+    if has_body {
+        return Some(connect_error(
+            Code::InvalidArgument,
+            "a Connect GET request has no body: its message goes in the query string (message=…)",
+        ));
+    }
+    match crate::call::query_value(req.uri(), "encoding").as_deref() {
+        Some("json" | "proto") => None,
+        Some(other) => Some(connect_error(
+            Code::InvalidArgument,
+            &format!("invalid message encoding {other:?}: a Connect GET names encoding=json or encoding=proto"),
+        )),
+        None => Some(connect_error(
+            Code::InvalidArgument,
+            "missing encoding parameter: a Connect GET names encoding=json or encoding=proto",
+        )),
+    }
 }
 
 /// Reads a Connect unary body whose length is declared and within the message limit before the
@@ -128,23 +207,23 @@ async fn read_declared_body(limits: Limits, req: Request) -> Result<Request, Res
     if declared.is_none_or(|n| n > limits.max_message_bytes) {
         return Ok(req);
     }
-    let timeout = req
-        .headers()
-        .get("connect-timeout-ms")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(Duration::from_millis);
+    let deadline = CallKind::get(&req).deadline;
     let (parts, body) = req.into_parts();
     let read = Limited::new(body, limits.max_message_bytes).collect();
-    let collected = match timeout {
-        Some(t) => match tokio::time::timeout(t, read).await {
+    let collected = match deadline {
+        ClientDeadline::At(at) => match tokio::time::timeout_at(at.into(), read).await {
             Ok(r) => r,
             Err(_) => return Err(connect_error(Code::DeadlineExceeded, "the request body did not arrive in time")),
         },
-        None => read.await,
+        ClientDeadline::None | ClientDeadline::Malformed => read.await,
     };
     match collected {
-        Ok(c) => Ok(Request::from_parts(parts, Body::from(c.to_bytes()))),
+        Ok(c) => {
+            let bytes = c.to_bytes();
+            let mut req = Request::from_parts(parts, Body::from(bytes.clone()));
+            req.extensions_mut().insert(DeclaredBody(bytes));
+            Ok(req)
+        }
         // The body is within the limit (checked above), so the read failed because the client
         // reset the stream or closed the connection before sending all of it: it cancelled.
         Err(_) => {
@@ -277,27 +356,6 @@ pub fn connect_error(code: Code, message: &str) -> Response {
     ConnectError::new(code, message).into_response()
 }
 
-/// Parses a `grpc-timeout` value: up to 8 digits and a unit (H, M, S, m, u, n).
-pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
-    if value.len() < 2 || value.len() > 9 {
-        return None;
-    }
-    let (digits, unit) = value.split_at(value.len() - 1);
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: u64 = digits.parse().ok()?;
-    Some(match unit {
-        "H" => Duration::from_secs(n.checked_mul(3600)?),
-        "M" => Duration::from_secs(n.checked_mul(60)?),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    })
-}
-
 async fn grpc_guard(limits: Limits, kind: &CallKind, mut req: Request, next: Next) -> Response {
     let wire = kind.protocol;
     // tonic-web picks the answer's encoding from `Accept` alone; a text request from a client
@@ -310,14 +368,12 @@ async fn grpc_guard(limits: Limits, kind: &CallKind, mut req: Request, next: Nex
             req.headers_mut().insert(ACCEPT, HeaderValue::from_static("application/grpc-web-text"));
         }
     }
-    let timeout = match req.headers().get("grpc-timeout") {
-        None => None,
-        Some(v) => match v.to_str().ok().and_then(parse_grpc_timeout) {
-            Some(d) => Some(d),
-            None => {
-                return grpc_error(wire, tonic::Code::InvalidArgument, "malformed grpc-timeout header");
-            }
-        },
+    let deadline = match kind.deadline {
+        ClientDeadline::None => None,
+        ClientDeadline::At(at) => Some(at),
+        ClientDeadline::Malformed => {
+            return grpc_error(wire, tonic::Code::InvalidArgument, "malformed grpc-timeout header");
+        }
     };
     // The deadline covers reading the request too: a client that never finishes its body
     // gets its answer when its deadline passes. Only unary methods (and unknown paths, which
@@ -326,9 +382,9 @@ async fn grpc_guard(limits: Limits, kind: &CallKind, mut req: Request, next: Nex
     let read_ahead = !kind.streaming();
     let call =
         async move { if read_ahead { limited_call(limits, wire, req, next).await } else { next.run(req).await } };
-    match timeout {
+    match deadline {
         None => call.await,
-        Some(d) => tokio::time::timeout(d, call)
+        Some(at) => tokio::time::timeout_at(at.into(), call)
             .await
             .unwrap_or_else(|_| grpc_error(wire, tonic::Code::DeadlineExceeded, "deadline exceeded")),
     }
@@ -366,22 +422,6 @@ pub fn grpc_error(wire: Protocol, code: tonic::Code, message: &str) -> Response 
     };
     parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     Response::from_parts(parts, Body::empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grpc_timeouts() {
-        assert_eq!(parse_grpc_timeout("100m"), Some(Duration::from_millis(100)));
-        assert_eq!(parse_grpc_timeout("2S"), Some(Duration::from_secs(2)));
-        assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_grpc_timeout("99999999n"), Some(Duration::from_nanos(99_999_999)));
-        for bad in ["", "m", "100", "123456789S", "-1S", "1x", "1.5S"] {
-            assert_eq!(parse_grpc_timeout(bad), None, "{bad}");
-        }
-    }
 }
 
 /// The list fields of the API's responses, by method path: `/gitpod.v1.RunnerService/ListRunners`

@@ -22,6 +22,7 @@ pub mod run;
 pub mod serve;
 pub mod state;
 pub mod telemetry;
+pub mod validation;
 
 pub use mount::{MountOptions, app};
 pub use serve::{Server, serve};

@@ -21,6 +21,7 @@ use tonic_web::GrpcWebLayer;
 use tower::Layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::call::rpc_taking;
 use crate::handlers::{configuration, host_tokens, identity, llm, runner_side, runners, scm, scm_questions};
 use crate::layers::{EmptyLists, Limits, fill_empty_lists, rpc_guard};
 use crate::state::AppState;
@@ -56,72 +57,76 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let metrics_store = store.clone();
     // Installed before anything records (the health monitor's first ping, below).
     let metrics = crate::telemetry::metrics_handle();
+    // The declared input rules, read now so that one the validator cannot check stops start-up.
+    crate::validation::rules();
+    let mut gets = GetRoutes::default();
     let (runner_router, runner_grpc) = RunnerServiceTonicCompatibleBuilder::new()
-        .create_runner(runners::create_runner)
-        .get_runner(runners::get_runner)
-        .list_runners(runners::list_runners)
-        .update_runner(runners::update_runner)
-        .delete_runner(runners::delete_runner)
-        .create_runner_token(runners::create_runner_token)
-        .create_runner_logs_token(runners::create_runner_logs_token)
-        .parse_context_url(scm_questions::parse_context_url)
-        .search_repositories(scm_questions::search_repositories)
-        .list_scm_organizations(scm_questions::list_scm_organizations)
-        .check_authentication_for_host(scm_questions::check_authentication_for_host)
-        .check_repository_access(scm_questions::check_repository_access)
-        .list_runner_policies(runners::list_runner_policies)
-        .create_runner_policy(runners::create_runner_policy)
-        .update_runner_policy(runners::update_runner_policy)
-        .delete_runner_policy(runners::delete_runner_policy)
+        .create_runner(gets.add(runners::create_runner))
+        .get_runner(gets.add(runners::get_runner))
+        .list_runners(gets.add(runners::list_runners))
+        .update_runner(gets.add(runners::update_runner))
+        .delete_runner(gets.add(runners::delete_runner))
+        .create_runner_token(gets.add(runners::create_runner_token))
+        .create_runner_logs_token(gets.add(runners::create_runner_logs_token))
+        .parse_context_url(gets.add(scm_questions::parse_context_url))
+        .search_repositories(gets.add(scm_questions::search_repositories))
+        .list_scm_organizations(gets.add(scm_questions::list_scm_organizations))
+        .check_authentication_for_host(gets.add(scm_questions::check_authentication_for_host))
+        .check_repository_access(gets.add(scm_questions::check_repository_access))
+        .list_runner_policies(gets.add(runners::list_runner_policies))
+        .create_runner_policy(gets.add(runners::create_runner_policy))
+        .update_runner_policy(gets.add(runners::update_runner_policy))
+        .delete_runner_policy(gets.add(runners::delete_runner_policy))
         .with_state(state.clone())
         .build();
 
     let (config_router, config_grpc) = RunnerConfigurationServiceTonicCompatibleBuilder::new()
-        .create_host_authentication_token(host_tokens::create_host_authentication_token)
-        .get_host_authentication_token(host_tokens::get_host_authentication_token)
-        .list_host_authentication_tokens(host_tokens::list_host_authentication_tokens)
-        .update_host_authentication_token(host_tokens::update_host_authentication_token)
-        .delete_host_authentication_token(host_tokens::delete_host_authentication_token)
-        .get_runner_configuration_schema(configuration::get_runner_configuration_schema)
-        .create_scm_integration(scm::create_scm_integration)
-        .get_scm_integration(scm::get_scm_integration)
-        .list_scm_integrations(scm::list_scm_integrations)
-        .update_scm_integration(scm::update_scm_integration)
-        .delete_scm_integration(scm::delete_scm_integration)
-        .create_environment_class(configuration::create_environment_class)
-        .get_environment_class(configuration::get_environment_class)
-        .list_environment_classes(configuration::list_environment_classes)
-        .update_environment_class(configuration::update_environment_class)
-        .validate_runner_configuration(configuration::validate_runner_configuration)
-        .create_llm_integration(llm::create_llm_integration)
-        .get_llm_integration(llm::get_llm_integration)
-        .list_llm_integrations(llm::list_llm_integrations)
-        .update_llm_integration(llm::update_llm_integration)
-        .delete_llm_integration(llm::delete_llm_integration)
+        .create_host_authentication_token(gets.add(host_tokens::create_host_authentication_token))
+        .get_host_authentication_token(gets.add(host_tokens::get_host_authentication_token))
+        .list_host_authentication_tokens(gets.add(host_tokens::list_host_authentication_tokens))
+        .update_host_authentication_token(gets.add(host_tokens::update_host_authentication_token))
+        .delete_host_authentication_token(gets.add(host_tokens::delete_host_authentication_token))
+        .get_runner_configuration_schema(gets.add(configuration::get_runner_configuration_schema))
+        .create_scm_integration(gets.add(scm::create_scm_integration))
+        .get_scm_integration(gets.add(scm::get_scm_integration))
+        .list_scm_integrations(gets.add(scm::list_scm_integrations))
+        .update_scm_integration(gets.add(scm::update_scm_integration))
+        .delete_scm_integration(gets.add(scm::delete_scm_integration))
+        .create_environment_class(gets.add(configuration::create_environment_class))
+        .get_environment_class(gets.add(configuration::get_environment_class))
+        .list_environment_classes(gets.add(configuration::list_environment_classes))
+        .update_environment_class(gets.add(configuration::update_environment_class))
+        .validate_runner_configuration(gets.add(configuration::validate_runner_configuration))
+        .create_llm_integration(gets.add(llm::create_llm_integration))
+        .get_llm_integration(gets.add(llm::get_llm_integration))
+        .list_llm_integrations(gets.add(llm::list_llm_integrations))
+        .update_llm_integration(gets.add(llm::update_llm_integration))
+        .delete_llm_integration(gets.add(llm::delete_llm_integration))
         .with_state(state.clone())
         .build();
 
     let (identity_router, identity_grpc) = IdentityServiceTonicCompatibleBuilder::new()
-        .get_authenticated_identity(identity::get_authenticated_identity)
-        .exchange_token(identity::exchange_token)
+        .get_authenticated_identity(gets.add(identity::get_authenticated_identity))
+        .exchange_token(gets.add(identity::exchange_token))
         .with_state(state.clone())
         .build();
 
     // The runner side (our own service, package runnerside.v1): what a runner process calls
     // about itself.
     let (interaction_router, interaction_grpc) = RunnerInteractionServiceTonicCompatibleBuilder::new()
-        .refresh_runner_access_token(runner_side::refresh_runner_access_token)
-        .signup(runner_side::signup)
-        .update_runner_status(runner_side::update_runner_status)
-        .update_runner_configuration_schema(runner_side::update_runner_configuration_schema)
-        .list_runner_environment_classes(runner_side::list_runner_environment_classes)
-        .list_runner_scm_integrations(runner_side::list_runner_scm_integrations)
-        .get_host_authentication_token_value(runner_side::get_host_authentication_token_value)
-        .mark_runner_deleted(runner_side::mark_runner_deleted)
-        .check_oauth_state(runner_side::check_oauth_state)
-        .store_oauth_host_token(runner_side::store_oauth_host_token)
-        .with_state(state)
+        .refresh_runner_access_token(gets.add(runner_side::refresh_runner_access_token))
+        .signup(gets.add(runner_side::signup))
+        .update_runner_status(gets.add(runner_side::update_runner_status))
+        .update_runner_configuration_schema(gets.add(runner_side::update_runner_configuration_schema))
+        .list_runner_environment_classes(gets.add(runner_side::list_runner_environment_classes))
+        .list_runner_scm_integrations(gets.add(runner_side::list_runner_scm_integrations))
+        .get_host_authentication_token_value(gets.add(runner_side::get_host_authentication_token_value))
+        .mark_runner_deleted(gets.add(runner_side::mark_runner_deleted))
+        .check_oauth_state(gets.add(runner_side::check_oauth_state))
+        .store_oauth_host_token(gets.add(runner_side::store_oauth_host_token))
+        .with_state(state.clone())
         .build();
+    let state_for_gets = state;
 
     let max = options.max_message_bytes;
     // gRPC: gzip-compressed requests are accepted, and answers are gzip when the client says it
@@ -158,11 +163,13 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let runner_router = runner_router.layer(lists.clone());
     let config_router = config_router.layer(lists.clone());
     let identity_router = identity_router.layer(lists.clone());
-    let interaction_router = interaction_router.layer(lists);
+    let interaction_router = interaction_router.layer(lists.clone());
 
+    let gets = gets.0.with_state(state_for_gets).layer(lists.clone());
     let web = GrpcWebLayer::new();
     let switch = MakeServiceBuilder::new()
         .receive_max_bytes(max)
+        .add_router(gets)
         .add_router(runner_router)
         .add_router(config_router)
         .add_router(identity_router)
@@ -198,6 +205,31 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     };
     // Outermost: every layer above sees the request classified and without the `/api` prefix.
     app.layer(map_request(|req| async move { Ok::<_, std::convert::Infallible>(crate::call::classify(req)) }))
+}
+
+/// Connect GET routes (`?connect=v1&encoding=json|proto&message=…`), for exactly the methods the
+/// descriptors mark `NO_SIDE_EFFECTS` ([`crate::call::Rpc::side_effect_free`]). connectrpc-axum's
+/// tonic-compatible builders register POST only; [`GetRoutes::add`] passes each handler through
+/// on its way to the builder and adds the same handler's GET route to a second router, which
+/// axum merges with the POST routes (shared/spec/stack.md §5.1). A GET of any other method stays
+/// 405 with `Allow: POST`.
+#[derive(Default)]
+struct GetRoutes(Router<AppState>);
+
+impl GetRoutes {
+    fn add<F, T, Req, Resp>(&mut self, handler: F) -> F
+    where
+        connectrpc_axum::handler::ConnectHandlerWrapper<F, Req, Resp>: axum::handler::Handler<T, AppState>,
+        F: Clone + Send + Sync + 'static,
+        T: 'static,
+        Req: prost::Name,
+    {
+        if let Some(rpc) = rpc_taking(&Req::full_name()).filter(|r| r.side_effect_free && r.is_unary()) {
+            let route = connectrpc_axum::handler::get_connect::<F, T, AppState, Req, Resp>(handler.clone());
+            self.0 = std::mem::take(&mut self.0).route(&rpc.path, route);
+        }
+        handler
+    }
 }
 
 /// CORS for browser clients of all three protocols, including preflight.

@@ -126,7 +126,8 @@ impl Prepared {
         let state = AppState::with_timings(store, &key, public_url.trim_end_matches('/'), timings)
             .with_scm_connector(Arc::new(scm))
             .with_scm_web_urls(config.scm_web_url_map())
-            .with_token_cache(Duration::from_millis(config.token_cache_ms));
+            .with_token_cache(Duration::from_millis(config.token_cache_ms))
+            .with_write_wait(Duration::from_millis(config.write_wait_ms));
         let transport = ServeOptions {
             max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
             max_concurrent_streams: config.max_concurrent_streams,

@@ -38,11 +38,17 @@ pub struct AppState {
     /// Where clients reach the server (`--public-url`, else `http://LISTEN`), without a
     /// trailing slash.
     pub public_url: Arc<str>,
+    /// How long a write waits for its turn on a row others are writing when the caller set no
+    /// deadline ([`crate::call::CallDeadline`]).
+    pub write_wait: std::time::Duration,
 }
 
 /// How long an authenticated personal access token is trusted without reading the database
 /// again, unless revoked through this process ([`runner_core::token_cache`]).
 pub const DEFAULT_TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How long a write waits for its turn when the caller set no deadline (`--write-wait-ms`).
+pub const DEFAULT_WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Timing of the runner side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +118,14 @@ impl AppState {
             runner_side,
             health: Arc::default(),
             public_url: public_base_url.trim_end_matches('/').into(),
+            write_wait: DEFAULT_WRITE_WAIT,
         }
+    }
+
+    /// The same state with another bound on a write's wait for its turn (see [`DEFAULT_WRITE_WAIT`]).
+    pub fn with_write_wait(mut self, wait: std::time::Duration) -> Self {
+        self.write_wait = wait;
+        self
     }
 
     /// The same state caching authenticated tokens for `ttl` (zero: never), instead of

@@ -11,24 +11,38 @@
 //!   is a unique constraint; a violation (SQLSTATE 23505) is `AlreadyExists`;
 //! - multi-statement transactions that fail with a serialization failure or deadlock (40001,
 //!   40P01; engines running SERIALIZABLE, such as CockroachDB, report these) are retried;
+//! - a writer that lost the revision race to another replica waits for that replica's writer
+//!   instead of racing again: the row's write turn (`ServerRepo::write_turn`) is a
+//!   transaction-level advisory lock on a key derived from the row's id, held in its own
+//!   transaction until the writer is done (`runner_core::turns`);
 //! - migrations run at start-up under sqlx's advisory lock, so replicas starting together
 //!   migrate once.
 
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use runner_core::store::StoreError;
+use runner_core::store::{StoreError, WriteTurn};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
 
 use crate::error::map_postgres as map;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
+/// Connections of the pool.
+const POOL_SIZE: u32 = 16;
+/// Of those, how many may hold write turns at once: a turn holds a connection while its writer
+/// needs another to read and write, so at most half go to turns and writers always find one.
+const TURN_CONNECTIONS: usize = POOL_SIZE as usize / 2;
+
 /// A [`Store`](runner_core::store::Store) on a PostgreSQL database.
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pool: PgPool,
+    turn_connections: Arc<Semaphore>,
 }
 
 impl PostgresStore {
@@ -51,14 +65,40 @@ impl PostgresStore {
     /// new database together may both say so; one of them migrated it, under sqlx's lock.)
     pub async fn open_checked(options: PgConnectOptions, create: bool) -> Result<Option<(Self, bool)>, StoreError> {
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(POOL_SIZE)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
             .map_err(map)?;
         let probe = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
         let created = crate::migrate_unless_foreign(&pool, &MIGRATOR, probe, create, map).await?;
-        Ok(created.map(|created| (Self { pool }, created)))
+        Ok(created
+            .map(|created| (Self { pool, turn_connections: Arc::new(Semaphore::new(TURN_CONNECTIONS)) }, created)))
+    }
+
+    /// The row's write turn across replicas: `pg_advisory_xact_lock` on the row's key, in a
+    /// transaction of its own that ends (rolls back, releasing the lock) when the turn is
+    /// dropped. The wait is bounded by `lock_timeout`, and by `wait` for the connection too.
+    async fn take_write_turn(&self, key: Uuid, wait: Duration) -> Result<Option<WriteTurn>, StoreError> {
+        let _timer = crate::metrics::QueryTimer::new("write_turn");
+        let until = tokio::time::Instant::now() + wait;
+        let Ok(permit) = tokio::time::timeout_at(until, self.turn_connections.clone().acquire_owned()).await else {
+            return Ok(None);
+        };
+        let permit = permit.map_err(|e| StoreError::Other(e.to_string()))?;
+        let Ok(tx) = tokio::time::timeout_at(until, self.pool.begin()).await else { return Ok(None) };
+        let mut tx = tx.map_err(map)?;
+        // 0 would mean no timeout at all.
+        let left = until.saturating_duration_since(tokio::time::Instant::now()).as_millis().max(1);
+        sqlx::query(&format!("SET LOCAL lock_timeout = {left}")).execute(&mut *tx).await.map_err(map)?;
+        let (high, low) = key.as_u64_pair();
+        let locked = sqlx::query("SELECT pg_advisory_xact_lock($1)").bind((high ^ low) as i64).execute(&mut *tx).await;
+        match locked {
+            Ok(_) => Ok(Some(WriteTurn::held((tx, permit)))),
+            // lock_not_available: lock_timeout passed.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => Ok(None),
+            Err(e) => Err(map(e)),
+        }
     }
 }
 

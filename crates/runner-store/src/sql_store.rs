@@ -4,7 +4,8 @@
 //! traits would otherwise need a bound on every type bound or decoded, in every function. The
 //! SQL is written with `?` placeholders; each backend's `sql()` turns them into its own (`$1, $2,
 //! …` for PostgreSQL). Expects, in the invoking module: the store type (with a `pool` field),
-//! `sql(&str) -> Cow<str>`, and `map(sqlx::Error) -> StoreError`.
+//! `sql(&str) -> Cow<str>`, and `map(sqlx::Error) -> StoreError`; of the store type, an inherent
+//! `take_write_turn` (`ServerRepo::write_turn`, which differs by backend, not by SQL text).
 //!
 //! Nothing here knows a backend's fast paths. `RunnerRepo`'s SQL is in inherent `shared_*`
 //! methods of the store; `sql_store!(Store, Db)` implements `RunnerRepo` with them, while
@@ -154,7 +155,7 @@ macro_rules! sql_store {
             use runner_core::store::{
                 AccessTokenRepo, ConfigurationSchemaRepo, EnvironmentClassRepo, HostTokenRepo, IdentityRepo,
                 LlmIntegrationRepo, NewRunnerToken, PolicyRepo, RunnerTokenInfo, RunnerTokenKind,
-                RunnerTokenRepo, ScmIntegrationRepo, ServerRepo, StoreError, WriteOutcome,
+                RunnerTokenRepo, ScmIntegrationRepo, ServerRepo, StoreError, WriteOutcome, WriteTurn,
             };
             use runner_core::time::Timestamp;
             use sqlx::{$db, QueryBuilder};
@@ -1142,6 +1143,10 @@ macro_rules! sql_store {
                         .fetch_one(&self.pool)
                         .await
                         .map_err(map)
+                }
+
+                async fn write_turn(&self, key: Uuid, wait: std::time::Duration) -> Result<Option<WriteTurn>, StoreError> {
+                    self.take_write_turn(key, wait).await
                 }
 
                 fn pool_usage(&self) -> (u32, u32) {

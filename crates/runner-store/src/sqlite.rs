@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use runner_core::authz::Visibility;
 use runner_core::model::{Runner, RunnerFilter, RunnerPhase};
-use runner_core::store::{NewRunnerToken, RunnerRepo, StoreError, WriteOutcome};
+use runner_core::store::{NewRunnerToken, RunnerRepo, StoreError, WriteOutcome, WriteTurn};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use uuid::Uuid;
 
@@ -80,6 +80,12 @@ impl SqliteStore {
             queries::insert_runner_batch(batch_pool.clone(), batch)
         }));
         Ok(Some((Self { pool, readers, runner_inserts }, created)))
+    }
+
+    /// One process writes a SQLite database, and its writers of a row take turns in the use
+    /// cases (`runner_core::turns`): there is no other process to wait for.
+    async fn take_write_turn(&self, _key: Uuid, _wait: Duration) -> Result<Option<WriteTurn>, StoreError> {
+        Ok(Some(WriteTurn::single_process()))
     }
 }
 

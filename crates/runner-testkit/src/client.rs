@@ -33,6 +33,10 @@ pub struct ClientOptions {
     pub http2: bool,
     /// How long one call may take before it fails; `None`: no limit.
     pub timeout: Option<Duration>,
+    /// The deadline sent with every call, in its protocol's header (`Connect-Timeout-Ms`,
+    /// `grpc-timeout`), for the server to keep (the client does not enforce it, so a test sees
+    /// the server's answer); `None`: none sent.
+    pub deadline: Option<Duration>,
     /// Run the [secrets guard](crate::leaks) on every call (the token, each request's secret
     /// fields, each answer). On by default; off for load, where it would be the bottleneck.
     pub leak_guard: bool,
@@ -40,7 +44,7 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        Self { http2: false, timeout: None, leak_guard: true }
+        Self { http2: false, timeout: None, deadline: None, leak_guard: true }
     }
 }
 
@@ -66,6 +70,9 @@ pub struct Failure {
     pub http_status: Option<u16>,
     /// Raw `google.rpc.BadRequest` field paths, when the error carried that detail.
     pub bad_fields: Vec<String>,
+    /// The same violations as (field path, reason): the reason names the declared rule
+    /// (`STRING_UUID`), empty for the core's own checks.
+    pub bad_request: Vec<(String, String)>,
 }
 
 impl fmt::Display for Failure {
@@ -101,6 +108,9 @@ fn broken(what: impl fmt::Display) -> CallError {
     CallError::Broken(what.to_string())
 }
 
+type PlainHttp2 =
+    hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, tonic::body::Body>;
+
 type GrpcWebService = tonic_web::GrpcWebClientService<
     hyper_util::client::legacy::Client<
         hyper_util::client::legacy::connect::HttpConnector,
@@ -109,8 +119,14 @@ type GrpcWebService = tonic_web::GrpcWebClientService<
 >;
 
 enum Transport {
-    Connect { http: reqwest::Client, json: bool },
+    Connect {
+        http: reqwest::Client,
+        json: bool,
+    },
     Grpc(tonic::transport::Channel),
+    /// gRPC through a plain HTTP/2 client, for calls with a deadline: tonic's `Channel`
+    /// enforces `grpc-timeout` itself (`canceled`, "Timeout expired"), hiding the server's answer.
+    GrpcPlain(Box<PlainHttp2>),
     GrpcWeb(Box<GrpcWebService>),
 }
 
@@ -144,6 +160,11 @@ impl Client {
                 let builder = if options.http2 { builder.http2_prior_knowledge() } else { builder.http1_only() };
                 Transport::Connect { http: builder.build()?, json: protocol == Protocol::ConnectJson }
             }
+            Protocol::Grpc if options.deadline.is_some() => Transport::GrpcPlain(Box::new(
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .http2_only(true)
+                    .build_http(),
+            )),
             Protocol::Grpc => Transport::Grpc(
                 tonic::transport::Endpoint::from_shared(base.to_owned())?
                     .connect()
@@ -196,6 +217,7 @@ impl Client {
             match &self.transport {
                 Transport::Connect { http, json } => self.connect_call::<Req, Resp>(http, *json, path, &req).await,
                 Transport::Grpc(channel) => self.tonic_call(channel.clone(), path, req).await,
+                Transport::GrpcPlain(http) => self.tonic_call((**http).clone(), path, req).await,
                 Transport::GrpcWeb(svc) => self.tonic_call((**svc).clone(), path, req).await,
             }
         };
@@ -224,14 +246,34 @@ impl Client {
         path: &str,
         req: &Req,
     ) -> Result<Resp, CallError> {
-        let (content_type, body) = if json {
-            ("application/json", serde_json::to_vec(req).map_err(|e| broken(format!("encoding the request: {e}")))?)
+        let body = if json {
+            serde_json::to_vec(req).map_err(|e| broken(format!("encoding the request: {e}")))?
         } else {
-            ("application/proto", req.encode_to_vec())
+            req.encode_to_vec()
         };
+        let bytes = self.connect_raw(http, json, path, body).await?;
+        if json {
+            serde_json::from_slice(&bytes).map_err(|e| broken(format!("decoding the JSON answer: {e}")))
+        } else {
+            Resp::decode(bytes).map_err(|e| broken(format!("decoding the binary answer: {e}")))
+        }
+    }
+
+    /// One Connect unary call with an encoded body: the answer's bytes, or its failure.
+    async fn connect_raw(
+        &self,
+        http: &reqwest::Client,
+        json: bool,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<bytes::Bytes, CallError> {
+        let content_type = if json { "application/json" } else { "application/proto" };
         let mut request = http.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
         if let Some(bearer) = &self.bearer {
             request = request.header("authorization", bearer);
+        }
+        if let Some(deadline) = self.options.deadline {
+            request = request.header("connect-timeout-ms", deadline.as_millis().max(1).to_string());
         }
         let response = request.send().await.map_err(|e| broken(format!("transport: {e:#}")))?;
         let status = response.status().as_u16();
@@ -242,11 +284,7 @@ impl Client {
             if ct != content_type {
                 return Err(broken(format!("HTTP 200 with content type {ct:?}, expected {content_type}")));
             }
-            return if json {
-                serde_json::from_slice(&bytes).map_err(|e| broken(format!("decoding the JSON answer: {e}")))
-            } else {
-                Resp::decode(bytes.clone()).map_err(|e| broken(format!("decoding the binary answer: {e}")))
-            };
+            return Ok(bytes);
         }
         if ct != "application/json" {
             // Connect errors are JSON for every codec.
@@ -255,7 +293,7 @@ impl Client {
         let body: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| broken(format!("HTTP {status}, the error is not JSON ({e}): {}", text())))?;
         let code = body["code"].as_str().ok_or_else(|| broken(format!("HTTP {status}, no code: {body}")))?;
-        let mut bad_fields = Vec::new();
+        let mut bad_request = Vec::new();
         for detail in body["details"].as_array().into_iter().flatten() {
             if detail["type"] != "google.rpc.BadRequest" {
                 continue;
@@ -265,15 +303,16 @@ impl Client {
             let raw = base64::engine::general_purpose::STANDARD_NO_PAD
                 .decode(value.trim_end_matches('='))
                 .map_err(|e| broken(format!("a BadRequest detail is not base64: {e}")))?;
-            let bad_request = tonic_types::pb::BadRequest::decode(raw.as_slice())
+            let decoded = tonic_types::pb::BadRequest::decode(raw.as_slice())
                 .map_err(|e| broken(format!("a BadRequest detail does not decode: {e}")))?;
-            bad_fields.extend(bad_request.field_violations.into_iter().map(|v| v.field));
+            bad_request.extend(decoded.field_violations.into_iter().map(|v| (v.field, v.reason)));
         }
         Err(CallError::Failed(Failure {
             code: code.to_owned(),
             message: body["message"].as_str().unwrap_or_default().to_owned(),
             http_status: Some(status),
-            bad_fields,
+            bad_fields: bad_request.iter().map(|(field, _)| field.clone()).collect(),
+            bad_request,
         }))
     }
 
@@ -286,10 +325,26 @@ impl Client {
         Req: Message + Send + Sync + 'static,
         Resp: Message + Default + Send + Sync + 'static,
     {
+        self.tonic_unary(service, path, req, tonic_prost::ProstCodec::<Req, Resp>::default()).await
+    }
+
+    async fn tonic_unary<T, C>(&self, service: T, path: &str, req: C::Encode, codec: C) -> Result<C::Decode, CallError>
+    where
+        T: tonic::client::GrpcService<tonic::body::Body>,
+        T::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        <T::ResponseBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+        C: tonic::codec::Codec + Send + 'static,
+        C::Encode: Send + Sync + 'static,
+        C::Decode: Send + Sync + 'static,
+    {
         let mut grpc = tonic::client::Grpc::with_origin(service, self.origin.clone());
         grpc.ready().await.map_err(|e| broken(format!("transport not ready: {}", e.into())))?;
-        let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
         let mut request = tonic::Request::new(req);
+        if let Some(deadline) = self.options.deadline {
+            let value = format!("{}m", deadline.as_millis().max(1));
+            request.metadata_mut().insert("grpc-timeout", value.parse().map_err(|e| broken(format!("timeout: {e}")))?);
+        }
         if let Some(bearer) = &self.bearer {
             request.metadata_mut().insert("authorization", bearer.parse().map_err(|e| broken(format!("token: {e}")))?);
         }
@@ -298,20 +353,71 @@ impl Client {
         match grpc.unary(request, path, codec).await {
             Ok(r) => Ok(r.into_inner()),
             Err(status) => {
-                let bad_fields = {
+                let bad_request: Vec<(String, String)> = {
                     use tonic_types::StatusExt;
                     status
                         .get_details_bad_request()
-                        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+                        .map(|b| b.field_violations.into_iter().map(|v| (v.field, v.reason)).collect())
                         .unwrap_or_default()
                 };
                 Err(CallError::Failed(Failure {
                     code: code_name(status.code()).to_owned(),
                     message: status.message().to_owned(),
                     http_status: None,
-                    bad_fields,
+                    bad_fields: bad_request.iter().map(|(field, _)| field.clone()).collect(),
+                    bad_request,
                 }))
             }
+        }
+    }
+
+    /// Calls `path` with a request in proto3 JSON and gives the answer in proto3 JSON, over this
+    /// client's protocol: Connect JSON sends the JSON as it is; the binary protocols transcode it
+    /// through the API's descriptors. For requests built from data (the validation table), where
+    /// no Rust type is at hand. Panics if the exchange breaks the protocol.
+    pub async fn call_json(&self, path: &str, request: serde_json::Value) -> Result<serde_json::Value, Failure> {
+        let (input, output) = crate::dynamic::method(path);
+        if self.options.leak_guard {
+            leaks::remember_request(&request);
+        }
+        let result = match &self.transport {
+            Transport::Connect { http, json: true } => {
+                let body = serde_json::to_vec(&request).expect("JSON serializes");
+                self.connect_raw(http, true, path, body).await.and_then(|bytes| {
+                    serde_json::from_slice(&bytes).map_err(|e| broken(format!("decoding the JSON answer: {e}")))
+                })
+            }
+            transport => {
+                let body = crate::dynamic::encode(&input, &request);
+                let bytes = match transport {
+                    Transport::Connect { http, .. } => {
+                        self.connect_raw(http, false, path, body).await.map(|b| b.to_vec())
+                    }
+                    Transport::Grpc(channel) => {
+                        self.tonic_unary(channel.clone(), path, body, crate::dynamic::RawCodec).await
+                    }
+                    Transport::GrpcPlain(http) => {
+                        self.tonic_unary((**http).clone(), path, body, crate::dynamic::RawCodec).await
+                    }
+                    Transport::GrpcWeb(svc) => {
+                        self.tonic_unary((**svc).clone(), path, body, crate::dynamic::RawCodec).await
+                    }
+                };
+                bytes.map(|b| crate::dynamic::to_json(&output, &b))
+            }
+        };
+        if self.options.leak_guard {
+            let seen = match &result {
+                Ok(answer) => answer.to_string().into_bytes(),
+                Err(CallError::Failed(f)) => format!("{} {}", f.message, f.bad_fields.join(" ")).into_bytes(),
+                Err(CallError::Broken(why)) => why.clone().into_bytes(),
+            };
+            leaks::check(&format!("the answer to {path}"), &seen);
+        }
+        match result {
+            Ok(answer) => Ok(answer),
+            Err(CallError::Failed(failure)) => Err(failure),
+            Err(CallError::Broken(why)) => panic!("{:?} {path}: {why}", self.protocol),
         }
     }
 }

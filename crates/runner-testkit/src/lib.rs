@@ -8,9 +8,13 @@
 //! - [`Client`]: calls any unary RPC by its path over Connect JSON, Connect binary, gRPC or
 //!   gRPC-web, every failure given by its Connect code name (from connectrpc-axum's `Code`);
 //! - [`leaks`]: the secrets guard every test client runs: no answer and no server log line
-//!   may hold a secret a test sent.
+//!   may hold a secret a test sent;
+//! - [`contention`]: 64 writers × 10 updates on one resource, and the checks that every one
+//!   was acknowledged, arrived whole and became visible in order.
 
 pub mod client;
+pub mod contention;
+mod dynamic;
 pub mod leaks;
 pub mod process;
 pub mod server;

@@ -54,6 +54,7 @@ pub struct TestServerBuilder {
     scm: Option<HashMap<String, String>>,
     scm_web: Option<HashMap<String, String>>,
     store: Option<Arc<dyn Store>>,
+    write_wait: Option<std::time::Duration>,
 }
 
 impl TestServerBuilder {
@@ -82,6 +83,12 @@ impl TestServerBuilder {
         self
     }
 
+    /// How long a write waits for its turn when the caller set no deadline (`--write-wait-ms`).
+    pub fn write_wait(mut self, wait: std::time::Duration) -> Self {
+        self.write_wait = Some(wait);
+        self
+    }
+
     /// On `store`, an empty database it bootstraps, rather than a fresh SQLite file.
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
@@ -96,6 +103,9 @@ impl TestServerBuilder {
         if let Some(timings) = self.timings {
             config.heartbeat_timeout_seconds = timings.heartbeat_timeout_secs;
             config.runner_token_ttl_seconds = timings.access_token_ttl_secs;
+        }
+        if let Some(wait) = self.write_wait {
+            config.write_wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
         }
         if let Some(urls) = self.scm {
             config.scm_api_urls = urls.iter().map(|(host, url)| format!("{host}={url}")).collect();

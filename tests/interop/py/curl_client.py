@@ -190,11 +190,40 @@ def error_checks_with_runner(r, curl):
     curl.call("DeleteRunner", {"runnerId": runner["runnerId"]})
 
 
+def get_checks(r, curl):
+    """Connect GET, as the issue's curl line sends it: the same page as the POST, under /api too;
+    405 with Allow: POST for a method without NO_SIDE_EFFECTS."""
+    r.label = "curl/connect-get"
+
+    def get(path, token=curl.token):
+        auth = [] if token is None else ["-H", f"Authorization: Bearer {token}"]
+        proc = subprocess.run(
+            ["curl", "-sS", "--max-time", "10", "-i", *auth, f"{curl.base}{path}"],
+            capture_output=True, text=True, check=True,
+        )
+        head, _, body = proc.stdout.replace("\r\n", "\n").partition("\n\n")
+        status = int(head.split()[1])
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head.split("\n")[1:])}
+        return status, headers, body
+
+    query = "?connect=v1&encoding=json&message=%7B%22pagination%22%3A%7B%22pageSize%22%3A3%7D%7D"
+    posted = curl.call("ListRunners", {"pagination": {"pageSize": 3}})
+    for prefix in ("", "/api"):
+        status, headers, body = get(f"{prefix}/{SERVICE}/ListRunners{query}")
+        r.eq(f"GET{' under /api' if prefix else ''} ListRunners is 200 JSON", (status, headers.get("content-type")),
+             (200, "application/json"))
+        r.eq(f"GET{' under /api' if prefix else ''} ListRunners answers the POST's page", json.loads(body), posted)
+    status, _, body = get(f"/{SERVICE}/ListRunners?connect=v1&encoding=json&message=%7B%7D", token=None)
+    r.eq("GET without a token: 401 unauthenticated", (status, json.loads(body).get("code")), (401, "unauthenticated"))
+    status, headers, _ = get(f"/{SERVICE}/CreateRunner?connect=v1&encoding=json&message=%7B%7D")
+    r.eq("GET CreateRunner: 405 with Allow: POST", (status, headers.get("allow")), (405, "POST"))
+
+
 def main():
     curl = Curl(base_url(), api_token())
     report = Report("curl")
     run_scenario(report, "curl", curl.call)
-    for checks in (connect_json_checks, error_checks_with_runner, auth_checks):
+    for checks in (connect_json_checks, error_checks_with_runner, auth_checks, get_checks):
         try:
             checks(report, curl)
         except Exception as e:  # noqa: BLE001 - a broken transport aborts this group only

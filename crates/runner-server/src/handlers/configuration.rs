@@ -6,8 +6,9 @@ use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::validate_runner_configuration_response::Result as Validation;
 use gitpod_api::gitpod::v1::*;
 
-use super::{Reply, reply};
+use super::{Reply, check, reply};
 use crate::auth::Authenticated;
+use crate::call::CallDeadline;
 use crate::convert::{self, ToValidate};
 use crate::paging::Paging;
 use crate::state::AppState;
@@ -17,7 +18,7 @@ pub async fn get_runner_configuration_schema(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<GetRunnerConfigurationSchemaRequest>,
 ) -> Reply<GetRunnerConfigurationSchemaResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let schema = s.classes.schema(&caller, &r.runner_id).await?;
         Ok(GetRunnerConfigurationSchemaResponse { schema: Some(convert::schema(schema)) })
     })
@@ -29,7 +30,7 @@ pub async fn create_environment_class(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<CreateEnvironmentClassRequest>,
 ) -> Reply<CreateEnvironmentClassResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let id = s.classes.create(&caller, convert::create_environment_class(r)).await?;
         Ok(CreateEnvironmentClassResponse { id: id.to_string() })
     })
@@ -41,7 +42,7 @@ pub async fn get_environment_class(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<GetEnvironmentClassRequest>,
 ) -> Reply<GetEnvironmentClassResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let class = s.classes.get(&caller, &r.environment_class_id).await?;
         Ok(GetEnvironmentClassResponse { environment_class: Some(convert::environment_class(class)) })
     })
@@ -54,7 +55,7 @@ pub async fn list_environment_classes(
     Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListEnvironmentClassesRequest>,
 ) -> Reply<ListEnvironmentClassesResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let page = q.page(r.pagination.take())?;
         let page = s.classes.list(&caller, convert::list_environment_classes(r, page)).await?;
         Ok(ListEnvironmentClassesResponse {
@@ -68,10 +69,11 @@ pub async fn list_environment_classes(
 pub async fn update_environment_class(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
+    CallDeadline(deadline): CallDeadline,
     ConnectRequest(r): ConnectRequest<UpdateEnvironmentClassRequest>,
 ) -> Reply<UpdateEnvironmentClassResponse> {
-    reply(async move {
-        s.classes.update(&caller, convert::update_environment_class(r)).await?;
+    reply(check(&r), async move {
+        s.classes.update(&caller, deadline, convert::update_environment_class(r)).await?;
         Ok(UpdateEnvironmentClassResponse {})
     })
     .await
@@ -82,7 +84,7 @@ pub async fn validate_runner_configuration(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<ValidateRunnerConfigurationRequest>,
 ) -> Reply<ValidateRunnerConfigurationResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let runner_id = r.runner_id.clone();
         let result = match convert::validate_runner_configuration(r)? {
             ToValidate::EnvironmentClass(class) => {

@@ -4,8 +4,9 @@ use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::*;
 
-use super::{Reply, reply};
+use super::{Reply, check, reply};
 use crate::auth::Authenticated;
+use crate::call::CallDeadline;
 use crate::convert;
 use crate::paging::Paging;
 use crate::state::AppState;
@@ -15,7 +16,7 @@ pub async fn create_host_authentication_token(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<CreateHostAuthenticationTokenRequest>,
 ) -> Reply<CreateHostAuthenticationTokenResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let token = s.host_tokens.create(&caller, convert::create_host_authentication_token(r)?).await?;
         Ok(CreateHostAuthenticationTokenResponse { token: Some(convert::host_token(token)) })
     })
@@ -27,7 +28,7 @@ pub async fn get_host_authentication_token(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<GetHostAuthenticationTokenRequest>,
 ) -> Reply<GetHostAuthenticationTokenResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let token = s.host_tokens.get(&caller, &r.id).await?;
         Ok(GetHostAuthenticationTokenResponse { token: Some(convert::host_token(token)) })
     })
@@ -41,7 +42,7 @@ pub async fn list_host_authentication_tokens(
     Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListHostAuthenticationTokensRequest>,
 ) -> Reply<ListHostAuthenticationTokensResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let page = q.page(r.pagination.take())?;
         let f = r.filter.unwrap_or_default();
         let page = s
@@ -66,10 +67,11 @@ pub async fn list_host_authentication_tokens(
 pub async fn update_host_authentication_token(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
+    CallDeadline(deadline): CallDeadline,
     ConnectRequest(r): ConnectRequest<UpdateHostAuthenticationTokenRequest>,
 ) -> Reply<UpdateHostAuthenticationTokenResponse> {
-    reply(async move {
-        s.host_tokens.update(&caller, convert::update_host_authentication_token(r)?).await?;
+    reply(check(&r), async move {
+        s.host_tokens.update(&caller, deadline, convert::update_host_authentication_token(r)?).await?;
         Ok(UpdateHostAuthenticationTokenResponse {})
     })
     .await
@@ -80,7 +82,7 @@ pub async fn delete_host_authentication_token(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<DeleteHostAuthenticationTokenRequest>,
 ) -> Reply<DeleteHostAuthenticationTokenResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         s.host_tokens.delete(&caller, &r.id).await?;
         Ok(DeleteHostAuthenticationTokenResponse {})
     })

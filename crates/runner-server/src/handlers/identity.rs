@@ -5,7 +5,7 @@ use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::*;
 
-use super::{Reply, reply};
+use super::{Reply, check, reply};
 use crate::auth::Authenticated;
 use crate::convert;
 use crate::state::AppState;
@@ -14,7 +14,7 @@ pub async fn exchange_token(
     State(s): State<AppState>,
     ConnectRequest(r): ConnectRequest<ExchangeTokenRequest>,
 ) -> Reply<ExchangeTokenResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let issued = s.runner_side.exchange(&r.exchange_token).await;
         let result = if issued.is_ok() { "ok" } else { "refused" };
         metrics::counter!("runner_token_exchanges_total", "result" => result).increment(1);
@@ -25,8 +25,10 @@ pub async fn exchange_token(
 
 pub async fn get_authenticated_identity(
     Authenticated(caller): Authenticated,
-    ConnectRequest(_): ConnectRequest<GetAuthenticatedIdentityRequest>,
+    ConnectRequest(r): ConnectRequest<GetAuthenticatedIdentityRequest>,
 ) -> Reply<GetAuthenticatedIdentityResponse> {
-    reply(async move { Ok(convert::authenticated_identity(runner_core::accounts::authenticated_identity(&caller))) })
-        .await
+    reply(check(&r), async move {
+        Ok(convert::authenticated_identity(runner_core::accounts::authenticated_identity(&caller)))
+    })
+    .await
 }

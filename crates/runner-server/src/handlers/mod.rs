@@ -3,7 +3,9 @@
 //! A handler does four things and nothing else: it extracts (state, the caller, the
 //! [`Paging`](crate::paging::Paging) of a List call, the request), calls the use case,
 //! converts, and replies through [`reply`], where errors go through
-//! [`crate::error::to_connect`] and are counted. The conversions, proto request to use-case
+//! [`crate::error::to_connect`] and are counted. [`reply`] takes the request's [`check`]
+//! against the rules its proto declares (`buf.validate`, [`crate::validation`]) and runs the
+//! body only when it passed: no handler can skip it. The conversions, proto request to use-case
 //! input and domain value to proto message, live in [`crate::convert`], one file per service;
 //! a handler builds no input and no message field by field.
 
@@ -26,9 +28,22 @@ use crate::error::to_connect;
 /// What every handler returns.
 pub type Reply<T> = Result<ConnectResponse<T>, ConnectError>;
 
-/// Runs a handler body and maps its error in the one place errors are mapped.
-pub async fn reply<T>(body: impl Future<Output = Result<T, CoreError>>) -> Reply<T> {
-    match body.await {
+/// A request checked against the rules its proto declares; only [`check`] makes one.
+pub struct Checked(Result<(), CoreError>);
+
+/// Checks a request against the `buf.validate` rules of its message type.
+pub fn check<M: prost::Message + prost::Name>(request: &M) -> Checked {
+    Checked(crate::validation::check(request))
+}
+
+/// Runs a handler body, if its request passed its [`check`], and maps its error in the one
+/// place errors are mapped.
+pub async fn reply<T>(checked: Checked, body: impl Future<Output = Result<T, CoreError>>) -> Reply<T> {
+    let result = match checked.0 {
+        Ok(()) => body.await,
+        Err(invalid) => Err(invalid),
+    };
+    match result {
         Ok(answer) => {
             crate::telemetry::record_code("ok");
             Ok(ConnectResponse::new(answer))

@@ -5,8 +5,9 @@ use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::runnerside::v1::*;
 
-use super::{Reply, reply};
+use super::{Reply, check, reply};
 use crate::auth::{Authenticated, AuthenticatedBy};
+use crate::call::CallDeadline;
 use crate::convert;
 use crate::paging::Paging;
 use crate::state::AppState;
@@ -14,9 +15,9 @@ use crate::state::AppState;
 pub async fn refresh_runner_access_token(
     State(s): State<AppState>,
     AuthenticatedBy(caller, token): AuthenticatedBy,
-    ConnectRequest(_): ConnectRequest<RefreshRunnerAccessTokenRequest>,
+    ConnectRequest(r): ConnectRequest<RefreshRunnerAccessTokenRequest>,
 ) -> Reply<RefreshRunnerAccessTokenResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let issued = s.runner_side.refresh(&caller, &token).await?;
         Ok(convert::refreshed_token(issued))
     })
@@ -26,10 +27,11 @@ pub async fn refresh_runner_access_token(
 pub async fn signup(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
+    CallDeadline(deadline): CallDeadline,
     ConnectRequest(r): ConnectRequest<SignupRequest>,
 ) -> Reply<SignupResponse> {
-    reply(async move {
-        let answer = s.runner_side.signup(&caller, convert::signup(r)).await?;
+    reply(check(&r), async move {
+        let answer = s.runner_side.signup(&caller, deadline, convert::signup(r)).await?;
         Ok(convert::signup_instructions(answer))
     })
     .await
@@ -38,10 +40,11 @@ pub async fn signup(
 pub async fn update_runner_status(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
+    CallDeadline(deadline): CallDeadline,
     ConnectRequest(r): ConnectRequest<UpdateRunnerStatusRequest>,
 ) -> Reply<UpdateRunnerStatusResponse> {
-    reply(async move {
-        let answer = s.runner_side.update_status(&caller, convert::update_runner_status(r)).await?;
+    reply(check(&r), async move {
+        let answer = s.runner_side.update_status(&caller, deadline, convert::update_runner_status(r)).await?;
         Ok(convert::status_instructions(answer))
     })
     .await
@@ -52,7 +55,7 @@ pub async fn update_runner_configuration_schema(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<UpdateRunnerConfigurationSchemaRequest>,
 ) -> Reply<UpdateRunnerConfigurationSchemaResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let schema = r.config_schema.map(convert::schema_from);
         s.runner_side.update_schema(&caller, &r.runner_id, schema).await?;
         Ok(UpdateRunnerConfigurationSchemaResponse {})
@@ -66,7 +69,7 @@ pub async fn list_runner_environment_classes(
     Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListRunnerEnvironmentClassesRequest>,
 ) -> Reply<ListRunnerEnvironmentClassesResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let page = q.page(r.pagination.take())?;
         let page = s.runner_side.environment_classes(&caller, &r.runner_id, page.size, page.token).await?;
         Ok(ListRunnerEnvironmentClassesResponse {
@@ -83,7 +86,7 @@ pub async fn list_runner_scm_integrations(
     Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListRunnerScmIntegrationsRequest>,
 ) -> Reply<ListRunnerScmIntegrationsResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let page = q.page(r.pagination.take())?;
         let page = s.runner_side.scm_integrations(&caller, &r.runner_id, page.size, &page.token).await?;
         Ok(ListRunnerScmIntegrationsResponse {
@@ -99,7 +102,7 @@ pub async fn get_host_authentication_token_value(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<GetHostAuthenticationTokenValueRequest>,
 ) -> Reply<GetHostAuthenticationTokenValueResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let sealed = s.runner_side.host_token_value(&caller, convert::get_host_authentication_token_value(r)).await?;
         Ok(convert::sealed_host_token(sealed))
     })
@@ -111,7 +114,7 @@ pub async fn mark_runner_deleted(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<MarkRunnerDeletedRequest>,
 ) -> Reply<MarkRunnerDeletedResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         s.runner_side.mark_deleted(&caller, &r.runner_id).await?;
         Ok(MarkRunnerDeletedResponse {})
     })
@@ -123,7 +126,7 @@ pub async fn check_oauth_state(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<CheckOauthStateRequest>,
 ) -> Reply<CheckOauthStateResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let checked = s.runner_side.check_oauth_state(&caller, &r.runner_id, &r.state).await?;
         Ok(convert::oauth_callback(checked))
     })
@@ -133,10 +136,11 @@ pub async fn check_oauth_state(
 pub async fn store_oauth_host_token(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
+    CallDeadline(deadline): CallDeadline,
     ConnectRequest(r): ConnectRequest<StoreOauthHostTokenRequest>,
 ) -> Reply<StoreOauthHostTokenResponse> {
-    reply(async move {
-        let token = s.runner_side.store_oauth_token(&caller, convert::store_oauth_host_token(r)?).await?;
+    reply(check(&r), async move {
+        let token = s.runner_side.store_oauth_token(&caller, deadline, convert::store_oauth_host_token(r)?).await?;
         Ok(StoreOauthHostTokenResponse { token: Some(convert::host_token(token)) })
     })
     .await

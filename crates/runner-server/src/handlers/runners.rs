@@ -4,8 +4,9 @@ use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::*;
 
-use super::{Reply, reply};
+use super::{Reply, check, reply};
 use crate::auth::Authenticated;
+use crate::call::CallDeadline;
 use crate::convert;
 use crate::paging::Paging;
 use crate::state::AppState;
@@ -15,7 +16,7 @@ pub async fn create_runner(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<CreateRunnerRequest>,
 ) -> Reply<CreateRunnerResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let created = s.runners.create(&caller, convert::create_runner(r)).await?;
         Ok(convert::created_runner(created))
     })
@@ -27,7 +28,7 @@ pub async fn get_runner(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<GetRunnerRequest>,
 ) -> Reply<GetRunnerResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let runner = s.runners.get(&caller, &r.runner_id).await?;
         Ok(GetRunnerResponse { runner: Some(convert::runner(runner)) })
     })
@@ -40,7 +41,7 @@ pub async fn list_runners(
     Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListRunnersRequest>,
 ) -> Reply<ListRunnersResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let page = q.page(r.pagination.take())?;
         let page = s.runners.list(&caller, convert::list_runners(r, page)).await?;
         Ok(ListRunnersResponse {
@@ -54,10 +55,11 @@ pub async fn list_runners(
 pub async fn update_runner(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
+    CallDeadline(deadline): CallDeadline,
     ConnectRequest(r): ConnectRequest<UpdateRunnerRequest>,
 ) -> Reply<UpdateRunnerResponse> {
-    reply(async move {
-        s.runners.update(&caller, convert::update_runner(r)).await?;
+    reply(check(&r), async move {
+        s.runners.update(&caller, deadline, convert::update_runner(r)).await?;
         Ok(UpdateRunnerResponse {})
     })
     .await
@@ -66,10 +68,11 @@ pub async fn update_runner(
 pub async fn delete_runner(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
+    CallDeadline(deadline): CallDeadline,
     ConnectRequest(r): ConnectRequest<DeleteRunnerRequest>,
 ) -> Reply<DeleteRunnerResponse> {
-    reply(async move {
-        s.runners.delete(&caller, &r.runner_id, r.force).await?;
+    reply(check(&r), async move {
+        s.runners.delete(&caller, deadline, &r.runner_id, r.force).await?;
         Ok(DeleteRunnerResponse {})
     })
     .await
@@ -80,7 +83,7 @@ pub async fn create_runner_token(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<CreateRunnerTokenRequest>,
 ) -> Reply<CreateRunnerTokenResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let exchange_token = s.runners.create_token(&caller, &r.runner_id).await?;
         Ok(convert::runner_token(exchange_token))
     })
@@ -92,7 +95,7 @@ pub async fn create_runner_logs_token(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<CreateRunnerLogsTokenRequest>,
 ) -> Reply<CreateRunnerLogsTokenResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let access_token = s.runners.create_logs_token(&caller, &r.runner_id).await?;
         Ok(CreateRunnerLogsTokenResponse { access_token })
     })
@@ -105,7 +108,7 @@ pub async fn list_runner_policies(
     Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListRunnerPoliciesRequest>,
 ) -> Reply<ListRunnerPoliciesResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let page = q.page(r.pagination.take())?;
         let page = s.policies.list(&caller, &r.runner_id, page.size, &page.token).await?;
         Ok(ListRunnerPoliciesResponse {
@@ -121,7 +124,7 @@ pub async fn create_runner_policy(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<CreateRunnerPolicyRequest>,
 ) -> Reply<CreateRunnerPolicyResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let policy = s.policies.create(&caller, convert::create_runner_policy(r)).await?;
         Ok(CreateRunnerPolicyResponse { policy: Some(convert::policy(policy)) })
     })
@@ -133,7 +136,7 @@ pub async fn update_runner_policy(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<UpdateRunnerPolicyRequest>,
 ) -> Reply<UpdateRunnerPolicyResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let policy = s.policies.update(&caller, convert::update_runner_policy(r)).await?;
         Ok(UpdateRunnerPolicyResponse { policy: Some(convert::policy(policy)) })
     })
@@ -145,7 +148,7 @@ pub async fn delete_runner_policy(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<DeleteRunnerPolicyRequest>,
 ) -> Reply<DeleteRunnerPolicyResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         s.policies.delete(&caller, convert::delete_runner_policy(r)).await?;
         Ok(DeleteRunnerPolicyResponse {})
     })

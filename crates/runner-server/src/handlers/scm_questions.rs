@@ -4,7 +4,7 @@ use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::*;
 
-use super::{Reply, reply};
+use super::{Reply, check, reply};
 use crate::auth::Authenticated;
 use crate::convert;
 use crate::paging::Paging;
@@ -15,7 +15,7 @@ pub async fn parse_context_url(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<ParseContextUrlRequest>,
 ) -> Reply<ParseContextUrlResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let parsed = s.scm_questions.parse_context_url(&caller, &r.runner_id, &r.context_url).await?;
         Ok(convert::parsed_context(parsed))
     })
@@ -28,7 +28,7 @@ pub async fn search_repositories(
     Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<SearchRepositoriesRequest>,
 ) -> Reply<SearchRepositoriesResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let page = q.page(r.pagination.take())?;
         let found = s.scm_questions.search_repositories(&caller, convert::search_repositories(r, page)).await?;
         Ok(convert::search_result(found))
@@ -42,7 +42,7 @@ pub async fn list_scm_organizations(
     Paging(q): Paging,
     ConnectRequest(mut r): ConnectRequest<ListScmOrganizationsRequest>,
 ) -> Reply<ListScmOrganizationsResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let page = q.page(r.pagination.take())?;
         let (orgs, next_token) =
             s.scm_questions.list_organizations(&caller, convert::list_scm_organizations(r, page)).await?;
@@ -56,7 +56,7 @@ pub async fn check_authentication_for_host(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<CheckAuthenticationForHostRequest>,
 ) -> Reply<CheckAuthenticationForHostResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let status = s.scm_questions.check_authentication(&caller, &r.runner_id, &r.host).await?;
         Ok(convert::authentication_status(status))
     })
@@ -68,7 +68,7 @@ pub async fn check_repository_access(
     Authenticated(caller): Authenticated,
     ConnectRequest(r): ConnectRequest<CheckRepositoryAccessRequest>,
 ) -> Reply<CheckRepositoryAccessResponse> {
-    reply(async move {
+    reply(check(&r), async move {
         let access = s.scm_questions.check_repository_access(&caller, &r.runner_id, &r.repository_url).await?;
         Ok(convert::repository_access(access))
     })

@@ -500,7 +500,9 @@ async fn scm_questions_check_input_and_access_before_anything_else() {
             "failed_precondition",
         ),
         ("CheckAuthenticationForHost", serde_json::json!({"runnerId": runner}), "invalid_argument"),
-        ("CheckAuthenticationForHost", serde_json::json!({"host": "github.com"}), "ok"),
+        // The real rules make runnerId a UUID (wire-runner-v2.json), so it cannot be left out.
+        ("CheckAuthenticationForHost", serde_json::json!({"host": "github.com"}), "invalid_argument"),
+        ("CheckAuthenticationForHost", serde_json::json!({"runnerId": runner, "host": "github.com"}), "ok"),
         (
             "CheckRepositoryAccess",
             serde_json::json!({"runnerId": runner, "repositoryUrl": "github.com/a/b"}),

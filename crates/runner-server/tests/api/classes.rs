@@ -182,8 +182,19 @@ async fn schema_and_environment_classes_over_connect_and_grpc() {
             panic!("{r:?}")
         };
         assert!(v.valid, "{v:?}");
+        // Too short for the declared rule (3 to 127 characters): refused, not answered.
+        let short = EnvironmentClass { display_name: "x".into(), description: "fine".into(), ..Default::default() };
+        let f = c
+            .call::<_, ValidateRunnerConfigurationResponse>(&rcs("ValidateRunnerConfiguration"), validate(Some(short)))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (f.code.as_str(), f.bad_fields.as_slice()),
+            ("invalid_argument", &["environmentClass.displayName".to_owned()][..])
+        );
+        // Within the rule but blank: a problem the answer reports.
         let poor = EnvironmentClass {
-            display_name: "x".into(),
+            display_name: "   ".into(),
             description: "fine".into(),
             configuration: vec![FieldValue { key: "bogus".into(), value: "1".into() }],
             ..Default::default()

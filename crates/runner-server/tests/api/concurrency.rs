@@ -1,11 +1,13 @@
 //! Concurrency: 64 clients at once on one row, on SQLite and (tests named `…postgres…`) on
-//! PostgreSQL. Updates of one runner, one runner policy and one SCM integration all end `ok`
-//! or, when a writer lost the optimistic race more often than the retries allow, `unavailable`
-//! "service temporarily unavailable; retry" (docs/decisions.md, "Concurrent writes"), having
-//! written nothing; the final state is one writer's complete value and the stored revision
-//! moved on once per acknowledged update. One exchange token redeemed 64 times at once works
-//! once; 64 policies for 64 groups are all created, 64 for one group exactly once. No answer
-//! mentions a locked database or a deadlock, and every scenario ends within a bound.
+//! PostgreSQL. 64 writers each update one runner, or one SCM integration, ten times in a row,
+//! all at once: every update succeeds (writers take turns, docs/decisions.md "Concurrent
+//! writes"), the stored revision moves on once per update, every writer reads back each of its
+//! updates or a later one, and the final state is one writer's last update, whole. A writer
+//! whose deadline (its own, or the server's bound when it set none) passes before its turn gets
+//! `deadline_exceeded` (or `unavailable` "retry") having written nothing. Updates of one runner
+//! policy all succeed; one exchange token redeemed 64 times at once works once; 64 policies for
+//! 64 groups are all created, 64 for one group exactly once. No answer mentions a locked
+//! database or a deadlock, and every scenario ends within a bound.
 
 use std::time::Duration;
 
@@ -15,19 +17,27 @@ use runner_store::testing::PgSchema;
 
 use crate::runner_side::exchange;
 use crate::runners::{aws_runner, create, get};
-use runner_testkit::{ALL, Client, Failure, TestServer, rcs, rs};
+use runner_testkit::contention::{
+    UPDATES, WRITERS, assert_in_order, assert_whole_runner_update, assert_whole_scm_update, entra_integration,
+    runner_update, scm_update, updates_in_turn, writer_and_update,
+};
+use runner_testkit::{ALL, Client, ClientOptions, Failure, TestServer, rcs, rs};
 
-const CLIENTS: usize = 64;
+const CLIENTS: usize = WRITERS;
 /// Every scenario ends within this, or it is taken for a deadlock.
-const BOUND: Duration = Duration::from_secs(60);
-/// What a writer that lost the race too often is told.
+const BOUND: Duration = Duration::from_secs(120);
+/// What a writer that got no turn within the server's bound is told.
 const RETRY_MESSAGE: &str = "service temporarily unavailable; retry";
 
 /// `n` clients as the organization's admin, cycling through the four protocols.
 async fn clients(server: &TestServer, n: usize) -> Vec<Client> {
-    let mut out = Vec::with_capacity(n);
+    clients_with(server, n, ClientOptions::default()).await
+}
+
+async fn clients_with(server: &TestServer, n: usize, options: ClientOptions) -> Vec<Client> {
+    let (url, mut out) = (server.url(), Vec::with_capacity(n));
     for protocol in ALL.iter().cycle().take(n) {
-        out.push(server.client(*protocol).await);
+        out.push(Client::connect(*protocol, &url, Some(&server.admin_token), options.clone()).await.unwrap());
     }
     out
 }
@@ -51,23 +61,28 @@ fn code(f: &Failure) -> &str {
     &f.code
 }
 
-/// The outcomes of concurrent updates: `ok`, or `unavailable` with the retry message. Returns
-/// which writers were acknowledged.
-fn acknowledged(what: &str, results: &[Result<(), Failure>]) -> Vec<usize> {
+/// The writers that were acknowledged, after checking that every other one failed with
+/// `expected`: `unavailable` with the retry message (HTTP 503), or `deadline_exceeded`.
+fn acknowledged(what: &str, results: &[Result<(), Failure>], expected: &str) -> Vec<usize> {
     let mut ok = Vec::new();
     for (i, r) in results.iter().enumerate() {
         match r {
             Ok(()) => ok.push(i),
-            Err(f) => {
+            Err(f) if expected == "unavailable" => {
                 assert_eq!((code(f), f.message.as_str()), ("unavailable", RETRY_MESSAGE), "{what}, writer {i}: {f:?}");
                 if let Some(status) = f.http_status {
                     assert_eq!(status, 503, "{f:?}");
                 }
             }
+            Err(f) => {
+                assert_eq!(code(f), expected, "{what}, writer {i}: {f:?}");
+                if let Some(status) = f.http_status {
+                    assert_eq!(status, 504, "{f:?}");
+                }
+            }
         }
     }
     eprintln!("{what}: {} of {} acknowledged", ok.len(), results.len());
-    assert!(!ok.is_empty(), "{what}: no writer got through");
     ok
 }
 
@@ -77,77 +92,59 @@ async fn postgres(test: &str) -> Option<(TestServer, PgSchema)> {
     Some((server, schema))
 }
 
-/// Writer `i`'s complete update: a name and settings that all say `i`.
-fn runner_update(runner_id: &str, i: usize) -> UpdateRunnerRequest {
-    UpdateRunnerRequest {
-        runner_id: runner_id.to_owned(),
-        name: Some(format!("writer {i:02}")),
-        spec: Some(update_runner_request::Spec {
-            configuration: Some(update_runner_request::RunnerConfiguration {
-                release_channel: Some(
-                    (if i.is_multiple_of(2) { RunnerReleaseChannel::Stable } else { RunnerReleaseChannel::Latest })
-                        as i32,
-                ),
-                auto_update: Some(i.is_multiple_of(3)),
-                metrics: Some(update_runner_request::MetricsConfiguration {
-                    enabled: Some(!i.is_multiple_of(5)),
-                    url: Some(format!("https://metrics.example.com/{i}")),
-                    username: Some(format!("user-{i}")),
-                    ..Default::default()
-                }),
-                log_level: Some([LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error][i % 4] as i32),
-                devcontainer_image_cache_enabled: Some(i.is_multiple_of(7)),
-                update_window: Some(UpdateWindow { start_hour: Some((i % 24) as u32), end_hour: None }),
-                continuous_profiling: Some(!i.is_multiple_of(2)),
-                ..Default::default()
-            }),
-            desired_phase: None,
-        }),
-    }
+/// A runner to contend for, and its stored revision.
+async fn contended_runner(server: &TestServer) -> (Client, String, i64) {
+    let admin = server.client(runner_testkit::Protocol::ConnectJson).await;
+    let id = create(&admin, aws_runner("contended")).await.unwrap().runner.unwrap().runner_id;
+    let revision = server.store.get_runner(id.parse().unwrap()).await.unwrap().unwrap().revision;
+    (admin, id, revision)
 }
 
 async fn same_runner(server: &TestServer) {
-    let admin = server.client(runner_testkit::Protocol::ConnectJson).await;
-    let id = create(&admin, aws_runner("contended")).await.unwrap().runner.unwrap().runner_id;
-    let uuid: uuid::Uuid = id.parse().unwrap();
-    let before = server.store.get_runner(uuid).await.unwrap().unwrap().revision;
-    let clients = clients(server, CLIENTS).await;
-    let calls = clients.iter().enumerate().map(|(i, c)| crate::runners::update(c, runner_update(&id, i)));
-    let results = all_at_once("UpdateRunner", calls).await;
-    let ok = acknowledged("UpdateRunner", &results);
-
-    let after = server.store.get_runner(uuid).await.unwrap().unwrap().revision;
-    assert_eq!(after - before, ok.len() as i64, "one revision per acknowledged update");
-    // The last write of one serial order: one acknowledged writer's value, whole.
-    let runner = get(&admin, &id).await.unwrap();
-    let last: usize = runner.name.strip_prefix("writer ").and_then(|n| n.parse().ok()).expect(&runner.name);
-    assert!(ok.contains(&last), "writer {last} was not acknowledged but its name stuck");
-    let c = runner.spec.unwrap().configuration.unwrap();
-    let want = runner_update(&id, last).spec.unwrap().configuration.unwrap();
-    let m = c.metrics.unwrap();
-    let want_m = want.metrics.unwrap();
-    assert_eq!(
-        (
-            Some(c.release_channel),
-            Some(c.auto_update),
-            Some(c.log_level),
-            Some(c.devcontainer_image_cache_enabled),
-            Some(c.continuous_profiling),
-            c.update_window.unwrap().start_hour,
-        ),
-        (
-            want.release_channel,
-            want.auto_update,
-            want.log_level,
-            want.devcontainer_image_cache_enabled,
-            want.continuous_profiling,
-            want.update_window.unwrap().start_hour,
-        ),
-        "settings of writer {last}"
-    );
-    assert_eq!((Some(m.enabled), Some(m.url), Some(m.username)), (want_m.enabled, want_m.url, want_m.username));
+    let (admin, id, before) = contended_runner(server).await;
+    let clients = clients(server, WRITERS).await;
+    let seen = updates_in_turn(
+        "UpdateRunner",
+        &clients,
+        async |c, w, n| crate::runners::update(c, runner_update(&id, w, n)).await,
+        async |c| writer_and_update(&get(c, &id).await.unwrap().name, "writer "),
+    )
+    .await;
+    assert_in_order("UpdateRunner", &seen);
+    let after = server.store.get_runner(id.parse().unwrap()).await.unwrap().unwrap().revision;
+    assert_eq!(after - before, (WRITERS * UPDATES) as i64, "one revision per update, none lost");
+    // The last write of one serial order, whole: a writer's last update (any other is
+    // followed by that writer's next one).
+    let (_, n) = assert_whole_runner_update(&get(&admin, &id).await.unwrap());
+    assert_eq!(n, UPDATES - 1, "the final state is a writer's last update");
     // The region, which nobody updated, is intact.
-    assert_eq!(c.region, "eu-central-1");
+    let runner = get(&admin, &id).await.unwrap();
+    assert_eq!(runner.spec.unwrap().configuration.unwrap().region, "eu-central-1");
+}
+
+/// 64 writers at once, each with one update of one runner: those whose turn does not come
+/// before their deadline fail with `expected`. A writer that gave up waiting wrote nothing, so
+/// the revision moves on once per acknowledged update; but a caller's deadline also ends calls
+/// whose write was under way (the transport answers `deadline_exceeded` at the deadline
+/// whatever the handler is doing, as gRPC allows), and such a write may have been committed:
+/// with `exact` false the failed writers may account for some revisions too.
+async fn deadlines_bound_the_wait(server: &TestServer, options: ClientOptions, expected: &str, exact: bool) {
+    let (admin, id, before) = contended_runner(server).await;
+    let clients = clients_with(server, CLIENTS, options).await;
+    let calls = clients.iter().enumerate().map(|(w, c)| crate::runners::update(c, runner_update(&id, w, 0)));
+    let results = all_at_once("UpdateRunner with deadlines", calls).await;
+    let ok = acknowledged("UpdateRunner with deadlines", &results, expected);
+    assert!(ok.len() < CLIENTS, "with so short a bound some writer must have given up");
+    let moved = server.store.get_runner(id.parse().unwrap()).await.unwrap().unwrap().revision - before;
+    if exact {
+        assert_eq!(moved, ok.len() as i64, "one revision per acknowledged update, none for the others");
+    } else {
+        assert!(moved >= ok.len() as i64 && moved < CLIENTS as i64, "{moved} revisions for {} acknowledged", ok.len());
+    }
+    // Whatever was written last is one writer's update, whole.
+    if moved > 0 {
+        assert_whole_runner_update(&get(&admin, &id).await.unwrap());
+    }
 }
 
 fn role_of(i: usize) -> RunnerRole {
@@ -171,7 +168,7 @@ async fn same_policy(server: &TestServer) {
         }
     });
     let results = all_at_once("UpdateRunnerPolicy", calls).await;
-    let ok = acknowledged("UpdateRunnerPolicy", &results);
+    let ok = acknowledged("UpdateRunnerPolicy", &results, "no failure");
     // A policy is one row (runner, group, role) written by one statement: every update
     // succeeds and the last one wins.
     assert_eq!(ok.len(), CLIENTS, "policy updates never conflict");
@@ -184,61 +181,37 @@ async fn same_policy(server: &TestServer) {
     assert!(ok.iter().any(|i| role_of(*i) as i32 == role), "final role {role} is an acknowledged writer's");
 }
 
-/// Writer `i`'s complete update of an Azure DevOps (Entra) integration: client id, sealed
-/// secret and issuer (Entra has no PAT, so `pat` stays false).
-fn scm_update(id: &str, i: usize) -> UpdateScmIntegrationRequest {
-    UpdateScmIntegrationRequest {
-        id: id.to_owned(),
-        oauth_client_id: Some(format!("client-{i}")),
-        oauth_plaintext_client_secret: Some(format!("secret-of-writer-{i}")),
-        pat: Some(false),
-        issuer_url: Some(format!("https://login.microsoftonline.com/tenant-{i}/v2.0")),
-        virtual_directory: None,
-    }
-}
-
 async fn same_scm_integration(server: &TestServer) {
     let admin = server.client(runner_testkit::Protocol::ConnectJson).await;
     let runner = create(&admin, aws_runner("scm target")).await.unwrap().runner.unwrap().runner_id;
     let (secret_key, public_key) = crypto::generate_runner_keypair();
     server.set_public_key(&runner, &public_key).await;
-    let req = CreateScmIntegrationRequest {
-        runner_id: runner.clone(),
-        scm_id: "azuredevops_entra".into(),
-        host: "dev.azure.com/acme".into(),
-        oauth_client_id: Some("client-initial".into()),
-        oauth_plaintext_client_secret: Some("secret-initial".into()),
-        issuer_url: Some("https://login.microsoftonline.com/initial/v2.0".into()),
-        pat: false,
-        ..Default::default()
-    };
-    let created: CreateScmIntegrationResponse = admin.call(&rcs("CreateSCMIntegration"), req).await.unwrap();
+    let created: CreateScmIntegrationResponse =
+        admin.call(&rcs("CreateSCMIntegration"), entra_integration(&runner)).await.unwrap();
     let id = created.id;
     let uuid: uuid::Uuid = id.parse().unwrap();
     let before = server.store.get_scm_integration(uuid).await.unwrap().unwrap().revision;
-    let clients = clients(server, CLIENTS).await;
-    let calls = clients.iter().enumerate().map(|(i, c)| {
-        let req = scm_update(&id, i);
-        async move {
-            let _: UpdateScmIntegrationResponse = c.call(&rcs("UpdateSCMIntegration"), req).await?;
+    let get = async |c: &Client| -> ScmIntegration {
+        let got: GetScmIntegrationResponse =
+            c.call(&rcs("GetSCMIntegration"), GetScmIntegrationRequest { id: id.clone() }).await.unwrap();
+        got.integration.unwrap()
+    };
+    let clients = clients(server, WRITERS).await;
+    let seen = updates_in_turn(
+        "UpdateSCMIntegration",
+        &clients,
+        async |c, w, n| {
+            let _: UpdateScmIntegrationResponse = c.call(&rcs("UpdateSCMIntegration"), scm_update(&id, w, n)).await?;
             Ok(())
-        }
-    });
-    let results = all_at_once("UpdateSCMIntegration", calls).await;
-    let ok = acknowledged("UpdateSCMIntegration", &results);
-
+        },
+        async |c| writer_and_update(&get(c).await.oauth.unwrap().client_id, "client-"),
+    )
+    .await;
+    assert_in_order("UpdateSCMIntegration", &seen);
     let after = server.store.get_scm_integration(uuid).await.unwrap().unwrap().revision;
-    assert_eq!(after - before, ok.len() as i64, "one revision per acknowledged update");
-    let got: GetScmIntegrationResponse =
-        admin.call(&rcs("GetSCMIntegration"), GetScmIntegrationRequest { id: id.clone() }).await.unwrap();
-    let got = got.integration.unwrap();
-    let oauth = got.oauth.unwrap();
-    let last: usize = oauth.client_id.strip_prefix("client-").and_then(|n| n.parse().ok()).expect(&oauth.client_id);
-    assert!(ok.contains(&last), "writer {last} was not acknowledged but its client id stuck");
-    let want = scm_update(&id, last);
-    assert_eq!((Some(oauth.issuer_url), Some(got.pat)), (want.issuer_url, want.pat), "fields of writer {last}");
-    let secret = crypto::open_sealed(&secret_key, &oauth.encrypted_client_secret).unwrap();
-    assert_eq!(Some(String::from_utf8(secret).unwrap()), want.oauth_plaintext_client_secret, "secret of writer {last}");
+    assert_eq!(after - before, (WRITERS * UPDATES) as i64, "one revision per update, none lost");
+    let (_, n) = assert_whole_scm_update(&get(&admin).await, &secret_key);
+    assert_eq!(n, UPDATES - 1, "the final state is a writer's last update");
 }
 
 async fn one_exchange_token(server: &TestServer) {
@@ -309,6 +282,18 @@ async fn policy_creates(server: &TestServer) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_updates_of_one_runner() {
     same_runner(&TestServer::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_callers_deadline_bounds_its_wait_for_a_turn() {
+    let options = ClientOptions { deadline: Some(Duration::from_millis(5)), ..Default::default() };
+    deadlines_bound_the_wait(&TestServer::start().await, options, "deadline_exceeded", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_a_deadline_the_servers_bound_ends_the_wait_with_a_retry() {
+    let server = TestServer::builder().write_wait(Duration::from_millis(1)).start().await;
+    deadlines_bound_the_wait(&server, ClientOptions::default(), "unavailable", true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

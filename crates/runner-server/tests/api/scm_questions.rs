@@ -198,7 +198,7 @@ async fn parse_context_url_resolves_through_every_provider() {
             format!("{gh} branch=main tag= commit={main} gitpod-io/gitpod upstream="),
         ),
         (
-            "git@github.com:gitpod-io/gitpod.git".into(),
+            "ssh://git@github.com/gitpod-io/gitpod.git".into(),
             format!("{gh} branch=main tag= commit={main} gitpod-io/gitpod upstream="),
         ),
         // The longest existing branch wins; the rest is a path.
@@ -281,6 +281,9 @@ async fn parse_context_url_resolves_through_every_provider() {
         }
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
+    // The scp-like SSH shorthand is no URI (RFC 3986): the real rule (`string.uri`) refuses it.
+    let f = parse(c, &w.runner, "git@github.com:gitpod-io/gitpod.git").await.unwrap_err();
+    assert_eq!((f.code.as_str(), f.bad_fields.as_slice()), ("invalid_argument", &["contextUrl".to_owned()][..]));
 }
 
 #[tokio::test]
@@ -700,8 +703,16 @@ async fn check_authentication_for_host_reports_tokens_and_methods() {
     assert!(check_auth(&w.admin, &w.runner, "GitHub.com").await.authenticated);
     let r = check_auth(&w.admin, &w.runner, "codeberg.org").await;
     assert!(!r.authenticated && r.supports_oauth2.is_none() && r.supports_pat.is_none() && r.scm_id.is_empty());
-    // Without a runner: the runner where the caller holds a token answers.
-    assert!(check_auth(&w.admin, "", "github.com").await.authenticated);
+    // Without a runner: the real rules refuse it (runnerId is a UUID, not optional).
+    let f = w
+        .admin
+        .call::<_, CheckAuthenticationForHostResponse>(
+            &rs("CheckAuthenticationForHost"),
+            CheckAuthenticationForHostRequest { runner_id: String::new(), host: "github.com".into() },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!((f.code.as_str(), f.bad_fields.as_slice()), ("invalid_argument", &["runnerId".to_owned()][..]));
     // An empty host is refused.
     let f = w
         .admin
@@ -730,7 +741,7 @@ async fn check_repository_access_answers_rather_than_fails() {
     for url in [
         url,
         "https://github.com/gitpod-io/gitpod",
-        "git@github.com:gitpod-io/gitpod.git",
+        "ssh://git@github.com/gitpod-io/gitpod.git",
         "https://gitlab.com/gitpod-io/platform/backend/api.git",
         "https://bitbucket.org/gitpod/gitpod.git",
         "https://dev.azure.com/gitpod/platform/_git/api",
@@ -739,6 +750,8 @@ async fn check_repository_access_answers_rather_than_fails() {
         let r = access(&w.admin, &w.runner, url).await.unwrap_or_else(|f| panic!("{url}: {f:?}"));
         assert!(r.has_access && r.error_message.is_empty(), "{url}: {r:?}");
     }
+    let f = access(&w.admin, &w.runner, "git@github.com:gitpod-io/gitpod.git").await.unwrap_err();
+    assert_eq!((f.code.as_str(), f.bad_fields.as_slice()), ("invalid_argument", &["repositoryUrl".to_owned()][..]));
     // No access is an answer, not an error.
     let r = access(&w.bob, &w.runner, PRIVATE).await.unwrap();
     assert!(!r.has_access && r.error_message.contains("not found"), "{r:?}");

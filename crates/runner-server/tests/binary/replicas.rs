@@ -1,5 +1,6 @@
 //! Two replicas of the server, two processes of the real binary on one PostgreSQL, as behind a
-//! load balancer: read-your-writes across them, concurrent updates through both, a page token
+//! load balancer: read-your-writes across them, concurrent updates through both (64 writers ×
+//! 10 updates of one runner and of one SCM integration, every one acknowledged), a page token
 //! of one working on the other, one exchange token redeemed once across both, uniqueness
 //! whichever replica writes, and a replica killed with SIGKILL in a write burst losing nothing
 //! it acknowledged. (Prints one SKIPPED line where no PostgreSQL is reachable; CI requires it.)
@@ -8,6 +9,10 @@ use std::sync::{Arc, Mutex};
 
 use gitpod_api::gitpod::v1::*;
 use runner_store::testing::PgSchema;
+use runner_testkit::contention::{
+    UPDATES, WRITERS, assert_in_order, assert_whole_runner_update, assert_whole_scm_update, entra_integration,
+    runner_update, scm_update, updates_in_turn, writer_and_update,
+};
 use runner_testkit::{Client, Failure, Protocol, ServerProcess, outcome, rcs, rs};
 use serde_json::{Value, json};
 
@@ -242,5 +247,92 @@ async fn postgres_two_replicas_serve_one_deployment() {
         assert_eq!(sorted, ["already_exists", "ok"], "{protocol:?}");
     }
     drop((a, b));
+    schema.drop_schema().await;
+}
+
+/// 64 writers split over both replicas (and the four protocols), each updating one runner ten
+/// times in a row, then one SCM integration: every update is acknowledged (a writer that loses
+/// to the other replica waits for its turn instead of failing), the revision moves on once per
+/// update, each writer reads back its update or a later one, and the final state is one
+/// writer's last update, whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_writers_on_two_replicas_take_turns() {
+    let Some(Deployment { a, b, token, schema, _dir }) =
+        deployment("postgres_writers_on_two_replicas_take_turns").await
+    else {
+        return;
+    };
+    let store = schema.store().await;
+    let mut clients = Vec::new();
+    for w in 0..WRITERS {
+        let base = if w % 2 == 0 { &a.url } else { &b.url };
+        clients.push(Client::new(runner_testkit::ALL[(w / 2) % 4], base, Some(&token)).await);
+    }
+    let admin = Client::new(Protocol::ConnectJson, &a.url, Some(&token)).await;
+
+    // One runner.
+    let id = create(&admin, "contended").await.runner.unwrap().runner_id;
+    let uuid: uuid::Uuid = id.parse().unwrap();
+    let get = async |c: &Client| -> Runner {
+        let got: GetRunnerResponse =
+            c.call(&rs("GetRunner"), GetRunnerRequest { runner_id: id.clone() }).await.unwrap();
+        got.runner.unwrap()
+    };
+    let before = store.get_runner(uuid).await.unwrap().unwrap().revision;
+    let seen = updates_in_turn(
+        "UpdateRunner on two replicas",
+        &clients,
+        async |c, w, n| {
+            c.call::<_, UpdateRunnerResponse>(&rs("UpdateRunner"), runner_update(&id, w, n)).await.map(|_| ())
+        },
+        async |c| writer_and_update(&get(c).await.name, "writer "),
+    )
+    .await;
+    assert_in_order("UpdateRunner on two replicas", &seen);
+    let moved = store.get_runner(uuid).await.unwrap().unwrap().revision - before;
+    assert_eq!(moved, (WRITERS * UPDATES) as i64, "one revision per update, none lost");
+    let (_, n) = assert_whole_runner_update(&get(&admin).await);
+    assert_eq!(n, UPDATES - 1, "the final state is a writer's last update");
+
+    // One SCM integration (OAuth, so every update seals a secret to the runner's key).
+    let (secret_key, public_key) = runner_core::crypto::generate_runner_keypair();
+    let mut runner = store.get_runner(uuid).await.unwrap().unwrap();
+    runner.status.public_key = public_key.to_vec();
+    runner.revision += 1;
+    assert_eq!(store.update_runner(&runner).await.unwrap(), runner_core::store::WriteOutcome::Written);
+    let created: CreateScmIntegrationResponse =
+        admin.call(&rcs("CreateSCMIntegration"), entra_integration(&id)).await.unwrap();
+    let (scm_id, scm_uuid) = (created.id.clone(), created.id.parse::<uuid::Uuid>().unwrap());
+    let get = async |c: &Client| -> ScmIntegration {
+        let got: GetScmIntegrationResponse =
+            c.call(&rcs("GetSCMIntegration"), GetScmIntegrationRequest { id: scm_id.clone() }).await.unwrap();
+        got.integration.unwrap()
+    };
+    let before = store.get_scm_integration(scm_uuid).await.unwrap().unwrap().revision;
+    let seen = updates_in_turn(
+        "UpdateSCMIntegration on two replicas",
+        &clients,
+        async |c, w, n| {
+            let path = &rcs("UpdateSCMIntegration");
+            c.call::<_, UpdateScmIntegrationResponse>(path, scm_update(&scm_id, w, n)).await.map(|_| ())
+        },
+        async |c| writer_and_update(&get(c).await.oauth.unwrap().client_id, "client-"),
+    )
+    .await;
+    assert_in_order("UpdateSCMIntegration on two replicas", &seen);
+    let moved = store.get_scm_integration(scm_uuid).await.unwrap().unwrap().revision - before;
+    assert_eq!(moved, (WRITERS * UPDATES) as i64, "one revision per update, none lost");
+    let (_, n) = assert_whole_scm_update(&get(&admin).await, &secret_key);
+    assert_eq!(n, UPDATES - 1, "the final state is a writer's last update");
+    // The replicas did race each other, and the losers took the row's turn across them.
+    let mut turns = 0.0;
+    for base in [&a.url, &b.url] {
+        let text = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+        let line = text.lines().find(|l| l.starts_with("db_query_duration_seconds_count{op=\"write_turn\"}"));
+        turns += line.and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).unwrap_or(0.0);
+    }
+    eprintln!("write turns taken across replicas: {turns}");
+    assert!(turns > 0.0, "no writer lost a race to the other replica: the test did not test that");
+    drop((a, b, clients));
     schema.drop_schema().await;
 }

@@ -139,13 +139,18 @@ forward!(LLM_INTEGRATION, LlmIntegrationRepo {
 });
 
 /// `ServerRepo` by hand: `pool_usage` is not async.
-const SERVER: &[&str] = &["key_fingerprint", "pool_usage", "ping"];
+const SERVER: &[&str] = &["key_fingerprint", "write_turn", "pool_usage", "ping"];
 
 #[async_trait]
 impl ServerRepo for Recorder {
     async fn key_fingerprint(&self, fingerprint: &str) -> Result<String, StoreError> {
         self.saw("key_fingerprint");
         self.inner.key_fingerprint(fingerprint).await
+    }
+
+    async fn write_turn(&self, key: Uuid, wait: std::time::Duration) -> Result<Option<WriteTurn>, StoreError> {
+        self.saw("write_turn");
+        self.inner.write_turn(key, wait).await
     }
 
     fn pool_usage(&self) -> (u32, u32) {
