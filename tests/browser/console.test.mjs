@@ -310,7 +310,7 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
       await page.getByRole("button", { name: "Copied" }).waitFor();
       assert.equal(await page.evaluate(() => navigator.clipboard.readText()), created.exchangeToken);
       // The command that starts the runner's process, with the API URL the console uses.
-      const command = `runner-agent --api-url ${serverUrl} --runner-id ${runnerId} --exchange-token ${created.exchangeToken}`;
+      const command = `runner-agent --api-url ${serverUrl}${t.apiPath ?? ""} --runner-id ${runnerId} --exchange-token ${created.exchangeToken}`;
       assert.equal(await page.locator("#agent-command").textContent(), command);
       await page.getByRole("button", { name: "Copy command" }).click();
       await page.locator('[data-copy="agent-command"]', { hasText: "Copied" }).waitFor();
@@ -368,12 +368,12 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
       await waiting.getByRole("heading", { name: "Waiting for its runner process" }).waitFor();
       assert.equal(
         await waiting.locator("pre.command").textContent(),
-        `runner-agent --api-url ${serverUrl} --runner-id ${runnerId} --exchange-token EXCHANGE_TOKEN`,
+        `runner-agent --api-url ${serverUrl}${t.apiPath ?? ""} --runner-id ${runnerId} --exchange-token EXCHANGE_TOKEN`,
       );
       await page.getByRole("button", { name: "New exchange token" }).click();
       const command = await page.locator("#agent-command").textContent();
       const token = (await page.locator("#exchange-token").textContent()).trim();
-      assert.equal(command, `runner-agent --api-url ${serverUrl} --runner-id ${runnerId} --exchange-token ${token}`);
+      assert.equal(command, `runner-agent --api-url ${serverUrl}${t.apiPath ?? ""} --runner-id ${runnerId} --exchange-token ${token}`);
       assert.equal(await page.locator(".waiting").count(), 0, "the panel replaces the waiting note");
       const exchanged = await ok("IdentityService/ExchangeToken", { exchangeToken: token }, "");
       assert.ok(exchanged.accessToken.startsWith("gpr_"));
@@ -555,7 +555,7 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
         oauthPlaintextClientSecret: "console-client-secret",
       });
       await visit(page, `/context?runner=${oauthRunner}`);
-      await page.locator('input[name="contextUrl"]').fill("git@github.com:gitpod-io/gitpod.git");
+      await page.locator('input[name="contextUrl"]').fill("https://github.com/gitpod-io/gitpod/tree/main");
       await page.getByRole("button", { name: "Parse" }).click();
       const oauth = page.locator(".next-step a.oauth-step");
       await oauth.waitFor();
@@ -685,7 +685,7 @@ describe("at 390 px wide (a phone)", () => {
       const s = await openPage(serverUrl, { width: 390, height: 844 });
       try {
         const { page } = s;
-        await signIn(page, serverUrl, transport, serverUrl);
+        await signIn(page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`);
         await runnersHeading(page).waitFor();
         const someRunner = await runnerNamed("Iowa GPU pool");
         for (const hash of ["/runners", `/runners/${someRunner}`, "/runners/new", "/classes", "/scm", "/policies", "/tokens", "/context"]) {
@@ -727,7 +727,7 @@ describe("more than 100 runners", () => {
         const { runners } = await ok("RunnerService/ListRunners", { pagination: { pageSize: 100 } });
         assert.equal(runners.length, 100, "more than one page of the API");
         assert.ok(!runners.some((r) => r.runnerId === newest.runnerId), "the newest is not on the API's first page");
-        await signIn(page, serverUrl, transport, serverUrl);
+        await signIn(page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`);
         await runnersHeading(page).waitFor();
         const rows = page.locator("table.runners tbody tr");
         assert.equal(await rows.first().getAttribute("data-runner-id"), newest.runnerId, "newest first");

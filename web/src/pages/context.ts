@@ -67,10 +67,8 @@ function parsed(res: ParseContextURLResponse): HTMLElement {
   );
 }
 
-/** The host of a context URL (`https://HOST/…`, `ssh://git@HOST/…` or `git@HOST:…`), if it has one. */
+/** The host of a context URL (`https://HOST/…`, `ssh://git@HOST/…`), if it has one. */
 function hostOf(url: string): string | null {
-  const scp = /^[^@/]+@([^:/]+):/.exec(url);
-  if (scp) return scp[1];
   try {
     return new URL(url).host || null;
   } catch {
