@@ -306,8 +306,8 @@ pub fn query_value(uri: &Uri, name: &str) -> Option<String> {
     form_urlencoded::parse(uri.query()?.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
-/// Every RPC the server serves, by path, from the descriptor sets: the API's own, health and
-/// reflection (both versions).
+/// Every RPC the server serves, by path, from the descriptor sets: the API's own (of the
+/// [`SERVED_SERVICES`](crate::mount::SERVED_SERVICES)), health and reflection (both versions).
 pub fn rpcs() -> &'static HashMap<String, Rpc> {
     static RPCS: OnceLock<HashMap<String, Rpc>> = OnceLock::new();
     RPCS.get_or_init(|| {
@@ -320,7 +320,7 @@ pub fn rpcs() -> &'static HashMap<String, Rpc> {
         let mut rpcs = HashMap::new();
         for set in sets {
             let pool = prost_reflect::DescriptorPool::decode(set).expect("a served descriptor set decodes");
-            for service in pool.services() {
+            for service in pool.services().filter(|s| served(s.full_name())) {
                 for method in service.methods() {
                     let rpc = Rpc {
                         path: format!("/{}/{}", service.full_name(), method.name()),
@@ -336,6 +336,22 @@ pub fn rpcs() -> &'static HashMap<String, Rpc> {
             }
         }
         rpcs
+    })
+}
+
+/// Whether the server serves `service`: health and reflection, and of our own descriptor set the
+/// [`SERVED_SERVICES`](crate::mount::SERVED_SERVICES).
+fn served(service: &str) -> bool {
+    let ours = service.starts_with("gitpod.") || service.starts_with("runnerside.");
+    !ours || crate::mount::SERVED_SERVICES.contains(&service)
+}
+
+/// The services of the API's descriptor set that this server does not serve (yet).
+fn unserved_services() -> &'static [String] {
+    static UNSERVED: OnceLock<Vec<String>> = OnceLock::new();
+    UNSERVED.get_or_init(|| {
+        let pool = prost_reflect::DescriptorPool::decode(gitpod_api::FILE_DESCRIPTOR_SET).expect("the API decodes");
+        pool.services().map(|s| s.full_name().to_owned()).filter(|s| !served(s)).collect()
     })
 }
 
@@ -363,6 +379,12 @@ pub fn unknown_method_message(path: &str) -> String {
              POST /api/gitpod.v1.RunnerService/ListRunners with Content-Type: application/json"
         );
     };
+    if unserved_services().iter().any(|s| s == service) {
+        return format!(
+            "{service} is part of the API, but this server does not serve it; the services here are {}",
+            services.iter().copied().filter(|s| s.starts_with("gitpod.")).collect::<Vec<_>>().join(", ")
+        );
+    }
     if !services.contains(&service) {
         let api: Vec<&str> = services.iter().copied().filter(|s| s.starts_with("gitpod.")).collect();
         return match nearest(service, &services) {
