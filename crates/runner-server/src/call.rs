@@ -23,7 +23,7 @@ use crate::state::AppState;
 /// The prefix the official SDKs put in front of every path.
 const API_PREFIX: &str = "/api";
 /// Paths outside the RPC namespaces that belong to the API, never to the console.
-const API_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
+const API_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics", "/openapi.json", "/openapi.yaml"];
 
 /// One RPC the server knows, from the descriptor sets it serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +133,8 @@ pub struct CallKind {
     pub api_path: bool,
     /// The request came under the `/api` prefix.
     pub prefixed: bool,
-    /// `/healthz`, `/readyz` or `/metrics`: plain HTTP endpoints of the API, not RPCs.
+    /// `/healthz`, `/readyz`, `/metrics`, `/openapi.json` or `/openapi.yaml`: plain HTTP
+    /// endpoints of the API, not RPCs.
     pub probe: bool,
     /// The deadline the client set, counted from the request's arrival.
     pub deadline: ClientDeadline,
