@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use runner_server::config::{Cli, Command, LogFormat};
+use runner_server::config::{Cli, Command};
 use runner_server::run::{run, run_admin, shutdown_signal};
 
 #[tokio::main]
@@ -48,24 +48,19 @@ async fn main() -> ExitCode {
             _ => {}
         }
     }
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    match cli.config.log_format {
-        LogFormat::Json => logs.json().flatten_event(true).init(),
-        LogFormat::Pretty => logs.init(),
-    }
+    runner_server::telemetry::init_logs(cli.config.log_format);
     let result = match cli.command {
         None => run(&cli.config, None, shutdown_signal()).await,
         Some(Command::Admin(command)) => run_admin(&cli.config, command).await,
         Some(Command::Openapi { .. }) => unreachable!("answered before logging starts"),
     };
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    runner_server::telemetry::flush_logs();
+    code
 }

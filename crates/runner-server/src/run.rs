@@ -250,6 +250,7 @@ pub async fn shutdown_signal() {
             "{} received while shutting down: stopping at once; calls still in flight are cut off",
             second.name
         );
+        crate::telemetry::flush_logs();
         std::process::exit(128 + second.number);
     });
 }

@@ -21,6 +21,7 @@ use runner_core::model::{ApiEnum, RunnerPhase};
 use runner_core::store::Store;
 
 use crate::call::CallKind;
+use crate::config::LogFormat;
 
 pub const REQUEST_ID: &str = "x-request-id";
 /// How often recorded histogram samples are folded into their buckets.
@@ -54,6 +55,41 @@ pub fn record_code(code: &'static str) {
 /// `resource`), logged as an audit event when the call ends. Never given a secret.
 pub fn record_denial(resource: &str, reason: &str) {
     let _ = CALL.try_with(|c| c.lock().unwrap().denied = Some((resource.to_owned(), reason.to_owned())));
+}
+
+/// Log lines waiting for the writer thread before new ones are dropped (and counted in
+/// `log_lines_dropped_total`) rather than making calls wait for stderr.
+const LOG_BUFFER_LINES: usize = 64 * 1024;
+
+/// The log writer: its thread's guard (dropped to flush) and its count of dropped lines.
+static LOGS: Mutex<Option<tracing_appender::non_blocking::WorkerGuard>> = Mutex::new(None);
+static DROPPED_LOG_LINES: OnceLock<tracing_appender::non_blocking::ErrorCounter> = OnceLock::new();
+
+/// Installs the process's logger: lines to stderr in `format`, filtered by `RUST_LOG` (default
+/// `info`), written by a thread of their own through a bounded buffer, so that a call never
+/// waits on a write system call for its log line. [`flush_logs`] before the process ends.
+pub fn init_logs(format: LogFormat) {
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(LOG_BUFFER_LINES)
+        .thread_name("logs")
+        .finish(std::io::stderr());
+    let _ = DROPPED_LOG_LINES.set(writer.error_counter());
+    *LOGS.lock().unwrap() = Some(guard);
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(writer)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+        LogFormat::Pretty => logs.init(),
+    }
+}
+
+/// Writes out every buffered log line (waiting at most a second); later lines are lost. For
+/// the end of the process, including `std::process::exit`.
+pub fn flush_logs() {
+    drop(LOGS.lock().unwrap().take());
 }
 
 /// The process-wide Prometheus recorder (installed once; tests start many servers).
@@ -97,6 +133,7 @@ fn describe() {
     metrics::describe_gauge!("db_pool_connections", "Database pool connections: open, and idle among them.");
     metrics::describe_histogram!("db_ping_duration_seconds", "Round trips of the health monitor's database ping.");
     metrics::describe_histogram!("db_query_duration_seconds", "Storage calls by operation.");
+    metrics::describe_counter!("log_lines_dropped_total", "Log lines dropped because the log buffer was full.");
 }
 
 /// `GET /metrics`, in the Prometheus text format. Runners per phase and the database pool are
@@ -106,6 +143,8 @@ pub async fn metrics_endpoint(State((handle, store)): State<(PrometheusHandle, A
     let (open, idle) = store.pool_usage();
     metrics::gauge!("db_pool_connections", "state" => "open").set(f64::from(open));
     metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(idle));
+    metrics::counter!("log_lines_dropped_total")
+        .absolute(DROPPED_LOG_LINES.get().map_or(0, |dropped| dropped.dropped_lines()) as u64);
     if let Ok(Ok(counts)) =
         tokio::time::timeout(std::time::Duration::from_secs(2), store.count_runners_by_phase()).await
     {

@@ -23,6 +23,10 @@ pub enum Protocol {
     GrpcWeb,
 }
 
+/// How long an idle HTTP/1.1 connection stays in a client's pool: below the server's default
+/// header read timeout (10 s), after which the server closes an idle keep-alive connection.
+pub const POOL_IDLE: Duration = Duration::from_secs(5);
+
 pub const ALL: [Protocol; 4] = [Protocol::ConnectJson, Protocol::ConnectProto, Protocol::Grpc, Protocol::GrpcWeb];
 
 /// How a [`Client`] talks; the default is what the tests use.
@@ -148,6 +152,10 @@ impl Client {
             .unwrap_or_else(|e| panic!("{protocol:?} client for {base}: {e:#}"))
     }
 
+    /// Connects the way a client of `protocol` does. An HTTP/1.1 connection idle for
+    /// [`POOL_IDLE`] is not reused: a request sent on a keep-alive connection just as the server
+    /// closes it fails (`SendRequest`); real clients avoid that with an idle timeout below the
+    /// server's, as here.
     pub async fn connect(
         protocol: Protocol,
         base: &str,
@@ -156,7 +164,7 @@ impl Client {
     ) -> anyhow::Result<Self> {
         let transport = match protocol {
             Protocol::ConnectJson | Protocol::ConnectProto => {
-                let builder = reqwest::Client::builder();
+                let builder = reqwest::Client::builder().pool_idle_timeout(POOL_IDLE);
                 let builder = if options.http2 { builder.http2_prior_knowledge() } else { builder.http1_only() };
                 Transport::Connect { http: builder.build()?, json: protocol == Protocol::ConnectJson }
             }
@@ -172,8 +180,10 @@ impl Client {
                     .with_context(|| format!("gRPC connect to {base}"))?,
             ),
             Protocol::GrpcWeb => {
-                let http =
-                    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+                let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .pool_timer(hyper_util::rt::TokioTimer::new())
+                    .pool_idle_timeout(POOL_IDLE)
+                    .build_http();
                 Transport::GrpcWeb(Box::new(tower::Layer::layer(&tonic_web::GrpcWebClientLayer::new(), http)))
             }
         };
@@ -360,9 +370,19 @@ impl Client {
                         .map(|b| b.field_violations.into_iter().map(|v| (v.field, v.reason)).collect())
                         .unwrap_or_default()
                 };
+                // A transport error (no status from the server) names its causes too.
+                let mut message = status.message().to_owned();
+                let mut cause = std::error::Error::source(&status);
+                while let Some(e) = cause {
+                    let text = e.to_string();
+                    if !message.ends_with(&text) {
+                        message = format!("{message}: {text}");
+                    }
+                    cause = e.source();
+                }
                 Err(CallError::Failed(Failure {
                     code: code_name(status.code()).to_owned(),
-                    message: status.message().to_owned(),
+                    message,
                     http_status: None,
                     bad_fields: bad_request.iter().map(|(field, _)| field.clone()).collect(),
                     bad_request,

@@ -103,6 +103,8 @@ async fn metrics_and_log_lines_per_call_on_every_protocol() {
     assert!(metrics.contains("db_pool_connections{state=\"open\"}"), "{metrics}");
     assert!(metrics.contains("db_ping_duration_seconds_count"), "{metrics}");
     assert!(metrics.contains("db_query_duration_seconds_count{op=\"list_runners\"}"), "{metrics}");
+    // Log lines go through a bounded buffer to a writer thread; none was dropped here.
+    assert!(metrics.lines().any(|l| l == "log_lines_dropped_total 0"), "{metrics}");
 
     // One JSON log line per call, with every field.
     server.kill();
