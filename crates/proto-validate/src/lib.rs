@@ -23,9 +23,12 @@ mod wire;
 
 use std::collections::HashMap;
 
-pub use plan::BuildError;
-use plan::{FieldPlan, Ignore, MessagePlan, Shape, ValueKind};
-use rules::{Failed, ItemRules};
+pub use plan::{BuildError, Ignore};
+use plan::{FieldPlan, MessagePlan, Shape, ValueKind};
+use rules::Failed;
+pub use rules::{
+    BytesRules, EnumRules, Format, ItemRules, MapRules, NumRules, RepeatedRules, StringRules, TimeRules, TypeRules,
+};
 use wire::{Malformed, Raw, Val};
 
 /// One rule a message breaks.
@@ -45,6 +48,30 @@ impl Violation {
     pub fn reason(&self) -> String {
         self.rule.replace('.', "_").to_ascii_uppercase()
     }
+}
+
+/// The declared rules of one field, to describe them (an OpenAPI schema, say) rather than to
+/// check a value: [`Validator::field_rules`].
+#[derive(Debug, Clone, Copy)]
+pub struct FieldRules<'v> {
+    /// `required`: set (a field with presence), or non-zero (a scalar), or non-empty (a list or map).
+    pub required: bool,
+    pub ignore: Ignore,
+    /// The rules of the value: of its type for a singular field, `Repeated` or `Map` for a list
+    /// or map (their items, keys and values inside).
+    pub rules: Option<&'v TypeRules>,
+}
+
+/// A rule on several fields of a message: a `(buf.validate.oneof)` on a proto oneof, or a
+/// message-level `oneof` rule; [`Validator::oneof_rules`].
+#[derive(Debug, Clone, Copy)]
+pub struct OneofRules<'v> {
+    /// The fields' numbers.
+    pub fields: &'v [u32],
+    /// One of them must be set.
+    pub required: bool,
+    /// A message-level rule: at most one of them may be set (a proto oneof is exclusive anyway).
+    pub exclusive: bool,
 }
 
 /// The rules of every message of a descriptor set.
@@ -71,6 +98,27 @@ impl Validator {
     /// How many fields carry rules, over every message.
     pub fn rule_count(&self) -> usize {
         self.rule_count
+    }
+
+    /// The declared rules of field `number` of message `full_name`, if it has any.
+    pub fn field_rules(&self, full_name: &str, number: u32) -> Option<FieldRules<'_>> {
+        let plan = &self.messages[*self.by_name.get(full_name)?];
+        let field = plan.fields.iter().find(|f| f.number == number)?;
+        (field.required || field.rules.is_some()).then_some(FieldRules {
+            required: field.required,
+            ignore: field.ignore,
+            rules: field.rules.as_ref(),
+        })
+    }
+
+    /// The rules on several fields of message `full_name`.
+    pub fn oneof_rules(&self, full_name: &str) -> impl Iterator<Item = OneofRules<'_>> {
+        let plan = self.by_name.get(full_name).map(|i| &self.messages[*i]);
+        plan.into_iter().flat_map(|p| &p.oneofs).map(|o| OneofRules {
+            fields: &o.numbers,
+            required: o.required,
+            exclusive: o.exclusive,
+        })
     }
 
     /// Whether checking a message of this type can find anything.

@@ -54,7 +54,7 @@ pub struct RepeatedRules {
 }
 
 impl RepeatedRules {
-    pub fn check_list(&self, items: &[Val<'_>]) -> Vec<Failed> {
+    pub(crate) fn check_list(&self, items: &[Val<'_>]) -> Vec<Failed> {
         let n = items.len() as u64;
         let mut out = Vec::new();
         if let Some(min) = self.min_items.filter(|m| n < *m) {
@@ -79,7 +79,7 @@ pub struct MapRules {
 }
 
 impl MapRules {
-    pub fn check_size(&self, n: usize) -> Vec<Failed> {
+    pub(crate) fn check_size(&self, n: usize) -> Vec<Failed> {
         let n = n as u64;
         let mut out = Vec::new();
         if let Some(min) = self.min_pairs.filter(|m| n < *m) {
@@ -94,7 +94,7 @@ impl MapRules {
 
 impl TypeRules {
     /// Checks one value (never a list or map: those have their own checks).
-    pub fn check(&self, v: &Val<'_>) -> Vec<Failed> {
+    pub(crate) fn check(&self, v: &Val<'_>) -> Vec<Failed> {
         let one = match (self, v) {
             (TypeRules::Int(r), Val::Int(x)) => r.check(*x),
             (TypeRules::UInt(r), Val::UInt(x)) => r.check(*x),
@@ -135,7 +135,7 @@ pub struct NumRules<T> {
 }
 
 impl<T: Bound> NumRules<T> {
-    pub fn read(
+    pub(crate) fn read(
         at: &str,
         name: &str,
         rules: &DynamicMessage,
@@ -170,7 +170,7 @@ impl<T: Bound> NumRules<T> {
         Ok(out)
     }
 
-    pub fn check(&self, x: T) -> Option<Failed> {
+    pub(crate) fn check(&self, x: T) -> Option<Failed> {
         let name = &self.name;
         if let Some(c) = self.constant.filter(|c| *c != x) {
             return failed(format!("{name}.const"), format!("value must equal {c}"));
@@ -243,7 +243,7 @@ pub struct TimeRules {
 }
 
 impl TimeRules {
-    pub fn read(at: &str, name: &str, rules: &DynamicMessage) -> Result<Self, BuildError> {
+    pub(crate) fn read(at: &str, name: &str, rules: &DynamicMessage) -> Result<Self, BuildError> {
         check_rule_message(at, rules)?;
         let mut out = TimeRules {
             name: name.to_owned(),
@@ -284,7 +284,7 @@ impl TimeRules {
         format!("{}s", seconds(nanos))
     }
 
-    pub fn check(&self, x: i128) -> Option<Failed> {
+    pub(crate) fn check(&self, x: i128) -> Option<Failed> {
         let name = &self.name;
         if let Some(c) = self.constant.filter(|c| *c != x) {
             return failed(format!("{name}.const"), format!("value must equal {}", self.show(c)));
@@ -330,7 +330,7 @@ pub struct EnumRules {
 }
 
 impl EnumRules {
-    pub fn read(at: &str, rules: &DynamicMessage) -> Result<Self, BuildError> {
+    pub(crate) fn read(at: &str, rules: &DynamicMessage) -> Result<Self, BuildError> {
         let mut out = EnumRules::default();
         for (f, v) in rules.fields() {
             match f.name() {
@@ -345,7 +345,7 @@ impl EnumRules {
         Ok(out)
     }
 
-    pub fn check(&self, n: i32) -> Vec<Failed> {
+    pub(crate) fn check(&self, n: i32) -> Vec<Failed> {
         let mut out = Vec::new();
         if let Some(c) = self.constant.filter(|c| *c != n) {
             out.extend(failed("enum.const", format!("value must equal {c}")));
@@ -395,6 +395,11 @@ impl Format {
             "host_and_port" => Format::HostAndPort,
             _ => return None,
         })
+    }
+
+    /// The rule's name in `buf.validate.StringRules`: `uuid`, `uri_ref`, `host_and_port`.
+    pub fn name(self) -> &'static str {
+        self.describe().0
     }
 
     /// The rule id's last part, and what a valid value is.
@@ -451,7 +456,7 @@ pub struct StringRules {
 }
 
 impl StringRules {
-    pub fn read(at: &str, rules: &DynamicMessage) -> Result<Self, BuildError> {
+    pub(crate) fn read(at: &str, rules: &DynamicMessage) -> Result<Self, BuildError> {
         let mut out = StringRules::default();
         let text = |v: &Value| v.as_str().map(str::to_owned);
         for (f, v) in rules.fields() {
@@ -484,7 +489,7 @@ impl StringRules {
         Ok(out)
     }
 
-    pub fn check(&self, s: &str) -> Vec<Failed> {
+    pub(crate) fn check(&self, s: &str) -> Vec<Failed> {
         let mut out = Vec::new();
         let mut add = |f: Option<Failed>| out.extend(f);
         if let Some(c) = self.constant.as_deref().filter(|c| *c != s) {
@@ -565,7 +570,7 @@ pub struct BytesRules {
 }
 
 impl BytesRules {
-    pub fn read(at: &str, rules: &DynamicMessage) -> Result<Self, BuildError> {
+    pub(crate) fn read(at: &str, rules: &DynamicMessage) -> Result<Self, BuildError> {
         let mut out = BytesRules::default();
         let bytes = |v: &Value| v.as_bytes().map(|b| b.to_vec());
         for (f, v) in rules.fields() {
@@ -591,7 +596,7 @@ impl BytesRules {
         Ok(out)
     }
 
-    pub fn check(&self, b: &[u8]) -> Vec<Failed> {
+    pub(crate) fn check(&self, b: &[u8]) -> Vec<Failed> {
         let mut out = Vec::new();
         let mut add = |f: Option<Failed>| out.extend(f);
         let n = b.len() as u64;

@@ -208,34 +208,3 @@ fn rules_it_cannot_check_fail_the_plan() {
     ));
     assert!(matches!(Validator::new(&set), Err(BuildError::Unsupported { .. })));
 }
-
-/// What a check costs (docs/performance.md): `cargo test -p proto-validate --release --test rules
-/// -- --ignored --nocapture cost`.
-#[test]
-#[ignore = "a measurement, not a check"]
-fn cost_per_request() {
-    let v = gitpod();
-    let get = GetRunnerRequest { runner_id: UUID.into() };
-    let list = ListRunnersRequest {
-        pagination: Some(PaginationRequest { page_size: 50, token: "t".repeat(120) }),
-        filter: Some(list_runners_request::Filter {
-            creator_ids: vec![UUID.into(); 3],
-            kinds: vec![2],
-            providers: vec![1, 5],
-        }),
-    };
-    let create = CreateRunnerRequest { name: "Frankfurt build fleet".into(), provider: 1, ..Default::default() };
-    let n = 1_000_000u32;
-    for (what, run) in [
-        ("GetRunnerRequest", &(|| v.validate(&get).is_ok()) as &dyn Fn() -> bool),
-        ("ListRunnersRequest, filter of 6 values", &|| v.validate(&list).is_ok()),
-        ("CreateRunnerRequest", &|| v.validate(&create).is_ok()),
-        ("RunnerSpec (no rules)", &|| v.validate(&RunnerSpec::default()).is_ok()),
-    ] {
-        let start = std::time::Instant::now();
-        for _ in 0..n {
-            assert!(std::hint::black_box(run()));
-        }
-        println!("{what}: {:.0} ns per check", start.elapsed().as_nanos() as f64 / f64::from(n));
-    }
-}

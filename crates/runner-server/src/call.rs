@@ -23,7 +23,7 @@ use crate::state::AppState;
 /// The prefix the official SDKs put in front of every path.
 const API_PREFIX: &str = "/api";
 /// Paths outside the RPC namespaces that belong to the API, never to the console.
-const API_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
+const API_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics", "/openapi.json", "/openapi.yaml"];
 
 /// One RPC the server knows, from the descriptor sets it serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +133,8 @@ pub struct CallKind {
     pub api_path: bool,
     /// The request came under the `/api` prefix.
     pub prefixed: bool,
-    /// `/healthz`, `/readyz` or `/metrics`: plain HTTP endpoints of the API, not RPCs.
+    /// `/healthz`, `/readyz`, `/metrics`, `/openapi.json` or `/openapi.yaml`: plain HTTP
+    /// endpoints of the API, not RPCs.
     pub probe: bool,
     /// The deadline the client set, counted from the request's arrival.
     pub deadline: ClientDeadline,
@@ -306,8 +307,8 @@ pub fn query_value(uri: &Uri, name: &str) -> Option<String> {
     form_urlencoded::parse(uri.query()?.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
-/// Every RPC the server serves, by path, from the descriptor sets: the API's own (of the
-/// [`SERVED_SERVICES`](crate::mount::SERVED_SERVICES)), health and reflection (both versions).
+/// Every RPC the server serves, by path, from the descriptor sets: the API's own, health and
+/// reflection (both versions).
 pub fn rpcs() -> &'static HashMap<String, Rpc> {
     static RPCS: OnceLock<HashMap<String, Rpc>> = OnceLock::new();
     RPCS.get_or_init(|| {
@@ -320,7 +321,7 @@ pub fn rpcs() -> &'static HashMap<String, Rpc> {
         let mut rpcs = HashMap::new();
         for set in sets {
             let pool = prost_reflect::DescriptorPool::decode(set).expect("a served descriptor set decodes");
-            for service in pool.services().filter(|s| served(s.full_name())) {
+            for service in pool.services() {
                 for method in service.methods() {
                     let rpc = Rpc {
                         path: format!("/{}/{}", service.full_name(), method.name()),
@@ -336,22 +337,6 @@ pub fn rpcs() -> &'static HashMap<String, Rpc> {
             }
         }
         rpcs
-    })
-}
-
-/// Whether the server serves `service`: health and reflection, and of our own descriptor set the
-/// [`SERVED_SERVICES`](crate::mount::SERVED_SERVICES).
-fn served(service: &str) -> bool {
-    let ours = service.starts_with("gitpod.") || service.starts_with("runnerside.");
-    !ours || crate::mount::SERVED_SERVICES.contains(&service)
-}
-
-/// The services of the API's descriptor set that this server does not serve (yet).
-fn unserved_services() -> &'static [String] {
-    static UNSERVED: OnceLock<Vec<String>> = OnceLock::new();
-    UNSERVED.get_or_init(|| {
-        let pool = prost_reflect::DescriptorPool::decode(gitpod_api::FILE_DESCRIPTOR_SET).expect("the API decodes");
-        pool.services().map(|s| s.full_name().to_owned()).filter(|s| !served(s)).collect()
     })
 }
 
@@ -379,12 +364,6 @@ pub fn unknown_method_message(path: &str) -> String {
              POST /api/gitpod.v1.RunnerService/ListRunners with Content-Type: application/json"
         );
     };
-    if unserved_services().iter().any(|s| s == service) {
-        return format!(
-            "{service} is part of the API, but this server does not serve it; the services here are {}",
-            services.iter().copied().filter(|s| s.starts_with("gitpod.")).collect::<Vec<_>>().join(", ")
-        );
-    }
     if !services.contains(&service) {
         let api: Vec<&str> = services.iter().copied().filter(|s| s.starts_with("gitpod.")).collect();
         return match nearest(service, &services) {

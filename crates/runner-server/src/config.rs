@@ -248,6 +248,16 @@ pub enum Command {
     /// Manage organizations, users, service accounts, groups, roles and tokens.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Print the OpenAPI 3.1 description of the Connect JSON API (what GET /openapi.json
+    /// serves), or write it to a file.
+    Openapi {
+        /// Write it here instead of to stdout (docs/openapi.json in the source).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// YAML instead of JSON.
+        #[arg(long)]
+        yaml: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]

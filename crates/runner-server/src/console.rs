@@ -95,6 +95,7 @@ This address serves the API, not web pages:
   try      curl -H 'Authorization: Bearer TOKEN' -H 'Content-Type: application/json' -d '{{}}' \\
              {url}/api/gitpod.v1.RunnerService/ListRunners
   probes   {url}/healthz (alive), {url}/readyz (ready), {url}/metrics (Prometheus), grpc.health.v1.Health
+  OpenAPI  {url}/openapi.json (and /openapi.yaml): the Connect JSON API described, for REST tools
 
 The web console is not served here. To serve it from this address, build it and restart with --console-dir:
   (cd web && npm ci && npm run build)

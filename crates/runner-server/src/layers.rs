@@ -67,7 +67,8 @@ const ACCEPT_POST: &str = "application/json, application/proto, application/conn
 
 /// The answer for a request no service can take, in the caller's protocol, or `None` to go on.
 /// A path that names no RPC gets `unimplemented` (HTTP 404 on Connect, as connect-go answers an
-/// unknown procedure); an RPC's path without a content type we speak gets 415 with
+/// unknown procedure), a method of the descriptors no handler is mounted for `unimplemented`
+/// with HTTP 501; an RPC's path without a content type we speak gets 415 with
 /// `Accept-Post`, as the Connect protocol asks, and an `invalid_argument` body saying what to
 /// send. Probes are left to their routes, and GET and HEAD of paths outside the API to the
 /// console or the root page (which answer them before this layer).
@@ -75,6 +76,17 @@ fn unroutable(kind: &CallKind, req: &Request) -> Option<Response> {
     let page = matches!(*req.method(), http::Method::GET | http::Method::HEAD) && !kind.api_path;
     if kind.probe || page {
         return None;
+    }
+    // A method of the descriptors that no handler is mounted for (`GetIDToken`): `unimplemented`
+    // with its own HTTP status (501), as connect-go answers a method without a handler, instead
+    // of the router's bare 404. A GET of it goes on to the 405 of every POST-only method.
+    let unserved = kind.rpc.is_some_and(|r| r.is_api() && !crate::mount::is_served(&r.path));
+    if unserved && req.method() == http::Method::POST && kind.protocol != Protocol::Other {
+        let message = format!("{} is not implemented by this server", req.uri().path());
+        if kind.protocol.is_grpc_family() {
+            return Some(grpc_error(kind.protocol, tonic::Code::Unimplemented, &message));
+        }
+        return Some(connect_error(Code::Unimplemented, &message));
     }
     if kind.rpc.is_none() {
         let message = crate::call::unknown_method_message(req.uri().path());

@@ -19,6 +19,22 @@ async fn main() -> ExitCode {
         print!("{}", cli.config.printable());
         return ExitCode::SUCCESS;
     }
+    if let Some(Command::Openapi { out, yaml }) = &cli.command {
+        let text = if *yaml { runner_server::openapi::yaml() } else { runner_server::openapi::json() };
+        return match out {
+            None => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Some(path) => match std::fs::write(path, text) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("runner-server: cannot write {}: {e}", path.display());
+                    ExitCode::FAILURE
+                }
+            },
+        };
+    }
     if cli.command.is_none() {
         match (&cli.config.tls_cert, &cli.config.tls_key) {
             (Some(_), None) => {
@@ -36,6 +52,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         None => run(&cli.config, None, shutdown_signal()).await,
         Some(Command::Admin(command)) => run_admin(&cli.config, command).await,
+        Some(Command::Openapi { .. }) => unreachable!("answered before logging starts"),
     };
     let code = match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,7 +21,7 @@ use tonic_web::GrpcWebLayer;
 use tower::Layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::call::rpc_taking;
+use crate::call::{Rpc, rpc_taking};
 use crate::handlers::{configuration, host_tokens, identity, llm, runner_side, runners, scm, scm_questions};
 use crate::layers::{EmptyLists, Limits, fill_empty_lists, rpc_guard};
 use crate::state::AppState;
@@ -29,8 +29,8 @@ use crate::state::AppState;
 /// The services this server mounts: the `gitpod.v1` services with handlers (a subset of
 /// [`gitpod_api::SERVICE_NAMES`]) and our runner side
 /// ([`gitpod_api::RUNNER_SIDE_SERVICE_NAMES`]). The other services of the API are in the
-/// descriptor set but not served: a call to one gets `unimplemented` naming it
-/// ([`crate::call::unknown_method_message`]), never a stub's answer.
+/// descriptor set but not served: a call to one gets `unimplemented` ([`is_served`]), never a
+/// stub's answer. A unit test checks the list against what [`services`] registers.
 pub const SERVED_SERVICES: [&str; 4] = [
     "gitpod.v1.RunnerService",
     "gitpod.v1.RunnerConfigurationService",
@@ -72,73 +72,12 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let metrics = crate::telemetry::metrics_handle();
     // The declared input rules, read now so that one the validator cannot check stops start-up.
     crate::validation::rules();
-    let mut gets = GetRoutes::default();
-    let (runner_router, runner_grpc) = RunnerServiceTonicCompatibleBuilder::new()
-        .create_runner(gets.add(runners::create_runner))
-        .get_runner(gets.add(runners::get_runner))
-        .list_runners(gets.add(runners::list_runners))
-        .update_runner(gets.add(runners::update_runner))
-        .delete_runner(gets.add(runners::delete_runner))
-        .create_runner_token(gets.add(runners::create_runner_token))
-        .create_runner_logs_token(gets.add(runners::create_runner_logs_token))
-        .parse_context_url(gets.add(scm_questions::parse_context_url))
-        .search_repositories(gets.add(scm_questions::search_repositories))
-        .list_scm_organizations(gets.add(scm_questions::list_scm_organizations))
-        .check_authentication_for_host(gets.add(scm_questions::check_authentication_for_host))
-        .check_repository_access(gets.add(scm_questions::check_repository_access))
-        .list_runner_policies(gets.add(runners::list_runner_policies))
-        .create_runner_policy(gets.add(runners::create_runner_policy))
-        .update_runner_policy(gets.add(runners::update_runner_policy))
-        .delete_runner_policy(gets.add(runners::delete_runner_policy))
-        .with_state(state.clone())
-        .build();
-
-    let (config_router, config_grpc) = RunnerConfigurationServiceTonicCompatibleBuilder::new()
-        .create_host_authentication_token(gets.add(host_tokens::create_host_authentication_token))
-        .get_host_authentication_token(gets.add(host_tokens::get_host_authentication_token))
-        .list_host_authentication_tokens(gets.add(host_tokens::list_host_authentication_tokens))
-        .update_host_authentication_token(gets.add(host_tokens::update_host_authentication_token))
-        .delete_host_authentication_token(gets.add(host_tokens::delete_host_authentication_token))
-        .get_runner_configuration_schema(gets.add(configuration::get_runner_configuration_schema))
-        .create_scm_integration(gets.add(scm::create_scm_integration))
-        .get_scm_integration(gets.add(scm::get_scm_integration))
-        .list_scm_integrations(gets.add(scm::list_scm_integrations))
-        .update_scm_integration(gets.add(scm::update_scm_integration))
-        .delete_scm_integration(gets.add(scm::delete_scm_integration))
-        .create_environment_class(gets.add(configuration::create_environment_class))
-        .get_environment_class(gets.add(configuration::get_environment_class))
-        .list_environment_classes(gets.add(configuration::list_environment_classes))
-        .update_environment_class(gets.add(configuration::update_environment_class))
-        .validate_runner_configuration(gets.add(configuration::validate_runner_configuration))
-        .create_llm_integration(gets.add(llm::create_llm_integration))
-        .get_llm_integration(gets.add(llm::get_llm_integration))
-        .list_llm_integrations(gets.add(llm::list_llm_integrations))
-        .update_llm_integration(gets.add(llm::update_llm_integration))
-        .delete_llm_integration(gets.add(llm::delete_llm_integration))
-        .with_state(state.clone())
-        .build();
-
-    let (identity_router, identity_grpc) = IdentityServiceTonicCompatibleBuilder::new()
-        .get_authenticated_identity(gets.add(identity::get_authenticated_identity))
-        .exchange_token(gets.add(identity::exchange_token))
-        .with_state(state.clone())
-        .build();
-
-    // The runner side (our own service, package runnerside.v1): what a runner process calls
-    // about itself.
-    let (interaction_router, interaction_grpc) = RunnerInteractionServiceTonicCompatibleBuilder::new()
-        .refresh_runner_access_token(gets.add(runner_side::refresh_runner_access_token))
-        .signup(gets.add(runner_side::signup))
-        .update_runner_status(gets.add(runner_side::update_runner_status))
-        .update_runner_configuration_schema(gets.add(runner_side::update_runner_configuration_schema))
-        .list_runner_environment_classes(gets.add(runner_side::list_runner_environment_classes))
-        .list_runner_scm_integrations(gets.add(runner_side::list_runner_scm_integrations))
-        .get_host_authentication_token_value(gets.add(runner_side::get_host_authentication_token_value))
-        .mark_runner_deleted(gets.add(runner_side::mark_runner_deleted))
-        .check_oauth_state(gets.add(runner_side::check_oauth_state))
-        .store_oauth_host_token(gets.add(runner_side::store_oauth_host_token))
-        .with_state(state.clone())
-        .build();
+    let mut mounted = Mounted::default();
+    let services = services(&mut mounted);
+    let (runner_router, runner_grpc) = services.runner.with_state(state.clone()).build();
+    let (config_router, config_grpc) = services.configuration.with_state(state.clone()).build();
+    let (identity_router, identity_grpc) = services.identity.with_state(state.clone()).build();
+    let (interaction_router, interaction_grpc) = services.interaction.with_state(state.clone()).build();
     let state_for_gets = state;
 
     let max = options.max_message_bytes;
@@ -170,7 +109,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let identity_router = identity_router.layer(lists.clone());
     let interaction_router = interaction_router.layer(lists.clone());
 
-    let gets = gets.0.with_state(state_for_gets).layer(lists.clone());
+    let gets = mounted.gets.with_state(state_for_gets).layer(lists.clone());
     let web = GrpcWebLayer::new();
     let switch = MakeServiceBuilder::new()
         .receive_max_bytes(max)
@@ -197,7 +136,9 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
             Router::new()
                 .route("/metrics", get(crate::telemetry::metrics_endpoint))
                 .with_state((metrics, metrics_store)),
-        );
+        )
+        .route("/openapi.json", get(crate::openapi::json_endpoint))
+        .route("/openapi.yaml", get(crate::openapi::yaml_endpoint));
     let api = Router::new()
         .merge(probes)
         .fallback_service(switch)
@@ -228,16 +169,108 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
     )
 }
 
-/// Connect GET routes (`?connect=v1&encoding=json|proto&message=…`), for exactly the methods the
-/// descriptors mark `NO_SIDE_EFFECTS` ([`crate::call::Rpc::side_effect_free`]). connectrpc-axum's
-/// tonic-compatible builders register POST only; [`GetRoutes::add`] passes each handler through
-/// on its way to the builder and adds the same handler's GET route to a second router, which
-/// axum merges with the POST routes (shared/spec/stack.md §5.1). A GET of any other method stays
-/// 405 with `Allow: POST`.
-#[derive(Default)]
-struct GetRoutes(Router<AppState>);
+/// Every API service with its handlers registered: the one place a service or method is
+/// mounted. [`app`] gives them the state and serves them; [`served_rpcs`] lists what they serve
+/// (for the OpenAPI document) without a state. A new service is a new field here.
+struct Services {
+    runner: RunnerServiceTonicCompatibleBuilder<AppState>,
+    configuration: RunnerConfigurationServiceTonicCompatibleBuilder<AppState>,
+    identity: IdentityServiceTonicCompatibleBuilder<AppState>,
+    /// The runner side (our own service, package runnerside.v1): what a runner process calls
+    /// about itself.
+    interaction: RunnerInteractionServiceTonicCompatibleBuilder<AppState>,
+}
 
-impl GetRoutes {
+fn services(m: &mut Mounted) -> Services {
+    let runner = RunnerServiceTonicCompatibleBuilder::new()
+        .create_runner(m.add(runners::create_runner))
+        .get_runner(m.add(runners::get_runner))
+        .list_runners(m.add(runners::list_runners))
+        .update_runner(m.add(runners::update_runner))
+        .delete_runner(m.add(runners::delete_runner))
+        .create_runner_token(m.add(runners::create_runner_token))
+        .create_runner_logs_token(m.add(runners::create_runner_logs_token))
+        .parse_context_url(m.add(scm_questions::parse_context_url))
+        .search_repositories(m.add(scm_questions::search_repositories))
+        .list_scm_organizations(m.add(scm_questions::list_scm_organizations))
+        .check_authentication_for_host(m.add(scm_questions::check_authentication_for_host))
+        .check_repository_access(m.add(scm_questions::check_repository_access))
+        .list_runner_policies(m.add(runners::list_runner_policies))
+        .create_runner_policy(m.add(runners::create_runner_policy))
+        .update_runner_policy(m.add(runners::update_runner_policy))
+        .delete_runner_policy(m.add(runners::delete_runner_policy));
+
+    let configuration = RunnerConfigurationServiceTonicCompatibleBuilder::new()
+        .create_host_authentication_token(m.add(host_tokens::create_host_authentication_token))
+        .get_host_authentication_token(m.add(host_tokens::get_host_authentication_token))
+        .list_host_authentication_tokens(m.add(host_tokens::list_host_authentication_tokens))
+        .update_host_authentication_token(m.add(host_tokens::update_host_authentication_token))
+        .delete_host_authentication_token(m.add(host_tokens::delete_host_authentication_token))
+        .get_runner_configuration_schema(m.add(configuration::get_runner_configuration_schema))
+        .create_scm_integration(m.add(scm::create_scm_integration))
+        .get_scm_integration(m.add(scm::get_scm_integration))
+        .list_scm_integrations(m.add(scm::list_scm_integrations))
+        .update_scm_integration(m.add(scm::update_scm_integration))
+        .delete_scm_integration(m.add(scm::delete_scm_integration))
+        .create_environment_class(m.add(configuration::create_environment_class))
+        .get_environment_class(m.add(configuration::get_environment_class))
+        .list_environment_classes(m.add(configuration::list_environment_classes))
+        .update_environment_class(m.add(configuration::update_environment_class))
+        .validate_runner_configuration(m.add(configuration::validate_runner_configuration))
+        .create_llm_integration(m.add(llm::create_llm_integration))
+        .get_llm_integration(m.add(llm::get_llm_integration))
+        .list_llm_integrations(m.add(llm::list_llm_integrations))
+        .update_llm_integration(m.add(llm::update_llm_integration))
+        .delete_llm_integration(m.add(llm::delete_llm_integration));
+
+    let identity = IdentityServiceTonicCompatibleBuilder::new()
+        .get_authenticated_identity(m.add(identity::get_authenticated_identity))
+        .exchange_token(m.add(identity::exchange_token));
+
+    let interaction = RunnerInteractionServiceTonicCompatibleBuilder::new()
+        .refresh_runner_access_token(m.add(runner_side::refresh_runner_access_token))
+        .signup(m.add(runner_side::signup))
+        .update_runner_status(m.add(runner_side::update_runner_status))
+        .update_runner_configuration_schema(m.add(runner_side::update_runner_configuration_schema))
+        .list_runner_environment_classes(m.add(runner_side::list_runner_environment_classes))
+        .list_runner_scm_integrations(m.add(runner_side::list_runner_scm_integrations))
+        .get_host_authentication_token_value(m.add(runner_side::get_host_authentication_token_value))
+        .mark_runner_deleted(m.add(runner_side::mark_runner_deleted))
+        .check_oauth_state(m.add(runner_side::check_oauth_state))
+        .store_oauth_host_token(m.add(runner_side::store_oauth_host_token));
+
+    Services { runner, configuration, identity, interaction }
+}
+
+/// The paths of every RPC the server mounts (`/gitpod.v1.RunnerService/ListRunners`), sorted:
+/// read from the registrations themselves, so a new method or service is listed with no edit.
+pub fn served_rpcs() -> Vec<String> {
+    let mut mounted = Mounted::default();
+    let _ = services(&mut mounted);
+    let mut paths: Vec<String> = mounted.rpcs.into_iter().map(|r| r.path.clone()).collect();
+    paths.sort();
+    paths
+}
+
+/// Whether a handler is mounted for the RPC at `path` (`/gitpod.v1.RunnerService/ListRunners`).
+pub fn is_served(path: &str) -> bool {
+    static SERVED: std::sync::OnceLock<std::collections::HashSet<String>> = std::sync::OnceLock::new();
+    SERVED.get_or_init(|| served_rpcs().into_iter().collect()).contains(path)
+}
+
+/// What [`services`] registers, seen on its way: each handler passes through [`Mounted::add`],
+/// which notes its RPC (by the request type it takes) and, for exactly the methods the
+/// descriptors mark `NO_SIDE_EFFECTS` ([`crate::call::Rpc::side_effect_free`]), adds the same
+/// handler's Connect GET route (`?connect=v1&encoding=json|proto&message=…`) to a second router.
+/// connectrpc-axum's tonic-compatible builders register POST only; axum merges the GET routes
+/// with them (shared/spec/stack.md §5.1). A GET of any other method stays 405 with `Allow: POST`.
+#[derive(Default)]
+struct Mounted {
+    gets: Router<AppState>,
+    rpcs: Vec<&'static Rpc>,
+}
+
+impl Mounted {
     fn add<F, T, Req, Resp>(&mut self, handler: F) -> F
     where
         connectrpc_axum::handler::ConnectHandlerWrapper<F, Req, Resp>: axum::handler::Handler<T, AppState>,
@@ -245,9 +278,12 @@ impl GetRoutes {
         T: 'static,
         Req: prost::Name,
     {
-        if let Some(rpc) = rpc_taking(&Req::full_name()).filter(|r| r.side_effect_free && r.is_unary()) {
+        let rpc = rpc_taking(&Req::full_name())
+            .unwrap_or_else(|| panic!("no API method takes {}: a handler mounted for no RPC", Req::full_name()));
+        self.rpcs.push(rpc);
+        if rpc.side_effect_free && rpc.is_unary() {
             let route = connectrpc_axum::handler::get_connect::<F, T, AppState, Req, Resp>(handler.clone());
-            self.0 = std::mem::take(&mut self.0).route(&rpc.path, route);
+            self.gets = std::mem::take(&mut self.gets).route(&rpc.path, route);
         }
         handler
     }
@@ -290,4 +326,20 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
             "x-request-id",
         ]))
         .max_age(Duration::from_secs(7200))
+}
+
+#[cfg(test)]
+mod tests {
+    /// [`super::SERVED_SERVICES`] names exactly the services something is registered for.
+    #[test]
+    fn the_served_services_are_those_with_handlers() {
+        let mut registered: Vec<String> = super::served_rpcs()
+            .iter()
+            .map(|path| path.trim_start_matches('/').split('/').next().unwrap().to_owned())
+            .collect();
+        registered.dedup();
+        let mut listed: Vec<String> = super::SERVED_SERVICES.iter().map(|s| s.to_string()).collect();
+        listed.sort();
+        assert_eq!(registered, listed);
+    }
 }

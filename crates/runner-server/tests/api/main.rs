@@ -13,6 +13,7 @@ mod fuzz_regressions;
 mod health;
 mod host_tokens;
 mod llm;
+mod openapi;
 mod protocol;
 mod runner_side;
 mod runners;

@@ -466,8 +466,8 @@ async fn every_rpc_of_every_service_is_served_on_every_protocol() {
 #[tokio::test]
 async fn services_of_the_api_that_are_not_served_answer_unimplemented_naming_the_service() {
     // The descriptor set has every service of the API; the ones without handlers are not mounted,
-    // so each of their methods is `unimplemented` on every protocol (404 on Connect), with a
-    // message that says the service is not served here rather than that it does not exist.
+    // so each of their methods is `unimplemented` on every protocol (501 on Connect), saying it
+    // is not implemented here rather than that it does not exist.
     let server = TestServer::start().await;
     let pool = prost_reflect::DescriptorPool::decode(gitpod_api::FILE_DESCRIPTOR_SET).unwrap();
     let unserved: Vec<&str> =
@@ -492,10 +492,11 @@ async fn services_of_the_api_that_are_not_served_answer_unimplemented_naming_the
         for (service, path) in &methods {
             let f = c.call::<_, UpdateRunnerResponse>(path, UpdateRunnerResponse {}).await.unwrap_err();
             assert_eq!(f.code, "unimplemented", "{protocol:?} {path}: {f:?}");
-            assert!(
-                f.message.contains(&format!("{service} is part of the API, but this server does not serve it")),
-                "{f:?}"
-            );
+            assert!(path.starts_with(&format!("/{service}/")));
+            assert!(f.message.contains(&format!("{path} is not implemented by this server")), "{f:?}");
+            if matches!(protocol, runner_testkit::Protocol::ConnectJson | runner_testkit::Protocol::ConnectProto) {
+                assert_eq!(f.http_status, Some(501), "{protocol:?} {path}: {f:?}");
+            }
         }
     }
 }

@@ -397,3 +397,21 @@ fn console_dir_from_the_config_file_must_hold_a_built_console() {
     assert!(stderr.contains("has no index.html") && stderr.contains("npm run build"), "{stderr}");
     assert!(!dir.path().join("db.sqlite").exists(), "refused before opening the database");
 }
+
+#[test]
+fn the_openapi_subcommand_prints_or_writes_the_served_document() {
+    // No database, key or port: it only describes.
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin()).arg("openapi").current_dir(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(printed, runner_server::openapi::json());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "it creates no database or key file");
+    let file = dir.path().join("openapi.json");
+    let status = Command::new(bin()).args(["openapi", "--out"]).arg(&file).status().unwrap();
+    assert!(status.success());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), printed);
+    let yaml = Command::new(bin()).args(["openapi", "--yaml"]).output().unwrap();
+    let from_yaml: serde_json::Value = serde_yaml::from_slice(&yaml.stdout).unwrap();
+    assert_eq!(&from_yaml, runner_server::openapi::document());
+}
