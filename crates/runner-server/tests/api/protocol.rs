@@ -464,7 +464,7 @@ async fn every_rpc_of_every_service_is_served_on_every_protocol() {
 }
 
 #[tokio::test]
-async fn services_of_the_api_that_are_not_served_answer_unimplemented_naming_the_service() {
+async fn services_of_the_api_that_are_not_served_answer_unimplemented() {
     // The descriptor set has every service of the API; the ones without handlers are not mounted,
     // so each of their methods is `unimplemented` on every protocol (501 on Connect), saying it
     // is not implemented here rather than that it does not exist.
