@@ -5,6 +5,7 @@
 #     integration tests over Connect JSON, Connect binary, gRPC and gRPC-web);
 #   - the PostgreSQL storage suite and two-replica tests (RUNNER_TEST_POSTGRES_URL);
 #   - buf lint and buf build (buf from the npm registry, in .tools/node);
+#   - @redocly/cli lint of the OpenAPI description, docs/openapi.json (npm, in .tools/node);
 #   - gitpod-api as a library: its documentation with warnings as errors (every generated item
 #     carries its proto comment), the quick-start doctest, `cargo package` (built from the
 #     packaged copy alone);
@@ -54,6 +55,14 @@ if [ ! -x .tools/node/node_modules/.bin/buf ]; then
 fi
 .tools/node/node_modules/.bin/buf lint
 .tools/node/node_modules/.bin/buf build -o /dev/null
+
+# The OpenAPI description: docs/openapi.json is what the server serves (a cargo test checks it);
+# here a standard linter checks the document itself (redocly.yaml: the recommended rules).
+step "OpenAPI: @redocly/cli lint docs/openapi.json"
+if [ ! -x .tools/node/node_modules/.bin/redocly ]; then
+  (cd .tools/node && npm install --no-audit --no-fund --silent @redocly/cli@2.77.0)
+fi
+REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true .tools/node/node_modules/.bin/redocly lint docs/openapi.json
 
 step "gitpod-api as a library: docs, the quick-start doctest, the package"
 RUSTDOCFLAGS="-D warnings" cargo doc -p gitpod-api --no-deps

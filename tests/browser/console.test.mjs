@@ -748,3 +748,30 @@ describe("more than 100 runners", () => {
     });
   }
 });
+
+describe("API reference at /docs", () => {
+  test("Swagger UI renders the served OpenAPI document, loading nothing from another origin", async () => {
+    const s = await openPage(serverUrl);
+    try {
+      const { page } = s;
+      const requests = [];
+      page.on("request", (request) => requests.push(request.url()));
+      await page.goto(`${serverUrl}/docs`);
+      assert.equal(new URL(page.url()).pathname, "/docs/", "/docs is the reference page");
+      // A known operation, with its method's proto comment.
+      const createRunner = page.locator('.opblock-post [data-path="/gitpod.v1.RunnerService/CreateRunner"]');
+      await createRunner.first().waitFor();
+      await createRunner.first().click();
+      await page.getByText("Creates a runner", { exact: false }).first().waitFor();
+      // The Connect GET form of a NO_SIDE_EFFECTS method, and the title from the document.
+      await page.locator('.opblock-get [data-path="/gitpod.v1.RunnerService/GetRunner"]').first().waitFor();
+      await page.getByText("Ona runner management API (runner-server)").first().waitFor();
+      assert.ok(requests.some((url) => new URL(url).pathname === "/openapi.json"), "it read /openapi.json");
+      const elsewhere = requests.filter((url) => !url.startsWith("data:") && new URL(url).origin !== serverUrl);
+      assert.deepEqual(elsewhere, [], "no CDN or other origin at run time");
+      assert.deepEqual(s.scriptErrors, []);
+    } finally {
+      await s.context.close();
+    }
+  });
+});
