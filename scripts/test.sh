@@ -30,7 +30,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it starts, in seconds since the command started (where a run's time goes).
+step() { printf '\n==> [%ss] %s\n' "$SECONDS" "$*"; }
 
 step "cargo test --workspace (all but the PostgreSQL tests)"
 cargo test --workspace --all-targets -- --skip postgres
