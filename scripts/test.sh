@@ -13,8 +13,10 @@
 #     gitpod-api with only its `client` feature (tests/downstream/): its dependency tree holds no
 #     axum, connectrpc-axum or HTTP server, and it runs against a live server;
 #   - the README walkthrough (a runner agent from creation to deletion): tests/walkthrough/run.sh;
-#   - the third-party clients (buf curl, Python grpcio, Node connect-node, curl) against a live
-#     server: tests/interop/run.sh;
+#   - the third-party clients (buf curl, Python grpcio, Node connect-node, curl, and a Python
+#     client generated from the OpenAPI description) against a live server: tests/interop/run.sh;
+#   - Schemathesis on every operation of the OpenAPI description (no 5xx, answers conform, the
+#     server stays up): tests/schemathesis/run.sh;
 #   - the official SDKs: tests/sdk/run.sh;
 #   - the web console (web/) in Debian's headless Chromium, over gRPC-web and Connect and from
 #     another origin, against a live server: tests/browser/run.sh (UPDATE_SCREENSHOT=1 also
@@ -28,7 +30,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it starts, in seconds since the command started (where a run's time goes).
+step() { printf '\n==> [%ss] %s\n' "$SECONDS" "$*"; }
 
 step "cargo test --workspace (all but the PostgreSQL tests)"
 cargo test --workspace --all-targets -- --skip postgres
@@ -104,8 +107,11 @@ kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=
 step "README walkthrough: a runner from creation to deletion"
 bash tests/walkthrough/run.sh
 
-step "third-party clients: buf curl, grpcio, connect-node, curl"
+step "third-party clients: buf curl, grpcio, connect-node, curl, a client generated from the OpenAPI description"
 bash tests/interop/run.sh
+
+step "Schemathesis: every operation of the OpenAPI description, seeded, against a live server"
+bash tests/schemathesis/run.sh
 
 step "official SDKs: gitpod-sdk 0.11.0 and 1.2.0"
 bash tests/sdk/run.sh

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Third-party client interop tests for runner-server.
 #
-#   bash tests/interop/run.sh [CLIENT...]     CLIENT: buf-curl grpcio connect-node curl (default: all)
+#   bash tests/interop/run.sh [CLIENT...]     CLIENT: buf-curl grpcio connect-node curl openapi-python
+#                                             (default: all)
 #
 # 1. installs the clients if missing: a Python venv in .tools/venv (grpcio, grpcio-tools, protobuf)
 #    and the Node packages of tests/interop/node (npm ci from its package-lock.json);
-# 2. generates stubs into tests/interop/py/gen and tests/interop/node/gen;
+#    and openapi-python-client in .tools/openapi-python-client;
+# 2. generates stubs into tests/interop/py/gen and tests/interop/node/gen, and (once the server
+#    runs) a Python client from its GET /openapi.json into tests/interop/py/openapi_gen;
 # 3. starts the server ($RUNNER_SERVER_BIN, default target/debug/runner-server, built if missing)
 #    on a free port with a fresh temporary database, and reads the admin token it prints on its
 #    first start (passed to the clients as INTEROP_TOKEN, never printed);
@@ -44,6 +47,20 @@ if [ ! -x "$NODE_DIR/node_modules/.bin/buf" ] || [ ! -x "$NODE_DIR/node_modules/
     (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error)
   else
     (cd "$NODE_DIR" && npm install --no-audit --no-fund --loglevel=error)
+  fi
+fi
+
+# The generated-client test: openapi-python-client (PyPI) in its own venv; its generated package
+# needs only what the generator itself depends on (httpx, attrs, python-dateutil).
+OPC_VENV=.tools/openapi-python-client
+OPC_PY=$OPC_VENV/bin/python
+if [ " $* " = "  " ] || [[ " $* " == *" openapi-python "* ]]; then
+  if ! "$OPC_PY" -c 'import openapi_python_client, httpx, attrs, dateutil' 2>/dev/null; then
+    PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3 || true)}"
+    [ -n "$PYTHON" ] || die "python3 is required"
+    log "installing openapi-python-client into $OPC_VENV"
+    [ -x "$OPC_PY" ] || "$PYTHON" -m venv "$OPC_VENV"
+    "$OPC_PY" -m pip install --quiet --disable-pip-version-check 'openapi-python-client==0.29.1'
   fi
 fi
 
@@ -99,6 +116,17 @@ INTEROP_TOKEN=$ADMIN_TOKEN
 log "server at $URL"
 export INTEROP_TOKEN
 
+# The OpenAPI client is generated from the document the live server serves.
+if [ " $* " = "  " ] || [[ " $* " == *" openapi-python "* ]]; then
+  log "generating a Python client from $URL/openapi.json (openapi-python-client)"
+  curl -fsS "$URL/openapi.json" -o "$WORK/openapi.json" || die "GET /openapi.json failed"
+  printf 'project_name_override: runner-api-client\npackage_name_override: runner_api_client\n' >"$WORK/opc.yaml"
+  rm -rf "$HERE/py/openapi_gen"
+  "$OPC_VENV/bin/openapi-python-client" generate --path "$WORK/openapi.json" --config "$WORK/opc.yaml" \
+    --meta none --output-path "$HERE/py/openapi_gen/runner_api_client" >"$WORK/opc.log" 2>&1 \
+    || { cat "$WORK/opc.log" >&2; die "openapi-python-client could not generate a client"; }
+fi
+
 # --- 4. clients -------------------------------------------------------------------------------
 client_command() {
   case "$1" in
@@ -106,11 +134,12 @@ client_command() {
     grpcio) echo "$PY $HERE/py/grpcio_client.py" ;;
     connect-node) echo "node $NODE_DIR/connect_client.mjs" ;;
     curl) echo "$PY $HERE/py/curl_client.py" ;;
-    *) die "unknown client $1 (known: buf-curl grpcio connect-node curl)" ;;
+    openapi-python) echo "$OPC_PY $HERE/py/openapi_client.py" ;;
+    *) die "unknown client $1 (known: buf-curl grpcio connect-node curl openapi-python)" ;;
   esac
 }
 CLIENTS=("$@")
-[ ${#CLIENTS[@]} -gt 0 ] || CLIENTS=(buf-curl grpcio connect-node curl)
+[ ${#CLIENTS[@]} -gt 0 ] || CLIENTS=(buf-curl grpcio connect-node curl openapi-python)
 
 PASSED=0
 FAILED=0

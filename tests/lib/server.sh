@@ -34,3 +34,24 @@ start_server() {
     return 1
   fi
 }
+
+# server_bin ROOT: sets BIN to $RUNNER_SERVER_BIN, else to ROOT's debug build, building it first.
+server_bin() {
+  if [ -n "${RUNNER_SERVER_BIN:-}" ]; then
+    BIN="$RUNNER_SERVER_BIN"
+  else
+    echo "== building runner-server (debug)" >&2
+    cargo build --quiet -p runner-server --bins
+    BIN="${CARGO_TARGET_DIR:-$1/target}/debug/runner-server"
+  fi
+  [ -x "$BIN" ] || { echo "server_bin: server binary $BIN not found" >&2; return 1; }
+}
+
+# end_server: SIGTERM to SERVER_PID, if it runs, and waits for it to exit.
+end_server() {
+  if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=""
+}

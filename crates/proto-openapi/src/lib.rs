@@ -22,9 +22,9 @@
 
 mod schema;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use prost_reflect::{DescriptorPool, FileDescriptor, MethodDescriptor};
+use prost_reflect::{DescriptorPool, FileDescriptor, Kind, MessageDescriptor, MethodDescriptor};
 use serde_json::{Map, Value, json};
 
 /// What [`document`] cannot describe.
@@ -91,7 +91,8 @@ pub fn document(descriptor_set: &[u8], served: &[String], options: &Options<'_>)
         methods.insert(path.clone(), method);
     }
 
-    let mut schemas = schema::Schemas::new(&validator, &comments);
+    let answers = reached(methods.values().map(|m| m.output()));
+    let mut schemas = schema::Schemas::new(&validator, &comments, answers);
     let mut paths = Map::new();
     let mut tags: BTreeMap<String, Value> = BTreeMap::new();
     for (path, method) in &methods {
@@ -204,6 +205,8 @@ fn error_statuses(ok: Value) -> Value {
     let mut statuses: Vec<u16> = CONNECT_CODES.iter().map(|(_, s)| *s).collect();
     statuses.sort_unstable();
     statuses.dedup();
+    statuses.push(415);
+    statuses.sort_unstable();
     for status in statuses {
         responses.insert(status.to_string(), json!({ "$ref": format!("#/components/responses/Error{status}") }));
     }
@@ -227,6 +230,14 @@ fn error_responses() -> Value {
             }),
         );
     }
+    responses.insert(
+        "Error415".to_owned(),
+        json!({
+            "description": "The request has no Content-Type, or one the server does not speak (the Connect \
+                            protocol's status; `Accept-Post` lists those it does): a Connect error, `invalid_argument`.",
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/connect.error" } } },
+        }),
+    );
     Value::Object(responses)
 }
 
@@ -308,6 +319,27 @@ fn parameters() -> Value {
             "schema": { "type": "string", "enum": ["v1"] },
         },
     })
+}
+
+/// The full names of the messages reachable from `roots`, the roots included.
+fn reached(roots: impl Iterator<Item = MessageDescriptor>) -> HashSet<String> {
+    let mut seen = HashSet::new();
+    let mut todo: Vec<MessageDescriptor> = roots.collect();
+    while let Some(m) = todo.pop() {
+        if !seen.insert(m.full_name().to_owned()) {
+            continue;
+        }
+        for field in m.fields() {
+            let kind = match field.kind() {
+                Kind::Message(entry) if field.is_map() => entry.map_entry_value_field().kind(),
+                other => other,
+            };
+            if let Kind::Message(next) = kind {
+                todo.push(next);
+            }
+        }
+    }
+    seen
 }
 
 fn find_method(pool: &DescriptorPool, path: &str) -> Option<MethodDescriptor> {

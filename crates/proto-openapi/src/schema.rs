@@ -1,7 +1,7 @@
 //! Component schemas of messages and enums in proto3 JSON form, with the declared
 //! `buf.validate` rules as constraints.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use prost_reflect::{Cardinality, EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor};
 use proto_validate::{FieldRules, Format, Ignore, NumRules, StringRules, TypeRules, Validator};
@@ -13,6 +13,9 @@ use crate::Comments;
 pub(crate) struct Schemas<'a> {
     validator: &'a Validator,
     comments: &'a Comments,
+    /// The messages an answer can hold: their `required` rules (and rules that refuse a zero
+    /// value) are not made `required` properties, since the server checks requests only.
+    answers: HashSet<String>,
     done: BTreeMap<String, Value>,
     todo: Vec<Pending>,
 }
@@ -23,8 +26,8 @@ enum Pending {
 }
 
 impl<'a> Schemas<'a> {
-    pub(crate) fn new(validator: &'a Validator, comments: &'a Comments) -> Self {
-        Self { validator, comments, done: BTreeMap::new(), todo: Vec::new() }
+    pub(crate) fn new(validator: &'a Validator, comments: &'a Comments, answers: HashSet<String>) -> Self {
+        Self { validator, comments, answers, done: BTreeMap::new(), todo: Vec::new() }
     }
 
     /// The schema of a message-typed value: a well-known type's JSON form, else a reference to
@@ -90,13 +93,24 @@ impl<'a> Schemas<'a> {
     fn message(&mut self, m: &MessageDescriptor) -> Value {
         let mut properties = Map::new();
         let mut required = Vec::new();
+        // Fields whose rules refuse their zero value: left out of the JSON they are that value
+        // (no presence), so they must be there. The validator says which, on the empty message.
+        let answer = self.answers.contains(m.full_name());
+        let zero_refused: Vec<String> = match self.validator.validate_encoded(m.full_name(), &[]) {
+            Err(violations) if !answer => violations.into_iter().map(|v| v.field).collect(),
+            _ => Vec::new(),
+        };
         for field in m.fields() {
-            let rules = self.validator.field_rules(m.full_name(), field.number());
+            let mut rules = self.validator.field_rules(m.full_name(), field.number());
+            if answer && let Some(r) = rules.as_mut() {
+                r.required = false;
+            }
             let mut schema = self.field(&field, rules);
             if let Some(text) = self.comments.of(&field.parent_file(), field.path()) {
                 schema.insert("description".to_owned(), text.into());
             }
-            if rules.is_some_and(|r| r.required && r.ignore != Ignore::Always) {
+            let refused = zero_refused.iter().any(|f| f == field.json_name());
+            if refused || rules.is_some_and(|r| r.required && r.ignore != Ignore::Always) {
                 required.push(Value::from(field.json_name()));
             }
             properties.insert(field.json_name().to_owned(), Value::Object(schema));
@@ -444,15 +458,16 @@ fn is_64_bit(kind: &Kind) -> bool {
     matches!(kind, Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 | Kind::Uint64 | Kind::Fixed64)
 }
 
-/// The zero value of a singular field of `kind`, as a schema.
+/// The zero value of a singular field of `kind`, as a schema. Said with bounds rather than
+/// `const` where it can be: code generators read `anyOf: [{const: ""}, …]` as a type of its own.
 fn zero_value(kind: &Kind) -> Value {
     match kind {
-        Kind::String | Kind::Bytes => json!({ "const": "" }),
+        Kind::String | Kind::Bytes => json!({ "maxLength": 0 }),
         Kind::Bool => json!({ "const": false }),
-        k if is_64_bit(k) => json!({ "const": "0" }),
+        k if is_64_bit(k) => json!({ "pattern": "^-?0+$" }),
         Kind::Enum(e) => json!({ "const": e.default_value().name() }),
         Kind::Message(_) => json!({ "type": "null" }),
-        _ => json!({ "const": 0 }),
+        _ => json!({ "minimum": 0, "maximum": 0 }),
     }
 }
 

@@ -22,9 +22,16 @@ service ThingService {
     option idempotency_level = NO_SIDE_EFFECTS;
   }
   // Makes one.
-  rpc MakeThing(Thing) returns (Thing);
+  rpc MakeThing(MakeThingRequest) returns (Thing);
   rpc NotServed(Thing) returns (Thing);
   rpc Watch(GetThingRequest) returns (stream Thing);
+}
+
+message MakeThingRequest {
+  string code = 1 [(buf.validate.field).required = true];
+  string display_name = 2 [(buf.validate.field).string.min_len = 3];
+  string note = 3 [(buf.validate.field).string.max_len = 9];
+  Thing thing = 4;
 }
 
 message GetThingRequest {
@@ -115,6 +122,9 @@ fn operations_are_the_served_rpcs_with_connect_get_for_side_effect_free_ones() {
         "#/components/schemas/t.v1.Thing"
     );
     assert_eq!(get_thing["post"]["responses"]["401"]["$ref"], "#/components/responses/Error401");
+    // A missing or unknown Content-Type: the Connect protocol's 415, with a Connect error body.
+    assert_eq!(get_thing["post"]["responses"]["415"]["$ref"], "#/components/responses/Error415");
+    assert!(d["components"]["responses"]["Error415"]["content"]["application/json"].is_object());
     // Connect GET: the message as a JSON query parameter, the encoding required.
     let get = &get_thing["get"];
     assert_eq!(get["parameters"][0]["name"], "message");
@@ -184,9 +194,16 @@ fn declared_rules_are_constraints() {
     assert_eq!(p["labels"]["maxProperties"], 2);
     // IGNORE_IF_ZERO_VALUE: the empty string, or a UUID.
     assert_eq!(p["ownerId"]["type"], "string");
-    assert_eq!(p["ownerId"]["anyOf"][0], json!({ "const": "" }));
+    assert_eq!(p["ownerId"]["anyOf"][0], json!({ "maxLength": 0 }));
     assert_eq!(p["ownerId"]["anyOf"][1]["format"], "uuid");
-    // `required` on a scalar: present, and not its zero value.
-    assert_eq!(s["t.v1.Thing"]["required"], json!(["code"]));
-    assert_eq!(p["code"]["not"], json!({ "const": "" }));
+    // `required` on a scalar: present, and not its zero value; so is a field whose rules refuse
+    // its zero value (left out, it is that value), unless they ignore it.
+    let make = &s["t.v1.MakeThingRequest"];
+    assert_eq!(make["required"], json!(["code", "displayName"]));
+    assert_eq!(make["properties"]["code"]["not"], json!({ "maxLength": 0 }));
+    assert_eq!(s["t.v1.GetThingRequest"]["required"], json!(["thingId"]));
+    // Not in a message an answer holds: the server checks requests, and leaves zero values out of
+    // its answers. Its value constraints stay.
+    assert!(s["t.v1.Thing"].get("required").is_none(), "{}", s["t.v1.Thing"]);
+    assert!(p["code"].get("not").is_none());
 }
