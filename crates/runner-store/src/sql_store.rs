@@ -591,6 +591,20 @@ macro_rules! sql_store {
                         .map_err(map)?;
                     Ok(())
                 }
+
+                async fn count_group_members(&self, org_id: Uuid) -> Result<Vec<(Uuid, u64)>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("count_group_members");
+                    let rows: Vec<(String, i64)> = sqlx::query_as(&sql(
+                        "SELECT gm.group_id, COUNT(*) FROM group_members gm JOIN groups g ON g.id = gm.group_id WHERE g.org_id = ? GROUP BY gm.group_id ORDER BY gm.group_id",
+                    ))
+                    .bind(org_id.to_string()) // 1
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    rows.into_iter()
+                        .map(|(id, n)| Ok((crate::rows::uuid("group member group", &id)?, u64::try_from(n).unwrap_or(0))))
+                        .collect()
+                }
             }
 
             #[async_trait]

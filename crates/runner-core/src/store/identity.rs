@@ -30,4 +30,7 @@ pub trait IdentityRepo: Send + Sync {
     async fn list_groups(&self, org_id: Uuid) -> Result<Vec<Group>, StoreError>;
     /// Adds a member to a (non-system) group; `AlreadyExists` when it is in already.
     async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<(), StoreError>;
+    /// How many members each group of the organization has by membership (the groups with
+    /// none are left out; the `org-members` group holds every member without memberships).
+    async fn count_group_members(&self, org_id: Uuid) -> Result<Vec<(Uuid, u64)>, StoreError>;
 }

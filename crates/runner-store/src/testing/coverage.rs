@@ -87,6 +87,7 @@ forward!(IDENTITY, IdentityRepo {
     async fn get_group(&self, id: Uuid) -> Result<Option<Group>, StoreError>;
     async fn list_groups(&self, org_id: Uuid) -> Result<Vec<Group>, StoreError>;
     async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<(), StoreError>;
+    async fn count_group_members(&self, org_id: Uuid) -> Result<Vec<(Uuid, u64)>, StoreError>;
 });
 
 forward!(ACCESS_TOKEN, AccessTokenRepo {

@@ -16,6 +16,7 @@ pub(super) fn cases() -> Vec<Case> {
         case!(organizations_are_created_whole_and_unique: create_organization, list_organizations),
         case!(members_round_trip: create_member, get_member, list_members, set_member_role, set_member_suspended),
         case!(groups_round_trip: create_group, get_group, list_groups, add_group_member),
+        case!(group_members_are_counted: count_group_members),
         case!(access_tokens_resolve_with_their_groups: insert_access_token, resolve_access_token, revoke_access_token, list_access_tokens),
     ]
 }
@@ -120,6 +121,35 @@ async fn groups_round_trip(store: Arc<dyn Store>) {
     store.create_group(&shared).await.unwrap();
     assert_eq!(store.get_group(shared.id).await.unwrap(), Some(shared));
     assert_eq!(store.get_group(team.id).await.unwrap(), Some(team));
+}
+
+async fn group_members_are_counted(store: Arc<dyn Store>) {
+    let (org, _) = new_org(&store).await;
+    let (other, _) = new_org(&store).await;
+    let (team, idle, foreign) = (sample_group(&org, "team"), sample_group(&org, "idle"), sample_group(&other, "team"));
+    for g in [&team, &idle, &foreign] {
+        store.create_group(g).await.unwrap();
+    }
+    assert_eq!(store.count_group_members(org.id).await.unwrap(), vec![], "no memberships yet");
+    let alice = sample_member(&org, Principal::User, "alice");
+    let bot = sample_member(&org, Principal::ServiceAccount, "bot");
+    let stranger = sample_member(&other, Principal::User, "stranger");
+    for m in [&alice, &bot, &stranger] {
+        store.create_member(m).await.unwrap();
+    }
+    store.add_group_member(team.id, alice.id).await.unwrap();
+    store.add_group_member(team.id, bot.id).await.unwrap();
+    store.add_group_member(foreign.id, stranger.id).await.unwrap();
+    // Per group of the organization, groups without members left out; another org's apart.
+    assert_eq!(store.count_group_members(org.id).await.unwrap(), vec![(team.id, 2)]);
+    assert_eq!(store.count_group_members(other.id).await.unwrap(), vec![(foreign.id, 1)]);
+    store.add_group_member(idle.id, bot.id).await.unwrap();
+    let mut counts = store.count_group_members(org.id).await.unwrap();
+    counts.sort();
+    let mut expected = vec![(team.id, 2), (idle.id, 1)];
+    expected.sort();
+    assert_eq!(counts, expected);
+    assert_eq!(store.count_group_members(Uuid::now_v7()).await.unwrap(), vec![]);
 }
 
 async fn access_tokens_resolve_with_their_groups(store: Arc<dyn Store>) {
