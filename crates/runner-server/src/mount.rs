@@ -12,6 +12,7 @@ use axum::Router;
 use axum::middleware::{from_fn_with_state, map_request};
 use axum::routing::get;
 use connectrpc_axum::MakeServiceBuilder;
+use gitpod_api::gitpod::v1::group_service_connect::GroupServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::identity_service_connect::IdentityServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::runner_configuration_service_connect::RunnerConfigurationServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::runner_service_connect::RunnerServiceTonicCompatibleBuilder;
@@ -22,7 +23,7 @@ use tower::Layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::call::{Rpc, rpc_taking};
-use crate::handlers::{configuration, host_tokens, identity, llm, runner_side, runners, scm, scm_questions};
+use crate::handlers::{configuration, groups, host_tokens, identity, llm, runner_side, runners, scm, scm_questions};
 use crate::layers::{EmptyLists, Limits, fill_empty_lists, rpc_guard};
 use crate::state::AppState;
 
@@ -31,10 +32,11 @@ use crate::state::AppState;
 /// ([`gitpod_api::RUNNER_SIDE_SERVICE_NAMES`]). The other services of the API are in the
 /// descriptor set but not served: a call to one gets `unimplemented` ([`is_served`]), never a
 /// stub's answer. A unit test checks the list against what [`services`] registers.
-pub const SERVED_SERVICES: [&str; 4] = [
+pub const SERVED_SERVICES: [&str; 5] = [
     "gitpod.v1.RunnerService",
     "gitpod.v1.RunnerConfigurationService",
     "gitpod.v1.IdentityService",
+    "gitpod.v1.GroupService",
     "runnerside.v1.RunnerInteractionService",
 ];
 
@@ -77,6 +79,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let (runner_router, runner_grpc) = services.runner.with_state(state.clone()).build();
     let (config_router, config_grpc) = services.configuration.with_state(state.clone()).build();
     let (identity_router, identity_grpc) = services.identity.with_state(state.clone()).build();
+    let (group_router, group_grpc) = services.groups.with_state(state.clone()).build();
     let (interaction_router, interaction_grpc) = services.interaction.with_state(state.clone()).build();
     let state_for_gets = state;
 
@@ -95,6 +98,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let runner_grpc = grpc_limits!(runner_grpc);
     let config_grpc = grpc_limits!(config_grpc);
     let identity_grpc = grpc_limits!(identity_grpc);
+    let group_grpc = grpc_limits!(group_grpc);
     let interaction_grpc = grpc_limits!(interaction_grpc);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
@@ -107,6 +111,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let runner_router = runner_router.layer(lists.clone());
     let config_router = config_router.layer(lists.clone());
     let identity_router = identity_router.layer(lists.clone());
+    let group_router = group_router.layer(lists.clone());
     let interaction_router = interaction_router.layer(lists.clone());
 
     let gets = mounted.gets.with_state(state_for_gets).layer(lists.clone());
@@ -117,10 +122,12 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .add_router(runner_router)
         .add_router(config_router)
         .add_router(identity_router)
+        .add_router(group_router)
         .add_router(interaction_router)
         .add_grpc_service(web.layer(runner_grpc))
         .add_grpc_service(web.layer(config_grpc))
         .add_grpc_service(web.layer(identity_grpc))
+        .add_grpc_service(web.layer(group_grpc))
         .add_grpc_service(web.layer(interaction_grpc))
         .add_grpc_service(web.layer(health))
         .add_grpc_service(web.layer(reflection_v1))
@@ -176,6 +183,8 @@ struct Services {
     runner: RunnerServiceTonicCompatibleBuilder<AppState>,
     configuration: RunnerConfigurationServiceTonicCompatibleBuilder<AppState>,
     identity: IdentityServiceTonicCompatibleBuilder<AppState>,
+    /// GroupService: ListGroups and GetGroup only; its other methods are not served.
+    groups: GroupServiceTonicCompatibleBuilder<AppState>,
     /// The runner side (our own service, package runnerside.v1): what a runner process calls
     /// about itself.
     interaction: RunnerInteractionServiceTonicCompatibleBuilder<AppState>,
@@ -227,6 +236,10 @@ fn services(m: &mut Mounted) -> Services {
         .get_authenticated_identity(m.add(identity::get_authenticated_identity))
         .exchange_token(m.add(identity::exchange_token));
 
+    let groups = GroupServiceTonicCompatibleBuilder::new()
+        .list_groups(m.add(groups::list_groups))
+        .get_group(m.add(groups::get_group));
+
     let interaction = RunnerInteractionServiceTonicCompatibleBuilder::new()
         .refresh_runner_access_token(m.add(runner_side::refresh_runner_access_token))
         .signup(m.add(runner_side::signup))
@@ -239,7 +252,7 @@ fn services(m: &mut Mounted) -> Services {
         .check_oauth_state(m.add(runner_side::check_oauth_state))
         .store_oauth_host_token(m.add(runner_side::store_oauth_host_token));
 
-    Services { runner, configuration, identity, interaction }
+    Services { runner, configuration, identity, groups, interaction }
 }
 
 /// The paths of every RPC the server mounts (`/gitpod.v1.RunnerService/ListRunners`), sorted:

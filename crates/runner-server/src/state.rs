@@ -7,6 +7,7 @@ use runner_core::crypto::AtRestKey;
 use crate::health::Health;
 use runner_core::accounts::Accounts;
 use runner_core::environment_classes::EnvironmentClasses;
+use runner_core::groups::Groups;
 use runner_core::host_tokens::HostTokens;
 use runner_core::llm_integrations::LlmIntegrations;
 use runner_core::page::PageTokens;
@@ -25,6 +26,7 @@ use runner_core::store::Store;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub identity: Accounts,
+    pub groups: Groups,
     pub runners: Runners,
     pub policies: Policies,
     pub classes: EnvironmentClasses,
@@ -85,6 +87,7 @@ impl AppState {
         let at_rest = AtRestKey::new(secrets::derive_key(master_key, "gitpod-runner-api secrets at rest v1"));
         let runners = Runners::new(store.clone(), page_tokens.clone(), at_rest.clone())
             .with_heartbeat_timeout(timings.heartbeat_timeout_secs);
+        let groups = Groups::new(store.clone(), page_tokens.clone());
         let policies = Policies::new(store.clone(), runners.clone(), page_tokens.clone());
         let classes =
             EnvironmentClasses::new(store.clone(), runners.clone(), page_tokens.clone(), public_base_url.to_owned());
@@ -107,6 +110,7 @@ impl AppState {
                 .with_access_token_ttl(timings.access_token_ttl_secs);
         Self {
             identity: Accounts::with_token_cache(store.clone(), DEFAULT_TOKEN_CACHE_TTL),
+            groups,
             store,
             runners,
             policies,

@@ -28,6 +28,11 @@ pub fn rs(method: &str) -> String {
     format!("/gitpod.v1.RunnerService/{method}")
 }
 
+/// The path of a `gitpod.v1.GroupService` method.
+pub fn gs(method: &str) -> String {
+    format!("/gitpod.v1.GroupService/{method}")
+}
+
 /// The path of a `gitpod.v1.RunnerConfigurationService` method.
 pub fn rcs(method: &str) -> String {
     format!("/gitpod.v1.RunnerConfigurationService/{method}")

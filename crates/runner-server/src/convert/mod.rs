@@ -12,6 +12,7 @@
 //!   configuration schema and validation, SCM integrations, host authentication tokens, LLM
 //!   integrations);
 //! - [`identity_service`]: IdentityService (who the caller is, ID tokens, the token exchange);
+//! - [`group_service`]: GroupService (the organization's groups);
 //! - [`runner_side`]: our runner-side service (`proto/runnerside/v1/interaction.proto`).
 //!
 //! Names: a request becomes an input in a function named after its RPC
@@ -22,11 +23,13 @@
 //! service files' functions are re-exported, so handlers call `convert::runner(…)`.
 
 pub mod configuration_service;
+pub mod group_service;
 pub mod identity_service;
 pub mod runner_service;
 pub mod runner_side;
 
 pub use configuration_service::*;
+pub use group_service::*;
 pub use identity_service::*;
 pub use runner_service::*;
 pub use runner_side::*;

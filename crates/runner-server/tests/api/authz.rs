@@ -1,12 +1,12 @@
-//! The authorization matrix: every runner RPC, called as every kind of principal, gets exactly
-//! the code docs/authorization.md gives. Over Connect JSON and gRPC.
+//! The authorization matrix: every runner RPC, and the GroupService reads, called as every kind
+//! of principal, get exactly the code docs/authorization.md gives. Over Connect JSON and gRPC.
 
 use gitpod_api::gitpod::v1::*;
 use runner_core::identity::OrgRole;
 
 use crate::runner_side::runner_access_token;
 use crate::runners::create;
-use runner_testkit::{Client, Protocol, TestServer, outcome, rcs, rs};
+use runner_testkit::{Client, Protocol, TestServer, gs, outcome, rcs, rs};
 
 /// The principals of the matrix, in column order.
 const PRINCIPALS: [&str; 10] = [
@@ -21,6 +21,9 @@ const PRINCIPALS: [&str; 10] = [
     "runner itself",
     "other runner",
 ];
+
+/// The rows of the matrix (RPCs); each cell gets its own runner.
+const ROWS: usize = 12;
 
 /// Expected outcome per principal: "ok" or a Connect code.
 type Row = [&'static str; 10];
@@ -130,7 +133,7 @@ async fn every_rpc_for_every_principal() {
         let admin = w.server.client(protocol).await;
         // Runners that exist before the creator loses its role.
         let mut runners = Vec::new();
-        for _ in 0..(PRINCIPALS.len() * 10) {
+        for _ in 0..(PRINCIPALS.len() * ROWS) {
             runners.push(w.runner(&admin).await);
         }
         w.demote_creator().await;
@@ -266,7 +269,29 @@ async fn every_rpc_for_every_principal() {
                     "not_found",
                 ],
             ),
+            // Every user and service account reads its organization's groups; another
+            // organization's group is not found.
+            (
+                "ListGroups",
+                ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "unauthenticated", "permission_denied", "permission_denied"],
+            ),
+            (
+                "GetGroup",
+                [
+                    "ok",
+                    "ok",
+                    "ok",
+                    "ok",
+                    "ok",
+                    "ok",
+                    "not_found",
+                    "unauthenticated",
+                    "permission_denied",
+                    "permission_denied",
+                ],
+            ),
         ];
+        assert_eq!(table.len(), ROWS);
         let mut differences = Vec::new();
         for (rpc, expected) in &table {
             for (i, principal) in PRINCIPALS.iter().enumerate() {
@@ -321,6 +346,18 @@ async fn every_rpc_for_every_principal() {
                     "DeleteRunnerPolicy" => {
                         let req = DeleteRunnerPolicyRequest { runner_id, group_id: w.user_group.to_string() };
                         outcome(c.call::<_, DeleteRunnerPolicyResponse>(&rs(rpc), req).await)
+                    }
+                    "ListGroups" => outcome(
+                        c.call::<_, ListGroupsResponse>(&gs(rpc), ListGroupsRequest::default()).await.map(|r| {
+                            assert!(!r.groups.is_empty(), "{principal}: a listing of its organization's groups");
+                        }),
+                    ),
+                    "GetGroup" => {
+                        let req = GetGroupRequest {
+                            group: Some(get_group_request::Group::Id(w.user_group.to_string())),
+                            ..Default::default()
+                        };
+                        outcome(c.call::<_, GetGroupResponse>(&gs(rpc), req).await)
                     }
                     other => unreachable!("{other}"),
                 };

@@ -10,6 +10,7 @@ mod connect_get;
 mod console;
 mod declared_rules;
 mod fuzz_regressions;
+mod groups;
 mod health;
 mod host_tokens;
 mod llm;
