@@ -65,7 +65,7 @@ const TRANSPORTS = {
 
 /** The methods the descriptors mark NO_SIDE_EFFECTS: the ones connect-web sends as GET. */
 const SIDE_EFFECT_FREE =
-  /\/(GetAuthenticatedIdentity|GetRunner|ListRunners|ListRunnerPolicies|GetRunnerConfigurationSchema|GetEnvironmentClass|ListEnvironmentClasses|GetSCMIntegration|ListSCMIntegrations|GetHostAuthenticationToken|ListHostAuthenticationTokens|GetLLMIntegration|ListLLMIntegrations)(\?|$)/;
+  /\/(GetAuthenticatedIdentity|GetRunner|ListRunners|ListRunnerPolicies|GetRunnerConfigurationSchema|GetEnvironmentClass|ListEnvironmentClasses|GetSCMIntegration|ListSCMIntegrations|GetHostAuthenticationToken|ListHostAuthenticationTokens|GetLLMIntegration|ListLLMIntegrations|ListGroups|GetGroup)(\?|$)/;
 
 /** A call went over the transport: POST with its content type, or a Connect GET (JSON) where it may. */
 function assertTransport(call, t) {
@@ -479,22 +479,38 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
 
       await visit(page, `/policies?runner=${runnerId}`);
       await page.getByText("No policies").waitFor();
-      await page.locator('input[name="groupId"]').fill("not-a-group");
+      // No group chosen: refused in the browser.
       await page.getByRole("button", { name: "Grant" }).click();
       const policyError = page.locator(".error");
       await policyError.waitFor();
-      assert.equal(await policyError.getAttribute("data-code"), "invalid_argument");
-      // A real group: granted USER; a change of role asks first, and Cancel changes nothing.
-      await page.locator('input[name="groupId"]').fill(groupId);
+      assert.equal(await policyError.getAttribute("data-code"), "required");
+      // Groups are picked by name, from ListGroups: the organization's own and the one run.sh made.
+      const groupPicker = page.locator('select[name="groupId"]');
+      const options = await groupPicker.locator("option").evaluateAll((os) => os.map((o) => [o.value, o.textContent]));
+      const { groups } = await ok("GroupService/ListGroups", {});
+      assert.deepEqual(
+        options.filter(([value]) => value).map(([value]) => value).sort(),
+        groups.map((g) => g.id).sort(),
+        "one option per group",
+      );
+      const platformLabel = options.find(([value]) => value === groupId)[1];
+      assert.match(platformLabel, /^Platform team \(0 members\)$/);
+      assert.ok(options.some(([, label]) => /^org-members \(\d+ members?\)$/.test(label)), JSON.stringify(options));
+      // A real group, chosen by its name (its id shown small): granted USER; a change of role
+      // asks first, and Cancel changes nothing.
+      await groupPicker.selectOption({ label: platformLabel });
+      assert.equal(await page.locator("[data-chosen-group]").textContent(), groupId);
       await page.getByRole("button", { name: "Grant" }).click();
       const role = page.locator(`tr[data-group-id="${groupId}"] select[name="role"]`);
       await role.waitFor();
+      const granted = await page.locator(`tr[data-group-id="${groupId}"] .group-name`).textContent();
+      assert.equal(granted, `Platform team ${groupId}`, "the table names the group, its id beside it");
       const policyRole = async () =>
         (await ok("RunnerService/ListRunnerPolicies", { runnerId })).policies.find((p) => p.groupId === groupId).role;
       assert.equal(await policyRole(), "RUNNER_ROLE_USER");
       await role.selectOption({ label: "ADMIN" });
       const dialog = page.locator("dialog.confirm");
-      assert.match(await dialog.textContent(), /from USER to ADMIN\?/);
+      assert.match(await dialog.textContent(), /group Platform team's role on this runner from USER to ADMIN\?/);
       await dialog.getByRole("button", { name: "Cancel" }).click();
       const roleSelector = `tr[data-group-id="${groupId}"] select[name="role"]`;
       await page.waitForFunction((selector) => document.querySelector(selector).value === "2", roleSelector); // back to USER

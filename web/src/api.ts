@@ -4,6 +4,7 @@
 
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+import { GroupService } from "./gen/gitpod/v1/group_pb";
 import { IdentityService } from "./gen/gitpod/v1/identity_pb";
 import { RunnerService } from "./gen/gitpod/v1/runner_pb";
 import { RunnerConfigurationService } from "./gen/gitpod/v1/runner_configuration_pb";
@@ -62,6 +63,7 @@ export interface Api {
   runners: Client<typeof RunnerService>;
   config: Client<typeof RunnerConfigurationService>;
   identity: Client<typeof IdentityService>;
+  groups: Client<typeof GroupService>;
 }
 
 /** Clients for the services, calling with `token` as a bearer token. */
@@ -80,6 +82,7 @@ export function connect(settings: Settings, token: string): Api {
     runners: createClient(RunnerService, transport),
     config: createClient(RunnerConfigurationService, transport),
     identity: createClient(IdentityService, transport),
+    groups: createClient(GroupService, transport),
   };
 }
 

@@ -1,8 +1,10 @@
 // Runner policies: which groups hold which role on one runner; granting, changing (after a
-// confirmation) and revoking. Groups are named by id: this API has no way to list them yet.
+// confirmation) and revoking. Groups are picked and shown by name (GroupService.ListGroups),
+// with their ids small beside them.
 
-import { enumName, problemOf } from "../api";
+import { enumName, problemOf, type Api } from "../api";
 import { confirmDialog, errorBox, field, h } from "../dom";
+import type { Group } from "../gen/gitpod/v1/group_pb";
 import { RunnerRole, type RunnerPolicy } from "../gen/gitpod/v1/runner_pb";
 import type { Ctx } from "../main";
 import { onSubmit, pagedTable, pickableRunners, removeButton, runnerSelect } from "./common";
@@ -13,8 +15,32 @@ function roleSelect(selected: RunnerRole): HTMLSelectElement {
   return h("select", { name: "role" }, ROLES.map((r) => h("option", { value: r, selected: r === selected }, enumName(RunnerRole, r))));
 }
 
+/** Every group of the organization (pages of 100), by name. */
+async function allGroups(api: Api): Promise<Group[]> {
+  const groups: Group[] = [];
+  let token = "";
+  do {
+    const res = await api.groups.listGroups({ pagination: { pageSize: 100, token } });
+    groups.push(...res.groups);
+    token = res.pagination?.nextToken ?? "";
+  } while (token);
+  return groups.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+}
+
+/** A group's name and, small, its id; just the id for a group the listing does not show. */
+function groupCell(groupId: string, byId: Map<string, Group>): HTMLElement {
+  const group = byId.get(groupId);
+  const id = h("small", { class: "hint" }, h("code", {}, groupId));
+  return group ? h("span", { class: "group-name" }, group.name, " ", id) : id;
+}
+
+function groupName(groupId: string, byId: Map<string, Group>): string {
+  return byId.get(groupId)?.name ?? groupId;
+}
+
 export async function policiesPage(ctx: Ctx): Promise<Node> {
-  const runners = await pickableRunners(ctx.api);
+  const [runners, groups] = await Promise.all([pickableRunners(ctx.api), allGroups(ctx.api)]);
+  const byId = new Map(groups.map((g) => [g.id, g]));
   const head = h("div", { class: "page-head" }, h("h1", {}, "Runner policies"));
   if (runners.length === 0) return h("section", {}, head, h("p", {}, "Create a runner first."));
   const runnerId = ctx.params.get("runner") ?? runners[0].runnerId;
@@ -28,7 +54,7 @@ export async function policiesPage(ctx: Ctx): Promise<Node> {
     role.addEventListener("change", async () => {
       listErrors.replaceChildren();
       const to = Number(role.value) as RunnerRole;
-      const question = `Change group ${p.groupId}'s role on this runner from ${enumName(RunnerRole, p.role)} to ${enumName(RunnerRole, to)}?`;
+      const question = `Change group ${groupName(p.groupId, byId)}'s role on this runner from ${enumName(RunnerRole, p.role)} to ${enumName(RunnerRole, to)}?`;
       if (!(await confirmDialog(question, "Change role"))) {
         role.value = String(p.role);
         return;
@@ -41,9 +67,9 @@ export async function policiesPage(ctx: Ctx): Promise<Node> {
         listErrors.replaceChildren(errorBox(problemOf(e)));
       }
     });
-    const question = `Remove group ${p.groupId}'s role on this runner?`;
+    const question = `Remove group ${groupName(p.groupId, byId)}'s role on this runner?`;
     const remove = removeButton(ctx, listErrors, question, () => ctx.api.runners.deleteRunnerPolicy({ runnerId, groupId: p.groupId }), "Remove");
-    return h("tr", { "data-group-id": p.groupId }, h("td", {}, h("code", {}, p.groupId)), h("td", {}, role), h("td", {}, remove));
+    return h("tr", { "data-group-id": p.groupId }, h("td", {}, groupCell(p.groupId, byId)), h("td", {}, role), h("td", {}, remove));
   };
   const empty = "No policies: only organization admins and the runner's creator manage it.";
   const table = await pagedTable("policies", ["Group", "Role", ""], empty, async (token) => {
@@ -51,7 +77,14 @@ export async function policiesPage(ctx: Ctx): Promise<Node> {
     return { rows: res.policies.map(row), next: res.pagination?.nextToken };
   });
 
-  const groupId = h("input", { name: "groupId", placeholder: "group id (UUID)", required: true });
+  const groupId = h(
+    "select",
+    { name: "groupId", required: true },
+    h("option", { value: "" }, "Choose a group"),
+    groups.map((g) => h("option", { value: g.id }, `${g.name} (${g.memberCount} member${g.memberCount === 1 ? "" : "s"})`)),
+  );
+  const chosenId = h("small", { class: "hint", "data-chosen-group": "" });
+  groupId.addEventListener("change", () => chosenId.replaceChildren(groupId.value && h("code", {}, groupId.value)));
   const role = roleSelect(RunnerRole.USER);
   const errors = h("div", {});
   const form = h(
@@ -59,12 +92,12 @@ export async function policiesPage(ctx: Ctx): Promise<Node> {
     { class: "card", novalidate: true },
     h("h2", {}, "Grant a group a role"),
     errors,
-    field("Group", groupId, "From runner-server admin list groups.", "groupId"),
+    field("Group", groupId, h("span", {}, "The organization's groups, by name. ", chosenId), "groupId"),
     field("Role", role, undefined, "role"),
     h("button", { type: "submit" }, "Grant"),
   );
   onSubmit(form, errors, async () => {
-    await ctx.api.runners.createRunnerPolicy({ runnerId, groupId: groupId.value.trim(), role: Number(role.value) });
+    await ctx.api.runners.createRunnerPolicy({ runnerId, groupId: groupId.value, role: Number(role.value) });
     ctx.go(`#/policies?runner=${runnerId}`);
   });
 
