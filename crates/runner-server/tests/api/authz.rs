@@ -130,7 +130,9 @@ async fn every_rpc_for_every_principal() {
         let admin = w.server.client(protocol).await;
         // Runners that exist before the creator loses its role.
         let mut runners = Vec::new();
-        for _ in 0..(PRINCIPALS.len() * 10) {
+        // One runner for each row of the table and principal.
+        const ROWS: usize = 12;
+        for _ in 0..(PRINCIPALS.len() * ROWS) {
             runners.push(w.runner(&admin).await);
         }
         w.demote_creator().await;
@@ -266,7 +268,11 @@ async fn every_rpc_for_every_principal() {
                     "not_found",
                 ],
             ),
+            // IdentityService: every authenticated caller, about itself.
+            ("GetAuthenticatedIdentity", ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "unauthenticated", "ok", "ok"]),
+            ("GetIDToken", ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "unauthenticated", "ok", "ok"]),
         ];
+        assert_eq!(table.len(), ROWS);
         let mut differences = Vec::new();
         for (rpc, expected) in &table {
             for (i, principal) in PRINCIPALS.iter().enumerate() {
@@ -322,6 +328,20 @@ async fn every_rpc_for_every_principal() {
                         let req = DeleteRunnerPolicyRequest { runner_id, group_id: w.user_group.to_string() };
                         outcome(c.call::<_, DeleteRunnerPolicyResponse>(&rs(rpc), req).await)
                     }
+                    "GetAuthenticatedIdentity" => outcome(
+                        c.call::<_, GetAuthenticatedIdentityResponse>(
+                            &crate::runner_side::identity(rpc),
+                            GetAuthenticatedIdentityRequest {},
+                        )
+                        .await,
+                    ),
+                    "GetIDToken" => outcome(
+                        c.call::<_, GetIdTokenResponse>(
+                            &crate::runner_side::identity(rpc),
+                            GetIdTokenRequest { audience: vec!["sts.example".into()], version: 0 },
+                        )
+                        .await,
+                    ),
                     other => unreachable!("{other}"),
                 };
                 if got != expected[i] {

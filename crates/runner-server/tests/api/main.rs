@@ -12,6 +12,7 @@ mod declared_rules;
 mod fuzz_regressions;
 mod health;
 mod host_tokens;
+mod id_tokens;
 mod llm;
 mod openapi;
 mod protocol;
