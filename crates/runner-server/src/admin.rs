@@ -47,6 +47,11 @@ pub async fn run(identity: &Accounts, command: AdminCommand) -> anyhow::Result<(
             identity.set_member_role(member.id, role(r)).await?;
             println!("{member} is now {}", role(r).as_str());
         }
+        AdminCommand::Suspend { member, org, lift } => {
+            let member = find(identity, Kind::Member, &member, org.as_deref()).await?;
+            identity.set_suspended(member.id, !lift).await?;
+            println!("{member} is {}", if lift { "no longer suspended" } else { "suspended" });
+        }
         AdminCommand::SetRunnersAdmin { group, org, revoke } => {
             let group = find(identity, Kind::Group, &group, org.as_deref()).await?;
             identity.set_group_runners_admin(group.id, !revoke).await?;
@@ -177,8 +182,9 @@ async fn list(identity: &Accounts, what: ListArg, org: Option<String>) -> anyhow
         }
         ListArg::Groups => {
             println!("ID\tROLES\tNAME");
+            let runners_admins = identity.runners_admin_groups(org.id).await?;
             for g in identity.groups(org.id).await? {
-                let roles = match (g.system, g.runners_admin) {
+                let roles = match (g.system, runners_admins.contains(&g.id)) {
                     (true, true) => "system,runners-admin",
                     (true, false) => "system",
                     (false, true) => "runners-admin",
