@@ -10,8 +10,10 @@
 //! | `client` (default) | tonic gRPC clients: `gitpod::v1::runner_service_client::RunnerServiceClient`, …; the re-exports [`tonic`] and [`tonic_types`] | tonic's client channel (hyper's client side), tonic-types |
 //! | `server` | tonic server traits (`runner_service_server`, …) and Connect builders for connectrpc-axum (`runner_service_connect`, …) | axum, connectrpc-axum, hyper's server side |
 //!
-//! The services are `gitpod.v1.RunnerService`, `gitpod.v1.RunnerConfigurationService` and the
-//! `gitpod.v1.IdentityService` a runner process starts with ([`SERVICE_NAMES`]), plus our own
+//! The services are `gitpod.v1.RunnerService`, `gitpod.v1.RunnerConfigurationService`, the
+//! `gitpod.v1.IdentityService` a runner process starts with, and the identity and access
+//! services around them (`UserService`, `OrganizationService`, `GroupService`,
+//! `ServiceAccountService`) ([`SERVICE_NAMES`]), plus our own
 //! runner-side service in `runnerside.v1` ([`RUNNER_SIDE_SERVICE_NAMES`]), what a runner process
 //! calls about itself. A Rust client speaks gRPC to a server; the same server also
 //! answers Connect and gRPC-web, for other languages and browsers.
@@ -60,8 +62,15 @@ pub mod wkt;
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gitpod_descriptor.bin"));
 
 /// Full names of the public services (the real `gitpod.v1` API), as they appear on the wire.
-pub const SERVICE_NAMES: [&str; 3] =
-    ["gitpod.v1.RunnerService", "gitpod.v1.RunnerConfigurationService", "gitpod.v1.IdentityService"];
+pub const SERVICE_NAMES: [&str; 7] = [
+    "gitpod.v1.RunnerService",
+    "gitpod.v1.RunnerConfigurationService",
+    "gitpod.v1.IdentityService",
+    "gitpod.v1.UserService",
+    "gitpod.v1.OrganizationService",
+    "gitpod.v1.GroupService",
+    "gitpod.v1.ServiceAccountService",
+];
 
 /// Full names of the runner-side services (our own design in our own package `runnerside.v1`,
 /// not a reconstruction): what a runner process calls about itself.

@@ -32,13 +32,25 @@ use serde_json::Value;
 const WIRE: &str = include_str!("data/gitpod-v1-wire.json");
 const WIRE_ACCESS: &str = include_str!("data/gitpod-v1-wire-access.json");
 
-/// The files of the access reference that the protos have so far. Every other file of it is
-/// left out of the merged reference.
-const ACCESS_FILES: [&str; 1] = ["gitpod/v1/identity.proto"];
+/// The files of the access reference, all merged into the reference: the five services'
+/// files and the shared types they reach (`pagination.proto` gains `SortOrder`).
+const ACCESS_FILES: [&str; 9] = [
+    "gitpod/v1/identity.proto",
+    "gitpod/v1/user.proto",
+    "gitpod/v1/organization.proto",
+    "gitpod/v1/group.proto",
+    "gitpod/v1/service_account.proto",
+    "gitpod/v1/pagination.proto",
+    "gitpod/v1/event.proto",
+    "gitpod/v1/count.proto",
+    "gitpod/v1/login_provider.proto",
+];
 
 /// The references from the real descriptors, each a subset of the API (what its services reach).
-const REAL_REFERENCES: &[(&str, &str)] =
-    &[("gitpod-v1-wire-runner-v2.json", include_str!("data/gitpod-v1-wire-runner-v2.json"))];
+const REAL_REFERENCES: &[(&str, &str)] = &[
+    ("gitpod-v1-wire-runner-v2.json", include_str!("data/gitpod-v1-wire-runner-v2.json")),
+    ("gitpod-v1-wire-access.json", WIRE_ACCESS),
+];
 
 /// Our own runner-side API (package `runnerside.v1`): not part of the reconstruction, so outside
 /// the comparison (their header comments say their field numbers are ours; `own_files_say_so`
@@ -598,9 +610,10 @@ fn descriptor_matches_the_wire_reference() {
     let runner = methods("gitpod.v1.RunnerService");
     let configuration = methods("gitpod.v1.RunnerConfigurationService");
     let rpcs: usize = pool.services().filter(|s| ours(s.parent_file().name())).map(|s| s.methods().len()).sum();
-    // The runner services' 127 messages, 16 enums and 37 RPCs, and those of the access files so
-    // far (Subject and Principal are in both).
-    assert_eq!((messages, enums, rpcs), (133, 17, 40), "(messages, enums, RPCs)");
+    // The runner services' 127 messages, 16 enums and 37 RPCs, and the access services' 107
+    // messages, 11 enums and 42 RPCs (Subject, PaginationRequest, PaginationResponse and
+    // Principal are in both).
+    assert_eq!((messages, enums, rpcs), (231, 26, 79), "(messages, enums, RPCs)");
     assert_eq!((runner, configuration), (16, 21), "RPCs of (RunnerService, RunnerConfigurationService)");
     // And the references agree with themselves.
     let counts = &wire["counts"];
@@ -627,7 +640,18 @@ fn descriptor_matches_the_wire_reference() {
     let mut names: Vec<String> = gitpod_api::SERVICE_NAMES.iter().map(|s| s.to_string()).collect();
     names.sort();
     assert_eq!(names, services, "gitpod_api::SERVICE_NAMES");
-    assert_eq!(names, ["gitpod.v1.IdentityService", "gitpod.v1.RunnerConfigurationService", "gitpod.v1.RunnerService"]);
+    assert_eq!(
+        names,
+        [
+            "gitpod.v1.GroupService",
+            "gitpod.v1.IdentityService",
+            "gitpod.v1.OrganizationService",
+            "gitpod.v1.RunnerConfigurationService",
+            "gitpod.v1.RunnerService",
+            "gitpod.v1.ServiceAccountService",
+            "gitpod.v1.UserService",
+        ]
+    );
 
     // The runner-side services, from our own files.
     let mut own: Vec<String> = pool
@@ -669,25 +693,50 @@ fn descriptor_matches_the_real_references() {
             }
         }
     }
-    // Exactly the twelve Get/List methods of the runner services are free of side effects.
+    // Exactly the twelve Get/List methods of the runner services and sixteen of the access
+    // services are free of side effects (GetIDToken is not: each call signs a new token), in the
+    // references and in the descriptor set alike.
     rpcs_with_get.sort();
-    assert_eq!(
-        rpcs_with_get,
-        [
-            "GetEnvironmentClass",
-            "GetHostAuthenticationToken",
-            "GetLLMIntegration",
-            "GetRunner",
-            "GetRunnerConfigurationSchema",
-            "GetSCMIntegration",
-            "ListEnvironmentClasses",
-            "ListHostAuthenticationTokens",
-            "ListLLMIntegrations",
-            "ListRunnerPolicies",
-            "ListRunners",
-            "ListSCMIntegrations",
-        ]
-    );
+    let expected = [
+        "GetAuthenticatedIdentity",
+        "GetAuthenticatedUser",
+        "GetEnvironmentClass",
+        "GetGroup",
+        "GetHostAuthenticationToken",
+        "GetLLMIntegration",
+        "GetMembership",
+        "GetOrganization",
+        "GetPersonalAccessToken",
+        "GetRunner",
+        "GetRunnerConfigurationSchema",
+        "GetSCMIntegration",
+        "GetServiceAccount",
+        "GetServiceAccountToken",
+        "GetUser",
+        "ListEnvironmentClasses",
+        "ListGroups",
+        "ListHostAuthenticationTokens",
+        "ListLLMIntegrations",
+        "ListMembers",
+        "ListMemberships",
+        "ListPersonalAccessTokens",
+        "ListRoleAssignments",
+        "ListRunnerPolicies",
+        "ListRunners",
+        "ListSCMIntegrations",
+        "ListServiceAccountTokens",
+        "ListServiceAccounts",
+    ];
+    assert_eq!(rpcs_with_get, expected);
+    let mut ours: Vec<String> = pool
+        .services()
+        .filter(|s| s.package_name() == "gitpod.v1")
+        .flat_map(|s| s.methods().collect::<Vec<_>>())
+        .filter(|m| idempotency_level(m) == "NO_SIDE_EFFECTS")
+        .map(|m| m.name().to_owned())
+        .collect();
+    ours.sort();
+    assert_eq!(ours, expected);
 }
 
 /// The comparison with the real references is not vacuous either.

@@ -100,9 +100,8 @@ pub mod server {
         fn start() -> Self {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
             let pool = prost_reflect::DescriptorPool::decode(gitpod_api::FILE_DESCRIPTOR_SET).expect("descriptor set");
-            let methods = gitpod_api::SERVICE_NAMES
+            let methods = runner_server::mount::SERVED_SERVICES
                 .iter()
-                .chain(gitpod_api::RUNNER_SIDE_SERVICE_NAMES.iter())
                 .flat_map(|name| {
                     let service = pool.get_service_by_name(name).expect("service in descriptor set");
                     service.methods().map(|m| format!("/{}/{}", service.full_name(), m.name())).collect::<Vec<_>>()

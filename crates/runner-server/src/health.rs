@@ -83,7 +83,7 @@ pub fn spawn_monitor(store: Arc<dyn Store>, health: &Arc<Health>, reporter: Heal
 
 /// The server (`""`) and every service it serves.
 fn service_names() -> impl Iterator<Item = &'static str> {
-    std::iter::once("").chain(gitpod_api::SERVICE_NAMES).chain(gitpod_api::RUNNER_SIDE_SERVICE_NAMES)
+    std::iter::once("").chain(crate::mount::SERVED_SERVICES)
 }
 
 /// `GET /healthz`: the process is up and serving HTTP.

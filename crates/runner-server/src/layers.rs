@@ -77,11 +77,17 @@ fn unroutable(kind: &CallKind, req: &Request) -> Option<Response> {
     if kind.probe || page {
         return None;
     }
-    // A method of the descriptors that no handler is mounted for (`GetIDToken`): `unimplemented`
-    // with its own HTTP status (501), as connect-go answers a method without a handler, instead
-    // of the router's bare 404. A GET of it goes on to the 405 of every POST-only method.
-    let unserved = kind.rpc.is_some_and(|r| r.is_api() && !crate::mount::is_served(&r.path));
-    if unserved && req.method() == http::Method::POST && kind.protocol != Protocol::Other {
+    // A method of the descriptors that no handler is mounted for (`GetIDToken`, the services not
+    // served yet): `unimplemented` with its own HTTP status (501), as connect-go answers a method
+    // without a handler, instead of the router's bare 404. So is a Connect GET of one that is
+    // free of side effects; a GET of any other goes on to the 405 of every POST-only method.
+    let unserved = kind.rpc.filter(|r| r.is_api() && !crate::mount::is_served(&r.path));
+    let asked = match *req.method() {
+        http::Method::POST => true,
+        http::Method::GET => unserved.is_some_and(|r| r.side_effect_free && r.is_unary()),
+        _ => false,
+    };
+    if unserved.is_some() && asked && kind.protocol != Protocol::Other {
         let message = format!("{} is not implemented by this server", req.uri().path());
         if kind.protocol.is_grpc_family() {
             return Some(grpc_error(kind.protocol, tonic::Code::Unimplemented, &message));

@@ -26,6 +26,18 @@ use crate::handlers::{configuration, host_tokens, identity, llm, runner_side, ru
 use crate::layers::{EmptyLists, Limits, fill_empty_lists, rpc_guard};
 use crate::state::AppState;
 
+/// The services this server mounts: the `gitpod.v1` services with handlers (a subset of
+/// [`gitpod_api::SERVICE_NAMES`]) and our runner side
+/// ([`gitpod_api::RUNNER_SIDE_SERVICE_NAMES`]). The other services of the API are in the
+/// descriptor set but not served: a call to one gets `unimplemented` ([`is_served`]), never a
+/// stub's answer. A unit test checks the list against what [`services`] registers.
+pub const SERVED_SERVICES: [&str; 4] = [
+    "gitpod.v1.RunnerService",
+    "gitpod.v1.RunnerConfigurationService",
+    "gitpod.v1.IdentityService",
+    "runnerside.v1.RunnerInteractionService",
+];
+
 /// Settings of the mount.
 #[derive(Debug, Clone)]
 pub struct MountOptions {
@@ -50,7 +62,8 @@ impl Default for MountOptions {
     }
 }
 
-/// Builds the whole application: every protocol for both services, health and reflection.
+/// Builds the whole application: every protocol for the [`SERVED_SERVICES`], health and
+/// reflection.
 pub fn app(state: AppState, options: &MountOptions) -> Router {
     let (store, health_state) = (state.store.clone(), state.health.clone());
     let public_url = state.public_url.clone();
@@ -86,16 +99,8 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     crate::health::spawn_monitor(store, &health_state, health_reporter, options.health_interval);
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(gitpod_api::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .expect("descriptor set is valid");
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(gitpod_api::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()
-        .expect("descriptor set is valid");
+    let reflection_v1 = reflection().build_v1().expect("descriptor set is valid");
+    let reflection_v1alpha = reflection().build_v1alpha().expect("descriptor set is valid");
 
     // Inside connectrpc-axum's compression, so it sees the JSON as the handlers wrote it.
     let lists = from_fn_with_state(EmptyLists::from_descriptors(gitpod_api::FILE_DESCRIPTOR_SET), fill_empty_lists);
@@ -146,6 +151,22 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     };
     // Outermost: every layer above sees the request classified and without the `/api` prefix.
     app.layer(map_request(|req| async move { Ok::<_, std::convert::Infallible>(crate::call::classify(req)) }))
+}
+
+/// Reflection over the whole descriptor set (every message can be described), listing the
+/// services that are served: the [`SERVED_SERVICES`], health and reflection itself.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    let names = SERVED_SERVICES.into_iter().chain([
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ]);
+    names.fold(
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(gitpod_api::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+        |builder, name| builder.with_service_name(name),
+    )
 }
 
 /// Every API service with its handlers registered: the one place a service or method is
@@ -305,4 +326,20 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
             "x-request-id",
         ]))
         .max_age(Duration::from_secs(7200))
+}
+
+#[cfg(test)]
+mod tests {
+    /// [`super::SERVED_SERVICES`] names exactly the services something is registered for.
+    #[test]
+    fn the_served_services_are_those_with_handlers() {
+        let mut registered: Vec<String> = super::served_rpcs()
+            .iter()
+            .map(|path| path.trim_start_matches('/').split('/').next().unwrap().to_owned())
+            .collect();
+        registered.dedup();
+        let mut listed: Vec<String> = super::SERVED_SERVICES.iter().map(|s| s.to_string()).collect();
+        listed.sort();
+        assert_eq!(registered, listed);
+    }
 }

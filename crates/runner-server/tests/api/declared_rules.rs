@@ -7,18 +7,32 @@
 //! request reaches the rule's message.
 //!
 //! A rule of a kind the generator does not know fails the test, and so does a rule the server
-//! does not enforce: adding a rule to a reference without enforcing it cannot pass. Rules of
-//! messages no request reaches (answers only) are checked on the answers instead: the
-//! validator must refuse an answer that breaks them, and accept one that keeps them.
+//! does not enforce: adding a rule to a reference without enforcing it cannot pass. Requests are
+//! sent to the methods the server serves ([`SERVED_SERVICES`]). Rules of messages no request of
+//! a served method reaches (answers, and the requests of services not served yet) are checked on
+//! the validator alone: it must refuse a message that breaks them, and accept one that keeps
+//! them.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{Value, json};
 
+use runner_server::mount::SERVED_SERVICES;
 use runner_testkit::{Client, Protocol, TestServer};
 
-const REFERENCES: &[(&str, &str)] =
-    &[("gitpod-v1-wire-runner-v2.json", include_str!("../../../../tests/data/gitpod-v1-wire-runner-v2.json"))];
+const REFERENCES: &[(&str, &str)] = &[
+    ("gitpod-v1-wire-runner-v2.json", include_str!("../../../../tests/data/gitpod-v1-wire-runner-v2.json")),
+    ("gitpod-v1-wire-access.json", include_str!("../../../../tests/data/gitpod-v1-wire-access.json")),
+];
+
+/// Methods of the served services that have no handler yet (their calls are `unimplemented`).
+const NOT_SERVED_YET: &[&str] = &["/gitpod.v1.IdentityService/GetIDToken"];
+
+/// Whether requests to the method at `path` reach its handler.
+fn served(path: &str) -> bool {
+    let service = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    SERVED_SERVICES.contains(&service) && !NOT_SERVED_YET.contains(&path)
+}
 
 const UUID: &str = "018f0c5e-1b2a-7c3d-8e4f-a0b1c2d3e4f5";
 
@@ -55,7 +69,7 @@ impl Model {
                             rpc["http_path"].as_str().unwrap().to_owned(),
                             rpc["request"].as_str().unwrap().to_owned(),
                         );
-                        if !model.rpcs.contains(&entry) {
+                        if served(&entry.0) && !model.rpcs.contains(&entry) {
                             model.rpcs.push(entry);
                         }
                     }
@@ -211,8 +225,33 @@ fn value_plan(
     };
     let keeps = match kind {
         "string" => {
-            known(&["uuid", "uri", "min_len", "max_len", "email"])?;
+            known(&["uuid", "uri", "min_len", "max_len", "email", "pattern"])?;
             let (min, max) = (number(rules, "min_len"), number(rules, "max_len"));
+            if let Some(Node::Scalar(quoted)) = get(rules, "pattern") {
+                // A value from a few candidates that keeps the pattern (and the lengths), and one that
+                // breaks it but keeps the lengths; a pattern none fits is reported.
+                let text = quoted.trim_matches('"').replace("\\\\", "\\");
+                let re = regex::Regex::new(&text).map_err(|e| format!("string.pattern {text}: {e}"))?;
+                let fits = |c: &str| {
+                    let n = c.chars().count() as i64;
+                    min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m)
+                };
+                let candidates =
+                    ["example.com", "gitpod.io", "a.b.example.org", "localhost", "x y z", "-bad-.com", "abc"];
+                let keeps = candidates.into_iter().find(|c| fits(c) && re.is_match(c));
+                let breaks = candidates.into_iter().find(|c| fits(c) && !re.is_match(c));
+                let (Some(keeps), Some(breaks)) = (keeps, breaks) else {
+                    return Err(format!("no candidate value for string.pattern {text}"));
+                };
+                push(json!(breaks), reason("pattern"));
+                if let Some(min) = min.filter(|m| *m > 1 || *m == 1 && !skip_zero) {
+                    push(json!("a".repeat(min as usize - 1)), reason("min_len"));
+                }
+                if let Some(max) = max {
+                    push(json!("a".repeat(max as usize + 1)), reason("max_len"));
+                }
+                return Ok(Plan { breaches, keeps: Some(json!(keeps)) });
+            }
             if flag(rules, "uuid") {
                 push(json!("not-a-uuid"), reason("uuid"));
             }
@@ -263,13 +302,62 @@ fn value_plan(
             json!(low.or(high).unwrap_or(1))
         }
         "enum" => {
-            known(&["defined_only"])?;
+            known(&["defined_only", "in", "not_in"])?;
             let defined =
                 model.enums.get(&field.ty).ok_or_else(|| format!("enum {} not in the references", field.ty))?;
             if flag(rules, "defined_only") {
                 push(json!(defined.iter().max().unwrap() + 1000), reason("defined_only"));
             }
-            json!(defined.iter().copied().find(|n| *n != 0).unwrap_or(0))
+            let listed = |key: &str| -> Vec<i64> {
+                rules
+                    .iter()
+                    .filter(|(k, _)| k == key)
+                    .filter_map(|(_, v)| match v {
+                        Node::Scalar(n) => n.parse().ok(),
+                        Node::Message(_) => None,
+                    })
+                    .collect()
+            };
+            let (within, without) = (listed("in"), listed("not_in"));
+            // A defined value outside `in`, and each value of `not_in`.
+            if !within.is_empty() {
+                let outside = defined.iter().copied().find(|n| !within.contains(n)).ok_or("every value is in `in`")?;
+                push(json!(outside), reason("in"));
+            }
+            for n in &without {
+                push(json!(n), reason("not_in"));
+            }
+            let keeps = defined
+                .iter()
+                .copied()
+                .find(|n| *n != 0 && (within.is_empty() || within.contains(n)) && !without.contains(n))
+                .ok_or("no defined value keeps the rule")?;
+            json!(keeps)
+        }
+        "duration" => {
+            known(&["gte", "lte", "gt", "lt"])?;
+            let seconds = |key: &str| match get(rules, key) {
+                Some(Node::Message(d)) => Some(number(d, "seconds").unwrap_or(0)),
+                _ => None,
+            };
+            let (low, high) = (seconds("gte"), seconds("lte"));
+            if seconds("gt").is_some() || seconds("lt").is_some() {
+                return Err("no generator for duration.gt or duration.lt".into());
+            }
+            let id = if low.is_some() && high.is_some() {
+                reason("gte_lte")
+            } else if low.is_some() {
+                reason("gte")
+            } else {
+                reason("lte")
+            };
+            if let Some(low) = low {
+                push(json!(format!("{}s", low - 1)), id.clone());
+            }
+            if let Some(high) = high {
+                push(json!(format!("{}s", high + 1)), id);
+            }
+            json!(format!("{}s", low.unwrap_or(0).max(high.map_or(60, |h| h.min(60)))))
         }
         "bytes" => {
             use base64::Engine;
@@ -314,7 +402,8 @@ fn field_plan(model: &Model, field: &Field, rule: &str) -> Result<Plan, String> 
         }
     }
     // `optional` fields and messages track presence: unset is no value to check.
-    let presence = field.label == "optional" || model.messages.contains_key(&field.ty);
+    let presence =
+        field.label == "optional" || model.messages.contains_key(&field.ty) || field.ty.starts_with("google.protobuf.");
     let skip_zero = ignore_zero && !presence;
     let mut plan = match typed {
         Some((kind, rules)) if kind == "repeated" => {
@@ -330,7 +419,8 @@ fn field_plan(model: &Model, field: &Field, rule: &str) -> Result<Plan, String> 
                 Some(other) => return Err(format!("no generator for items {other:?}")),
                 None => None,
             };
-            if let Some((k, _)) = rules.iter().find(|(k, _)| !["min_items", "max_items", "items"].contains(&k.as_str()))
+            if let Some((k, _)) =
+                rules.iter().find(|(k, _)| !["min_items", "max_items", "items", "unique"].contains(&k.as_str()))
             {
                 return Err(format!("no generator for repeated.{k}"));
             }
@@ -351,6 +441,13 @@ fn field_plan(model: &Model, field: &Field, rule: &str) -> Result<Plan, String> 
                     reason: "REPEATED_MIN_ITEMS".into(),
                 });
             }
+            if flag(&rules, "unique") {
+                breaches.push(Breach {
+                    value: Some(Value::Array(vec![good.clone(), good.clone()])),
+                    suffix: String::new(),
+                    reason: "REPEATED_UNIQUE".into(),
+                });
+            }
             for item in items.into_iter().flat_map(|p| p.breaches) {
                 breaches.push(Breach {
                     value: Some(Value::Array(vec![good.clone(), item.value.unwrap()])),
@@ -362,12 +459,17 @@ fn field_plan(model: &Model, field: &Field, rule: &str) -> Result<Plan, String> 
             Plan { breaches, keeps: Some(Value::Array(vec![good; count as usize])) }
         }
         Some((kind, rules)) => value_plan(model, field, &kind, &rules, skip_zero)?,
-        None => Plan { breaches: Vec::new(), keeps: presence.then(|| json!({})) },
+        None => {
+            let one = || default_item(model, field);
+            let keeps = presence.then(|| if field.label == "repeated" { json!([one()]) } else { one() });
+            Plan { breaches: Vec::new(), keeps }
+        }
     };
     if required {
         plan.breaches.push(Breach { value: None, suffix: String::new(), reason: "REQUIRED".into() });
         if plan.keeps.is_none() {
-            plan.keeps = Some(if model.messages.contains_key(&field.ty) { json!({}) } else { json!("x") });
+            let one = default_item(model, field);
+            plan.keeps = Some(if field.label == "repeated" { json!([one]) } else { one });
         }
     }
     if ignore_zero && plan.breaches.is_empty() && presence {
@@ -380,6 +482,8 @@ fn field_plan(model: &Model, field: &Field, rule: &str) -> Result<Plan, String> 
 fn default_item(model: &Model, field: &Field) -> Value {
     match field.ty.as_str() {
         "string" => json!("a"),
+        "google.protobuf.Timestamp" => json!("2026-01-01T00:00:00Z"),
+        "google.protobuf.Duration" => json!("60s"),
         ty if model.enums.contains_key(ty) => json!(model.enums[ty].iter().copied().find(|n| *n != 0).unwrap_or(0)),
         ty if model.messages.contains_key(ty) => json!({}),
         _ => json!(1),
@@ -450,8 +554,11 @@ async fn check_field(
             }
         }
         let reasons: Vec<&str> = plan.breaches.iter().map(|b| b.reason.as_str()).collect();
+        // The field's own violations: on it, or on one of its items (not inside an item, where the
+        // item message's own rules apply).
         let own = |v: &proto_validate::Violation| {
-            v.field == field.json_name || v.field.starts_with(&format!("{}[", field.json_name))
+            v.field == field.json_name
+                || v.field.strip_prefix(&format!("{}[", field.json_name)).is_some_and(|rest| !rest.contains('.'))
         };
         if check(plan.keeps.as_ref()).iter().any(|v| own(v) && reasons.contains(&v.reason().as_str())) {
             problems.push(format!("{at}: an answer with {:?} is refused", plan.keeps));
@@ -500,12 +607,16 @@ async fn every_declared_rule_is_enforced() {
             problems.extend(check_field(&model, &clients, message, field, &mut requests).await);
         }
     }
-    println!("{rules} rules: {requests} requests over Connect JSON and gRPC; {answers_only} rules of answers only");
+    println!(
+        "{rules} rules: {requests} requests over Connect JSON and gRPC; {answers_only} rules checked on the \
+         validator alone (answers, and requests of services not served yet)"
+    );
     for p in &problems {
         println!("{p}");
     }
     assert!(problems.is_empty(), "{} problems (printed above)", problems.len());
-    assert_eq!(rules, 88, "rules in the references");
+    // 88 of the runner services and 116 of the access services, three of them in both.
+    assert_eq!(rules, 201, "rules in the references");
 
     // Not vacuous: a rule the server does not have, added to the reference, is found unenforced.
     let mut spec = model.messages["gitpod.v1.RunnerSpec"].clone();
@@ -528,7 +639,8 @@ fn a_rule_the_generator_cannot_build_is_reported() {
         label: "singular".into(),
         rule: None,
     };
-    assert!(field_plan(&model, &name, "string {   pattern: \"^a$\" }").is_err_and(|e| e.contains("string.pattern")));
+    // A pattern no candidate value keeps.
+    assert!(field_plan(&model, &name, "string {   pattern: \"^q+z$\" }").is_err_and(|e| e.contains("string.pattern")));
     assert!(field_plan(&model, &name, "cel {   id: \"x\" }").is_err());
     assert!(field_plan(&model, &name, "string {   hostname: true }").is_err_and(|e| e.contains("string.hostname")));
 }

@@ -49,8 +49,9 @@ fn docs_openapi_json_is_current() {
     );
 }
 
-/// RPCs of the descriptor set the server does not implement: it answers them `unimplemented`.
-/// A request each that passes the declared rules, so that the answer is about the method.
+/// RPCs of the descriptor set the server does not implement (it answers them `unimplemented`)
+/// with a request that passes the declared rules, so that the answer is about the method; the
+/// methods of services not served yet get `{}`.
 const NOT_SERVED: &[(&str, &str)] = &[("/gitpod.v1.IdentityService/GetIDToken", r#"{"audience":["a"]}"#)];
 
 /// The HTTP status and Connect error code of a JSON call as the admin, or `None` for a 200.
@@ -86,7 +87,9 @@ async fn an_operation_for_every_unary_rpc_the_server_answers_and_none_other() {
                 assert!(!paths.contains_key(&path), "{path} streams: not in the document");
                 continue;
             }
-            if let Some((_, body)) = NOT_SERVED.iter().find(|(p, _)| *p == path) {
+            if !runner_server::mount::is_served(&path) {
+                // GetIDToken, and every method of the services not served yet (SERVED_SERVICES).
+                let body = NOT_SERVED.iter().find(|(p, _)| *p == path).map_or("{}", |(_, body)| body);
                 // A Connect error with the status of its code, not the router's bare 404.
                 let answer = code_of(&server, &path, body).await;
                 assert_eq!(answer, Some((501, "unimplemented".to_owned())), "{path}");

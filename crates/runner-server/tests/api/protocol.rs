@@ -444,7 +444,7 @@ async fn every_rpc_of_every_service_is_served_on_every_protocol() {
     let server = TestServer::start().await;
     let pool = prost_reflect::DescriptorPool::decode(gitpod_api::FILE_DESCRIPTOR_SET).unwrap();
     let mut methods = Vec::new();
-    for name in gitpod_api::SERVICE_NAMES.iter().chain(&gitpod_api::RUNNER_SIDE_SERVICE_NAMES) {
+    for name in runner_server::mount::SERVED_SERVICES {
         for m in pool.get_service_by_name(name).unwrap().methods() {
             methods.push(format!("/{name}/{}", m.name()));
         }
@@ -458,6 +458,44 @@ async fn every_rpc_of_every_service_is_served_on_every_protocol() {
             if let Err(f) = c.call::<_, UpdateRunnerResponse>(path, UpdateRunnerResponse {}).await {
                 assert_ne!(f.code, "unimplemented", "{protocol:?} {path}: {f:?}");
                 assert_ne!(f.http_status, Some(404), "{protocol:?} {path}: {f:?}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn services_of_the_api_that_are_not_served_answer_unimplemented() {
+    // The descriptor set has every service of the API; the ones without handlers are not mounted,
+    // so each of their methods is `unimplemented` on every protocol (501 on Connect), saying it
+    // is not implemented here rather than that it does not exist.
+    let server = TestServer::start().await;
+    let pool = prost_reflect::DescriptorPool::decode(gitpod_api::FILE_DESCRIPTOR_SET).unwrap();
+    let unserved: Vec<&str> =
+        gitpod_api::SERVICE_NAMES.into_iter().filter(|s| !runner_server::mount::SERVED_SERVICES.contains(s)).collect();
+    assert_eq!(
+        unserved,
+        [
+            "gitpod.v1.UserService",
+            "gitpod.v1.OrganizationService",
+            "gitpod.v1.GroupService",
+            "gitpod.v1.ServiceAccountService"
+        ]
+    );
+    let mut methods = Vec::new();
+    for name in &unserved {
+        for m in pool.get_service_by_name(name).unwrap().methods() {
+            methods.push((*name, format!("/{name}/{}", m.name())));
+        }
+    }
+    for protocol in ALL {
+        let c = server.client(protocol).await;
+        for (service, path) in &methods {
+            let f = c.call::<_, UpdateRunnerResponse>(path, UpdateRunnerResponse {}).await.unwrap_err();
+            assert_eq!(f.code, "unimplemented", "{protocol:?} {path}: {f:?}");
+            assert!(path.starts_with(&format!("/{service}/")));
+            assert!(f.message.contains(&format!("{path} is not implemented by this server")), "{f:?}");
+            if matches!(protocol, runner_testkit::Protocol::ConnectJson | runner_testkit::Protocol::ConnectProto) {
+                assert_eq!(f.http_status, Some(501), "{protocol:?} {path}: {f:?}");
             }
         }
     }
