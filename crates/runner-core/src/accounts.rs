@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::error::{CoreError, Resource, Result};
 use crate::identity::*;
-use crate::model::{ApiEnum, Principal, Subject};
+use crate::model::{ApiEnum, Principal, ResourceKind, ResourceRole, Subject};
 use crate::secrets;
 use crate::store::{RunnerTokenKind, Store, StoreError};
 use crate::time::Timestamp;
@@ -97,14 +97,8 @@ impl Accounts {
         let name = validate::name("name", name, 1, 127)?;
         let now = Timestamp::now();
         let org = Organization { id: Uuid::now_v7(), name: name.clone(), created_at: now };
-        let members = Group {
-            id: Uuid::now_v7(),
-            org_id: org.id,
-            name: ORG_MEMBERS_GROUP.to_owned(),
-            system: true,
-            runners_admin: false,
-            created_at: now,
-        };
+        let members =
+            Group { system: true, ..Group::new(org.id, ORG_MEMBERS_GROUP, "Every member of the organization", now) };
         let local = local_configuration_runner(org.id, now);
         self.store.create_organization(&org, &members, &local).await.map_err(duplicate("organization", &name))?;
         Ok(org)
@@ -141,14 +135,7 @@ impl Accounts {
 
     pub async fn create_group(&self, org_id: Uuid, name: &str) -> Result<Group> {
         let name = validate::name("name", name, 1, 127)?;
-        let group = Group {
-            id: Uuid::now_v7(),
-            org_id,
-            name: name.clone(),
-            system: false,
-            runners_admin: false,
-            created_at: Timestamp::now(),
-        };
+        let group = Group::new(org_id, &name, "", Timestamp::now());
         self.store.create_group(&group).await.map_err(duplicate("group", &name))?;
         Ok(group)
     }
@@ -196,11 +183,48 @@ impl Accounts {
         }
     }
 
-    /// Grants or withdraws the runners-admin organization role of a group.
+    /// Grants or withdraws the runners-admin organization role of a group: its role
+    /// assignment of `org_runners_admin` on the organization. Granting a role the group has,
+    /// or withdrawing one it has not, changes nothing.
     pub async fn set_group_runners_admin(&self, group_id: Uuid, runners_admin: bool) -> Result<()> {
-        let changed = self.store.set_group_runners_admin(group_id, runners_admin).await;
+        let group = self.group_of(group_id).await?;
+        let held = self.org_role_assignments(group.org_id, ResourceRole::OrgRunnersAdmin).await?;
+        let current = held.into_iter().find(|a| a.group_id == group_id);
+        let changed = match (current, runners_admin) {
+            (None, true) => {
+                let assignment = RoleAssignment {
+                    id: Uuid::now_v7(),
+                    org_id: group.org_id,
+                    group_id,
+                    resource_kind: ResourceKind::Organization,
+                    resource_id: group.org_id,
+                    role: ResourceRole::OrgRunnersAdmin,
+                    created_at: Timestamp::now(),
+                };
+                match self.store.insert_role_assignment(&assignment).await {
+                    Ok(()) | Err(StoreError::AlreadyExists) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+            (Some(a), false) => self.store.delete_role_assignment(a.id).await.map(|_| ()),
+            _ => Ok(()),
+        };
         self.tokens.clear();
-        if changed? { Ok(()) } else { Err(CoreError::not_found(Resource::Group, group_id)) }
+        Ok(changed?)
+    }
+
+    /// The assignments of `role` on the organization `org_id`.
+    async fn org_role_assignments(&self, org_id: Uuid, role: ResourceRole) -> Result<Vec<RoleAssignment>> {
+        let filter =
+            RoleAssignmentFilter { resource_ids: vec![org_id], roles: vec![role], ..RoleAssignmentFilter::default() };
+        // An organization has a bounded number of groups; read them all.
+        Ok(self.store.list_role_assignments(org_id, &filter, None, u32::MAX).await?)
+    }
+
+    /// The groups of an organization that have the runners-admin role.
+    pub async fn runners_admin_groups(&self, org_id: Uuid) -> Result<Vec<Uuid>> {
+        let held = self.org_role_assignments(org_id, ResourceRole::OrgRunnersAdmin).await?;
+        Ok(held.into_iter().map(|a| a.group_id).collect())
     }
 
     /// Issues a personal access token for a member, optionally expiring.
@@ -272,12 +296,14 @@ impl Accounts {
         if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
             return Err(refused());
         }
+        let groups: Vec<Uuid> = groups.iter().map(|g| g.id).collect();
+        let org_roles = self.store.organization_roles(member.org_id, &groups).await?;
         let caller = Caller {
             org_id: member.org_id,
             subject: Subject { id: member.id, principal: member.principal },
             org_admin: member.role == OrgRole::Admin,
-            runners_admin: groups.iter().any(|g| g.runners_admin),
-            groups: groups.iter().map(|g| g.id).collect(),
+            runners_admin: org_roles.contains(&ResourceRole::OrgRunnersAdmin),
+            groups,
         };
         self.tokens.insert(generation, hash, caller.clone(), token.expires_at);
         Ok(caller)

@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use crate::model::{Principal, Subject};
+use crate::model::{Principal, ResourceKind, ResourceRole, Subject};
 use crate::time::Timestamp;
 
 /// Name of the system group every organization has; it holds all the organization's members.
@@ -63,15 +63,59 @@ impl Member {
 }
 
 /// A group of members. The `org-members` system group holds every member implicitly; other
-/// groups list their members. A group may hold the organization's runners-admin role.
+/// groups list their members. What a group may do is in its role assignments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
     pub id: Uuid,
     pub org_id: Uuid,
     pub name: String,
+    pub description: String,
     pub system: bool,
-    pub runners_admin: bool,
+    /// A group made to share resources directly with one user or service account.
+    pub direct_share: bool,
     pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Group {
+    /// A new group of `org_id`, not a system group.
+    pub fn new(org_id: Uuid, name: &str, description: &str, now: Timestamp) -> Self {
+        Group {
+            id: Uuid::now_v7(),
+            org_id,
+            name: name.to_owned(),
+            description: description.to_owned(),
+            system: false,
+            direct_share: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// A group's role on a resource: the one record of access. A runner policy is an assignment of
+/// a runner role on the runner; the organization-level roles of groups are assignments on the
+/// organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleAssignment {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub group_id: Uuid,
+    pub resource_kind: ResourceKind,
+    pub resource_id: Uuid,
+    pub role: ResourceRole,
+    pub created_at: Timestamp,
+}
+
+/// Which role assignments of an organization to list; every condition given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleAssignmentFilter {
+    pub group_id: Option<Uuid>,
+    /// Assignments of the groups this member is in (the `org-members` group included).
+    pub member_id: Option<Uuid>,
+    pub resource_ids: Vec<Uuid>,
+    pub resource_kinds: Vec<ResourceKind>,
+    pub roles: Vec<ResourceRole>,
 }
 
 /// A personal access token's record (never the token itself).

@@ -169,7 +169,62 @@ api_enum!(
     }
 );
 
-/// A group's role on a runner.
+api_enum!(
+    /// A kind of resource a role can be assigned on (the numbers of the API's `ResourceType`).
+    ResourceKind {
+        Runner = 2 => "runner",
+        Organization = 7 => "organization",
+    }
+);
+
+api_enum!(
+    /// A role a group can be assigned on a resource (a role assignment), among the API's
+    /// `ResourceRole` values (their numbers): the ones this server honours. The organization
+    /// roles of users (admin, member) are on their membership (`OrgRole`), not assignments.
+    ResourceRole {
+        /// Admin of every runner of the organization.
+        OrgRunnersAdmin = 50 => "org_runners_admin",
+        /// Manages the organization's groups, their members and their roles on resources.
+        OrgGroupsAdmin = 53 => "org_groups_admin",
+        /// Reads the organization's audit log.
+        OrgAuditLogReader = 64 => "org_audit_log_reader",
+        /// Admin of one runner (a runner policy with role ADMIN).
+        RunnerAdmin = 14 => "runner_admin",
+        /// User of one runner (a runner policy with role USER).
+        RunnerUser = 17 => "runner_user",
+    }
+);
+
+impl ResourceRole {
+    /// The kind of resource the role is assigned on.
+    pub fn resource_kind(self) -> ResourceKind {
+        match self {
+            Self::OrgRunnersAdmin | Self::OrgGroupsAdmin | Self::OrgAuditLogReader => ResourceKind::Organization,
+            Self::RunnerAdmin | Self::RunnerUser => ResourceKind::Runner,
+        }
+    }
+
+    /// The runner policy role this role is, for roles on runners.
+    pub fn runner_role(self) -> Option<RunnerRole> {
+        match self {
+            Self::RunnerAdmin => Some(RunnerRole::Admin),
+            Self::RunnerUser => Some(RunnerRole::User),
+            _ => None,
+        }
+    }
+}
+
+impl From<RunnerRole> for ResourceRole {
+    fn from(role: RunnerRole) -> Self {
+        match role {
+            RunnerRole::Admin => Self::RunnerAdmin,
+            RunnerRole::User => Self::RunnerUser,
+        }
+    }
+}
+
+/// A group's role on a runner: a role assignment of [`ResourceRole::RunnerAdmin`] or
+/// [`ResourceRole::RunnerUser`] on the runner, seen through RunnerService.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunnerPolicy {
     pub runner_id: Uuid,

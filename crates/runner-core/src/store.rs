@@ -8,7 +8,8 @@
 //! | [`RunnerTokenRepo`] | `store/runner_tokens.rs` | exchange, logs and access tokens of runners |
 //! | [`IdentityRepo`] | `store/identity.rs` | organizations, members, groups |
 //! | [`AccessTokenRepo`] | `store/access_tokens.rs` | personal access tokens |
-//! | [`PolicyRepo`] | `store/policies.rs` | runner policies |
+//! | [`PolicyRepo`] | `store/policies.rs` | runner policies (role assignments on runners, seen through RunnerService) |
+//! | [`RoleAssignmentRepo`] | `store/role_assignments.rs` | role assignments of groups on runners and organizations |
 //! | [`ConfigurationSchemaRepo`] | `store/configuration_schema.rs` | the schema a runner reported |
 //! | [`EnvironmentClassRepo`] | `store/environment_classes.rs` | environment classes |
 //! | [`ScmIntegrationRepo`] | `store/scm_integrations.rs` | SCM integrations |
@@ -16,7 +17,7 @@
 //! | [`LlmIntegrationRepo`] | `store/llm_integrations.rs` | LLM integrations |
 //! | [`ServerRepo`] | `store/server.rs` | the key fingerprint, write turns across processes, pool usage, ping |
 //!
-//! A backend implements the eleven traits; [`Store`] comes with them (a blanket impl). Every
+//! A backend implements the twelve traits; [`Store`] comes with them (a blanket impl). Every
 //! method has cases in `runner-store`'s conformance suite, which runs on each backend.
 
 mod access_tokens;
@@ -26,6 +27,7 @@ mod host_tokens;
 mod identity;
 mod llm_integrations;
 mod policies;
+mod role_assignments;
 mod runner_tokens;
 mod runners;
 mod scm_integrations;
@@ -38,6 +40,7 @@ pub use host_tokens::HostTokenRepo;
 pub use identity::IdentityRepo;
 pub use llm_integrations::LlmIntegrationRepo;
 pub use policies::PolicyRepo;
+pub use role_assignments::RoleAssignmentRepo;
 pub use runner_tokens::{NewRunnerToken, RunnerTokenInfo, RunnerTokenKind, RunnerTokenRepo};
 pub use runners::RunnerRepo;
 pub use scm_integrations::ScmIntegrationRepo;
@@ -134,6 +137,7 @@ store_of!(
     IdentityRepo,
     AccessTokenRepo,
     PolicyRepo,
+    RoleAssignmentRepo,
     ConfigurationSchemaRepo,
     EnvironmentClassRepo,
     ScmIntegrationRepo,

@@ -177,8 +177,9 @@ async fn list(identity: &Accounts, what: ListArg, org: Option<String>) -> anyhow
         }
         ListArg::Groups => {
             println!("ID\tROLES\tNAME");
+            let runners_admins = identity.runners_admin_groups(org.id).await?;
             for g in identity.groups(org.id).await? {
-                let roles = match (g.system, g.runners_admin) {
+                let roles = match (g.system, runners_admins.contains(&g.id)) {
                     (true, true) => "system,runners-admin",
                     (true, false) => "system",
                     (false, true) => "runners-admin",

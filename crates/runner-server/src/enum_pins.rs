@@ -5,7 +5,9 @@
 //! answered as another value without any error. For every `api_enum!` type this checks, value
 //! by value, the number and name against the generated enum (`as_str_name`, `from_str_name`),
 //! and that the proto enum (read from the descriptor set) has no value the domain lacks besides
-//! its `…_UNSPECIFIED = 0`. There are no deliberate exceptions today; one would be listed here.
+//! its `…_UNSPECIFIED = 0`. The deliberate exceptions are the two subsets ([`pin_subset`]):
+//! `ResourceRole` and `ResourceKind` name only the roles and resource types this server honours
+//! in role assignments; the others are refused as `invalid_argument`.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -48,6 +50,8 @@ generated!(
     pb::RunnerCapability,
     pb::RunnerRole,
     pb::HostAuthenticationTokenSource,
+    pb::ResourceRole,
+    pb::ResourceType,
 );
 
 /// Checks one domain enum `D` against the generated enum `G`, whose full proto name is
@@ -70,6 +74,19 @@ fn pin<D: ApiEnum + Debug, G: Generated>(pool: &DescriptorPool, proto: &str, pre
             panic!("{proto} has {} = {}, which the domain enum lacks", value.name(), value.number())
         });
         assert_eq!(G::from_number(value.number()).map(G::name), Some(value.name()), "{d:?}");
+    }
+    std::any::type_name::<D>().rsplit("::").next().expect("a type name")
+}
+
+/// Checks a domain enum `D` that has some of the values of the generated enum `G`: each of its
+/// values has the number and name of one of `G`'s. Returns the domain type's name.
+fn pin_subset<D: ApiEnum + Debug, G: Generated>(proto: &str, prefix: &str) -> &'static str {
+    for &d in D::VALUES {
+        let expected = format!("{prefix}_{}", d.as_str().to_ascii_uppercase());
+        let g = G::from_number(d.number())
+            .unwrap_or_else(|| panic!("{d:?} = {}: {proto} has no value with that number", d.number()));
+        assert_eq!(g.name(), expected, "{d:?} = {} is named differently in {proto}", d.number());
+        assert_eq!(G::from_name(&expected), Some(g), "{expected} does not name {g:?}");
     }
     std::any::type_name::<D>().rsplit("::").next().expect("a type name")
 }
@@ -111,6 +128,8 @@ fn domain_enums_match_the_generated_enums() {
             "gitpod.v1.HostAuthenticationTokenSource",
             "HOST_AUTHENTICATION_TOKEN_SOURCE",
         ),
+        pin_subset::<m::ResourceRole, pb::ResourceRole>("gitpod.v1.ResourceRole", "RESOURCE_ROLE"),
+        pin_subset::<m::ResourceKind, pb::ResourceType>("gitpod.v1.ResourceType", "RESOURCE_TYPE"),
     ]
     .into_iter()
     .map(str::to_owned)

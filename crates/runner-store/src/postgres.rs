@@ -255,6 +255,24 @@ mod tests {
         schema.drop_schema().await;
     }
 
+    /// A database of the version before role assignments reads the same after them.
+    #[tokio::test]
+    async fn postgres_old_rows_read_the_same_after_the_role_assignment_migration() {
+        use crate::testing::upgrade;
+        let Some(schema) = PgSchema::create("postgres_old_rows_read_the_same").await else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+        upgrade::copy_migrations_before(&migrations, upgrade::ROLE_ASSIGNMENTS, dir.path());
+        {
+            let pool = sqlx::PgPool::connect_with(schema.options()).await.unwrap();
+            sqlx::migrate::Migrator::new(dir.path()).await.unwrap().run(&pool).await.unwrap();
+            sqlx::raw_sql(upgrade::OLD_ROWS).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        upgrade::old_rows_read_the_same(schema.store().await).await;
+        schema.drop_schema().await;
+    }
+
     #[test]
     fn placeholders_are_numbered() {
         assert_eq!(super::sql("SELECT 1"), "SELECT 1");

@@ -1,9 +1,9 @@
 //! Row structs, private to the store, and their conversion to and from domain types.
 
-use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
+use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization, RoleAssignment};
 use runner_core::model::{
-    ApiEnum, EnvironmentClass, HostToken, HostTokenSource, LlmIntegration, Principal, Runner, RunnerKind, RunnerPolicy,
-    RunnerProvider, RunnerRole, ScmIntegration, ScmOAuthConfig, Subject,
+    ApiEnum, EnvironmentClass, HostToken, HostTokenSource, LlmIntegration, Principal, ResourceKind, ResourceRole,
+    Runner, RunnerKind, RunnerPolicy, RunnerProvider, ScmIntegration, ScmOAuthConfig, Subject,
 };
 use runner_core::store::{RunnerTokenInfo, RunnerTokenKind, StoreError};
 use runner_core::time::Timestamp;
@@ -151,9 +151,11 @@ pub(crate) struct GroupRow {
     pub id: String,
     pub org_id: String,
     pub name: String,
+    pub description: String,
     pub system: i64,
-    pub runners_admin: i64,
+    pub direct_share: i64,
     pub created_at: i64,
+    pub updated_at: i64,
 }
 
 impl GroupRow {
@@ -162,8 +164,35 @@ impl GroupRow {
             id: uuid("group id", &self.id)?,
             org_id: uuid("group organization", &self.org_id)?,
             name: self.name,
+            description: self.description,
             system: self.system != 0,
-            runners_admin: self.runners_admin != 0,
+            direct_share: self.direct_share != 0,
+            created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RoleAssignmentRow {
+    pub id: String,
+    pub org_id: String,
+    pub group_id: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+impl RoleAssignmentRow {
+    pub(crate) fn into_domain(self) -> Result<RoleAssignment, StoreError> {
+        Ok(RoleAssignment {
+            id: uuid("role assignment id", &self.id)?,
+            org_id: uuid("role assignment organization", &self.org_id)?,
+            group_id: uuid("role assignment group", &self.group_id)?,
+            resource_kind: enum_value::<ResourceKind>("role assignment resource type", &self.resource_type)?,
+            resource_id: uuid("role assignment resource", &self.resource_id)?,
+            role: enum_value::<ResourceRole>("role assignment role", &self.role)?,
             created_at: Timestamp(self.created_at),
         })
     }
@@ -229,7 +258,9 @@ impl PolicyRow {
         Ok(RunnerPolicy {
             runner_id: uuid("policy runner", &self.runner_id)?,
             group_id: uuid("policy group", &self.group_id)?,
-            role: enum_value::<RunnerRole>("policy role", &self.role)?,
+            role: enum_value::<ResourceRole>("policy role", &self.role)?
+                .runner_role()
+                .ok_or_else(|| corrupt("policy role", &self.role))?,
         })
     }
 }

@@ -75,7 +75,9 @@ pub(crate) fn push_visibility<Q: SqlText>(q: &mut Q, visibility: &Visibility) {
             q.text("r.org_id = ").bind_text(org_id.to_string());
             q.text(" AND (r.creator_id = ").bind_text(subject_id.to_string());
             if !groups.is_empty() {
-                q.text(" OR r.id IN (SELECT runner_id FROM runner_policies WHERE group_id IN (");
+                q.text(
+                    " OR r.id IN (SELECT runner_id FROM role_assignments WHERE runner_id IS NOT NULL AND group_id IN (",
+                );
                 for (i, g) in groups.iter().enumerate() {
                     q.text(if i == 0 { "" } else { ", " }).bind_text(g.to_string());
                 }
@@ -146,15 +148,17 @@ macro_rules! sql_store {
         mod queries {
             use async_trait::async_trait;
             use runner_core::authz::Visibility;
-            use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
+            use runner_core::identity::{
+                AccessTokenInfo, Group, Member, OrgRole, Organization, RoleAssignment, RoleAssignmentFilter,
+            };
             use runner_core::model::{
-                ApiEnum, EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, LlmIntegration, Runner,
-                RunnerFilter, RunnerPhase, RunnerPolicy, RunnerRole, ScmIntegration,
+                ApiEnum, EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, LlmIntegration,
+                ResourceKind, ResourceRole, Runner, RunnerFilter, RunnerPhase, RunnerPolicy, RunnerRole, ScmIntegration,
             };
             use runner_core::schema::RunnerConfigurationSchema;
             use runner_core::store::{
                 AccessTokenRepo, ConfigurationSchemaRepo, EnvironmentClassRepo, HostTokenRepo, IdentityRepo,
-                LlmIntegrationRepo, NewRunnerToken, PolicyRepo, RunnerTokenInfo, RunnerTokenKind,
+                LlmIntegrationRepo, NewRunnerToken, PolicyRepo, RoleAssignmentRepo, RunnerTokenInfo, RunnerTokenKind,
                 RunnerTokenRepo, ScmIntegrationRepo, ServerRepo, StoreError, WriteOutcome, WriteTurn,
             };
             use runner_core::time::Timestamp;
@@ -165,12 +169,13 @@ macro_rules! sql_store {
             use crate::error::corrupt;
             use crate::rows::{
                 AccessTokenRow, EnvironmentClassRow, GroupRow, HostTokenRow, LlmIntegrationRow, MemberRow, OrganizationRow,
-                PolicyRow, RunnerColumns, RunnerRow, RunnerTokenRow, ScmIntegrationRow, enum_value,
+                PolicyRow, RoleAssignmentRow, RunnerColumns, RunnerRow, RunnerTokenRow, ScmIntegrationRow, enum_value,
             };
             use crate::sql_store::{SELECT_RUNNER, SELECT_RUNNERS_WHERE, SqlText, push_in, push_list_runners, push_visibility};
 
             const MEMBER_COLUMNS: &str = "id, org_id, principal, name, role, created_at";
-            const GROUP_COLUMNS: &str = "id, org_id, name, system, runners_admin, created_at";
+            const GROUP_COLUMNS: &str = "id, org_id, name, description, system, direct_share, created_at, updated_at";
+            const ASSIGNMENT_COLUMNS: &str = "id, org_id, group_id, resource_type, resource_id, role, created_at";
             const TOKEN_COLUMNS: &str = "id, org_id, member_id, description, created_at, expires_at, revoked_at";
             const CLASS_COLUMNS: &str =
                 "id, runner_id, display_name, description, configuration, enabled, created_at, updated_at, revision";
@@ -574,17 +579,6 @@ macro_rules! sql_store {
                         .map_err(map)?;
                     Ok(())
                 }
-
-                async fn set_group_runners_admin(&self, group_id: Uuid, runners_admin: bool) -> Result<bool, StoreError> {
-                    let _timer = crate::metrics::QueryTimer::new("set_group_runners_admin");
-                    let r = sqlx::query(&sql("UPDATE groups SET runners_admin = ? WHERE id = ?"))
-                        .bind(i64::from(runners_admin)) // 1
-                        .bind(group_id.to_string()) // 2
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    Ok(r.rows_affected() == 1)
-                }
             }
 
             #[async_trait]
@@ -659,6 +653,8 @@ macro_rules! sql_store {
                 }
             }
 
+            /// Runner policies are the role assignments on runners (`runner_id` set), one per (runner,
+            /// group): their roles are `runner_admin` and `runner_user`.
             #[async_trait]
             impl PolicyRepo for $store {
                 async fn policy_roles(&self, runner_id: Uuid, groups: &[Uuid]) -> Result<Vec<RunnerRole>, StoreError> {
@@ -666,11 +662,14 @@ macro_rules! sql_store {
                     if groups.is_empty() {
                         return Ok(Vec::new());
                     }
-                    let mut q = QueryBuilder::<$db>::new("SELECT role FROM runner_policies WHERE runner_id = ");
+                    let mut q = QueryBuilder::<$db>::new("SELECT role FROM role_assignments WHERE runner_id = ");
                     q.push_bind(runner_id.to_string());
                     push_in(&mut q, "group_id", groups.iter().map(|g| g.to_string()));
                     let roles: Vec<(String,)> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
-                    roles.into_iter().map(|(r,)| enum_value::<RunnerRole>("policy role", &r)).collect()
+                    roles
+                        .into_iter()
+                        .map(|(r,)| enum_value::<ResourceRole>("policy role", &r)?.runner_role().ok_or_else(|| corrupt("policy role", &r)))
+                        .collect()
                 }
 
                 async fn list_runner_policies(
@@ -680,7 +679,7 @@ macro_rules! sql_store {
                     limit: u32,
                 ) -> Result<Vec<RunnerPolicy>, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("list_runner_policies");
-                    let rows: Vec<PolicyRow> = sqlx::query_as(&sql("SELECT runner_id, group_id, role FROM runner_policies WHERE runner_id = ? AND group_id > ? ORDER BY group_id LIMIT ?",))
+                    let rows: Vec<PolicyRow> = sqlx::query_as(&sql("SELECT runner_id, group_id, role FROM role_assignments WHERE runner_id = ? AND group_id > ? ORDER BY group_id LIMIT ?",))
                     .bind(runner_id.to_string()) // 1
                     .bind(after.map(|a| a.to_string()).unwrap_or_default()) // 2
                     .bind(i64::from(limit)) // 3
@@ -692,10 +691,14 @@ macro_rules! sql_store {
 
                 async fn insert_runner_policy(&self, p: &RunnerPolicy) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_runner_policy");
-                    sqlx::query(&sql("INSERT INTO runner_policies (runner_id, group_id, role) VALUES (?, ?, ?)"))
-                        .bind(p.runner_id.to_string()) // 1
+                    // The assignment's organization is the runner's.
+                    sqlx::query(&sql("INSERT INTO role_assignments (id, org_id, group_id, resource_type, resource_id, runner_id, role, created_at) SELECT ?, org_id, ?, ?, id, id, ?, ? FROM runners WHERE id = ?"))
+                        .bind(Uuid::now_v7().to_string()) // 1
                         .bind(p.group_id.to_string()) // 2
-                        .bind(p.role.as_str()) // 3
+                        .bind(ResourceKind::Runner.as_str()) // 3
+                        .bind(ResourceRole::from(p.role).as_str()) // 4
+                        .bind(Timestamp::now().0) // 5
+                        .bind(p.runner_id.to_string()) // 6
                         .execute(&self.pool)
                         .await
                         .map_err(map)?;
@@ -704,8 +707,8 @@ macro_rules! sql_store {
 
                 async fn update_runner_policy(&self, p: &RunnerPolicy) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("update_runner_policy");
-                    let r = sqlx::query(&sql("UPDATE runner_policies SET role = ? WHERE runner_id = ? AND group_id = ?"))
-                        .bind(p.role.as_str()) // 1
+                    let r = sqlx::query(&sql("UPDATE role_assignments SET role = ? WHERE runner_id = ? AND group_id = ?"))
+                        .bind(ResourceRole::from(p.role).as_str()) // 1
                         .bind(p.runner_id.to_string()) // 2
                         .bind(p.group_id.to_string()) // 3
                         .execute(&self.pool)
@@ -716,13 +719,98 @@ macro_rules! sql_store {
 
                 async fn delete_runner_policy(&self, runner_id: Uuid, group_id: Uuid) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("delete_runner_policy");
-                    let r = sqlx::query(&sql("DELETE FROM runner_policies WHERE runner_id = ? AND group_id = ?"))
+                    let r = sqlx::query(&sql("DELETE FROM role_assignments WHERE runner_id = ? AND group_id = ?"))
                         .bind(runner_id.to_string()) // 1
                         .bind(group_id.to_string()) // 2
                         .execute(&self.pool)
                         .await
                         .map_err(map)?;
                     Ok(r.rows_affected() == 1)
+                }
+            }
+
+            #[async_trait]
+            impl RoleAssignmentRepo for $store {
+                async fn insert_role_assignment(&self, a: &RoleAssignment) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("insert_role_assignment");
+                    let runner_id = (a.resource_kind == ResourceKind::Runner).then(|| a.resource_id.to_string());
+                    sqlx::query(&sql("INSERT INTO role_assignments (id, org_id, group_id, resource_type, resource_id, runner_id, role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"))
+                        .bind(a.id.to_string()) // 1
+                        .bind(a.org_id.to_string()) // 2
+                        .bind(a.group_id.to_string()) // 3
+                        .bind(a.resource_kind.as_str()) // 4
+                        .bind(a.resource_id.to_string()) // 5
+                        .bind(runner_id) // 6
+                        .bind(a.role.as_str()) // 7
+                        .bind(a.created_at.0) // 8
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(())
+                }
+
+                async fn get_role_assignment(&self, id: Uuid) -> Result<Option<RoleAssignment>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("get_role_assignment");
+                    let row: Option<RoleAssignmentRow> =
+                        sqlx::query_as(&sql(&format!("SELECT {ASSIGNMENT_COLUMNS} FROM role_assignments WHERE id = ?")))
+                            .bind(id.to_string()) // 1
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(map)?;
+                    row.map(RoleAssignmentRow::into_domain).transpose()
+                }
+
+                async fn list_role_assignments(
+                    &self,
+                    org_id: Uuid,
+                    filter: &RoleAssignmentFilter,
+                    after: Option<Uuid>,
+                    limit: u32,
+                ) -> Result<Vec<RoleAssignment>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_role_assignments");
+                    let mut q = QueryBuilder::<$db>::new(format!("SELECT {ASSIGNMENT_COLUMNS} FROM role_assignments WHERE org_id = "));
+                    q.push_bind(org_id.to_string());
+                    if let Some(after) = after {
+                        q.push(" AND id > ").push_bind(after.to_string());
+                    }
+                    if let Some(group) = filter.group_id {
+                        q.push(" AND group_id = ").push_bind(group.to_string());
+                    }
+                    if let Some(member) = filter.member_id {
+                        // The groups the member is in, the system groups (which hold everyone) included.
+                        q.push(" AND group_id IN (SELECT id FROM groups WHERE org_id = ").push_bind(org_id.to_string());
+                        q.push(" AND (system = 1 OR id IN (SELECT group_id FROM group_members WHERE member_id = ");
+                        q.push_bind(member.to_string()).push(")))");
+                    }
+                    push_in(&mut q, "resource_id", filter.resource_ids.iter().map(|r| r.to_string()));
+                    push_in(&mut q, "resource_type", filter.resource_kinds.iter().map(|k| k.as_str().to_owned()));
+                    push_in(&mut q, "role", filter.roles.iter().map(|r| r.as_str().to_owned()));
+                    q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit.min(i32::MAX as u32)));
+                    let rows: Vec<RoleAssignmentRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
+                    rows.into_iter().map(RoleAssignmentRow::into_domain).collect()
+                }
+
+                async fn delete_role_assignment(&self, id: Uuid) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("delete_role_assignment");
+                    let r = sqlx::query(&sql("DELETE FROM role_assignments WHERE id = ?"))
+                        .bind(id.to_string()) // 1
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn organization_roles(&self, org_id: Uuid, groups: &[Uuid]) -> Result<Vec<ResourceRole>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("organization_roles");
+                    if groups.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let mut q = QueryBuilder::<$db>::new("SELECT DISTINCT role FROM role_assignments WHERE resource_type = ");
+                    q.push_bind(ResourceKind::Organization.as_str()).push(" AND resource_id = ").push_bind(org_id.to_string());
+                    push_in(&mut q, "group_id", groups.iter().map(|g| g.to_string()));
+                    q.push(" ORDER BY role");
+                    let roles: Vec<(String,)> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
+                    roles.into_iter().map(|(r,)| enum_value::<ResourceRole>("organization role", &r)).collect()
                 }
             }
 
@@ -1171,13 +1259,15 @@ macro_rules! sql_store {
             }
 
             async fn insert_group<'e, E: sqlx::Executor<'e, Database = $db>>(exec: E, g: &Group) -> Result<(), StoreError> {
-                sqlx::query(&sql("INSERT INTO groups (id, org_id, name, system, runners_admin, created_at) VALUES (?, ?, ?, ?, ?, ?)"))
+                sqlx::query(&sql("INSERT INTO groups (id, org_id, name, description, system, direct_share, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"))
                     .bind(g.id.to_string()) // 1
                     .bind(g.org_id.to_string()) // 2
                     .bind(&g.name) // 3
-                    .bind(i64::from(g.system)) // 4
-                    .bind(i64::from(g.runners_admin)) // 5
-                    .bind(g.created_at.0) // 6
+                    .bind(&g.description) // 4
+                    .bind(i64::from(g.system)) // 5
+                    .bind(i64::from(g.direct_share)) // 6
+                    .bind(g.created_at.0) // 7
+                    .bind(g.updated_at.0) // 8
                     .execute(exec)
                     .await
                     .map_err(map)?;

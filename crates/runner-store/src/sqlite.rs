@@ -185,6 +185,27 @@ mod tests {
         assert!(!created);
     }
 
+    /// A database of the version before role assignments reads the same after them.
+    #[tokio::test]
+    async fn old_rows_read_the_same_after_the_role_assignment_migration() {
+        use crate::testing::upgrade;
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old-migrations");
+        std::fs::create_dir(&old).unwrap();
+        let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        upgrade::copy_migrations_before(&migrations, upgrade::ROLE_ASSIGNMENTS, &old);
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        {
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true);
+            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+            sqlx::migrate::Migrator::new(old.as_path()).await.unwrap().run(&pool).await.unwrap();
+            sqlx::raw_sql(upgrade::OLD_ROWS).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        let store = SqliteStore::open(&url).await.unwrap();
+        upgrade::old_rows_read_the_same(std::sync::Arc::new(store)).await;
+    }
+
     /// An in-memory database has no inline readers: the same suite through the shared SQL.
     #[tokio::test]
     async fn conformance_suite_in_memory() {

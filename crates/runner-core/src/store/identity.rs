@@ -28,6 +28,4 @@ pub trait IdentityRepo: Send + Sync {
     async fn list_groups(&self, org_id: Uuid) -> Result<Vec<Group>, StoreError>;
     /// Adds a member to a (non-system) group; `AlreadyExists` when it is in already.
     async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<(), StoreError>;
-    /// `false` when there is no such group.
-    async fn set_group_runners_admin(&self, group_id: Uuid, runners_admin: bool) -> Result<bool, StoreError>;
 }

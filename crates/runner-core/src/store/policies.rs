@@ -1,4 +1,6 @@
-//! Runner policies: which group has which role on a runner.
+//! Runner policies: which group has which role on a runner. They are the role assignments of
+//! `runner_admin` and `runner_user` on runners (`RoleAssignmentRepo`), seen as RunnerService
+//! shows them: one per (runner, group).
 
 use async_trait::async_trait;
 use uuid::Uuid;

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use runner_core::authz::Visibility;
-use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization};
+use runner_core::identity::{
+    AccessTokenInfo, Group, Member, OrgRole, Organization, RoleAssignment, RoleAssignmentFilter,
+};
 use runner_core::model::*;
 use runner_core::schema::RunnerConfigurationSchema;
 use runner_core::store::*;
@@ -84,7 +86,6 @@ forward!(IDENTITY, IdentityRepo {
     async fn get_group(&self, id: Uuid) -> Result<Option<Group>, StoreError>;
     async fn list_groups(&self, org_id: Uuid) -> Result<Vec<Group>, StoreError>;
     async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<(), StoreError>;
-    async fn set_group_runners_admin(&self, group_id: Uuid, runners_admin: bool) -> Result<bool, StoreError>;
 });
 
 forward!(ACCESS_TOKEN, AccessTokenRepo {
@@ -100,6 +101,14 @@ forward!(POLICY, PolicyRepo {
     async fn insert_runner_policy(&self, policy: &RunnerPolicy) -> Result<(), StoreError>;
     async fn update_runner_policy(&self, policy: &RunnerPolicy) -> Result<bool, StoreError>;
     async fn delete_runner_policy(&self, runner_id: Uuid, group_id: Uuid) -> Result<bool, StoreError>;
+});
+
+forward!(ROLE_ASSIGNMENT, RoleAssignmentRepo {
+    async fn insert_role_assignment(&self, assignment: &RoleAssignment) -> Result<(), StoreError>;
+    async fn get_role_assignment(&self, id: Uuid) -> Result<Option<RoleAssignment>, StoreError>;
+    async fn list_role_assignments(&self, org_id: Uuid, filter: &RoleAssignmentFilter, after: Option<Uuid>, limit: u32) -> Result<Vec<RoleAssignment>, StoreError>;
+    async fn delete_role_assignment(&self, id: Uuid) -> Result<bool, StoreError>;
+    async fn organization_roles(&self, org_id: Uuid, groups: &[Uuid]) -> Result<Vec<ResourceRole>, StoreError>;
 });
 
 forward!(CONFIGURATION_SCHEMA, ConfigurationSchemaRepo {
@@ -172,6 +181,7 @@ pub(super) fn store_methods() -> Vec<&'static str> {
         IDENTITY,
         ACCESS_TOKEN,
         POLICY,
+        ROLE_ASSIGNMENT,
         CONFIGURATION_SCHEMA,
         ENVIRONMENT_CLASS,
         SCM_INTEGRATION,
@@ -196,6 +206,7 @@ mod tests {
         ("identity", include_str!("../../../runner-core/src/store/identity.rs")),
         ("llm_integrations", include_str!("../../../runner-core/src/store/llm_integrations.rs")),
         ("policies", include_str!("../../../runner-core/src/store/policies.rs")),
+        ("role_assignments", include_str!("../../../runner-core/src/store/role_assignments.rs")),
         ("runner_tokens", include_str!("../../../runner-core/src/store/runner_tokens.rs")),
         ("runners", include_str!("../../../runner-core/src/store/runners.rs")),
         ("scm_integrations", include_str!("../../../runner-core/src/store/scm_integrations.rs")),

@@ -15,7 +15,7 @@ pub(super) fn cases() -> Vec<Case> {
     vec![
         case!(organizations_are_created_whole_and_unique: create_organization, list_organizations),
         case!(members_round_trip: create_member, get_member, list_members, set_member_role),
-        case!(groups_round_trip: create_group, get_group, list_groups, add_group_member, set_group_runners_admin),
+        case!(groups_round_trip: create_group, get_group, list_groups, add_group_member),
         case!(access_tokens_resolve_with_their_groups: insert_access_token, resolve_access_token, revoke_access_token, list_access_tokens),
     ]
 }
@@ -47,14 +47,7 @@ async fn organizations_are_created_whole_and_unique(store: Arc<dyn Store>) {
 
     // Organization names are unique, and a failed create leaves nothing behind.
     let dup = Organization { id: Uuid::now_v7(), name: org.name.clone(), created_at: now };
-    let dup_group = Group {
-        id: Uuid::now_v7(),
-        org_id: dup.id,
-        name: ORG_MEMBERS_GROUP.into(),
-        system: true,
-        runners_admin: false,
-        created_at: now,
-    };
+    let dup_group = Group { system: true, ..Group::new(dup.id, ORG_MEMBERS_GROUP, "", now) };
     let dup_local = runner_core::accounts::local_configuration_runner(dup.id, now);
     assert!(matches!(store.create_organization(&dup, &dup_group, &dup_local).await, Err(StoreError::AlreadyExists)));
     assert_eq!(store.get_runner(dup_local.id).await.unwrap(), None);
@@ -110,12 +103,11 @@ async fn groups_round_trip(store: Arc<dyn Store>) {
     store.create_member(&alice).await.unwrap();
     store.add_group_member(team.id, alice.id).await.unwrap();
     assert!(matches!(store.add_group_member(team.id, alice.id).await, Err(StoreError::AlreadyExists)));
-
-    assert!(store.set_group_runners_admin(team.id, true).await.unwrap());
-    assert_eq!(store.get_group(team.id).await.unwrap(), Some(Group { runners_admin: true, ..team.clone() }));
-    assert!(store.set_group_runners_admin(team.id, false).await.unwrap());
+    // Every field comes back, the API's too.
+    let shared = Group { direct_share: true, description: String::new(), ..sample_group(&org, "share-alice") };
+    store.create_group(&shared).await.unwrap();
+    assert_eq!(store.get_group(shared.id).await.unwrap(), Some(shared));
     assert_eq!(store.get_group(team.id).await.unwrap(), Some(team));
-    assert!(!store.set_group_runners_admin(Uuid::now_v7(), true).await.unwrap());
 }
 
 async fn access_tokens_resolve_with_their_groups(store: Arc<dyn Store>) {

@@ -27,11 +27,13 @@ mod identity;
 mod llm_integrations;
 mod pg;
 mod policies;
+mod role_assignments;
 mod runner_tokens;
 mod runners;
 mod scm_integrations;
 mod seed;
 mod server;
+pub mod upgrade;
 
 pub use pg::{PgSchema, postgres_url};
 pub use seed::seed_runners;
@@ -66,6 +68,7 @@ pub fn cases() -> Vec<Case> {
         runner_tokens::cases(),
         identity::cases(),
         policies::cases(),
+        role_assignments::cases(),
         configuration::cases(),
         scm_integrations::cases(),
         host_tokens::cases(),
@@ -102,14 +105,8 @@ where
 pub async fn new_org(store: &Arc<dyn Store>) -> (Organization, Group) {
     let now = Timestamp::now();
     let org = Organization { id: Uuid::now_v7(), name: format!("org {}", Uuid::new_v4()), created_at: now };
-    let members = Group {
-        id: Uuid::now_v7(),
-        org_id: org.id,
-        name: ORG_MEMBERS_GROUP.to_owned(),
-        system: true,
-        runners_admin: false,
-        created_at: now,
-    };
+    let members =
+        Group { system: true, ..Group::new(org.id, ORG_MEMBERS_GROUP, "Every member of the organization", now) };
     let local = runner_core::accounts::local_configuration_runner(org.id, now);
     store.create_organization(&org, &members, &local).await.unwrap();
     (org, members)
@@ -181,14 +178,7 @@ async fn add_runner(store: &Arc<dyn Store>, org: &Organization, provider: Runner
 
 /// A non-system group of `org`.
 fn sample_group(org: &Organization, name: &str) -> Group {
-    Group {
-        id: Uuid::now_v7(),
-        org_id: org.id,
-        name: name.to_owned(),
-        system: false,
-        runners_admin: false,
-        created_at: Timestamp::now(),
-    }
+    Group::new(org.id, name, &format!("the {name} group"), Timestamp::now())
 }
 
 /// An enabled environment class on `runner`, every field set.

@@ -1,0 +1,83 @@
+//! Databases made by earlier versions: their rows read the same after the later migrations.
+//! Each backend's test migrates a database with the migrations before [`ROLE_ASSIGNMENTS`] only
+//! (a folder of copies, so that their checksums are the real ones), writes [`OLD_ROWS`] with the
+//! old schema, opens it as a store (which runs the rest) and calls [`old_rows_read_the_same`].
+
+use std::path::Path;
+use std::sync::Arc;
+
+use runner_core::identity::RoleAssignmentFilter;
+use runner_core::model::*;
+use runner_core::store::Store;
+use uuid::Uuid;
+
+/// The migration that moved runner policies and runners-admin groups into role assignments.
+pub const ROLE_ASSIGNMENTS: i64 = 20261208000001;
+
+const ORG: &str = "018f0c5e-0000-7000-8000-000000000001";
+const MEMBERS: &str = "018f0c5e-0000-7000-8000-000000000002";
+const ADMINS: &str = "018f0c5e-0000-7000-8000-000000000003";
+const USERS: &str = "018f0c5e-0000-7000-8000-000000000004";
+const RUNNER: &str = "018f0c5e-0000-7000-8000-000000000005";
+
+/// An organization with its org-members group, a runners-admin group, another group, a runner
+/// and two policies on it, in the schema before [`ROLE_ASSIGNMENTS`].
+pub const OLD_ROWS: &str = "
+INSERT INTO organizations (id, name, created_at) VALUES ('018f0c5e-0000-7000-8000-000000000001', 'old', 1);
+INSERT INTO groups (id, org_id, name, system, runners_admin, created_at) VALUES
+  ('018f0c5e-0000-7000-8000-000000000002', '018f0c5e-0000-7000-8000-000000000001', 'org-members', 1, 0, 1),
+  ('018f0c5e-0000-7000-8000-000000000003', '018f0c5e-0000-7000-8000-000000000001', 'platform', 0, 1, 2),
+  ('018f0c5e-0000-7000-8000-000000000004', '018f0c5e-0000-7000-8000-000000000001', 'developers', 0, 0, 3);
+INSERT INTO runners (id, org_id, name, kind, provider, phase, spec, status, created_at, updated_at, revision) VALUES
+  ('018f0c5e-0000-7000-8000-000000000005', '018f0c5e-0000-7000-8000-000000000001', 'old runner', 'remote', 'gcp',
+   'created', '{}', '{\"phase\":\"created\"}', 4, 4, 1);
+INSERT INTO runner_policies (runner_id, group_id, role) VALUES
+  ('018f0c5e-0000-7000-8000-000000000005', '018f0c5e-0000-7000-8000-000000000003', 'admin'),
+  ('018f0c5e-0000-7000-8000-000000000005', '018f0c5e-0000-7000-8000-000000000004', 'user');
+";
+
+/// Copies the migrations of `dir` older than `before` into `into`.
+pub fn copy_migrations_before(dir: &Path, before: i64, into: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let version: i64 = name.split('_').next().unwrap().parse().unwrap();
+        if version < before {
+            std::fs::copy(&path, into.join(&name)).unwrap();
+        }
+    }
+}
+
+/// What [`OLD_ROWS`] became: the same policies, the runners-admin role as an assignment on the
+/// organization, and the groups with the new fields filled in.
+pub async fn old_rows_read_the_same(store: Arc<dyn Store>) {
+    let id = |s: &str| Uuid::parse_str(s).unwrap();
+    let (org, admins, users, runner) = (id(ORG), id(ADMINS), id(USERS), id(RUNNER));
+    let mut policies = store.list_runner_policies(runner, None, 10).await.unwrap();
+    policies.sort_by_key(|p| p.group_id);
+    assert_eq!(
+        policies,
+        vec![
+            RunnerPolicy { runner_id: runner, group_id: admins, role: RunnerRole::Admin },
+            RunnerPolicy { runner_id: runner, group_id: users, role: RunnerRole::User },
+        ]
+    );
+    assert_eq!(store.policy_roles(runner, &[users]).await.unwrap(), vec![RunnerRole::User]);
+    assert_eq!(store.organization_roles(org, &[admins]).await.unwrap(), vec![ResourceRole::OrgRunnersAdmin]);
+    assert_eq!(store.organization_roles(org, &[users, id(MEMBERS)]).await.unwrap(), vec![]);
+    let assignments = store.list_role_assignments(org, &RoleAssignmentFilter::default(), None, 10).await.unwrap();
+    assert_eq!(assignments.len(), 3);
+    assert!(assignments.iter().all(|a| a.org_id == org && a.id.get_version_num() == 4), "{assignments:?}");
+    let groups = store.list_groups(org).await.unwrap();
+    assert_eq!(groups.len(), 3);
+    let members = &groups[0];
+    assert_eq!(
+        (members.name.as_str(), members.system, members.description.as_str()),
+        ("org-members", true, "Every member of the organization")
+    );
+    assert!(groups.iter().all(|g| g.updated_at == g.created_at && !g.direct_share));
+    assert_eq!(groups[1].description, "");
+    // And the policies go with the runner, as before.
+    assert!(store.delete_runner(runner).await.unwrap());
+    assert_eq!(store.list_role_assignments(org, &RoleAssignmentFilter::default(), None, 10).await.unwrap().len(), 1);
+}
