@@ -123,8 +123,15 @@ impl Accounts {
             return Err(CoreError::invalid("principal", "must be a user or a service account"));
         }
         let name = validate::name("name", name, 1, 127)?;
-        let member =
-            Member { id: Uuid::now_v7(), org_id, principal, name: name.clone(), role, created_at: Timestamp::now() };
+        let member = Member {
+            id: Uuid::now_v7(),
+            org_id,
+            principal,
+            name: name.clone(),
+            role,
+            suspended: false,
+            created_at: Timestamp::now(),
+        };
         self.store.create_member(&member).await.map_err(duplicate(principal.as_str(), &name))?;
         Ok(member)
     }
@@ -175,6 +182,30 @@ impl Accounts {
     /// Sets a member's organization role.
     pub async fn set_member_role(&self, member_id: Uuid, role: OrgRole) -> Result<()> {
         let changed = self.store.set_member_role(member_id, role).await;
+        self.tokens.clear();
+        if changed? {
+            Ok(())
+        } else {
+            Err(CoreError::FailedPrecondition(format!("no user or service account {member_id}")))
+        }
+    }
+
+    /// Suspends a member (its tokens stop authenticating, at once in this process and within the
+    /// token cache's time elsewhere), or lifts the suspension. The organization's last admin
+    /// who is not suspended cannot be suspended: `failed_precondition`.
+    pub async fn set_suspended(&self, member_id: Uuid, suspended: bool) -> Result<()> {
+        let member = self.member_of(member_id).await?;
+        if suspended && member.role == OrgRole::Admin && !member.suspended {
+            let others = self.store.list_members(member.org_id).await?;
+            let active_admins = others.iter().filter(|m| m.role == OrgRole::Admin && !m.suspended).count();
+            if active_admins <= 1 {
+                return Err(CoreError::FailedPrecondition(format!(
+                    "{} is the last organization admin who is not suspended: make another member admin first",
+                    member.name
+                )));
+            }
+        }
+        let changed = self.store.set_member_suspended(member_id, suspended).await;
         self.tokens.clear();
         if changed? {
             Ok(())
@@ -295,6 +326,12 @@ impl Accounts {
         };
         if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
             return Err(refused());
+        }
+        if member.suspended {
+            return Err(CoreError::Unauthenticated(format!(
+                "the {} this token belongs to is suspended",
+                if member.principal == Principal::ServiceAccount { "service account" } else { "user" }
+            )));
         }
         let groups: Vec<Uuid> = groups.iter().map(|g| g.id).collect();
         let org_roles = self.store.organization_roles(member.org_id, &groups).await?;

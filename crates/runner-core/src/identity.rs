@@ -53,6 +53,8 @@ pub struct Member {
     pub principal: Principal,
     pub name: String,
     pub role: OrgRole,
+    /// A suspended member's tokens do not authenticate.
+    pub suspended: bool,
     pub created_at: Timestamp,
 }
 

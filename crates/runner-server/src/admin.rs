@@ -47,6 +47,11 @@ pub async fn run(identity: &Accounts, command: AdminCommand) -> anyhow::Result<(
             identity.set_member_role(member.id, role(r)).await?;
             println!("{member} is now {}", role(r).as_str());
         }
+        AdminCommand::Suspend { member, org, lift } => {
+            let member = find(identity, Kind::Member, &member, org.as_deref()).await?;
+            identity.set_suspended(member.id, !lift).await?;
+            println!("{member} is {}", if lift { "no longer suspended" } else { "suspended" });
+        }
         AdminCommand::SetRunnersAdmin { group, org, revoke } => {
             let group = find(identity, Kind::Group, &group, org.as_deref()).await?;
             identity.set_group_runners_admin(group.id, !revoke).await?;

@@ -333,6 +333,19 @@ pub enum AdminCommand {
         #[arg(value_enum)]
         role: RoleArg,
     },
+    /// Suspend a user or service account: its tokens stop working (lift it with --lift). The
+    /// organization's last admin who is not suspended cannot be suspended.
+    Suspend {
+        /// User or service account id or name.
+        #[arg(long)]
+        member: String,
+        /// Organization (id or name) to look the name up in, where it is in several.
+        #[arg(long)]
+        org: Option<String>,
+        /// Lift the suspension instead.
+        #[arg(long)]
+        lift: bool,
+    },
     /// Give a group the runners-admin organization role (or take it away with --revoke).
     SetRunnersAdmin {
         /// Group id or name.

@@ -130,6 +130,7 @@ pub(crate) struct MemberRow {
     pub principal: String,
     pub name: String,
     pub role: String,
+    pub suspended: i64,
     pub created_at: i64,
 }
 
@@ -141,6 +142,7 @@ impl MemberRow {
             principal: enum_value::<Principal>("member principal", &self.principal)?,
             name: self.name,
             role: OrgRole::parse(&self.role).ok_or_else(|| corrupt("member role", &self.role))?,
+            suspended: self.suspended != 0,
             created_at: Timestamp(self.created_at),
         })
     }

@@ -173,7 +173,7 @@ macro_rules! sql_store {
             };
             use crate::sql_store::{SELECT_RUNNER, SELECT_RUNNERS_WHERE, SqlText, push_in, push_list_runners, push_visibility};
 
-            const MEMBER_COLUMNS: &str = "id, org_id, principal, name, role, created_at";
+            const MEMBER_COLUMNS: &str = "id, org_id, principal, name, role, suspended, created_at";
             const GROUP_COLUMNS: &str = "id, org_id, name, description, system, direct_share, created_at, updated_at";
             const ASSIGNMENT_COLUMNS: &str = "id, org_id, group_id, resource_type, resource_id, role, created_at";
             const TOKEN_COLUMNS: &str = "id, org_id, member_id, description, created_at, expires_at, revoked_at";
@@ -498,13 +498,14 @@ macro_rules! sql_store {
 
                 async fn create_member(&self, m: &Member) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("create_member");
-                    sqlx::query(&sql("INSERT INTO members (id, org_id, principal, name, role, created_at) VALUES (?, ?, ?, ?, ?, ?)"))
+                    sqlx::query(&sql("INSERT INTO members (id, org_id, principal, name, role, suspended, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"))
                         .bind(m.id.to_string()) // 1
                         .bind(m.org_id.to_string()) // 2
                         .bind(m.principal.as_str()) // 3
                         .bind(&m.name) // 4
                         .bind(m.role.as_str()) // 5
-                        .bind(m.created_at.0) // 6
+                        .bind(i64::from(m.suspended)) // 6
+                        .bind(m.created_at.0) // 7
                         .execute(&self.pool)
                         .await
                         .map_err(map)?;
@@ -536,6 +537,17 @@ macro_rules! sql_store {
                     let _timer = crate::metrics::QueryTimer::new("set_member_role");
                     let r = sqlx::query(&sql("UPDATE members SET role = ? WHERE id = ?"))
                         .bind(role.as_str()) // 1
+                        .bind(member_id.to_string()) // 2
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn set_member_suspended(&self, member_id: Uuid, suspended: bool) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("set_member_suspended");
+                    let r = sqlx::query(&sql("UPDATE members SET suspended = ? WHERE id = ?"))
+                        .bind(i64::from(suspended)) // 1
                         .bind(member_id.to_string()) // 2
                         .execute(&self.pool)
                         .await

@@ -391,6 +391,39 @@ async fn tokens_expire_and_are_revoked() {
     }
 }
 
+/// Suspending a member refuses its tokens on the very next call, on every protocol, and lifting
+/// the suspension lets them in again; the last admin who is not suspended cannot be suspended.
+#[tokio::test]
+async fn a_suspended_members_tokens_are_refused_at_once_until_it_is_lifted() {
+    let server = TestServer::start().await;
+    let (member, token) = server.member("dana", OrgRole::Member).await;
+    let list = |client: Client| async move {
+        client.call(&rs("ListRunners"), ListRunnersRequest::default()).await.map(|_: ListRunnersResponse| ())
+    };
+    for protocol in runner_testkit::ALL {
+        list(server.client_as(protocol, Some(&token)).await).await.unwrap();
+    }
+    server.identity.set_suspended(member, true).await.unwrap();
+    for protocol in runner_testkit::ALL {
+        let refused = list(server.client_as(protocol, Some(&token)).await).await.unwrap_err();
+        assert_eq!(refused.code, "unauthenticated", "{protocol:?}");
+        assert!(refused.message.contains("suspended"), "{refused:?}");
+    }
+    server.identity.set_suspended(member, false).await.unwrap();
+    list(server.client_as(Protocol::ConnectJson, Some(&token)).await).await.unwrap();
+
+    // The bootstrap admin is the organization's only admin.
+    let err = server.identity.set_suspended(server.admin_id, true).await.unwrap_err();
+    assert!(
+        matches!(&err, runner_core::CoreError::FailedPrecondition(m) if m.contains("last organization admin")),
+        "{err:?}"
+    );
+    let (second, _) = server.member("erin", OrgRole::Admin).await;
+    server.identity.set_suspended(server.admin_id, true).await.unwrap();
+    let err = server.identity.set_suspended(second, true).await.unwrap_err();
+    assert!(matches!(err, runner_core::CoreError::FailedPrecondition(_)), "{err:?}");
+}
+
 /// Authenticated tokens are cached (runner_core::token_cache): a revocation through the server
 /// applies to the very next call, and one by another process (an `admin` subcommand, another
 /// replica) within the cache's time to live.

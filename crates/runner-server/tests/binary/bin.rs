@@ -147,6 +147,22 @@ fn admin_commands_manage_identities_and_tokens() {
     assert!(!tokens.contains(&token), "tokens are never listed: {tokens}");
 
     assert_eq!(list_status(&server.addr, &token), "HTTP/1.1 200 OK");
+    // Suspension: the last admin of acme (alice) cannot be suspended; another user can, and its
+    // token is refused (within --token-cache-ms, from this other process) until it is lifted.
+    let (ok, _, err) = admin_output(&db, &["suspend", "--member", &user_id]);
+    assert!(!ok && err.contains("last organization admin"), "{err}");
+    let bob = admin(bin(), &db, &["create-user", "--org", "acme", "bob"]);
+    let bob_id = bob.split_whitespace().nth(1).unwrap().to_owned();
+    let bob_token =
+        admin(bin(), &db, &["issue-token", "--member", &bob_id]).split_whitespace().nth(1).unwrap().to_owned();
+    assert_eq!(list_status(&server.addr, &bob_token), "HTTP/1.1 200 OK");
+    assert!(admin(bin(), &db, &["suspend", "--member", "bob", "--org", "acme"]).contains("suspended"));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(list_status(&server.addr, &bob_token), "HTTP/1.1 401 Unauthorized");
+    assert!(admin(bin(), &db, &["suspend", "--member", &bob_id, "--lift"]).contains("no longer suspended"));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(list_status(&server.addr, &bob_token), "HTTP/1.1 200 OK");
+
     admin(bin(), &db, &["revoke-token", "--token-id", &token_id]);
     // Another process revoked it: the server trusts its cached token for at most
     // --token-cache-ms (1 s by default; runner_core::token_cache), then refuses it.

@@ -82,6 +82,7 @@ forward!(IDENTITY, IdentityRepo {
     async fn get_member(&self, id: Uuid) -> Result<Option<Member>, StoreError>;
     async fn list_members(&self, org_id: Uuid) -> Result<Vec<Member>, StoreError>;
     async fn set_member_role(&self, member_id: Uuid, role: OrgRole) -> Result<bool, StoreError>;
+    async fn set_member_suspended(&self, member_id: Uuid, suspended: bool) -> Result<bool, StoreError>;
     async fn create_group(&self, group: &Group) -> Result<(), StoreError>;
     async fn get_group(&self, id: Uuid) -> Result<Option<Group>, StoreError>;
     async fn list_groups(&self, org_id: Uuid) -> Result<Vec<Group>, StoreError>;

@@ -14,7 +14,7 @@ use super::*;
 pub(super) fn cases() -> Vec<Case> {
     vec![
         case!(organizations_are_created_whole_and_unique: create_organization, list_organizations),
-        case!(members_round_trip: create_member, get_member, list_members, set_member_role),
+        case!(members_round_trip: create_member, get_member, list_members, set_member_role, set_member_suspended),
         case!(groups_round_trip: create_group, get_group, list_groups, add_group_member),
         case!(access_tokens_resolve_with_their_groups: insert_access_token, resolve_access_token, revoke_access_token, list_access_tokens),
     ]
@@ -27,6 +27,7 @@ fn sample_member(org: &Organization, principal: Principal, name: &str) -> Member
         principal,
         name: name.to_owned(),
         role: OrgRole::Member,
+        suspended: false,
         created_at: Timestamp::now(),
     }
 }
@@ -79,7 +80,18 @@ async fn members_round_trip(store: Arc<dyn Store>) {
     assert_eq!(store.get_member(alice.id).await.unwrap(), Some(Member { role: OrgRole::Admin, ..alice.clone() }));
     assert_eq!(store.get_member(bot.id).await.unwrap().unwrap().role, OrgRole::Member);
     assert!(store.set_member_role(alice.id, OrgRole::Member).await.unwrap());
+    assert_eq!(store.get_member(alice.id).await.unwrap(), Some(alice.clone()));
+
+    // Suspension, and back; a suspended member is created as such too.
+    assert!(store.set_member_suspended(alice.id, true).await.unwrap());
+    assert_eq!(store.get_member(alice.id).await.unwrap(), Some(Member { suspended: true, ..alice.clone() }));
+    assert!(!store.get_member(bot.id).await.unwrap().unwrap().suspended);
+    assert!(!store.set_member_suspended(Uuid::now_v7(), true).await.unwrap());
+    assert!(store.set_member_suspended(alice.id, false).await.unwrap());
     assert_eq!(store.get_member(alice.id).await.unwrap(), Some(alice));
+    let suspended = Member { suspended: true, ..sample_member(&org, Principal::User, "carol") };
+    store.create_member(&suspended).await.unwrap();
+    assert_eq!(store.get_member(suspended.id).await.unwrap(), Some(suspended));
 }
 
 async fn groups_round_trip(store: Arc<dyn Store>) {

@@ -89,6 +89,7 @@ async fn role_assignments_round_trip(store: Arc<dyn Store>) {
         principal: Principal::User,
         name: "alice".into(),
         role: OrgRole::Member,
+        suspended: false,
         created_at: Timestamp::now(),
     };
     store.create_member(&alice).await.unwrap();
