@@ -4,7 +4,8 @@
 #   bash tests/interop/run.sh [CLIENT...]     CLIENT: buf-curl grpcio connect-node curl openapi-python
 #                                             (default: all)
 #
-# 1. installs the clients if missing: a Python venv in .tools/venv (grpcio, grpcio-tools, protobuf)
+# 1. installs the clients if missing: a Python venv in .tools/venv (grpcio, grpcio-tools, protobuf,
+#    and PyJWT with cryptography, which verifies an ID token as a relying party)
 #    and the Node packages of tests/interop/node (npm ci from its package-lock.json);
 #    and openapi-python-client in .tools/openapi-python-client;
 # 2. generates stubs into tests/interop/py/gen and tests/interop/node/gen, and (once the server
@@ -32,12 +33,12 @@ die() { printf 'run.sh: %s\n' "$*" >&2; printf '0 passed, 1 failed\n'; exit 2; }
 for tool in node npm curl; do command -v "$tool" >/dev/null || die "$tool is required"; done
 
 # --- 1. clients -------------------------------------------------------------------------------
-if ! "$PY" -c 'import grpc, grpc_tools, google.protobuf; assert grpc.__version__.startswith("1.85.")' 2>/dev/null; then
+if ! "$PY" -c 'import grpc, grpc_tools, google.protobuf, jwt, cryptography; assert grpc.__version__.startswith("1.85.")' 2>/dev/null; then
   PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3 || true)}"
   [ -n "$PYTHON" ] || die "python3 is required"
   log "installing grpcio into $VENV"
   [ -x "$PY" ] || "$PYTHON" -m venv "$VENV"
-  "$PY" -m pip install --quiet --disable-pip-version-check 'grpcio==1.85.*' 'grpcio-tools==1.85.*' protobuf
+  "$PY" -m pip install --quiet --disable-pip-version-check 'grpcio==1.85.*' 'grpcio-tools==1.85.*' protobuf 'pyjwt[crypto]==2.*'
 fi
 
 if [ ! -x "$NODE_DIR/node_modules/.bin/buf" ] || [ ! -x "$NODE_DIR/node_modules/.bin/protoc-gen-es" ] ||

@@ -26,6 +26,7 @@
 //!    - [`runners`]: the runners themselves;
 //!    - [`accounts`]: authenticating every call's bearer token; organizations, members,
 //!      groups and personal access tokens (the `admin` subcommands);
+//!    - [`id_tokens`]: signed ID tokens that tell other services who the caller is;
 //!    - [`groups`]: the organization's groups as its members read them;
 //!    - [`policies`]: which groups have which role on a runner;
 //!    - [`environment_classes`]: environment classes, checked against the runner's schema;
@@ -42,6 +43,7 @@ pub mod environment_classes;
 pub mod error;
 pub mod groups;
 pub mod host_tokens;
+pub mod id_tokens;
 pub mod identity;
 pub mod llm_integrations;
 pub mod model;

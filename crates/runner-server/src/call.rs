@@ -23,7 +23,15 @@ use crate::state::AppState;
 /// The prefix the official SDKs put in front of every path.
 const API_PREFIX: &str = "/api";
 /// Paths outside the RPC namespaces that belong to the API, never to the console.
-const API_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics", "/openapi.json", "/openapi.yaml"];
+const API_PATHS: &[&str] = &[
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+    "/openapi.yaml",
+    crate::handlers::identity::DISCOVERY_PATH,
+    crate::handlers::identity::JWKS_PATH,
+];
 
 /// One RPC the server knows, from the descriptor sets it serves.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -77,7 +77,7 @@ fn unroutable(kind: &CallKind, req: &Request) -> Option<Response> {
     if kind.probe || page {
         return None;
     }
-    // A method of the descriptors that no handler is mounted for (`GetIDToken`, the services not
+    // A method of the descriptors that no handler is mounted for (the services not
     // served yet): `unimplemented` with its own HTTP status (501), as connect-go answers a method
     // without a handler, instead of the router's bare 404. So is a Connect GET of one that is
     // free of side effects; a GET of any other goes on to the 405 of every POST-only method.

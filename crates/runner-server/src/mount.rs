@@ -81,6 +81,10 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let (identity_router, identity_grpc) = services.identity.with_state(state.clone()).build();
     let (group_router, group_grpc) = services.groups.with_state(state.clone()).build();
     let (interaction_router, interaction_grpc) = services.interaction.with_state(state.clone()).build();
+    let issuer = Router::new()
+        .route(identity::DISCOVERY_PATH, get(identity::openid_configuration))
+        .route(identity::JWKS_PATH, get(identity::jwks))
+        .with_state(state.clone());
     let state_for_gets = state;
 
     let max = options.max_message_bytes;
@@ -145,7 +149,8 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
                 .with_state((metrics, metrics_store)),
         )
         .route("/openapi.json", get(crate::openapi::json_endpoint))
-        .route("/openapi.yaml", get(crate::openapi::yaml_endpoint));
+        .route("/openapi.yaml", get(crate::openapi::yaml_endpoint))
+        .merge(issuer);
     let api = Router::new()
         .merge(probes)
         .fallback_service(switch)
@@ -233,6 +238,7 @@ fn services(m: &mut Mounted) -> Services {
         .delete_llm_integration(m.add(llm::delete_llm_integration));
 
     let identity = IdentityServiceTonicCompatibleBuilder::new()
+        .get_id_token(m.add(identity::get_id_token))
         .get_authenticated_identity(m.add(identity::get_authenticated_identity))
         .exchange_token(m.add(identity::exchange_token));
 

@@ -35,6 +35,8 @@ pub struct AppState {
     pub scm_questions: ScmQuestions,
     pub llm: LlmIntegrations,
     pub runner_side: RunnerSide,
+    /// Signs ID tokens (GetIDToken) with a key derived from the server key.
+    pub id_tokens: Arc<runner_core::id_tokens::IdTokens>,
     /// Whether this replica can serve; see [`crate::health`].
     pub health: Arc<Health>,
     /// Where clients reach the server (`--public-url`, else `http://LISTEN`), without a
@@ -120,6 +122,7 @@ impl AppState {
             scm_questions,
             llm,
             runner_side,
+            id_tokens: Arc::new(runner_core::id_tokens::IdTokens::from_server_key(master_key)),
             health: Arc::default(),
             public_url: public_base_url.trim_end_matches('/').into(),
             write_wait: DEFAULT_WRITE_WAIT,

@@ -3,16 +3,20 @@
 Runs the shared scenario, checking the JSON shape of every answer on the way (camelCase keys,
 enums as name strings, RFC 3339 timestamps, content type, error bodies and their HTTP status),
 then the Connect-JSON specifics: exact `{}` bodies, enums given as names or numbers, paging from
-the URL query string, the /api prefix and unknown request fields.
+the URL query string, the /api prefix and unknown request fields; and an ID token of
+IdentityService.GetIDToken verified with PyJWT as an OpenID Connect relying party does.
 
 Every request sends `Authorization: Bearer $INTEROP_TOKEN`; a request without it, or with a wrong
 token, must get HTTP 401 with the body {"code":"unauthenticated",...}.
 """
 
+import base64
 import json
 import re
 import subprocess
 import sys
+import time
+import urllib.request
 
 from interop import WRONG_TOKEN, Report, RpcError, api_token, base_url, run_scenario
 
@@ -219,11 +223,54 @@ def get_checks(r, curl):
     r.eq("GET CreateRunner: 405 with Allow: POST", (status, headers.get("allow")), (405, "POST"))
 
 
+def id_token_checks(r, curl):
+    """GetIDToken, verified with PyJWT (and `cryptography` for ES256) from nothing but the token:
+    its issuer's discovery document, the JWKS it points to, then signature, issuer, audience and
+    expiry, as a cloud provider or any OIDC library does."""
+    import jwt
+
+    r.label = "curl/id-token"
+    identity = "/gitpod.v1.IdentityService"
+    status, raw, answer = curl.post(f"{identity}/GetIDToken", {"audience": ["sts.example.com"]})
+    r.eq("GetIDToken answers a token", (status, isinstance(answer, dict) and "token" in answer), (200, True))
+    token = answer["token"]
+    me = curl.post(f"{identity}/GetAuthenticatedIdentity", {})[2]
+    issuer = jwt.decode(token, options={"verify_signature": False})["iss"]
+    r.eq("the issuer is the server's URL", issuer, curl.base)
+    with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration", timeout=10) as response:
+        config = json.loads(response.read())
+    r.eq("the discovery document names the issuer", config.get("issuer"), issuer)
+    key = jwt.PyJWKClient(config["jwks_uri"]).get_signing_key_from_jwt(token)
+    algorithms = config["id_token_signing_alg_values_supported"]
+    claims = jwt.decode(token, key.key, algorithms=algorithms, audience="sts.example.com", issuer=issuer)
+    r.eq("PyJWT verifies it, and sub is the caller", claims["sub"], me["subject"]["id"])
+    r.check("it expires within the hour", 0 < claims["exp"] - time.time() <= 3600, claims["exp"])
+    r.eq("it names the organization", claims.get("organization_id"), me["organizationId"])
+    try:
+        jwt.decode(token, key.key, algorithms=algorithms, audience="another.example.com", issuer=issuer)
+        other_audience = "accepted"
+    except jwt.InvalidAudienceError:
+        other_audience = "refused"
+    r.eq("another audience is refused", other_audience, "refused")
+    header, payload, signature = token.split(".")
+    forged_claims = dict(claims, sub="someone-else")
+    forged = ".".join([header, base64.urlsafe_b64encode(json.dumps(forged_claims).encode()).decode().rstrip("="),
+                       signature])
+    try:
+        jwt.decode(forged, key.key, algorithms=algorithms, audience="sts.example.com", issuer=issuer)
+        forgery = "accepted"
+    except jwt.InvalidSignatureError:
+        forgery = "refused"
+    r.eq("a token with other claims under its signature is refused", forgery, "refused")
+    status, _, body = curl.post(f"{identity}/GetIDToken", {"audience": []})
+    r.eq("no audience: 400 invalid_argument", (status, body.get("code")), (400, "invalid_argument"))
+
+
 def main():
     curl = Curl(base_url(), api_token())
     report = Report("curl")
     run_scenario(report, "curl", curl.call)
-    for checks in (connect_json_checks, error_checks_with_runner, auth_checks, get_checks):
+    for checks in (connect_json_checks, error_checks_with_runner, auth_checks, get_checks, id_token_checks):
         try:
             checks(report, curl)
         except Exception as e:  # noqa: BLE001 - a broken transport aborts this group only

@@ -22,9 +22,6 @@ const PRINCIPALS: [&str; 10] = [
     "other runner",
 ];
 
-/// The rows of the matrix (RPCs); each cell gets its own runner.
-const ROWS: usize = 12;
-
 /// Expected outcome per principal: "ok" or a Connect code.
 type Row = [&'static str; 10];
 
@@ -133,6 +130,8 @@ async fn every_rpc_for_every_principal() {
         let admin = w.server.client(protocol).await;
         // Runners that exist before the creator loses its role.
         let mut runners = Vec::new();
+        // One runner for each row of the table and principal.
+        const ROWS: usize = 14;
         for _ in 0..(PRINCIPALS.len() * ROWS) {
             runners.push(w.runner(&admin).await);
         }
@@ -269,6 +268,9 @@ async fn every_rpc_for_every_principal() {
                     "not_found",
                 ],
             ),
+            // IdentityService: every authenticated caller, about itself.
+            ("GetAuthenticatedIdentity", ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "unauthenticated", "ok", "ok"]),
+            ("GetIDToken", ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "unauthenticated", "ok", "ok"]),
             // Every user and service account reads its organization's groups; another
             // organization's group is not found.
             (
@@ -347,6 +349,20 @@ async fn every_rpc_for_every_principal() {
                         let req = DeleteRunnerPolicyRequest { runner_id, group_id: w.user_group.to_string() };
                         outcome(c.call::<_, DeleteRunnerPolicyResponse>(&rs(rpc), req).await)
                     }
+                    "GetAuthenticatedIdentity" => outcome(
+                        c.call::<_, GetAuthenticatedIdentityResponse>(
+                            &crate::runner_side::identity(rpc),
+                            GetAuthenticatedIdentityRequest {},
+                        )
+                        .await,
+                    ),
+                    "GetIDToken" => outcome(
+                        c.call::<_, GetIdTokenResponse>(
+                            &crate::runner_side::identity(rpc),
+                            GetIdTokenRequest { audience: vec!["sts.example".into()], version: 0 },
+                        )
+                        .await,
+                    ),
                     "ListGroups" => outcome(
                         c.call::<_, ListGroupsResponse>(&gs(rpc), ListGroupsRequest::default()).await.map(|r| {
                             assert!(!r.groups.is_empty(), "{principal}: a listing of its organization's groups");

@@ -58,7 +58,7 @@ async fn get_is_served_for_exactly_the_side_effect_free_methods() {
         let url = format!("{}{}{}", server.url(), rpc.path, json_query(&json!({})));
         let a = get(&http, &url, Some(&server.admin_token)).await;
         if !runner_server::mount::is_served(&rpc.path) {
-            // Not served (GetIDToken, the services not served yet): unimplemented like a POST,
+            // Not served (the services not served yet): unimplemented like a POST,
             // when GET would be served for it; 405 otherwise.
             if rpc.side_effect_free {
                 assert_eq!((a.status, a.json()["code"].as_str()), (501, Some("unimplemented")), "{}", rpc.path);

@@ -26,8 +26,8 @@ const REFERENCES: &[(&str, &str)] = &[
 ];
 
 /// Whether requests to the method at `path` reach its handler: a method of the
-/// [`SERVED_SERVICES`] that has a handler (GetIDToken and most GroupService methods have none:
-/// their calls are `unimplemented`).
+/// [`SERVED_SERVICES`] that has a handler (most GroupService methods have none: their calls
+/// are `unimplemented`).
 fn served(path: &str) -> bool {
     let service = path.trim_start_matches('/').split('/').next().unwrap_or_default();
     SERVED_SERVICES.contains(&service) && runner_server::mount::is_served(path)

@@ -13,6 +13,7 @@ mod fuzz_regressions;
 mod groups;
 mod health;
 mod host_tokens;
+mod id_tokens;
 mod llm;
 mod openapi;
 mod protocol;
