@@ -3,6 +3,8 @@
 //! tokens stand for: organizations, members (users and service accounts), groups, roles and
 //! personal access tokens (the server's `admin` subcommands, and its first start).
 
+mod group_admin;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -140,11 +142,9 @@ impl Accounts {
         Ok(self.store.list_members(org_id).await?)
     }
 
+    /// Creates a group of `org_id` without a description ([`Self::create_group_described`]).
     pub async fn create_group(&self, org_id: Uuid, name: &str) -> Result<Group> {
-        let name = validate::name("name", name, 1, 127)?;
-        let group = Group::new(org_id, &name, "", Timestamp::now());
-        self.store.create_group(&group).await.map_err(duplicate("group", &name))?;
-        Ok(group)
+        self.create_group_described(org_id, name, "").await
     }
 
     pub async fn groups(&self, org_id: Uuid) -> Result<Vec<Group>> {
@@ -162,21 +162,10 @@ impl Accounts {
             .ok_or_else(|| CoreError::FailedPrecondition(format!("no user or service account {member_id}")))
     }
 
-    /// Puts a member into a group of the same organization.
-    pub async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<()> {
+    /// Puts a member into a group of the same organization ([`Self::add_member_to`]).
+    pub async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<Membership> {
         let (group, member) = (self.group_of(group_id).await?, self.member_of(member_id).await?);
-        if group.org_id != member.org_id {
-            return Err(CoreError::FailedPrecondition(
-                "the group and the member belong to different organizations".into(),
-            ));
-        }
-        if group.system {
-            return Err(CoreError::FailedPrecondition(format!("{} holds every member already", group.name)));
-        }
-        let added =
-            self.store.add_group_member(group_id, member_id).await.map_err(duplicate("membership", &member.name));
-        self.tokens.clear();
-        added
+        self.add_member_to(&group, &member).await
     }
 
     /// Sets a member's organization role.

@@ -49,6 +49,13 @@ pub enum Resource {
     HostAuthenticationToken,
     Group,
     LlmIntegration,
+    Organization,
+    User,
+    ServiceAccount,
+    Membership,
+    RoleAssignment,
+    /// A resource shared directly with a user or service account.
+    Share,
 }
 
 impl Resource {
@@ -61,6 +68,12 @@ impl Resource {
             Resource::HostAuthenticationToken => "host authentication token",
             Resource::Group => "group",
             Resource::LlmIntegration => "LLM integration",
+            Resource::Organization => "organization",
+            Resource::User => "user",
+            Resource::ServiceAccount => "service account",
+            Resource::Membership => "membership",
+            Resource::RoleAssignment => "role assignment",
+            Resource::Share => "share",
         }
     }
 }

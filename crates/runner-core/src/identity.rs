@@ -95,6 +95,14 @@ impl Group {
     }
 }
 
+/// A member's place in a (non-system) group: GroupService's `GroupMembership`, with its own id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Membership {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub member_id: Uuid,
+}
+
 /// A group's role on a resource: the one record of access. A runner policy is an assignment of
 /// a runner role on the runner; the organization-level roles of groups are assignments on the
 /// organization.
@@ -110,7 +118,7 @@ pub struct RoleAssignment {
 }
 
 /// Which role assignments of an organization to list; every condition given must hold.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RoleAssignmentFilter {
     pub group_id: Option<Uuid>,
     /// Assignments of the groups this member is in (the `org-members` group included).

@@ -7,6 +7,7 @@
 //! | [`RunnerRepo`] | `store/runners.rs` | runners, their list filters, counts by phase |
 //! | [`RunnerTokenRepo`] | `store/runner_tokens.rs` | exchange, logs and access tokens of runners |
 //! | [`IdentityRepo`] | `store/identity.rs` | organizations, members, groups |
+//! | [`GroupRepo`] | `store/groups.rs` | changing and deleting groups, their memberships |
 //! | [`AccessTokenRepo`] | `store/access_tokens.rs` | personal access tokens |
 //! | [`PolicyRepo`] | `store/policies.rs` | runner policies (role assignments on runners, seen through RunnerService) |
 //! | [`RoleAssignmentRepo`] | `store/role_assignments.rs` | role assignments of groups on runners and organizations |
@@ -17,12 +18,13 @@
 //! | [`LlmIntegrationRepo`] | `store/llm_integrations.rs` | LLM integrations |
 //! | [`ServerRepo`] | `store/server.rs` | the key fingerprint, write turns across processes, pool usage, ping |
 //!
-//! A backend implements the twelve traits; [`Store`] comes with them (a blanket impl). Every
+//! A backend implements the thirteen traits; [`Store`] comes with them (a blanket impl). Every
 //! method has cases in `runner-store`'s conformance suite, which runs on each backend.
 
 mod access_tokens;
 mod configuration_schema;
 mod environment_classes;
+mod groups;
 mod host_tokens;
 mod identity;
 mod llm_integrations;
@@ -36,6 +38,7 @@ mod server;
 pub use access_tokens::AccessTokenRepo;
 pub use configuration_schema::ConfigurationSchemaRepo;
 pub use environment_classes::EnvironmentClassRepo;
+pub use groups::GroupRepo;
 pub use host_tokens::HostTokenRepo;
 pub use identity::IdentityRepo;
 pub use llm_integrations::LlmIntegrationRepo;
@@ -135,6 +138,7 @@ store_of!(
     RunnerRepo,
     RunnerTokenRepo,
     IdentityRepo,
+    GroupRepo,
     AccessTokenRepo,
     PolicyRepo,
     RoleAssignmentRepo,

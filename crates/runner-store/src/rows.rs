@@ -1,6 +1,6 @@
 //! Row structs, private to the store, and their conversion to and from domain types.
 
-use runner_core::identity::{AccessTokenInfo, Group, Member, OrgRole, Organization, RoleAssignment};
+use runner_core::identity::{AccessTokenInfo, Group, Member, Membership, OrgRole, Organization, RoleAssignment};
 use runner_core::model::{
     ApiEnum, EnvironmentClass, HostToken, HostTokenSource, LlmIntegration, Principal, ResourceKind, ResourceRole,
     Runner, RunnerKind, RunnerPolicy, RunnerProvider, ScmIntegration, ScmOAuthConfig, Subject,
@@ -34,6 +34,15 @@ pub(crate) fn uuid(what: &str, s: &str) -> Result<Uuid, StoreError> {
 
 pub(crate) fn enum_value<E: ApiEnum>(what: &str, s: &str) -> Result<E, StoreError> {
     E::parse(s).ok_or_else(|| corrupt(what, s))
+}
+
+/// A membership from its row: (id, group_id, member_id).
+pub(crate) fn membership((id, group_id, member_id): (String, String, String)) -> Result<Membership, StoreError> {
+    Ok(Membership {
+        id: uuid("membership id", &id)?,
+        group_id: uuid("membership group", &group_id)?,
+        member_id: uuid("membership member", &member_id)?,
+    })
 }
 
 impl RunnerRow {

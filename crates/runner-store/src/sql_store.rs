@@ -149,7 +149,7 @@ macro_rules! sql_store {
             use async_trait::async_trait;
             use runner_core::authz::Visibility;
             use runner_core::identity::{
-                AccessTokenInfo, Group, Member, OrgRole, Organization, RoleAssignment, RoleAssignmentFilter,
+                AccessTokenInfo, Group, Member, Membership, OrgRole, Organization, RoleAssignment, RoleAssignmentFilter,
             };
             use runner_core::model::{
                 ApiEnum, EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, LlmIntegration,
@@ -157,7 +157,7 @@ macro_rules! sql_store {
             };
             use runner_core::schema::RunnerConfigurationSchema;
             use runner_core::store::{
-                AccessTokenRepo, ConfigurationSchemaRepo, EnvironmentClassRepo, HostTokenRepo, IdentityRepo,
+                AccessTokenRepo, ConfigurationSchemaRepo, EnvironmentClassRepo, GroupRepo, HostTokenRepo, IdentityRepo,
                 LlmIntegrationRepo, NewRunnerToken, PolicyRepo, RoleAssignmentRepo, RunnerTokenInfo, RunnerTokenKind,
                 RunnerTokenRepo, ScmIntegrationRepo, ServerRepo, StoreError, WriteOutcome, WriteTurn,
             };
@@ -175,6 +175,7 @@ macro_rules! sql_store {
 
             const MEMBER_COLUMNS: &str = "id, org_id, principal, name, role, suspended, created_at";
             const GROUP_COLUMNS: &str = "id, org_id, name, description, system, direct_share, created_at, updated_at";
+            const MEMBERSHIP_COLUMNS: &str = "id, group_id, member_id";
             const ASSIGNMENT_COLUMNS: &str = "id, org_id, group_id, resource_type, resource_id, role, created_at";
             const TOKEN_COLUMNS: &str = "id, org_id, member_id, description, created_at, expires_at, revoked_at";
             const CLASS_COLUMNS: &str =
@@ -581,15 +582,17 @@ macro_rules! sql_store {
                     rows.into_iter().map(GroupRow::into_domain).collect()
                 }
 
-                async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<(), StoreError> {
+                async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<Uuid, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("add_group_member");
-                    sqlx::query(&sql("INSERT INTO group_members (group_id, member_id) VALUES (?, ?)"))
-                        .bind(group_id.to_string()) // 1
-                        .bind(member_id.to_string()) // 2
+                    let id = Uuid::now_v7();
+                    sqlx::query(&sql("INSERT INTO group_members (id, group_id, member_id) VALUES (?, ?, ?)"))
+                        .bind(id.to_string()) // 1
+                        .bind(group_id.to_string()) // 2
+                        .bind(member_id.to_string()) // 3
                         .execute(&self.pool)
                         .await
                         .map_err(map)?;
-                    Ok(())
+                    Ok(id)
                 }
 
                 async fn count_group_members(&self, org_id: Uuid) -> Result<Vec<(Uuid, u64)>, StoreError> {
@@ -604,6 +607,77 @@ macro_rules! sql_store {
                     rows.into_iter()
                         .map(|(id, n)| Ok((crate::rows::uuid("group member group", &id)?, u64::try_from(n).unwrap_or(0))))
                         .collect()
+                }
+            }
+
+            #[async_trait]
+            impl GroupRepo for $store {
+                async fn update_group(&self, g: &Group) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("update_group");
+                    let r = sqlx::query(&sql("UPDATE groups SET name = ?, description = ?, updated_at = ? WHERE id = ?"))
+                        .bind(&g.name) // 1
+                        .bind(&g.description) // 2
+                        .bind(g.updated_at.0) // 3
+                        .bind(g.id.to_string()) // 4
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn delete_group(&self, id: Uuid) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("delete_group");
+                    retried(move || async move {
+                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        // What the group holds goes with it, in the same transaction.
+                        for table in ["role_assignments", "group_members"] {
+                            sqlx::query(&sql(&format!("DELETE FROM {table} WHERE group_id = ?")))
+                                .bind(id.to_string()) // 1
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(map)?;
+                        }
+                        let r = sqlx::query(&sql("DELETE FROM groups WHERE id = ?"))
+                            .bind(id.to_string()) // 1
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(map)?;
+                        tx.commit().await.map_err(map)?;
+                        Ok(r.rows_affected() == 1)
+                    })
+                    .await
+                }
+
+                async fn get_membership(&self, id: Uuid) -> Result<Option<Membership>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("get_membership");
+                    let row: Option<(String, String, String)> =
+                        sqlx::query_as(&sql(&format!("SELECT {MEMBERSHIP_COLUMNS} FROM group_members WHERE id = ?")))
+                            .bind(id.to_string()) // 1
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(map)?;
+                    row.map(crate::rows::membership).transpose()
+                }
+
+                async fn list_memberships(&self, group_id: Uuid) -> Result<Vec<Membership>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_memberships");
+                    let rows: Vec<(String, String, String)> =
+                        sqlx::query_as(&sql(&format!("SELECT {MEMBERSHIP_COLUMNS} FROM group_members WHERE group_id = ? ORDER BY id")))
+                            .bind(group_id.to_string()) // 1
+                            .fetch_all(&self.pool)
+                            .await
+                            .map_err(map)?;
+                    rows.into_iter().map(crate::rows::membership).collect()
+                }
+
+                async fn delete_membership(&self, id: Uuid) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("delete_membership");
+                    let r = sqlx::query(&sql("DELETE FROM group_members WHERE id = ?"))
+                        .bind(id.to_string()) // 1
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(r.rows_affected() == 1)
                 }
             }
 

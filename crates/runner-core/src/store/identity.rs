@@ -28,8 +28,9 @@ pub trait IdentityRepo: Send + Sync {
     async fn create_group(&self, group: &Group) -> Result<(), StoreError>;
     async fn get_group(&self, id: Uuid) -> Result<Option<Group>, StoreError>;
     async fn list_groups(&self, org_id: Uuid) -> Result<Vec<Group>, StoreError>;
-    /// Adds a member to a (non-system) group; `AlreadyExists` when it is in already.
-    async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<(), StoreError>;
+    /// Adds a member to a (non-system) group, returning the new membership's id;
+    /// `AlreadyExists` when it is in already.
+    async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<Uuid, StoreError>;
     /// How many members each group of the organization has by membership (the groups with
     /// none are left out; the `org-members` group holds every member without memberships).
     async fn count_group_members(&self, org_id: Uuid) -> Result<Vec<(Uuid, u64)>, StoreError>;

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use runner_core::authz::Visibility;
 use runner_core::identity::{
-    AccessTokenInfo, Group, Member, OrgRole, Organization, RoleAssignment, RoleAssignmentFilter,
+    AccessTokenInfo, Group, Member, Membership, OrgRole, Organization, RoleAssignment, RoleAssignmentFilter,
 };
 use runner_core::model::*;
 use runner_core::schema::RunnerConfigurationSchema;
@@ -86,8 +86,16 @@ forward!(IDENTITY, IdentityRepo {
     async fn create_group(&self, group: &Group) -> Result<(), StoreError>;
     async fn get_group(&self, id: Uuid) -> Result<Option<Group>, StoreError>;
     async fn list_groups(&self, org_id: Uuid) -> Result<Vec<Group>, StoreError>;
-    async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<(), StoreError>;
+    async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<Uuid, StoreError>;
     async fn count_group_members(&self, org_id: Uuid) -> Result<Vec<(Uuid, u64)>, StoreError>;
+});
+
+forward!(GROUP, GroupRepo {
+    async fn update_group(&self, group: &Group) -> Result<bool, StoreError>;
+    async fn delete_group(&self, id: Uuid) -> Result<bool, StoreError>;
+    async fn get_membership(&self, id: Uuid) -> Result<Option<Membership>, StoreError>;
+    async fn list_memberships(&self, group_id: Uuid) -> Result<Vec<Membership>, StoreError>;
+    async fn delete_membership(&self, id: Uuid) -> Result<bool, StoreError>;
 });
 
 forward!(ACCESS_TOKEN, AccessTokenRepo {
@@ -181,6 +189,7 @@ pub(super) fn store_methods() -> Vec<&'static str> {
         RUNNER,
         RUNNER_TOKEN,
         IDENTITY,
+        GROUP,
         ACCESS_TOKEN,
         POLICY,
         ROLE_ASSIGNMENT,
@@ -204,6 +213,7 @@ mod tests {
         ("access_tokens", include_str!("../../../runner-core/src/store/access_tokens.rs")),
         ("configuration_schema", include_str!("../../../runner-core/src/store/configuration_schema.rs")),
         ("environment_classes", include_str!("../../../runner-core/src/store/environment_classes.rs")),
+        ("groups", include_str!("../../../runner-core/src/store/groups.rs")),
         ("host_tokens", include_str!("../../../runner-core/src/store/host_tokens.rs")),
         ("identity", include_str!("../../../runner-core/src/store/identity.rs")),
         ("llm_integrations", include_str!("../../../runner-core/src/store/llm_integrations.rs")),

@@ -21,7 +21,7 @@ pub(super) fn cases() -> Vec<Case> {
     ]
 }
 
-fn sample_member(org: &Organization, principal: Principal, name: &str) -> Member {
+pub(super) fn sample_member(org: &Organization, principal: Principal, name: &str) -> Member {
     Member {
         id: Uuid::now_v7(),
         org_id: org.id,

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 mod configuration;
 mod coverage;
+mod groups;
 mod host_tokens;
 mod identity;
 mod llm_integrations;
@@ -67,6 +68,7 @@ pub fn cases() -> Vec<Case> {
         runners::cases(),
         runner_tokens::cases(),
         identity::cases(),
+        groups::cases(),
         policies::cases(),
         role_assignments::cases(),
         configuration::cases(),
