@@ -25,9 +25,11 @@
 //!    - [`secrets`]: what they share: tokens they mint, secrets they seal to a runner;
 //!    - [`runners`]: the runners themselves;
 //!    - [`accounts`]: authenticating every call's bearer token; organizations, members,
-//!      groups and personal access tokens (the `admin` subcommands);
+//!      groups, their memberships and roles, and personal access tokens, within one
+//!      organization (the `admin` subcommands, and the API's use cases after authorization);
 //!    - [`id_tokens`]: signed ID tokens that tell other services who the caller is;
-//!    - [`groups`]: the organization's groups as its members read them;
+//!    - [`groups`]: GroupService: groups, memberships, role assignments and direct shares, with
+//!      who may call what;
 //!    - [`policies`]: which groups have which role on a runner;
 //!    - [`environment_classes`]: environment classes, checked against the runner's schema;
 //!    - [`scm_integrations`]: the SCM providers a runner offers, and for which hosts;

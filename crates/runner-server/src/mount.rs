@@ -188,7 +188,7 @@ struct Services {
     runner: RunnerServiceTonicCompatibleBuilder<AppState>,
     configuration: RunnerConfigurationServiceTonicCompatibleBuilder<AppState>,
     identity: IdentityServiceTonicCompatibleBuilder<AppState>,
-    /// GroupService: ListGroups and GetGroup only; its other methods are not served.
+    /// GroupService: all of it.
     groups: GroupServiceTonicCompatibleBuilder<AppState>,
     /// The runner side (our own service, package runnerside.v1): what a runner process calls
     /// about itself.
@@ -244,7 +244,19 @@ fn services(m: &mut Mounted) -> Services {
 
     let groups = GroupServiceTonicCompatibleBuilder::new()
         .list_groups(m.add(groups::list_groups))
-        .get_group(m.add(groups::get_group));
+        .get_group(m.add(groups::get_group))
+        .create_group(m.add(groups::create_group))
+        .update_group(m.add(groups::update_group))
+        .delete_group(m.add(groups::delete_group))
+        .create_membership(m.add(groups::create_membership))
+        .delete_membership(m.add(groups::delete_membership))
+        .get_membership(m.add(groups::get_membership))
+        .list_memberships(m.add(groups::list_memberships))
+        .create_role_assignment(m.add(groups::create_role_assignment))
+        .delete_role_assignment(m.add(groups::delete_role_assignment))
+        .list_role_assignments(m.add(groups::list_role_assignments))
+        .share_resource_with_principal(m.add(groups::share_resource_with_principal))
+        .unshare_resource_with_principal(m.add(groups::unshare_resource_with_principal));
 
     let interaction = RunnerInteractionServiceTonicCompatibleBuilder::new()
         .refresh_runner_access_token(m.add(runner_side::refresh_runner_access_token))

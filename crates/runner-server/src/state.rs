@@ -89,7 +89,8 @@ impl AppState {
         let at_rest = AtRestKey::new(secrets::derive_key(master_key, "gitpod-runner-api secrets at rest v1"));
         let runners = Runners::new(store.clone(), page_tokens.clone(), at_rest.clone())
             .with_heartbeat_timeout(timings.heartbeat_timeout_secs);
-        let groups = Groups::new(store.clone(), page_tokens.clone());
+        let identity = Accounts::with_token_cache(store.clone(), DEFAULT_TOKEN_CACHE_TTL);
+        let groups = Groups::new(store.clone(), identity.clone(), runners.clone(), page_tokens.clone());
         let policies = Policies::new(store.clone(), runners.clone(), page_tokens.clone());
         let classes =
             EnvironmentClasses::new(store.clone(), runners.clone(), page_tokens.clone(), public_base_url.to_owned());
@@ -111,7 +112,7 @@ impl AppState {
             RunnerSide::new(store.clone(), runners.clone(), classes.clone(), scm.clone(), host_tokens.clone(), oauth)
                 .with_access_token_ttl(timings.access_token_ttl_secs);
         Self {
-            identity: Accounts::with_token_cache(store.clone(), DEFAULT_TOKEN_CACHE_TTL),
+            identity,
             groups,
             store,
             runners,
@@ -139,6 +140,8 @@ impl AppState {
     /// [`DEFAULT_TOKEN_CACHE_TTL`]; see [`runner_core::token_cache`].
     pub fn with_token_cache(mut self, ttl: std::time::Duration) -> Self {
         self.identity = Accounts::with_token_cache(self.store.clone(), ttl);
+        // One cache: the group use cases empty the one tokens are authenticated with.
+        self.groups = self.groups.with_accounts(self.identity.clone());
         self
     }
 

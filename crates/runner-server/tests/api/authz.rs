@@ -1,4 +1,4 @@
-//! The authorization matrix: every runner RPC, and the GroupService reads, called as every kind
+//! The authorization matrix: every runner RPC, and every GroupService RPC, called as every kind
 //! of principal, get exactly the code docs/authorization.md gives. Over Connect JSON and gRPC.
 
 use gitpod_api::gitpod::v1::*;
@@ -24,6 +24,40 @@ const PRINCIPALS: [&str; 10] = [
 
 /// Expected outcome per principal: "ok" or a Connect code.
 type Row = [&'static str; 10];
+
+/// GroupService changes to groups and memberships: organization admins only (of these
+/// columns); runners may not call GroupService.
+const MANAGE_GROUPS: Row = [
+    "ok",
+    "permission_denied",
+    "permission_denied",
+    "permission_denied",
+    "permission_denied",
+    "permission_denied",
+    "not_found",
+    "unauthenticated",
+    "permission_denied",
+    "permission_denied",
+];
+
+/// GroupService reads (the transparency model): every user and service account of the
+/// organization.
+const READ_GROUPS: Row =
+    ["ok", "ok", "ok", "ok", "ok", "ok", "not_found", "unauthenticated", "permission_denied", "permission_denied"];
+
+/// Role assignments and shares on a runner: the runner's admins.
+const RUNNER_ADMINS: Row = [
+    "ok",
+    "ok",
+    "ok",
+    "permission_denied",
+    "ok",
+    "not_found",
+    "not_found",
+    "unauthenticated",
+    "permission_denied",
+    "permission_denied",
+];
 
 struct World {
     server: TestServer,
@@ -103,6 +137,34 @@ impl World {
         }
     }
 
+    /// A group of its own for one cell of the matrix.
+    async fn fresh_group(&self, rpc: &str, i: usize) -> uuid::Uuid {
+        self.server.identity.create_group(self.server.org.id, &format!("{rpc} {i}")).await.unwrap().id
+    }
+
+    /// A service account of its own for one cell of the matrix.
+    async fn bot(&self, rpc: &str, i: usize) -> uuid::Uuid {
+        let org = self.server.org.id;
+        let name = format!("{rpc} bot {i}");
+        self.server
+            .identity
+            .create_member(org, runner_core::model::Principal::ServiceAccount, &name, OrgRole::Member)
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// The id of the member named `name`.
+    async fn member_id(&self, name: &str) -> uuid::Uuid {
+        let members = self.server.identity.members(self.server.org.id).await.unwrap();
+        members.into_iter().find(|m| m.name == name).unwrap().id
+    }
+
+    /// The subject of the user named `name`.
+    async fn subject(&self, name: &str) -> Subject {
+        Subject { id: self.member_id(name).await.to_string(), principal: Principal::User as i32 }
+    }
+
     /// The creator's group loses the runners-admin role: it keeps admin on what it created.
     async fn demote_creator(&self) {
         let groups = self.server.identity.groups(self.server.org.id).await.unwrap();
@@ -131,11 +193,12 @@ async fn every_rpc_for_every_principal() {
         // Runners that exist before the creator loses its role.
         let mut runners = Vec::new();
         // One runner for each row of the table and principal.
-        const ROWS: usize = 14;
+        const ROWS: usize = 26;
         for _ in 0..(PRINCIPALS.len() * ROWS) {
             runners.push(w.runner(&admin).await);
         }
         w.demote_creator().await;
+        let org = w.server.org.id;
         let mut next_runner = runners.into_iter();
         let mut spare = w.spare_groups.clone().into_iter();
 
@@ -292,6 +355,25 @@ async fn every_rpc_for_every_principal() {
                     "permission_denied",
                 ],
             ),
+            // Managing groups and memberships: organization admins (and groups admins,
+            // tests/api/groups.rs); another organization's group is not found.
+            ("CreateGroup", MANAGE_GROUPS),
+            ("UpdateGroup", MANAGE_GROUPS),
+            ("DeleteGroup", MANAGE_GROUPS),
+            ("CreateMembership", MANAGE_GROUPS),
+            ("DeleteMembership", MANAGE_GROUPS),
+            // Memberships and role assignments are read by every user and service account.
+            ("GetMembership", READ_GROUPS),
+            ("ListMemberships", READ_GROUPS),
+            (
+                "ListRoleAssignments",
+                ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "unauthenticated", "permission_denied", "permission_denied"],
+            ),
+            // Role assignments and shares on a runner: its admins, as its policies.
+            ("CreateRoleAssignment", RUNNER_ADMINS),
+            ("DeleteRoleAssignment", RUNNER_ADMINS),
+            ("ShareResourceWithPrincipal", RUNNER_ADMINS),
+            ("UnshareResourceWithPrincipal", RUNNER_ADMINS),
         ];
         assert_eq!(table.len(), ROWS);
         let mut differences = Vec::new();
@@ -374,6 +456,108 @@ async fn every_rpc_for_every_principal() {
                             ..Default::default()
                         };
                         outcome(c.call::<_, GetGroupResponse>(&gs(rpc), req).await)
+                    }
+                    "CreateGroup" => {
+                        let req = CreateGroupRequest {
+                            organization_id: org.to_string(),
+                            name: format!("made by {principal}"),
+                            description: String::new(),
+                        };
+                        outcome(c.call::<_, CreateGroupResponse>(&gs(rpc), req).await)
+                    }
+                    "UpdateGroup" => {
+                        let group = w.fresh_group(rpc, i).await;
+                        let req = UpdateGroupRequest {
+                            group_id: group.to_string(),
+                            name: format!("renamed by {principal}"),
+                            description: "changed".into(),
+                        };
+                        outcome(c.call::<_, UpdateGroupResponse>(&gs(rpc), req).await)
+                    }
+                    "DeleteGroup" => {
+                        let req = DeleteGroupRequest { group_id: w.fresh_group(rpc, i).await.to_string() };
+                        outcome(c.call::<_, DeleteGroupResponse>(&gs(rpc), req).await)
+                    }
+                    "CreateMembership" => {
+                        let req = CreateMembershipRequest {
+                            group_id: w.fresh_group(rpc, i).await.to_string(),
+                            subject: Some(w.subject("plain").await),
+                        };
+                        outcome(c.call::<_, CreateMembershipResponse>(&gs(rpc), req).await)
+                    }
+                    "DeleteMembership" => {
+                        let group = w.fresh_group(rpc, i).await;
+                        let plain = w.member_id("plain").await;
+                        let membership = w.server.identity.add_group_member(group, plain).await.unwrap();
+                        let req = DeleteMembershipRequest { membership_id: membership.id.to_string() };
+                        outcome(c.call::<_, DeleteMembershipResponse>(&gs(rpc), req).await)
+                    }
+                    "GetMembership" => {
+                        let req = GetMembershipRequest {
+                            group_id: w.user_group.to_string(),
+                            subject: Some(w.subject("user-policy").await),
+                        };
+                        outcome(c.call::<_, GetMembershipResponse>(&gs(rpc), req).await)
+                    }
+                    "ListMemberships" => {
+                        let req = ListMembershipsRequest { group_id: w.user_group.to_string(), ..Default::default() };
+                        outcome(c.call::<_, ListMembershipsResponse>(&gs(rpc), req).await)
+                    }
+                    "ListRoleAssignments" => {
+                        let filter =
+                            list_role_assignments_request::Filter { resource_id: runner_id, ..Default::default() };
+                        let req = ListRoleAssignmentsRequest { filter: Some(filter), pagination: None };
+                        outcome(c.call::<_, ListRoleAssignmentsResponse>(&gs(rpc), req).await)
+                    }
+                    "CreateRoleAssignment" => {
+                        let req = CreateRoleAssignmentRequest {
+                            group_id: spare.next().unwrap().to_string(),
+                            resource_type: ResourceType::Runner as i32,
+                            resource_id: runner_id,
+                            resource_role: ResourceRole::RunnerUser as i32,
+                        };
+                        outcome(c.call::<_, CreateRoleAssignmentResponse>(&gs(rpc), req).await)
+                    }
+                    "DeleteRoleAssignment" => {
+                        // The users group's policy on the runner, as an assignment.
+                        let filter = runner_core::identity::RoleAssignmentFilter {
+                            group_id: Some(w.user_group),
+                            resource_ids: vec![runner_id.parse().unwrap()],
+                            ..Default::default()
+                        };
+                        let held = w.server.store.list_role_assignments(org, &filter, None, 10).await.unwrap();
+                        let req = DeleteRoleAssignmentRequest { assignment_id: held[0].id.to_string() };
+                        outcome(c.call::<_, DeleteRoleAssignmentResponse>(&gs(rpc), req).await)
+                    }
+                    "ShareResourceWithPrincipal" => {
+                        let bot = w.bot(rpc, i).await;
+                        let req = ShareResourceWithPrincipalRequest {
+                            resource_type: ResourceType::Runner as i32,
+                            resource_id: runner_id,
+                            principal: Principal::ServiceAccount as i32,
+                            principal_id: bot.to_string(),
+                            role: ResourceRole::RunnerUser as i32,
+                        };
+                        outcome(c.call::<_, ShareResourceWithPrincipalResponse>(&gs(rpc), req).await)
+                    }
+                    "UnshareResourceWithPrincipal" => {
+                        let bot = w.bot(rpc, i).await;
+                        let shared = ShareResourceWithPrincipalRequest {
+                            resource_type: ResourceType::Runner as i32,
+                            resource_id: runner_id.clone(),
+                            principal: Principal::ServiceAccount as i32,
+                            principal_id: bot.to_string(),
+                            role: ResourceRole::RunnerUser as i32,
+                        };
+                        let _: ShareResourceWithPrincipalResponse =
+                            admin.call(&gs("ShareResourceWithPrincipal"), shared).await.unwrap();
+                        let req = UnshareResourceWithPrincipalRequest {
+                            resource_type: ResourceType::Runner as i32,
+                            resource_id: runner_id,
+                            principal: Principal::ServiceAccount as i32,
+                            principal_id: bot.to_string(),
+                        };
+                        outcome(c.call::<_, UnshareResourceWithPrincipalResponse>(&gs(rpc), req).await)
                     }
                     other => unreachable!("{other}"),
                 };

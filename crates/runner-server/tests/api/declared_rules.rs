@@ -26,7 +26,7 @@ const REFERENCES: &[(&str, &str)] = &[
 ];
 
 /// Whether requests to the method at `path` reach its handler: a method of the
-/// [`SERVED_SERVICES`] that has a handler (most GroupService methods have none: their calls
+/// [`SERVED_SERVICES`] that has a handler (a service not served yet has none: its calls
 /// are `unimplemented`).
 fn served(path: &str) -> bool {
     let service = path.trim_start_matches('/').split('/').next().unwrap_or_default();
