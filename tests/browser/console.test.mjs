@@ -6,7 +6,8 @@
 // choose the page size; the runner's page while it waits for its process; 4. update its name
 // (and a later failed save clears "Saved."); 5. create an environment class from the schema form
 // (required fields refuse empty values); 6. see a validation error rendered for a bad value; the
-// SCM, policy (role changes confirmed) and context-URL pages, the context page's next step to
+// SCM, policy (role changes confirmed) and context-URL pages; the groups page (create, rename,
+// members by name, roles) and sharing from the runner's page; the context page's next step to
 // the host tokens page, adding and deleting a token there, and OAuth offered where configured;
 // 7. delete the runner; and a check that every API call of the suite used its transport. Two
 // runners with one name are told apart in the list and the pickers. One more test per transport
@@ -65,7 +66,7 @@ const TRANSPORTS = {
 
 /** The methods the descriptors mark NO_SIDE_EFFECTS: the ones connect-web sends as GET. */
 const SIDE_EFFECT_FREE =
-  /\/(GetAuthenticatedIdentity|GetRunner|ListRunners|ListRunnerPolicies|GetRunnerConfigurationSchema|GetEnvironmentClass|ListEnvironmentClasses|GetSCMIntegration|ListSCMIntegrations|GetHostAuthenticationToken|ListHostAuthenticationTokens|GetLLMIntegration|ListLLMIntegrations|ListGroups|GetGroup)(\?|$)/;
+  /\/(GetAuthenticatedIdentity|GetRunner|ListRunners|ListRunnerPolicies|GetRunnerConfigurationSchema|GetEnvironmentClass|ListEnvironmentClasses|GetSCMIntegration|ListSCMIntegrations|GetHostAuthenticationToken|ListHostAuthenticationTokens|GetLLMIntegration|ListLLMIntegrations|ListGroups|GetGroup|ListMemberships|GetMembership|ListRoleAssignments)(\?|$)/;
 
 /** A call went over the transport: POST with its content type, or a Connect GET (JSON) where it may. */
 function assertTransport(call, t) {
@@ -587,6 +588,83 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
       assert.match(await page.locator(".callback-url").textContent(), /\/auth\/github\/callback/);
     });
 
+    test("groups: create, rename, members by name, roles; the runner shared with a group and a service account", async () => {
+      const { page } = s;
+      const groupName = `Browser group ${transport}`;
+      await visit(page, "/groups");
+      await page.locator("table.groups tbody tr", { hasText: "org-members" }).waitFor();
+      // A name the server refuses: its error, on its field.
+      const create = page.locator("form.create-group");
+      await create.locator('input[name="name"]').fill("ab");
+      await create.getByRole("button", { name: "Create group" }).click();
+      const refused = create.locator(".error");
+      await refused.waitFor();
+      assert.equal(await refused.getAttribute("data-code"), "invalid_argument");
+      await create.locator('input[name="name"]').fill(groupName);
+      await create.locator('input[name="description"]').fill("made in the browser");
+      await create.getByRole("button", { name: "Create group" }).click();
+      await page.getByRole("heading", { name: groupName, exact: true }).waitFor();
+      const newGroupId = page.url().split("#/groups/")[1];
+      assert.equal((await ok("GroupService/GetGroup", { id: newGroupId })).group.description, "made in the browser");
+      // Renamed.
+      await page.locator('form.edit-group input[name="name"]').fill(`${groupName} renamed`);
+      await page.locator("form.edit-group").getByRole("button", { name: "Save" }).click();
+      await page.getByRole("heading", { name: `${groupName} renamed`, exact: true }).waitFor();
+      assert.equal((await ok("GroupService/GetGroup", { id: newGroupId })).group.name, `${groupName} renamed`);
+
+      // Members, picked by name: a user and a service account; one removed after a confirmation.
+      const addMember = async (label) => {
+        await page.locator('form.add-member select[name="member"]').selectOption({ label });
+        await page.locator("form.add-member").getByRole("button", { name: "Add member" }).click();
+      };
+      await addMember("Dana Browser (user)");
+      await page.locator("table.members tbody tr", { hasText: "Dana Browser" }).waitFor();
+      await addMember("ci-bot (service account)");
+      await page.locator("table.members tbody tr", { hasText: "ci-bot" }).waitFor();
+      const listed = await ok("GroupService/ListMemberships", { groupId: newGroupId });
+      assert.deepEqual(listed.members.map((m) => m.name).sort(), ["Dana Browser", "ci-bot"]);
+      await page.locator("table.members tbody tr", { hasText: "ci-bot" }).getByRole("button", { name: "Remove" }).click();
+      await page.locator("dialog.confirm").getByRole("button", { name: "Remove" }).click();
+      await page.locator("table.members tbody tr", { hasText: "ci-bot" }).waitFor({ state: "detached" });
+      assert.deepEqual((await ok("GroupService/ListMemberships", { groupId: newGroupId })).members.map((m) => m.name), ["Dana Browser"]);
+
+      // Roles: on the organization, and on this runner (which is its runner policy).
+      await page.locator('select[name="orgRole"]').selectOption({ label: "ORG_AUDIT_LOG_READER" });
+      await page.getByRole("button", { name: "Grant on the organization" }).click();
+      await page.locator("table.roles tbody tr", { hasText: "ORG_AUDIT_LOG_READER" }).waitFor();
+      await page.locator('form.grant-runner-role select[name="runner"]').selectOption(runnerId);
+      await page.locator('select[name="runnerRole"]').selectOption({ label: "RUNNER_USER" });
+      await page.getByRole("button", { name: "Grant on the runner" }).click();
+      await page.locator("table.roles tbody tr", { hasText: "RUNNER_USER" }).waitFor();
+      const policies = (await ok("RunnerService/ListRunnerPolicies", { runnerId })).policies;
+      assert.ok(policies.some((p) => p.groupId === newGroupId && p.role === "RUNNER_ROLE_USER"), JSON.stringify(policies));
+
+      // The runner's page shows who it is shared with; shared with ci-bot directly, then unshared.
+      await visit(page, `/runners/${runnerId}`);
+      await page.locator("table.sharing tbody tr", { hasText: `${groupName} renamed` }).waitFor();
+      await page.locator('form.share-principal select[name="principal"]').selectOption({ label: "ci-bot (service account)" });
+      await page.locator('select[name="shareRole"]').selectOption({ label: "RUNNER_ADMIN" });
+      await page.locator("form.share-principal").getByRole("button", { name: "Share" }).click();
+      const shared = page.locator("table.sharing tbody tr", { hasText: "ci-bot" });
+      await shared.waitFor();
+      assert.equal(await shared.locator(".role").textContent(), "RUNNER_ADMIN");
+      const direct = await ok("GroupService/ListGroups", { filter: { directShare: true } });
+      assert.equal(direct.groups.length, 1, "one direct-share group, for ci-bot");
+      await shared.getByRole("button", { name: "Unshare" }).click();
+      await page.locator("dialog.confirm").getByRole("button", { name: "Unshare" }).click();
+      await page.locator("table.sharing tbody tr", { hasText: "ci-bot" }).waitFor({ state: "detached" });
+      assert.equal((await ok("GroupService/ListGroups", { filter: { directShare: true } })).groups?.length ?? 0, 0);
+
+      // Deleted after a confirmation: its role on the runner goes with it.
+      await visit(page, `/groups/${newGroupId}`);
+      await page.getByRole("button", { name: "Delete group" }).click();
+      await page.locator("dialog.confirm").getByRole("button", { name: "Delete" }).click();
+      await page.getByRole("heading", { name: "Groups", exact: true }).waitFor();
+      assert.equal((await rpc("GroupService/GetGroup", { id: newGroupId })).body.code, "not_found");
+      const left = (await ok("RunnerService/ListRunnerPolicies", { runnerId })).policies ?? [];
+      assert.ok(!left.some((p) => p.groupId === newGroupId), JSON.stringify(left));
+    });
+
     test("7. delete the runner, after a confirmation", async () => {
       const { page } = s;
       await visit(page, `/runners/${runnerId}`);
@@ -704,7 +782,7 @@ describe("at 390 px wide (a phone)", () => {
         await signIn(page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`);
         await runnersHeading(page).waitFor();
         const someRunner = await runnerNamed("Iowa GPU pool");
-        for (const hash of ["/runners", `/runners/${someRunner}`, "/runners/new", "/classes", "/scm", "/policies", "/tokens", "/context"]) {
+        for (const hash of ["/runners", `/runners/${someRunner}`, "/runners/new", "/classes", "/scm", "/policies", "/groups", "/tokens", "/context"]) {
           await visit(page, hash);
           await page.locator("main h1").first().waitFor();
           const width = await page.evaluate(() => document.documentElement.scrollWidth);

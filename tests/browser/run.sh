@@ -69,10 +69,14 @@ source tests/lib/server.sh
 start_server "$BIN" "$WORK" --console-dir web/dist --heartbeat-timeout-seconds 3600 || die "the server did not start"
 URL=$SERVER_URL
 log "server at $URL, serving the console from web/dist"
-# A group to grant roles to on the policies page (groups have no API yet: the admin subcommand).
+# A group to grant roles to on the policies page (made with the admin subcommand, as a bootstrap would).
 GROUP_ID="$("$BIN" admin --database-url "$SERVER_DATABASE_URL" --key-file "$WORK/server.key" \
   create-group --org default "Platform team" 2>/dev/null | sed -n 's/^group \([0-9a-f-]*\) .*/\1/p')"
 [ -n "$GROUP_ID" ] || die "runner-server admin create-group printed no group id"
+# A user and a service account to put into groups and share runners with, by name.
+admin_cmd() { "$BIN" admin --database-url "$SERVER_DATABASE_URL" --key-file "$WORK/server.key" "$@" >/dev/null; }
+admin_cmd create-user --org default "Dana Browser" || die "runner-server admin create-user failed"
+admin_cmd create-service-account --org default ci-bot || die "runner-server admin create-service-account failed"
 
 # --- 4. tests -----------------------------------------------------------------------------------
 # The screenshot is always taken; it replaces the README's only with UPDATE_SCREENSHOT=1, so

@@ -16,6 +16,7 @@ import {
 import { errorBox, field, h } from "./dom";
 import { classesPage } from "./pages/classes";
 import { contextPage } from "./pages/context";
+import { groupPage, groupsPage } from "./pages/groups";
 import { policiesPage } from "./pages/policies";
 import { createRunnerPage, runnerPage, runnersPage } from "./pages/runners";
 import { scmPage } from "./pages/scm";
@@ -38,6 +39,8 @@ const routes: [RegExp, Page][] = [
   [/^\/classes$/, classesPage],
   [/^\/scm$/, scmPage],
   [/^\/policies$/, policiesPage],
+  [/^\/groups$/, groupsPage],
+  [/^\/groups\/([0-9a-f-]+)$/, groupPage],
   [/^\/context$/, contextPage],
   [/^\/tokens$/, tokensPage],
 ];
@@ -47,6 +50,7 @@ const nav: [string, string][] = [
   ["#/classes", "Environment classes"],
   ["#/scm", "SCM integrations"],
   ["#/policies", "Runner policies"],
+  ["#/groups", "Groups"],
   ["#/tokens", "Host tokens"],
   ["#/context", "Context URL"],
 ];

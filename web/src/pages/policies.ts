@@ -2,29 +2,18 @@
 // confirmation) and revoking. Groups are picked and shown by name (GroupService.ListGroups),
 // with their ids small beside them.
 
-import { enumName, problemOf, type Api } from "../api";
+import { enumName, problemOf } from "../api";
 import { confirmDialog, errorBox, field, h } from "../dom";
 import type { Group } from "../gen/gitpod/v1/group_pb";
 import { RunnerRole, type RunnerPolicy } from "../gen/gitpod/v1/runner_pb";
 import type { Ctx } from "../main";
 import { onSubmit, pagedTable, pickableRunners, removeButton, runnerSelect } from "./common";
+import { allGroups } from "./groups";
 
 const ROLES = [RunnerRole.ADMIN, RunnerRole.USER];
 
 function roleSelect(selected: RunnerRole): HTMLSelectElement {
   return h("select", { name: "role" }, ROLES.map((r) => h("option", { value: r, selected: r === selected }, enumName(RunnerRole, r))));
-}
-
-/** Every group of the organization (pages of 100), by name. */
-async function allGroups(api: Api): Promise<Group[]> {
-  const groups: Group[] = [];
-  let token = "";
-  do {
-    const res = await api.groups.listGroups({ pagination: { pageSize: 100, token } });
-    groups.push(...res.groups);
-    token = res.pagination?.nextToken ?? "";
-  } while (token);
-  return groups.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
 }
 
 /** A group's name and, small, its id; just the id for a group the listing does not show. */

@@ -2,8 +2,8 @@
 // token and agent command shown once), a runner's details, updating and deleting it.
 
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { enumName } from "../api";
-import { confirmDialog, field, formatTime, h, notice, secretBox } from "../dom";
+import { enumName, problemOf } from "../api";
+import { confirmDialog, errorBox, field, formatTime, h, notice, secretBox } from "../dom";
 import { RunnerProvider } from "../gen/gitpod/v1/runner_configuration_pb";
 import {
   LogLevel,
@@ -14,6 +14,7 @@ import {
 } from "../gen/gitpod/v1/runner_pb";
 import type { Ctx } from "../main";
 import { MAX_RUNNERS, allRunners, attempt, localPager, onSubmit, runnerLabel, tableWrap } from "./common";
+import { sharingPanel } from "./groups";
 
 /** The page sizes the list offers; the first is the default. */
 const PAGE_SIZES = [25, 10, 50, 100];
@@ -289,5 +290,7 @@ export async function runnerPage(ctx: Ctx, id: string): Promise<Node> {
     actions,
     extra,
     update,
+    // Who else may use it: a failure to read that leaves the rest of the page.
+    await sharingPanel(ctx, r).catch((e) => h("div", { class: "sharing-panel" }, errorBox(problemOf(e)))),
   );
 }
