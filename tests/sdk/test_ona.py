@@ -17,6 +17,9 @@ from google.protobuf import timestamp_pb2
 
 import ona_sdk
 import ona_sdk.services
+from gitpod.v1 import event_pb2 as epb
+from gitpod.v1 import group_pb2 as gpb
+from gitpod.v1 import identity_pb2 as ipb
 from gitpod.v1 import pagination_pb2 as pag
 from gitpod.v1 import runner_configuration_pb2 as cpb
 from gitpod.v1 import runner_pb2 as rpb
@@ -518,6 +521,65 @@ def test_runner_policies(rs):
     assert "groupId" in err.message
     expect(Code.NOT_FOUND, rs.create_runner_policy, rpb.CreateRunnerPolicyRequest(
         runner_id=UNKNOWN_UUID, group_id=team, role=rpb.RUNNER_ROLE_USER))
+
+
+# --- groups, memberships, role assignments, shares (GroupService) -----------------------------
+
+
+def test_groups_memberships_role_assignments_and_shares(client, rs, admin_id):
+    gs = client.services.group
+    org = client.services.identity.get_authenticated_identity(ipb.GetAuthenticatedIdentityRequest()).organization_id
+    name = unique("ona group")
+    g = gs.create_group(gpb.CreateGroupRequest(organization_id=org, name=name, description="made by the Ona SDK")).group
+    assert (g.name, g.description, g.member_count, g.system_managed) == (name, "made by the Ona SDK", 0, False)
+    assert gs.get_group(gpb.GetGroupRequest(id=g.id)).group == g
+    g = gs.update_group(gpb.UpdateGroupRequest(group_id=g.id, name=name + " renamed", description="renamed")).group
+    assert g.name == name + " renamed"
+    listed, _ = list_all(gs.list_groups, lambda p: gpb.ListGroupsRequest(pagination=p), "groups")
+    assert g.id in [x.id for x in listed]
+    expect(Code.FAILED_PRECONDITION, gs.create_group, gpb.CreateGroupRequest(organization_id=org, name=g.name))
+
+    subject = ipb.Subject(id=admin_id, principal=ipb.PRINCIPAL_USER)
+    m = gs.create_membership(gpb.CreateMembershipRequest(group_id=g.id, subject=subject)).member
+    assert is_uuid(m.id) and m.group_id == g.id and m.subject == subject
+    members, _ = list_all(gs.list_memberships, lambda p: gpb.ListMembershipsRequest(group_id=g.id, pagination=p), "members")
+    assert [x.id for x in members] == [m.id]
+    assert gs.get_membership(gpb.GetMembershipRequest(group_id=g.id, subject=subject)).member == m
+    expect(Code.ALREADY_EXISTS, gs.create_membership, gpb.CreateMembershipRequest(group_id=g.id, subject=subject))
+    gs.delete_membership(gpb.DeleteMembershipRequest(membership_id=m.id))
+    expect(Code.NOT_FOUND, gs.get_membership, gpb.GetMembershipRequest(group_id=g.id, subject=subject))
+
+    r = create_runner(rs, "ona assignments").runner
+    a = gs.create_role_assignment(gpb.CreateRoleAssignmentRequest(
+        group_id=g.id, resource_type=epb.RESOURCE_TYPE_RUNNER, resource_id=r.runner_id,
+        resource_role=gpb.RESOURCE_ROLE_RUNNER_USER)).assignment
+    assert (a.group_id, a.resource_id, a.resource_role) == (g.id, r.runner_id, gpb.RESOURCE_ROLE_RUNNER_USER)
+    assert not a.HasField("derived_from_org_role")
+    policies = rs.list_runner_policies(rpb.ListRunnerPoliciesRequest(runner_id=r.runner_id)).policies
+    assert [(p.group_id, p.role) for p in policies] == [(g.id, rpb.RUNNER_ROLE_USER)]
+    assignments, _ = list_all(gs.list_role_assignments, lambda p: gpb.ListRoleAssignmentsRequest(
+        filter=gpb.ListRoleAssignmentsRequest.Filter(resource_id=r.runner_id), pagination=p), "assignments")
+    assert [x.id for x in assignments] == [a.id]
+    err = expect(Code.INVALID_ARGUMENT, gs.create_role_assignment, gpb.CreateRoleAssignmentRequest(
+        group_id=g.id, resource_type=epb.RESOURCE_TYPE_ENVIRONMENT, resource_id=r.runner_id,
+        resource_role=gpb.RESOURCE_ROLE_ENVIRONMENT_USER))
+    assert "resourceType" in err.message
+    gs.delete_role_assignment(gpb.DeleteRoleAssignmentRequest(assignment_id=a.id))
+    assert list(rs.list_runner_policies(rpb.ListRunnerPoliciesRequest(runner_id=r.runner_id)).policies) == []
+
+    share = dict(resource_type=epb.RESOURCE_TYPE_RUNNER, resource_id=r.runner_id, principal=ipb.PRINCIPAL_USER,
+                 principal_id=admin_id)
+    gs.share_resource_with_principal(gpb.ShareResourceWithPrincipalRequest(**share, role=gpb.RESOURCE_ROLE_RUNNER_USER))
+    direct = gs.list_groups(gpb.ListGroupsRequest(filter=gpb.ListGroupsRequest.Filter(direct_share=True))).groups
+    assert len(direct) == 1 and direct[0].direct_share
+    policies = rs.list_runner_policies(rpb.ListRunnerPoliciesRequest(runner_id=r.runner_id)).policies
+    assert [(p.group_id, p.role) for p in policies] == [(direct[0].id, rpb.RUNNER_ROLE_USER)]
+    gs.unshare_resource_with_principal(gpb.UnshareResourceWithPrincipalRequest(**share))
+    assert list(gs.list_groups(gpb.ListGroupsRequest(filter=gpb.ListGroupsRequest.Filter(direct_share=True))).groups) == []
+    expect(Code.NOT_FOUND, gs.unshare_resource_with_principal, gpb.UnshareResourceWithPrincipalRequest(**share))
+
+    gs.delete_group(gpb.DeleteGroupRequest(group_id=g.id))
+    expect(Code.NOT_FOUND, gs.get_group, gpb.GetGroupRequest(id=g.id))
 
 
 # --- empty lists -----------------------------------------------------------------------------

@@ -506,6 +506,75 @@ def test_runner_policies(client: Gitpod, no_retry: Gitpod):
     assert "groupId" in e.value.body["message"]
 
 
+# --- groups, memberships, role assignments, shares (GroupService) -----------------------------
+
+
+def test_groups_memberships_role_assignments_and_shares(client: Gitpod, no_retry: Gitpod, admin_id):
+    org = client.identity.get_authenticated_identity().organization_id
+    name = unique("stainless group")
+    g = client.groups.create(organization_id=org, name=name, description="made by the Stainless SDK").group
+    # Proto3 JSON leaves zero values out: the SDK reads them as None.
+    assert (g.name, g.description, g.member_count, g.system_managed) == (name, "made by the Stainless SDK", None, None)
+    assert is_uuid(g.id) and g.organization_id == org
+    assert client.groups.retrieve(id=g.id).group.name == name
+    g = client.groups.update(group_id=g.id, name=name + " renamed", description="renamed").group
+    assert (g.name, g.description) == (name + " renamed", "renamed")
+    assert g.id in [x.id for x in client.groups.list(page_size=2)], "listed, across pages"
+    with pytest.raises(gitpod.BadRequestError) as e:
+        no_retry.groups.create(organization_id=org, name=name + " renamed")
+    assert e.value.code == "failed_precondition", "group names are unique"
+
+    # Memberships: the admin (a user) joins; listed, got, left.
+    subject = {"id": admin_id, "principal": "PRINCIPAL_USER"}
+    m = client.groups.memberships.create(group_id=g.id, subject=subject).member
+    assert is_uuid(m.id) and m.group_id == g.id and m.subject.id == admin_id and m.name
+    assert [x.id for x in client.groups.memberships.list(group_id=g.id)] == [m.id]
+    assert client.groups.memberships.retrieve(group_id=g.id, subject=subject).member.id == m.id
+    with pytest.raises(gitpod.ConflictError) as e:
+        no_retry.groups.memberships.create(group_id=g.id, subject=subject)
+    assert e.value.code == "already_exists"
+    assert client.groups.memberships.delete(membership_id=m.id) == {}
+    with pytest.raises(gitpod.NotFoundError):
+        client.groups.memberships.retrieve(group_id=g.id, subject=subject)
+
+    # A role assignment on a runner is its runner policy; one on the organization too.
+    r = create_runner(client, "stainless assignments").runner
+    ra = client.groups.role_assignments
+    a = ra.create(group_id=g.id, resource_type="RESOURCE_TYPE_RUNNER", resource_id=r.runner_id,
+                  resource_role="RESOURCE_ROLE_RUNNER_USER").assignment
+    assert (a.group_id, a.resource_id, a.resource_role) == (g.id, r.runner_id, "RESOURCE_ROLE_RUNNER_USER")
+    assert {x.group_id: x.role for x in client.runners.policies.list(runner_id=r.runner_id)} == {g.id: "RUNNER_ROLE_USER"}
+    o = ra.create(group_id=g.id, resource_type="RESOURCE_TYPE_ORGANIZATION", resource_id=org,
+                  resource_role="RESOURCE_ROLE_ORG_AUDIT_LOG_READER").assignment
+    assert [x.id for x in ra.list(filter={"group_id": g.id}, page_size=1)] == [a.id, o.id]
+    assert [x.id for x in ra.list(filter={"resource_types": ["RESOURCE_TYPE_ORGANIZATION"], "group_id": g.id})] == [o.id]
+    with pytest.raises(gitpod.BadRequestError) as e:
+        ra.create(group_id=g.id, resource_type="RESOURCE_TYPE_PROJECT", resource_id=r.runner_id,
+                  resource_role="RESOURCE_ROLE_PROJECT_USER")
+    assert e.value.code == "invalid_argument" and "resourceType" in e.value.body["message"]
+    assert ra.delete(assignment_id=a.id) == {}
+    assert list(client.runners.policies.list(runner_id=r.runner_id)) == []
+
+    # Shares: the runner shared with one user, through a direct-share group, and unshared.
+    share = {"resource_type": "RESOURCE_TYPE_RUNNER", "resource_id": r.runner_id, "principal": "PRINCIPAL_USER",
+             "principal_id": admin_id}
+    assert client.groups.shares.create(**share, role="RESOURCE_ROLE_RUNNER_ADMIN") == {}
+    direct = list(client.groups.list(filter={"direct_share": True}))
+    assert len(direct) == 1 and direct[0].direct_share and direct[0].member_count == 1
+    assert direct[0].id not in [x.id for x in client.groups.list()], "hidden from regular listings"
+    assert {x.group_id: x.role for x in client.runners.policies.list(runner_id=r.runner_id)} == {
+        direct[0].id: "RUNNER_ROLE_ADMIN"}
+    assert client.groups.shares.delete(**share) == {}
+    assert list(client.groups.list(filter={"direct_share": True})) == []
+    with pytest.raises(gitpod.NotFoundError):
+        client.groups.shares.delete(**share)
+
+    assert client.groups.delete(group_id=g.id) == {}
+    with pytest.raises(gitpod.NotFoundError):
+        client.groups.retrieve(id=g.id)
+    assert [x.id for x in ra.list(filter={"group_id": g.id})] == [], "its roles went with it"
+
+
 # --- empty list pages: strict vs. loose ------------------------------------------------------
 
 
