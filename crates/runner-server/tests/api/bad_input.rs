@@ -208,7 +208,7 @@ async fn bad_input_gets_its_code_on_every_protocol_and_changes_nothing() {
     let policy_token = {
         // Two policies so that a page of one has a next token.
         let mut next = String::new();
-        for name in ["g1", "g2"] {
+        for name in ["group 1", "group 2"] {
             let g = server.identity.create_group(server.org.id, name).await.unwrap();
             let req = CreateRunnerPolicyRequest {
                 runner_id: runner.clone(),
