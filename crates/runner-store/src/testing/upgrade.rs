@@ -1,4 +1,5 @@
-//! Databases made by earlier versions: their rows read the same after the later migrations.
+//! Databases made by earlier versions: their rows read the same after the later migrations
+//! (role assignments, `20261208000001`; membership ids, `20261210000001`).
 //! Each backend's test migrates a database with the migrations before [`ROLE_ASSIGNMENTS`] only
 //! (a folder of copies, so that their checksums are the real ones), writes [`OLD_ROWS`] with the
 //! old schema, opens it as a store (which runs the rest) and calls [`old_rows_read_the_same`].
@@ -19,9 +20,12 @@ const MEMBERS: &str = "018f0c5e-0000-7000-8000-000000000002";
 const ADMINS: &str = "018f0c5e-0000-7000-8000-000000000003";
 const USERS: &str = "018f0c5e-0000-7000-8000-000000000004";
 const RUNNER: &str = "018f0c5e-0000-7000-8000-000000000005";
+const ALICE: &str = "018f0c5e-0000-7000-8000-000000000006";
+const BOB: &str = "018f0c5e-0000-7000-8000-000000000007";
 
 /// An organization with its org-members group, a runners-admin group, another group, a runner
-/// and two policies on it, in the schema before [`ROLE_ASSIGNMENTS`].
+/// and two policies on it, and two users in the other group (memberships without ids), in the
+/// schema before [`ROLE_ASSIGNMENTS`].
 pub const OLD_ROWS: &str = "
 INSERT INTO organizations (id, name, created_at) VALUES ('018f0c5e-0000-7000-8000-000000000001', 'old', 1);
 INSERT INTO groups (id, org_id, name, system, runners_admin, created_at) VALUES
@@ -34,6 +38,12 @@ INSERT INTO runners (id, org_id, name, kind, provider, phase, spec, status, crea
 INSERT INTO runner_policies (runner_id, group_id, role) VALUES
   ('018f0c5e-0000-7000-8000-000000000005', '018f0c5e-0000-7000-8000-000000000003', 'admin'),
   ('018f0c5e-0000-7000-8000-000000000005', '018f0c5e-0000-7000-8000-000000000004', 'user');
+INSERT INTO members (id, org_id, principal, name, role, created_at) VALUES
+  ('018f0c5e-0000-7000-8000-000000000006', '018f0c5e-0000-7000-8000-000000000001', 'user', 'alice', 'member', 5),
+  ('018f0c5e-0000-7000-8000-000000000007', '018f0c5e-0000-7000-8000-000000000001', 'user', 'bob', 'member', 6);
+INSERT INTO group_members (group_id, member_id) VALUES
+  ('018f0c5e-0000-7000-8000-000000000004', '018f0c5e-0000-7000-8000-000000000006'),
+  ('018f0c5e-0000-7000-8000-000000000004', '018f0c5e-0000-7000-8000-000000000007');
 ";
 
 /// Copies the migrations of `dir` older than `before` into `into`.
@@ -77,6 +87,18 @@ pub async fn old_rows_read_the_same(store: Arc<dyn Store>) {
     );
     assert!(groups.iter().all(|g| g.updated_at == g.created_at && !g.direct_share));
     assert_eq!(groups[1].description, "");
+    // Each membership got an id of its own (version 4), by which it is read and deleted.
+    let memberships = store.list_memberships(users).await.unwrap();
+    let mut held: Vec<Uuid> = memberships.iter().map(|m| m.member_id).collect();
+    held.sort();
+    assert_eq!(held, vec![id(ALICE), id(BOB)]);
+    assert!(memberships.iter().all(|m| m.group_id == users && m.id.get_version_num() == 4), "{memberships:?}");
+    assert_ne!(memberships[0].id, memberships[1].id);
+    assert_eq!(store.get_membership(memberships[0].id).await.unwrap(), Some(memberships[0]));
+    assert!(store.delete_membership(memberships[0].id).await.unwrap());
+    assert_eq!(store.list_memberships(users).await.unwrap(), vec![memberships[1]]);
+    // New memberships get ids as usual.
+    assert_ne!(store.add_group_member(admins, id(ALICE)).await.unwrap(), memberships[0].id);
     // And the policies go with the runner, as before.
     assert!(store.delete_runner(runner).await.unwrap());
     assert_eq!(store.list_role_assignments(org, &RoleAssignmentFilter::default(), None, 10).await.unwrap().len(), 1);
