@@ -175,3 +175,22 @@ impl Caller {
         self.org_admin || self.runners_admin
     }
 }
+
+/// What a service account has beside its member record. A service account made before these
+/// were kept (or by `admin create-service-account` without them) has the defaults: no
+/// description, no creator, valid without end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceAccountDetails {
+    pub description: String,
+    /// Who created it through the API.
+    pub creator: Option<Subject>,
+    /// After this its tokens do not authenticate.
+    pub valid_until: Option<Timestamp>,
+}
+
+/// A service account: a member with principal `ServiceAccount`, and its details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceAccount {
+    pub member: Member,
+    pub details: ServiceAccountDetails,
+}

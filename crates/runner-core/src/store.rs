@@ -9,6 +9,7 @@
 //! | [`IdentityRepo`] | `store/identity.rs` | organizations, members, groups |
 //! | [`GroupRepo`] | `store/groups.rs` | changing and deleting groups, their memberships |
 //! | [`AccessTokenRepo`] | `store/access_tokens.rs` | personal access tokens |
+//! | [`ServiceAccountRepo`] | `store/service_accounts.rs` | service accounts and their details |
 //! | [`PolicyRepo`] | `store/policies.rs` | runner policies (role assignments on runners, seen through RunnerService) |
 //! | [`RoleAssignmentRepo`] | `store/role_assignments.rs` | role assignments of groups on runners and organizations |
 //! | [`ConfigurationSchemaRepo`] | `store/configuration_schema.rs` | the schema a runner reported |
@@ -34,6 +35,7 @@ mod runner_tokens;
 mod runners;
 mod scm_integrations;
 mod server;
+mod service_accounts;
 
 pub use access_tokens::AccessTokenRepo;
 pub use configuration_schema::ConfigurationSchemaRepo;
@@ -48,6 +50,7 @@ pub use runner_tokens::{NewRunnerToken, RunnerTokenInfo, RunnerTokenKind, Runner
 pub use runners::RunnerRepo;
 pub use scm_integrations::ScmIntegrationRepo;
 pub use server::ServerRepo;
+pub use service_accounts::ServiceAccountRepo;
 
 use crate::error::CoreError;
 
@@ -140,6 +143,7 @@ store_of!(
     IdentityRepo,
     GroupRepo,
     AccessTokenRepo,
+    ServiceAccountRepo,
     PolicyRepo,
     RoleAssignmentRepo,
     ConfigurationSchemaRepo,

@@ -1,6 +1,9 @@
 //! Row structs, private to the store, and their conversion to and from domain types.
 
-use runner_core::identity::{AccessTokenInfo, Group, Member, Membership, OrgRole, Organization, RoleAssignment};
+use runner_core::identity::{
+    AccessTokenInfo, Group, Member, Membership, OrgRole, Organization, RoleAssignment, ServiceAccount,
+    ServiceAccountDetails,
+};
 use runner_core::model::{
     ApiEnum, EnvironmentClass, HostToken, HostTokenSource, LlmIntegration, Principal, ResourceKind, ResourceRole,
     Runner, RunnerKind, RunnerPolicy, RunnerProvider, ScmIntegration, ScmOAuthConfig, Subject,
@@ -45,15 +48,19 @@ pub(crate) fn membership((id, group_id, member_id): (String, String, String)) ->
     })
 }
 
+/// A subject stored as an id and a principal column; `None` unless both are set.
+fn subject(what: &str, id: Option<String>, principal: Option<String>) -> Result<Option<Subject>, StoreError> {
+    match (id, principal) {
+        (Some(id), Some(p)) => {
+            Ok(Some(Subject { id: uuid(what, &id)?, principal: enum_value::<Principal>(what, &p)? }))
+        }
+        _ => Ok(None),
+    }
+}
+
 impl RunnerRow {
     pub(crate) fn into_domain(self) -> Result<Runner, StoreError> {
-        let creator = match (self.creator_id, self.creator_principal) {
-            (Some(id), Some(p)) => Some(Subject {
-                id: uuid("runner creator", &id)?,
-                principal: enum_value::<Principal>("runner creator", &p)?,
-            }),
-            _ => None,
-        };
+        let creator = subject("runner creator", self.creator_id, self.creator_principal)?;
         Ok(Runner {
             id: uuid("runner id", &self.id)?,
             org_id: uuid("runner organization", &self.org_id)?,
@@ -153,6 +160,30 @@ impl MemberRow {
             role: OrgRole::parse(&self.role).ok_or_else(|| corrupt("member role", &self.role))?,
             suspended: self.suspended != 0,
             created_at: Timestamp(self.created_at),
+        })
+    }
+}
+
+/// A service account: its member row and, when stored, its details (`service_accounts`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct ServiceAccountRow {
+    #[sqlx(flatten)]
+    pub member: MemberRow,
+    pub description: Option<String>,
+    pub creator_id: Option<String>,
+    pub creator_principal: Option<String>,
+    pub valid_until: Option<i64>,
+}
+
+impl ServiceAccountRow {
+    pub(crate) fn into_domain(self) -> Result<ServiceAccount, StoreError> {
+        Ok(ServiceAccount {
+            member: self.member.into_domain()?,
+            details: ServiceAccountDetails {
+                description: self.description.unwrap_or_default(),
+                creator: subject("service account creator", self.creator_id, self.creator_principal)?,
+                valid_until: self.valid_until.map(Timestamp),
+            },
         })
     }
 }

@@ -150,6 +150,7 @@ macro_rules! sql_store {
             use runner_core::authz::Visibility;
             use runner_core::identity::{
                 AccessTokenInfo, Group, Member, Membership, OrgRole, Organization, RoleAssignment, RoleAssignmentFilter,
+                ServiceAccount,
             };
             use runner_core::model::{
                 ApiEnum, EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, LlmIntegration,
@@ -159,7 +160,7 @@ macro_rules! sql_store {
             use runner_core::store::{
                 AccessTokenRepo, ConfigurationSchemaRepo, EnvironmentClassRepo, GroupRepo, HostTokenRepo, IdentityRepo,
                 LlmIntegrationRepo, NewRunnerToken, PolicyRepo, RoleAssignmentRepo, RunnerTokenInfo, RunnerTokenKind,
-                RunnerTokenRepo, ScmIntegrationRepo, ServerRepo, StoreError, WriteOutcome, WriteTurn,
+                RunnerTokenRepo, ScmIntegrationRepo, ServerRepo, ServiceAccountRepo, StoreError, WriteOutcome, WriteTurn,
             };
             use runner_core::time::Timestamp;
             use sqlx::{$db, QueryBuilder};
@@ -169,7 +170,8 @@ macro_rules! sql_store {
             use crate::error::corrupt;
             use crate::rows::{
                 AccessTokenRow, EnvironmentClassRow, GroupRow, HostTokenRow, LlmIntegrationRow, MemberRow, OrganizationRow,
-                PolicyRow, RoleAssignmentRow, RunnerColumns, RunnerRow, RunnerTokenRow, ScmIntegrationRow, enum_value,
+                PolicyRow, RoleAssignmentRow, RunnerColumns, RunnerRow, RunnerTokenRow, ScmIntegrationRow, ServiceAccountRow,
+                enum_value,
             };
             use crate::sql_store::{SELECT_RUNNER, SELECT_RUNNERS_WHERE, SqlText, push_in, push_list_runners, push_visibility};
 
@@ -178,6 +180,8 @@ macro_rules! sql_store {
             const MEMBERSHIP_COLUMNS: &str = "id, group_id, member_id";
             const ASSIGNMENT_COLUMNS: &str = "id, org_id, group_id, resource_type, resource_id, role, created_at";
             const TOKEN_COLUMNS: &str = "id, org_id, member_id, description, created_at, expires_at, revoked_at";
+            /// A member that is a service account, with its details when it has them.
+            const SELECT_SERVICE_ACCOUNTS: &str = "SELECT m.id, m.org_id, m.principal, m.name, m.role, m.suspended, m.created_at, s.description, s.creator_id, s.creator_principal, s.valid_until FROM members m LEFT JOIN service_accounts s ON s.member_id = m.id WHERE m.principal = ?";
             const CLASS_COLUMNS: &str =
                 "id, runner_id, display_name, description, configuration, enabled, created_at, updated_at, revision";
             const SCM_COLUMNS: &str = "id, runner_id, scm_id, host, oauth_client_id, oauth_encrypted_client_secret, oauth_issuer_url, pat, virtual_directory, created_at, updated_at, revision";
@@ -499,18 +503,7 @@ macro_rules! sql_store {
 
                 async fn create_member(&self, m: &Member) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("create_member");
-                    sqlx::query(&sql("INSERT INTO members (id, org_id, principal, name, role, suspended, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"))
-                        .bind(m.id.to_string()) // 1
-                        .bind(m.org_id.to_string()) // 2
-                        .bind(m.principal.as_str()) // 3
-                        .bind(&m.name) // 4
-                        .bind(m.role.as_str()) // 5
-                        .bind(i64::from(m.suspended)) // 6
-                        .bind(m.created_at.0) // 7
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    Ok(())
+                    insert_member(&self.pool, m).await
                 }
 
                 async fn get_member(&self, id: Uuid) -> Result<Option<Member>, StoreError> {
@@ -750,6 +743,126 @@ macro_rules! sql_store {
                     .map_err(map)?;
                     let groups = groups.into_iter().map(GroupRow::into_domain).collect::<Result<_, _>>()?;
                     Ok(Some((token, member, groups)))
+                }
+            }
+
+            /// Whether a service account `id` exists, in a transaction.
+            async fn is_service_account(tx: &mut sqlx::Transaction<'_, $db>, id: Uuid) -> Result<bool, StoreError> {
+                let found: Option<(String,)> = sqlx::query_as(&sql("SELECT id FROM members WHERE id = ? AND principal = ?"))
+                    .bind(id.to_string()) // 1
+                    .bind(runner_core::model::Principal::ServiceAccount.as_str()) // 2
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(map)?;
+                Ok(found.is_some())
+            }
+
+            #[async_trait]
+            impl ServiceAccountRepo for $store {
+                async fn create_service_account(&self, a: &ServiceAccount) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("create_service_account");
+                    let (m, d) = (&a.member, &a.details);
+                    retried(move || async move {
+                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        insert_member(&mut *tx, m).await?;
+                        sqlx::query(&sql("INSERT INTO service_accounts (member_id, description, creator_id, creator_principal, valid_until) VALUES (?, ?, ?, ?, ?)"))
+                            .bind(m.id.to_string()) // 1
+                            .bind(&d.description) // 2
+                            .bind(d.creator.as_ref().map(|c| c.id.to_string())) // 3
+                            .bind(d.creator.as_ref().map(|c| c.principal.as_str())) // 4
+                            .bind(d.valid_until.map(|t| t.0)) // 5
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(map)?;
+                        tx.commit().await.map_err(map)
+                    })
+                    .await
+                }
+
+                async fn get_service_account(&self, id: Uuid) -> Result<Option<ServiceAccount>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("get_service_account");
+                    let row: Option<ServiceAccountRow> = sqlx::query_as(&sql(&format!("{SELECT_SERVICE_ACCOUNTS} AND m.id = ?")))
+                        .bind(runner_core::model::Principal::ServiceAccount.as_str()) // 1
+                        .bind(id.to_string()) // 2
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    row.map(ServiceAccountRow::into_domain).transpose()
+                }
+
+                async fn list_service_accounts(&self, org_id: Uuid) -> Result<Vec<ServiceAccount>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_service_accounts");
+                    let rows: Vec<ServiceAccountRow> =
+                        sqlx::query_as(&sql(&format!("{SELECT_SERVICE_ACCOUNTS} AND m.org_id = ? ORDER BY m.id")))
+                            .bind(runner_core::model::Principal::ServiceAccount.as_str()) // 1
+                            .bind(org_id.to_string()) // 2
+                            .fetch_all(&self.pool)
+                            .await
+                            .map_err(map)?;
+                    rows.into_iter().map(ServiceAccountRow::into_domain).collect()
+                }
+
+                async fn update_service_account(
+                    &self,
+                    id: Uuid,
+                    name: Option<&str>,
+                    description: Option<&str>,
+                ) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("update_service_account");
+                    retried(move || async move {
+                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        if !is_service_account(&mut tx, id).await? {
+                            return Ok(false);
+                        }
+                        if let Some(name) = name {
+                            sqlx::query(&sql("UPDATE members SET name = ? WHERE id = ?"))
+                                .bind(name) // 1
+                                .bind(id.to_string()) // 2
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(map)?;
+                        }
+                        if let Some(description) = description {
+                            sqlx::query(&sql("INSERT INTO service_accounts (member_id, description) VALUES (?, ?) ON CONFLICT (member_id) DO UPDATE SET description = excluded.description"))
+                                .bind(id.to_string()) // 1
+                                .bind(description) // 2
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(map)?;
+                        }
+                        tx.commit().await.map_err(map)?;
+                        Ok(true)
+                    })
+                    .await
+                }
+
+                async fn delete_service_account(&self, id: Uuid) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("delete_service_account");
+                    retried(move || async move {
+                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        if !is_service_account(&mut tx, id).await? {
+                            return Ok(false);
+                        }
+                        // The direct-share groups holding it go with their role assignments
+                        // (ON DELETE CASCADE); its host tokens are its own.
+                        for statement in [
+                            "DELETE FROM host_authentication_tokens WHERE subject_id = ?",
+                            "DELETE FROM groups WHERE direct_share = 1 AND id IN (SELECT group_id FROM group_members WHERE member_id = ?)",
+                            "DELETE FROM group_members WHERE member_id = ?",
+                            "DELETE FROM access_tokens WHERE member_id = ?",
+                            "DELETE FROM service_accounts WHERE member_id = ?",
+                            "DELETE FROM members WHERE id = ?",
+                        ] {
+                            sqlx::query(&sql(statement))
+                                .bind(id.to_string()) // 1
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(map)?;
+                        }
+                        tx.commit().await.map_err(map)?;
+                        Ok(true)
+                    })
+                    .await
                 }
             }
 
@@ -1355,6 +1468,21 @@ macro_rules! sql_store {
                 push_runner_values(&mut q, &c);
                 q.push(")");
                 q.build().execute(&mut **tx).await.map_err(map)?;
+                Ok(())
+            }
+
+            async fn insert_member<'e, E: sqlx::Executor<'e, Database = $db>>(exec: E, m: &Member) -> Result<(), StoreError> {
+                sqlx::query(&sql("INSERT INTO members (id, org_id, principal, name, role, suspended, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"))
+                    .bind(m.id.to_string()) // 1
+                    .bind(m.org_id.to_string()) // 2
+                    .bind(m.principal.as_str()) // 3
+                    .bind(&m.name) // 4
+                    .bind(m.role.as_str()) // 5
+                    .bind(i64::from(m.suspended)) // 6
+                    .bind(m.created_at.0) // 7
+                    .execute(exec)
+                    .await
+                    .map_err(map)?;
                 Ok(())
             }
 

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use runner_core::authz::Visibility;
 use runner_core::identity::{
     AccessTokenInfo, Group, Member, Membership, OrgRole, Organization, RoleAssignment, RoleAssignmentFilter,
+    ServiceAccount,
 };
 use runner_core::model::*;
 use runner_core::schema::RunnerConfigurationSchema;
@@ -105,6 +106,14 @@ forward!(ACCESS_TOKEN, AccessTokenRepo {
     async fn resolve_access_token(&self, hash: &[u8]) -> Result<Option<(AccessTokenInfo, Member, Vec<Group>)>, StoreError>;
 });
 
+forward!(SERVICE_ACCOUNT, ServiceAccountRepo {
+    async fn create_service_account(&self, account: &ServiceAccount) -> Result<(), StoreError>;
+    async fn get_service_account(&self, id: Uuid) -> Result<Option<ServiceAccount>, StoreError>;
+    async fn list_service_accounts(&self, org_id: Uuid) -> Result<Vec<ServiceAccount>, StoreError>;
+    async fn update_service_account(&self, id: Uuid, name: Option<&str>, description: Option<&str>) -> Result<bool, StoreError>;
+    async fn delete_service_account(&self, id: Uuid) -> Result<bool, StoreError>;
+});
+
 forward!(POLICY, PolicyRepo {
     async fn policy_roles(&self, runner_id: Uuid, groups: &[Uuid]) -> Result<Vec<RunnerRole>, StoreError>;
     async fn list_runner_policies(&self, runner_id: Uuid, after: Option<Uuid>, limit: u32) -> Result<Vec<RunnerPolicy>, StoreError>;
@@ -191,6 +200,7 @@ pub(super) fn store_methods() -> Vec<&'static str> {
         IDENTITY,
         GROUP,
         ACCESS_TOKEN,
+        SERVICE_ACCOUNT,
         POLICY,
         ROLE_ASSIGNMENT,
         CONFIGURATION_SCHEMA,
@@ -223,6 +233,7 @@ mod tests {
         ("runners", include_str!("../../../runner-core/src/store/runners.rs")),
         ("scm_integrations", include_str!("../../../runner-core/src/store/scm_integrations.rs")),
         ("server", include_str!("../../../runner-core/src/store/server.rs")),
+        ("service_accounts", include_str!("../../../runner-core/src/store/service_accounts.rs")),
     ];
 
     /// The traits declared in `source` (`pub trait Name…` at the start of a line), each with

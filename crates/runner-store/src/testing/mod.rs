@@ -34,6 +34,7 @@ mod runners;
 mod scm_integrations;
 mod seed;
 mod server;
+mod service_accounts;
 pub mod upgrade;
 
 pub use pg::{PgSchema, postgres_url};
@@ -76,6 +77,7 @@ pub fn cases() -> Vec<Case> {
         host_tokens::cases(),
         llm_integrations::cases(),
         server::cases(),
+        service_accounts::cases(),
     ]
     .into_iter()
     .flatten()

@@ -1,0 +1,187 @@
+//! `ServiceAccountRepo`: service accounts, their details, and their deletion with everything
+//! that is theirs.
+
+use std::sync::Arc;
+
+use runner_core::identity::*;
+use runner_core::model::*;
+use runner_core::store::{Store, StoreError};
+use runner_core::time::Timestamp;
+use uuid::Uuid;
+
+use super::*;
+
+pub(super) fn cases() -> Vec<Case> {
+    vec![
+        case!(service_accounts_round_trip: create_service_account, get_service_account, list_service_accounts),
+        case!(service_accounts_are_updated_in_part: update_service_account),
+        case!(service_accounts_are_deleted_with_what_is_theirs: delete_service_account),
+    ]
+}
+
+fn sample_account(org: &Organization, name: &str) -> ServiceAccount {
+    let now = Timestamp::now();
+    ServiceAccount {
+        member: Member {
+            id: Uuid::now_v7(),
+            org_id: org.id,
+            principal: Principal::ServiceAccount,
+            name: name.to_owned(),
+            role: OrgRole::Member,
+            suspended: false,
+            created_at: now,
+        },
+        details: ServiceAccountDetails {
+            description: format!("{name} does the builds"),
+            creator: Some(Subject { id: Uuid::now_v7(), principal: Principal::User }),
+            valid_until: Some(now.plus_seconds(86_400)),
+        },
+    }
+}
+
+async fn service_accounts_round_trip(store: Arc<dyn Store>) {
+    let (org, _) = new_org(&store).await;
+    let (other, _) = new_org(&store).await;
+    let ci = sample_account(&org, "ci");
+    store.create_service_account(&ci).await.unwrap();
+    assert_eq!(store.get_service_account(ci.member.id).await.unwrap(), Some(ci.clone()), "every field");
+    assert_eq!(store.get_member(ci.member.id).await.unwrap(), Some(ci.member.clone()), "a member too");
+    assert_eq!(store.get_service_account(Uuid::now_v7()).await.unwrap(), None);
+    // Without the optional details.
+    let bare = ServiceAccount {
+        details: ServiceAccountDetails { description: String::new(), creator: None, valid_until: None },
+        ..sample_account(&org, "bare")
+    };
+    store.create_service_account(&bare).await.unwrap();
+    assert_eq!(store.get_service_account(bare.member.id).await.unwrap(), Some(bare.clone()));
+    // One name per organization, and a failed create leaves nothing behind.
+    let twin = sample_account(&org, "ci");
+    assert!(matches!(store.create_service_account(&twin).await, Err(StoreError::AlreadyExists)));
+    assert_eq!(store.get_member(twin.member.id).await.unwrap(), None);
+    // A service account made as a bare member (before details were kept) has the defaults.
+    let old = Member { id: Uuid::now_v7(), name: "old".into(), ..ci.member.clone() };
+    store.create_member(&old).await.unwrap();
+    let got = store.get_service_account(old.id).await.unwrap().unwrap();
+    assert_eq!(got, ServiceAccount { member: old.clone(), details: ServiceAccountDetails::default() });
+    // A user is no service account.
+    let user = Member { id: Uuid::now_v7(), principal: Principal::User, name: "alice".into(), ..ci.member.clone() };
+    store.create_member(&user).await.unwrap();
+    assert_eq!(store.get_service_account(user.id).await.unwrap(), None);
+    let theirs = sample_account(&other, "ci");
+    store.create_service_account(&theirs).await.unwrap();
+    // The organization's, by id, users left out.
+    let listed = store.list_service_accounts(org.id).await.unwrap();
+    assert_eq!(listed, vec![ci, bare, ServiceAccount { member: old, details: ServiceAccountDetails::default() }]);
+    assert_eq!(store.list_service_accounts(other.id).await.unwrap(), vec![theirs]);
+    assert_eq!(store.list_service_accounts(Uuid::now_v7()).await.unwrap(), vec![]);
+}
+
+async fn service_accounts_are_updated_in_part(store: Arc<dyn Store>) {
+    let (org, _) = new_org(&store).await;
+    let ci = sample_account(&org, "ci");
+    let deploy = sample_account(&org, "deploy");
+    store.create_service_account(&ci).await.unwrap();
+    store.create_service_account(&deploy).await.unwrap();
+    let id = ci.member.id;
+    let get = || async { store.get_service_account(id).await.unwrap().unwrap() };
+
+    assert!(store.update_service_account(id, Some("builds"), None).await.unwrap());
+    let renamed = get().await;
+    assert_eq!(renamed.member.name, "builds");
+    assert_eq!(renamed.details, ci.details, "the description stays");
+    assert!(store.update_service_account(id, None, Some("")).await.unwrap());
+    let described = get().await;
+    assert_eq!((described.member.name.as_str(), described.details.description.as_str()), ("builds", ""));
+    assert_eq!(described.details.valid_until, ci.details.valid_until);
+    assert!(store.update_service_account(id, Some("ci"), Some("again")).await.unwrap());
+    let both = get().await;
+    assert_eq!((both.member.name.as_str(), both.details.description.as_str()), ("ci", "again"));
+    // Nothing given changes nothing.
+    assert!(store.update_service_account(id, None, None).await.unwrap());
+    assert_eq!(get().await, both);
+
+    // Another's name is taken, and the whole update fails.
+    assert!(matches!(
+        store.update_service_account(id, Some("deploy"), Some("lost")).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(get().await, both);
+    // An unknown id, or a user's, is not updated.
+    assert!(!store.update_service_account(Uuid::now_v7(), Some("x"), None).await.unwrap());
+    let user = Member { id: Uuid::now_v7(), principal: Principal::User, ..ci.member.clone() };
+    store.create_member(&user).await.unwrap();
+    assert!(!store.update_service_account(user.id, Some("x"), Some("y")).await.unwrap());
+    assert_eq!(store.get_member(user.id).await.unwrap().unwrap().name, "ci");
+    // One made without details gets them on its first description.
+    let old = Member { id: Uuid::now_v7(), name: "old".into(), ..ci.member.clone() };
+    store.create_member(&old).await.unwrap();
+    assert!(store.update_service_account(old.id, None, Some("now described")).await.unwrap());
+    let got = store.get_service_account(old.id).await.unwrap().unwrap();
+    assert_eq!(got.details.description, "now described");
+    assert_eq!((got.details.creator, got.details.valid_until), (None, None));
+}
+
+async fn service_accounts_are_deleted_with_what_is_theirs(store: Arc<dyn Store>) {
+    let (org, members) = new_org(&store).await;
+    let ci = sample_account(&org, "ci");
+    let keep = sample_account(&org, "keep");
+    store.create_service_account(&ci).await.unwrap();
+    store.create_service_account(&keep).await.unwrap();
+    let now = Timestamp::now();
+    let token = |member: &ServiceAccount| AccessTokenInfo {
+        id: Uuid::now_v7(),
+        org_id: org.id,
+        member_id: member.member.id,
+        description: "t".into(),
+        created_at: now,
+        expires_at: None,
+        revoked_at: None,
+    };
+    let (ci_token, keep_token) = (token(&ci), token(&keep));
+    store.insert_access_token(&ci_token, b"ci-hash").await.unwrap();
+    store.insert_access_token(&keep_token, b"keep-hash").await.unwrap();
+    // A team both are in, and a direct-share group of ci's with a role on a runner.
+    let team = sample_group(&org, "team");
+    let share = Group { direct_share: true, ..sample_group(&org, "share-ci") };
+    for g in [&team, &share] {
+        store.create_group(g).await.unwrap();
+    }
+    for (g, m) in [(&team, &ci), (&team, &keep), (&share, &ci)] {
+        store.add_group_member(g.id, m.member.id).await.unwrap();
+    }
+    let r = add_runner(&store, &org, RunnerProvider::Gcp).await;
+    let shared = RoleAssignment {
+        id: Uuid::now_v7(),
+        org_id: org.id,
+        group_id: share.id,
+        resource_kind: ResourceKind::Runner,
+        resource_id: r.id,
+        role: ResourceRole::RunnerUser,
+        created_at: now,
+    };
+    store.insert_role_assignment(&shared).await.unwrap();
+    let host_token = sample_host_token(&r, "github.com", ci.member.id, HostTokenSource::Pat);
+    let kept_host_token = sample_host_token(&r, "github.com", keep.member.id, HostTokenSource::Pat);
+    store.insert_host_token(&host_token).await.unwrap();
+    store.insert_host_token(&kept_host_token).await.unwrap();
+
+    assert!(store.delete_service_account(ci.member.id).await.unwrap());
+    assert_eq!(store.get_service_account(ci.member.id).await.unwrap(), None);
+    assert_eq!(store.get_member(ci.member.id).await.unwrap(), None);
+    assert!(store.resolve_access_token(b"ci-hash").await.unwrap().is_none(), "its tokens are gone");
+    assert_eq!(store.list_access_tokens(org.id).await.unwrap(), vec![keep_token]);
+    assert_eq!(store.count_group_members(org.id).await.unwrap(), vec![(team.id, 1)], "its memberships are gone");
+    assert_eq!(store.get_group(share.id).await.unwrap(), None, "its direct-share group is gone");
+    assert_eq!(store.get_role_assignment(shared.id).await.unwrap(), None, "with its role assignment");
+    assert_eq!(store.get_host_token(host_token.id).await.unwrap(), None);
+    // The rest stays.
+    assert_eq!(store.get_host_token(kept_host_token.id).await.unwrap(), Some(kept_host_token));
+    assert_eq!(store.get_service_account(keep.member.id).await.unwrap(), Some(keep.clone()));
+    assert_eq!(store.list_groups(org.id).await.unwrap(), vec![members, team]);
+    // Once only; a user is not deleted by it.
+    assert!(!store.delete_service_account(ci.member.id).await.unwrap());
+    let user = Member { id: Uuid::now_v7(), principal: Principal::User, ..keep.member.clone() };
+    store.create_member(&user).await.unwrap();
+    assert!(!store.delete_service_account(user.id).await.unwrap());
+    assert!(store.get_member(user.id).await.unwrap().is_some());
+}
