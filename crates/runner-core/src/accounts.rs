@@ -76,10 +76,35 @@ pub struct IssuedToken {
 }
 
 fn duplicate(what: &str, name: &str) -> impl FnOnce(StoreError) -> CoreError {
+    duplicate_of(Resource::Group, what, name)
+}
+
+/// Reads a duplicate key as `already_exists` of `resource`, saying which name is taken.
+pub(crate) fn duplicate_of(resource: Resource, what: &str, name: &str) -> impl FnOnce(StoreError) -> CoreError {
     let message = format!("{what} {name:?} already exists");
     move |e| match e {
-        StoreError::AlreadyExists => CoreError::AlreadyExists { resource: Resource::Group, message },
+        StoreError::AlreadyExists => CoreError::AlreadyExists { resource, message },
         e => e.into(),
+    }
+}
+
+/// A new service account: what `Accounts::create_service_account` stores.
+#[derive(Debug, Clone)]
+pub struct NewServiceAccount {
+    pub org_id: Uuid,
+    pub name: String,
+    pub description: String,
+    /// Who creates it through the API; `None` for the `admin` subcommand.
+    pub creator: Option<Subject>,
+    pub valid_until: Option<Timestamp>,
+    pub role: OrgRole,
+}
+
+impl NewServiceAccount {
+    /// One as `admin create-service-account` makes it: no description, no creator, valid
+    /// without end.
+    pub fn without_details(org_id: Uuid, name: &str, role: OrgRole) -> Self {
+        Self { org_id, name: name.to_owned(), description: String::new(), creator: None, valid_until: None, role }
     }
 }
 
@@ -136,6 +161,39 @@ impl Accounts {
         };
         self.store.create_member(&member).await.map_err(duplicate(principal.as_str(), &name))?;
         Ok(member)
+    }
+
+    /// Creates a service account with its details (CreateServiceAccount, and `admin
+    /// create-service-account`): a member of the organization whose name is unique among its
+    /// service accounts.
+    pub async fn create_service_account(&self, new: NewServiceAccount) -> Result<ServiceAccount> {
+        let name = validate::name("name", &new.name, 1, 64)?;
+        validate::length("description", &new.description, 0, 500)?;
+        let member = Member {
+            id: Uuid::now_v7(),
+            org_id: new.org_id,
+            principal: Principal::ServiceAccount,
+            name: name.clone(),
+            role: new.role,
+            suspended: false,
+            created_at: Timestamp::now(),
+        };
+        let details =
+            ServiceAccountDetails { description: new.description, creator: new.creator, valid_until: new.valid_until };
+        let account = ServiceAccount { member, details };
+        self.store.create_service_account(&account).await.map_err(duplicate_of(
+            Resource::ServiceAccount,
+            "service account",
+            &name,
+        ))?;
+        Ok(account)
+    }
+
+    /// Empties the token cache: call after any change to who may do what (a deletion, a
+    /// suspension, a role or a membership), so that it applies from the next call in this
+    /// process.
+    pub fn access_changed(&self) {
+        self.tokens.clear();
     }
 
     pub async fn members(&self, org_id: Uuid) -> Result<Vec<Member>> {
@@ -322,6 +380,20 @@ impl Accounts {
                 if member.principal == Principal::ServiceAccount { "service account" } else { "user" }
             )));
         }
+        // A service account's tokens stop at its `valid_until`; the cache keeps it no longer.
+        let mut cached_until = token.expires_at;
+        if member.principal == Principal::ServiceAccount {
+            let account = self.store.get_service_account(member.id).await?;
+            if let Some(until) = account.and_then(|a| a.details.valid_until) {
+                if until <= now {
+                    return Err(CoreError::Unauthenticated(format!(
+                        "the service account this token belongs to was valid until {}",
+                        until.rfc3339()
+                    )));
+                }
+                cached_until = Some(cached_until.map_or(until, |e| e.min(until)));
+            }
+        }
         let groups: Vec<Uuid> = groups.iter().map(|g| g.id).collect();
         let org_roles = self.store.organization_roles(member.org_id, &groups).await?;
         let caller = Caller {
@@ -331,7 +403,7 @@ impl Accounts {
             runners_admin: org_roles.contains(&ResourceRole::OrgRunnersAdmin),
             groups,
         };
-        self.tokens.insert(generation, hash, caller.clone(), token.expires_at);
+        self.tokens.insert(generation, hash, caller.clone(), cached_until);
         Ok(caller)
     }
 

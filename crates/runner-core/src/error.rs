@@ -56,6 +56,7 @@ pub enum Resource {
     RoleAssignment,
     /// A resource shared directly with a user or service account.
     Share,
+    ServiceAccountToken,
 }
 
 impl Resource {
@@ -74,6 +75,7 @@ impl Resource {
             Resource::Membership => "membership",
             Resource::RoleAssignment => "role assignment",
             Resource::Share => "share",
+            Resource::ServiceAccountToken => "service account token",
         }
     }
 }

@@ -30,6 +30,7 @@
 //!    - [`id_tokens`]: signed ID tokens that tell other services who the caller is;
 //!    - [`groups`]: GroupService: groups, memberships, role assignments and direct shares, with
 //!      who may call what;
+//!    - [`service_accounts`]: service accounts and their tokens, as the API manages them;
 //!    - [`policies`]: which groups have which role on a runner;
 //!    - [`environment_classes`]: environment classes, checked against the runner's schema;
 //!    - [`scm_integrations`]: the SCM providers a runner offers, and for which hosts;
@@ -57,6 +58,7 @@ pub mod schema;
 pub mod scm;
 pub mod scm_integrations;
 pub mod secrets;
+pub mod service_accounts;
 pub mod store;
 pub mod time;
 pub mod token_cache;

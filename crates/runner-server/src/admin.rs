@@ -3,7 +3,7 @@
 //! are tab-separated with a header line.
 
 use anyhow::Context;
-use runner_core::accounts::Accounts;
+use runner_core::accounts::{Accounts, NewServiceAccount};
 use runner_core::identity::OrgRole;
 use runner_core::model::{ApiEnum, Principal};
 use runner_core::time::Timestamp;
@@ -29,7 +29,11 @@ pub async fn run(identity: &Accounts, command: AdminCommand) -> anyhow::Result<(
             create_member(identity, &org, Principal::User, &name, r).await?
         }
         AdminCommand::CreateServiceAccount { org, name, role: r } => {
-            create_member(identity, &org, Principal::ServiceAccount, &name, r).await?
+            // The use case CreateServiceAccount stores through; no creator, valid without end.
+            let org = identity.organization(&org).await?;
+            let new = NewServiceAccount::without_details(org.id, &name, role(r));
+            let member = identity.create_service_account(new).await?.member;
+            println!("{} {} {} ({})", member.principal.as_str(), member.id, member.name, member.role.as_str());
         }
         AdminCommand::CreateGroup { org, name } => {
             let org = identity.organization(&org).await?;

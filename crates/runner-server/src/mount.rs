@@ -16,6 +16,7 @@ use gitpod_api::gitpod::v1::group_service_connect::GroupServiceTonicCompatibleBu
 use gitpod_api::gitpod::v1::identity_service_connect::IdentityServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::runner_configuration_service_connect::RunnerConfigurationServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::runner_service_connect::RunnerServiceTonicCompatibleBuilder;
+use gitpod_api::gitpod::v1::service_account_service_connect::ServiceAccountServiceTonicCompatibleBuilder;
 use gitpod_api::runnerside::v1::runner_interaction_service_connect::RunnerInteractionServiceTonicCompatibleBuilder;
 use http::{HeaderName, HeaderValue, Method};
 use tonic_web::GrpcWebLayer;
@@ -23,7 +24,9 @@ use tower::Layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::call::{Rpc, rpc_taking};
-use crate::handlers::{configuration, groups, host_tokens, identity, llm, runner_side, runners, scm, scm_questions};
+use crate::handlers::{
+    configuration, groups, host_tokens, identity, llm, runner_side, runners, scm, scm_questions, service_accounts,
+};
 use crate::layers::{EmptyLists, Limits, fill_empty_lists, rpc_guard};
 use crate::state::AppState;
 
@@ -32,11 +35,12 @@ use crate::state::AppState;
 /// ([`gitpod_api::RUNNER_SIDE_SERVICE_NAMES`]). The other services of the API are in the
 /// descriptor set but not served: a call to one gets `unimplemented` ([`is_served`]), never a
 /// stub's answer. A unit test checks the list against what [`services`] registers.
-pub const SERVED_SERVICES: [&str; 5] = [
+pub const SERVED_SERVICES: [&str; 6] = [
     "gitpod.v1.RunnerService",
     "gitpod.v1.RunnerConfigurationService",
     "gitpod.v1.IdentityService",
     "gitpod.v1.GroupService",
+    "gitpod.v1.ServiceAccountService",
     "runnerside.v1.RunnerInteractionService",
 ];
 
@@ -80,6 +84,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let (config_router, config_grpc) = services.configuration.with_state(state.clone()).build();
     let (identity_router, identity_grpc) = services.identity.with_state(state.clone()).build();
     let (group_router, group_grpc) = services.groups.with_state(state.clone()).build();
+    let (sa_router, sa_grpc) = services.service_accounts.with_state(state.clone()).build();
     let (interaction_router, interaction_grpc) = services.interaction.with_state(state.clone()).build();
     let issuer = Router::new()
         .route(identity::DISCOVERY_PATH, get(identity::openid_configuration))
@@ -103,6 +108,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let config_grpc = grpc_limits!(config_grpc);
     let identity_grpc = grpc_limits!(identity_grpc);
     let group_grpc = grpc_limits!(group_grpc);
+    let sa_grpc = grpc_limits!(sa_grpc);
     let interaction_grpc = grpc_limits!(interaction_grpc);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
@@ -116,6 +122,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let config_router = config_router.layer(lists.clone());
     let identity_router = identity_router.layer(lists.clone());
     let group_router = group_router.layer(lists.clone());
+    let sa_router = sa_router.layer(lists.clone());
     let interaction_router = interaction_router.layer(lists.clone());
 
     let gets = mounted.gets.with_state(state_for_gets).layer(lists.clone());
@@ -127,11 +134,13 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .add_router(config_router)
         .add_router(identity_router)
         .add_router(group_router)
+        .add_router(sa_router)
         .add_router(interaction_router)
         .add_grpc_service(web.layer(runner_grpc))
         .add_grpc_service(web.layer(config_grpc))
         .add_grpc_service(web.layer(identity_grpc))
         .add_grpc_service(web.layer(group_grpc))
+        .add_grpc_service(web.layer(sa_grpc))
         .add_grpc_service(web.layer(interaction_grpc))
         .add_grpc_service(web.layer(health))
         .add_grpc_service(web.layer(reflection_v1))
@@ -190,6 +199,8 @@ struct Services {
     identity: IdentityServiceTonicCompatibleBuilder<AppState>,
     /// GroupService: all of it.
     groups: GroupServiceTonicCompatibleBuilder<AppState>,
+    /// ServiceAccountService: service accounts and their tokens.
+    service_accounts: ServiceAccountServiceTonicCompatibleBuilder<AppState>,
     /// The runner side (our own service, package runnerside.v1): what a runner process calls
     /// about itself.
     interaction: RunnerInteractionServiceTonicCompatibleBuilder<AppState>,
@@ -258,6 +269,18 @@ fn services(m: &mut Mounted) -> Services {
         .share_resource_with_principal(m.add(groups::share_resource_with_principal))
         .unshare_resource_with_principal(m.add(groups::unshare_resource_with_principal));
 
+    let service_accounts = ServiceAccountServiceTonicCompatibleBuilder::new()
+        .create_service_account(m.add(service_accounts::create_service_account))
+        .list_service_accounts(m.add(service_accounts::list_service_accounts))
+        .get_service_account(m.add(service_accounts::get_service_account))
+        .update_service_account(m.add(service_accounts::update_service_account))
+        .delete_service_account(m.add(service_accounts::delete_service_account))
+        .create_service_account_access_token(m.add(service_accounts::create_service_account_access_token))
+        .create_service_account_token(m.add(service_accounts::create_service_account_token))
+        .list_service_account_tokens(m.add(service_accounts::list_service_account_tokens))
+        .get_service_account_token(m.add(service_accounts::get_service_account_token))
+        .delete_service_account_token(m.add(service_accounts::delete_service_account_token));
+
     let interaction = RunnerInteractionServiceTonicCompatibleBuilder::new()
         .refresh_runner_access_token(m.add(runner_side::refresh_runner_access_token))
         .signup(m.add(runner_side::signup))
@@ -270,7 +293,7 @@ fn services(m: &mut Mounted) -> Services {
         .check_oauth_state(m.add(runner_side::check_oauth_state))
         .store_oauth_host_token(m.add(runner_side::store_oauth_host_token));
 
-    Services { runner, configuration, identity, groups, interaction }
+    Services { runner, configuration, identity, groups, service_accounts, interaction }
 }
 
 /// The paths of every RPC the server mounts (`/gitpod.v1.RunnerService/ListRunners`), sorted:

@@ -19,6 +19,7 @@ use runner_core::scm::provider::ScmConnector;
 use runner_core::scm::questions::ScmQuestions;
 use runner_core::scm_integrations::ScmIntegrations;
 use runner_core::secrets;
+use runner_core::service_accounts::ServiceAccounts;
 use runner_core::store::Store;
 
 /// Shared, cheap to clone; no mutable state lives here, so any replica can answer any call.
@@ -27,6 +28,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub identity: Accounts,
     pub groups: Groups,
+    pub service_accounts: ServiceAccounts,
     pub runners: Runners,
     pub policies: Policies,
     pub classes: EnvironmentClasses,
@@ -91,6 +93,7 @@ impl AppState {
             .with_heartbeat_timeout(timings.heartbeat_timeout_secs);
         let identity = Accounts::with_token_cache(store.clone(), DEFAULT_TOKEN_CACHE_TTL);
         let groups = Groups::new(store.clone(), identity.clone(), runners.clone(), page_tokens.clone());
+        let service_accounts = ServiceAccounts::new(store.clone(), identity.clone(), page_tokens.clone());
         let policies = Policies::new(store.clone(), runners.clone(), page_tokens.clone());
         let classes =
             EnvironmentClasses::new(store.clone(), runners.clone(), page_tokens.clone(), public_base_url.to_owned());
@@ -114,6 +117,7 @@ impl AppState {
         Self {
             identity,
             groups,
+            service_accounts,
             store,
             runners,
             policies,
@@ -142,6 +146,7 @@ impl AppState {
         self.identity = Accounts::with_token_cache(self.store.clone(), ttl);
         // One cache: the group use cases empty the one tokens are authenticated with.
         self.groups = self.groups.with_accounts(self.identity.clone());
+        self.service_accounts = self.service_accounts.with_accounts(self.identity.clone());
         self
     }
 

@@ -33,6 +33,11 @@ pub fn gs(method: &str) -> String {
     format!("/gitpod.v1.GroupService/{method}")
 }
 
+/// The path of a `gitpod.v1.ServiceAccountService` method.
+pub fn sas(method: &str) -> String {
+    format!("/gitpod.v1.ServiceAccountService/{method}")
+}
+
 /// The path of a `gitpod.v1.RunnerConfigurationService` method.
 pub fn rcs(method: &str) -> String {
     format!("/gitpod.v1.RunnerConfigurationService/{method}")

@@ -13,6 +13,7 @@
 //!   integrations);
 //! - [`identity_service`]: IdentityService (who the caller is, ID tokens, the token exchange);
 //! - [`group_service`]: GroupService (the organization's groups);
+//! - [`service_account_service`]: ServiceAccountService (service accounts and their tokens);
 //! - [`runner_side`]: our runner-side service (`proto/runnerside/v1/interaction.proto`).
 //!
 //! Names: a request becomes an input in a function named after its RPC
@@ -27,12 +28,14 @@ pub mod group_service;
 pub mod identity_service;
 pub mod runner_service;
 pub mod runner_side;
+pub mod service_account_service;
 
 pub use configuration_service::*;
 pub use group_service::*;
 pub use identity_service::*;
 pub use runner_service::*;
 pub use runner_side::*;
+pub use service_account_service::*;
 
 use gitpod_api::gitpod::v1 as pb;
 use gitpod_api::wkt::Timestamp as PbTimestamp;

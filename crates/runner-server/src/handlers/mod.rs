@@ -18,6 +18,7 @@ pub mod runner_side;
 pub mod runners;
 pub mod scm;
 pub mod scm_questions;
+pub mod service_accounts;
 
 use std::future::Future;
 

@@ -1,12 +1,13 @@
-//! The authorization matrix: every runner RPC, and every GroupService RPC, called as every kind
-//! of principal, get exactly the code docs/authorization.md gives. Over Connect JSON and gRPC.
+//! The authorization matrix: every runner RPC, every GroupService RPC and ServiceAccountService,
+//! called as every kind of principal, get exactly the code docs/authorization.md gives. Over
+//! Connect JSON and gRPC.
 
 use gitpod_api::gitpod::v1::*;
 use runner_core::identity::OrgRole;
 
 use crate::runner_side::runner_access_token;
 use crate::runners::create;
-use runner_testkit::{Client, Protocol, TestServer, gs, outcome, rcs, rs};
+use runner_testkit::{Client, Protocol, TestServer, gs, outcome, rcs, rs, sas};
 
 /// The principals of the matrix, in column order.
 const PRINCIPALS: [&str; 10] = [
@@ -1222,4 +1223,101 @@ async fn configuration_rpcs_for_every_principal() {
         println!("{d}");
     }
     assert!(differences.is_empty(), "{} differences", differences.len());
+}
+
+/// The columns of the ServiceAccountService matrix: the principals of the main matrix and the
+/// service account the call is about, calling with its own token.
+const SA_PRINCIPALS: [&str; 11] = [
+    "org admin",
+    "runners admin",
+    "creator",
+    "user policy",
+    "admin policy",
+    "plain member",
+    "other org admin",
+    "no token",
+    "runner itself",
+    "other runner",
+    "the service account",
+];
+
+#[tokio::test]
+async fn service_account_rpcs_for_every_principal() {
+    use crate::service_accounts as sa;
+    const PD: &str = "permission_denied";
+    const NF: &str = "not_found";
+    const UN: &str = "unauthenticated";
+    // Rows of RPCs with the same outcomes, as in docs/authorization.md.
+    let rows: Vec<(Vec<&str>, [&str; 11])> = vec![
+        (vec!["CreateServiceAccount"], ["ok", PD, PD, PD, PD, PD, "ok", UN, PD, PD, PD]),
+        (vec!["ListServiceAccounts"], ["ok", "ok", "ok", "ok", "ok", "ok", "ok", UN, PD, PD, "ok"]),
+        (vec!["GetServiceAccount"], ["ok", "ok", "ok", "ok", "ok", "ok", NF, UN, PD, PD, "ok"]),
+        (
+            vec!["UpdateServiceAccount", "DeleteServiceAccount", "CreateServiceAccountAccessToken"],
+            ["ok", PD, PD, PD, PD, PD, NF, UN, PD, PD, PD],
+        ),
+        (vec!["CreateServiceAccountToken"], [PD, PD, PD, PD, PD, PD, PD, UN, PD, PD, "ok"]),
+        (vec!["ListServiceAccountTokens"], ["ok", PD, PD, PD, PD, PD, "ok", UN, PD, PD, "ok"]),
+        (vec!["GetServiceAccountToken", "DeleteServiceAccountToken"], ["ok", NF, NF, NF, NF, NF, NF, UN, PD, PD, "ok"]),
+    ];
+    let table: Vec<(&str, [&str; 11])> =
+        rows.iter().flat_map(|(rpcs, expected)| rpcs.iter().map(move |rpc| (*rpc, *expected))).collect();
+    assert_eq!(table.len(), 10, "every RPC of ServiceAccountService");
+    for protocol in [Protocol::ConnectJson, Protocol::Grpc] {
+        let w = world().await;
+        let admin = w.server.client(protocol).await;
+        let mine = create(&admin, crate::runners::aws_runner("mine")).await.unwrap().runner.unwrap().runner_id;
+        let mut differences = Vec::new();
+        let mut n = 0;
+        for (rpc, expected) in &table {
+            for (i, principal) in SA_PRINCIPALS.iter().enumerate() {
+                // A service account of the organization for each call, and a token of it.
+                n += 1;
+                let target = sa::create_account(&admin, &format!("target {n}"), "").await.unwrap();
+                let own = sa::access_token(&admin, &target.id).await.unwrap();
+                let target_token = w.server.client_as(protocol, Some(&own)).await;
+                let token_id =
+                    sa::create_token(&target_token, "t", Some(3600)).await.unwrap().service_account_token.unwrap().id;
+                let token = match *principal {
+                    "the service account" => Some(own),
+                    _ => w.token(i, &mine).await,
+                };
+                let c = w.server.client_as(protocol, token.as_deref()).await;
+                let id = target.id.clone();
+                let got = match *rpc {
+                    "CreateServiceAccount" => outcome(sa::create_account(&c, &format!("new {n}"), "").await),
+                    "ListServiceAccounts" => outcome(
+                        c.call::<_, ListServiceAccountsResponse>(&sas(rpc), ListServiceAccountsRequest::default())
+                            .await,
+                    ),
+                    "GetServiceAccount" => {
+                        let req = GetServiceAccountRequest { service_account_id: id };
+                        outcome(c.call::<_, GetServiceAccountResponse>(&sas(rpc), req).await)
+                    }
+                    "UpdateServiceAccount" => {
+                        let req = UpdateServiceAccountRequest {
+                            service_account_id: id,
+                            name: None,
+                            description: Some("changed".into()),
+                        };
+                        outcome(c.call::<_, UpdateServiceAccountResponse>(&sas(rpc), req).await)
+                    }
+                    "DeleteServiceAccount" => outcome(sa::delete(&c, &id).await),
+                    "CreateServiceAccountAccessToken" => outcome(sa::access_token(&c, &id).await),
+                    "CreateServiceAccountToken" => outcome(sa::create_token(&c, "mine", Some(60)).await),
+                    "ListServiceAccountTokens" => outcome(sa::list_tokens(&c, 0, "").await),
+                    "GetServiceAccountToken" => outcome(sa::get_token(&c, &token_id).await),
+                    "DeleteServiceAccountToken" => outcome(sa::delete_token(&c, &token_id).await),
+                    other => unreachable!("{other}"),
+                };
+                if got != expected[i] {
+                    differences.push(format!("{protocol:?} {rpc} as {principal}: expected {}, got {got}", expected[i]));
+                }
+            }
+        }
+        for d in &differences {
+            println!("{d}");
+        }
+        assert!(differences.is_empty(), "{} differences", differences.len());
+    }
 }

@@ -90,6 +90,8 @@ async fn get_is_served_for_exactly_the_side_effect_free_methods() {
             "GetRunner",
             "GetRunnerConfigurationSchema",
             "GetSCMIntegration",
+            "GetServiceAccount",
+            "GetServiceAccountToken",
             "ListEnvironmentClasses",
             "ListGroups",
             "ListHostAuthenticationTokens",
@@ -99,6 +101,8 @@ async fn get_is_served_for_exactly_the_side_effect_free_methods() {
             "ListRunnerPolicies",
             "ListRunners",
             "ListSCMIntegrations",
+            "ListServiceAccountTokens",
+            "ListServiceAccounts",
         ]
     );
     // Whatever the query says, a method without the option is not served over GET.

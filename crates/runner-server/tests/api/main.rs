@@ -21,3 +21,4 @@ mod runner_side;
 mod runners;
 mod scm;
 mod scm_questions;
+mod service_accounts;
