@@ -749,7 +749,11 @@ impl Groups {
                 role,
                 created_at: Timestamp::now(),
             };
-            self.accounts.assign_role(&assignment).await
+            match self.accounts.assign_role(&assignment).await {
+                // A concurrent share gave the group its role on the resource meanwhile.
+                Err(CoreError::AlreadyExists { .. }) => Ok(()),
+                other => other,
+            }
         };
         self.accounts.forget_authenticated();
         result

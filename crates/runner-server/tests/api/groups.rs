@@ -710,3 +710,41 @@ async fn shares_give_one_principal_a_role_on_a_runner() {
         assert_eq!(policies(&admin, &runner).await, vec![]);
     }
 }
+
+#[tokio::test]
+async fn concurrent_shares_with_one_principal_make_one_direct_share_group() {
+    let server = TestServer::start().await;
+    let (alice, _) = server.member("alice", OrgRole::Member).await;
+    let admin = server.client(runner_testkit::Protocol::ConnectJson).await;
+    let runner = create(&admin, crate::runners::aws_runner("shared")).await.unwrap().runner.unwrap().runner_id;
+    let shares = (0..8).map(|_| share(&admin, &runner, Principal::User, alice, ResourceRole::RunnerUser));
+    for shared in futures::future::join_all(shares).await {
+        shared.unwrap();
+    }
+    let direct = list(&admin, filter(Filter { direct_share: Some(true), ..Default::default() }), 0, "").await.unwrap();
+    assert_eq!(direct.groups.len(), 1, "{direct:?}");
+    assert_eq!(direct.groups[0].member_count, 1);
+    assert_eq!(policies(&admin, &runner).await.len(), 1);
+}
+
+/// A membership removed by another process (an `admin` subcommand, another replica) applies to
+/// a cached token within the token cache's time to live, as any other identity change.
+#[tokio::test]
+async fn a_membership_removed_elsewhere_applies_within_the_token_cache_time() {
+    let server = TestServer::start().await;
+    let (alice, token) = server.member("alice", OrgRole::Member).await;
+    let admin = server.client(runner_testkit::Protocol::ConnectJson).await;
+    let team = create_group(&admin, server.org.id, "team", "").await.unwrap();
+    let m = add(&admin, &team.id, user(alice)).await.unwrap();
+    let runner = create(&admin, crate::runners::aws_runner("team's")).await.unwrap().runner.unwrap().runner_id;
+    assign(&admin, &team.id, ResourceType::Runner, &runner, ResourceRole::RunnerUser).await.unwrap();
+    let alices = server.client_as(runner_testkit::Protocol::Grpc, Some(&token)).await;
+    crate::runners::get(&alices, &runner).await.unwrap(); // now cached
+
+    let elsewhere = runner_core::accounts::Accounts::new(server.store.clone());
+    let group = server.store.get_group(team.id.parse().unwrap()).await.unwrap().unwrap();
+    let membership = server.store.get_membership(m.id.parse().unwrap()).await.unwrap().unwrap();
+    elsewhere.remove_membership(&group, &membership).await.unwrap();
+    tokio::time::sleep(runner_server::state::DEFAULT_TOKEN_CACHE_TTL + std::time::Duration::from_millis(50)).await;
+    assert_eq!(crate::runners::get(&alices, &runner).await.unwrap_err().code, "not_found");
+}
