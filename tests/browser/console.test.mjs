@@ -9,7 +9,9 @@
 // SCM, policy (role changes confirmed) and context-URL pages; the groups page (create, rename,
 // members by name, roles) and sharing from the runner's page; the context page's next step to
 // the host tokens page, adding and deleting a token there, and OAuth offered where configured;
-// 7. delete the runner; and a check that every API call of the suite used its transport. Two
+// 7. delete the runner; service accounts (create one, create its token shown once with a copy
+// button, see it work, delete the token and the account); and a check that every API call of the
+// suite used its transport. Two
 // runners with one name are told apart in the list and the pickers. One more test per transport
 // loads the console from another origin (a static server on another port) and calls the API
 // across origins (CORS). Then every page at 390 px wide, and the pickers and list with more than
@@ -66,7 +68,7 @@ const TRANSPORTS = {
 
 /** The methods the descriptors mark NO_SIDE_EFFECTS: the ones connect-web sends as GET. */
 const SIDE_EFFECT_FREE =
-  /\/(GetAuthenticatedIdentity|GetRunner|ListRunners|ListRunnerPolicies|GetRunnerConfigurationSchema|GetEnvironmentClass|ListEnvironmentClasses|GetSCMIntegration|ListSCMIntegrations|GetHostAuthenticationToken|ListHostAuthenticationTokens|GetLLMIntegration|ListLLMIntegrations|ListGroups|GetGroup|ListMemberships|GetMembership|ListRoleAssignments)(\?|$)/;
+  /\/(GetAuthenticatedIdentity|GetRunner|ListRunners|ListRunnerPolicies|GetRunnerConfigurationSchema|GetEnvironmentClass|ListEnvironmentClasses|GetSCMIntegration|ListSCMIntegrations|GetHostAuthenticationToken|ListHostAuthenticationTokens|GetLLMIntegration|ListLLMIntegrations|ListGroups|GetGroup|ListMemberships|GetMembership|ListRoleAssignments|GetServiceAccount|ListServiceAccounts|GetServiceAccountToken|ListServiceAccountTokens)(\?|$)/;
 
 /** A call went over the transport: POST with its content type, or a Connect GET (JSON) where it may. */
 function assertTransport(call, t) {
@@ -678,6 +680,58 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
       assert.equal(gone.body.code, "not_found");
     });
 
+    test("service accounts: create one, create its token (shown once, copied, and it works), delete both", async () => {
+      const { page } = s;
+      const botName = `Browser bot ${transport} ${Date.now()}`;
+      await visit(page, "/service-accounts");
+      await page.getByRole("heading", { name: "Service accounts" }).waitFor();
+      // Required fields are refused empty in the browser.
+      await page.getByRole("button", { name: "Create service account" }).click();
+      await page.locator('form.create-service-account .error[data-code="required"]').waitFor();
+      await page.locator('form.create-service-account input[name="name"]').fill(botName);
+      await page.locator('form.create-service-account input[name="description"]').fill("Deploys from CI");
+      await page.getByRole("button", { name: "Create service account" }).click();
+      await page.locator("h1.service-account-name", { hasText: botName }).waitFor();
+      const accountId = (await page.locator("code.service-account-id").textContent()).trim();
+      const account = await ok("ServiceAccountService/GetServiceAccount", { serviceAccountId: accountId });
+      assert.equal(account.serviceAccount.description, "Deploys from CI");
+      assert.ok(account.serviceAccount.validUntil, "valid until the day chosen");
+
+      await page.locator('form.create-token input[name="description"]').fill("CI deploys");
+      await page.locator('form.create-token input[name="validForDays"]').fill("30");
+      await page.getByRole("button", { name: "Create token" }).click();
+      const value = (await page.locator("#service-account-token").textContent()).trim();
+      assert.match(value, /^gpat_/);
+      await page.locator('[data-copy="service-account-token"]').click();
+      await page.locator('[data-copy="service-account-token"]', { hasText: "Copied" }).waitFor();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), value);
+      // It is the account's token; the one-hour token the console acted with is gone.
+      const me = await ok("IdentityService/GetAuthenticatedIdentity", {}, value);
+      assert.deepEqual(me.subject, { id: accountId, principal: "PRINCIPAL_SERVICE_ACCOUNT" });
+      const rows = page.locator("table.service-account-tokens tbody tr");
+      await rows.filter({ hasText: "CI deploys" }).waitFor();
+      assert.equal(await rows.count(), 1, "only the new token");
+      const listed = await ok("ServiceAccountService/ListServiceAccountTokens", {}, value);
+      assert.deepEqual(listed.tokens.map((t) => t.description), ["CI deploys"]);
+
+      // Deleting the token: it stops working.
+      await rows.filter({ hasText: "CI deploys" }).getByRole("button", { name: "Delete" }).click();
+      await page.locator("dialog.confirm").getByRole("button", { name: "Delete" }).click();
+      await page.locator("table.service-account-tokens td.empty").waitFor();
+      assert.equal((await rpc("IdentityService/GetAuthenticatedIdentity", {}, value)).status, 401);
+
+      // The list shows the account; deleting it there, after a confirmation.
+      await visit(page, "/service-accounts");
+      const row = page.locator(`table.service-accounts tr[data-service-account-id="${accountId}"]`);
+      await row.waitFor();
+      assert.match(await row.textContent(), /Deploys from CI/);
+      await row.getByRole("button", { name: "Delete" }).click();
+      await page.locator("dialog.confirm").getByRole("button", { name: "Delete" }).click();
+      await row.waitFor({ state: "detached" });
+      const gone = await rpc("ServiceAccountService/GetServiceAccount", { serviceAccountId: accountId });
+      assert.equal(gone.body.code, "not_found");
+    });
+
     test(`every API call went over ${t.label}, without script errors`, async () => {
       const calls = await Promise.all(s.calls);
       assert.ok(calls.length >= 20, `${calls.length} calls`);
@@ -782,7 +836,7 @@ describe("at 390 px wide (a phone)", () => {
         await signIn(page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`);
         await runnersHeading(page).waitFor();
         const someRunner = await runnerNamed("Iowa GPU pool");
-        for (const hash of ["/runners", `/runners/${someRunner}`, "/runners/new", "/classes", "/scm", "/policies", "/groups", "/tokens", "/context"]) {
+        for (const hash of ["/runners", `/runners/${someRunner}`, "/runners/new", "/classes", "/scm", "/policies", "/groups", "/tokens", "/service-accounts", "/context"]) {
           await visit(page, hash);
           await page.locator("main h1").first().waitFor();
           const width = await page.evaluate(() => document.documentElement.scrollWidth);

@@ -8,6 +8,7 @@ import { GroupService } from "./gen/gitpod/v1/group_pb";
 import { IdentityService } from "./gen/gitpod/v1/identity_pb";
 import { RunnerService } from "./gen/gitpod/v1/runner_pb";
 import { RunnerConfigurationService } from "./gen/gitpod/v1/runner_configuration_pb";
+import { ServiceAccountService } from "./gen/gitpod/v1/service_account_pb";
 import { BadRequestSchema } from "./gen/google/rpc/error_details_pb";
 
 export type TransportKind = "grpc-web" | "connect" | "connect-binary";
@@ -64,6 +65,7 @@ export interface Api {
   config: Client<typeof RunnerConfigurationService>;
   identity: Client<typeof IdentityService>;
   groups: Client<typeof GroupService>;
+  serviceAccounts: Client<typeof ServiceAccountService>;
 }
 
 /** Clients for the services, calling with `token` as a bearer token. */
@@ -83,6 +85,7 @@ export function connect(settings: Settings, token: string): Api {
     config: createClient(RunnerConfigurationService, transport),
     identity: createClient(IdentityService, transport),
     groups: createClient(GroupService, transport),
+    serviceAccounts: createClient(ServiceAccountService, transport),
   };
 }
 

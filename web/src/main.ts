@@ -20,6 +20,7 @@ import { groupPage, groupsPage } from "./pages/groups";
 import { policiesPage } from "./pages/policies";
 import { createRunnerPage, runnerPage, runnersPage } from "./pages/runners";
 import { scmPage } from "./pages/scm";
+import { serviceAccountPage, serviceAccountsPage } from "./pages/service_accounts";
 import { tokensPage } from "./pages/tokens";
 
 /** What a page gets: the clients, the fragment's query (#/classes?runner=ID) and navigation. */
@@ -43,6 +44,8 @@ const routes: [RegExp, Page][] = [
   [/^\/groups\/([0-9a-f-]+)$/, groupPage],
   [/^\/context$/, contextPage],
   [/^\/tokens$/, tokensPage],
+  [/^\/service-accounts$/, serviceAccountsPage],
+  [/^\/service-accounts\/([0-9a-f-]+)$/, serviceAccountPage],
 ];
 
 const nav: [string, string][] = [
@@ -52,6 +55,7 @@ const nav: [string, string][] = [
   ["#/policies", "Runner policies"],
   ["#/groups", "Groups"],
   ["#/tokens", "Host tokens"],
+  ["#/service-accounts", "Service accounts"],
   ["#/context", "Context URL"],
 ];
 
