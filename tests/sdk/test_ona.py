@@ -661,3 +661,72 @@ def test_get_goes_on_the_wire(rs):
     with pytest.raises(ConnectError) as e:
         rs.execute_unary(request=rpb.CreateRunnerRequest(name=unique("never")), method=method, use_get=True)
     assert e.value.code == Code.UNKNOWN and "Method Not Allowed" in e.value.message, e.value
+
+
+# --- service accounts (ServiceAccountService) ----------------------------------------------------
+
+from google.protobuf import duration_pb2  # noqa: E402
+
+from gitpod.v1 import identity_pb2 as ipb  # noqa: E402
+from gitpod.v1 import service_account_pb2 as sapb  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def sas(client):
+    return client.services.service_account
+
+
+def test_service_accounts_and_their_tokens(sas):
+    """Every ServiceAccountService method: accounts (create, get, list with a search and pages,
+    update, delete), an admin's short-lived token for one, and the account's own tokens (create
+    with a required expiry, list, get, delete), each token authenticating as the account."""
+    prefix = unique("ona bot")
+    until = ts(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30))
+    made = [
+        sas.create_service_account(sapb.CreateServiceAccountRequest(
+            name=f"{prefix} {i}", description=f"builds {i}", valid_until=until)).service_account
+        for i in range(3)
+    ]
+    bot = made[0]
+    assert is_uuid(bot.id) and bot.name == f"{prefix} 0" and bot.description == "builds 0"
+    assert bot.valid_until.seconds == until.seconds and not bot.suspended
+    assert sas.get_service_account(sapb.GetServiceAccountRequest(service_account_id=bot.id)).service_account == bot
+    listed, pages = list_all(
+        sas.list_service_accounts,
+        lambda p: sapb.ListServiceAccountsRequest(pagination=p, filter=sapb.ListServiceAccountsRequest.Filter(search=prefix)),
+        "service_accounts")
+    assert [a.id for a in listed] == [a.id for a in made] and len(pages) == 2
+    updated = sas.update_service_account(sapb.UpdateServiceAccountRequest(
+        service_account_id=bot.id, description="builds and deploys")).service_account
+    assert (updated.name, updated.description) == (bot.name, "builds and deploys")
+    expect(Code.INVALID_ARGUMENT, sas.create_service_account, sapb.CreateServiceAccountRequest(name=unique("no end")))
+
+    short = sas.create_service_account_access_token(
+        sapb.CreateServiceAccountAccessTokenRequest(service_account_id=bot.id)).token
+    issued("service account access token", short)
+    as_bot = make_client(short).services
+    me = as_bot.identity.get_authenticated_identity(ipb.GetAuthenticatedIdentityRequest())
+    assert (me.subject.id, me.subject.principal) == (bot.id, ipb.PRINCIPAL_SERVICE_ACCOUNT)
+    created = as_bot.service_account.create_service_account_token(sapb.CreateServiceAccountTokenRequest(
+        description="ona deploys", valid_for=duration_pb2.Duration(seconds=7 * 86400)))
+    issued("service account token", created.token)
+    meta = created.service_account_token
+    assert (meta.service_account_id, meta.description) == (bot.id, "ona deploys")
+    assert meta.expires_at.seconds - meta.created_at.seconds == 7 * 86400
+    expect(Code.INVALID_ARGUMENT, as_bot.service_account.create_service_account_token,
+           sapb.CreateServiceAccountTokenRequest(description="no expiry"))
+    own = as_bot.service_account.list_service_account_tokens(sapb.ListServiceAccountTokensRequest()).tokens
+    assert len(own) == 2 and meta in own
+    got = sas.get_service_account_token(sapb.GetServiceAccountTokenRequest(service_account_token_id=meta.id)).token
+    assert got == meta
+    assert make_client(created.token).services.identity.get_authenticated_identity(
+        ipb.GetAuthenticatedIdentityRequest()).subject.id == bot.id
+    sas.delete_service_account_token(sapb.DeleteServiceAccountTokenRequest(service_account_token_id=meta.id))
+    expect(Code.NOT_FOUND, sas.get_service_account_token, sapb.GetServiceAccountTokenRequest(service_account_token_id=meta.id))
+    expect(Code.UNAUTHENTICATED, make_client(created.token).services.identity.get_authenticated_identity,
+           ipb.GetAuthenticatedIdentityRequest())
+
+    for a in made:
+        sas.delete_service_account(sapb.DeleteServiceAccountRequest(service_account_id=a.id))
+    expect(Code.NOT_FOUND, sas.get_service_account, sapb.GetServiceAccountRequest(service_account_id=bot.id))
+    expect(Code.UNAUTHENTICATED, as_bot.identity.get_authenticated_identity, ipb.GetAuthenticatedIdentityRequest())
