@@ -748,3 +748,38 @@ async fn a_membership_removed_elsewhere_applies_within_the_token_cache_time() {
     tokio::time::sleep(runner_server::state::DEFAULT_TOKEN_CACHE_TTL + std::time::Duration::from_millis(50)).await;
     assert_eq!(crate::runners::get(&alices, &runner).await.unwrap_err().code, "not_found");
 }
+
+/// A groups admin (a group with RESOURCE_ROLE_ORG_GROUPS_ADMIN on the organization) manages
+/// groups and memberships, over every protocol, but gives no roles: those need the admin role
+/// on the resource. A service account can be one too.
+#[tokio::test]
+async fn a_groups_admin_manages_groups_and_memberships_but_gives_no_roles() {
+    for protocol in ALL {
+        let server = TestServer::start().await;
+        let (id, org) = (&server.identity, server.org.id);
+        let admin = server.client(protocol).await;
+        let bot = id.create_member(org, Principal::ServiceAccount, "group-bot", OrgRole::Member).await.unwrap();
+        let bots = server.client_as(protocol, Some(&id.issue_token(bot.id, "t", None).await.unwrap().token)).await;
+        let (carol, _) = server.member("carol", OrgRole::Member).await;
+        let stewards = create_group(&admin, org, "stewards", "").await.unwrap();
+        add(&admin, &stewards.id, service_account(bot.id)).await.unwrap();
+        assign(&admin, &stewards.id, ResourceType::Organization, org, ResourceRole::OrgGroupsAdmin).await.unwrap();
+
+        let team = create_group(&bots, org, "team", "made by a service account").await.unwrap();
+        let m = add(&bots, &team.id, user(carol)).await.unwrap();
+        update_group(&bots, &team.id, "team renamed", "").await.unwrap();
+        remove(&bots, &m.id).await.unwrap();
+        // No roles: not on the organization, not on a runner it cannot see.
+        let f = assign(&bots, &team.id, ResourceType::Organization, org, ResourceRole::OrgRunnersAdmin).await;
+        assert_eq!(f.unwrap_err().code, "permission_denied", "{protocol:?}");
+        let runner = create(&admin, crate::runners::aws_runner("not theirs")).await.unwrap().runner.unwrap().runner_id;
+        let f = assign(&bots, &team.id, ResourceType::Runner, &runner, ResourceRole::RunnerAdmin).await;
+        assert_eq!(f.unwrap_err().code, "not_found");
+        let f = share(&bots, &runner, Principal::User, carol, ResourceRole::RunnerUser).await;
+        assert_eq!(f.unwrap_err().code, "not_found");
+        // The system group stays the system's.
+        let everyone = list(&bots, None, 0, "").await.unwrap().groups.remove(0);
+        assert_eq!(delete_group(&bots, &everyone.id).await.unwrap_err().code, "failed_precondition");
+        delete_group(&bots, &team.id).await.unwrap();
+    }
+}
