@@ -189,13 +189,6 @@ impl Accounts {
         Ok(account)
     }
 
-    /// Empties the token cache: call after any change to who may do what (a deletion, a
-    /// suspension, a role or a membership), so that it applies from the next call in this
-    /// process.
-    pub fn access_changed(&self) {
-        self.tokens.clear();
-    }
-
     pub async fn members(&self, org_id: Uuid) -> Result<Vec<Member>> {
         Ok(self.store.list_members(org_id).await?)
     }

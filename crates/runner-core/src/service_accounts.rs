@@ -238,7 +238,7 @@ impl ServiceAccounts {
         let account = self.find(caller, "serviceAccountId", id).await?;
         admin(caller, &account)?;
         let deleted = self.store.delete_service_account(account.member.id).await;
-        self.accounts.access_changed();
+        self.accounts.forget_authenticated();
         if deleted? { Ok(()) } else { Err(CoreError::not_found(Resource::ServiceAccount, account.member.id)) }
     }
 
