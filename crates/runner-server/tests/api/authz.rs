@@ -1225,9 +1225,10 @@ async fn configuration_rpcs_for_every_principal() {
     assert!(differences.is_empty(), "{} differences", differences.len());
 }
 
-/// The columns of the ServiceAccountService matrix: the principals of the main matrix and the
-/// service account the call is about, calling with its own token.
-const SA_PRINCIPALS: [&str; 11] = [
+/// The columns of the ServiceAccountService matrix: the principals of the main matrix, the
+/// service account the call is about (calling with its own token), a member of a group holding
+/// the groups-admin role, and a suspended user.
+const SA_PRINCIPALS: [&str; 13] = [
     "org admin",
     "runners admin",
     "creator",
@@ -1239,6 +1240,8 @@ const SA_PRINCIPALS: [&str; 11] = [
     "runner itself",
     "other runner",
     "the service account",
+    "groups admin",
+    "suspended user",
 ];
 
 #[tokio::test]
@@ -1248,25 +1251,44 @@ async fn service_account_rpcs_for_every_principal() {
     const NF: &str = "not_found";
     const UN: &str = "unauthenticated";
     // Rows of RPCs with the same outcomes, as in docs/authorization.md.
-    let rows: Vec<(Vec<&str>, [&str; 11])> = vec![
-        (vec!["CreateServiceAccount"], ["ok", PD, PD, PD, PD, PD, "ok", UN, PD, PD, PD]),
-        (vec!["ListServiceAccounts"], ["ok", "ok", "ok", "ok", "ok", "ok", "ok", UN, PD, PD, "ok"]),
-        (vec!["GetServiceAccount"], ["ok", "ok", "ok", "ok", "ok", "ok", NF, UN, PD, PD, "ok"]),
+    let rows: Vec<(Vec<&str>, [&str; 13])> = vec![
+        (vec!["CreateServiceAccount"], ["ok", PD, PD, PD, PD, PD, "ok", UN, PD, PD, PD, PD, UN]),
+        (vec!["ListServiceAccounts"], ["ok", "ok", "ok", "ok", "ok", "ok", "ok", UN, PD, PD, "ok", "ok", UN]),
+        (vec!["GetServiceAccount"], ["ok", "ok", "ok", "ok", "ok", "ok", NF, UN, PD, PD, "ok", "ok", UN]),
         (
             vec!["UpdateServiceAccount", "DeleteServiceAccount", "CreateServiceAccountAccessToken"],
-            ["ok", PD, PD, PD, PD, PD, NF, UN, PD, PD, PD],
+            ["ok", PD, PD, PD, PD, PD, NF, UN, PD, PD, PD, PD, UN],
         ),
-        (vec!["CreateServiceAccountToken"], [PD, PD, PD, PD, PD, PD, PD, UN, PD, PD, "ok"]),
-        (vec!["ListServiceAccountTokens"], ["ok", PD, PD, PD, PD, PD, "ok", UN, PD, PD, "ok"]),
-        (vec!["GetServiceAccountToken", "DeleteServiceAccountToken"], ["ok", NF, NF, NF, NF, NF, NF, UN, PD, PD, "ok"]),
+        (vec!["CreateServiceAccountToken"], [PD, PD, PD, PD, PD, PD, PD, UN, PD, PD, "ok", PD, UN]),
+        (vec!["ListServiceAccountTokens"], ["ok", PD, PD, PD, PD, PD, "ok", UN, PD, PD, "ok", PD, UN]),
+        (
+            vec!["GetServiceAccountToken", "DeleteServiceAccountToken"],
+            ["ok", NF, NF, NF, NF, NF, NF, UN, PD, PD, "ok", NF, UN],
+        ),
     ];
-    let table: Vec<(&str, [&str; 11])> =
+    let table: Vec<(&str, [&str; 13])> =
         rows.iter().flat_map(|(rpcs, expected)| rpcs.iter().map(move |rpc| (*rpc, *expected))).collect();
     assert_eq!(table.len(), 10, "every RPC of ServiceAccountService");
     for protocol in [Protocol::ConnectJson, Protocol::Grpc] {
         let w = world().await;
         let admin = w.server.client(protocol).await;
         let mine = create(&admin, crate::runners::aws_runner("mine")).await.unwrap().runner.unwrap().runner_id;
+        let (id, org) = (&w.server.identity, w.server.org.id);
+        let (groups_admin_id, groups_admin) = w.server.member("sa-groups-admin", OrgRole::Member).await;
+        let groups_admins = id.create_group(org, "sa groups admins").await.unwrap();
+        id.add_group_member(groups_admins.id, groups_admin_id).await.unwrap();
+        let role = runner_core::identity::RoleAssignment {
+            id: uuid::Uuid::now_v7(),
+            org_id: org,
+            group_id: groups_admins.id,
+            resource_kind: runner_core::model::ResourceKind::Organization,
+            resource_id: org,
+            role: runner_core::model::ResourceRole::OrgGroupsAdmin,
+            created_at: runner_core::time::Timestamp::now(),
+        };
+        id.assign_role(&role).await.unwrap();
+        let (suspended_id, suspended) = w.server.member("sa-suspended", OrgRole::Member).await;
+        id.set_suspended(suspended_id, true).await.unwrap();
         let mut differences = Vec::new();
         let mut n = 0;
         for (rpc, expected) in &table {
@@ -1280,6 +1302,8 @@ async fn service_account_rpcs_for_every_principal() {
                     sa::create_token(&target_token, "t", Some(3600)).await.unwrap().service_account_token.unwrap().id;
                 let token = match *principal {
                     "the service account" => Some(own),
+                    "groups admin" => Some(groups_admin.clone()),
+                    "suspended user" => Some(suspended.clone()),
                     _ => w.token(i, &mine).await,
                 };
                 let c = w.server.client_as(protocol, token.as_deref()).await;
