@@ -240,7 +240,7 @@ fn member_names(r: &ListMembershipsResponse) -> Vec<&str> {
     r.members.iter().map(|m| m.name.as_str()).collect()
 }
 
-async fn assign(
+pub(crate) async fn assign(
     c: &Client,
     group: impl ToString,
     kind: ResourceType,
