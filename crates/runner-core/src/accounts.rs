@@ -14,10 +14,14 @@ use crate::error::{CoreError, Resource, Result};
 use crate::identity::*;
 use crate::model::{ApiEnum, Principal, ResourceKind, ResourceRole, Subject};
 use crate::secrets;
-use crate::store::{RunnerTokenKind, Store, StoreError};
+use crate::store::{MemberChange, MemberChanged, RunnerTokenKind, Store, StoreError};
 use crate::time::Timestamp;
 use crate::token_cache::TokenCache;
 use crate::validate;
+
+/// A token's `last_used_at` is written when it authenticates from the database and the one
+/// stored is older than this: at most one write a minute per token, none while it is cached.
+pub const LAST_USED_RESOLUTION_SECS: i64 = 60;
 
 /// How the refusal of a superseded runner access token starts; runner processes look for it.
 pub const SUPERSEDED: &str = "runner access token superseded";
@@ -76,7 +80,12 @@ pub struct IssuedToken {
 }
 
 fn duplicate(what: &str, name: &str) -> impl FnOnce(StoreError) -> CoreError {
-    duplicate_of(Resource::Group, what, name)
+    let resource = match what {
+        "organization" => Resource::Organization,
+        "user" => Resource::User,
+        _ => Resource::Group,
+    };
+    duplicate_of(resource, what, name)
 }
 
 /// Reads a duplicate key as `already_exists` of `resource`, saying which name is taken.
@@ -108,6 +117,15 @@ impl NewServiceAccount {
     }
 }
 
+/// What a refused change would have done to the last active admin, for its message.
+fn taken_away(change: MemberChange) -> &'static str {
+    match change {
+        MemberChange::Role(_) => "demoted",
+        MemberChange::Suspended(_) => "suspended",
+        MemberChange::Delete => "removed",
+    }
+}
+
 impl Accounts {
     /// Without a token cache: every authentication reads the database.
     pub fn new(store: Arc<dyn Store>) -> Self {
@@ -121,14 +139,32 @@ impl Accounts {
 
     /// Creates an organization and its `org-members` system group.
     pub async fn create_organization(&self, name: &str) -> Result<Organization> {
+        Ok(self.found_organization(name, None).await?.0)
+    }
+
+    /// Creates an organization with its `org-members` system group and its local-configuration
+    /// runner, and, given a `founder`, its first admin: a new user of the founder's account, with
+    /// its name. All or nothing.
+    pub async fn found_organization(
+        &self,
+        name: &str,
+        founder: Option<&Member>,
+    ) -> Result<(Organization, Option<Member>)> {
         let name = validate::name("name", name, 1, 127)?;
         let now = Timestamp::now();
-        let org = Organization { id: Uuid::now_v7(), name: name.clone(), created_at: now };
+        let org = Organization { id: Uuid::now_v7(), name: name.clone(), created_at: now, updated_at: now };
         let members =
             Group { system: true, ..Group::new(org.id, ORG_MEMBERS_GROUP, "Every member of the organization", now) };
         let local = local_configuration_runner(org.id, now);
-        self.store.create_organization(&org, &members, &local).await.map_err(duplicate("organization", &name))?;
-        Ok(org)
+        let admin = founder.map(|f| Member {
+            account_id: f.account_id,
+            ..Member::new(org.id, Principal::User, &f.name, OrgRole::Admin, now)
+        });
+        self.store
+            .create_organization(&org, &members, &local, admin.as_ref())
+            .await
+            .map_err(duplicate("organization", &name))?;
+        Ok((org, admin))
     }
 
     pub async fn organizations(&self) -> Result<Vec<Organization>> {
@@ -150,15 +186,7 @@ impl Accounts {
             return Err(CoreError::invalid("principal", "must be a user or a service account"));
         }
         let name = validate::name("name", name, 1, 127)?;
-        let member = Member {
-            id: Uuid::now_v7(),
-            org_id,
-            principal,
-            name: name.clone(),
-            role,
-            suspended: false,
-            created_at: Timestamp::now(),
-        };
+        let member = Member::new(org_id, principal, &name, role, Timestamp::now());
         self.store.create_member(&member).await.map_err(duplicate(principal.as_str(), &name))?;
         Ok(member)
     }
@@ -169,15 +197,7 @@ impl Accounts {
     pub async fn create_service_account(&self, new: NewServiceAccount) -> Result<ServiceAccount> {
         let name = validate::name("name", &new.name, 1, 64)?;
         validate::length("description", &new.description, 0, 500)?;
-        let member = Member {
-            id: Uuid::now_v7(),
-            org_id: new.org_id,
-            principal: Principal::ServiceAccount,
-            name: name.clone(),
-            role: new.role,
-            suspended: false,
-            created_at: Timestamp::now(),
-        };
+        let member = Member::new(new.org_id, Principal::ServiceAccount, &name, new.role, Timestamp::now());
         let details =
             ServiceAccountDetails { description: new.description, creator: new.creator, valid_until: new.valid_until };
         let account = ServiceAccount { member, details };
@@ -219,38 +239,40 @@ impl Accounts {
         self.add_member_to(&group, &member).await
     }
 
-    /// Sets a member's organization role.
+    /// Sets a member's organization role. The organization's last user who is an admin and not
+    /// suspended cannot be demoted: `failed_precondition`.
     pub async fn set_member_role(&self, member_id: Uuid, role: OrgRole) -> Result<()> {
-        let changed = self.store.set_member_role(member_id, role).await;
-        self.tokens.clear();
-        if changed? {
-            Ok(())
-        } else {
-            Err(CoreError::FailedPrecondition(format!("no user or service account {member_id}")))
-        }
+        self.change_member(member_id, MemberChange::Role(role)).await.map(|_| ())
     }
 
     /// Suspends a member (its tokens stop authenticating, at once in this process and within the
-    /// token cache's time elsewhere), or lifts the suspension. The organization's last admin
-    /// who is not suspended cannot be suspended: `failed_precondition`.
+    /// token cache's time elsewhere), or lifts the suspension. The organization's last user who
+    /// is an admin and not suspended cannot be suspended: `failed_precondition`.
     pub async fn set_suspended(&self, member_id: Uuid, suspended: bool) -> Result<()> {
-        let member = self.member_of(member_id).await?;
-        if suspended && member.role == OrgRole::Admin && !member.suspended {
-            let others = self.store.list_members(member.org_id).await?;
-            let active_admins = others.iter().filter(|m| m.role == OrgRole::Admin && !m.suspended).count();
-            if active_admins <= 1 {
-                return Err(CoreError::FailedPrecondition(format!(
-                    "{} is the last organization admin who is not suspended: make another member admin first",
-                    member.name
-                )));
-            }
-        }
-        let changed = self.store.set_member_suspended(member_id, suspended).await;
+        self.change_member(member_id, MemberChange::Suspended(suspended)).await.map(|_| ())
+    }
+
+    /// Removes a member with its tokens, group memberships and the host tokens it owns. The
+    /// organization's last user who is an admin and not suspended cannot be removed.
+    pub async fn delete_member(&self, member_id: Uuid) -> Result<()> {
+        self.change_member(member_id, MemberChange::Delete).await.map(|_| ())
+    }
+
+    /// One change of who may do what, checked against the last-admin invariant in the store's
+    /// transaction; the token cache is emptied whatever the outcome. The member as it was.
+    async fn change_member(&self, member_id: Uuid, change: MemberChange) -> Result<Member> {
+        let changed = self.store.change_member(member_id, change).await;
         self.tokens.clear();
-        if changed? {
-            Ok(())
-        } else {
-            Err(CoreError::FailedPrecondition(format!("no user or service account {member_id}")))
+        match changed? {
+            MemberChanged::Done(member) => Ok(member),
+            MemberChanged::NotFound => {
+                Err(CoreError::FailedPrecondition(format!("no user or service account {member_id}")))
+            }
+            MemberChanged::LastAdmin(member) => Err(CoreError::FailedPrecondition(format!(
+                "{} is the last organization admin who is not suspended and cannot be {}: make another user an admin first",
+                member.name,
+                taken_away(change)
+            ))),
         }
     }
 
@@ -298,7 +320,8 @@ impl Accounts {
         Ok(held.into_iter().map(|a| a.group_id).collect())
     }
 
-    /// Issues a personal access token for a member, optionally expiring.
+    /// Issues an access token for a member, optionally expiring (the `admin` subcommands and the
+    /// first start: no creator).
     pub async fn issue_token(
         &self,
         member_id: Uuid,
@@ -306,25 +329,46 @@ impl Accounts {
         ttl_seconds: Option<i64>,
     ) -> Result<IssuedToken> {
         let member = self.member_of(member_id).await?;
-        let minted = secrets::mint("gpat");
         let now = Timestamp::now();
+        self.mint_token(&member, description, ttl_seconds.map(|s| now.plus_seconds(s)), None).await
+    }
+
+    /// Stores a new access token of `member` by its hash; the plaintext is in the answer only.
+    pub async fn mint_token(
+        &self,
+        member: &Member,
+        description: &str,
+        expires_at: Option<Timestamp>,
+        creator: Option<Subject>,
+    ) -> Result<IssuedToken> {
+        let minted = secrets::mint("gpat");
         let info = AccessTokenInfo {
             id: Uuid::now_v7(),
             org_id: member.org_id,
-            member_id,
+            member_id: member.id,
             description: description.to_owned(),
-            created_at: now,
-            expires_at: ttl_seconds.map(|s| now.plus_seconds(s)),
+            creator,
+            created_at: Timestamp::now(),
+            expires_at,
             revoked_at: None,
+            last_used_at: None,
         };
         self.store.insert_access_token(&info, &minted.hash).await?;
         Ok(IssuedToken { token: minted.plaintext, info })
     }
 
-    pub async fn revoke_token(&self, token_id: Uuid) -> Result<()> {
-        let revoked = self.store.revoke_access_token(token_id, Timestamp::now()).await;
+    /// Deletes an access token; it stops authenticating at once in this process.
+    pub async fn delete_token(&self, token_id: Uuid) -> Result<()> {
+        let deleted = self.store.delete_access_token(token_id).await;
         self.tokens.clear();
-        if revoked? { Ok(()) } else { Err(CoreError::FailedPrecondition(format!("no active token {token_id}"))) }
+        if deleted? { Ok(()) } else { Err(CoreError::FailedPrecondition(format!("no token {token_id}"))) }
+    }
+
+    /// Deletes an organization with everything of it; its tokens stop authenticating at once.
+    pub async fn delete_organization(&self, org_id: Uuid) -> Result<()> {
+        let deleted = self.store.delete_organization(org_id).await;
+        self.tokens.clear();
+        if deleted? { Ok(()) } else { Err(CoreError::not_found(Resource::Organization, org_id)) }
     }
 
     pub async fn tokens(&self, org_id: Uuid) -> Result<Vec<AccessTokenInfo>> {
@@ -386,6 +430,9 @@ impl Accounts {
                 }
                 cached_until = Some(cached_until.map_or(until, |e| e.min(until)));
             }
+        }
+        if token.last_used_at.is_none_or(|at| at.plus_seconds(LAST_USED_RESOLUTION_SECS) <= now) {
+            self.store.touch_access_token(token.id, now).await?;
         }
         let groups: Vec<Uuid> = groups.iter().map(|g| g.id).collect();
         let org_roles = self.store.organization_roles(member.org_id, &groups).await?;

@@ -57,6 +57,7 @@ pub enum Resource {
     /// A resource shared directly with a user or service account.
     Share,
     ServiceAccountToken,
+    PersonalAccessToken,
 }
 
 impl Resource {
@@ -76,6 +77,7 @@ impl Resource {
             Resource::RoleAssignment => "role assignment",
             Resource::Share => "share",
             Resource::ServiceAccountToken => "service account token",
+            Resource::PersonalAccessToken => "personal access token",
         }
     }
 }

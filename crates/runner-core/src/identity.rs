@@ -18,6 +18,7 @@ pub struct Organization {
     pub id: Uuid,
     pub name: String,
     pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 /// A role in an organization, held by a user or service account.
@@ -42,13 +43,29 @@ impl OrgRole {
             _ => None,
         }
     }
+
+    /// Its number in the API (`OrganizationRole`).
+    pub fn number(self) -> i32 {
+        match self {
+            OrgRole::Admin => 1,
+            OrgRole::Member => 2,
+        }
+    }
+
+    pub fn from_number(n: i32) -> Option<Self> {
+        [OrgRole::Admin, OrgRole::Member].into_iter().find(|r| r.number() == n)
+    }
 }
 
-/// A user or service account of an organization.
+/// A user or service account of an organization. A user belongs to exactly one organization
+/// (the API's `User.organization_id`); a person in two organizations is two users of one
+/// account (`account_id`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub id: Uuid,
     pub org_id: Uuid,
+    /// The account (the person) this member is of; a member made alone is its own account.
+    pub account_id: Uuid,
     /// `Principal::User` or `Principal::ServiceAccount`.
     pub principal: Principal,
     pub name: String,
@@ -59,8 +76,19 @@ pub struct Member {
 }
 
 impl Member {
+    /// A new member of `org_id`, its own account, not suspended.
+    pub fn new(org_id: Uuid, principal: Principal, name: &str, role: OrgRole, now: Timestamp) -> Self {
+        let id = Uuid::now_v7();
+        Member { id, org_id, account_id: id, principal, name: name.to_owned(), role, suspended: false, created_at: now }
+    }
+
     pub fn subject(&self) -> Subject {
         Subject { id: self.id, principal: self.principal }
+    }
+
+    /// An admin who is not suspended: of these an organization keeps at least one user.
+    pub fn is_active_admin(&self) -> bool {
+        self.role == OrgRole::Admin && !self.suspended
     }
 }
 
@@ -135,9 +163,14 @@ pub struct AccessTokenInfo {
     pub org_id: Uuid,
     pub member_id: Uuid,
     pub description: String,
+    /// Who created it (none for tokens of the `admin` subcommands and the first start).
+    pub creator: Option<Subject>,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
+    /// Tokens of earlier versions could be revoked in place; they do not authenticate.
     pub revoked_at: Option<Timestamp>,
+    /// When it last authenticated, to the minute ([`crate::accounts::LAST_USED_RESOLUTION_SECS`]).
+    pub last_used_at: Option<Timestamp>,
 }
 
 /// The authenticated caller of one request.

@@ -31,6 +31,8 @@
 //!    - [`groups`]: GroupService: groups, memberships, role assignments and direct shares, with
 //!      who may call what;
 //!    - [`service_accounts`]: service accounts and their tokens, as the API manages them;
+//!    - [`users`]: users as the API shows them, and their personal access tokens;
+//!    - [`organizations`]: the caller's organization, its members and their roles;
 //!    - [`policies`]: which groups have which role on a runner;
 //!    - [`environment_classes`]: environment classes, checked against the runner's schema;
 //!    - [`scm_integrations`]: the SCM providers a runner offers, and for which hosts;
@@ -50,6 +52,7 @@ pub mod id_tokens;
 pub mod identity;
 pub mod llm_integrations;
 pub mod model;
+pub mod organizations;
 pub mod page;
 pub mod policies;
 pub mod runner_side;
@@ -63,6 +66,7 @@ pub mod store;
 pub mod time;
 pub mod token_cache;
 pub mod turns;
+pub mod users;
 pub mod validate;
 
 pub use error::{CoreError, FieldViolation};

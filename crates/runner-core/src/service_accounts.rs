@@ -360,7 +360,7 @@ impl ServiceAccounts {
     /// DeleteServiceAccountToken: a token the caller may see stops working at once.
     pub async fn delete_token(&self, caller: &Caller, id: &str) -> Result<()> {
         let token = self.get_token(caller, id).await?;
-        self.accounts.revoke_token(token.info.id).await
+        self.accounts.delete_token(token.info.id).await
     }
 }
 

@@ -6,9 +6,9 @@
 //! |---|---|---|
 //! | [`RunnerRepo`] | `store/runners.rs` | runners, their list filters, counts by phase |
 //! | [`RunnerTokenRepo`] | `store/runner_tokens.rs` | exchange, logs and access tokens of runners |
-//! | [`IdentityRepo`] | `store/identity.rs` | organizations, members, groups |
+//! | [`IdentityRepo`] | `store/identity.rs` | organizations, members (with the last-admin check), groups |
 //! | [`GroupRepo`] | `store/groups.rs` | changing and deleting groups, their memberships |
-//! | [`AccessTokenRepo`] | `store/access_tokens.rs` | personal access tokens |
+//! | [`AccessTokenRepo`] | `store/access_tokens.rs` | access tokens of users and service accounts |
 //! | [`ServiceAccountRepo`] | `store/service_accounts.rs` | service accounts and their details |
 //! | [`PolicyRepo`] | `store/policies.rs` | runner policies (role assignments on runners, seen through RunnerService) |
 //! | [`RoleAssignmentRepo`] | `store/role_assignments.rs` | role assignments of groups on runners and organizations |
@@ -42,7 +42,7 @@ pub use configuration_schema::ConfigurationSchemaRepo;
 pub use environment_classes::EnvironmentClassRepo;
 pub use groups::GroupRepo;
 pub use host_tokens::HostTokenRepo;
-pub use identity::IdentityRepo;
+pub use identity::{IdentityRepo, MemberChange, MemberChanged};
 pub use llm_integrations::LlmIntegrationRepo;
 pub use policies::PolicyRepo;
 pub use role_assignments::RoleAssignmentRepo;

@@ -69,8 +69,8 @@ pub async fn run(identity: &Accounts, command: AdminCommand) -> anyhow::Result<(
             println!("token {} (id {})", issued.token, issued.info.id);
         }
         AdminCommand::RevokeToken { token_id } => {
-            identity.revoke_token(token_id).await?;
-            println!("revoked token {token_id}");
+            identity.delete_token(token_id).await?;
+            println!("deleted token {token_id}");
         }
         AdminCommand::List { what, org } => list(identity, what, org).await?,
     }

@@ -371,7 +371,7 @@ pub enum AdminCommand {
         #[arg(long, value_parser = token_days)]
         expires_in_days: Option<u32>,
     },
-    /// Revoke a personal access token by its id.
+    /// Revoke (delete) a personal access token by its id, as DeletePersonalAccessToken does.
     RevokeToken {
         #[arg(long)]
         token_id: uuid::Uuid,

@@ -14,9 +14,11 @@ use axum::routing::get;
 use connectrpc_axum::MakeServiceBuilder;
 use gitpod_api::gitpod::v1::group_service_connect::GroupServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::identity_service_connect::IdentityServiceTonicCompatibleBuilder;
+use gitpod_api::gitpod::v1::organization_service_connect::OrganizationServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::runner_configuration_service_connect::RunnerConfigurationServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::runner_service_connect::RunnerServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::service_account_service_connect::ServiceAccountServiceTonicCompatibleBuilder;
+use gitpod_api::gitpod::v1::user_service_connect::UserServiceTonicCompatibleBuilder;
 use gitpod_api::runnerside::v1::runner_interaction_service_connect::RunnerInteractionServiceTonicCompatibleBuilder;
 use http::{HeaderName, HeaderValue, Method};
 use tonic_web::GrpcWebLayer;
@@ -25,7 +27,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::call::{Rpc, rpc_taking};
 use crate::handlers::{
-    configuration, groups, host_tokens, identity, llm, runner_side, runners, scm, scm_questions, service_accounts,
+    configuration, groups, host_tokens, identity, llm, organizations, runner_side, runners, scm, scm_questions,
+    service_accounts, users,
 };
 use crate::layers::{EmptyLists, Limits, fill_empty_lists, rpc_guard};
 use crate::state::AppState;
@@ -35,12 +38,14 @@ use crate::state::AppState;
 /// ([`gitpod_api::RUNNER_SIDE_SERVICE_NAMES`]). The other services of the API are in the
 /// descriptor set but not served: a call to one gets `unimplemented` ([`is_served`]), never a
 /// stub's answer. A unit test checks the list against what [`services`] registers.
-pub const SERVED_SERVICES: [&str; 6] = [
+pub const SERVED_SERVICES: [&str; 8] = [
     "gitpod.v1.RunnerService",
     "gitpod.v1.RunnerConfigurationService",
     "gitpod.v1.IdentityService",
     "gitpod.v1.GroupService",
     "gitpod.v1.ServiceAccountService",
+    "gitpod.v1.UserService",
+    "gitpod.v1.OrganizationService",
     "runnerside.v1.RunnerInteractionService",
 ];
 
@@ -85,6 +90,8 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let (identity_router, identity_grpc) = services.identity.with_state(state.clone()).build();
     let (group_router, group_grpc) = services.groups.with_state(state.clone()).build();
     let (sa_router, sa_grpc) = services.service_accounts.with_state(state.clone()).build();
+    let (user_router, user_grpc) = services.users.with_state(state.clone()).build();
+    let (org_router, org_grpc) = services.organizations.with_state(state.clone()).build();
     let (interaction_router, interaction_grpc) = services.interaction.with_state(state.clone()).build();
     let issuer = Router::new()
         .route(identity::DISCOVERY_PATH, get(identity::openid_configuration))
@@ -109,6 +116,8 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let identity_grpc = grpc_limits!(identity_grpc);
     let group_grpc = grpc_limits!(group_grpc);
     let sa_grpc = grpc_limits!(sa_grpc);
+    let user_grpc = grpc_limits!(user_grpc);
+    let org_grpc = grpc_limits!(org_grpc);
     let interaction_grpc = grpc_limits!(interaction_grpc);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
@@ -123,6 +132,8 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let identity_router = identity_router.layer(lists.clone());
     let group_router = group_router.layer(lists.clone());
     let sa_router = sa_router.layer(lists.clone());
+    let user_router = user_router.layer(lists.clone());
+    let org_router = org_router.layer(lists.clone());
     let interaction_router = interaction_router.layer(lists.clone());
 
     let gets = mounted.gets.with_state(state_for_gets).layer(lists.clone());
@@ -135,12 +146,16 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .add_router(identity_router)
         .add_router(group_router)
         .add_router(sa_router)
+        .add_router(user_router)
+        .add_router(org_router)
         .add_router(interaction_router)
         .add_grpc_service(web.layer(runner_grpc))
         .add_grpc_service(web.layer(config_grpc))
         .add_grpc_service(web.layer(identity_grpc))
         .add_grpc_service(web.layer(group_grpc))
         .add_grpc_service(web.layer(sa_grpc))
+        .add_grpc_service(web.layer(user_grpc))
+        .add_grpc_service(web.layer(org_grpc))
         .add_grpc_service(web.layer(interaction_grpc))
         .add_grpc_service(web.layer(health))
         .add_grpc_service(web.layer(reflection_v1))
@@ -201,6 +216,8 @@ struct Services {
     groups: GroupServiceTonicCompatibleBuilder<AppState>,
     /// ServiceAccountService: service accounts and their tokens.
     service_accounts: ServiceAccountServiceTonicCompatibleBuilder<AppState>,
+    users: UserServiceTonicCompatibleBuilder<AppState>,
+    organizations: OrganizationServiceTonicCompatibleBuilder<AppState>,
     /// The runner side (our own service, package runnerside.v1): what a runner process calls
     /// about itself.
     interaction: RunnerInteractionServiceTonicCompatibleBuilder<AppState>,
@@ -281,6 +298,25 @@ fn services(m: &mut Mounted) -> Services {
         .get_service_account_token(m.add(service_accounts::get_service_account_token))
         .delete_service_account_token(m.add(service_accounts::delete_service_account_token));
 
+    let users = UserServiceTonicCompatibleBuilder::new()
+        .get_authenticated_user(m.add(users::get_authenticated_user))
+        .get_user(m.add(users::get_user))
+        .set_suspended(m.add(users::set_suspended))
+        .delete_user(m.add(users::delete_user))
+        .create_personal_access_token(m.add(users::create_personal_access_token))
+        .get_personal_access_token(m.add(users::get_personal_access_token))
+        .list_personal_access_tokens(m.add(users::list_personal_access_tokens))
+        .delete_personal_access_token(m.add(users::delete_personal_access_token));
+
+    let organizations = OrganizationServiceTonicCompatibleBuilder::new()
+        .create_organization(m.add(organizations::create_organization))
+        .get_organization(m.add(organizations::get_organization))
+        .update_organization(m.add(organizations::update_organization))
+        .delete_organization(m.add(organizations::delete_organization))
+        .list_members(m.add(organizations::list_members))
+        .set_role(m.add(organizations::set_role))
+        .leave_organization(m.add(organizations::leave_organization));
+
     let interaction = RunnerInteractionServiceTonicCompatibleBuilder::new()
         .refresh_runner_access_token(m.add(runner_side::refresh_runner_access_token))
         .signup(m.add(runner_side::signup))
@@ -293,7 +329,7 @@ fn services(m: &mut Mounted) -> Services {
         .check_oauth_state(m.add(runner_side::check_oauth_state))
         .store_oauth_host_token(m.add(runner_side::store_oauth_host_token));
 
-    Services { runner, configuration, identity, groups, service_accounts, interaction }
+    Services { runner, configuration, identity, groups, service_accounts, users, organizations, interaction }
 }
 
 /// The paths of every RPC the server mounts (`/gitpod.v1.RunnerService/ListRunners`), sorted:

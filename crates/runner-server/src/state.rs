@@ -10,6 +10,7 @@ use runner_core::environment_classes::EnvironmentClasses;
 use runner_core::groups::Groups;
 use runner_core::host_tokens::HostTokens;
 use runner_core::llm_integrations::LlmIntegrations;
+use runner_core::organizations::Organizations;
 use runner_core::page::PageTokens;
 use runner_core::policies::Policies;
 use runner_core::runner_side::{self, RunnerSide};
@@ -21,6 +22,7 @@ use runner_core::scm_integrations::ScmIntegrations;
 use runner_core::secrets;
 use runner_core::service_accounts::ServiceAccounts;
 use runner_core::store::Store;
+use runner_core::users::Users;
 
 /// Shared, cheap to clone; no mutable state lives here, so any replica can answer any call.
 #[derive(Clone)]
@@ -29,6 +31,10 @@ pub struct AppState {
     pub identity: Accounts,
     pub groups: Groups,
     pub service_accounts: ServiceAccounts,
+    /// UserService: the same [`Accounts`] as `identity` (one token cache).
+    pub users: Users,
+    /// OrganizationService: the same [`Accounts`] as `identity`.
+    pub organizations: Organizations,
     pub runners: Runners,
     pub policies: Policies,
     pub classes: EnvironmentClasses,
@@ -94,6 +100,8 @@ impl AppState {
         let identity = Accounts::with_token_cache(store.clone(), DEFAULT_TOKEN_CACHE_TTL);
         let groups = Groups::new(store.clone(), identity.clone(), runners.clone(), page_tokens.clone());
         let service_accounts = ServiceAccounts::new(store.clone(), identity.clone(), page_tokens.clone());
+        let users = Users::new(store.clone(), identity.clone(), page_tokens.clone());
+        let organizations = Organizations::new(store.clone(), identity.clone(), page_tokens.clone());
         let policies = Policies::new(store.clone(), runners.clone(), page_tokens.clone());
         let classes =
             EnvironmentClasses::new(store.clone(), runners.clone(), page_tokens.clone(), public_base_url.to_owned());
@@ -118,6 +126,8 @@ impl AppState {
             identity,
             groups,
             service_accounts,
+            users,
+            organizations,
             store,
             runners,
             policies,
@@ -147,6 +157,8 @@ impl AppState {
         // One cache: the group use cases empty the one tokens are authenticated with.
         self.groups = self.groups.with_accounts(self.identity.clone());
         self.service_accounts = self.service_accounts.with_accounts(self.identity.clone());
+        self.users = self.users.with_accounts(self.identity.clone());
+        self.organizations = self.organizations.with_accounts(self.identity.clone());
         self
     }
 

@@ -35,6 +35,18 @@ pub(crate) fn uuid(what: &str, s: &str) -> Result<Uuid, StoreError> {
     Uuid::try_parse(s).map_err(|e| corrupt(what, e))
 }
 
+/// A subject stored as two nullable columns (id, principal): both or neither.
+pub(crate) fn subject(
+    what: &str,
+    id: Option<String>,
+    principal: Option<String>,
+) -> Result<Option<Subject>, StoreError> {
+    Ok(match (id, principal) {
+        (Some(id), Some(p)) => Some(Subject { id: uuid(what, &id)?, principal: enum_value::<Principal>(what, &p)? }),
+        _ => None,
+    })
+}
+
 pub(crate) fn enum_value<E: ApiEnum>(what: &str, s: &str) -> Result<E, StoreError> {
     E::parse(s).ok_or_else(|| corrupt(what, s))
 }
@@ -46,16 +58,6 @@ pub(crate) fn membership((id, group_id, member_id): (String, String, String)) ->
         group_id: uuid("membership group", &group_id)?,
         member_id: uuid("membership member", &member_id)?,
     })
-}
-
-/// A subject stored as an id and a principal column; `None` unless both are set.
-fn subject(what: &str, id: Option<String>, principal: Option<String>) -> Result<Option<Subject>, StoreError> {
-    match (id, principal) {
-        (Some(id), Some(p)) => {
-            Ok(Some(Subject { id: uuid(what, &id)?, principal: enum_value::<Principal>(what, &p)? }))
-        }
-        _ => Ok(None),
-    }
 }
 
 impl RunnerRow {
@@ -127,6 +129,7 @@ pub(crate) struct OrganizationRow {
     pub id: String,
     pub name: String,
     pub created_at: i64,
+    pub updated_at: i64,
 }
 
 impl OrganizationRow {
@@ -135,6 +138,7 @@ impl OrganizationRow {
             id: uuid("organization id", &self.id)?,
             name: self.name,
             created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
         })
     }
 }
@@ -143,6 +147,7 @@ impl OrganizationRow {
 pub(crate) struct MemberRow {
     pub id: String,
     pub org_id: String,
+    pub account_id: String,
     pub principal: String,
     pub name: String,
     pub role: String,
@@ -155,6 +160,7 @@ impl MemberRow {
         Ok(Member {
             id: uuid("member id", &self.id)?,
             org_id: uuid("member organization", &self.org_id)?,
+            account_id: uuid("member account", &self.account_id)?,
             principal: enum_value::<Principal>("member principal", &self.principal)?,
             name: self.name,
             role: OrgRole::parse(&self.role).ok_or_else(|| corrupt("member role", &self.role))?,
@@ -246,9 +252,12 @@ pub(crate) struct AccessTokenRow {
     pub org_id: String,
     pub member_id: String,
     pub description: String,
+    pub creator_id: Option<String>,
+    pub creator_principal: Option<String>,
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
 }
 
 impl AccessTokenRow {
@@ -258,9 +267,11 @@ impl AccessTokenRow {
             org_id: uuid("token organization", &self.org_id)?,
             member_id: uuid("token member", &self.member_id)?,
             description: self.description,
+            creator: subject("token creator", self.creator_id, self.creator_principal)?,
             created_at: Timestamp(self.created_at),
             expires_at: self.expires_at.map(Timestamp),
             revoked_at: self.revoked_at.map(Timestamp),
+            last_used_at: self.last_used_at.map(Timestamp),
         })
     }
 }

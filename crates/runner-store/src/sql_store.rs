@@ -153,7 +153,7 @@ macro_rules! sql_store {
                 ServiceAccount,
             };
             use runner_core::model::{
-                ApiEnum, EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, LlmIntegration,
+                ApiEnum, EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, LlmIntegration, Principal,
                 ResourceKind, ResourceRole, Runner, RunnerFilter, RunnerPhase, RunnerPolicy, RunnerRole, ScmIntegration,
             };
             use runner_core::schema::RunnerConfigurationSchema;
@@ -161,6 +161,7 @@ macro_rules! sql_store {
                 AccessTokenRepo, ConfigurationSchemaRepo, EnvironmentClassRepo, GroupRepo, HostTokenRepo, IdentityRepo,
                 LlmIntegrationRepo, NewRunnerToken, PolicyRepo, RoleAssignmentRepo, RunnerTokenInfo, RunnerTokenKind,
                 RunnerTokenRepo, ScmIntegrationRepo, ServerRepo, ServiceAccountRepo, StoreError, WriteOutcome, WriteTurn,
+                MemberChange, MemberChanged,
             };
             use runner_core::time::Timestamp;
             use sqlx::{$db, QueryBuilder};
@@ -175,13 +176,14 @@ macro_rules! sql_store {
             };
             use crate::sql_store::{SELECT_RUNNER, SELECT_RUNNERS_WHERE, SqlText, push_in, push_list_runners, push_visibility};
 
-            const MEMBER_COLUMNS: &str = "id, org_id, principal, name, role, suspended, created_at";
+            const MEMBER_COLUMNS: &str = "id, org_id, account_id, principal, name, role, suspended, created_at";
             const GROUP_COLUMNS: &str = "id, org_id, name, description, system, direct_share, created_at, updated_at";
             const MEMBERSHIP_COLUMNS: &str = "id, group_id, member_id";
             const ASSIGNMENT_COLUMNS: &str = "id, org_id, group_id, resource_type, resource_id, role, created_at";
-            const TOKEN_COLUMNS: &str = "id, org_id, member_id, description, created_at, expires_at, revoked_at";
+            const TOKEN_COLUMNS: &str =
+                "id, org_id, member_id, description, creator_id, creator_principal, created_at, expires_at, revoked_at, last_used_at";
             /// A member that is a service account, with its details when it has them.
-            const SELECT_SERVICE_ACCOUNTS: &str = "SELECT m.id, m.org_id, m.principal, m.name, m.role, m.suspended, m.created_at, s.description, s.creator_id, s.creator_principal, s.valid_until FROM members m LEFT JOIN service_accounts s ON s.member_id = m.id WHERE m.principal = ?";
+            const SELECT_SERVICE_ACCOUNTS: &str = "SELECT m.id, m.org_id, m.account_id, m.principal, m.name, m.role, m.suspended, m.created_at, s.description, s.creator_id, s.creator_principal, s.valid_until FROM members m LEFT JOIN service_accounts s ON s.member_id = m.id WHERE m.principal = ?";
             const CLASS_COLUMNS: &str =
                 "id, runner_id, display_name, description, configuration, enabled, created_at, updated_at, revision";
             const SCM_COLUMNS: &str = "id, runner_id, scm_id, host, oauth_client_id, oauth_encrypted_client_secret, oauth_issuer_url, pat, virtual_directory, created_at, updated_at, revision";
@@ -473,32 +475,79 @@ macro_rules! sql_store {
                     org: &Organization,
                     members_group: &Group,
                     local_configuration: &Runner,
+                    first_member: Option<&Member>,
                 ) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("create_organization");
                     retried(move || async move {
                         let mut tx = self.pool.begin().await.map_err(map)?;
-                        sqlx::query(&sql("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)"))
+                        sqlx::query(&sql("INSERT INTO organizations (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)"))
                             .bind(org.id.to_string()) // 1
                             .bind(&org.name) // 2
                             .bind(org.created_at.0) // 3
+                            .bind(org.updated_at.0) // 4
                             .execute(&mut *tx)
                             .await
                             .map_err(map)?;
                         insert_group(&mut *tx, members_group).await?;
                         insert_runner_row(&mut tx, local_configuration).await?;
+                        if let Some(m) = first_member {
+                            insert_member(&mut *tx, m).await?;
+                        }
                         tx.commit().await.map_err(map)
                     })
                     .await
                 }
 
-                async fn list_organizations(&self) -> Result<Vec<Organization>, StoreError> {
-                    let _timer = crate::metrics::QueryTimer::new("list_organizations");
-                    let rows: Vec<OrganizationRow> =
-                        sqlx::query_as(&sql("SELECT id, name, created_at FROM organizations ORDER BY created_at, id"))
-                            .fetch_all(&self.pool)
+                async fn get_organization(&self, id: Uuid) -> Result<Option<Organization>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("get_organization");
+                    let row: Option<OrganizationRow> =
+                        sqlx::query_as(&sql("SELECT id, name, created_at, updated_at FROM organizations WHERE id = ?"))
+                            .bind(id.to_string()) // 1
+                            .fetch_optional(&self.pool)
                             .await
                             .map_err(map)?;
+                    row.map(OrganizationRow::into_domain).transpose()
+                }
+
+                async fn list_organizations(&self) -> Result<Vec<Organization>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_organizations");
+                    let rows: Vec<OrganizationRow> = sqlx::query_as(&sql(
+                        "SELECT id, name, created_at, updated_at FROM organizations ORDER BY created_at, id",
+                    ))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map)?;
                     rows.into_iter().map(OrganizationRow::into_domain).collect()
+                }
+
+                async fn update_organization(&self, org: &Organization) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("update_organization");
+                    let r = sqlx::query(&sql("UPDATE organizations SET name = ?, updated_at = ? WHERE id = ?"))
+                        .bind(&org.name) // 1
+                        .bind(org.updated_at.0) // 2
+                        .bind(org.id.to_string()) // 3
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn delete_organization(&self, id: Uuid) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("delete_organization");
+                    retried(move || async move {
+                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        // Runners do not go with their organization by themselves; what they hold
+                        // goes with them. Everything else goes with the organization.
+                        sqlx::query(&sql("DELETE FROM runners WHERE org_id = ?"))
+                            .bind(id.to_string()) // 1
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(map)?;
+                        let deleted = one_row_by_id(&mut *tx, "DELETE FROM organizations WHERE id = ?", id).await?;
+                        tx.commit().await.map_err(map)?;
+                        Ok(deleted)
+                    })
+                    .await
                 }
 
                 async fn create_member(&self, m: &Member) -> Result<(), StoreError> {
@@ -527,26 +576,83 @@ macro_rules! sql_store {
                     rows.into_iter().map(MemberRow::into_domain).collect()
                 }
 
-                async fn set_member_role(&self, member_id: Uuid, role: OrgRole) -> Result<bool, StoreError> {
-                    let _timer = crate::metrics::QueryTimer::new("set_member_role");
-                    let r = sqlx::query(&sql("UPDATE members SET role = ? WHERE id = ?"))
-                        .bind(role.as_str()) // 1
-                        .bind(member_id.to_string()) // 2
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    Ok(r.rows_affected() == 1)
-                }
-
-                async fn set_member_suspended(&self, member_id: Uuid, suspended: bool) -> Result<bool, StoreError> {
-                    let _timer = crate::metrics::QueryTimer::new("set_member_suspended");
-                    let r = sqlx::query(&sql("UPDATE members SET suspended = ? WHERE id = ?"))
-                        .bind(i64::from(suspended)) // 1
-                        .bind(member_id.to_string()) // 2
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    Ok(r.rows_affected() == 1)
+                async fn change_member(&self, member_id: Uuid, change: MemberChange) -> Result<MemberChanged, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("change_member");
+                    retried(move || async move {
+                        let id = member_id.to_string();
+                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        // A write first: it serializes the changes of one organization's members
+                        // (PostgreSQL: the organization row's lock, held to the commit; SQLite:
+                        // the database's write lock, taken at once), so the check below and the
+                        // write after it see every change committed before.
+                        sqlx::query(&sql("UPDATE organizations SET name = name WHERE id = (SELECT org_id FROM members WHERE id = ?)"))
+                            .bind(&id) // 1
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(map)?;
+                        let row: Option<MemberRow> =
+                            sqlx::query_as(&sql(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = ?")))
+                                .bind(&id) // 1
+                                .fetch_optional(&mut *tx)
+                                .await
+                                .map_err(map)?;
+                        let Some(member) = row.map(MemberRow::into_domain).transpose()? else {
+                            return Ok(MemberChanged::NotFound);
+                        };
+                        let takes_an_admin_away = member.principal == Principal::User
+                            && member.is_active_admin()
+                            && match change {
+                                MemberChange::Role(role) => role != OrgRole::Admin,
+                                MemberChange::Suspended(suspended) => suspended,
+                                MemberChange::Delete => true,
+                            };
+                        if takes_an_admin_away {
+                            let others: i64 = sqlx::query_scalar(&sql("SELECT COUNT(*) FROM members \
+                                 WHERE org_id = ? AND id <> ? AND principal = ? AND role = ? AND suspended = 0"))
+                            .bind(member.org_id.to_string()) // 1
+                            .bind(&id) // 2
+                            .bind(Principal::User.as_str()) // 3
+                            .bind(OrgRole::Admin.as_str()) // 4
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(map)?;
+                            if others == 0 {
+                                return Ok(MemberChanged::LastAdmin(member));
+                            }
+                        }
+                        match change {
+                            MemberChange::Role(role) => {
+                                sqlx::query(&sql("UPDATE members SET role = ? WHERE id = ?"))
+                                    .bind(role.as_str()) // 1
+                                    .bind(&id) // 2
+                                    .execute(&mut *tx)
+                                    .await
+                                    .map_err(map)?;
+                            }
+                            MemberChange::Suspended(suspended) => {
+                                sqlx::query(&sql("UPDATE members SET suspended = ? WHERE id = ?"))
+                                    .bind(i64::from(suspended)) // 1
+                                    .bind(&id) // 2
+                                    .execute(&mut *tx)
+                                    .await
+                                    .map_err(map)?;
+                            }
+                            MemberChange::Delete => {
+                                // Its host tokens are kept by subject, not by a reference; its
+                                // tokens and group memberships go with the row.
+                                for statement in ["DELETE FROM host_authentication_tokens WHERE subject_id = ?", "DELETE FROM members WHERE id = ?"] {
+                                    sqlx::query(&sql(statement))
+                                        .bind(&id) // 1
+                                        .execute(&mut *tx)
+                                        .await
+                                        .map_err(map)?;
+                                }
+                            }
+                        }
+                        tx.commit().await.map_err(map)?;
+                        Ok(MemberChanged::Done(member))
+                    })
+                    .await
                 }
 
                 async fn create_group(&self, group: &Group) -> Result<(), StoreError> {
@@ -599,6 +705,20 @@ macro_rules! sql_store {
                     .map_err(map)?;
                     rows.into_iter()
                         .map(|(id, n)| Ok((crate::rows::uuid("group member group", &id)?, u64::try_from(n).unwrap_or(0))))
+                        .collect()
+                }
+
+                async fn list_group_memberships(&self, org_id: Uuid) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_group_memberships");
+                    let rows: Vec<(String, String)> = sqlx::query_as(&sql(
+                        "SELECT gm.group_id, gm.member_id FROM group_members gm JOIN groups g ON g.id = gm.group_id WHERE g.org_id = ? ORDER BY gm.group_id, gm.member_id",
+                    ))
+                    .bind(org_id.to_string()) // 1
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map)?;
+                    rows.into_iter()
+                        .map(|(g, m)| Ok((crate::rows::uuid("membership group", &g)?, crate::rows::uuid("membership member", &m)?)))
                         .collect()
                 }
             }
@@ -678,30 +798,33 @@ macro_rules! sql_store {
             impl AccessTokenRepo for $store {
                 async fn insert_access_token(&self, t: &AccessTokenInfo, hash: &[u8]) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_access_token");
-                    sqlx::query(&sql("INSERT INTO access_tokens (id, hash, org_id, member_id, description, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",))
+                    sqlx::query(&sql("INSERT INTO access_tokens (id, hash, org_id, member_id, description, creator_id, creator_principal, created_at, expires_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",))
                     .bind(t.id.to_string()) // 1
                     .bind(hash) // 2
                     .bind(t.org_id.to_string()) // 3
                     .bind(t.member_id.to_string()) // 4
                     .bind(&t.description) // 5
-                    .bind(t.created_at.0) // 6
-                    .bind(t.expires_at.map(|e| e.0)) // 7
-                    .bind(t.revoked_at.map(|e| e.0)) // 8
+                    .bind(t.creator.as_ref().map(|c| c.id.to_string())) // 6
+                    .bind(t.creator.as_ref().map(|c| c.principal.as_str())) // 7
+                    .bind(t.created_at.0) // 8
+                    .bind(t.expires_at.map(|e| e.0)) // 9
+                    .bind(t.revoked_at.map(|e| e.0)) // 10
+                    .bind(t.last_used_at.map(|e| e.0)) // 11
                     .execute(&self.pool)
                     .await
                     .map_err(map)?;
                     Ok(())
                 }
 
-                async fn revoke_access_token(&self, id: Uuid, at: Timestamp) -> Result<bool, StoreError> {
-                    let _timer = crate::metrics::QueryTimer::new("revoke_access_token");
-                    let r = sqlx::query(&sql("UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"))
-                        .bind(at.0) // 1
-                        .bind(id.to_string()) // 2
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    Ok(r.rows_affected() == 1)
+                async fn get_access_token(&self, id: Uuid) -> Result<Option<AccessTokenInfo>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("get_access_token");
+                    let row: Option<AccessTokenRow> =
+                        sqlx::query_as(&sql(&format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE id = ?")))
+                            .bind(id.to_string()) // 1
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(map)?;
+                    row.map(AccessTokenRow::into_domain).transpose()
                 }
 
                 async fn list_access_tokens(&self, org_id: Uuid) -> Result<Vec<AccessTokenInfo>, StoreError> {
@@ -714,6 +837,44 @@ macro_rules! sql_store {
                     .await
                     .map_err(map)?;
                     rows.into_iter().map(AccessTokenRow::into_domain).collect()
+                }
+
+                async fn list_member_access_tokens(
+                    &self,
+                    member_ids: &[Uuid],
+                    after: Option<Uuid>,
+                    limit: u32,
+                ) -> Result<Vec<AccessTokenInfo>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_member_access_tokens");
+                    if member_ids.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let mut q = QueryBuilder::<$db>::new(format!(
+                        "SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE revoked_at IS NULL"
+                    ));
+                    push_in(&mut q, "member_id", member_ids.iter().map(|m| m.to_string()));
+                    if let Some(after) = after {
+                        q.push(" AND id > ").push_bind(after.to_string());
+                    }
+                    q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+                    let rows: Vec<AccessTokenRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
+                    rows.into_iter().map(AccessTokenRow::into_domain).collect()
+                }
+
+                async fn delete_access_token(&self, id: Uuid) -> Result<bool, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("delete_access_token");
+                    one_row_by_id(&self.pool, "DELETE FROM access_tokens WHERE id = ?", id).await
+                }
+
+                async fn touch_access_token(&self, id: Uuid, at: Timestamp) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("touch_access_token");
+                    sqlx::query(&sql("UPDATE access_tokens SET last_used_at = ? WHERE id = ?"))
+                        .bind(at.0) // 1
+                        .bind(id.to_string()) // 2
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(())
                 }
 
                 async fn resolve_access_token(
@@ -1005,12 +1166,7 @@ macro_rules! sql_store {
 
                 async fn delete_role_assignment(&self, id: Uuid) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("delete_role_assignment");
-                    let r = sqlx::query(&sql("DELETE FROM role_assignments WHERE id = ?"))
-                        .bind(id.to_string()) // 1
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    Ok(r.rows_affected() == 1)
+                    one_row_by_id(&self.pool, "DELETE FROM role_assignments WHERE id = ?", id).await
                 }
 
                 async fn organization_roles(&self, org_id: Uuid, groups: &[Uuid]) -> Result<Vec<ResourceRole>, StoreError> {
@@ -1347,12 +1503,7 @@ macro_rules! sql_store {
 
                 async fn delete_host_token(&self, id: Uuid) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("delete_host_token");
-                    let r = sqlx::query(&sql("DELETE FROM host_authentication_tokens WHERE id = ?"))
-                        .bind(id.to_string()) // 1
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    Ok(r.rows_affected() == 1)
+                    one_row_by_id(&self.pool, "DELETE FROM host_authentication_tokens WHERE id = ?", id).await
                 }
             }
 
@@ -1422,12 +1573,7 @@ macro_rules! sql_store {
 
                 async fn delete_llm_integration(&self, id: Uuid) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("delete_llm_integration");
-                    let r = sqlx::query(&sql("DELETE FROM llm_integrations WHERE id = ?"))
-                        .bind(id.to_string()) // 1
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    Ok(r.rows_affected() == 1)
+                    one_row_by_id(&self.pool, "DELETE FROM llm_integrations WHERE id = ?", id).await
                 }
             }
 
@@ -1471,21 +1617,6 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn insert_member<'e, E: sqlx::Executor<'e, Database = $db>>(exec: E, m: &Member) -> Result<(), StoreError> {
-                sqlx::query(&sql("INSERT INTO members (id, org_id, principal, name, role, suspended, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"))
-                    .bind(m.id.to_string()) // 1
-                    .bind(m.org_id.to_string()) // 2
-                    .bind(m.principal.as_str()) // 3
-                    .bind(&m.name) // 4
-                    .bind(m.role.as_str()) // 5
-                    .bind(i64::from(m.suspended)) // 6
-                    .bind(m.created_at.0) // 7
-                    .execute(exec)
-                    .await
-                    .map_err(map)?;
-                Ok(())
-            }
-
             async fn insert_group<'e, E: sqlx::Executor<'e, Database = $db>>(exec: E, g: &Group) -> Result<(), StoreError> {
                 sqlx::query(&sql("INSERT INTO groups (id, org_id, name, description, system, direct_share, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"))
                     .bind(g.id.to_string()) // 1
@@ -1496,6 +1627,32 @@ macro_rules! sql_store {
                     .bind(i64::from(g.direct_share)) // 6
                     .bind(g.created_at.0) // 7
                     .bind(g.updated_at.0) // 8
+                    .execute(exec)
+                    .await
+                    .map_err(map)?;
+                Ok(())
+            }
+
+            /// Runs `statement` with one bound id (`?`); whether it touched exactly one row.
+            async fn one_row_by_id<'e, E: sqlx::Executor<'e, Database = $db>>(
+                exec: E,
+                statement: &str,
+                id: Uuid,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(&sql(statement)).bind(id.to_string()).execute(exec).await.map_err(map)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn insert_member<'e, E: sqlx::Executor<'e, Database = $db>>(exec: E, m: &Member) -> Result<(), StoreError> {
+                sqlx::query(&sql("INSERT INTO members (id, org_id, account_id, principal, name, role, suspended, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"))
+                    .bind(m.id.to_string()) // 1
+                    .bind(m.org_id.to_string()) // 2
+                    .bind(m.account_id.to_string()) // 3
+                    .bind(m.principal.as_str()) // 4
+                    .bind(&m.name) // 5
+                    .bind(m.role.as_str()) // 6
+                    .bind(i64::from(m.suspended)) // 7
+                    .bind(m.created_at.0) // 8
                     .execute(exec)
                     .await
                     .map_err(map)?;

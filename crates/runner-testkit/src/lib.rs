@@ -38,6 +38,16 @@ pub fn sas(method: &str) -> String {
     format!("/gitpod.v1.ServiceAccountService/{method}")
 }
 
+/// The path of a `gitpod.v1.UserService` method.
+pub fn us(method: &str) -> String {
+    format!("/gitpod.v1.UserService/{method}")
+}
+
+/// The path of a `gitpod.v1.OrganizationService` method.
+pub fn os(method: &str) -> String {
+    format!("/gitpod.v1.OrganizationService/{method}")
+}
+
 /// The path of a `gitpod.v1.RunnerConfigurationService` method.
 pub fn rcs(method: &str) -> String {
     format!("/gitpod.v1.RunnerConfigurationService/{method}")

@@ -14,6 +14,8 @@
 //! - [`identity_service`]: IdentityService (who the caller is, ID tokens, the token exchange);
 //! - [`group_service`]: GroupService (the organization's groups);
 //! - [`service_account_service`]: ServiceAccountService (service accounts and their tokens);
+//! - [`user_service`]: UserService (users, personal access tokens);
+//! - [`organization_service`]: OrganizationService (the organization, its members);
 //! - [`runner_side`]: our runner-side service (`proto/runnerside/v1/interaction.proto`).
 //!
 //! Names: a request becomes an input in a function named after its RPC
@@ -26,16 +28,20 @@
 pub mod configuration_service;
 pub mod group_service;
 pub mod identity_service;
+pub mod organization_service;
 pub mod runner_service;
 pub mod runner_side;
 pub mod service_account_service;
+pub mod user_service;
 
 pub use configuration_service::*;
 pub use group_service::*;
 pub use identity_service::*;
+pub use organization_service::*;
 pub use runner_service::*;
 pub use runner_side::*;
 pub use service_account_service::*;
+pub use user_service::*;
 
 use gitpod_api::gitpod::v1 as pb;
 use gitpod_api::wkt::Timestamp as PbTimestamp;

@@ -14,11 +14,13 @@ pub mod groups;
 pub mod host_tokens;
 pub mod identity;
 pub mod llm;
+pub mod organizations;
 pub mod runner_side;
 pub mod runners;
 pub mod scm;
 pub mod scm_questions;
 pub mod service_accounts;
+pub mod users;
 
 use std::future::Future;
 

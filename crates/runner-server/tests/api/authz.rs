@@ -524,7 +524,7 @@ async fn tokens_expire_and_are_revoked() {
     let (member, _) = server.member("temp", OrgRole::Admin).await;
     let expired = id.issue_token(member, "expired", Some(-1)).await.unwrap();
     let revoked = id.issue_token(member, "revoked", None).await.unwrap();
-    id.revoke_token(revoked.info.id).await.unwrap();
+    id.delete_token(revoked.info.id).await.unwrap();
     for token in [expired.token.as_str(), revoked.token.as_str(), "gpat_forged", ""] {
         for protocol in [Protocol::ConnectJson, Protocol::Grpc, Protocol::GrpcWeb] {
             let c = server.client_as(protocol, Some(token)).await;
@@ -588,10 +588,10 @@ async fn a_cached_token_is_refused_once_revoked() {
         crate::runners::list(c, 0, "", None).await.unwrap();
     }
 
-    server.identity.revoke_token(here.info.id).await.unwrap();
+    server.identity.delete_token(here.info.id).await.unwrap();
     assert_eq!(crate::runners::list(&c_here, 0, "", None).await.unwrap_err().code, "unauthenticated");
 
-    runner_core::accounts::Accounts::new(server.store.clone()).revoke_token(elsewhere.info.id).await.unwrap();
+    runner_core::accounts::Accounts::new(server.store.clone()).delete_token(elsewhere.info.id).await.unwrap();
     tokio::time::sleep(runner_server::state::DEFAULT_TOKEN_CACHE_TTL + std::time::Duration::from_millis(50)).await;
     assert_eq!(crate::runners::list(&c_elsewhere, 0, "", None).await.unwrap_err().code, "unauthenticated");
 }
@@ -1072,6 +1072,152 @@ async fn service_account_rpcs_for_every_principal() {
                     other => unreachable!("{other}"),
                 };
                 if got != expected[i] {
+                    differences.push(format!("{protocol:?} {rpc} as {principal}: expected {}, got {got}", expected[i]));
+                }
+            }
+        }
+        for d in &differences {
+            println!("{d}");
+        }
+        assert!(differences.is_empty(), "{} differences", differences.len());
+    }
+}
+
+/// The principals of the UserService and OrganizationService matrix, in column order.
+const ACCESS_PRINCIPALS: [&str; 7] =
+    ["org admin", "plain member", "service account", "suspended user", "other org admin", "no token", "runner"];
+
+/// Expected outcome per principal of [`ACCESS_PRINCIPALS`].
+type AccessRow = [&'static str; 7];
+const DENIED: &str = "permission_denied";
+const UNAUTH: &str = "unauthenticated";
+const GONE: &str = "not_found";
+/// What only users do, each for itself.
+const USERS_ONLY: AccessRow = ["ok", "ok", DENIED, UNAUTH, "ok", UNAUTH, DENIED];
+/// Reads of the caller's organization.
+const IN_THE_ORG: AccessRow = ["ok", "ok", "ok", UNAUTH, GONE, UNAUTH, DENIED];
+/// Changes of the caller's organization and its users.
+const ADMINS_ONLY: AccessRow = ["ok", DENIED, DENIED, UNAUTH, GONE, UNAUTH, DENIED];
+/// Another user's token: its own user and org admins only.
+const ADMINS_SEE: AccessRow = ["ok", GONE, GONE, UNAUTH, GONE, UNAUTH, DENIED];
+/// What nobody may do for another user.
+const NOBODY: AccessRow = [DENIED, DENIED, DENIED, UNAUTH, GONE, UNAUTH, DENIED];
+
+/// UserService and OrganizationService, called as every kind of principal, get exactly the
+/// code docs/authorization.md gives. Each call is about a user, token or name of its own, so
+/// that no call depends on another; DeleteOrganization (of the organization the matrix runs in)
+/// comes last, with the org admin's call last of all. Over Connect JSON and gRPC.
+#[tokio::test]
+async fn user_and_organization_rpcs_for_every_principal() {
+    use runner_core::model::Principal;
+    for protocol in [Protocol::ConnectJson, Protocol::Grpc] {
+        let server = TestServer::start().await;
+        let (id, org) = (&server.identity, server.org.id);
+        let (member_id, member) = server.member("plain", OrgRole::Member).await;
+        let bot = id.create_member(org, Principal::ServiceAccount, "bot", OrgRole::Member).await.unwrap();
+        let bot_token = id.issue_token(bot.id, "t", None).await.unwrap().token;
+        let (sleeper, sleeper_token) = server.member("sleeper", OrgRole::Member).await;
+        id.set_suspended(sleeper, true).await.unwrap();
+        let other = id.create_organization("other").await.unwrap();
+        let boss = id.create_member(other.id, Principal::User, "boss", OrgRole::Admin).await.unwrap();
+        let boss_token = id.issue_token(boss.id, "t", None).await.unwrap().token;
+        let admin = server.client(protocol).await;
+        let runner = create(&admin, crate::runners::aws_runner("matrix")).await.unwrap().runner.unwrap().runner_id;
+        let runner_token = runner_access_token(&server, protocol, &runner).await;
+        let tokens = [
+            Some(server.admin_token.clone()),
+            Some(member),
+            Some(bot_token),
+            Some(sleeper_token),
+            Some(boss_token),
+            None,
+            Some(runner_token),
+        ];
+        // The callers' own user ids (none for the service account, the anonymous and the runner).
+        let own = [Some(server.admin_id), Some(member_id), None, Some(sleeper), Some(boss.id), None, None];
+
+        let table: Vec<(&str, AccessRow)> = vec![
+            ("GetAuthenticatedUser", USERS_ONLY),
+            ("GetUser", IN_THE_ORG),
+            ("SetSuspended", ADMINS_ONLY),
+            ("DeleteUser", ADMINS_ONLY),
+            // For the caller's own user.
+            ("CreatePersonalAccessToken", USERS_ONLY),
+            // For another user of the organization: nobody.
+            ("CreatePersonalAccessToken for another", NOBODY),
+            // Of another user of the organization.
+            ("GetPersonalAccessToken", ADMINS_SEE),
+            ("ListPersonalAccessTokens", ["ok", "ok", "ok", UNAUTH, "ok", UNAUTH, DENIED]),
+            ("ListPersonalAccessTokens of another", ["ok", DENIED, DENIED, UNAUTH, "ok", UNAUTH, DENIED]),
+            ("DeletePersonalAccessToken", ADMINS_SEE),
+            ("CreateOrganization", USERS_ONLY),
+            ("GetOrganization", IN_THE_ORG),
+            ("UpdateOrganization", ADMINS_ONLY),
+            ("ListMembers", IN_THE_ORG),
+            ("SetRole", ADMINS_ONLY),
+            // Of another user: a user leaves by itself only.
+            ("LeaveOrganization", NOBODY),
+            ("DeleteOrganization", ADMINS_ONLY),
+        ];
+        let mut differences = Vec::new();
+        let mut n = 0;
+        for (rpc, expected) in &table {
+            // The org admin's DeleteOrganization ends the organization: it goes last.
+            let order: Vec<usize> = if *rpc == "DeleteOrganization" {
+                (1..ACCESS_PRINCIPALS.len()).chain([0]).collect()
+            } else {
+                (0..ACCESS_PRINCIPALS.len()).collect()
+            };
+            for i in order {
+                n += 1;
+                let c = server.client_as(protocol, tokens[i].as_deref()).await;
+                // A user of the organization of its own for this call, with a token.
+                let (target, _) = server.member(&format!("target {n}"), OrgRole::Member).await;
+                let target_pat = id.issue_token(target, "target's", Some(3600)).await.unwrap().info.id.to_string();
+                let user_id = |u: uuid::Uuid| u.to_string();
+                let got = match *rpc {
+                    "GetAuthenticatedUser" => outcome(crate::users::me(&c).await),
+                    "GetUser" => outcome(crate::users::get_user(&c, target).await),
+                    "SetSuspended" => outcome(crate::users::suspend(&c, target, true).await),
+                    "DeleteUser" => outcome(crate::users::delete_user(&c, target).await),
+                    "CreatePersonalAccessToken" => {
+                        let whom = own[i].unwrap_or(target);
+                        outcome(crate::users::create_pat(&c, user_id(whom), "own", crate::users::days(1)).await)
+                    }
+                    "CreatePersonalAccessToken for another" => {
+                        outcome(crate::users::create_pat(&c, user_id(target), "theirs", crate::users::days(1)).await)
+                    }
+                    "GetPersonalAccessToken" => outcome(crate::users::get_pat(&c, &target_pat).await),
+                    "ListPersonalAccessTokens" => outcome(crate::users::list_pats(&c, &[], 0, "").await),
+                    "ListPersonalAccessTokens of another" => {
+                        // Another organization's admin may ask: another organization's user
+                        // matches nothing.
+                        outcome(crate::users::list_pats(&c, &[user_id(target)], 0, "").await)
+                    }
+                    "DeletePersonalAccessToken" => outcome(crate::users::delete_pat(&c, &target_pat).await),
+                    "CreateOrganization" => {
+                        outcome(crate::organizations::create_org(&c, &format!("founded {n}"), true).await)
+                    }
+                    "GetOrganization" => outcome(crate::organizations::get_org(&c, org).await),
+                    "UpdateOrganization" => {
+                        outcome(crate::organizations::rename_org(&c, org, &format!("renamed {n}")).await)
+                    }
+                    "ListMembers" => outcome(
+                        crate::organizations::list_members(
+                            &c,
+                            ListMembersRequest { organization_id: org.to_string(), ..Default::default() },
+                        )
+                        .await,
+                    ),
+                    "SetRole" => {
+                        outcome(crate::organizations::set_role(&c, org, target, OrganizationRole::Admin).await)
+                    }
+                    "LeaveOrganization" => outcome(crate::organizations::leave(&c, target).await),
+                    "DeleteOrganization" => outcome(crate::organizations::delete_org(&c, org).await),
+                    other => unreachable!("{other}"),
+                };
+                if got != expected[i] {
+                    let principal = ACCESS_PRINCIPALS[i];
                     differences.push(format!("{protocol:?} {rpc} as {principal}: expected {}, got {got}", expected[i]));
                 }
             }

@@ -623,7 +623,7 @@ async fn bad_credentials_and_hostile_strings_on_every_protocol() {
     // An expired token, a revoked one, a made-up one, and a valid one of another organization.
     let expired = server.identity.issue_token(server.admin_id, "expired", Some(-60)).await.unwrap().token;
     let revoked = server.identity.issue_token(server.admin_id, "revoked", None).await.unwrap();
-    server.identity.revoke_token(revoked.info.id).await.unwrap();
+    server.identity.delete_token(revoked.info.id).await.unwrap();
     let other_org = server.identity.create_organization("other").await.unwrap();
     let stranger = server
         .identity

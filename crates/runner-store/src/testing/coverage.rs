@@ -11,8 +11,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use runner_core::authz::Visibility;
 use runner_core::identity::{
-    AccessTokenInfo, Group, Member, Membership, OrgRole, Organization, RoleAssignment, RoleAssignmentFilter,
-    ServiceAccount,
+    AccessTokenInfo, Group, Member, Membership, Organization, RoleAssignment, RoleAssignmentFilter, ServiceAccount,
 };
 use runner_core::model::*;
 use runner_core::schema::RunnerConfigurationSchema;
@@ -77,18 +76,21 @@ forward!(RUNNER_TOKEN, RunnerTokenRepo {
 });
 
 forward!(IDENTITY, IdentityRepo {
-    async fn create_organization(&self, org: &Organization, members_group: &Group, local_configuration: &Runner) -> Result<(), StoreError>;
+    async fn create_organization(&self, org: &Organization, members_group: &Group, local_configuration: &Runner, first_member: Option<&Member>) -> Result<(), StoreError>;
+    async fn get_organization(&self, id: Uuid) -> Result<Option<Organization>, StoreError>;
     async fn list_organizations(&self) -> Result<Vec<Organization>, StoreError>;
+    async fn update_organization(&self, org: &Organization) -> Result<bool, StoreError>;
+    async fn delete_organization(&self, id: Uuid) -> Result<bool, StoreError>;
     async fn create_member(&self, member: &Member) -> Result<(), StoreError>;
     async fn get_member(&self, id: Uuid) -> Result<Option<Member>, StoreError>;
     async fn list_members(&self, org_id: Uuid) -> Result<Vec<Member>, StoreError>;
-    async fn set_member_role(&self, member_id: Uuid, role: OrgRole) -> Result<bool, StoreError>;
-    async fn set_member_suspended(&self, member_id: Uuid, suspended: bool) -> Result<bool, StoreError>;
+    async fn change_member(&self, member_id: Uuid, change: MemberChange) -> Result<MemberChanged, StoreError>;
     async fn create_group(&self, group: &Group) -> Result<(), StoreError>;
     async fn get_group(&self, id: Uuid) -> Result<Option<Group>, StoreError>;
     async fn list_groups(&self, org_id: Uuid) -> Result<Vec<Group>, StoreError>;
     async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<Uuid, StoreError>;
     async fn count_group_members(&self, org_id: Uuid) -> Result<Vec<(Uuid, u64)>, StoreError>;
+    async fn list_group_memberships(&self, org_id: Uuid) -> Result<Vec<(Uuid, Uuid)>, StoreError>;
 });
 
 forward!(GROUP, GroupRepo {
@@ -101,8 +103,11 @@ forward!(GROUP, GroupRepo {
 
 forward!(ACCESS_TOKEN, AccessTokenRepo {
     async fn insert_access_token(&self, token: &AccessTokenInfo, hash: &[u8]) -> Result<(), StoreError>;
-    async fn revoke_access_token(&self, id: Uuid, at: Timestamp) -> Result<bool, StoreError>;
+    async fn get_access_token(&self, id: Uuid) -> Result<Option<AccessTokenInfo>, StoreError>;
     async fn list_access_tokens(&self, org_id: Uuid) -> Result<Vec<AccessTokenInfo>, StoreError>;
+    async fn list_member_access_tokens(&self, member_ids: &[Uuid], after: Option<Uuid>, limit: u32) -> Result<Vec<AccessTokenInfo>, StoreError>;
+    async fn delete_access_token(&self, id: Uuid) -> Result<bool, StoreError>;
+    async fn touch_access_token(&self, id: Uuid, at: Timestamp) -> Result<(), StoreError>;
     async fn resolve_access_token(&self, hash: &[u8]) -> Result<Option<(AccessTokenInfo, Member, Vec<Group>)>, StoreError>;
 });
 

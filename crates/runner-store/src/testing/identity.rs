@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use runner_core::identity::*;
 use runner_core::model::*;
-use runner_core::store::{Store, StoreError};
+use runner_core::store::{MemberChange, MemberChanged, Store, StoreError};
 use runner_core::time::Timestamp;
 use uuid::Uuid;
 
@@ -13,23 +13,33 @@ use super::*;
 
 pub(super) fn cases() -> Vec<Case> {
     vec![
-        case!(organizations_are_created_whole_and_unique: create_organization, list_organizations),
-        case!(members_round_trip: create_member, get_member, list_members, set_member_role, set_member_suspended),
+        case!(organizations_are_created_whole_and_unique: create_organization, get_organization, list_organizations),
+        case!(organizations_are_renamed_and_deleted_whole: update_organization, delete_organization),
+        case!(members_round_trip: create_member, get_member, list_members, change_member),
+        case!(the_last_active_admin_stays: change_member),
+        case!(concurrent_changes_leave_an_admin: change_member),
         case!(groups_round_trip: create_group, get_group, list_groups, add_group_member),
-        case!(group_members_are_counted: count_group_members),
-        case!(access_tokens_resolve_with_their_groups: insert_access_token, resolve_access_token, revoke_access_token, list_access_tokens),
+        case!(group_members_are_counted: count_group_members, list_group_memberships),
+        case!(access_tokens_resolve_with_their_groups: insert_access_token, resolve_access_token, list_access_tokens),
+        case!(access_tokens_of_members: get_access_token, list_member_access_tokens, delete_access_token, touch_access_token),
     ]
 }
 
 pub(super) fn sample_member(org: &Organization, principal: Principal, name: &str) -> Member {
-    Member {
+    Member::new(org.id, principal, name, OrgRole::Member, Timestamp::now())
+}
+
+fn sample_token(member: &Member, now: Timestamp) -> AccessTokenInfo {
+    AccessTokenInfo {
         id: Uuid::now_v7(),
-        org_id: org.id,
-        principal,
-        name: name.to_owned(),
-        role: OrgRole::Member,
-        suspended: false,
-        created_at: Timestamp::now(),
+        org_id: member.org_id,
+        member_id: member.id,
+        description: "d".into(),
+        creator: None,
+        created_at: now,
+        expires_at: Some(now.plus_seconds(60)),
+        revoked_at: None,
+        last_used_at: None,
     }
 }
 
@@ -48,13 +58,87 @@ async fn organizations_are_created_whole_and_unique(store: Arc<dyn Store>) {
     assert_eq!(locals[0].org_id, org.id);
 
     // Organization names are unique, and a failed create leaves nothing behind.
-    let dup = Organization { id: Uuid::now_v7(), name: org.name.clone(), created_at: now };
+    let dup = Organization { id: Uuid::now_v7(), name: org.name.clone(), created_at: now, updated_at: now };
     let dup_group = Group { system: true, ..Group::new(dup.id, ORG_MEMBERS_GROUP, "", now) };
     let dup_local = runner_core::accounts::local_configuration_runner(dup.id, now);
-    assert!(matches!(store.create_organization(&dup, &dup_group, &dup_local).await, Err(StoreError::AlreadyExists)));
+    let dup_admin = Member { role: OrgRole::Admin, ..sample_member(&dup, Principal::User, "founder") };
+    let created = store.create_organization(&dup, &dup_group, &dup_local, Some(&dup_admin)).await;
+    assert!(matches!(created, Err(StoreError::AlreadyExists)));
     assert_eq!(store.get_runner(dup_local.id).await.unwrap(), None);
     assert_eq!(store.get_group(dup_group.id).await.unwrap(), None);
+    assert_eq!(store.get_member(dup_admin.id).await.unwrap(), None);
+    assert_eq!(store.get_organization(dup.id).await.unwrap(), None);
     assert_eq!(store.list_organizations().await.unwrap(), listed);
+
+    // With a first member, of an account that has a user elsewhere already.
+    assert_eq!(store.get_organization(org.id).await.unwrap(), Some(org.clone()));
+    let alice = sample_member(&org, Principal::User, "alice");
+    store.create_member(&alice).await.unwrap();
+    let third = Organization { id: Uuid::now_v7(), name: format!("third {}", Uuid::new_v4()), ..dup.clone() };
+    let founder = Member {
+        account_id: alice.account_id,
+        role: OrgRole::Admin,
+        ..sample_member(&third, Principal::User, "alice")
+    };
+    let third_group = Group { system: true, ..Group::new(third.id, ORG_MEMBERS_GROUP, "", now) };
+    let third_local = runner_core::accounts::local_configuration_runner(third.id, now);
+    store.create_organization(&third, &third_group, &third_local, Some(&founder)).await.unwrap();
+    assert_eq!(store.get_organization(third.id).await.unwrap(), Some(third.clone()));
+    assert_eq!(store.list_members(third.id).await.unwrap(), vec![founder.clone()]);
+    assert_eq!(store.get_member(founder.id).await.unwrap().unwrap().account_id, alice.id);
+}
+
+async fn organizations_are_renamed_and_deleted_whole(store: Arc<dyn Store>) {
+    let (org, members) = new_org(&store).await;
+    let (other, _) = new_org(&store).await;
+    let later = org.created_at.plus_seconds(5);
+    let renamed = Organization { name: "renamed".into(), updated_at: later, ..org.clone() };
+    assert!(store.update_organization(&renamed).await.unwrap());
+    assert_eq!(store.get_organization(org.id).await.unwrap(), Some(renamed.clone()));
+    let taken = Organization { name: "renamed".into(), ..other.clone() };
+    assert!(matches!(store.update_organization(&taken).await, Err(StoreError::AlreadyExists)));
+    let missing = Organization { id: Uuid::now_v7(), name: "nobody".into(), ..org.clone() };
+    assert!(!store.update_organization(&missing).await.unwrap());
+
+    // Everything of the organization goes with it; the other organization keeps its own.
+    let alice = sample_member(&org, Principal::User, "alice");
+    let stranger = sample_member(&other, Principal::User, "stranger");
+    for m in [&alice, &stranger] {
+        store.create_member(m).await.unwrap();
+    }
+    let team = sample_group(&org, "team");
+    store.create_group(&team).await.unwrap();
+    store.add_group_member(team.id, alice.id).await.unwrap();
+    let now = Timestamp::now();
+    let (token, theirs) = (sample_token(&alice, now), sample_token(&stranger, now));
+    store.insert_access_token(&token, b"org-a").await.unwrap();
+    store.insert_access_token(&theirs, b"org-b").await.unwrap();
+    let runner = add_runner(&store, &org, RunnerProvider::Gcp).await;
+    let kept = add_runner(&store, &other, RunnerProvider::Gcp).await;
+    let assignment = RoleAssignment {
+        id: Uuid::now_v7(),
+        org_id: org.id,
+        group_id: team.id,
+        resource_kind: ResourceKind::Runner,
+        resource_id: runner.id,
+        role: ResourceRole::RunnerUser,
+        created_at: now,
+    };
+    store.insert_role_assignment(&assignment).await.unwrap();
+
+    assert!(store.delete_organization(org.id).await.unwrap());
+    assert!(!store.delete_organization(org.id).await.unwrap(), "deleting twice");
+    assert_eq!(store.get_organization(org.id).await.unwrap(), None);
+    assert_eq!(store.get_member(alice.id).await.unwrap(), None);
+    assert_eq!(store.get_group(team.id).await.unwrap(), None);
+    assert_eq!(store.get_group(members.id).await.unwrap(), None);
+    assert_eq!(store.get_runner(runner.id).await.unwrap(), None);
+    assert_eq!(store.get_role_assignment(assignment.id).await.unwrap(), None);
+    assert!(store.resolve_access_token(b"org-a").await.unwrap().is_none());
+    assert_eq!(store.list_organizations().await.unwrap(), vec![other.clone()]);
+    assert_eq!(store.get_member(stranger.id).await.unwrap(), Some(stranger));
+    assert!(store.resolve_access_token(b"org-b").await.unwrap().is_some());
+    assert_eq!(store.get_runner(kept.id).await.unwrap().map(|r| r.id), Some(kept.id));
 }
 
 async fn members_round_trip(store: Arc<dyn Store>) {
@@ -76,23 +160,113 @@ async fn members_round_trip(store: Arc<dyn Store>) {
     assert_eq!(store.list_members(org.id).await.unwrap(), vec![alice.clone(), bot.clone()]);
     assert_eq!(store.list_members(other.id).await.unwrap(), vec![elsewhere]);
 
-    assert!(store.set_member_role(alice.id, OrgRole::Admin).await.unwrap());
-    assert!(!store.set_member_role(Uuid::now_v7(), OrgRole::Admin).await.unwrap());
-    assert_eq!(store.get_member(alice.id).await.unwrap(), Some(Member { role: OrgRole::Admin, ..alice.clone() }));
+    // Role and suspension, and back; a suspended member is created as such too.
+    let done = |m: &Member| MemberChanged::Done(m.clone());
+    assert_eq!(store.change_member(alice.id, MemberChange::Role(OrgRole::Admin)).await.unwrap(), done(&alice));
+    let admin = Member { role: OrgRole::Admin, ..alice.clone() };
+    assert_eq!(store.get_member(alice.id).await.unwrap(), Some(admin.clone()));
     assert_eq!(store.get_member(bot.id).await.unwrap().unwrap().role, OrgRole::Member);
-    assert!(store.set_member_role(alice.id, OrgRole::Member).await.unwrap());
-    assert_eq!(store.get_member(alice.id).await.unwrap(), Some(alice.clone()));
-
-    // Suspension, and back; a suspended member is created as such too.
-    assert!(store.set_member_suspended(alice.id, true).await.unwrap());
-    assert_eq!(store.get_member(alice.id).await.unwrap(), Some(Member { suspended: true, ..alice.clone() }));
+    let missing = Uuid::now_v7();
+    for change in [MemberChange::Role(OrgRole::Admin), MemberChange::Suspended(true), MemberChange::Delete] {
+        assert_eq!(store.change_member(missing, change).await.unwrap(), MemberChanged::NotFound);
+    }
+    // Two admins: either may be suspended or demoted while the other is an active admin.
+    let bob = Member { role: OrgRole::Admin, ..sample_member(&org, Principal::User, "bob") };
+    store.create_member(&bob).await.unwrap();
+    assert_eq!(store.change_member(alice.id, MemberChange::Suspended(true)).await.unwrap(), done(&admin));
+    let suspended_admin = Member { suspended: true, ..admin.clone() };
+    assert_eq!(store.get_member(alice.id).await.unwrap(), Some(suspended_admin.clone()));
     assert!(!store.get_member(bot.id).await.unwrap().unwrap().suspended);
-    assert!(!store.set_member_suspended(Uuid::now_v7(), true).await.unwrap());
-    assert!(store.set_member_suspended(alice.id, false).await.unwrap());
-    assert_eq!(store.get_member(alice.id).await.unwrap(), Some(alice));
-    let suspended = Member { suspended: true, ..sample_member(&org, Principal::User, "carol") };
-    store.create_member(&suspended).await.unwrap();
-    assert_eq!(store.get_member(suspended.id).await.unwrap(), Some(suspended));
+    assert_eq!(store.change_member(alice.id, MemberChange::Suspended(false)).await.unwrap(), done(&suspended_admin));
+    assert_eq!(store.change_member(alice.id, MemberChange::Role(OrgRole::Member)).await.unwrap(), done(&admin));
+    assert_eq!(store.get_member(alice.id).await.unwrap(), Some(alice.clone()));
+    let carol = Member { suspended: true, ..sample_member(&org, Principal::User, "carol") };
+    store.create_member(&carol).await.unwrap();
+    assert_eq!(store.get_member(carol.id).await.unwrap(), Some(carol.clone()));
+
+    // Deleting a member takes its tokens, memberships and the host tokens it owns with it.
+    let team = sample_group(&org, "team");
+    store.create_group(&team).await.unwrap();
+    store.add_group_member(team.id, alice.id).await.unwrap();
+    let now = Timestamp::now();
+    store.insert_access_token(&sample_token(&alice, now), b"alice-token").await.unwrap();
+    let runner = add_runner(&store, &org, RunnerProvider::Gcp).await;
+    let hers = sample_host_token(&runner, "github.com", alice.id, HostTokenSource::Pat);
+    let bots = sample_host_token(&runner, "github.com", bot.id, HostTokenSource::Pat);
+    for t in [&hers, &bots] {
+        store.insert_host_token(t).await.unwrap();
+    }
+    assert_eq!(store.change_member(alice.id, MemberChange::Delete).await.unwrap(), done(&alice));
+    assert_eq!(store.get_member(alice.id).await.unwrap(), None);
+    assert!(store.resolve_access_token(b"alice-token").await.unwrap().is_none());
+    assert_eq!(store.count_group_members(org.id).await.unwrap(), vec![]);
+    assert_eq!(store.get_host_token(hers.id).await.unwrap(), None);
+    assert!(store.get_host_token(bots.id).await.unwrap().is_some());
+    assert_eq!(store.list_members(org.id).await.unwrap(), vec![bot, bob, carol]);
+}
+
+/// The last user of an organization who is an admin and not suspended cannot be demoted,
+/// suspended or deleted; a suspended admin or a service account admin does not count.
+async fn the_last_active_admin_stays(store: Arc<dyn Store>) {
+    let (org, _) = new_org(&store).await;
+    let (other, _) = new_org(&store).await;
+    let admin =
+        |o: &Organization, p: Principal, name: &str| Member { role: OrgRole::Admin, ..sample_member(o, p, name) };
+    let (alice, sleeping, robot) = (
+        admin(&org, Principal::User, "alice"),
+        Member { suspended: true, ..admin(&org, Principal::User, "sleeping") },
+        admin(&org, Principal::ServiceAccount, "robot"),
+    );
+    let elsewhere = admin(&other, Principal::User, "alice");
+    for m in [&alice, &sleeping, &robot, &elsewhere] {
+        store.create_member(m).await.unwrap();
+    }
+    for change in [MemberChange::Role(OrgRole::Member), MemberChange::Suspended(true), MemberChange::Delete] {
+        assert_eq!(store.change_member(alice.id, change).await.unwrap(), MemberChanged::LastAdmin(alice.clone()));
+    }
+    assert_eq!(store.get_member(alice.id).await.unwrap(), Some(alice.clone()), "nothing changed");
+    // What leaves an active admin in place is allowed.
+    for change in [MemberChange::Role(OrgRole::Admin), MemberChange::Suspended(false)] {
+        assert_eq!(store.change_member(alice.id, change).await.unwrap(), MemberChanged::Done(alice.clone()));
+    }
+    // Others may change: the suspended admin, the service account.
+    assert_eq!(
+        store.change_member(sleeping.id, MemberChange::Role(OrgRole::Member)).await.unwrap(),
+        MemberChanged::Done(sleeping.clone())
+    );
+    assert_eq!(store.change_member(robot.id, MemberChange::Delete).await.unwrap(), MemberChanged::Done(robot));
+    // Once another user is an active admin, alice may go.
+    let bob = admin(&org, Principal::User, "bob");
+    store.create_member(&bob).await.unwrap();
+    assert_eq!(store.change_member(alice.id, MemberChange::Delete).await.unwrap(), MemberChanged::Done(alice));
+    assert_eq!(
+        store.change_member(bob.id, MemberChange::Suspended(true)).await.unwrap(),
+        MemberChanged::LastAdmin(bob)
+    );
+}
+
+/// Two concurrent changes that each take one of the last two admins away: one is done, the
+/// other refused, and the organization keeps an active admin (on PostgreSQL the two run in
+/// two connections at once).
+async fn concurrent_changes_leave_an_admin(store: Arc<dyn Store>) {
+    let changes = [MemberChange::Role(OrgRole::Member), MemberChange::Suspended(true), MemberChange::Delete];
+    for round in 0..12 {
+        let (org, _) = new_org(&store).await;
+        let admin = |name: &str| Member { role: OrgRole::Admin, ..sample_member(&org, Principal::User, name) };
+        let (a, b) = (admin("a"), admin("b"));
+        for m in [&a, &b] {
+            store.create_member(m).await.unwrap();
+        }
+        let (first, second) = (changes[round % 3], changes[(round / 3) % 3]);
+        let (x, y) = tokio::join!(store.change_member(a.id, first), store.change_member(b.id, second));
+        let outcomes = [x.unwrap(), y.unwrap()];
+        let done = outcomes.iter().filter(|o| matches!(o, MemberChanged::Done(_))).count();
+        let refused = outcomes.iter().filter(|o| matches!(o, MemberChanged::LastAdmin(_))).count();
+        assert_eq!((done, refused), (1, 1), "round {round}: {outcomes:?}");
+        let active: Vec<Member> =
+            store.list_members(org.id).await.unwrap().into_iter().filter(|m| m.is_active_admin()).collect();
+        assert_eq!(active.len(), 1, "round {round}: {active:?}");
+    }
 }
 
 async fn groups_round_trip(store: Arc<dyn Store>) {
@@ -150,6 +324,12 @@ async fn group_members_are_counted(store: Arc<dyn Store>) {
     expected.sort();
     assert_eq!(counts, expected);
     assert_eq!(store.count_group_members(Uuid::now_v7()).await.unwrap(), vec![]);
+    // The memberships themselves, of the organization's groups only.
+    let mut expected = vec![(team.id, alice.id), (team.id, bot.id), (idle.id, bot.id)];
+    expected.sort_by_key(|(g, m)| (g.to_string(), m.to_string()));
+    assert_eq!(store.list_group_memberships(org.id).await.unwrap(), expected);
+    assert_eq!(store.list_group_memberships(other.id).await.unwrap(), vec![(foreign.id, stranger.id)]);
+    assert_eq!(store.list_group_memberships(Uuid::now_v7()).await.unwrap(), vec![]);
 }
 
 async fn access_tokens_resolve_with_their_groups(store: Arc<dyn Store>) {
@@ -172,13 +352,8 @@ async fn access_tokens_resolve_with_their_groups(store: Arc<dyn Store>) {
     store.add_group_member(foreign.id, stranger.id).await.unwrap();
 
     let token = AccessTokenInfo {
-        id: Uuid::now_v7(),
-        org_id: org.id,
-        member_id: alice.id,
-        description: "d".into(),
-        created_at: now,
-        expires_at: Some(now.plus_seconds(60)),
-        revoked_at: None,
+        creator: Some(Subject { id: alice.id, principal: Principal::User }),
+        ..sample_token(&alice, now)
     };
     store.insert_access_token(&token, b"hash-a").await.unwrap();
     let (got, member, groups) = store.resolve_access_token(b"hash-a").await.unwrap().unwrap();
@@ -199,11 +374,64 @@ async fn access_tokens_resolve_with_their_groups(store: Arc<dyn Store>) {
     let theirs = AccessTokenInfo { id: Uuid::now_v7(), org_id: other.id, member_id: stranger.id, ..token.clone() };
     store.insert_access_token(&theirs, b"hash-c").await.unwrap();
 
-    assert!(store.revoke_access_token(token.id, now).await.unwrap());
-    assert!(!store.revoke_access_token(token.id, now.plus_seconds(5)).await.unwrap(), "revoking twice");
-    assert!(!store.revoke_access_token(Uuid::now_v7(), now).await.unwrap());
-    let revoked = AccessTokenInfo { revoked_at: Some(now), ..token.clone() };
-    assert_eq!(store.resolve_access_token(b"hash-a").await.unwrap().unwrap().0, revoked);
-    assert_eq!(store.list_access_tokens(org.id).await.unwrap(), vec![revoked, bot_token]);
+    assert_eq!(store.list_access_tokens(org.id).await.unwrap(), vec![token, bot_token]);
     assert_eq!(store.list_access_tokens(other.id).await.unwrap(), vec![theirs]);
+}
+
+async fn access_tokens_of_members(store: Arc<dyn Store>) {
+    let (org, _) = new_org(&store).await;
+    let (other, _) = new_org(&store).await;
+    let now = Timestamp::now();
+    let alice = sample_member(&org, Principal::User, "alice");
+    let bot = sample_member(&org, Principal::ServiceAccount, "bot");
+    let stranger = sample_member(&other, Principal::User, "stranger");
+    for m in [&alice, &bot, &stranger] {
+        store.create_member(m).await.unwrap();
+    }
+    let mut alices = Vec::new();
+    for i in 0..5 {
+        let t = AccessTokenInfo { description: format!("t{i}"), ..sample_token(&alice, now) };
+        store.insert_access_token(&t, format!("alice-{i}").as_bytes()).await.unwrap();
+        alices.push(t);
+    }
+    let bots = AccessTokenInfo { creator: Some(alice.subject()), ..sample_token(&bot, now) };
+    store.insert_access_token(&bots, b"bot").await.unwrap();
+    let theirs = sample_token(&stranger, now);
+    store.insert_access_token(&theirs, b"stranger").await.unwrap();
+    // A revoked token of an earlier version is not listed.
+    let revoked = AccessTokenInfo { revoked_at: Some(now), ..sample_token(&alice, now) };
+    store.insert_access_token(&revoked, b"revoked").await.unwrap();
+
+    assert_eq!(store.get_access_token(bots.id).await.unwrap(), Some(bots.clone()));
+    assert_eq!(store.get_access_token(Uuid::now_v7()).await.unwrap(), None);
+    // By member, ordered by id, paged with `after` and `limit`.
+    let list = |ids: Vec<Uuid>, after: Option<Uuid>, limit: u32| {
+        let store = store.clone();
+        async move { store.list_member_access_tokens(&ids, after, limit).await.unwrap() }
+    };
+    assert_eq!(list(vec![alice.id], None, 100).await, alices);
+    assert_eq!(list(vec![alice.id], None, 2).await, alices[..2]);
+    assert_eq!(list(vec![alice.id], Some(alices[1].id), 2).await, alices[2..4]);
+    assert_eq!(list(vec![alice.id], Some(alices[4].id), 2).await, vec![]);
+    let mut both = alices.clone();
+    both.push(bots.clone());
+    assert_eq!(list(vec![bot.id, alice.id], None, 100).await, both);
+    assert_eq!(list(vec![], None, 100).await, vec![], "no members, no tokens");
+    assert_eq!(list(vec![Uuid::now_v7()], None, 100).await, vec![]);
+
+    // Last use, recorded when asked.
+    let later = now.plus_seconds(90);
+    store.touch_access_token(alices[0].id, later).await.unwrap();
+    let touched = store.get_access_token(alices[0].id).await.unwrap().unwrap();
+    assert_eq!(touched, AccessTokenInfo { last_used_at: Some(later), ..alices[0].clone() });
+    assert_eq!(store.resolve_access_token(b"alice-0").await.unwrap().unwrap().0.last_used_at, Some(later));
+    assert_eq!(store.get_access_token(alices[1].id).await.unwrap().unwrap().last_used_at, None);
+
+    // Deleting: gone for good, and it no longer authenticates.
+    assert!(store.delete_access_token(alices[0].id).await.unwrap());
+    assert!(!store.delete_access_token(alices[0].id).await.unwrap(), "deleting twice");
+    assert_eq!(store.get_access_token(alices[0].id).await.unwrap(), None);
+    assert!(store.resolve_access_token(b"alice-0").await.unwrap().is_none());
+    assert_eq!(list(vec![alice.id], None, 100).await, alices[1..]);
+    assert_eq!(store.get_access_token(theirs.id).await.unwrap(), Some(theirs));
 }

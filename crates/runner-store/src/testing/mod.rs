@@ -108,11 +108,12 @@ where
 /// Creates an organization (with its org-members group) to put things in.
 pub async fn new_org(store: &Arc<dyn Store>) -> (Organization, Group) {
     let now = Timestamp::now();
-    let org = Organization { id: Uuid::now_v7(), name: format!("org {}", Uuid::new_v4()), created_at: now };
+    let org =
+        Organization { id: Uuid::now_v7(), name: format!("org {}", Uuid::new_v4()), created_at: now, updated_at: now };
     let members =
         Group { system: true, ..Group::new(org.id, ORG_MEMBERS_GROUP, "Every member of the organization", now) };
     let local = runner_core::accounts::local_configuration_runner(org.id, now);
-    store.create_organization(&org, &members, &local).await.unwrap();
+    store.create_organization(&org, &members, &local, None).await.unwrap();
     (org, members)
 }
 

@@ -83,15 +83,7 @@ async fn role_assignments_round_trip(store: Arc<dyn Store>) {
         vec![]
     );
     // A member's: those of its groups, org-members (which holds everyone) included.
-    let alice = Member {
-        id: Uuid::now_v7(),
-        org_id: org.id,
-        principal: Principal::User,
-        name: "alice".into(),
-        role: OrgRole::Member,
-        suspended: false,
-        created_at: Timestamp::now(),
-    };
+    let alice = Member::new(org.id, Principal::User, "alice", OrgRole::Member, Timestamp::now());
     store.create_member(&alice).await.unwrap();
     assert_eq!(list(RoleAssignmentFilter { member_id: Some(alice.id), ..Default::default() }).await, all[2..]);
     store.add_group_member(team.id, alice.id).await.unwrap();

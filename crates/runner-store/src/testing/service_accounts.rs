@@ -22,15 +22,7 @@ pub(super) fn cases() -> Vec<Case> {
 fn sample_account(org: &Organization, name: &str) -> ServiceAccount {
     let now = Timestamp::now();
     ServiceAccount {
-        member: Member {
-            id: Uuid::now_v7(),
-            org_id: org.id,
-            principal: Principal::ServiceAccount,
-            name: name.to_owned(),
-            role: OrgRole::Member,
-            suspended: false,
-            created_at: now,
-        },
+        member: Member::new(org.id, Principal::ServiceAccount, name, OrgRole::Member, now),
         details: ServiceAccountDetails {
             description: format!("{name} does the builds"),
             creator: Some(Subject { id: Uuid::now_v7(), principal: Principal::User }),
@@ -133,9 +125,11 @@ async fn service_accounts_are_deleted_with_what_is_theirs(store: Arc<dyn Store>)
         org_id: org.id,
         member_id: member.member.id,
         description: "t".into(),
+        creator: None,
         created_at: now,
         expires_at: None,
         revoked_at: None,
+        last_used_at: None,
     };
     let (ci_token, keep_token) = (token(&ci), token(&keep));
     store.insert_access_token(&ci_token, b"ci-hash").await.unwrap();
