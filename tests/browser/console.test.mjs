@@ -19,7 +19,8 @@
 //
 // Environment (set by run.sh): CONSOLE_URL (the server, which also serves the console), API_TOKEN
 // (an admin's personal access token), CONSOLE_DIST (the built console, for the other origin),
-// GROUP_ID (a group of the admin's organization, made with `runner-server admin create-group`)
+// GROUP_ID (a group of the admin's organization, made with `runner-server admin create-group`),
+// MEMBER_TOKEN (a token of "Viewer", a plain member; the users "<transport> member" exist too)
 // and SCREENSHOT (where the runners page's screenshot goes).
 
 
@@ -41,6 +42,7 @@ const adminToken = env("API_TOKEN");
 const dist = env("CONSOLE_DIST");
 const screenshot = env("SCREENSHOT");
 const groupId = env("GROUP_ID");
+const memberToken = env("MEMBER_TOKEN");
 
 // `oauthRunner`: a seeded runner that signed up, on which the transport's tests configure OAuth.
 const TRANSPORTS = {
@@ -68,7 +70,7 @@ const TRANSPORTS = {
 
 /** The methods the descriptors mark NO_SIDE_EFFECTS: the ones connect-web sends as GET. */
 const SIDE_EFFECT_FREE =
-  /\/(GetAuthenticatedIdentity|GetRunner|ListRunners|ListRunnerPolicies|GetRunnerConfigurationSchema|GetEnvironmentClass|ListEnvironmentClasses|GetSCMIntegration|ListSCMIntegrations|GetHostAuthenticationToken|ListHostAuthenticationTokens|GetLLMIntegration|ListLLMIntegrations|ListGroups|GetGroup|ListMemberships|GetMembership|ListRoleAssignments|GetServiceAccount|ListServiceAccounts|GetServiceAccountToken|ListServiceAccountTokens)(\?|$)/;
+  /\/(GetAuthenticatedIdentity|GetRunner|ListRunners|ListRunnerPolicies|GetRunnerConfigurationSchema|GetEnvironmentClass|ListEnvironmentClasses|GetSCMIntegration|ListSCMIntegrations|GetHostAuthenticationToken|ListHostAuthenticationTokens|GetLLMIntegration|ListLLMIntegrations|ListGroups|GetGroup|ListMemberships|GetMembership|ListRoleAssignments|GetServiceAccount|ListServiceAccounts|GetServiceAccountToken|ListServiceAccountTokens|GetAuthenticatedUser|GetUser|GetPersonalAccessToken|ListPersonalAccessTokens|GetOrganization|ListMembers)(\?|$)/;
 
 /** A call went over the transport: POST with its content type, or a Connect GET (JSON) where it may. */
 function assertTransport(call, t) {
@@ -218,6 +220,15 @@ async function openPage(origin, viewport = { width: 1280, height: 600 }) {
   });
   page.on("pageerror", (error) => scriptErrors.push(String(error)));
   return { context, page, calls, scriptErrors };
+}
+
+/** Waits until `check` holds, for at most 5 s. */
+async function eventually(check, what) {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.fail(`never came true: ${what}`);
 }
 
 /** Fills the sign-in form (connection settings too) and submits it. */
@@ -742,6 +753,131 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
   });
 }
 
+for (const [transport, t] of Object.entries(TRANSPORTS)) {
+  describe(`members and access tokens over ${t.label}`, () => {
+    let s;
+    before(async () => {
+      s = await openPage(serverUrl);
+      await signIn(s.page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`);
+      await runnersHeading(s.page).waitFor();
+    });
+    after(async () => {
+      for (const call of await Promise.all(s.calls)) assertTransport(call, t);
+      assert.deepEqual(s.scriptErrors, []);
+      await s.context.close();
+    });
+
+    test("access tokens: create one (the value once, copyable, and it works), list it, delete it", async () => {
+      const { page } = s;
+      const description = `browser ${transport} ${randomBytes(3).toString("hex")}`;
+      await visit(page, "/access-tokens");
+      await page.getByRole("heading", { name: "Access tokens" }).waitFor();
+      await page.locator('input[name="description"]').fill(description);
+      await page.locator('select[name="expiry"]').selectOption("7");
+      await page.getByRole("button", { name: "Create token" }).click();
+      const value = (await page.locator("#new-access-token").textContent()).trim();
+      assert.match(value, /^gpat_[A-Za-z0-9_-]{20,}$/);
+      await page.locator('[data-copy="new-access-token"]').click();
+      await page.locator('[data-copy="new-access-token"]', { hasText: "Copied" }).waitFor();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), value);
+      // It acts as the signed-in admin.
+      const admin = await ok("UserService/GetAuthenticatedUser", {});
+      const asNew = await ok("UserService/GetAuthenticatedUser", {}, value);
+      assert.equal(asNew.user.id, admin.user.id);
+      // Listed with its expiry in 7 days; after a reload the value is gone.
+      await visit(page, "/access-tokens");
+      const row = page.locator("table.access-tokens tbody tr", { hasText: description });
+      await row.waitFor();
+      const expires = await row.locator("td").nth(2).textContent();
+      const in7 = new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10);
+      assert.ok(expires.startsWith(in7), `${expires} vs ${in7}`);
+      assert.equal(await page.locator("#new-access-token").count(), 0);
+      // Deleted through the dialog: it stops working at once.
+      await row.getByRole("button", { name: "Delete" }).click();
+      await page.locator("dialog.confirm").getByRole("button", { name: "Delete" }).click();
+      await row.waitFor({ state: "detached" });
+      assert.equal((await rpc("UserService/GetAuthenticatedUser", {}, value)).status, 401);
+    });
+
+    test("members: an admin changes a role after confirming, suspends, reactivates and removes a user", async () => {
+      const { page } = s;
+      const name = `${transport} member`;
+      await visit(page, "/members");
+      await page.getByRole("heading", { name: "Members" }).waitFor();
+      const row = page.locator("table.org-members tbody tr", { hasText: name });
+      await row.waitFor();
+      const userId = await row.getAttribute("data-user-id");
+      const role = async () => (await ok("UserService/GetUser", { userId })).user;
+      const members = async () =>
+        (await ok("OrganizationService/ListMembers", { organizationId: (await role()).organizationId, filter: { userIds: [userId] } }))
+          .members[0];
+      // Cancelled: nothing changes, the select goes back.
+      await row.locator('select[name="role"]').selectOption({ label: "ADMIN" });
+      await page.locator("dialog.confirm").getByRole("button", { name: "Cancel" }).click();
+      await eventually(async () => (await row.locator('select[name="role"]').inputValue()) === "2", "the select goes back");
+      assert.equal((await members()).role, "ORGANIZATION_ROLE_MEMBER");
+      // Confirmed: an admin now, and the list shows it.
+      await row.locator('select[name="role"]').selectOption({ label: "ADMIN" });
+      await page.locator("dialog.confirm").getByRole("button", { name: "Change role" }).click();
+      await eventually(async () => (await members()).role === "ORGANIZATION_ROLE_ADMIN", "an admin");
+      await eventually(
+        async () => (await page.locator("table.org-members tbody tr", { hasText: name }).locator('select[name="role"]').inputValue()) === "1",
+        "the list shows the new role",
+      );
+      // Suspended and reactivated.
+      await page.locator("table.org-members tbody tr", { hasText: name }).getByRole("button", { name: "Suspend" }).click();
+      await page.locator("dialog.confirm").getByRole("button", { name: "Suspend" }).click();
+      await page.locator("table.org-members tbody tr", { hasText: name }).locator("td.status", { hasText: "SUSPENDED" }).waitFor();
+      assert.equal((await role()).status, "USER_STATUS_SUSPENDED");
+      await page.locator("table.org-members tbody tr", { hasText: name }).getByRole("button", { name: "Reactivate" }).click();
+      await page.locator("dialog.confirm").getByRole("button", { name: "Reactivate" }).click();
+      await page.locator("table.org-members tbody tr", { hasText: name }).locator("td.status", { hasText: "ACTIVE" }).waitFor();
+      // Removed.
+      await page.locator("table.org-members tbody tr", { hasText: name }).getByRole("button", { name: "Remove" }).click();
+      await page.locator("dialog.confirm").getByRole("button", { name: "Remove" }).click();
+      await page.locator("table.org-members tbody tr", { hasText: name }).waitFor({ state: "detached" });
+      assert.equal((await rpc("UserService/GetUser", { userId })).status, 404);
+    });
+
+    test("members: the last admin is kept, with the server's reason shown", async () => {
+      const { page } = s;
+      await visit(page, "/members");
+      const mine = page.locator("table.org-members tbody tr", { hasText: "(you)" });
+      await mine.waitFor();
+      // Every other admin made by the tests is a member again, so that this one is the last.
+      const admin = (await ok("UserService/GetAuthenticatedUser", {})).user;
+      const listed = await ok("OrganizationService/ListMembers", { organizationId: admin.organizationId, pagination: { pageSize: 100 } });
+      for (const m of listed.members) {
+        if (m.userId !== admin.id && m.role === "ORGANIZATION_ROLE_ADMIN") {
+          await ok("OrganizationService/SetRole", { organizationId: admin.organizationId, userId: m.userId, role: "ORGANIZATION_ROLE_MEMBER" });
+        }
+      }
+      await mine.getByRole("button", { name: "Suspend" }).click();
+      await page.locator("dialog.confirm").getByRole("button", { name: "Suspend" }).click();
+      const error = page.locator(".error");
+      await error.waitFor();
+      assert.equal(await error.getAttribute("data-code"), "failed_precondition");
+      assert.match(await error.textContent(), /last organization admin/);
+    });
+
+    test("members: a plain member sees the list without an admin's controls", async () => {
+      const other = await openPage(serverUrl);
+      try {
+        await signIn(other.page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`, memberToken);
+        await runnersHeading(other.page).waitFor();
+        await visit(other.page, "/members");
+        await other.page.locator("table.org-members tbody tr", { hasText: "Viewer (you)" }).waitFor();
+        assert.equal(await other.page.locator('table.org-members select[name="role"]').count(), 0);
+        assert.equal(await other.page.locator("table.org-members button").count(), 0);
+        assert.match(await other.page.locator("p.hint").textContent(), /Only organization admins/);
+        for (const call of await Promise.all(other.calls)) assertTransport(call, t);
+      } finally {
+        await other.context.close();
+      }
+    });
+  });
+}
+
 describe("runners with the same name", () => {
   // Names may repeat within an organization (docs/decisions.md); the console tells such runners
   // apart by the end of their ids, in the list and in every runner picker.
@@ -836,7 +972,7 @@ describe("at 390 px wide (a phone)", () => {
         await signIn(page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`);
         await runnersHeading(page).waitFor();
         const someRunner = await runnerNamed("Iowa GPU pool");
-        for (const hash of ["/runners", `/runners/${someRunner}`, "/runners/new", "/classes", "/scm", "/policies", "/groups", "/tokens", "/service-accounts", "/context"]) {
+        for (const hash of ["/runners", `/runners/${someRunner}`, "/runners/new", "/classes", "/scm", "/policies", "/groups", "/tokens", "/service-accounts", "/context", "/members", "/access-tokens"]) {
           await visit(page, hash);
           await page.locator("main h1").first().waitFor();
           const width = await page.evaluate(() => document.documentElement.scrollWidth);

@@ -77,6 +77,16 @@ GROUP_ID="$("$BIN" admin --database-url "$SERVER_DATABASE_URL" --key-file "$WORK
 admin_cmd() { "$BIN" admin --database-url "$SERVER_DATABASE_URL" --key-file "$WORK/server.key" "$@" >/dev/null; }
 admin_cmd create-user --org default "Dana Browser" || die "runner-server admin create-user failed"
 admin_cmd create-service-account --org default ci-bot || die "runner-server admin create-service-account failed"
+# Users for the members page (users join an organization through the admin subcommands until
+# invitations exist): one per transport to change and remove, and a member who signs in to see
+# the page without an admin's controls.
+admin_out() { "$BIN" admin --database-url "$SERVER_DATABASE_URL" --key-file "$WORK/server.key" "$@" 2>/dev/null; }
+for who in grpc-web connect connect-binary; do
+  admin_out create-user --org default "$who member" >/dev/null || die "runner-server admin create-user failed"
+done
+admin_out create-user --org default "Viewer" >/dev/null || die "runner-server admin create-user failed"
+MEMBER_TOKEN="$(admin_out issue-token --member Viewer --org default | sed -n 's/^token \([^ ]*\) .*/\1/p')"
+[ -n "$MEMBER_TOKEN" ] || die "runner-server admin issue-token printed no token"
 
 # --- 4. tests -----------------------------------------------------------------------------------
 # The screenshot is always taken; it replaces the README's only with UPDATE_SCREENSHOT=1, so
@@ -84,7 +94,7 @@ admin_cmd create-service-account --org default ci-bot || die "runner-server admi
 shot="$WORK/console-runners.png"
 set +e
 (cd "$HERE" && CONSOLE_URL="$URL" API_TOKEN="$ADMIN_TOKEN" CONSOLE_DIST="$ROOT/web/dist" \
-  GROUP_ID="$GROUP_ID" SCREENSHOT="$shot" \
+  GROUP_ID="$GROUP_ID" MEMBER_TOKEN="$MEMBER_TOKEN" SCREENSHOT="$shot" \
   timeout 300 node --test --test-concurrency=1 --test-reporter=spec console.test.mjs)
 rc=$?
 set -e

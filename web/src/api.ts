@@ -6,9 +6,11 @@ import { Code, ConnectError, createClient, type Client, type Interceptor } from 
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { GroupService } from "./gen/gitpod/v1/group_pb";
 import { IdentityService } from "./gen/gitpod/v1/identity_pb";
+import { OrganizationService } from "./gen/gitpod/v1/organization_pb";
 import { RunnerService } from "./gen/gitpod/v1/runner_pb";
 import { RunnerConfigurationService } from "./gen/gitpod/v1/runner_configuration_pb";
 import { ServiceAccountService } from "./gen/gitpod/v1/service_account_pb";
+import { UserService } from "./gen/gitpod/v1/user_pb";
 import { BadRequestSchema } from "./gen/google/rpc/error_details_pb";
 
 export type TransportKind = "grpc-web" | "connect" | "connect-binary";
@@ -66,6 +68,8 @@ export interface Api {
   identity: Client<typeof IdentityService>;
   groups: Client<typeof GroupService>;
   serviceAccounts: Client<typeof ServiceAccountService>;
+  users: Client<typeof UserService>;
+  organizations: Client<typeof OrganizationService>;
 }
 
 /** Clients for the services, calling with `token` as a bearer token. */
@@ -86,6 +90,8 @@ export function connect(settings: Settings, token: string): Api {
     identity: createClient(IdentityService, transport),
     groups: createClient(GroupService, transport),
     serviceAccounts: createClient(ServiceAccountService, transport),
+    users: createClient(UserService, transport),
+    organizations: createClient(OrganizationService, transport),
   };
 }
 

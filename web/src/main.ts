@@ -14,10 +14,12 @@ import {
   type Settings,
 } from "./api";
 import { errorBox, field, h } from "./dom";
+import { accessTokensPage } from "./pages/access_tokens";
 import { classesPage } from "./pages/classes";
 import { contextPage } from "./pages/context";
 import { groupPage, groupsPage } from "./pages/groups";
 import { policiesPage } from "./pages/policies";
+import { membersPage } from "./pages/members";
 import { createRunnerPage, runnerPage, runnersPage } from "./pages/runners";
 import { scmPage } from "./pages/scm";
 import { serviceAccountPage, serviceAccountsPage } from "./pages/service_accounts";
@@ -46,6 +48,8 @@ const routes: [RegExp, Page][] = [
   [/^\/tokens$/, tokensPage],
   [/^\/service-accounts$/, serviceAccountsPage],
   [/^\/service-accounts\/([0-9a-f-]+)$/, serviceAccountPage],
+  [/^\/members$/, membersPage],
+  [/^\/access-tokens$/, accessTokensPage],
 ];
 
 const nav: [string, string][] = [
@@ -57,6 +61,8 @@ const nav: [string, string][] = [
   ["#/tokens", "Host tokens"],
   ["#/service-accounts", "Service accounts"],
   ["#/context", "Context URL"],
+  ["#/members", "Members"],
+  ["#/access-tokens", "Access tokens"],
 ];
 
 const app = document.querySelector<HTMLDivElement>("#app")!;
