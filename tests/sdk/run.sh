@@ -102,6 +102,27 @@ for g in team ops; do
 done
 log "groups team and ops created"
 
+# Two users per SDK for the UserService and OrganizationService tests (users join an organization
+# through the admin subcommands until invitations exist): one to change and delete, and one with a
+# token, who leaves.
+for sdk in stainless ona ona-get; do
+  var="$(tr a-z- A-Z_ <<<"$sdk")"
+  for who in one two; do
+    out="$("$BIN" --database-url "$DB" admin create-user --org default "$sdk member $who" 2>"$WORK/admin-user.err")" ||
+      { cat "$WORK/admin-user.err" >&2; die "admin create-user failed"; }
+    id="$(sed -n 's/^user \([0-9a-f-]\{36\}\) .*/\1/p' <<<"$out")"
+    [ -n "$id" ] || die "admin create-user printed no 'user <uuid> …' line: $out"
+    export "SDK_MEMBER_${who^^}_${var}=$id"
+  done
+  out="$("$BIN" --database-url "$DB" admin issue-token --member "$id" --expires-in-days 1 2>"$WORK/admin-user.err")" ||
+    { cat "$WORK/admin-user.err" >&2; die "admin issue-token failed"; }
+  token="$(sed -n 's/^token \([^ ]*\) .*/\1/p' <<<"$out")"
+  [ -n "$token" ] || die "admin issue-token printed no token"
+  printf 'sent\trun.sh:%s member token\t%s\n' "$sdk" "$token" >>"$WORK/secrets.tsv"
+  export "SDK_MEMBER_TWO_TOKEN_${var}=$token"
+done
+log "users for the user and organization tests created"
+
 export SDK_BASE_URL="$URL/api" SDK_TOKEN SDK_GROUP_IDS="$GROUP_IDS" SDK_WORK="$WORK"
 
 # --- 3. SDK tests -----------------------------------------------------------------------------

@@ -8,6 +8,9 @@ tests/sdk/run.sh passes the live server's coordinates in the environment:
   SDK_GROUP_IDS  comma-separated ids of groups created with `runner-server admin create-group`
   SDK_WORK       the run's work folder: secrets.tsv and the recorded response bodies go there
   SDK_NAME       "stainless" or "ona"
+  SDK_MEMBER_ONE_<SDK>, SDK_MEMBER_TWO_<SDK>, SDK_MEMBER_TWO_TOKEN_<SDK>
+                 two users of the admin's organization (made with `runner-server admin
+                 create-user`) for this SDK's tests, and a token of the second
 
 Every secret value a test sends goes through `secret()`, which appends it to secrets.tsv;
 run.sh then scans the server's stdout/stderr and every recorded response body for it.
@@ -22,6 +25,10 @@ TOKEN = os.environ["SDK_TOKEN"]
 GROUP_IDS = [g for g in os.environ["SDK_GROUP_IDS"].split(",") if g]
 WORK = os.environ["SDK_WORK"]
 SDK = os.environ["SDK_NAME"]
+_VAR = SDK.upper().replace("-", "_")
+MEMBER_ONE = os.environ[f"SDK_MEMBER_ONE_{_VAR}"]
+MEMBER_TWO = os.environ[f"SDK_MEMBER_TWO_{_VAR}"]
+MEMBER_TWO_TOKEN = os.environ[f"SDK_MEMBER_TWO_TOKEN_{_VAR}"]
 
 SECRETS_FILE = os.path.join(WORK, "secrets.tsv")
 RESPONSES_FILE = os.path.join(WORK, f"responses-{SDK}.log")
@@ -62,4 +69,16 @@ def unique(name: str) -> str:
     return f"{name} {SDK} {_secrets.token_hex(3)}"
 
 
-__all__ = ["BASE_URL", "TOKEN", "GROUP_IDS", "UNKNOWN_UUID", "secret", "issued", "record", "unique"]
+__all__ = [
+    "BASE_URL",
+    "TOKEN",
+    "GROUP_IDS",
+    "MEMBER_ONE",
+    "MEMBER_TWO",
+    "MEMBER_TWO_TOKEN",
+    "UNKNOWN_UUID",
+    "secret",
+    "issued",
+    "record",
+    "unique",
+]

@@ -21,11 +21,14 @@ from gitpod.v1 import event_pb2 as epb
 from gitpod.v1 import group_pb2 as gpb
 from gitpod.v1 import identity_pb2 as ipb
 from gitpod.v1 import pagination_pb2 as pag
+from gitpod.v1 import organization_pb2 as opb
 from gitpod.v1 import runner_configuration_pb2 as cpb
 from gitpod.v1 import runner_pb2 as rpb
+from gitpod.v1 import user_pb2 as upb
 from ona_sdk.errors import map_error
 
 from sdkenv import BASE_URL, GROUP_IDS, TOKEN, UNKNOWN_UUID, issued, record, secret, unique
+from sdkenv import MEMBER_ONE, MEMBER_TWO, MEMBER_TWO_TOKEN
 
 # --- recording every response body -------------------------------------------------------------
 
@@ -730,3 +733,107 @@ def test_service_accounts_and_their_tokens(sas):
         sas.delete_service_account(sapb.DeleteServiceAccountRequest(service_account_id=a.id))
     expect(Code.NOT_FOUND, sas.get_service_account, sapb.GetServiceAccountRequest(service_account_id=bot.id))
     expect(Code.UNAUTHENTICATED, as_bot.identity.get_authenticated_identity, ipb.GetAuthenticatedIdentityRequest())
+
+
+# --- users and organizations -------------------------------------------------------------------
+
+from gitpod.v1 import count_pb2  # noqa: E402
+from sdkenv import SDK  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def us(client):
+    return client.services.user
+
+
+def create_pat(us, user_id: str, description: str, days: int = 1) -> str:
+    token = us.create_personal_access_token(upb.CreatePersonalAccessTokenRequest(
+        user_id=user_id, description=description, valid_for=duration_pb2.Duration(seconds=days * 86400))).token
+    issued(f"personal access token {description}", token)
+    return token
+
+
+def test_users_and_personal_access_tokens(us):
+    me = us.get_authenticated_user(upb.GetAuthenticatedUserRequest()).user
+    assert (me.name, me.status) == ("admin", upb.USER_STATUS_ACTIVE)
+    assert us.get_user(upb.GetUserRequest(user_id=me.id)).user == me
+    assert us.get_user(upb.GetUserRequest(user_id=MEMBER_ONE)).user.name == f"{SDK} member one"
+    expect(Code.NOT_FOUND, us.get_user, upb.GetUserRequest(user_id=UNKNOWN_UUID))
+
+    value = create_pat(us, me.id, "ona pats")
+    assert value.startswith("gpat_")
+    other = make_client(value).services.user
+    assert other.get_authenticated_user(upb.GetAuthenticatedUserRequest()).user.id == me.id
+    items, pages = list_all(us.list_personal_access_tokens, lambda p: upb.ListPersonalAccessTokensRequest(
+        pagination=p), "personal_access_tokens", page_size=1)
+    assert len(pages) >= 2
+    pat = next(p for p in items if p.description == "ona pats")
+    assert (pat.user_id, pat.creator.id) == (me.id, me.id)
+    assert pat.HasField("expires_at") and pat.HasField("last_used")
+    assert us.get_personal_access_token(upb.GetPersonalAccessTokenRequest(personal_access_token_id=pat.id)).pat == pat
+    # Expiry required, at most 90 days.
+    expect(Code.INVALID_ARGUMENT, us.create_personal_access_token, upb.CreatePersonalAccessTokenRequest(
+        user_id=me.id, description="no expiry"))
+    expect(Code.INVALID_ARGUMENT, us.create_personal_access_token, upb.CreatePersonalAccessTokenRequest(
+        user_id=me.id, description="too long", valid_for=duration_pb2.Duration(seconds=91 * 86400)))
+    us.delete_personal_access_token(upb.DeletePersonalAccessTokenRequest(personal_access_token_id=pat.id))
+    expect(Code.UNAUTHENTICATED, other.get_authenticated_user, upb.GetAuthenticatedUserRequest())
+    expect(Code.NOT_FOUND, us.get_personal_access_token,
+           upb.GetPersonalAccessTokenRequest(personal_access_token_id=pat.id))
+
+
+def test_members_roles_suspension_and_removal(client, us):
+    orgs = client.services.organization
+    org = us.get_authenticated_user(upb.GetAuthenticatedUserRequest()).user.organization_id
+    members, pages = list_all(orgs.list_members, lambda p: opb.ListMembersRequest(
+        organization_id=org, pagination=p), "members", page_size=1)
+    names = [m.full_name for m in members]
+    assert f"{SDK} member one" in names and len(pages) == len(names), names
+    found = orgs.list_members(opb.ListMembersRequest(
+        organization_id=org,
+        filter=opb.ListMembersRequest.Filter(search=f"{SDK} member"),
+        sort=opb.ListMembersRequest.Sort(field=opb.ListMembersRequest.SORT_FIELD_NAME, order=pag.SORT_ORDER_ASC),
+        count=count_pb2.CountRequest(include=True)))
+    assert [m.full_name for m in found.members] == [f"{SDK} member one", f"{SDK} member two"]
+    assert found.count.value == 2
+
+    orgs.set_role(opb.SetRoleRequest(organization_id=org, user_id=MEMBER_ONE, role=opb.ORGANIZATION_ROLE_ADMIN))
+    one = orgs.list_members(opb.ListMembersRequest(
+        organization_id=org, filter=opb.ListMembersRequest.Filter(user_ids=[MEMBER_ONE]))).members[0]
+    assert one.role == opb.ORGANIZATION_ROLE_ADMIN
+    orgs.set_role(opb.SetRoleRequest(organization_id=org, user_id=MEMBER_ONE, role=opb.ORGANIZATION_ROLE_MEMBER))
+    us.set_suspended(upb.SetSuspendedRequest(user_id=MEMBER_ONE, suspended=True))
+    assert us.get_user(upb.GetUserRequest(user_id=MEMBER_ONE)).user.status == upb.USER_STATUS_SUSPENDED
+    us.set_suspended(upb.SetSuspendedRequest(user_id=MEMBER_ONE, suspended=False))
+    me = us.get_authenticated_user(upb.GetAuthenticatedUserRequest()).user
+    err = expect(Code.FAILED_PRECONDITION, orgs.set_role, opb.SetRoleRequest(
+        organization_id=org, user_id=me.id, role=opb.ORGANIZATION_ROLE_MEMBER))
+    assert "last organization admin" in err.message
+    us.delete_user(upb.DeleteUserRequest(user_id=MEMBER_ONE))
+    expect(Code.NOT_FOUND, us.get_user, upb.GetUserRequest(user_id=MEMBER_ONE))
+    member = make_client(MEMBER_TWO_TOKEN).services
+    member.organization.leave_organization(opb.LeaveOrganizationRequest(user_id=MEMBER_TWO))
+    expect(Code.UNAUTHENTICATED, member.user.get_authenticated_user, upb.GetAuthenticatedUserRequest())
+
+
+def test_organization_lifecycle(client, us):
+    orgs = client.services.organization
+    me = us.get_authenticated_user(upb.GetAuthenticatedUserRequest()).user
+    org = orgs.get_organization(opb.GetOrganizationRequest(organization_id=me.organization_id)).organization
+    assert org.tier == opb.ORGANIZATION_TIER_ENTERPRISE
+    new_name = unique("ona renamed")
+    assert orgs.update_organization(opb.UpdateOrganizationRequest(
+        organization_id=org.id, name=new_name)).organization.name == new_name
+    orgs.update_organization(opb.UpdateOrganizationRequest(organization_id=org.id, name=org.name))
+
+    created = orgs.create_organization(opb.CreateOrganizationRequest(name=unique("ona org"), join_organization=True))
+    assert created.member.role == opb.ORGANIZATION_ROLE_ADMIN
+    founder = make_client(create_pat(us, created.member.user_id, "ona founder")).services
+    got = founder.organization.get_organization(opb.GetOrganizationRequest(organization_id=created.organization.id))
+    assert got.organization == created.organization
+    expect(Code.NOT_FOUND, founder.organization.get_organization, opb.GetOrganizationRequest(organization_id=org.id))
+    expect(Code.NOT_FOUND, orgs.get_organization, opb.GetOrganizationRequest(organization_id=created.organization.id))
+    expect(Code.INVALID_ARGUMENT, orgs.create_organization,
+           opb.CreateOrganizationRequest(name=unique("lonely"), join_organization=False))
+    founder.organization.delete_organization(opb.DeleteOrganizationRequest(organization_id=created.organization.id))
+    expect(Code.UNAUTHENTICATED, founder.user.get_authenticated_user, upb.GetAuthenticatedUserRequest())
