@@ -5,8 +5,10 @@
 //! token, changing a role or a group) empties the cache of the process that made it before the
 //! change returns, and an entry read before such a change is never stored after it (a
 //! generation counter). A change made by another process (an `admin` subcommand, another
-//! replica) is seen within the time to live. An entry also never outlives its token's own
-//! expiry.
+//! replica) is seen within the time to live: an entry's age counts from the moment the database
+//! read that produced it began, not from when it was stored, so a read in flight when the change
+//! committed cannot stretch the bound by its own duration. An entry also never outlives its
+//! token's own expiry.
 //!
 //! [`Accounts`]: crate::accounts::Accounts
 
@@ -23,7 +25,8 @@ const MAX_ENTRIES: usize = 10_000;
 struct Entry {
     caller: Caller,
     token_expires_at: Option<Timestamp>,
-    cached_at: Instant,
+    /// When the database read it came from began.
+    read_at: Instant,
 }
 
 #[derive(Default)]
@@ -38,9 +41,9 @@ pub struct TokenCache {
     inner: Mutex<Inner>,
 }
 
-/// The cache's generation when a database read began; see [`TokenCache::insert`].
+/// The cache's generation and the time when a database read began; see [`TokenCache::insert`].
 #[derive(Debug, Clone, Copy)]
-pub struct Generation(u64);
+pub struct Generation(u64, Instant);
 
 impl TokenCache {
     pub fn new(ttl: Duration) -> Self {
@@ -59,17 +62,18 @@ impl TokenCache {
         }
         let inner = self.lock();
         let entry = inner.entries.get(hash)?;
-        let fresh = entry.cached_at.elapsed() < self.ttl && entry.token_expires_at.is_none_or(|e| e > now);
+        let fresh = entry.read_at.elapsed() < self.ttl && entry.token_expires_at.is_none_or(|e| e > now);
         fresh.then(|| entry.caller.clone())
     }
 
     /// Call before reading what [`insert`](Self::insert) will store.
     pub fn generation(&self) -> Generation {
-        Generation(self.lock().generation)
+        Generation(self.lock().generation, Instant::now())
     }
 
     /// Stores a caller read from the database since `read_at`, unless the cache was cleared
-    /// meanwhile (the read may predate the change that cleared it).
+    /// meanwhile (the read may predate the change that cleared it); it is fresh for the time to
+    /// live from `read_at`.
     pub fn insert(&self, read_at: Generation, hash: Vec<u8>, caller: Caller, token_expires_at: Option<Timestamp>) {
         if self.ttl.is_zero() {
             return;
@@ -81,7 +85,7 @@ impl TokenCache {
         if inner.entries.len() >= MAX_ENTRIES {
             inner.entries.clear();
         }
-        inner.entries.insert(hash, Entry { caller, token_expires_at, cached_at: Instant::now() });
+        inner.entries.insert(hash, Entry { caller, token_expires_at, read_at: read_at.1 });
     }
 
     /// Forgets every entry; call after any change to tokens, members or groups.
@@ -141,6 +145,17 @@ mod tests {
         cache.insert(cache.generation(), b"h".to_vec(), caller(), Some(now.plus_seconds(1)));
         assert!(cache.get(b"h", now).is_some());
         assert_eq!(cache.get(b"h", now.plus_seconds(1)), None);
+    }
+
+    /// A read that took longer than the time to live (a slow database) stores nothing that is
+    /// fresh: what it read may predate a change another process made while it ran.
+    #[test]
+    fn an_entry_ages_from_the_start_of_its_read() {
+        let cache = TokenCache::new(Duration::from_millis(30));
+        let read_began = cache.generation();
+        std::thread::sleep(Duration::from_millis(40));
+        cache.insert(read_began, b"h".to_vec(), caller(), None);
+        assert_eq!(cache.get(b"h", Timestamp::now()), None);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! 10 updates of one runner and of one SCM integration, every one acknowledged), a page token
 //! of one working on the other, one exchange token redeemed once across both, uniqueness
 //! whichever replica writes, and a replica killed with SIGKILL in a write burst losing nothing
-//! it acknowledged. (Prints one SKIPPED line where no PostgreSQL is reachable; CI requires it.)
+//! it acknowledged, and a revocation made through one replica refusing the token on the other
+//! within the token cache's time. (Prints one SKIPPED line where no PostgreSQL is reachable; CI
+//! requires it.)
 
 use std::sync::{Arc, Mutex};
 
@@ -29,13 +31,19 @@ struct Deployment {
 }
 
 async fn deployment(test: &str) -> Option<Deployment> {
+    deployment_with(test, &[]).await
+}
+
+/// [`deployment`], both replicas started with `args` too.
+async fn deployment_with(test: &str, args: &[&str]) -> Option<Deployment> {
     let schema = PgSchema::create(test).await?;
     let database_url = format!("{}?options=-c%20search_path%3D{}", runner_store::testing::postgres_url(), schema.name);
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("server.key");
     let start = |name: &str| {
-        ServerProcess::start(ServerProcess::command(bin(), &database_url, &key), dir.path(), name)
-            .unwrap_or_else(|e| panic!("{e}"))
+        let mut command = ServerProcess::command(bin(), &database_url, &key);
+        command.args(args);
+        ServerProcess::start(command, dir.path(), name).unwrap_or_else(|e| panic!("{e}"))
     };
     let (a, b) = (start("a"), start("b"));
     let token = a.token().to_owned();
@@ -334,5 +342,86 @@ async fn postgres_writers_on_two_replicas_take_turns() {
     eprintln!("write turns taken across replicas: {turns}");
     assert!(turns > 0.0, "no writer lost a race to the other replica: the test did not test that");
     drop((a, b, clients));
+    schema.drop_schema().await;
+}
+
+/// The token cache time both replicas of the revocation test run with (`--token-cache-ms`).
+const TOKEN_CACHE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// What a refusal may take beyond the token cache time: the call in flight and the polling
+/// interval, on a loaded machine.
+const REFUSAL_MARGIN: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Revocation through another replica: a user's token, trusted by replica B's token cache, is
+/// refused by B (`unauthenticated`) within `--token-cache-ms` (+ a margin) of its user being
+/// suspended (UserService.SetSuspended), and of a personal access token being deleted
+/// (UserService.DeletePersonalAccessToken), through replica A, however often B is asked
+/// meanwhile (a cache entry ages from its database read; use does not renew it); A refuses it
+/// from the very next call. The time counts from when the call to A was sent, before the write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_revocation_through_one_replica_reaches_the_other_within_the_token_cache_time() {
+    let test = "postgres_a_revocation_through_one_replica_reaches_the_other_within_the_token_cache_time";
+    let cache_ms = TOKEN_CACHE.as_millis().to_string();
+    let Some(Deployment { a, b, token, schema, _dir }) = deployment_with(test, &["--token-cache-ms", &cache_ms]).await
+    else {
+        return;
+    };
+    let admin = Api { http: reqwest::Client::new(), token };
+    let accounts = runner_core::accounts::Accounts::new(schema.store().await);
+    let org = accounts.organizations().await.unwrap().remove(0).id;
+    let user = |name: &'static str| {
+        let accounts = &accounts;
+        async move {
+            let member = accounts
+                .create_member(org, runner_core::model::Principal::User, name, runner_core::identity::OrgRole::Member)
+                .await
+                .unwrap();
+            let issued = accounts.issue_token(member.id, "replicas", None).await.unwrap();
+            (member.id, issued.info.id, issued.token)
+        }
+    };
+    let (suspended, _, suspended_token) = user("suspended").await;
+    let (_, deleted_token_id, deleted_token) = user("holder").await;
+
+    let revocations = [
+        ("SetSuspended", suspended_token, json!({"userId": suspended.to_string(), "suspended": true})),
+        ("DeletePersonalAccessToken", deleted_token, json!({"personalAccessTokenId": deleted_token_id.to_string()})),
+    ];
+    for (rpc, token, request) in revocations {
+        let api = Api { http: reqwest::Client::new(), token };
+        let status = async |base: &str| api.call(base, "RunnerService/ListRunners", json!({})).await.unwrap().0;
+        // Both replicas let it in, and B now has it in its token cache.
+        assert_eq!((status(&a.url).await, status(&b.url).await), (200, 200), "{rpc}");
+        let asked = std::time::Instant::now();
+        let (code, body) = admin.call(&a.url, &format!("UserService/{rpc}"), request).await.unwrap();
+        assert_eq!(code, 200, "{rpc}: {body}");
+        let acknowledged = asked.elapsed();
+        // A, whose cache the change emptied, refuses it from the next call.
+        assert_eq!(status(&a.url).await, 401, "{rpc}: A");
+        // B is asked without pause until it refuses; every answer before is a 200.
+        let refused_after = loop {
+            match status(&b.url).await {
+                200 => {
+                    let waited = asked.elapsed();
+                    assert!(waited < TOKEN_CACHE * 4, "{rpc}: B still lets it in after {waited:?}");
+                }
+                401 => break asked.elapsed(),
+                other => panic!("{rpc}: B answered {other}"),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        };
+        eprintln!(
+            "{rpc} through A: answered in {acknowledged:?}; B refused the token {refused_after:?} after it was sent"
+        );
+        assert!(
+            refused_after <= TOKEN_CACHE + REFUSAL_MARGIN,
+            "{rpc}: B refused the token only {refused_after:?} after the call to A (the bound: {TOKEN_CACHE:?} + {REFUSAL_MARGIN:?})"
+        );
+        // And both go on refusing it.
+        for _ in 0..3 {
+            assert_eq!((status(&a.url).await, status(&b.url).await), (401, 401), "{rpc}");
+        }
+    }
+    drop((a, b));
     schema.drop_schema().await;
 }
