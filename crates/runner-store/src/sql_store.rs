@@ -639,8 +639,13 @@ macro_rules! sql_store {
                             }
                             MemberChange::Delete => {
                                 // Its host tokens are kept by subject, not by a reference; its
-                                // tokens and group memberships go with the row.
-                                for statement in ["DELETE FROM host_authentication_tokens WHERE subject_id = ?", "DELETE FROM members WHERE id = ?"] {
+                                // direct-share groups go with their role assignments (ON DELETE
+                                // CASCADE); its tokens and group memberships go with the row.
+                                for statement in [
+                                    "DELETE FROM host_authentication_tokens WHERE subject_id = ?",
+                                    "DELETE FROM groups WHERE direct_share = 1 AND id IN (SELECT group_id FROM group_members WHERE member_id = ?)",
+                                    "DELETE FROM members WHERE id = ?",
+                                ] {
                                     sqlx::query(&sql(statement))
                                         .bind(&id) // 1
                                         .execute(&mut *tx)

@@ -283,3 +283,41 @@ async fn suspension_and_deletion_apply_on_the_next_call() {
         let _ = erin;
     }
 }
+
+/// Deleting a user takes what was shared with it directly (its direct-share group and that
+/// group's role assignments) with it.
+#[tokio::test]
+async fn deleting_a_user_takes_its_direct_shares() {
+    use runner_core::model::ApiEnum;
+    let server = TestServer::start().await;
+    let (dana, dana_token) = server.member("dana", OrgRole::Member).await;
+    let admin = server.client(Protocol::ConnectJson).await;
+    let dana_c = server.client_as(Protocol::ConnectJson, Some(&dana_token)).await;
+    let runner = crate::runners::create(&admin, crate::runners::aws_runner("shared with dana")).await.unwrap();
+    let runner_id = runner.runner.unwrap().runner_id;
+    let req = ShareResourceWithPrincipalRequest {
+        resource_type: ResourceType::Runner as i32,
+        resource_id: runner_id.clone(),
+        principal: Principal::User.number(),
+        principal_id: dana.to_string(),
+        role: ResourceRole::RunnerUser as i32,
+    };
+    let path = runner_testkit::gs("ShareResourceWithPrincipal");
+    admin.call::<_, ShareResourceWithPrincipalResponse>(&path, req).await.unwrap();
+    crate::runners::get(&dana_c, &runner_id).await.unwrap();
+    let direct = || async {
+        let filter = list_groups_request::Filter { direct_share: Some(true), ..Default::default() };
+        let req = ListGroupsRequest { pagination: None, filter: Some(filter) };
+        let r: ListGroupsResponse = admin.call(&runner_testkit::gs("ListGroups"), req).await.unwrap();
+        r.groups.len()
+    };
+    assert_eq!(direct().await, 1);
+    delete_user(&admin, dana).await.unwrap();
+    assert_eq!(direct().await, 0, "the direct-share group went with the user");
+    let req = ListRoleAssignmentsRequest {
+        filter: Some(list_role_assignments_request::Filter { resource_id: runner_id, ..Default::default() }),
+        ..Default::default()
+    };
+    let r: ListRoleAssignmentsResponse = admin.call(&runner_testkit::gs("ListRoleAssignments"), req).await.unwrap();
+    assert!(r.assignments.is_empty(), "{r:?}");
+}

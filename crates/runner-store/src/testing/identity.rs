@@ -196,8 +196,25 @@ async fn members_round_trip(store: Arc<dyn Store>) {
     for t in [&hers, &bots] {
         store.insert_host_token(t).await.unwrap();
     }
+    // A runner shared directly with her: her direct-share group holds her and the role.
+    let share = Group { direct_share: true, ..sample_group(&org, &format!("direct-share-{}", alice.id)) };
+    store.create_group(&share).await.unwrap();
+    store.add_group_member(share.id, alice.id).await.unwrap();
+    let shared = RoleAssignment {
+        id: Uuid::now_v7(),
+        org_id: org.id,
+        group_id: share.id,
+        resource_kind: ResourceKind::Runner,
+        resource_id: runner.id,
+        role: ResourceRole::RunnerUser,
+        created_at: now,
+    };
+    store.insert_role_assignment(&shared).await.unwrap();
     assert_eq!(store.change_member(alice.id, MemberChange::Delete).await.unwrap(), done(&alice));
     assert_eq!(store.get_member(alice.id).await.unwrap(), None);
+    assert_eq!(store.get_group(share.id).await.unwrap(), None, "her direct-share group goes");
+    assert_eq!(store.get_role_assignment(shared.id).await.unwrap(), None);
+    assert!(store.get_group(team.id).await.unwrap().is_some(), "other groups stay");
     assert!(store.resolve_access_token(b"alice-token").await.unwrap().is_none());
     assert_eq!(store.count_group_members(org.id).await.unwrap(), vec![]);
     assert_eq!(store.get_host_token(hers.id).await.unwrap(), None);
