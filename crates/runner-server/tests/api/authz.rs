@@ -68,6 +68,20 @@ const READ_GROUPS: Row = ["ok", "ok", "ok", "ok", "ok", "ok", NF, UN, PD, PD, "o
 /// Role assignments and shares on a runner: the runner's admins.
 const RUNNER_ADMINS: Row = ["ok", "ok", "ok", PD, "ok", NF, NF, UN, PD, PD, NF, NF, UN];
 
+/// A groups admin, "groups-admin": a user in a group holding RESOURCE_ROLE_ORG_GROUPS_ADMIN on
+/// the organization (assigned by the organization admin `admin`), and no other role. Its id and
+/// token.
+async fn groups_admin(server: &TestServer, admin: &Client) -> (uuid::Uuid, String) {
+    let (id, org) = (&server.identity, server.org.id);
+    let (member, token) = server.member("groups-admin", OrgRole::Member).await;
+    let stewards = id.create_group(org, "group-stewards").await.unwrap();
+    id.add_group_member(stewards.id, member).await.unwrap();
+    crate::groups::assign(admin, stewards.id, ResourceType::Organization, org, ResourceRole::OrgGroupsAdmin)
+        .await
+        .unwrap();
+    (member, token)
+}
+
 struct World {
     server: TestServer,
     tokens: Vec<Option<String>>,
@@ -111,14 +125,7 @@ async fn world() -> World {
         id.create_member(other.id, runner_core::model::Principal::User, "boss", OrgRole::Admin).await.unwrap();
     let other_token = id.issue_token(other_admin.id, "t", None).await.unwrap().token;
     let admin = server.client(Protocol::ConnectJson).await;
-    // A groups admin: a user in a group holding RESOURCE_ROLE_ORG_GROUPS_ADMIN on the
-    // organization, and no other role.
-    let (groups_admin_id, groups_admin) = server.member("groups-admin", OrgRole::Member).await;
-    let stewards = id.create_group(org, "group-stewards").await.unwrap();
-    id.add_group_member(stewards.id, groups_admin_id).await.unwrap();
-    crate::groups::assign(&admin, stewards.id, ResourceType::Organization, org, ResourceRole::OrgGroupsAdmin)
-        .await
-        .unwrap();
+    let (_, groups_admin) = groups_admin(&server, &admin).await;
     // A plain service account of the organization: no group, no role beyond member.
     let bot = id.create_member(org, runner_core::model::Principal::ServiceAccount, "matrix-bot", OrgRole::Member);
     let bot_token = id.issue_token(bot.await.unwrap().id, "t", None).await.unwrap().token;
@@ -1084,24 +1091,35 @@ async fn service_account_rpcs_for_every_principal() {
 }
 
 /// The principals of the UserService and OrganizationService matrix, in column order.
-const ACCESS_PRINCIPALS: [&str; 7] =
-    ["org admin", "plain member", "service account", "suspended user", "other org admin", "no token", "runner"];
+/// The runners admin and the groups admin are users with the organization role member and a
+/// group holding the org-level role; neither role is one over users or the organization.
+const ACCESS_PRINCIPALS: [&str; 9] = [
+    "org admin",
+    "plain member",
+    "service account",
+    "suspended user",
+    "other org admin",
+    "no token",
+    "runner",
+    "runners admin",
+    "groups admin",
+];
 
 /// Expected outcome per principal of [`ACCESS_PRINCIPALS`].
-type AccessRow = [&'static str; 7];
+type AccessRow = [&'static str; 9];
 const DENIED: &str = "permission_denied";
 const UNAUTH: &str = "unauthenticated";
 const GONE: &str = "not_found";
 /// What only users do, each for itself.
-const USERS_ONLY: AccessRow = ["ok", "ok", DENIED, UNAUTH, "ok", UNAUTH, DENIED];
+const USERS_ONLY: AccessRow = ["ok", "ok", DENIED, UNAUTH, "ok", UNAUTH, DENIED, "ok", "ok"];
 /// Reads of the caller's organization.
-const IN_THE_ORG: AccessRow = ["ok", "ok", "ok", UNAUTH, GONE, UNAUTH, DENIED];
+const IN_THE_ORG: AccessRow = ["ok", "ok", "ok", UNAUTH, GONE, UNAUTH, DENIED, "ok", "ok"];
 /// Changes of the caller's organization and its users.
-const ADMINS_ONLY: AccessRow = ["ok", DENIED, DENIED, UNAUTH, GONE, UNAUTH, DENIED];
+const ADMINS_ONLY: AccessRow = ["ok", DENIED, DENIED, UNAUTH, GONE, UNAUTH, DENIED, DENIED, DENIED];
 /// Another user's token: its own user and org admins only.
-const ADMINS_SEE: AccessRow = ["ok", GONE, GONE, UNAUTH, GONE, UNAUTH, DENIED];
+const ADMINS_SEE: AccessRow = ["ok", GONE, GONE, UNAUTH, GONE, UNAUTH, DENIED, GONE, GONE];
 /// What nobody may do for another user.
-const NOBODY: AccessRow = [DENIED, DENIED, DENIED, UNAUTH, GONE, UNAUTH, DENIED];
+const NOBODY: AccessRow = [DENIED, DENIED, DENIED, UNAUTH, GONE, UNAUTH, DENIED, DENIED, DENIED];
 
 /// UserService and OrganizationService, called as every kind of principal, get exactly the
 /// code docs/authorization.md gives. Each call is about a user, token or name of its own, so
@@ -1124,6 +1142,11 @@ async fn user_and_organization_rpcs_for_every_principal() {
         let admin = server.client(protocol).await;
         let runner = create(&admin, crate::runners::aws_runner("matrix")).await.unwrap().runner.unwrap().runner_id;
         let runner_token = runner_access_token(&server, protocol, &runner).await;
+        let (runners_admin_id, runners_admin) = server.member("runners-admin", OrgRole::Member).await;
+        let runner_admins = id.create_group(org, "runner-admins").await.unwrap();
+        id.add_group_member(runner_admins.id, runners_admin_id).await.unwrap();
+        id.set_group_runners_admin(runner_admins.id, true).await.unwrap();
+        let (groups_admin_id, groups_admin) = groups_admin(&server, &admin).await;
         let tokens = [
             Some(server.admin_token.clone()),
             Some(member),
@@ -1132,9 +1155,21 @@ async fn user_and_organization_rpcs_for_every_principal() {
             Some(boss_token),
             None,
             Some(runner_token),
+            Some(runners_admin),
+            Some(groups_admin),
         ];
         // The callers' own user ids (none for the service account, the anonymous and the runner).
-        let own = [Some(server.admin_id), Some(member_id), None, Some(sleeper), Some(boss.id), None, None];
+        let own = [
+            Some(server.admin_id),
+            Some(member_id),
+            None,
+            Some(sleeper),
+            Some(boss.id),
+            None,
+            None,
+            Some(runners_admin_id),
+            Some(groups_admin_id),
+        ];
 
         let table: Vec<(&str, AccessRow)> = vec![
             ("GetAuthenticatedUser", USERS_ONLY),
@@ -1147,8 +1182,11 @@ async fn user_and_organization_rpcs_for_every_principal() {
             ("CreatePersonalAccessToken for another", NOBODY),
             // Of another user of the organization.
             ("GetPersonalAccessToken", ADMINS_SEE),
-            ("ListPersonalAccessTokens", ["ok", "ok", "ok", UNAUTH, "ok", UNAUTH, DENIED]),
-            ("ListPersonalAccessTokens of another", ["ok", DENIED, DENIED, UNAUTH, "ok", UNAUTH, DENIED]),
+            ("ListPersonalAccessTokens", ["ok", "ok", "ok", UNAUTH, "ok", UNAUTH, DENIED, "ok", "ok"]),
+            (
+                "ListPersonalAccessTokens of another",
+                ["ok", DENIED, DENIED, UNAUTH, "ok", UNAUTH, DENIED, DENIED, DENIED],
+            ),
             ("DeletePersonalAccessToken", ADMINS_SEE),
             ("CreateOrganization", USERS_ONLY),
             ("GetOrganization", IN_THE_ORG),
