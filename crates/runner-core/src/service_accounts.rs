@@ -32,9 +32,6 @@ const TOKENS_KIND: &str = "service account tokens";
 /// Lifetime of the tokens CreateServiceAccountAccessToken gives: short-lived, as the API says.
 pub const ACCESS_TOKEN_TTL_SECS: i64 = 3600;
 
-/// The longest `validFor` of CreateServiceAccountToken: one year.
-pub const MAX_TOKEN_VALIDITY_SECS: i64 = 365 * 86_400;
-
 /// The filters of ListServiceAccounts, as the request gives them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListServiceAccountsInput {
@@ -252,12 +249,15 @@ impl ServiceAccounts {
         usable(&account)?;
         let description =
             format!("access token created by {} {}", caller.subject.principal.as_str(), caller.subject.id);
-        let issued = self.accounts.issue_token(account.member.id, &description, Some(ACCESS_TOKEN_TTL_SECS)).await?;
+        let expires_at = Timestamp::now().plus_seconds(ACCESS_TOKEN_TTL_SECS);
+        let creator = Some(caller.subject.clone());
+        let issued = self.accounts.mint_token(&account.member, &description, Some(expires_at), creator).await?;
         Ok(issued.token)
     }
 
     /// CreateServiceAccountToken: the calling service account creates a token of its own,
-    /// valid for a required time of at most [`MAX_TOKEN_VALIDITY_SECS`].
+    /// valid for a required time of at most [`validate::MAX_TOKEN_VALIDITY_SECS`], as personal
+    /// access tokens.
     pub async fn create_token(
         &self,
         caller: &Caller,
@@ -266,19 +266,14 @@ impl ServiceAccounts {
     ) -> Result<(String, ServiceAccountToken)> {
         let account = self.calling_account(caller).await?;
         let mut v = Violations::default();
-        v.check(validate::text("description", description, 255));
-        match valid_for_secs {
-            None | Some(0) => v.push(FieldViolation::new("validFor", "is required: every token expires")),
-            Some(s) if !(1..=MAX_TOKEN_VALIDITY_SECS).contains(&s) => v.push(FieldViolation::new(
-                "validFor",
-                format!("must be between 1 second and {} days", MAX_TOKEN_VALIDITY_SECS / 86_400),
-            )),
-            Some(_) => {}
-        }
+        v.check(validate::text("description", description, validate::MAX_TOKEN_DESCRIPTION));
+        let valid_for = v.check(validate::token_validity("validFor", valid_for_secs));
         v.finish()?;
         usable(&account)?;
+        let expires_at = Timestamp::now().plus_seconds(valid_for.expect("checked"));
+        let creator = Some(caller.subject.clone());
         let IssuedToken { token, info } =
-            self.accounts.issue_token(account.member.id, description, valid_for_secs).await?;
+            self.accounts.mint_token(&account.member, description, Some(expires_at), creator).await?;
         Ok((token, ServiceAccountToken { info }))
     }
 
@@ -297,26 +292,17 @@ impl ServiceAccounts {
             .ok_or_else(|| CoreError::not_found(Resource::ServiceAccount, caller.subject.id))
     }
 
-    /// The unrevoked tokens the caller may see: a service account its own, an organization
-    /// admin those of every service account of the organization; anyone else none.
-    async fn visible_tokens(&self, caller: &Caller) -> Result<Vec<AccessTokenInfo>> {
+    /// Whose tokens the caller may see: a service account its own, an organization admin those
+    /// of every service account of the organization; anyone else none.
+    async fn token_owners(&self, caller: &Caller) -> Result<Vec<Uuid>> {
         member_of_organization(caller)?;
-        let owners: Vec<Uuid> = if caller.org_admin {
+        Ok(if caller.org_admin {
             self.store.list_service_accounts(caller.org_id).await?.into_iter().map(|a| a.member.id).collect()
         } else if caller.subject.principal == Principal::ServiceAccount {
             vec![caller.subject.id]
         } else {
             Vec::new()
-        };
-        let mut tokens: Vec<AccessTokenInfo> = self
-            .store
-            .list_access_tokens(caller.org_id)
-            .await?
-            .into_iter()
-            .filter(|t| t.revoked_at.is_none() && owners.contains(&t.member_id))
-            .collect();
-        tokens.sort_by_key(|t| t.id);
-        Ok(tokens)
+        })
     }
 
     /// ListServiceAccountTokens: the tokens the caller may see, ordered by id and paged; a
@@ -335,12 +321,12 @@ impl ServiceAccounts {
         v.finish()?;
         let (size, cursor) = (size.expect("checked"), cursor.expect("checked"));
         let after = cursor.after_id()?;
+        let owners = self.token_owners(caller).await?;
         let items: Vec<ServiceAccountToken> = self
-            .visible_tokens(caller)
+            .store
+            .list_member_access_tokens(&owners, after, size + 1)
             .await?
             .into_iter()
-            .filter(|t| after.is_none_or(|a| t.id > a))
-            .take(size as usize + 1)
             .map(|info| ServiceAccountToken { info })
             .collect();
         Ok(self.page_tokens.page(TOKENS_KIND, &(), items, size, |t: &ServiceAccountToken| t.info.id))
@@ -349,10 +335,11 @@ impl ServiceAccounts {
     /// GetServiceAccountToken: one token the caller may see; any other is `not_found`.
     pub async fn get_token(&self, caller: &Caller, id: &str) -> Result<ServiceAccountToken> {
         let id = validate::uuid("serviceAccountTokenId", id)?;
-        self.visible_tokens(caller)
+        let owners = self.token_owners(caller).await?;
+        self.store
+            .get_access_token(id)
             .await?
-            .into_iter()
-            .find(|t| t.id == id)
+            .filter(|t| t.revoked_at.is_none() && owners.contains(&t.member_id))
             .map(|info| ServiceAccountToken { info })
             .ok_or_else(|| CoreError::not_found(Resource::ServiceAccountToken, id))
     }

@@ -21,10 +21,7 @@ use crate::store::Store;
 use crate::time::Timestamp;
 use crate::validate::{self, Violations};
 
-/// The longest a personal access token may be valid: 90 days, as the API declares.
-pub const MAX_TOKEN_VALIDITY_SECS: i64 = 90 * 86_400;
-/// The longest description of a personal access token.
-pub const MAX_TOKEN_DESCRIPTION: usize = 255;
+pub use crate::validate::{MAX_TOKEN_DESCRIPTION, MAX_TOKEN_VALIDITY_SECS};
 
 const TOKENS_LIST_KIND: &str = "personal access tokens";
 
@@ -149,17 +146,7 @@ impl Users {
         let mut v = Violations::default();
         let target = v.check(validate::uuid("userId", &input.user_id));
         v.check(validate::text("description", &input.description, MAX_TOKEN_DESCRIPTION));
-        // Absent or not positive: a token must expire.
-        match input.valid_for_seconds.filter(|s| *s > 0) {
-            None => v.push(crate::FieldViolation::new(
-                "validFor",
-                "is required: how long the token is valid, at most 90 days",
-            )),
-            Some(s) if s > MAX_TOKEN_VALIDITY_SECS => {
-                v.push(crate::FieldViolation::new("validFor", "must be at most 90 days"))
-            }
-            Some(_) => {}
-        }
+        let valid_for = v.check(validate::token_validity("validFor", input.valid_for_seconds));
         if input.read_only {
             v.push(crate::FieldViolation::new("readOnly", "read-only tokens are not supported by this server"));
         }
@@ -177,7 +164,7 @@ impl Users {
                 "a personal access token is created by its own user only",
             ));
         }
-        let expires_at = Timestamp::now().plus_seconds(input.valid_for_seconds.expect("checked"));
+        let expires_at = Timestamp::now().plus_seconds(valid_for.expect("checked"));
         self.accounts.mint_token(&user, &input.description, Some(expires_at), Some(caller.subject.clone())).await
     }
 

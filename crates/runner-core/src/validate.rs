@@ -14,6 +14,21 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 pub const MAX_FILTER_VALUES: usize = 25;
 /// Longest URL accepted (context URLs, repository URLs, endpoints, links).
 pub const MAX_URL_LEN: usize = 2048;
+/// The longest an access token (a user's personal access token, a service account's token) may
+/// be valid: 90 days, as the API declares for personal access tokens.
+pub const MAX_TOKEN_VALIDITY_SECS: i64 = 90 * 86_400;
+/// The longest description of an access token.
+pub const MAX_TOKEN_DESCRIPTION: usize = 255;
+
+/// How long a new access token is valid, in whole seconds: required (every token expires),
+/// positive, and at most [`MAX_TOKEN_VALIDITY_SECS`].
+pub fn token_validity(field: &str, seconds: Option<i64>) -> Result<i64, FieldViolation> {
+    match seconds.filter(|s| *s > 0) {
+        None => Err(FieldViolation::new(field, "is required: how long the token is valid, at most 90 days")),
+        Some(s) if s > MAX_TOKEN_VALIDITY_SECS => Err(FieldViolation::new(field, "must be at most 90 days")),
+        Some(s) => Ok(s),
+    }
+}
 
 /// A required UUID string.
 pub fn uuid(field: &str, value: &str) -> Result<Uuid, FieldViolation> {

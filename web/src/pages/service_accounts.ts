@@ -16,8 +16,8 @@ import { onSubmit, pagedTable, removeButton, tableWrap } from "./common";
 /** The description the server gives a CreateServiceAccountAccessToken token. */
 const ACCESS_TOKEN_DESCRIPTION = "access token created by ";
 
-/** The longest validity of a token the server accepts, in days. */
-const MAX_TOKEN_DAYS = 365;
+/** The longest validity of a token the server accepts, in days (as for personal access tokens). */
+const MAX_TOKEN_DAYS = 90;
 
 function validUntil(a: ServiceAccount): string {
   return a.validUntil ? formatTime(timestampDate(a.validUntil)) : "no end";
@@ -178,7 +178,7 @@ export async function serviceAccountPage(ctx: Ctx, id: string): Promise<Node> {
 /** Creating a token of the account: its value is shown once, with a copy button. */
 function tokenForm(ctx: Ctx, a: ServiceAccount, refresh: () => Promise<void>): HTMLElement {
   const description = h("input", { name: "description", required: true, maxlength: 255, autocomplete: "off" });
-  const days = h("input", { name: "validForDays", type: "number", min: 1, max: MAX_TOKEN_DAYS, required: true, value: 90 });
+  const days = h("input", { name: "validForDays", type: "number", min: 1, max: MAX_TOKEN_DAYS, required: true, value: 30 });
   const shown = h("div", {});
   const errors = h("div", {});
   const form = h(

@@ -66,6 +66,12 @@ fn field_value(f: m::FieldValue) -> pb::FieldValue {
     pb::FieldValue { key: f.key, value: f.value }
 }
 
+/// A token's `validFor` in whole seconds: a fraction of one rounds up, so that a positive
+/// validity stays positive.
+pub fn valid_for_secs(d: Option<pbjson_types::Duration>) -> Option<i64> {
+    d.map(|d| d.seconds.saturating_add(i64::from(d.nanos > 0)))
+}
+
 pub fn pagination(next_token: String) -> Option<pb::PaginationResponse> {
     Some(pb::PaginationResponse { next_token })
 }

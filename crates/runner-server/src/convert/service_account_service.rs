@@ -1,7 +1,6 @@
 //! ServiceAccountService: service accounts and their tokens.
 
 use gitpod_api::gitpod::v1 as pb;
-use pbjson_types::Duration;
 use runner_core::CoreError;
 use runner_core::identity::ServiceAccount;
 use runner_core::page::Page;
@@ -24,11 +23,6 @@ pub fn list_service_accounts(filter: Option<pb::list_service_accounts_request::F
         service_account_ids: f.service_account_ids,
         search: f.search,
     }
-}
-
-/// `validFor` in whole seconds, a started second counting as one.
-pub fn valid_for_secs(d: Option<Duration>) -> Option<i64> {
-    d.map(|d| d.seconds.saturating_add(i64::from(d.nanos > 0)))
 }
 
 pub fn service_account(a: ServiceAccount) -> pb::ServiceAccount {
@@ -59,10 +53,10 @@ pub fn service_account_token(t: ServiceAccountToken) -> pb::ServiceAccountToken 
         id: t.id.to_string(),
         service_account_id: t.member_id.to_string(),
         description: t.description,
-        creator: None,
+        creator: t.creator.as_ref().map(subject),
         created_at: Some(timestamp(t.created_at)),
         expires_at: t.expires_at.map(timestamp),
-        last_used: None,
+        last_used: t.last_used_at.map(timestamp),
     }
 }
 

@@ -29,8 +29,7 @@ pub fn create_personal_access_token(r: pb::CreatePersonalAccessTokenRequest) -> 
     CreateTokenInput {
         user_id: r.user_id,
         description: r.description,
-        // Whole seconds; a fraction of one rounds up, so that a positive validity stays positive.
-        valid_for_seconds: r.valid_for.map(|d| d.seconds + i64::from(d.nanos > 0)),
+        valid_for_seconds: super::valid_for_secs(r.valid_for),
         read_only: r.read_only,
     }
 }

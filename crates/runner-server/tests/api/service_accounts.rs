@@ -261,11 +261,26 @@ async fn service_accounts_manage_their_own_tokens() {
         assert_eq!((meta.service_account_id.as_str(), meta.description.as_str()), (ci.id.as_str(), "deploys from CI"));
         let lifetime = meta.expires_at.unwrap().seconds - meta.created_at.unwrap().seconds;
         assert!((7 * 86_400 - 1..=7 * 86_400).contains(&lifetime), "{lifetime}");
+        let creator = meta.creator.clone().unwrap();
+        assert_eq!((creator.id.as_str(), creator.principal), (ci.id.as_str(), Principal::ServiceAccount as i32));
+        assert_eq!(meta.last_used, None, "not used yet");
         let own = server.client_as(protocol, Some(&created.token)).await;
         assert_eq!(whoami(&own).await.unwrap().subject.unwrap().id, ci.id);
+        // Used now: when, to the minute.
+        let used = get_token(&admin, &meta.id).await.unwrap();
+        let last_used = used.last_used.expect("used once");
+        assert!((Timestamp::now().to_seconds_nanos().0 - last_used.seconds).abs() <= 60, "{last_used:?}");
+        assert_eq!(ServiceAccountToken { last_used: None, ..used.clone() }, meta);
+        let meta = used;
+        // The one-hour token was created by the admin.
+        let short_meta = list_tokens(&bot, 0, "").await.unwrap().tokens.into_iter().find(|t| t.id != meta.id).unwrap();
+        let short_creator = short_meta.creator.unwrap();
+        assert_eq!((short_creator.id, short_creator.principal), (server.admin_id.to_string(), Principal::User as i32));
+        let short_life = short_meta.expires_at.unwrap().seconds - short_meta.created_at.unwrap().seconds;
+        assert!((3599..=3600).contains(&short_life), "one hour: {short_life}");
 
-        // An expiry is required, and bounded by a year.
-        for (valid_for, why) in [(None, "none"), (Some(0), "zero"), (Some(366 * 86_400), "over a year")] {
+        // An expiry is required, and bounded by 90 days, as for personal access tokens.
+        for (valid_for, why) in [(None, "none"), (Some(0), "zero"), (Some(91 * 86_400), "over 90 days")] {
             let f = create_token(&bot, "x", valid_for).await.unwrap_err();
             assert_eq!(bad(&f), ("invalid_argument", vec!["validFor".to_owned()]), "{why}: {f:?}");
         }
