@@ -234,9 +234,9 @@ impl ServiceAccounts {
         member_of_organization(caller)?;
         let account = self.find(caller, "serviceAccountId", id).await?;
         admin(caller, &account)?;
-        let deleted = self.store.delete_service_account(account.member.id).await;
-        self.accounts.forget_authenticated();
-        if deleted? { Ok(()) } else { Err(CoreError::not_found(Resource::ServiceAccount, account.member.id)) }
+        // As every member goes: with its tokens, memberships, direct shares and host tokens, in
+        // one transaction, the token cache emptied.
+        self.accounts.delete_member(account.member.id).await
     }
 
     /// CreateServiceAccountAccessToken: an organization admin gets a token of the service

@@ -1001,35 +1001,6 @@ macro_rules! sql_store {
                     })
                     .await
                 }
-
-                async fn delete_service_account(&self, id: Uuid) -> Result<bool, StoreError> {
-                    let _timer = crate::metrics::QueryTimer::new("delete_service_account");
-                    retried(move || async move {
-                        let mut tx = self.pool.begin().await.map_err(map)?;
-                        if !is_service_account(&mut tx, id).await? {
-                            return Ok(false);
-                        }
-                        // The direct-share groups holding it go with their role assignments
-                        // (ON DELETE CASCADE); its host tokens are its own.
-                        for statement in [
-                            "DELETE FROM host_authentication_tokens WHERE subject_id = ?",
-                            "DELETE FROM groups WHERE direct_share = 1 AND id IN (SELECT group_id FROM group_members WHERE member_id = ?)",
-                            "DELETE FROM group_members WHERE member_id = ?",
-                            "DELETE FROM access_tokens WHERE member_id = ?",
-                            "DELETE FROM service_accounts WHERE member_id = ?",
-                            "DELETE FROM members WHERE id = ?",
-                        ] {
-                            sqlx::query(&sql(statement))
-                                .bind(id.to_string()) // 1
-                                .execute(&mut *tx)
-                                .await
-                                .map_err(map)?;
-                        }
-                        tx.commit().await.map_err(map)?;
-                        Ok(true)
-                    })
-                    .await
-                }
             }
 
             /// Runner policies are the role assignments on runners (`runner_id` set), one per (runner,

@@ -1,4 +1,5 @@
-//! Service accounts: members with principal `ServiceAccount`, and their details.
+//! Service accounts: members with principal `ServiceAccount`, and their details. A service
+//! account is deleted as every member is (`IdentityRepo::change_member`), its details with it.
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -24,8 +25,4 @@ pub trait ServiceAccountRepo: Send + Sync {
         name: Option<&str>,
         description: Option<&str>,
     ) -> Result<bool, StoreError>;
-    /// Deletes a service account with its tokens, group memberships, the direct-share groups
-    /// that hold it (and so their role assignments) and its host tokens, in one transaction;
-    /// `false` when there is no such service account.
-    async fn delete_service_account(&self, id: Uuid) -> Result<bool, StoreError>;
 }

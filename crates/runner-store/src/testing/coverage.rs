@@ -116,7 +116,6 @@ forward!(SERVICE_ACCOUNT, ServiceAccountRepo {
     async fn get_service_account(&self, id: Uuid) -> Result<Option<ServiceAccount>, StoreError>;
     async fn list_service_accounts(&self, org_id: Uuid) -> Result<Vec<ServiceAccount>, StoreError>;
     async fn update_service_account(&self, id: Uuid, name: Option<&str>, description: Option<&str>) -> Result<bool, StoreError>;
-    async fn delete_service_account(&self, id: Uuid) -> Result<bool, StoreError>;
 });
 
 forward!(POLICY, PolicyRepo {

@@ -1,11 +1,10 @@
-//! `ServiceAccountRepo`: service accounts, their details, and their deletion with everything
-//! that is theirs.
+//! `ServiceAccountRepo`: service accounts and their details, which go with the member.
 
 use std::sync::Arc;
 
 use runner_core::identity::*;
 use runner_core::model::*;
-use runner_core::store::{Store, StoreError};
+use runner_core::store::{MemberChange, MemberChanged, Store, StoreError};
 use runner_core::time::Timestamp;
 use uuid::Uuid;
 
@@ -15,7 +14,7 @@ pub(super) fn cases() -> Vec<Case> {
     vec![
         case!(service_accounts_round_trip: create_service_account, get_service_account, list_service_accounts),
         case!(service_accounts_are_updated_in_part: update_service_account),
-        case!(service_accounts_are_deleted_with_what_is_theirs: delete_service_account),
+        case!(a_service_account_goes_with_its_details: get_service_account, list_service_accounts),
     ]
 }
 
@@ -113,69 +112,19 @@ async fn service_accounts_are_updated_in_part(store: Arc<dyn Store>) {
     assert_eq!((got.details.creator, got.details.valid_until), (None, None));
 }
 
-async fn service_accounts_are_deleted_with_what_is_theirs(store: Arc<dyn Store>) {
-    let (org, members) = new_org(&store).await;
+async fn a_service_account_goes_with_its_details(store: Arc<dyn Store>) {
+    let (org, _) = new_org(&store).await;
     let ci = sample_account(&org, "ci");
     let keep = sample_account(&org, "keep");
     store.create_service_account(&ci).await.unwrap();
     store.create_service_account(&keep).await.unwrap();
-    let now = Timestamp::now();
-    let token = |member: &ServiceAccount| AccessTokenInfo {
-        id: Uuid::now_v7(),
-        org_id: org.id,
-        member_id: member.member.id,
-        description: "t".into(),
-        creator: None,
-        created_at: now,
-        expires_at: None,
-        revoked_at: None,
-        last_used_at: None,
-    };
-    let (ci_token, keep_token) = (token(&ci), token(&keep));
-    store.insert_access_token(&ci_token, b"ci-hash").await.unwrap();
-    store.insert_access_token(&keep_token, b"keep-hash").await.unwrap();
-    // A team both are in, and a direct-share group of ci's with a role on a runner.
-    let team = sample_group(&org, "team");
-    let share = Group { direct_share: true, ..sample_group(&org, "share-ci") };
-    for g in [&team, &share] {
-        store.create_group(g).await.unwrap();
-    }
-    for (g, m) in [(&team, &ci), (&team, &keep), (&share, &ci)] {
-        store.add_group_member(g.id, m.member.id).await.unwrap();
-    }
-    let r = add_runner(&store, &org, RunnerProvider::Gcp).await;
-    let shared = RoleAssignment {
-        id: Uuid::now_v7(),
-        org_id: org.id,
-        group_id: share.id,
-        resource_kind: ResourceKind::Runner,
-        resource_id: r.id,
-        role: ResourceRole::RunnerUser,
-        created_at: now,
-    };
-    store.insert_role_assignment(&shared).await.unwrap();
-    let host_token = sample_host_token(&r, "github.com", ci.member.id, HostTokenSource::Pat);
-    let kept_host_token = sample_host_token(&r, "github.com", keep.member.id, HostTokenSource::Pat);
-    store.insert_host_token(&host_token).await.unwrap();
-    store.insert_host_token(&kept_host_token).await.unwrap();
-
-    assert!(store.delete_service_account(ci.member.id).await.unwrap());
+    // Deleted as every member is; its details go with it.
+    let deleted = store.change_member(ci.member.id, MemberChange::Delete).await.unwrap();
+    assert_eq!(deleted, MemberChanged::Done(ci.member.clone()));
     assert_eq!(store.get_service_account(ci.member.id).await.unwrap(), None);
-    assert_eq!(store.get_member(ci.member.id).await.unwrap(), None);
-    assert!(store.resolve_access_token(b"ci-hash").await.unwrap().is_none(), "its tokens are gone");
-    assert_eq!(store.list_access_tokens(org.id).await.unwrap(), vec![keep_token]);
-    assert_eq!(store.count_group_members(org.id).await.unwrap(), vec![(team.id, 1)], "its memberships are gone");
-    assert_eq!(store.get_group(share.id).await.unwrap(), None, "its direct-share group is gone");
-    assert_eq!(store.get_role_assignment(shared.id).await.unwrap(), None, "with its role assignment");
-    assert_eq!(store.get_host_token(host_token.id).await.unwrap(), None);
-    // The rest stays.
-    assert_eq!(store.get_host_token(kept_host_token.id).await.unwrap(), Some(kept_host_token));
-    assert_eq!(store.get_service_account(keep.member.id).await.unwrap(), Some(keep.clone()));
-    assert_eq!(store.list_groups(org.id).await.unwrap(), vec![members, team]);
-    // Once only; a user is not deleted by it.
-    assert!(!store.delete_service_account(ci.member.id).await.unwrap());
-    let user = Member { id: Uuid::now_v7(), principal: Principal::User, ..keep.member.clone() };
-    store.create_member(&user).await.unwrap();
-    assert!(!store.delete_service_account(user.id).await.unwrap());
-    assert!(store.get_member(user.id).await.unwrap().is_some());
+    assert_eq!(store.list_service_accounts(org.id).await.unwrap(), vec![keep]);
+    // A member made again with its id has none of them.
+    store.create_member(&ci.member).await.unwrap();
+    let again = store.get_service_account(ci.member.id).await.unwrap().unwrap();
+    assert_eq!(again.details, ServiceAccountDetails::default());
 }
