@@ -10,7 +10,8 @@
 #    missing) on port 0 with a fresh database and key file, stdout and stderr captured to files
 #    (tests/lib/server.sh);
 #    reads the admin token of the first start, then creates two groups with
-#    `runner-server admin create-group` on the same database while the server runs;
+#    `runner-server admin create-group` on the same database while the server runs; a fake of
+#    GitHub's REST API (tests/sdk/fake_github.py) serves the SCM flow's ParseContextURL;
 # 3. runs tests/sdk/test_stainless.py and tests/sdk/test_ona.py with pytest, each in its venv,
 #    against http://ADDR/api; test_ona.py a second time with ONA_USE_GET=1, where every call of a
 #    NO_SIDE_EFFECTS method goes as Connect GET (`use_get=True`);
@@ -68,7 +69,9 @@ fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/runner-sdk.XXXXXX")"
 SERVER_PID=""
+GITHUB_PID=""
 cleanup() {
+  [ -z "$GITHUB_PID" ] || kill "$GITHUB_PID" 2>/dev/null || true
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
@@ -80,9 +83,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# A fake of GitHub's REST API for the SCM flow (get_authenticated_identity, set_scm_pat,
+# parse_context_url): the server reaches github.com's API there (--scm-api-url).
+"$PYTHON" "$HERE/fake_github.py" "$WORK/github.port" &
+GITHUB_PID=$!
+for _ in $(seq 100); do [ -s "$WORK/github.port" ] && break; sleep 0.1; done
+[ -s "$WORK/github.port" ] || die "the fake GitHub did not start"
+export SDK_FAKE_GITHUB="http://127.0.0.1:$(cat "$WORK/github.port")"
+
 log "starting $BIN"
 source tests/lib/server.sh
-start_server "$BIN" "$WORK" || die "the server did not start"
+start_server "$BIN" "$WORK" --scm-api-url "github.com=$SDK_FAKE_GITHUB" || die "the server did not start"
 URL=$SERVER_URL
 DB=$SERVER_DATABASE_URL
 log "server at $URL"

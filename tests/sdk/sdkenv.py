@@ -11,6 +11,7 @@ tests/sdk/run.sh passes the live server's coordinates in the environment:
   SDK_MEMBER_ONE_<SDK>, SDK_MEMBER_TWO_<SDK>, SDK_MEMBER_TWO_TOKEN_<SDK>
                  two users of the admin's organization (made with `runner-server admin
                  create-user`) for this SDK's tests, and a token of the second
+  SDK_FAKE_GITHUB  http://ADDR of tests/sdk/fake_github.py, the server's API of github.com
 
 Every secret value a test sends goes through `secret()`, which appends it to secrets.tsv;
 run.sh then scans the server's stdout/stderr and every recorded response body for it.
@@ -29,6 +30,7 @@ _VAR = SDK.upper().replace("-", "_")
 MEMBER_ONE = os.environ[f"SDK_MEMBER_ONE_{_VAR}"]
 MEMBER_TWO = os.environ[f"SDK_MEMBER_TWO_{_VAR}"]
 MEMBER_TWO_TOKEN = os.environ[f"SDK_MEMBER_TWO_TOKEN_{_VAR}"]
+FAKE_GITHUB = os.environ["SDK_FAKE_GITHUB"]
 
 SECRETS_FILE = os.path.join(WORK, "secrets.tsv")
 RESPONSES_FILE = os.path.join(WORK, f"responses-{SDK}.log")

@@ -19,7 +19,7 @@ from gitpod import AsyncGitpod, DefaultAsyncHttpxClient, DefaultHttpxClient, Git
 from gitpod.lib.runner import set_scm_pat
 
 from sdkenv import BASE_URL, GROUP_IDS, TOKEN, UNKNOWN_UUID, issued, record, secret, unique
-from sdkenv import MEMBER_ONE, MEMBER_TWO, MEMBER_TWO_TOKEN
+from sdkenv import FAKE_GITHUB, MEMBER_ONE, MEMBER_TWO, MEMBER_TWO_TOKEN
 
 AWS = "RUNNER_PROVIDER_AWS_EC2"
 GCP = "RUNNER_PROVIDER_GCP"
@@ -444,35 +444,47 @@ def test_host_token_lifecycle(client: Gitpod, no_retry: Gitpod, scm_runner, gith
     assert e.value.code == "not_found"
 
 
-def test_set_scm_pat_helper(client: Gitpod, scm_runner, github, admin_id):
-    """gitpod.lib.runner.set_scm_pat: list the user's tokens on the runner, delete those for the
-    host, create a new PAT token."""
+def test_set_scm_pat_flow(client: Gitpod, scm_runner, github, admin_id):
+    """The Stainless SDK's SCM example, as written there: get_authenticated_identity for the
+    caller's user id, gitpod.lib.runner.set_scm_pat (list the user's tokens on the runner, delete
+    those for the host, create a new PAT token), then parse_context_url, which reads the
+    repository from the provider (the fake GitHub) with exactly the token just set."""
     hat = client.runners.configurations.host_authentication_tokens
     old = hat.create(
         runner_id=scm_runner.runner_id, user_id=admin_id, host="github.com",
         token=secret("host token (before set_scm_pat)", "ghp_"), source=PAT,
     ).token.id
+    new_value = secret("host token (set_scm_pat)", "ghp_")
+    seen_before = len(httpx.get(f"{FAKE_GITHUB}/_seen", timeout=10).json())
 
-    async def run() -> None:
+    async def run():
         async with AsyncGitpod(
             bearer_token=TOKEN, base_url=BASE_URL, max_retries=0, _strict_response_validation=True,
             http_client=DefaultAsyncHttpxClient(event_hooks={"response": [_record_async]}),
         ) as aclient:
-            await set_scm_pat(aclient, admin_id, scm_runner.runner_id, "github.com",
-                              secret("host token (set_scm_pat)", "ghp_"))
+            user_id = (await aclient.identity.get_authenticated_identity()).subject.id
+            await set_scm_pat(aclient, user_id, scm_runner.runner_id, "github.com", new_value)
+            return user_id, await aclient.runners.parse_context_url(
+                context_url="https://github.com/acme/app", runner_id=scm_runner.runner_id)
 
-    asyncio.run(run())
+    user_id, parsed = asyncio.run(run())
+    assert user_id == admin_id
 
     tokens = [t for t in hat.list(filter={"runner_id": scm_runner.runner_id, "user_id": admin_id})
               if t.host == "github.com"]
     assert len(tokens) == 1, tokens
     assert tokens[0].id != old
     assert tokens[0].source == PAT
-    with pytest.raises(gitpod.NotFoundError):
-        hat.retrieve(id=old)
 
-
-# --- runner policies -------------------------------------------------------------------------
+    assert parsed.original_context_url == "https://github.com/acme/app"
+    assert parsed.scm_id == "github"
+    assert (parsed.git.host, parsed.git.owner, parsed.git.repo) == ("github.com", "acme", "app")
+    assert parsed.git.branch == "main"
+    assert parsed.git.commit == "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+    assert parsed.git.clone_url == "https://github.com/acme/app.git"
+    # The provider was asked with the token set_scm_pat stored, not the one it replaced.
+    seen = httpx.get(f"{FAKE_GITHUB}/_seen", timeout=10).json()[seen_before:]
+    assert seen and all(t == new_value for t in seen), "the fake GitHub saw another token"
 
 
 def test_runner_policies(client: Gitpod, no_retry: Gitpod):
