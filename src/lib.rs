@@ -12,7 +12,7 @@
 //!
 //! The services are `gitpod.v1.RunnerService`, `gitpod.v1.RunnerConfigurationService`, the
 //! `gitpod.v1.IdentityService` a runner process starts with, and the identity and access
-//! services around them (`UserService`, `OrganizationService`, `GroupService`,
+//! services around them (`UserService`, `OrganizationService`, `GroupService`, `EventService`,
 //! `ServiceAccountService`) ([`SERVICE_NAMES`]), plus our own
 //! runner-side service in `runnerside.v1` ([`RUNNER_SIDE_SERVICE_NAMES`]), what a runner process
 //! calls about itself. A Rust client speaks gRPC to a server; the same server also
@@ -62,7 +62,7 @@ pub mod wkt;
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gitpod_descriptor.bin"));
 
 /// Full names of the public services (the real `gitpod.v1` API), as they appear on the wire.
-pub const SERVICE_NAMES: [&str; 7] = [
+pub const SERVICE_NAMES: [&str; 8] = [
     "gitpod.v1.RunnerService",
     "gitpod.v1.RunnerConfigurationService",
     "gitpod.v1.IdentityService",
@@ -70,6 +70,7 @@ pub const SERVICE_NAMES: [&str; 7] = [
     "gitpod.v1.OrganizationService",
     "gitpod.v1.GroupService",
     "gitpod.v1.ServiceAccountService",
+    "gitpod.v1.EventService",
 ];
 
 /// Full names of the runner-side services (our own design in our own package `runnerside.v1`,

@@ -31,6 +31,17 @@ use serde_json::Value;
 
 const WIRE: &str = include_str!("data/gitpod-v1-wire.json");
 const WIRE_ACCESS: &str = include_str!("data/gitpod-v1-wire-access.json");
+const WIRE_EVENTS: &str = include_str!("data/gitpod-v1-wire-events.json");
+
+/// The files of the events reference (`shared/spec/wire-events.json`: EventService and what it
+/// reaches), all merged into the reference after the access files.
+const EVENTS_FILES: [&str; 5] = [
+    "gitpod/v1/event.proto",
+    "gitpod/v1/agent_security.proto",
+    "gitpod/v1/environment.proto",
+    "gitpod/v1/identity.proto",
+    "gitpod/v1/pagination.proto",
+];
 
 /// The files of the access reference, all merged into the reference: the five services'
 /// files and the shared types they reach (`pagination.proto` gains `SortOrder`).
@@ -50,6 +61,7 @@ const ACCESS_FILES: [&str; 9] = [
 const REAL_REFERENCES: &[(&str, &str)] = &[
     ("gitpod-v1-wire-runner-v2.json", include_str!("data/gitpod-v1-wire-runner-v2.json")),
     ("gitpod-v1-wire-access.json", WIRE_ACCESS),
+    ("gitpod-v1-wire-events.json", WIRE_EVENTS),
 ];
 
 /// Our own runner-side API (package `runnerside.v1`): not part of the reconstruction, so outside
@@ -559,6 +571,8 @@ fn wire() -> Value {
     let mut wire: Value = serde_json::from_str(WIRE).expect("the wire reference is JSON");
     let access: Value = serde_json::from_str(WIRE_ACCESS).expect("the access reference is JSON");
     merge(&mut wire, &access, &ACCESS_FILES);
+    let events: Value = serde_json::from_str(WIRE_EVENTS).expect("the events reference is JSON");
+    merge(&mut wire, &events, &EVENTS_FILES);
     wire
 }
 
@@ -612,8 +626,9 @@ fn descriptor_matches_the_wire_reference() {
     let rpcs: usize = pool.services().filter(|s| ours(s.parent_file().name())).map(|s| s.methods().len()).sum();
     // The runner services' 127 messages, 16 enums and 37 RPCs, and the access services' 107
     // messages, 11 enums and 42 RPCs (Subject, PaginationRequest, PaginationResponse and
-    // Principal are in both).
-    assert_eq!((messages, enums, rpcs), (231, 26, 79), "(messages, enums, RPCs)");
+    // Principal are in both), and the events reference's 15 messages, 6 enums and 3 RPCs
+    // (Principal, ResourceType, SortOrder and the two pagination messages are already there).
+    assert_eq!((messages, enums, rpcs), (244, 29, 82), "(messages, enums, RPCs)");
     assert_eq!((runner, configuration), (16, 21), "RPCs of (RunnerService, RunnerConfigurationService)");
     // And the references agree with themselves.
     let counts = &wire["counts"];
@@ -643,6 +658,7 @@ fn descriptor_matches_the_wire_reference() {
     assert_eq!(
         names,
         [
+            "gitpod.v1.EventService",
             "gitpod.v1.GroupService",
             "gitpod.v1.IdentityService",
             "gitpod.v1.OrganizationService",
@@ -693,11 +709,12 @@ fn descriptor_matches_the_real_references() {
             }
         }
     }
-    // Exactly the twelve Get/List methods of the runner services and sixteen of the access
-    // services are free of side effects (GetIDToken is not: each call signs a new token), in the
+    // Exactly the twelve Get/List methods of the runner services, sixteen of the access
+    // services and the two audit log reads of EventService are free of side effects (GetIDToken is not: each call signs a new token), in the
     // references and in the descriptor set alike.
     rpcs_with_get.sort();
     let expected = [
+        "GetAuditLog",
         "GetAuthenticatedIdentity",
         "GetAuthenticatedUser",
         "GetEnvironmentClass",
@@ -713,6 +730,7 @@ fn descriptor_matches_the_real_references() {
         "GetServiceAccount",
         "GetServiceAccountToken",
         "GetUser",
+        "ListAuditLogs",
         "ListEnvironmentClasses",
         "ListGroups",
         "ListHostAuthenticationTokens",

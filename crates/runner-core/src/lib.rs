@@ -22,8 +22,11 @@
 //!    that the backends (`runner-store`) implement.
 //! 4. **The use cases**, over the store, one function per RPC.
 //!    - [`turns`]: writers of one row take turns, until the call's deadline;
+//!    - [`events`]: the in-process bus committed writes are published on, one bounded buffer per
+//!      watcher;
 //!    - [`secrets`]: what they share: tokens they mint, secrets they seal to a runner;
 //!    - [`runners`]: the runners themselves;
+//!    - [`watch`]: WatchEvents: a caller's stream of the events it may see;
 //!    - [`accounts`]: authenticating every call's bearer token; organizations, members,
 //!      groups, their memberships and roles, and personal access tokens, within one
 //!      organization (the `admin` subcommands, and the API's use cases after authorization);
@@ -46,6 +49,7 @@ pub mod authz;
 pub mod crypto;
 pub mod environment_classes;
 pub mod error;
+pub mod events;
 pub mod groups;
 pub mod host_tokens;
 pub mod id_tokens;
@@ -68,6 +72,7 @@ pub mod token_cache;
 pub mod turns;
 pub mod users;
 pub mod validate;
+pub mod watch;
 
 pub use error::{CoreError, FieldViolation};
 

@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::authz::{RunnerAccess, Visibility};
 use crate::environment_classes::{EnvironmentClasses, ListClassesInput};
 use crate::error::{CoreError, FieldViolation, Resource, Result};
+use crate::events::Operation;
 use crate::host_tokens::{HostTokens, OAuthGrant, TokenLookup};
 use crate::identity::Caller;
 use crate::model::*;
@@ -210,7 +211,7 @@ impl RunnerSide {
         let capabilities = capabilities.expect("checked");
         let runner = self
             .runners
-            .modify(caller, id, RunnerAccess::User, deadline, |runner| {
+            .modify(caller, id, RunnerAccess::User, deadline, Operation::UpdateStatus, |runner| {
                 refuse_while_deleting(runner)?;
                 let status = &mut runner.status;
                 status.public_key = input.public_key.clone();
@@ -269,7 +270,7 @@ impl RunnerSide {
         let phase = phase.expect("checked");
         let runner = self
             .runners
-            .modify(caller, id, RunnerAccess::User, deadline, |runner| {
+            .modify(caller, id, RunnerAccess::User, deadline, Operation::UpdateStatus, |runner| {
                 if runner.status.phase == RunnerPhase::Created {
                     return Err(CoreError::FailedPrecondition(
                         "the runner has not signed up yet; call Signup first".to_owned(),
@@ -431,6 +432,7 @@ impl RunnerSide {
             ));
         }
         self.store.delete_runner(id).await?;
+        self.runners.published(&runner, Operation::Delete);
         Ok(())
     }
 }

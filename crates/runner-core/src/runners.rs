@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::authz::{self, RunnerAccess, Visibility};
 use crate::crypto::AtRestKey;
 use crate::error::{CoreError, FieldViolation, Resource, Result};
+use crate::events::{Event, EventBus, EventResource, Operation};
 use crate::identity::Caller;
 use crate::model::*;
 pub use crate::page::Page;
@@ -138,12 +139,37 @@ pub struct Runners {
     at_rest: AtRestKey,
     heartbeat_timeout_secs: i64,
     turns: Turns,
+    /// Where committed runner writes are published (crate::events).
+    events: EventBus,
 }
 
 impl Runners {
     pub fn new(store: Arc<dyn Store>, page_tokens: PageTokens, at_rest: AtRestKey) -> Self {
         let turns = Turns::new(store.clone(), Resource::Runner);
-        Self { store, page_tokens, at_rest, heartbeat_timeout_secs: DEFAULT_HEARTBEAT_TIMEOUT_SECS, turns }
+        Self {
+            store,
+            page_tokens,
+            at_rest,
+            heartbeat_timeout_secs: DEFAULT_HEARTBEAT_TIMEOUT_SECS,
+            turns,
+            events: EventBus::default(),
+        }
+    }
+
+    /// The bus runner events are published on.
+    pub fn event_bus(&self) -> &EventBus {
+        &self.events
+    }
+
+    /// Publishes a committed write of `runner` (call only after the store returned `Ok`).
+    pub(crate) fn published(&self, runner: &Runner, operation: Operation) {
+        self.events.publish(Event {
+            org_id: runner.org_id,
+            operation,
+            resource: EventResource::Runner,
+            resource_id: runner.id,
+            creator_id: runner.creator.as_ref().map(|c| c.id),
+        });
     }
 
     /// After how many seconds without a status report an ACTIVE or DEGRADED runner is shown as
@@ -236,6 +262,7 @@ impl Runners {
         }
         let (token, record) = runner_token(runner.id, RunnerTokenKind::Exchange, EXCHANGE_TOKEN_TTL_SECS);
         self.store.insert_runner(&runner, &record).await?;
+        self.published(&runner, Operation::Create);
         Ok(CreatedRunner { runner, exchange_token: token })
     }
 
@@ -348,7 +375,7 @@ impl Runners {
         v.finish()?;
         let (name, spec) = (name.expect("checked"), spec.expect("checked"));
 
-        self.modify(caller, id, RunnerAccess::Admin, deadline, |runner| {
+        self.modify(caller, id, RunnerAccess::Admin, deadline, Operation::Update, |runner| {
             if runner.status.phase == RunnerPhase::Deleting {
                 return Err(CoreError::FailedPrecondition("runner is being deleted".to_owned()));
             }
@@ -367,13 +394,15 @@ impl Runners {
     /// Loads a runner the caller has `needed` access to, lets `change` edit it, and writes it
     /// back, in the runner's write turn (crate::turns) until `deadline`: the write is
     /// conditional on the runner's revision, and one that lost to another process starts over.
-    /// `change` returns `false` to write nothing.
+    /// `change` returns `false` to write nothing. A write is published as `operation`, still in
+    /// the turn, so events of one runner leave in commit order.
     pub(crate) async fn modify(
         &self,
         caller: &Caller,
         id: Uuid,
         needed: RunnerAccess,
         deadline: Deadline,
+        operation: Operation,
         mut change: impl FnMut(&mut Runner) -> Result<bool>,
     ) -> Result<Runner> {
         let mut turn = self.turns.take(id, deadline).await?;
@@ -385,6 +414,7 @@ impl Runners {
             runner.updated_at = Timestamp::now().max(runner.updated_at);
             runner.revision += 1;
             if self.store.update_runner(&runner).await? == WriteOutcome::Written {
+                self.published(&runner, operation);
                 return Ok(runner);
             }
             turn.lost_race().await?;
@@ -394,25 +424,27 @@ impl Runners {
     pub async fn delete(&self, caller: &Caller, deadline: Deadline, runner_id: &str, force: bool) -> Result<()> {
         let id = validate::uuid("runnerId", runner_id)?;
         let mut remove_now = false;
-        self.modify(caller, id, RunnerAccess::Admin, deadline, |runner| {
-            if runner.kind == RunnerKind::LocalConfiguration {
-                return Err(CoreError::FailedPrecondition(
-                    "the local-configuration runner cannot be deleted".to_owned(),
-                ));
-            }
-            // A runner that never signed up has nothing to drain; force skips the lifecycle.
-            // Otherwise the runner finishes on its own and acknowledges (MarkRunnerDeleted).
-            remove_now = force || runner.status.phase == RunnerPhase::Created;
-            if remove_now || runner.status.phase == RunnerPhase::Deleting {
-                return Ok(false);
-            }
-            runner.spec.desired_phase = Some(RunnerPhase::Deleting);
-            runner.status.phase = RunnerPhase::Deleting;
-            Ok(true)
-        })
-        .await?;
+        let runner = self
+            .modify(caller, id, RunnerAccess::Admin, deadline, Operation::UpdateStatus, |runner| {
+                if runner.kind == RunnerKind::LocalConfiguration {
+                    return Err(CoreError::FailedPrecondition(
+                        "the local-configuration runner cannot be deleted".to_owned(),
+                    ));
+                }
+                // A runner that never signed up has nothing to drain; force skips the lifecycle.
+                // Otherwise the runner finishes on its own and acknowledges (MarkRunnerDeleted).
+                remove_now = force || runner.status.phase == RunnerPhase::Created;
+                if remove_now || runner.status.phase == RunnerPhase::Deleting {
+                    return Ok(false);
+                }
+                runner.spec.desired_phase = Some(RunnerPhase::Deleting);
+                runner.status.phase = RunnerPhase::Deleting;
+                Ok(true)
+            })
+            .await?;
         if remove_now {
             self.store.delete_runner(id).await?;
+            self.published(&runner, Operation::Delete);
         }
         Ok(())
     }

@@ -108,6 +108,19 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub write_wait_ms: u64,
 
+    /// How many events a WatchEvents stream may have waiting before the server ends it with
+    /// `resource_exhausted` (the client re-watches and re-lists). Writers never wait for
+    /// watchers.
+    #[arg(long, env = "RUNNER_SERVER_WATCH_BUFFER_EVENTS", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub watch_buffer_events: u64,
+
+    /// The maximum age, in seconds, of a WatchEvents stream: the server then ends it cleanly
+    /// and the client watches again. Watch streams are exempt from the idle and body timeouts.
+    #[arg(long, env = "RUNNER_SERVER_WATCH_MAX_AGE_SECONDS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub watch_max_age_seconds: u64,
+
     /// API base URL of an SCM integration host, as HOST=URL (repeat the flag, or
     /// comma-separate), where the API is not where the host implies. Defaults: github.com uses
     /// https://api.github.com and other GitHub hosts https://HOST/api/v3; GitLab

@@ -50,6 +50,10 @@ pub async fn rpc_guard(State(limits): State<Limits>, req: Request, next: Next) -
             return refused;
         }
     }
+    // The Stainless SDKs' form of a server-streaming call: JSON in, JSON lines out.
+    if kind.protocol == Protocol::ConnectJson && kind.streaming() && accepts_jsonl(&req) {
+        return jsonl_bridge(limits, kind, req, next).await;
+    }
     // Health and reflection: tonic alone serves them, so Connect calls to them are bridged.
     let tonic_only = kind.rpc.is_some_and(|r| !r.is_api());
     match kind.protocol {
@@ -267,18 +271,28 @@ async fn undecodable_gzip(response: Response) -> Response {
     }
 }
 
-/// Serves a binary Connect unary call (`grpc.health.v1.Health/Check`) with a tonic service:
-/// the message gets a gRPC frame on the way in and loses it on the way out.
-async fn connect_unary_bridge(limits: Limits, req: Request, next: Next) -> Response {
-    let (mut parts, body) = req.into_parts();
+/// Reads a unary request's message (within the message limit) and puts it in a frame (flags 0,
+/// 4-byte length), as gRPC and Connect streaming carry messages.
+async fn enveloped(limits: Limits, body: Body) -> Result<Vec<u8>, Response> {
     let message = match Limited::new(body, limits.max_message_bytes).collect().await {
         Ok(c) => c.to_bytes(),
-        Err(_) => return connect_error(Code::ResourceExhausted, "request message too large"),
+        Err(_) => return Err(connect_error(Code::ResourceExhausted, "request message too large")),
     };
     let mut framed = Vec::with_capacity(message.len() + 5);
     framed.push(0);
     framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
     framed.extend_from_slice(&message);
+    Ok(framed)
+}
+
+/// Serves a binary Connect unary call (`grpc.health.v1.Health/Check`) with a tonic service:
+/// the message gets a gRPC frame on the way in and loses it on the way out.
+async fn connect_unary_bridge(limits: Limits, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let framed = match enveloped(limits, body).await {
+        Ok(framed) => framed,
+        Err(refused) => return refused,
+    };
     parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
     parts.headers.insert("te", HeaderValue::from_static("trailers"));
     // In process, frames and trailers pass whatever the client\'s HTTP version; tonic-web
@@ -367,6 +381,133 @@ fn end_stream((code, message): (i32, String)) -> bytes::Bytes {
     frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
     frame.extend_from_slice(&payload);
     frame.into()
+}
+
+/// The content type of a JSON-lines stream.
+const JSONL: &str = "application/jsonl";
+
+/// How long the JSON-lines bridge waits for the stream's first frame before it answers 200:
+/// a call the server refuses (validation, authentication, scope) has its error frame ready at
+/// once, and gets an ordinary Connect error answer instead.
+const JSONL_FIRST_FRAME_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+fn accepts_jsonl(req: &Request) -> bool {
+    req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains(JSONL))
+}
+
+/// Serves a server-streaming method the way the Stainless SDKs call it (`events.watch()`): a
+/// `POST` of `application/json` with `Accept: application/jsonl`, answered `application/jsonl`,
+/// one proto3-JSON message per line, each flushed as it is produced. The call goes to the same
+/// handler as a Connect streaming call (`application/connect+json`): the request is enveloped on
+/// the way in, and the frames become lines on the way out. An error before the first message is
+/// an ordinary Connect error answer (JSON body, HTTP status of its code); an error after it is
+/// the last line, `{"error":{"code":…,"message":…}}`.
+async fn jsonl_bridge(limits: Limits, mut kind: CallKind, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let framed = match enveloped(limits, body).await {
+        Ok(framed) => framed,
+        Err(refused) => return refused,
+    };
+    parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/connect+json"));
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    kind.protocol = Protocol::ConnectStreamJson;
+    parts.extensions.insert(kind);
+    let response = next.run(Request::from_parts(parts, Body::from(framed))).await;
+    let (mut parts, body) = response.into_parts();
+    if parts.status != http::StatusCode::OK {
+        return Response::from_parts(parts, body);
+    }
+    let mut frames = ConnectFrames { body, buffer: bytes::BytesMut::new() };
+    let first = match tokio::time::timeout(JSONL_FIRST_FRAME_WAIT, frames.next()).await {
+        Ok(Some((flags, payload))) if flags & 0x02 != 0 => {
+            let end: serde_json::Value = serde_json::from_slice(&payload).unwrap_or_default();
+            match end.get("error") {
+                Some(error) => return jsonl_error_answer(error),
+                None => return ([(CONTENT_TYPE, JSONL)], Body::empty()).into_response(),
+            }
+        }
+        Ok(Some(frame)) => Some(frame),
+        Ok(None) => return connect_error(Code::Internal, "the stream ended without its end-of-stream message"),
+        Err(_) => None,
+    };
+    parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSONL));
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    let lines = futures::stream::unfold(Some((frames, first)), |state| async move {
+        let (mut frames, first) = state?;
+        let (flags, payload) = match first {
+            Some(frame) => frame,
+            None => frames.next().await?,
+        };
+        if flags & 0x02 == 0 {
+            let mut line = payload.to_vec();
+            line.push(b'\n');
+            return Some((Ok::<_, axum::Error>(bytes::Bytes::from(line)), Some((frames, None))));
+        }
+        let end: serde_json::Value = serde_json::from_slice(&payload).unwrap_or_default();
+        let error = end.get("error")?;
+        let mut line = serde_json::to_vec(&serde_json::json!({ "error": error })).unwrap_or_default();
+        line.push(b'\n');
+        Some((Ok(bytes::Bytes::from(line)), None))
+    });
+    Response::from_parts(parts, Body::from_stream(lines))
+}
+
+/// A Connect error from an end-of-stream frame as a unary error answer: the same JSON, with the
+/// HTTP status of its code.
+fn jsonl_error_answer(error: &serde_json::Value) -> Response {
+    const CODES: [Code; 16] = [
+        Code::Canceled,
+        Code::Unknown,
+        Code::InvalidArgument,
+        Code::DeadlineExceeded,
+        Code::NotFound,
+        Code::AlreadyExists,
+        Code::PermissionDenied,
+        Code::ResourceExhausted,
+        Code::FailedPrecondition,
+        Code::Aborted,
+        Code::OutOfRange,
+        Code::Unimplemented,
+        Code::Internal,
+        Code::Unavailable,
+        Code::DataLoss,
+        Code::Unauthenticated,
+    ];
+    let name = error["code"].as_str().unwrap_or_default();
+    let code = CODES.into_iter().find(|c| c.as_str() == name).unwrap_or(Code::Internal);
+    let status = connect_error(code, "").status();
+    let body = serde_json::to_vec(error).unwrap_or_default();
+    (status, [(CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The frames of a Connect streaming body: (flags, payload).
+struct ConnectFrames {
+    body: Body,
+    buffer: bytes::BytesMut,
+}
+
+impl ConnectFrames {
+    async fn next(&mut self) -> Option<(u8, bytes::Bytes)> {
+        loop {
+            if self.buffer.len() >= 5 {
+                let length =
+                    u32::from_be_bytes([self.buffer[1], self.buffer[2], self.buffer[3], self.buffer[4]]) as usize;
+                if self.buffer.len() >= 5 + length {
+                    let flags = self.buffer[0];
+                    let payload = self.buffer.split_to(5 + length).split_off(5).freeze();
+                    return Some((flags, payload));
+                }
+            }
+            match self.body.frame().await? {
+                Ok(frame) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.buffer.extend_from_slice(&data);
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+    }
 }
 
 /// A Connect unary error response: JSON error body, HTTP status from the code.

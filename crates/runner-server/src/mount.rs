@@ -12,6 +12,7 @@ use axum::Router;
 use axum::middleware::{from_fn_with_state, map_request};
 use axum::routing::get;
 use connectrpc_axum::MakeServiceBuilder;
+use gitpod_api::gitpod::v1::event_service_connect::EventServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::group_service_connect::GroupServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::identity_service_connect::IdentityServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::organization_service_connect::OrganizationServiceTonicCompatibleBuilder;
@@ -27,7 +28,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::call::{Rpc, rpc_taking};
 use crate::handlers::{
-    configuration, groups, host_tokens, identity, llm, organizations, runner_side, runners, scm, scm_questions,
+    configuration, events, groups, host_tokens, identity, llm, organizations, runner_side, runners, scm, scm_questions,
     service_accounts, users,
 };
 use crate::layers::{EmptyLists, Limits, fill_empty_lists, rpc_guard};
@@ -38,7 +39,7 @@ use crate::state::AppState;
 /// ([`gitpod_api::RUNNER_SIDE_SERVICE_NAMES`]). The other services of the API are in the
 /// descriptor set but not served: a call to one gets `unimplemented` ([`is_served`]), never a
 /// stub's answer. A unit test checks the list against what [`services`] registers.
-pub const SERVED_SERVICES: [&str; 8] = [
+pub const SERVED_SERVICES: [&str; 9] = [
     "gitpod.v1.RunnerService",
     "gitpod.v1.RunnerConfigurationService",
     "gitpod.v1.IdentityService",
@@ -46,6 +47,7 @@ pub const SERVED_SERVICES: [&str; 8] = [
     "gitpod.v1.ServiceAccountService",
     "gitpod.v1.UserService",
     "gitpod.v1.OrganizationService",
+    "gitpod.v1.EventService",
     "runnerside.v1.RunnerInteractionService",
 ];
 
@@ -93,6 +95,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let (user_router, user_grpc) = services.users.with_state(state.clone()).build();
     let (org_router, org_grpc) = services.organizations.with_state(state.clone()).build();
     let (interaction_router, interaction_grpc) = services.interaction.with_state(state.clone()).build();
+    let (events_router, events_grpc) = services.events.with_state(state.clone()).build();
     let issuer = Router::new()
         .route(identity::DISCOVERY_PATH, get(identity::openid_configuration))
         .route(identity::JWKS_PATH, get(identity::jwks))
@@ -119,6 +122,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let user_grpc = grpc_limits!(user_grpc);
     let org_grpc = grpc_limits!(org_grpc);
     let interaction_grpc = grpc_limits!(interaction_grpc);
+    let events_grpc = grpc_limits!(events_grpc);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     crate::health::spawn_monitor(store, &health_state, health_reporter, options.health_interval);
@@ -135,6 +139,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let user_router = user_router.layer(lists.clone());
     let org_router = org_router.layer(lists.clone());
     let interaction_router = interaction_router.layer(lists.clone());
+    let events_router = events_router.layer(lists.clone());
 
     let gets = mounted.gets.with_state(state_for_gets).layer(lists.clone());
     let web = GrpcWebLayer::new();
@@ -149,6 +154,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .add_router(user_router)
         .add_router(org_router)
         .add_router(interaction_router)
+        .add_router(events_router)
         .add_grpc_service(web.layer(runner_grpc))
         .add_grpc_service(web.layer(config_grpc))
         .add_grpc_service(web.layer(identity_grpc))
@@ -157,6 +163,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .add_grpc_service(web.layer(user_grpc))
         .add_grpc_service(web.layer(org_grpc))
         .add_grpc_service(web.layer(interaction_grpc))
+        .add_grpc_service(web.layer(events_grpc))
         .add_grpc_service(web.layer(health))
         .add_grpc_service(web.layer(reflection_v1))
         .add_grpc_service(web.layer(reflection_v1alpha))
@@ -221,6 +228,8 @@ struct Services {
     /// The runner side (our own service, package runnerside.v1): what a runner process calls
     /// about itself.
     interaction: RunnerInteractionServiceTonicCompatibleBuilder<AppState>,
+    /// EventService: WatchEvents (the audit log methods are not served yet).
+    events: EventServiceTonicCompatibleBuilder<AppState>,
 }
 
 fn services(m: &mut Mounted) -> Services {
@@ -329,7 +338,9 @@ fn services(m: &mut Mounted) -> Services {
         .check_oauth_state(m.add(runner_side::check_oauth_state))
         .store_oauth_host_token(m.add(runner_side::store_oauth_host_token));
 
-    Services { runner, configuration, identity, groups, service_accounts, users, organizations, interaction }
+    let events = EventServiceTonicCompatibleBuilder::new().watch_events(m.add(events::watch_events));
+
+    Services { runner, configuration, identity, groups, service_accounts, users, organizations, interaction, events }
 }
 
 /// The paths of every RPC the server mounts (`/gitpod.v1.RunnerService/ListRunners`), sorted:

@@ -18,7 +18,7 @@ called with `GET` (the Connect GET form). Messages are in proto3 JSON form: lowe
 timestamps as RFC 3339 strings; unknown fields are ignored.
 
 The same methods are served over gRPC, gRPC-web and Connect's binary encoding on the same port; this \
-document describes the JSON form only. It is generated from the API's protobuf descriptors: the proto \
+document describes the JSON form only, and unary methods only: the server-streaming `EventService/WatchEvents` is served on every protocol and as JSON lines (`Accept: application/jsonl`), but is not described here. It is generated from the API's protobuf descriptors: the proto \
 comments are the descriptions and the declared `buf.validate` rules the schema constraints.";
 
 const BEARER: &str = "`Authorization: Bearer TOKEN`: a personal access token (the first start prints the \
@@ -37,7 +37,13 @@ pub fn document() -> &'static serde_json::Value {
             bearer_description: BEARER,
             license: Some(env!("CARGO_PKG_LICENSE")),
         };
-        proto_openapi::document(gitpod_api::FILE_DESCRIPTOR_SET, &crate::mount::served_rpcs(), &options)
+        // Streaming methods (WatchEvents) have no place in a document of unary JSON calls: they
+        // are left out on purpose (README, "Watching events", says how to call them).
+        let unary: Vec<String> = crate::mount::served_rpcs()
+            .into_iter()
+            .filter(|path| crate::call::rpcs().get(path).is_none_or(|rpc| rpc.is_unary()))
+            .collect();
+        proto_openapi::document(gitpod_api::FILE_DESCRIPTOR_SET, &unary, &options)
             .expect("the served RPCs are described from the descriptor set")
     })
 }

@@ -127,7 +127,11 @@ impl Prepared {
             .with_scm_connector(Arc::new(scm))
             .with_scm_web_urls(config.scm_web_url_map())
             .with_token_cache(Duration::from_millis(config.token_cache_ms))
-            .with_write_wait(Duration::from_millis(config.write_wait_ms));
+            .with_write_wait(Duration::from_millis(config.write_wait_ms))
+            .with_watch_limits(
+                usize::try_from(config.watch_buffer_events).unwrap_or(usize::MAX),
+                Duration::from_secs(config.watch_max_age_seconds),
+            );
         let transport = ServeOptions {
             max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
             max_concurrent_streams: config.max_concurrent_streams,
@@ -145,7 +149,10 @@ impl Prepared {
 
     /// Serves in a background task until [`Server::shutdown`].
     pub fn spawn(self) -> std::io::Result<Server> {
-        Server::start_with(self.listener, app(self.state, &self.mount), self.tls, self.transport)
+        let bus = self.state.events.bus().clone();
+        Server::start_with_hook(self.listener, app(self.state, &self.mount), self.tls, self.transport, move || {
+            bus.close()
+        })
     }
 
     /// Serves until `shutdown` resolves, then turns the health to draining and lets the calls
@@ -153,6 +160,7 @@ impl Prepared {
     /// `listening on URL` line scripts wait for, on stdout.
     async fn serve(self, announce: bool, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let health = self.state.health.clone();
+        let bus = self.state.events.bus().clone();
         let app = app(self.state, &self.mount);
         tracing::info!(url = %self.url, tls = self.tls.is_some(), "serving gRPC, gRPC-web and Connect");
         if announce {
@@ -170,6 +178,8 @@ impl Prepared {
         let shutdown = async move {
             shutdown.await;
             health.begin_draining();
+            // Watch streams end cleanly now, rather than holding the drain to its deadline.
+            bus.close();
         };
         serve_with(self.listener, app, self.tls, self.transport, shutdown).await?;
         tracing::info!("stopped");

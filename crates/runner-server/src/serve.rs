@@ -480,11 +480,23 @@ impl Server {
         tls: Option<Arc<ServerConfig>>,
         options: ServeOptions,
     ) -> std::io::Result<Self> {
+        Self::start_with_hook(listener, app, tls, options, || {})
+    }
+
+    /// As [`Server::start_with`], calling `on_stop` when the shutdown begins (before the drain).
+    pub fn start_with_hook(
+        listener: TcpListener,
+        app: Router,
+        tls: Option<Arc<ServerConfig>>,
+        options: ServeOptions,
+        on_stop: impl FnOnce() + Send + 'static,
+    ) -> std::io::Result<Self> {
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let is_tls = tls.is_some();
         let task = tokio::spawn(serve_with(listener, app, tls, options, async move {
             let _ = stopped.await;
+            on_stop();
         }));
         Ok(Self { local_addr, tls: is_tls, stop: Some(stop), task })
     }

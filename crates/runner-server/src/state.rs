@@ -23,6 +23,7 @@ use runner_core::secrets;
 use runner_core::service_accounts::ServiceAccounts;
 use runner_core::store::Store;
 use runner_core::users::Users;
+use runner_core::watch::Events;
 
 /// Shared, cheap to clone; no mutable state lives here, so any replica can answer any call.
 #[derive(Clone)]
@@ -43,6 +44,10 @@ pub struct AppState {
     pub scm_questions: ScmQuestions,
     pub llm: LlmIntegrations,
     pub runner_side: RunnerSide,
+    /// WatchEvents: the bus runner writes are published on, and its watchers.
+    pub events: Events,
+    /// After how long the server ends a watch stream cleanly (`--watch-max-age-seconds`).
+    pub max_stream_age: std::time::Duration,
     /// Signs ID tokens (GetIDToken) with a key derived from the server key.
     pub id_tokens: Arc<runner_core::id_tokens::IdTokens>,
     /// Whether this replica can serve; see [`crate::health`].
@@ -60,6 +65,9 @@ pub struct AppState {
 pub const DEFAULT_TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How long a write waits for its turn when the caller set no deadline (`--write-wait-ms`).
+/// The maximum age of a watch stream (`--watch-max-age-seconds`).
+pub const DEFAULT_MAX_STREAM_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 pub const DEFAULT_WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Timing of the runner side.
@@ -119,6 +127,7 @@ impl AppState {
             Arc::new(default_scm_connector()),
             oauth.clone(),
         );
+        let events = Events::new(runners.clone());
         let runner_side =
             RunnerSide::new(store.clone(), runners.clone(), classes.clone(), scm.clone(), host_tokens.clone(), oauth)
                 .with_access_token_ttl(timings.access_token_ttl_secs);
@@ -137,6 +146,8 @@ impl AppState {
             scm_questions,
             llm,
             runner_side,
+            events,
+            max_stream_age: DEFAULT_MAX_STREAM_AGE,
             id_tokens: Arc::new(runner_core::id_tokens::IdTokens::from_server_key(master_key)),
             health: Arc::default(),
             public_url: public_base_url.trim_end_matches('/').into(),
@@ -152,6 +163,13 @@ impl AppState {
 
     /// The same state caching authenticated tokens for `ttl` (zero: never), instead of
     /// [`DEFAULT_TOKEN_CACHE_TTL`]; see [`runner_core::token_cache`].
+    /// Each watcher's buffer, in events, and the maximum age of a watch stream.
+    pub fn with_watch_limits(mut self, buffer: usize, max_age: std::time::Duration) -> Self {
+        self.events = self.events.with_buffer(buffer);
+        self.max_stream_age = max_age;
+        self
+    }
+
     pub fn with_token_cache(mut self, ttl: std::time::Duration) -> Self {
         self.identity = Accounts::with_token_cache(self.store.clone(), ttl);
         // One cache: the group use cases empty the one tokens are authenticated with.

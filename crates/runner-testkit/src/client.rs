@@ -11,8 +11,63 @@ use gitpod_api::tonic;
 use http::uri::PathAndQuery;
 use prost::Message;
 use serde::{Serialize, de::DeserializeOwned};
+use tonic::client::GrpcService;
 
 use crate::leaks;
+
+/// The messages of a server stream as they arrive: an `Err` item is the error the server
+/// ended the stream with (the last item).
+pub type MessageStream<Resp> = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Resp, Failure>> + Send>>;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type TonicBody = tonic::body::Body;
+
+/// What tonic calls go over: a channel, a plain HTTP/2 client, gRPC-web.
+trait GrpcTransport: GrpcService<TonicBody, Error: Into<BoxError>, ResponseBody: ResponseBody> {}
+impl<T: GrpcService<TonicBody, Error: Into<BoxError>, ResponseBody: ResponseBody>> GrpcTransport for T {}
+
+/// The body of a tonic call's answer.
+trait ResponseBody: http_body::Body<Data = bytes::Bytes, Error: Into<BoxError> + Send> + Send + 'static {}
+impl<B: http_body::Body<Data = bytes::Bytes, Error: Into<BoxError> + Send> + Send + 'static> ResponseBody for B {}
+
+/// A gRPC status as a [`Failure`], with its `google.rpc.BadRequest` fields and, for a
+/// transport error (no status from the server), its causes.
+fn status_failure(status: &tonic::Status) -> Failure {
+    let bad_request: Vec<(String, String)> = {
+        use tonic_types::StatusExt;
+        status
+            .get_details_bad_request()
+            .map(|b| b.field_violations.into_iter().map(|v| (v.field, v.reason)).collect())
+            .unwrap_or_default()
+    };
+    let mut message = status.message().to_owned();
+    let mut cause = std::error::Error::source(status);
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if !message.ends_with(&text) {
+            message = format!("{message}: {text}");
+        }
+        cause = e.source();
+    }
+    Failure {
+        code: code_name(status.code()).to_owned(),
+        message,
+        http_status: None,
+        bad_fields: bad_request.iter().map(|(field, _)| field.clone()).collect(),
+        bad_request,
+    }
+}
+
+/// A Connect error (`{"code", "message"}`) as a [`Failure`], without its details.
+fn json_failure(error: &serde_json::Value, http_status: Option<u16>) -> Failure {
+    Failure {
+        code: error["code"].as_str().unwrap_or_default().to_owned(),
+        message: error["message"].as_str().unwrap_or_default().to_owned(),
+        http_status,
+        bad_fields: Vec::new(),
+        bad_request: Vec::new(),
+    }
+}
 
 /// The four encodings every scenario runs over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -328,10 +383,7 @@ impl Client {
 
     async fn tonic_call<T, Req, Resp>(&self, service: T, path: &str, req: Req) -> Result<Resp, CallError>
     where
-        T: tonic::client::GrpcService<tonic::body::Body>,
-        T::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-        T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-        <T::ResponseBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+        T: GrpcTransport,
         Req: Message + Send + Sync + 'static,
         Resp: Message + Default + Send + Sync + 'static,
     {
@@ -340,10 +392,7 @@ impl Client {
 
     async fn tonic_unary<T, C>(&self, service: T, path: &str, req: C::Encode, codec: C) -> Result<C::Decode, CallError>
     where
-        T: tonic::client::GrpcService<tonic::body::Body>,
-        T::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-        T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-        <T::ResponseBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+        T: GrpcTransport,
         C: tonic::codec::Codec + Send + 'static,
         C::Encode: Send + Sync + 'static,
         C::Decode: Send + Sync + 'static,
@@ -362,33 +411,125 @@ impl Client {
         // A gRPC error status, in the trailers of an HTTP 200 or trailers-only, is a Failure.
         match grpc.unary(request, path, codec).await {
             Ok(r) => Ok(r.into_inner()),
-            Err(status) => {
-                let bad_request: Vec<(String, String)> = {
-                    use tonic_types::StatusExt;
-                    status
-                        .get_details_bad_request()
-                        .map(|b| b.field_violations.into_iter().map(|v| (v.field, v.reason)).collect())
-                        .unwrap_or_default()
-                };
-                // A transport error (no status from the server) names its causes too.
-                let mut message = status.message().to_owned();
-                let mut cause = std::error::Error::source(&status);
-                while let Some(e) = cause {
-                    let text = e.to_string();
-                    if !message.ends_with(&text) {
-                        message = format!("{message}: {text}");
-                    }
-                    cause = e.source();
-                }
-                Err(CallError::Failed(Failure {
-                    code: code_name(status.code()).to_owned(),
-                    message,
-                    http_status: None,
-                    bad_fields: bad_request.iter().map(|(field, _)| field.clone()).collect(),
-                    bad_request,
-                }))
-            }
+            Err(status) => Err(CallError::Failed(status_failure(&status))),
         }
+    }
+
+    /// Calls the server-streaming method at `path` with `req`: the stream of its messages,
+    /// which ends with `None` when the server ended it cleanly and with an `Err` item when it
+    /// ended it with an error; or the failure of the call itself (before any message).
+    pub async fn server_stream<Req, Resp>(&self, path: &str, req: Req) -> Result<MessageStream<Resp>, Failure>
+    where
+        Req: Message + Serialize + Send + Sync + 'static,
+        Resp: Message + DeserializeOwned + Default + Send + Sync + 'static,
+    {
+        let result = match &self.transport {
+            Transport::Connect { http, json } => self.connect_stream::<Req, Resp>(http, *json, path, &req).await,
+            Transport::Grpc(channel) => self.tonic_stream(channel.clone(), path, req).await,
+            Transport::GrpcPlain(http) => self.tonic_stream((**http).clone(), path, req).await,
+            Transport::GrpcWeb(svc) => self.tonic_stream((**svc).clone(), path, req).await,
+        };
+        match result {
+            Ok(stream) => Ok(stream),
+            Err(CallError::Failed(failure)) => Err(failure),
+            Err(CallError::Broken(why)) => panic!("{:?} {path}: {why}", self.protocol),
+        }
+    }
+
+    async fn tonic_stream<T, Req, Resp>(
+        &self,
+        service: T,
+        path: &str,
+        req: Req,
+    ) -> Result<MessageStream<Resp>, CallError>
+    where
+        T: GrpcTransport,
+        Req: Message + Send + Sync + 'static,
+        Resp: Message + Default + Send + Sync + 'static,
+    {
+        let mut grpc = tonic::client::Grpc::with_origin(service, self.origin.clone());
+        grpc.ready().await.map_err(|e| broken(format!("transport not ready: {}", e.into())))?;
+        let mut request = tonic::Request::new(req);
+        if let Some(bearer) = &self.bearer {
+            request.metadata_mut().insert("authorization", bearer.parse().map_err(|e| broken(format!("token: {e}")))?);
+        }
+        let path = PathAndQuery::from_str(path).map_err(|e| broken(format!("path {path:?}: {e}")))?;
+        let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
+        let stream = match grpc.server_streaming(request, path, codec).await {
+            Ok(r) => r.into_inner(),
+            Err(status) => return Err(CallError::Failed(status_failure(&status))),
+        };
+        Ok(Box::pin(futures::stream::unfold(Some(stream), |stream| async move {
+            let mut stream = stream?;
+            match stream.message().await {
+                Ok(Some(message)) => Some((Ok(message), Some(stream))),
+                Ok(None) => None,
+                Err(status) => Some((Err(status_failure(&status)), None)),
+            }
+        })))
+    }
+
+    /// Connect server streaming: one enveloped request, enveloped messages, then the
+    /// end-of-stream message (flag 0x02) holding the error, if any.
+    async fn connect_stream<Req: Message + Serialize, Resp: Message + DeserializeOwned + Default + Send + 'static>(
+        &self,
+        http: &reqwest::Client,
+        json: bool,
+        path: &str,
+        req: &Req,
+    ) -> Result<MessageStream<Resp>, CallError> {
+        let payload = if json {
+            serde_json::to_vec(req).map_err(|e| broken(format!("encoding the request: {e}")))?
+        } else {
+            req.encode_to_vec()
+        };
+        let mut body = vec![0u8];
+        body.extend_from_slice(&u32::try_from(payload.len()).expect("small").to_be_bytes());
+        body.extend_from_slice(&payload);
+        let content_type = if json { "application/connect+json" } else { "application/connect+proto" };
+        let mut request = http.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        if let Some(bearer) = &self.bearer {
+            request = request.header("authorization", bearer);
+        }
+        let response = request.send().await.map_err(|e| broken(format!("transport: {e:#}")))?;
+        let status = response.status().as_u16();
+        let ct = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        if status != 200 {
+            let body: serde_json::Value = response.json().await.map_err(|e| broken(format!("HTTP {status}: {e}")))?;
+            return Err(CallError::Failed(json_failure(&body, Some(status))));
+        }
+        if ct != content_type {
+            return Err(broken(format!("HTTP 200 with content type {ct:?}, expected {content_type}")));
+        }
+        let state = (response, bytes::BytesMut::new());
+        Ok(Box::pin(futures::stream::unfold(Some(state), move |state| async move {
+            let (mut response, mut buffer) = state?;
+            loop {
+                if buffer.len() >= 5 {
+                    let length = u32::from_be_bytes([buffer[1], buffer[2], buffer[3], buffer[4]]) as usize;
+                    if buffer.len() >= 5 + length {
+                        let flags = buffer[0];
+                        let frame = buffer.split_to(5 + length).split_off(5).freeze();
+                        if flags & 0x02 != 0 {
+                            let end: serde_json::Value = serde_json::from_slice(&frame).unwrap_or_default();
+                            return end.get("error").map(|error| (Err(json_failure(error, None)), None));
+                        }
+                        let message = if json {
+                            serde_json::from_slice::<Resp>(&frame).map_err(|e| e.to_string())
+                        } else {
+                            Resp::decode(frame).map_err(|e| e.to_string())
+                        };
+                        let message = message.unwrap_or_else(|e| panic!("a streamed message does not decode: {e}"));
+                        return Some((Ok(message), Some((response, buffer))));
+                    }
+                }
+                match response.chunk().await {
+                    Ok(Some(chunk)) => buffer.extend_from_slice(&chunk),
+                    Ok(None) => panic!("the Connect stream ended without its end-of-stream message"),
+                    Err(e) => panic!("reading the Connect stream: {e:#}"),
+                }
+            }
+        })))
     }
 
     /// Calls `path` with a request in proto3 JSON and gives the answer in proto3 JSON, over this

@@ -19,13 +19,18 @@ pub mod leaks;
 pub mod process;
 pub mod server;
 
-pub use client::{ALL, CallError, Client, ClientOptions, Failure, Protocol, code_name, outcome};
+pub use client::{ALL, CallError, Client, ClientOptions, Failure, MessageStream, Protocol, code_name, outcome};
 pub use process::{ServerProcess, StartError, admin, list_request, list_status};
 pub use server::{PUBLIC_URL, StoppedServer, TestServer, TestServerBuilder};
 
 /// The path of a `gitpod.v1.RunnerService` method.
 pub fn rs(method: &str) -> String {
     format!("/gitpod.v1.RunnerService/{method}")
+}
+
+/// The path of a `gitpod.v1.EventService` method.
+pub fn es(method: &str) -> String {
+    format!("/gitpod.v1.EventService/{method}")
 }
 
 /// The path of a `gitpod.v1.GroupService` method.

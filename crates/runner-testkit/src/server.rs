@@ -55,6 +55,7 @@ pub struct TestServerBuilder {
     scm_web: Option<HashMap<String, String>>,
     store: Option<Arc<dyn Store>>,
     write_wait: Option<std::time::Duration>,
+    watch_buffer: Option<u64>,
 }
 
 impl TestServerBuilder {
@@ -89,6 +90,12 @@ impl TestServerBuilder {
         self
     }
 
+    /// Each WatchEvents stream's buffer, in events (`--watch-buffer-events`).
+    pub fn watch_buffer(mut self, events: u64) -> Self {
+        self.watch_buffer = Some(events);
+        self
+    }
+
     /// On `store`, an empty database it bootstraps, rather than a fresh SQLite file.
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
@@ -106,6 +113,9 @@ impl TestServerBuilder {
         }
         if let Some(wait) = self.write_wait {
             config.write_wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        }
+        if let Some(events) = self.watch_buffer {
+            config.watch_buffer_events = events;
         }
         if let Some(urls) = self.scm {
             config.scm_api_urls = urls.iter().map(|(host, url)| format!("{host}={url}")).collect();

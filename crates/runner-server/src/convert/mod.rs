@@ -12,6 +12,7 @@
 //!   configuration schema and validation, SCM integrations, host authentication tokens, LLM
 //!   integrations);
 //! - [`identity_service`]: IdentityService (who the caller is, ID tokens, the token exchange);
+//! - [`event_service`]: EventService (WatchEvents);
 //! - [`group_service`]: GroupService (the organization's groups);
 //! - [`service_account_service`]: ServiceAccountService (service accounts and their tokens);
 //! - [`user_service`]: UserService (users, personal access tokens);
@@ -26,6 +27,7 @@
 //! service files' functions are re-exported, so handlers call `convert::runner(…)`.
 
 pub mod configuration_service;
+pub mod event_service;
 pub mod group_service;
 pub mod identity_service;
 pub mod organization_service;
@@ -35,6 +37,7 @@ pub mod service_account_service;
 pub mod user_service;
 
 pub use configuration_service::*;
+pub use event_service::*;
 pub use group_service::*;
 pub use identity_service::*;
 pub use organization_service::*;

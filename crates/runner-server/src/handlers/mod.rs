@@ -10,6 +10,7 @@
 //! a handler builds no input and no message field by field.
 
 pub mod configuration;
+pub mod events;
 pub mod groups;
 pub mod host_tokens;
 pub mod identity;

@@ -9,6 +9,7 @@ mod concurrency;
 mod connect_get;
 mod console;
 mod declared_rules;
+mod events;
 mod fuzz_regressions;
 mod groups;
 mod health;

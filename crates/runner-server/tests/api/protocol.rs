@@ -435,10 +435,14 @@ async fn shutdown_lets_calls_in_flight_finish() {
     tokio::time::timeout(Duration::from_secs(10), stopping).await.unwrap().unwrap().unwrap();
 }
 
+/// Methods of the served services that have no handler yet: `unimplemented` (HTTP 501).
+const UNSERVED_METHODS: [&str; 2] = ["/gitpod.v1.EventService/ListAuditLogs", "/gitpod.v1.EventService/GetAuditLog"];
+
 #[tokio::test]
 async fn every_rpc_of_every_service_is_served_on_every_protocol() {
     // All 37 RPCs of the runner services, IdentityService's 3, GroupService's 14,
-    // ServiceAccountService's 10, UserService's 8, OrganizationService's 7, and the 10 of our
+    // ServiceAccountService's 10, UserService's 8, OrganizationService's 7, EventService's
+    // WatchEvents (its audit log methods are not served yet: UNSERVED_METHODS), and the 10 of our
     // runner side are mounted for every protocol: an
     // empty request gets an answer of the RPC itself (here mostly invalid_argument), never a
     // missing route or `unimplemented`. (The empty message type stands in for every request and
@@ -448,14 +452,21 @@ async fn every_rpc_of_every_service_is_served_on_every_protocol() {
     let mut methods = Vec::new();
     for name in runner_server::mount::SERVED_SERVICES {
         for m in pool.get_service_by_name(name).unwrap().methods() {
-            methods.push(format!("/{name}/{}", m.name()));
+            let path = format!("/{name}/{}", m.name());
+            if UNSERVED_METHODS.contains(&path.as_str()) {
+                assert!(!runner_server::mount::is_served(&path), "{path} is served: take it off UNSERVED_METHODS");
+                continue;
+            }
+            methods.push((path, m.is_server_streaming()));
         }
     }
-    assert_eq!(methods.len(), 37 + 3 + 14 + 10 + 8 + 7 + 10);
-    assert!(methods.iter().all(|m| runner_server::mount::is_served(m)), "every method of a served service");
+    assert_eq!(methods.len(), 37 + 3 + 14 + 10 + 8 + 7 + 1 + 10);
+    assert!(methods.iter().all(|(m, _)| runner_server::mount::is_served(m)), "every method of a served service");
     for protocol in ALL {
         let c = server.client(protocol).await;
-        for path in &methods {
+        // A valid request to a streaming method opens a stream that stays open:
+        // tests/api/events.rs calls it on every protocol.
+        for (path, _) in methods.iter().filter(|(_, streams)| !streams) {
             if let Err(f) = c.call::<_, UpdateRunnerResponse>(path, UpdateRunnerResponse {}).await {
                 assert_ne!(f.code, "unimplemented", "{protocol:?} {path}: {f:?}");
                 assert_ne!(f.http_status, Some(404), "{protocol:?} {path}: {f:?}");

@@ -1,0 +1,218 @@
+//! The event bus of WatchEvents: every committed write of a runner is published on an
+//! in-process bus, and each watcher ([`crate::watch`]) receives those it may see, in commit
+//! order per resource.
+//!
+//! - Published by the use cases after the store returned `Ok` (the write committed), inside the
+//!   resource's write turn ([`crate::turns`]) for updates, so events of one runner leave in the
+//!   order their writes committed.
+//! - Each watcher has its own bounded buffer ([`WATCHER_BUFFER`]). Publishing never waits: a
+//!   watcher whose buffer is full is dropped from the bus and its stream ends with
+//!   `resource_exhausted` ("re-watch and re-list"); writers and other watchers go on.
+//! - What a watcher receives is decided on its side, never the writer's: the organization (on
+//!   the bus), then the request's filters and the same authorization as GetRunner
+//!   (`crate::watch`).
+//! - [`EventBus::close`] (server shutdown) ends every stream cleanly.
+//!
+//! In-process only: on several replicas sharing PostgreSQL, a watcher sees the writes of its own
+//! replica (docs/decisions.md).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::error::{CoreError, Result};
+
+/// How many events a watcher may have waiting before it is cut off.
+pub const WATCHER_BUFFER: usize = 256;
+
+/// The message of the `resource_exhausted` that ends a watcher that fell behind.
+pub const FELL_BEHIND: &str =
+    "the watcher fell behind and missed events: re-watch (WatchEvents) and re-list the resources it follows";
+
+/// What happened to the resource (`ResourceOperation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Update,
+    Delete,
+    UpdateStatus,
+}
+
+/// The resource types that produce events (`ResourceType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventResource {
+    Runner,
+}
+
+impl EventResource {
+    /// The `ResourceType` number of the API.
+    pub fn number(self) -> i32 {
+        match self {
+            EventResource::Runner => 2,
+        }
+    }
+}
+
+/// One committed change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub org_id: Uuid,
+    pub operation: Operation,
+    pub resource: EventResource,
+    pub resource_id: Uuid,
+    /// Who created the resource, for `creator_ids` filters.
+    pub creator_id: Option<Uuid>,
+}
+
+struct Slot {
+    org_id: Uuid,
+    tx: mpsc::Sender<Event>,
+    fell_behind: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+struct BusState {
+    next: u64,
+    watchers: HashMap<u64, Slot>,
+    closed: bool,
+}
+
+/// The in-process bus: cheap to clone, one per server.
+#[derive(Clone, Default)]
+pub struct EventBus {
+    state: Arc<Mutex<BusState>>,
+}
+
+impl EventBus {
+    /// Hands `event` to every watcher of its organization, never waiting: a watcher whose
+    /// buffer is full is dropped (its stream ends with `resource_exhausted`).
+    pub fn publish(&self, event: Event) {
+        let mut state = self.state.lock().expect("not poisoned");
+        state.watchers.retain(|_, slot| {
+            if slot.org_id != event.org_id {
+                return true;
+            }
+            match slot.tx.try_send(event.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    slot.fell_behind.store(true, Ordering::SeqCst);
+                    false
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            }
+        });
+    }
+
+    /// A new watcher of `org_id`'s events, with a buffer of `capacity` events.
+    pub fn subscribe(&self, org_id: Uuid, capacity: usize) -> Subscription {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let fell_behind = Arc::new(AtomicBool::new(false));
+        let mut state = self.state.lock().expect("not poisoned");
+        let id = state.next;
+        state.next += 1;
+        if !state.closed {
+            state.watchers.insert(id, Slot { org_id, tx, fell_behind: fell_behind.clone() });
+        }
+        Subscription { rx, fell_behind, id, bus: self.clone() }
+    }
+
+    /// Ends every watcher's stream cleanly, and refuses new ones (they end at once): the server
+    /// is shutting down.
+    pub fn close(&self) {
+        let mut state = self.state.lock().expect("not poisoned");
+        state.closed = true;
+        state.watchers.clear();
+    }
+
+    /// How many watchers are on the bus.
+    pub fn watchers(&self) -> usize {
+        self.state.lock().expect("not poisoned").watchers.len()
+    }
+}
+
+/// One watcher's end of the bus; leaves the bus when dropped.
+pub struct Subscription {
+    rx: mpsc::Receiver<Event>,
+    fell_behind: Arc<AtomicBool>,
+    id: u64,
+    bus: EventBus,
+}
+
+impl Subscription {
+    /// The next event; `None` when the bus closed; `resource_exhausted` when this watcher fell
+    /// behind.
+    pub async fn next(&mut self) -> Result<Option<Event>> {
+        match self.rx.recv().await {
+            Some(event) => Ok(Some(event)),
+            None if self.fell_behind.load(Ordering::SeqCst) => {
+                Err(CoreError::ResourceExhausted(FELL_BEHIND.to_owned()))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.bus.state.lock() {
+            state.watchers.remove(&self.id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runner_event(org_id: Uuid, operation: Operation) -> Event {
+        Event { org_id, operation, resource: EventResource::Runner, resource_id: Uuid::now_v7(), creator_id: None }
+    }
+
+    /// A watcher that does not read is cut off with `resource_exhausted` once its buffer is
+    /// full; publishing never waits for it, and a watcher that reads gets every event.
+    #[tokio::test]
+    async fn a_slow_watcher_is_cut_off_without_slowing_writers() {
+        let bus = EventBus::default();
+        let org = Uuid::now_v7();
+        let mut slow = bus.subscribe(org, 2);
+        let mut fast = bus.subscribe(org, 2);
+        let mut got = Vec::new();
+        let started = std::time::Instant::now();
+        let mut published = Vec::new();
+        for _ in 0..10_000 {
+            let event = runner_event(org, Operation::Update);
+            published.push(event.clone());
+            bus.publish(event);
+            got.push(fast.next().await.unwrap().unwrap());
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        assert_eq!(got, published);
+        assert_eq!(slow.next().await.unwrap().as_ref(), Some(&published[0]));
+        assert_eq!(slow.next().await.unwrap().as_ref(), Some(&published[1]));
+        assert!(matches!(slow.next().await, Err(CoreError::ResourceExhausted(m)) if m == FELL_BEHIND));
+        assert_eq!(bus.watchers(), 1);
+    }
+
+    /// Watchers get their organization's events only; closing the bus ends every stream
+    /// cleanly; a dropped watcher leaves the bus.
+    #[tokio::test]
+    async fn organizations_close_and_drop() {
+        let bus = EventBus::default();
+        let (org, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut mine = bus.subscribe(org, 8);
+        let dropped = bus.subscribe(org, 8);
+        drop(dropped);
+        assert_eq!(bus.watchers(), 1);
+        bus.publish(runner_event(other, Operation::Create));
+        let event = runner_event(org, Operation::Delete);
+        bus.publish(event.clone());
+        assert_eq!(mine.next().await.unwrap(), Some(event));
+        bus.close();
+        assert_eq!(mine.next().await.unwrap(), None);
+        let mut late = bus.subscribe(org, 8);
+        assert_eq!(late.next().await.unwrap(), None);
+    }
+}

@@ -1,0 +1,154 @@
+//! WatchEvents: a caller's watcher of its organization's events ([`crate::events`]), with the
+//! request's filters and the same authorization as GetRunner, decided when an event is
+//! delivered.
+
+use std::collections::HashSet;
+
+use uuid::Uuid;
+
+use crate::authz::{RunnerAccess, Visibility};
+use crate::error::{CoreError, FieldViolation, Result};
+use crate::events::{Event, EventBus, EventResource, Operation, Subscription, WATCHER_BUFFER};
+use crate::identity::Caller;
+use crate::runners::Runners;
+use crate::validate::{self, Violations};
+
+/// One `resource_type_filters` entry as sent.
+#[derive(Debug, Clone, Default)]
+pub struct FilterInput {
+    pub resource_type: i32,
+    pub resource_ids: Vec<String>,
+    pub creator_ids: Vec<String>,
+}
+
+/// WatchEvents as sent.
+#[derive(Debug, Clone, Default)]
+pub struct WatchInput {
+    /// `environment_id` scope, if that is the scope chosen.
+    pub environment_id: Option<String>,
+    pub filters: Vec<FilterInput>,
+}
+
+#[derive(Debug, Clone)]
+struct Filter {
+    resource_type: i32,
+    resource_ids: Vec<Uuid>,
+    creator_ids: Vec<Uuid>,
+}
+
+impl Filter {
+    fn matches(&self, event: &Event) -> bool {
+        self.resource_type == event.resource.number()
+            && (self.resource_ids.is_empty() || self.resource_ids.contains(&event.resource_id))
+            && (self.creator_ids.is_empty() || event.creator_id.is_some_and(|c| self.creator_ids.contains(&c)))
+    }
+}
+
+/// The WatchEvents use case.
+#[derive(Clone)]
+pub struct Events {
+    bus: EventBus,
+    runners: Runners,
+    buffer: usize,
+}
+
+impl Events {
+    pub fn new(runners: Runners) -> Self {
+        Self { bus: runners.event_bus().clone(), runners, buffer: WATCHER_BUFFER }
+    }
+
+    /// Each watcher's buffer, in events (tests make it small).
+    pub fn with_buffer(mut self, events: usize) -> Self {
+        self.buffer = events;
+        self
+    }
+
+    pub fn bus(&self) -> &EventBus {
+        &self.bus
+    }
+
+    /// A watcher of the caller's organization. Fails before anything streams when the request
+    /// cannot be served.
+    pub fn watch(&self, caller: &Caller, input: WatchInput) -> Result<Watcher> {
+        if input.environment_id.is_some() {
+            return Err(CoreError::FailedPrecondition(
+                "this server has no environments: watch the organization (organization: true, or no scope)".to_owned(),
+            ));
+        }
+        let mut v = Violations::default();
+        let mut filters = Vec::new();
+        for (i, f) in input.filters.iter().enumerate() {
+            let at = format!("resourceTypeFilters[{i}]");
+            let ids = |field: &str, values: &[String]| {
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(j, s)| validate::uuid(&format!("{at}.{field}[{j}]"), s))
+                    .collect::<std::result::Result<Vec<Uuid>, FieldViolation>>()
+            };
+            let resource_ids = v.check(ids("resourceIds", &f.resource_ids));
+            let creator_ids = v.check(ids("creatorIds", &f.creator_ids));
+            if let (Some(resource_ids), Some(creator_ids)) = (resource_ids, creator_ids) {
+                filters.push(Filter { resource_type: f.resource_type, resource_ids, creator_ids });
+            }
+        }
+        v.finish()?;
+        Ok(Watcher {
+            subscription: self.bus.subscribe(caller.org_id, self.buffer),
+            caller: caller.clone(),
+            filters,
+            runners: self.runners.clone(),
+            shown: HashSet::new(),
+        })
+    }
+}
+
+/// One caller's stream of events.
+pub struct Watcher {
+    subscription: Subscription,
+    caller: Caller,
+    filters: Vec<Filter>,
+    runners: Runners,
+    /// Runners this watcher was shown events of: their deletion is shown too, though the
+    /// runner (and the policies that let the caller see it) is gone by then.
+    shown: HashSet<Uuid>,
+}
+
+impl Watcher {
+    /// The next event the caller may see; `None` when the stream ends cleanly (shutdown).
+    pub async fn next(&mut self) -> Result<Option<Event>> {
+        loop {
+            let Some(event) = self.subscription.next().await? else { return Ok(None) };
+            if !self.filters.is_empty() && !self.filters.iter().any(|f| f.matches(&event)) {
+                continue;
+            }
+            if self.may_see(&event).await? {
+                self.shown.insert(event.resource_id);
+                if event.operation == Operation::Delete {
+                    self.shown.remove(&event.resource_id);
+                }
+                return Ok(Some(event));
+            }
+        }
+    }
+
+    /// The same authorization as GetRunner, decided when the event is delivered.
+    async fn may_see(&self, event: &Event) -> Result<bool> {
+        match event.resource {
+            EventResource::Runner => match Visibility::of(&self.caller) {
+                Visibility::All { .. } => Ok(true),
+                Visibility::Runner { runner_id, .. } => Ok(runner_id == event.resource_id),
+                Visibility::Restricted { subject_id, .. } => {
+                    if event.creator_id == Some(subject_id) || self.shown.contains(&event.resource_id) {
+                        return Ok(true);
+                    }
+                    match self.runners.load_for(&self.caller, event.resource_id, RunnerAccess::User).await {
+                        Ok(_) => Ok(true),
+                        Err(CoreError::NotFound { .. }) => Ok(false),
+                        Err(e) => Err(e),
+                    }
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! EventService handlers: WatchEvents, one server-streaming handler for every protocol.
+
+use axum::extract::State;
+use connectrpc_axum::message::StreamBody;
+use connectrpc_axum::prelude::{ConnectError, ConnectRequest, ConnectResponse};
+use futures::Stream;
+use gitpod_api::gitpod::v1::*;
+
+use super::{check, reply};
+use crate::auth::Authenticated;
+use crate::convert;
+use crate::error::to_connect;
+use crate::state::AppState;
+
+/// The stream of one watcher's events: it ends cleanly when the server shuts down, with
+/// `resource_exhausted` when the watcher fell behind, and at the maximum stream age.
+type EventStream = StreamBody<std::pin::Pin<Box<dyn Stream<Item = Result<WatchEventsResponse, ConnectError>> + Send>>>;
+
+pub async fn watch_events(
+    State(s): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ConnectRequest(r): ConnectRequest<WatchEventsRequest>,
+) -> Result<ConnectResponse<EventStream>, ConnectError> {
+    // Errors before the first event are ordinary error answers.
+    let watcher = reply(check(&r), async { s.events.watch(&caller, convert::watch_events(r)) }).await?.into_inner();
+    let max_age = Box::pin(tokio::time::sleep(s.max_stream_age));
+    let events = futures::stream::unfold(Some((watcher, max_age)), |state| async move {
+        let (mut watcher, mut max_age) = state?;
+        let next = tokio::select! {
+            next = watcher.next() => next,
+            () = &mut max_age => Ok(None),
+        };
+        match next {
+            Ok(Some(event)) => Some((Ok(convert::event(event)), Some((watcher, max_age)))),
+            Ok(None) => None,
+            // The watcher is off the bus: the error is the stream's last message.
+            Err(e) => Some((Err(to_connect(e)), None)),
+        }
+    });
+    Ok(ConnectResponse::new(StreamBody::new(Box::pin(events) as std::pin::Pin<Box<dyn Stream<Item = _> + Send>>)))
+}

@@ -1,0 +1,245 @@
+//! WatchEvents: runner writes streamed to watchers over gRPC, gRPC-web, Connect streaming (JSON
+//! and binary) and the Stainless SDKs' JSON-lines form; filters; who sees what; errors before
+//! the stream; shutdown.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use gitpod_api::gitpod::v1::*;
+use runner_core::identity::OrgRole;
+use runner_testkit::{ALL, Client, Failure, MessageStream, Protocol, TestServer, es, rs};
+
+use crate::runners::{aws_runner, create, delete, update};
+
+/// How long a test waits for an event it expects.
+const WAIT: Duration = Duration::from_secs(10);
+
+fn organization() -> WatchEventsRequest {
+    WatchEventsRequest { scope: Some(watch_events_request::Scope::Organization(true)), resource_type_filters: vec![] }
+}
+
+async fn watch(c: &Client, req: WatchEventsRequest) -> MessageStream<WatchEventsResponse> {
+    c.server_stream(&es("WatchEvents"), req).await.unwrap_or_else(|f| panic!("{:?} WatchEvents: {f}", c.protocol))
+}
+
+/// The next event, which must come within [`WAIT`].
+async fn next(stream: &mut MessageStream<WatchEventsResponse>) -> WatchEventsResponse {
+    match tokio::time::timeout(WAIT, stream.next()).await {
+        Ok(Some(Ok(event))) => event,
+        Ok(Some(Err(f))) => panic!("the stream failed: {f}"),
+        Ok(None) => panic!("the stream ended"),
+        Err(_) => panic!("no event within {WAIT:?}"),
+    }
+}
+
+fn event(operation: ResourceOperation, id: &str) -> WatchEventsResponse {
+    WatchEventsResponse {
+        operation: operation as i32,
+        resource_type: ResourceType::Runner as i32,
+        resource_id: id.to_owned(),
+    }
+}
+
+async fn rename(c: &Client, id: &str, name: &str) {
+    let req = UpdateRunnerRequest { runner_id: id.to_owned(), name: Some(name.to_owned()), ..Default::default() };
+    update(c, req).await.unwrap();
+}
+
+/// The call's failure: refused before the stream (gRPC status in headers, Connect error
+/// answer) or as the stream's first item (Connect streaming puts every error in its
+/// end-of-stream message).
+async fn failure(c: &Client, req: WatchEventsRequest) -> Failure {
+    match c.server_stream::<_, WatchEventsResponse>(&es("WatchEvents"), req).await {
+        Err(f) => f,
+        Ok(mut stream) => match tokio::time::timeout(WAIT, stream.next()).await {
+            Ok(Some(Err(f))) => f,
+            other => panic!("{:?}: expected a failure, got {other:?}", c.protocol),
+        },
+    }
+}
+
+/// Every protocol receives a runner's create, update, status-changing delete request and
+/// deletion, in order, and only after each write was answered.
+#[tokio::test]
+async fn every_protocol_receives_runner_writes_in_order() {
+    let server = TestServer::start().await;
+    let admin = server.client(Protocol::ConnectJson).await;
+    for protocol in ALL {
+        let watcher = server.client(protocol).await;
+        let mut stream = watch(&watcher, organization()).await;
+        let id = create(&admin, aws_runner("watched")).await.unwrap().runner.unwrap().runner_id;
+        rename(&admin, &id, "watched again").await;
+        delete(&admin, &id, true).await.unwrap();
+        assert_eq!(next(&mut stream).await, event(ResourceOperation::Create, &id), "{protocol:?}");
+        assert_eq!(next(&mut stream).await, event(ResourceOperation::Update, &id), "{protocol:?}");
+        assert_eq!(next(&mut stream).await, event(ResourceOperation::Delete, &id), "{protocol:?}");
+    }
+    // No scope at all is the organization scope too, and the `/api` prefix works.
+    let watcher = Client::new(Protocol::Grpc, &format!("{}/api", server.url()), Some(&server.admin_token)).await;
+    let mut stream = watch(&watcher, WatchEventsRequest::default()).await;
+    let id = create(&admin, aws_runner("no scope")).await.unwrap().runner.unwrap().runner_id;
+    assert_eq!(next(&mut stream).await, event(ResourceOperation::Create, &id));
+}
+
+/// `resource_type_filters`: by type, by resource id, by creator id; an event passes when it
+/// matches one entry.
+#[tokio::test]
+async fn filters() {
+    let server = TestServer::start().await;
+    let admin = server.client(Protocol::ConnectJson).await;
+    let first = create(&admin, aws_runner("first")).await.unwrap().runner.unwrap().runner_id;
+    let second = create(&admin, aws_runner("second")).await.unwrap().runner.unwrap().runner_id;
+    let filter = |resource_type: ResourceType, ids: Vec<String>, creators: Vec<String>| WatchEventsRequest {
+        scope: Some(watch_events_request::Scope::Organization(true)),
+        resource_type_filters: vec![watch_events_request::ResourceTypeFilter {
+            resource_type: resource_type as i32,
+            resource_ids: ids,
+            creator_ids: creators,
+        }],
+    };
+    for protocol in ALL {
+        let c = server.client(protocol).await;
+        let mut by_id = watch(&c, filter(ResourceType::Runner, vec![second.clone()], vec![])).await;
+        let mut by_creator = watch(&c, filter(ResourceType::Runner, vec![], vec![server.admin_id.to_string()])).await;
+        let other = uuid::Uuid::now_v7().to_string();
+        let mut by_other_creator = watch(&c, filter(ResourceType::Runner, vec![], vec![other])).await;
+        let mut other_type = watch(&c, filter(ResourceType::Environment, vec![], vec![])).await;
+        rename(&admin, &first, "first renamed").await;
+        rename(&admin, &second, "second renamed").await;
+        // The id filter skips the first runner's update.
+        assert_eq!(next(&mut by_id).await, event(ResourceOperation::Update, &second), "{protocol:?}");
+        assert_eq!(next(&mut by_creator).await, event(ResourceOperation::Update, &first), "{protocol:?}");
+        assert_eq!(next(&mut by_creator).await, event(ResourceOperation::Update, &second), "{protocol:?}");
+        // Nothing matches the others: within a moment, still nothing.
+        for stream in [&mut by_other_creator, &mut other_type] {
+            let got = tokio::time::timeout(Duration::from_millis(300), stream.next()).await;
+            assert!(got.is_err(), "{protocol:?}: {got:?}");
+        }
+    }
+}
+
+/// A member sees the runners it may read (a policy of one of its groups) and not the others;
+/// another organization sees nothing of this one.
+#[tokio::test]
+async fn watchers_see_only_what_they_may_read() {
+    let server = TestServer::start().await;
+    let admin = server.client(Protocol::ConnectJson).await;
+    let (member_id, member_token) = server.member("reader", OrgRole::Member).await;
+    let readers = server.identity.create_group(server.org.id, "readers").await.unwrap();
+    server.identity.add_group_member(readers.id, member_id).await.unwrap();
+    let hidden = create(&admin, aws_runner("hidden")).await.unwrap().runner.unwrap().runner_id;
+    let shared = create(&admin, aws_runner("shared")).await.unwrap().runner.unwrap().runner_id;
+    let req = CreateRunnerPolicyRequest {
+        runner_id: shared.clone(),
+        group_id: readers.id.to_string(),
+        role: RunnerRole::User as i32,
+    };
+    let _: CreateRunnerPolicyResponse = admin.call(&rs("CreateRunnerPolicy"), req).await.unwrap();
+
+    let id = &server.identity;
+    let other = id.create_organization("other").await.unwrap();
+    let other_admin =
+        id.create_member(other.id, runner_core::model::Principal::User, "boss", OrgRole::Admin).await.unwrap();
+    let other_token = id.issue_token(other_admin.id, "t", None).await.unwrap().token;
+
+    for protocol in ALL {
+        let member = server.client_as(protocol, Some(&member_token)).await;
+        let stranger = server.client_as(protocol, Some(&other_token)).await;
+        let mut member_stream = watch(&member, organization()).await;
+        let mut stranger_stream = watch(&stranger, organization()).await;
+        rename(&admin, &hidden, &format!("hidden {protocol:?}")).await;
+        rename(&admin, &shared, &format!("shared {protocol:?}")).await;
+        assert_eq!(next(&mut member_stream).await, event(ResourceOperation::Update, &shared), "{protocol:?}");
+        // The other organization's first event is its own runner's, not one of ours.
+        let own = create(&stranger, aws_runner("theirs")).await.unwrap().runner.unwrap().runner_id;
+        assert_eq!(next(&mut stranger_stream).await, event(ResourceOperation::Create, &own), "{protocol:?}");
+        // Nor does the member see the other organization's runner.
+        rename(&admin, &shared, &format!("shared again {protocol:?}")).await;
+        assert_eq!(next(&mut member_stream).await, event(ResourceOperation::Update, &shared), "{protocol:?}");
+    }
+}
+
+/// Refused before anything streams: the environment scope (this server has no environments),
+/// a filter without a type, no token.
+#[tokio::test]
+async fn refusals() {
+    let server = TestServer::start().await;
+    for protocol in ALL {
+        let c = server.client(protocol).await;
+        let env = WatchEventsRequest {
+            scope: Some(watch_events_request::Scope::EnvironmentId(uuid::Uuid::now_v7().to_string())),
+            resource_type_filters: vec![],
+        };
+        let f = failure(&c, env).await;
+        assert_eq!(f.code, "failed_precondition", "{protocol:?}: {f}");
+        assert!(f.message.contains("no environments"), "{protocol:?}: {f}");
+        let untyped = WatchEventsRequest {
+            scope: None,
+            resource_type_filters: vec![watch_events_request::ResourceTypeFilter::default()],
+        };
+        let f = failure(&c, untyped).await;
+        assert_eq!(f.code, "invalid_argument", "{protocol:?}: {f}");
+        let anonymous = server.client_as(protocol, None).await;
+        let f = failure(&anonymous, organization()).await;
+        assert_eq!(f.code, "unauthenticated", "{protocol:?}: {f}");
+    }
+}
+
+/// What the Stainless SDK sends for `client.events.watch()`: a JSON POST accepting JSON lines,
+/// under `/api`. One proto3-JSON message per line, each as it happens; an error before the
+/// first event is an ordinary Connect error answer.
+#[tokio::test]
+async fn json_lines() {
+    let server = TestServer::start().await;
+    let admin = server.client(Protocol::ConnectJson).await;
+    let http = reqwest::Client::new();
+    let post = |body: &str| {
+        http.post(format!("{}/api/gitpod.v1.EventService/WatchEvents", server.url()))
+            .header("authorization", format!("Bearer {}", server.admin_token))
+            .header("content-type", "application/json")
+            .header("accept", "application/jsonl")
+            .body(body.to_owned())
+            .send()
+    };
+    let mut response = post(r#"{"organization":true}"#).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/jsonl");
+    let id = create(&admin, aws_runner("lines")).await.unwrap().runner.unwrap().runner_id;
+    let mut text = String::new();
+    // The line arrives while the stream is open: it was flushed, not held to the end.
+    while !text.ends_with('\n') {
+        let chunk = tokio::time::timeout(WAIT, response.chunk()).await.expect("a line in time").unwrap().unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    let line: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+    assert_eq!(
+        line,
+        serde_json::json!({"operation": "RESOURCE_OPERATION_CREATE", "resourceType": "RESOURCE_TYPE_RUNNER", "resourceId": id})
+    );
+    rename(&admin, &id, "lines again").await;
+    let mut text = String::new();
+    while !text.ends_with('\n') {
+        let chunk = tokio::time::timeout(WAIT, response.chunk()).await.expect("a line in time").unwrap().unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    let line: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+    assert_eq!(line["operation"], "RESOURCE_OPERATION_UPDATE");
+
+    let refused = post(&format!(r#"{{"environmentId":"{}"}}"#, uuid::Uuid::now_v7())).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(refused.headers()["content-type"], "application/json");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "failed_precondition", "{body}");
+}
+
+/// Shutdown ends open watch streams cleanly (no error), well before the drain deadline.
+#[tokio::test]
+async fn shutdown_ends_streams_cleanly() {
+    let server = TestServer::start().await;
+    let watcher = server.client(Protocol::Grpc).await;
+    let mut stream = watch(&watcher, organization()).await;
+    let stop = tokio::spawn(server.stop());
+    let end = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.expect("the stream ends at shutdown");
+    assert!(end.is_none(), "{end:?}");
+    stop.await.unwrap();
+}
