@@ -177,6 +177,42 @@ def test_create_runner(rs):
     assert resp.exchange_token
 
 
+def test_watch_events_streams_runner_writes(client, rs):
+    # The stream's request goes out when it is first read: a writer keeps renaming a runner until
+    # the watcher has seen one of its updates, over the SDK's Connect (binary) server streaming.
+    import threading
+
+    runner_id = rs.create_runner(rpb.CreateRunnerRequest(name=unique("Ona watched"), provider=cpb.RUNNER_PROVIDER_GCP))
+    issued("exchange token", runner_id.exchange_token)
+    runner_id = runner_id.runner.runner_id
+    seen = threading.Event()
+
+    def write():
+        for i in range(100):
+            if seen.wait(0.2):
+                return
+            rs.update_runner(rpb.UpdateRunnerRequest(runner_id=runner_id, name=unique(f"Ona watched {i}")))
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    stream = iter(())
+    try:
+        stream = client.services.event.watch_events(epb.WatchEventsRequest(organization=True))
+        for event in stream:
+            if event.resource_id == runner_id:
+                assert event.resource_type == epb.RESOURCE_TYPE_RUNNER
+                assert event.operation == epb.RESOURCE_OPERATION_UPDATE
+                break
+    finally:
+        seen.set()
+        writer.join()
+        getattr(stream, "close", lambda: None)()
+    # Refused before any event: the environment scope.
+    with pytest.raises(ConnectError) as e:
+        next(iter(client.services.event.watch_events(epb.WatchEventsRequest(environment_id=UNKNOWN_UUID))))
+    assert e.value.code == Code.FAILED_PRECONDITION, e.value.message
+
+
 def test_get_runner(rs, runner):
     got = rs.get_runner(rpb.GetRunnerRequest(runner_id=runner.runner_id)).runner
     assert got.runner_id == runner.runner_id

@@ -130,6 +130,35 @@ def test_create_runner(client: Gitpod):
     assert created.exchange_token, "CreateRunner must return an exchange token"
 
 
+def test_events_watch_streams_runner_writes(client: Gitpod):
+    # Its own client: the recording hook reads whole bodies, and a watch stream does not end.
+    watcher = Gitpod(bearer_token=TOKEN, base_url=BASE_URL, max_retries=0, timeout=30, _strict_response_validation=True)
+    stream = watcher.events.watch(organization=True)
+    try:
+        assert stream.http_response.headers["content-type"] == "application/jsonl"
+        created = client.runners.create(name=unique("Stainless watched"), provider=GCP)
+        issued("exchange token", created.exchange_token or "")
+        runner_id = created.runner.runner_id
+        client.runners.update(runner_id=runner_id, name=unique("Stainless watched again"))
+        events = iter(stream)
+        first, second = next(events), next(events)
+    finally:
+        stream.close()
+    assert (first.operation, first.resource_type, first.resource_id) == (
+        "RESOURCE_OPERATION_CREATE",
+        "RESOURCE_TYPE_RUNNER",
+        runner_id,
+    )
+    assert (second.operation, second.resource_type, second.resource_id) == (
+        "RESOURCE_OPERATION_UPDATE",
+        "RESOURCE_TYPE_RUNNER",
+        runner_id,
+    )
+    # Refused before any event: an ordinary error answer (400 failed_precondition).
+    with pytest.raises(gitpod.BadRequestError):
+        watcher.events.watch(environment_id=UNKNOWN_UUID)
+
+
 def test_retrieve_runner(client: Gitpod, runner):
     got = client.runners.retrieve(runner_id=runner.runner_id).runner
     assert got.runner_id == runner.runner_id

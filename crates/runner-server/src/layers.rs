@@ -439,17 +439,30 @@ async fn jsonl_bridge(limits: Limits, mut kind: CallKind, req: Request, next: Ne
             None => frames.next().await?,
         };
         if flags & 0x02 == 0 {
-            let mut line = payload.to_vec();
-            line.push(b'\n');
-            return Some((Ok::<_, axum::Error>(bytes::Bytes::from(line)), Some((frames, None))));
+            return Some((Ok::<_, axum::Error>(jsonl_line(&payload)), Some((frames, None))));
         }
         let end: serde_json::Value = serde_json::from_slice(&payload).unwrap_or_default();
         let error = end.get("error")?;
-        let mut line = serde_json::to_vec(&serde_json::json!({ "error": error })).unwrap_or_default();
-        line.push(b'\n');
-        Some((Ok(bytes::Bytes::from(line)), None))
+        let line = serde_json::to_vec(&serde_json::json!({ "error": error })).unwrap_or_default();
+        Some((Ok(jsonl_line(&line)), None))
     });
     Response::from_parts(parts, Body::from_stream(lines))
+}
+
+/// The Stainless SDKs read a JSON-lines answer in 64-byte chunks (`iter_bytes(chunk_size=64)`)
+/// and hold a partial chunk until more bytes arrive: a line that ended mid-chunk would reach the
+/// caller only with the next event. So each line is padded with spaces (JSON whitespace, which
+/// every JSON parser skips) to a multiple of 64 bytes, newline included.
+const JSONL_LINE_ALIGN: usize = 64;
+
+/// One line of a JSON-lines answer: the JSON, padding to [`JSONL_LINE_ALIGN`], a newline.
+fn jsonl_line(json: &[u8]) -> bytes::Bytes {
+    let padding = (JSONL_LINE_ALIGN - (json.len() + 1) % JSONL_LINE_ALIGN) % JSONL_LINE_ALIGN;
+    let mut line = Vec::with_capacity(json.len() + padding + 1);
+    line.extend_from_slice(json);
+    line.resize(json.len() + padding, b' ');
+    line.push(b'\n');
+    line.into()
 }
 
 /// A Connect error from an end-of-stream frame as a unary error answer: the same JSON, with the

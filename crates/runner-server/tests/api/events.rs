@@ -211,6 +211,8 @@ async fn json_lines() {
         let chunk = tokio::time::timeout(WAIT, response.chunk()).await.expect("a line in time").unwrap().unwrap();
         text.push_str(std::str::from_utf8(&chunk).unwrap());
     }
+    // Padded with spaces to a multiple of 64 bytes: the Stainless SDKs read in 64-byte chunks.
+    assert_eq!(text.len() % 64, 0, "{text:?}");
     let line: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
     assert_eq!(
         line,
