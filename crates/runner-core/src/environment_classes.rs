@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::authz::{RunnerAccess, Visibility};
 use crate::error::{CoreError, FieldViolation, Resource, Result};
+use crate::events::{EventResource, Operation};
 use crate::identity::Caller;
 use crate::model::*;
 use crate::page::PageTokens;
@@ -167,20 +168,21 @@ impl EnvironmentClasses {
             revision: 1,
         };
         self.store.insert_environment_class(&class).await?;
+        self.runners.published_part(&runner, EventResource::EnvironmentClass, class.id, Operation::Create);
         Ok(class.id)
     }
 
-    /// The class and the caller's access to its runner (at least `needed`).
-    async fn load_for(&self, caller: &Caller, id: &str, needed: RunnerAccess) -> Result<EnvironmentClass> {
+    /// The class and its runner, if the caller has at least `needed` access to the runner.
+    async fn load_for(&self, caller: &Caller, id: &str, needed: RunnerAccess) -> Result<(EnvironmentClass, Runner)> {
         let id = validate::uuid(ID_FIELD, id)?;
         let missing = || CoreError::not_found(Resource::EnvironmentClass, id);
         let class = self.store.get_environment_class(id).await?.ok_or_else(missing)?;
-        self.runners.parent_of(caller, class.runner_id, needed, missing()).await?;
-        Ok(class)
+        let runner = self.runners.parent_of(caller, class.runner_id, needed, missing()).await?;
+        Ok((class, runner))
     }
 
     pub async fn get(&self, caller: &Caller, id: &str) -> Result<EnvironmentClass> {
-        self.load_for(caller, id, RunnerAccess::User).await
+        Ok(self.load_for(caller, id, RunnerAccess::User).await?.0)
     }
 
     pub async fn update(&self, caller: &Caller, deadline: Deadline, input: UpdateClassInput) -> Result<()> {
@@ -194,7 +196,7 @@ impl EnvironmentClasses {
         v.finish()?;
         let mut turn = self.turns.take(validate::uuid(ID_FIELD, &input.id)?, deadline).await?;
         loop {
-            let mut class = self.load_for(caller, &input.id, RunnerAccess::Admin).await?;
+            let (mut class, runner) = self.load_for(caller, &input.id, RunnerAccess::Admin).await?;
             if let Some(n) = &input.display_name {
                 class.display_name = n.clone();
             }
@@ -207,6 +209,7 @@ impl EnvironmentClasses {
             class.updated_at = Timestamp::now().max(class.updated_at);
             class.revision += 1;
             if self.store.update_environment_class(&class).await? == WriteOutcome::Written {
+                self.runners.published_part(&runner, EventResource::EnvironmentClass, class.id, Operation::Update);
                 return Ok(());
             }
             turn.lost_race().await?;

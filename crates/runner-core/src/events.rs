@@ -41,10 +41,14 @@ pub enum Operation {
     UpdateStatus,
 }
 
-/// The resource types that produce events (`ResourceType`).
+/// The resource types that produce events (`ResourceType`): runners and what belongs to one
+/// runner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventResource {
     Runner,
+    EnvironmentClass,
+    ScmIntegration,
+    LlmIntegration,
 }
 
 impl EventResource {
@@ -52,6 +56,9 @@ impl EventResource {
     pub fn number(self) -> i32 {
         match self {
             EventResource::Runner => 2,
+            EventResource::EnvironmentClass => 9,
+            EventResource::ScmIntegration => 10,
+            EventResource::LlmIntegration => 20,
         }
     }
 }
@@ -63,7 +70,10 @@ pub struct Event {
     pub operation: Operation,
     pub resource: EventResource,
     pub resource_id: Uuid,
-    /// Who created the resource, for `creator_ids` filters.
+    /// The runner the resource is or belongs to: who may read that runner may see the event.
+    pub runner_id: Uuid,
+    /// Who created the resource, for `creator_ids` filters (runners only: the other resources
+    /// keep no creator).
     pub creator_id: Option<Uuid>,
 }
 
@@ -168,7 +178,8 @@ mod tests {
     use super::*;
 
     fn runner_event(org_id: Uuid, operation: Operation) -> Event {
-        Event { org_id, operation, resource: EventResource::Runner, resource_id: Uuid::now_v7(), creator_id: None }
+        let id = Uuid::now_v7();
+        Event { org_id, operation, resource: EventResource::Runner, resource_id: id, runner_id: id, creator_id: None }
     }
 
     /// A watcher that does not read is cut off with `resource_exhausted` once its buffer is

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::authz::{RunnerAccess, Visibility};
 use crate::error::{CoreError, Resource, Result};
+use crate::events::{EventResource, Operation};
 use crate::identity::Caller;
 use crate::model::*;
 use crate::page::PageTokens;
@@ -118,6 +119,7 @@ impl LlmIntegrations {
             revision: 1,
         };
         self.store.insert_llm_integration(&integration).await?;
+        self.runners.published_part(&runner, EventResource::LlmIntegration, integration.id, Operation::Create);
         Ok(integration.id)
     }
 
@@ -180,6 +182,7 @@ impl LlmIntegrations {
             integration.updated_at = Timestamp::now().max(integration.updated_at);
             integration.revision += 1;
             if self.store.update_llm_integration(&integration).await? == WriteOutcome::Written {
+                self.runners.published_part(&runner, EventResource::LlmIntegration, integration.id, Operation::Update);
                 return Ok(());
             }
             turn.lost_race().await?;
@@ -188,8 +191,9 @@ impl LlmIntegrations {
 
     /// Deletes an integration. Nothing in this server depends on one, so `force` changes nothing.
     pub async fn delete(&self, caller: &Caller, id: &str) -> Result<()> {
-        let (integration, _) = self.load_for(caller, id, RunnerAccess::Admin).await?;
+        let (integration, runner) = self.load_for(caller, id, RunnerAccess::Admin).await?;
         if self.store.delete_llm_integration(integration.id).await? {
+            self.runners.published_part(&runner, EventResource::LlmIntegration, integration.id, Operation::Delete);
             Ok(())
         } else {
             Err(CoreError::not_found(Resource::LlmIntegration, integration.id))

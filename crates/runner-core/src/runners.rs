@@ -168,7 +168,21 @@ impl Runners {
             operation,
             resource: EventResource::Runner,
             resource_id: runner.id,
+            runner_id: runner.id,
             creator_id: runner.creator.as_ref().map(|c| c.id),
+        });
+    }
+
+    /// Publishes a committed write of `resource` `id`, which belongs to `runner` (call only after
+    /// the store returned `Ok`).
+    pub(crate) fn published_part(&self, runner: &Runner, resource: EventResource, id: Uuid, operation: Operation) {
+        self.events.publish(Event {
+            org_id: runner.org_id,
+            operation,
+            resource,
+            resource_id: id,
+            runner_id: runner.id,
+            creator_id: None,
         });
     }
 

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::authz::{RunnerAccess, Visibility};
 use crate::environment_classes::EnvironmentClasses;
 use crate::error::{CoreError, FieldViolation, Resource, Result};
+use crate::events::{EventResource, Operation};
 use crate::identity::Caller;
 use crate::model::*;
 use crate::page::PageTokens;
@@ -169,6 +170,7 @@ impl ScmIntegrations {
             },
             e => e.into(),
         })?;
+        self.runners.published_part(&runner, EventResource::ScmIntegration, integration.id, Operation::Create);
         Ok(integration.id)
     }
 
@@ -265,6 +267,7 @@ impl ScmIntegrations {
             integration.updated_at = Timestamp::now().max(integration.updated_at);
             integration.revision += 1;
             if self.store.update_scm_integration(&integration, &revoke).await? == WriteOutcome::Written {
+                self.runners.published_part(&runner, EventResource::ScmIntegration, integration.id, Operation::Update);
                 return Ok(());
             }
             turn.lost_race().await?;
@@ -272,8 +275,9 @@ impl ScmIntegrations {
     }
 
     pub async fn delete(&self, caller: &Caller, id: &str) -> Result<()> {
-        let (integration, _) = self.load_for(caller, id, RunnerAccess::Admin).await?;
+        let (integration, runner) = self.load_for(caller, id, RunnerAccess::Admin).await?;
         if self.store.delete_scm_integration(&integration).await? {
+            self.runners.published_part(&runner, EventResource::ScmIntegration, integration.id, Operation::Delete);
             Ok(())
         } else {
             Err(CoreError::not_found(Resource::ScmIntegration, integration.id))

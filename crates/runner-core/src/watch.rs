@@ -123,32 +123,38 @@ impl Watcher {
                 continue;
             }
             if self.may_see(&event).await? {
-                self.shown.insert(event.resource_id);
-                if event.operation == Operation::Delete {
-                    self.shown.remove(&event.resource_id);
+                // Runners this watcher may see: their deletion is shown too, though the runner
+                // (and the policies that let the caller see it) is gone by then.
+                if event.resource == EventResource::Runner && event.operation == Operation::Delete {
+                    self.shown.remove(&event.runner_id);
+                } else {
+                    self.shown.insert(event.runner_id);
                 }
                 return Ok(Some(event));
             }
         }
     }
 
-    /// The same authorization as GetRunner, decided when the event is delivered.
+    /// The same authorization as the Get of the resource, decided when the event is delivered:
+    /// a runner's, and the parts of one runner's (environment classes, integrations), are
+    /// visible to who may read that runner (GetRunner, GetEnvironmentClass, GetSCMIntegration,
+    /// GetLLMIntegration all need the user role on the runner).
     async fn may_see(&self, event: &Event) -> Result<bool> {
-        match event.resource {
-            EventResource::Runner => match Visibility::of(&self.caller) {
-                Visibility::All { .. } => Ok(true),
-                Visibility::Runner { runner_id, .. } => Ok(runner_id == event.resource_id),
-                Visibility::Restricted { subject_id, .. } => {
-                    if event.creator_id == Some(subject_id) || self.shown.contains(&event.resource_id) {
-                        return Ok(true);
-                    }
-                    match self.runners.load_for(&self.caller, event.resource_id, RunnerAccess::User).await {
-                        Ok(_) => Ok(true),
-                        Err(CoreError::NotFound { .. }) => Ok(false),
-                        Err(e) => Err(e),
-                    }
+        let runner_id = event.runner_id;
+        match Visibility::of(&self.caller) {
+            Visibility::All { .. } => Ok(true),
+            Visibility::Runner { runner_id: own, .. } => Ok(own == runner_id),
+            Visibility::Restricted { subject_id, .. } => {
+                let creator = event.resource == EventResource::Runner && event.creator_id == Some(subject_id);
+                if creator || self.shown.contains(&runner_id) {
+                    return Ok(true);
                 }
-            },
+                match self.runners.load_for(&self.caller, runner_id, RunnerAccess::User).await {
+                    Ok(_) => Ok(true),
+                    Err(CoreError::NotFound { .. }) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            }
         }
     }
 }

@@ -8,13 +8,13 @@ use serde_json::json;
 use crate::runners::create;
 use runner_testkit::{Client, Failure, Protocol, TestServer, rcs};
 
-async fn gcp_runner(c: &Client) -> String {
+pub(crate) async fn gcp_runner(c: &Client) -> String {
     let req =
         CreateRunnerRequest { name: "gcp runner".into(), provider: RunnerProvider::Gcp as i32, ..Default::default() };
     create(c, req).await.unwrap().runner.unwrap().runner_id
 }
 
-async fn schema(c: &Client, runner_id: &str) -> RunnerConfigurationSchema {
+pub(crate) async fn schema(c: &Client, runner_id: &str) -> RunnerConfigurationSchema {
     let r: GetRunnerConfigurationSchemaResponse = c
         .call(&rcs("GetRunnerConfigurationSchema"), GetRunnerConfigurationSchemaRequest { runner_id: runner_id.into() })
         .await

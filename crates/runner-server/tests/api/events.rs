@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use gitpod_api::gitpod::v1::*;
 use runner_core::identity::OrgRole;
-use runner_testkit::{ALL, Client, Failure, MessageStream, Protocol, TestServer, es, rs};
+use runner_testkit::{ALL, Client, Failure, MessageStream, Protocol, TestServer, es, rcs, rs};
 
 use crate::runners::{aws_runner, create, delete, update};
 
@@ -40,6 +40,19 @@ fn event(operation: ResourceOperation, id: &str) -> WatchEventsResponse {
     }
 }
 
+/// A new AWS runner's id.
+async fn new_runner(c: &Client, name: &str) -> String {
+    create(c, aws_runner(name)).await.unwrap().runner.unwrap().runner_id
+}
+
+/// A server, its admin's Connect JSON client, and two AWS runners.
+async fn two_runners(a: &str, b: &str) -> (TestServer, Client, String, String) {
+    let server = TestServer::start().await;
+    let admin = server.client(Protocol::ConnectJson).await;
+    let (a, b) = (new_runner(&admin, a).await, new_runner(&admin, b).await);
+    (server, admin, a, b)
+}
+
 async fn rename(c: &Client, id: &str, name: &str) {
     let req = UpdateRunnerRequest { runner_id: id.to_owned(), name: Some(name.to_owned()), ..Default::default() };
     update(c, req).await.unwrap();
@@ -67,7 +80,7 @@ async fn every_protocol_receives_runner_writes_in_order() {
     for protocol in ALL {
         let watcher = server.client(protocol).await;
         let mut stream = watch(&watcher, organization()).await;
-        let id = create(&admin, aws_runner("watched")).await.unwrap().runner.unwrap().runner_id;
+        let id = new_runner(&admin, "watched").await;
         rename(&admin, &id, "watched again").await;
         delete(&admin, &id, true).await.unwrap();
         assert_eq!(next(&mut stream).await, event(ResourceOperation::Create, &id), "{protocol:?}");
@@ -77,7 +90,7 @@ async fn every_protocol_receives_runner_writes_in_order() {
     // No scope at all is the organization scope too, and the `/api` prefix works.
     let watcher = Client::new(Protocol::Grpc, &format!("{}/api", server.url()), Some(&server.admin_token)).await;
     let mut stream = watch(&watcher, WatchEventsRequest::default()).await;
-    let id = create(&admin, aws_runner("no scope")).await.unwrap().runner.unwrap().runner_id;
+    let id = new_runner(&admin, "no scope").await;
     assert_eq!(next(&mut stream).await, event(ResourceOperation::Create, &id));
 }
 
@@ -85,10 +98,7 @@ async fn every_protocol_receives_runner_writes_in_order() {
 /// matches one entry.
 #[tokio::test]
 async fn filters() {
-    let server = TestServer::start().await;
-    let admin = server.client(Protocol::ConnectJson).await;
-    let first = create(&admin, aws_runner("first")).await.unwrap().runner.unwrap().runner_id;
-    let second = create(&admin, aws_runner("second")).await.unwrap().runner.unwrap().runner_id;
+    let (server, admin, first, second) = two_runners("first", "second").await;
     let filter = |resource_type: ResourceType, ids: Vec<String>, creators: Vec<String>| WatchEventsRequest {
         scope: Some(watch_events_request::Scope::Organization(true)),
         resource_type_filters: vec![watch_events_request::ResourceTypeFilter {
@@ -118,23 +128,26 @@ async fn filters() {
     }
 }
 
-/// A member sees the runners it may read (a policy of one of its groups) and not the others;
-/// another organization sees nothing of this one.
-#[tokio::test]
-async fn watchers_see_only_what_they_may_read() {
-    let server = TestServer::start().await;
-    let admin = server.client(Protocol::ConnectJson).await;
+/// The token of a new member whose group has the user role on `runner_id` (and on no other).
+async fn reader_of(server: &TestServer, admin: &Client, runner_id: &str) -> String {
     let (member_id, member_token) = server.member("reader", OrgRole::Member).await;
     let readers = server.identity.create_group(server.org.id, "readers").await.unwrap();
     server.identity.add_group_member(readers.id, member_id).await.unwrap();
-    let hidden = create(&admin, aws_runner("hidden")).await.unwrap().runner.unwrap().runner_id;
-    let shared = create(&admin, aws_runner("shared")).await.unwrap().runner.unwrap().runner_id;
     let req = CreateRunnerPolicyRequest {
-        runner_id: shared.clone(),
+        runner_id: runner_id.to_owned(),
         group_id: readers.id.to_string(),
         role: RunnerRole::User as i32,
     };
     let _: CreateRunnerPolicyResponse = admin.call(&rs("CreateRunnerPolicy"), req).await.unwrap();
+    member_token
+}
+
+/// A member sees the runners it may read (a policy of one of its groups) and not the others;
+/// another organization sees nothing of this one.
+#[tokio::test]
+async fn watchers_see_only_what_they_may_read() {
+    let (server, admin, hidden, shared) = two_runners("hidden", "shared").await;
+    let member_token = reader_of(&server, &admin, &shared).await;
 
     let id = &server.identity;
     let other = id.create_organization("other").await.unwrap();
@@ -151,7 +164,7 @@ async fn watchers_see_only_what_they_may_read() {
         rename(&admin, &shared, &format!("shared {protocol:?}")).await;
         assert_eq!(next(&mut member_stream).await, event(ResourceOperation::Update, &shared), "{protocol:?}");
         // The other organization's first event is its own runner's, not one of ours.
-        let own = create(&stranger, aws_runner("theirs")).await.unwrap().runner.unwrap().runner_id;
+        let own = new_runner(&stranger, "theirs").await;
         assert_eq!(next(&mut stranger_stream).await, event(ResourceOperation::Create, &own), "{protocol:?}");
         // Nor does the member see the other organization's runner.
         rename(&admin, &shared, &format!("shared again {protocol:?}")).await;
@@ -204,7 +217,7 @@ async fn json_lines() {
     let mut response = post(r#"{"organization":true}"#).await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/jsonl");
-    let id = create(&admin, aws_runner("lines")).await.unwrap().runner.unwrap().runner_id;
+    let id = new_runner(&admin, "lines").await;
     let mut text = String::new();
     // The line arrives while the stream is open: it was flushed, not held to the end.
     while !text.ends_with('\n') {
@@ -244,4 +257,41 @@ async fn shutdown_ends_streams_cleanly() {
     let end = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.expect("the stream ends at shutdown");
     assert!(end.is_none(), "{end:?}");
     stop.await.unwrap();
+}
+
+/// The parts of a runner (here environment classes) produce events too, seen by who may read
+/// that runner: a member with a policy on one runner sees that runner's classes only.
+#[tokio::test]
+async fn a_runners_parts_follow_its_visibility() {
+    use crate::classes::{create_class, gcp_runner, schema, valid_configuration};
+    let server = TestServer::start().await;
+    let admin = server.client(Protocol::ConnectJson).await;
+    let hidden = gcp_runner(&admin).await;
+    let shared = gcp_runner(&admin).await;
+    let member_token = reader_of(&server, &admin, &shared).await;
+    let configuration = valid_configuration(&schema(&admin, &shared).await);
+    let class = |id: &str, operation: ResourceOperation| WatchEventsResponse {
+        operation: operation as i32,
+        resource_type: ResourceType::EnvironmentClass as i32,
+        resource_id: id.to_owned(),
+    };
+    for protocol in ALL {
+        let mut everything = watch(&server.client(protocol).await, organization()).await;
+        let mut member = watch(&server.client_as(protocol, Some(&member_token)).await, organization()).await;
+        let first =
+            create_class(&admin, &hidden, &format!("hidden {protocol:?}"), configuration.clone()).await.unwrap();
+        let second =
+            create_class(&admin, &shared, &format!("shared {protocol:?}"), configuration.clone()).await.unwrap();
+        let req = UpdateEnvironmentClassRequest {
+            environment_class_id: second.clone(),
+            enabled: Some(false),
+            ..Default::default()
+        };
+        let _: UpdateEnvironmentClassResponse = admin.call(&rcs("UpdateEnvironmentClass"), req).await.unwrap();
+        assert_eq!(next(&mut everything).await, class(&first, ResourceOperation::Create), "{protocol:?}");
+        assert_eq!(next(&mut everything).await, class(&second, ResourceOperation::Create), "{protocol:?}");
+        assert_eq!(next(&mut everything).await, class(&second, ResourceOperation::Update), "{protocol:?}");
+        assert_eq!(next(&mut member).await, class(&second, ResourceOperation::Create), "{protocol:?}");
+        assert_eq!(next(&mut member).await, class(&second, ResourceOperation::Update), "{protocol:?}");
+    }
 }
