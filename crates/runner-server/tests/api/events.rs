@@ -172,6 +172,19 @@ async fn watchers_see_only_what_they_may_read() {
     }
 }
 
+/// A runner's own principal watches its own runner only.
+#[tokio::test]
+async fn a_runner_sees_only_itself() {
+    let (server, admin, other, own) = two_runners("other", "own").await;
+    let token = crate::runner_side::runner_access_token(&server, Protocol::ConnectJson, &own).await;
+    for protocol in ALL {
+        let mut stream = watch(&server.client_as(protocol, Some(&token)).await, organization()).await;
+        rename(&admin, &other, &format!("other {protocol:?}")).await;
+        rename(&admin, &own, &format!("own {protocol:?}")).await;
+        assert_eq!(next(&mut stream).await, event(ResourceOperation::Update, &own), "{protocol:?}");
+    }
+}
+
 /// Refused before anything streams: the environment scope (this server has no environments),
 /// a filter without a type, no token.
 #[tokio::test]
