@@ -17,6 +17,8 @@ Every secret value a test sends goes through `secret()`, which appends it to sec
 run.sh then scans the server's stdout/stderr and every recorded response body for it.
 """
 
+import base64
+import json
 import os
 import secrets as _secrets
 import time
@@ -84,3 +86,12 @@ __all__ = [
     "record",
     "unique",
 ]
+
+
+def jwt_claims(token: str) -> dict:
+    """The claims of a JWT (GetIDToken's answer), read without verifying it: the interop tests
+    verify the signature against the server's JWKS with PyJWT."""
+    header, payload, signature = token.split(".")
+    assert json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["alg"] == "ES256"
+    assert signature
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

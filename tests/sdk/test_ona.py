@@ -28,7 +28,7 @@ from gitpod.v1 import user_pb2 as upb
 from ona_sdk.errors import map_error
 
 from sdkenv import BASE_URL, GROUP_IDS, TOKEN, UNKNOWN_UUID, issued, record, secret, unique
-from sdkenv import MEMBER_ONE, MEMBER_TWO, MEMBER_TWO_TOKEN
+from sdkenv import jwt_claims, MEMBER_ONE, MEMBER_TWO, MEMBER_TWO_TOKEN
 
 # --- recording every response body -------------------------------------------------------------
 
@@ -873,3 +873,22 @@ def test_organization_lifecycle(client, us):
            opb.CreateOrganizationRequest(name=unique("lonely"), join_organization=False))
     founder.organization.delete_organization(opb.DeleteOrganizationRequest(organization_id=created.organization.id))
     expect(Code.UNAUTHENTICATED, founder.user.get_authenticated_user, upb.GetAuthenticatedUserRequest())
+
+
+def test_id_token_and_exchange_token(client, rs):
+    """IdentityService.GetIDToken (two audiences: a list in `aud`) and ExchangeToken (once)."""
+    identity = client.services.identity
+    me = identity.get_authenticated_identity(ipb.GetAuthenticatedIdentityRequest())
+    token = identity.get_id_token(ipb.GetIDTokenRequest(audience=["https://a.example", "https://b.example"])).token
+    issued("ID token", token)
+    claims = jwt_claims(token)
+    assert claims["sub"] == me.subject.id
+    assert claims["aud"] == ["https://a.example", "https://b.example"]
+    assert claims["organization_id"] == me.organization_id
+    expect(Code.INVALID_ARGUMENT, identity.get_id_token, ipb.GetIDTokenRequest())
+
+    exchange = create_runner(rs, "ona exchange").exchange_token
+    access = identity.exchange_token(ipb.ExchangeTokenRequest(exchange_token=exchange)).access_token
+    issued("runner access token", access)
+    assert access.startswith("gpr_")
+    expect(Code.UNAUTHENTICATED, identity.exchange_token, ipb.ExchangeTokenRequest(exchange_token=exchange))

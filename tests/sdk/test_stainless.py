@@ -19,7 +19,7 @@ from gitpod import AsyncGitpod, DefaultAsyncHttpxClient, DefaultHttpxClient, Git
 from gitpod.lib.runner import set_scm_pat
 
 from sdkenv import BASE_URL, GROUP_IDS, TOKEN, UNKNOWN_UUID, issued, record, secret, unique
-from sdkenv import FAKE_GITHUB, MEMBER_ONE, MEMBER_TWO, MEMBER_TWO_TOKEN
+from sdkenv import FAKE_GITHUB, jwt_claims, MEMBER_ONE, MEMBER_TWO, MEMBER_TWO_TOKEN
 
 AWS = "RUNNER_PROVIDER_AWS_EC2"
 GCP = "RUNNER_PROVIDER_GCP"
@@ -761,3 +761,26 @@ def test_organizations(client: Gitpod, loose: Gitpod, no_retry: Gitpod):
     founder.organizations.delete(organization_id=created.organization.id)
     with pytest.raises(gitpod.AuthenticationError):
         founder.users.get_authenticated_user()
+
+
+def test_id_token_and_exchange_token(client: Gitpod, no_retry: Gitpod):
+    """identity.get_id_token: an ES256 token about the caller for the audience asked; and
+    identity.exchange_token: a runner's exchange token for its access token, once."""
+    me = client.identity.get_authenticated_identity()
+    token = client.identity.get_id_token(audience=["https://sts.example.com"]).token
+    issued("ID token", token)
+    claims = jwt_claims(token)
+    assert claims["sub"] == me.subject.id
+    assert claims["aud"] == "https://sts.example.com"
+    assert claims["organization_id"] == me.organization_id
+    assert claims["iss"] == BASE_URL.removesuffix("/api")
+    assert claims["exp"] - claims["iat"] == 3600
+    with pytest.raises(gitpod.BadRequestError):
+        no_retry.identity.get_id_token(audience=[])
+
+    exchange = create_runner(client, "stainless exchange").exchange_token
+    access = client.identity.exchange_token(exchange_token=exchange).access_token
+    issued("runner access token", access)
+    assert access.startswith("gpr_")
+    with pytest.raises(gitpod.AuthenticationError):
+        no_retry.identity.exchange_token(exchange_token=exchange)
