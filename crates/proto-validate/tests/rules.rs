@@ -20,10 +20,11 @@ const UUID: &str = "018f0c5e-1b2a-7c3d-8e4f-a0b1c2d3e4f5";
 #[test]
 fn the_api_rules_are_all_read() {
     let v = gitpod();
-    // The runner services' 88 (wire-runner-v2.json) and the access services' 116
+    // The runner services' 88 (wire-runner-v2.json), the access services' 116
     // (wire-access.json), three of them in both (Subject.id, Subject.principal,
-    // PaginationRequest.page_size).
-    assert_eq!(v.rule_count(), 201);
+    // PaginationRequest.page_size), and EventService's 19 (wire-events.json), one of them
+    // PaginationRequest.page_size again.
+    assert_eq!(v.rule_count(), 219);
     assert!(v.has_rules("gitpod.v1.GetRunnerRequest"));
     // ListRunnersRequest has no rule of its own: its filter and pagination have.
     assert!(v.has_rules("gitpod.v1.ListRunnersRequest"));
