@@ -11,6 +11,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::error::{CoreError, Resource, Result};
+use crate::events::{Audience, Event, EventBus, EventResource, Operation};
 use crate::identity::*;
 use crate::model::{ApiEnum, Principal, ResourceKind, ResourceRole, Subject};
 use crate::secrets;
@@ -52,6 +53,8 @@ pub struct Accounts {
     store: Arc<dyn Store>,
     /// Shared by clones: a change through any clone empties it for all.
     tokens: Arc<TokenCache>,
+    /// Where committed writes are published (crate::events); one bus per server.
+    events: EventBus,
 }
 
 /// Who the caller of GetAuthenticatedIdentity is, and where it acts.
@@ -134,7 +137,57 @@ impl Accounts {
 
     /// Caches authenticated personal access tokens for `ttl` ([`TokenCache`]).
     pub fn with_token_cache(store: Arc<dyn Store>, ttl: Duration) -> Self {
-        Self { store, tokens: Arc::new(TokenCache::new(ttl)) }
+        Self { store, tokens: Arc::new(TokenCache::new(ttl)), events: EventBus::default() }
+    }
+
+    /// The same use cases publishing their committed writes on `bus` (the server's one bus).
+    pub fn with_event_bus(mut self, bus: EventBus) -> Self {
+        self.events = bus;
+        self
+    }
+
+    /// Publishes a committed write (call only after the store returned `Ok`).
+    pub(crate) fn published(
+        &self,
+        org_id: Uuid,
+        operation: Operation,
+        resource: EventResource,
+        resource_id: Uuid,
+        creator: Option<&Subject>,
+        audience: Audience,
+    ) {
+        self.events.publish(Event {
+            org_id,
+            operation,
+            resource,
+            resource_id,
+            creator_id: creator.map(|c| c.id),
+            audience,
+        });
+    }
+
+    /// Publishes a committed write of a member: a user, or a service account.
+    fn published_member(&self, member: &Member, operation: Operation, creator: Option<&Subject>) {
+        let resource = match member.principal {
+            Principal::ServiceAccount => EventResource::ServiceAccount,
+            _ => EventResource::User,
+        };
+        self.published(member.org_id, operation, resource, member.id, creator, Audience::Members);
+    }
+
+    /// Publishes a committed write of an access token of `owner`: a personal access token, or
+    /// a service account's.
+    fn published_token(&self, owner: &Member, info: &AccessTokenInfo, operation: Operation) {
+        let resource = match owner.principal {
+            Principal::ServiceAccount => EventResource::ServiceAccountToken,
+            _ => EventResource::PersonalAccessToken,
+        };
+        self.published(info.org_id, operation, resource, info.id, info.creator.as_ref(), Audience::Owner(owner.id));
+    }
+
+    /// Publishes a committed write of a role assignment.
+    pub(crate) fn published_assignment(&self, a: &RoleAssignment, operation: Operation) {
+        self.events.publish(Event::role_assignment(a, operation));
     }
 
     /// Creates an organization and its `org-members` system group.
@@ -164,6 +217,10 @@ impl Accounts {
             .create_organization(&org, &members, &local, admin.as_ref())
             .await
             .map_err(duplicate("organization", &name))?;
+        self.published(org.id, Operation::Create, EventResource::Organization, org.id, None, Audience::Members);
+        if let Some(admin) = &admin {
+            self.published_member(admin, Operation::Create, None);
+        }
         Ok((org, admin))
     }
 
@@ -188,6 +245,7 @@ impl Accounts {
         let name = validate::name("name", name, 1, 127)?;
         let member = Member::new(org_id, principal, &name, role, Timestamp::now());
         self.store.create_member(&member).await.map_err(duplicate(principal.as_str(), &name))?;
+        self.published_member(&member, Operation::Create, None);
         Ok(member)
     }
 
@@ -206,6 +264,7 @@ impl Accounts {
             "service account",
             &name,
         ))?;
+        self.published_member(&account.member, Operation::Create, account.details.creator.as_ref());
         Ok(account)
     }
 
@@ -264,7 +323,11 @@ impl Accounts {
         let changed = self.store.change_member(member_id, change).await;
         self.tokens.clear();
         match changed? {
-            MemberChanged::Done(member) => Ok(member),
+            MemberChanged::Done(member) => {
+                let operation = if change == MemberChange::Delete { Operation::Delete } else { Operation::Update };
+                self.published_member(&member, operation, None);
+                Ok(member)
+            }
             MemberChanged::NotFound => {
                 Err(CoreError::FailedPrecondition(format!("no user or service account {member_id}")))
             }
@@ -295,11 +358,19 @@ impl Accounts {
                     created_at: Timestamp::now(),
                 };
                 match self.store.insert_role_assignment(&assignment).await {
-                    Ok(()) | Err(StoreError::AlreadyExists) => Ok(()),
+                    Ok(()) => {
+                        self.published_assignment(&assignment, Operation::Create);
+                        Ok(())
+                    }
+                    Err(StoreError::AlreadyExists) => Ok(()),
                     Err(e) => Err(e),
                 }
             }
-            (Some(a), false) => self.store.delete_role_assignment(a.id).await.map(|_| ()),
+            (Some(a), false) => self.store.delete_role_assignment(a.id).await.map(|deleted| {
+                if deleted {
+                    self.published_assignment(&a, Operation::Delete);
+                }
+            }),
             _ => Ok(()),
         };
         self.tokens.clear();
@@ -354,21 +425,38 @@ impl Accounts {
             last_used_at: None,
         };
         self.store.insert_access_token(&info, &minted.hash).await?;
+        self.published_token(member, &info, Operation::Create);
         Ok(IssuedToken { token: minted.plaintext, info })
     }
 
     /// Deletes an access token; it stops authenticating at once in this process.
     pub async fn delete_token(&self, token_id: Uuid) -> Result<()> {
+        // What the event needs: whose token it was (read before, the row goes).
+        let info = self.store.get_access_token(token_id).await?;
+        let owner = match &info {
+            Some(info) => self.store.get_member(info.member_id).await?,
+            None => None,
+        };
         let deleted = self.store.delete_access_token(token_id).await;
         self.tokens.clear();
-        if deleted? { Ok(()) } else { Err(CoreError::FailedPrecondition(format!("no token {token_id}"))) }
+        if !deleted? {
+            return Err(CoreError::FailedPrecondition(format!("no token {token_id}")));
+        }
+        if let (Some(info), Some(owner)) = (info, owner) {
+            self.published_token(&owner, &info, Operation::Delete);
+        }
+        Ok(())
     }
 
     /// Deletes an organization with everything of it; its tokens stop authenticating at once.
     pub async fn delete_organization(&self, org_id: Uuid) -> Result<()> {
         let deleted = self.store.delete_organization(org_id).await;
         self.tokens.clear();
-        if deleted? { Ok(()) } else { Err(CoreError::not_found(Resource::Organization, org_id)) }
+        if !deleted? {
+            return Err(CoreError::not_found(Resource::Organization, org_id));
+        }
+        self.published(org_id, Operation::Delete, EventResource::Organization, org_id, None, Audience::Members);
+        Ok(())
     }
 
     pub async fn tokens(&self, org_id: Uuid) -> Result<Vec<AccessTokenInfo>> {

@@ -1,4 +1,4 @@
-//! The event bus of WatchEvents: every committed write of a runner is published on an
+//! The event bus of WatchEvents: every committed write of a resource is published on an
 //! in-process bus, and each watcher ([`crate::watch`]) receives those it may see, in commit
 //! order per resource.
 //!
@@ -9,8 +9,8 @@
 //!   watcher whose buffer is full is dropped from the bus and its stream ends with
 //!   `resource_exhausted` ("re-watch and re-list"); writers and other watchers go on.
 //! - What a watcher receives is decided on its side, never the writer's: the organization (on
-//!   the bus), then the request's filters and the same authorization as GetRunner
-//!   (`crate::watch`).
+//!   the bus), then the request's filters and the same authorization as the Get of the resource
+//!   (`crate::watch`, by the event's [`Audience`]).
 //! - [`EventBus::close`] (server shutdown) ends every stream cleanly.
 //!
 //! In-process only: on several replicas sharing PostgreSQL, a watcher sees the writes of its own
@@ -24,6 +24,8 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::error::{CoreError, Result};
+use crate::identity::RoleAssignment;
+use crate::model::ResourceKind;
 
 /// How many events a watcher may have waiting before it is cut off.
 pub const WATCHER_BUFFER: usize = 256;
@@ -41,14 +43,25 @@ pub enum Operation {
     UpdateStatus,
 }
 
-/// The resource types that produce events (`ResourceType`): runners and what belongs to one
-/// runner.
+/// The resource types that produce events (`ResourceType`): every resource this server keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventResource {
     Runner,
     EnvironmentClass,
     ScmIntegration,
     LlmIntegration,
+    HostAuthenticationToken,
+    Organization,
+    User,
+    Group,
+    /// A member's place in a group (`RESOURCE_TYPE_GROUP_MEMBERSHIP_CHANGED`; the resource id
+    /// is the membership's, as ListMemberships and DeleteMembership know it).
+    GroupMembership,
+    /// A role assignment, direct shares and runner policies included (they are assignments).
+    RoleAssignment,
+    ServiceAccount,
+    PersonalAccessToken,
+    ServiceAccountToken,
 }
 
 impl EventResource {
@@ -59,8 +72,38 @@ impl EventResource {
             EventResource::EnvironmentClass => 9,
             EventResource::ScmIntegration => 10,
             EventResource::LlmIntegration => 20,
+            EventResource::HostAuthenticationToken => 11,
+            EventResource::Organization => 7,
+            EventResource::User => 8,
+            EventResource::Group => 12,
+            EventResource::GroupMembership => 41,
+            EventResource::RoleAssignment => 47,
+            EventResource::ServiceAccount => 15,
+            EventResource::PersonalAccessToken => 13,
+            EventResource::ServiceAccountToken => 46,
         }
     }
+}
+
+/// Who may see an event: the rule of the Get of its resource, over what the writer knew when
+/// the write committed (so that a deletion is judged as the resource was). `crate::watch`
+/// applies it to each watcher's caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Who may read this runner (GetRunner, and GetEnvironmentClass, GetSCMIntegration,
+    /// GetLLMIntegration of its parts): the runner's own principal included.
+    Runner(Uuid),
+    /// A host token (GetHostAuthenticationToken): its subject when it may use the runner,
+    /// runner admins, and the runner itself.
+    HostToken { runner_id: Uuid, subject_id: Uuid },
+    /// Every user and service account of the organization, never a runner (GetOrganization,
+    /// GetUser, GetGroup, ListMemberships, GetServiceAccount, assignments on the organization).
+    Members,
+    /// Users and service accounts who may read this runner (assignments on a runner, as
+    /// ListRoleAssignments shows them).
+    MembersOfRunner(Uuid),
+    /// Its owner and organization admins (GetPersonalAccessToken, GetServiceAccountToken).
+    Owner(Uuid),
 }
 
 /// One committed change.
@@ -70,11 +113,30 @@ pub struct Event {
     pub operation: Operation,
     pub resource: EventResource,
     pub resource_id: Uuid,
-    /// The runner the resource is or belongs to: who may read that runner may see the event.
-    pub runner_id: Uuid,
-    /// Who created the resource, for `creator_ids` filters (runners only: the other resources
-    /// keep no creator).
+    /// Who created the resource, for `creator_ids` filters (runners, tokens, service accounts:
+    /// the other resources keep no creator).
     pub creator_id: Option<Uuid>,
+    /// Who may see it.
+    pub audience: Audience,
+}
+
+impl Event {
+    /// A committed write of a role assignment (a runner policy is one): seen as
+    /// ListRoleAssignments shows it.
+    pub fn role_assignment(a: &RoleAssignment, operation: Operation) -> Self {
+        let audience = match a.resource_kind {
+            ResourceKind::Runner => Audience::MembersOfRunner(a.resource_id),
+            ResourceKind::Organization => Audience::Members,
+        };
+        Event {
+            org_id: a.org_id,
+            operation,
+            resource: EventResource::RoleAssignment,
+            resource_id: a.id,
+            creator_id: None,
+            audience,
+        }
+    }
 }
 
 struct Slot {
@@ -179,7 +241,14 @@ mod tests {
 
     fn runner_event(org_id: Uuid, operation: Operation) -> Event {
         let id = Uuid::now_v7();
-        Event { org_id, operation, resource: EventResource::Runner, resource_id: id, runner_id: id, creator_id: None }
+        Event {
+            org_id,
+            operation,
+            resource: EventResource::Runner,
+            resource_id: id,
+            creator_id: None,
+            audience: Audience::Runner(id),
+        }
     }
 
     /// A watcher that does not read is cut off with `resource_exhausted` once its buffer is

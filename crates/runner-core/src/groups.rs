@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::accounts::Accounts;
 use crate::authz::RunnerAccess;
 use crate::error::{CoreError, FieldViolation, Resource, Result};
+use crate::events::Operation;
 use crate::identity::{Caller, Group, Member, Membership, RoleAssignment, RoleAssignmentFilter};
 use crate::model::{ApiEnum, Principal, ResourceKind, ResourceRole, RunnerPolicy};
 use crate::page::{Page, PageTokens};
@@ -564,7 +565,7 @@ impl Groups {
             CoreError::NotFound { .. } => missing(),
             e => e,
         })?;
-        self.accounts.unassign_role(a.id).await
+        self.accounts.unassign_role(&a).await
     }
 
     /// ListRoleAssignments: the organization's role assignments, ordered by id, filtered and
@@ -715,7 +716,10 @@ impl Groups {
                 let g =
                     Group { direct_share: true, ..Group::new(member.org_id, &name, &description, Timestamp::now()) };
                 match self.store.create_group(&g).await {
-                    Ok(()) => g,
+                    Ok(()) => {
+                        self.accounts.published_group(&g, Operation::Create);
+                        g
+                    }
                     // Made meanwhile by a concurrent share.
                     Err(StoreError::AlreadyExists) => self.direct_share_group(&member).await?.ok_or_else(|| {
                         CoreError::FailedPrecondition(format!(
@@ -727,7 +731,8 @@ impl Groups {
             }
         };
         match self.store.add_group_member(group.id, member.id).await {
-            Ok(_) | Err(StoreError::AlreadyExists) => {}
+            Ok(id) => self.accounts.published_membership(&group, id, Operation::Create),
+            Err(StoreError::AlreadyExists) => {}
             Err(e) => return Err(e.into()),
         }
         let filter =
@@ -738,7 +743,11 @@ impl Groups {
         } else if let (Some(runner_role), false) = (role.runner_role(), held.is_empty()) {
             // One role per group on a runner: the share's role replaces the one it had.
             let policy = RunnerPolicy { runner_id: resource_id, group_id: group.id, role: runner_role };
-            self.store.update_runner_policy(&policy).await.map(|_| ()).map_err(CoreError::from)
+            let updated = self.store.update_runner_policy(&policy).await.map_err(CoreError::from);
+            if let Ok(true) = updated {
+                self.accounts.published_assignment(&held[0], Operation::Update);
+            }
+            updated.map(|_| ())
         } else {
             let assignment = RoleAssignment {
                 id: Uuid::now_v7(),
@@ -778,7 +787,7 @@ impl Groups {
             return Err(missing());
         }
         for a in held {
-            self.accounts.unassign_role(a.id).await?;
+            self.accounts.unassign_role(&a).await?;
         }
         let rest = RoleAssignmentFilter { group_id: Some(group.id), ..Default::default() };
         if self.store.list_role_assignments(caller.org_id, &rest, None, 1).await?.is_empty() {

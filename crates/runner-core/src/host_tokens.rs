@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::authz::{RunnerAccess, Visibility};
 use crate::crypto::AtRestKey;
 use crate::error::{CoreError, FieldViolation, Resource, Result};
+use crate::events::{Audience, Event, EventResource, Operation};
 use crate::identity::Caller;
 use crate::model::*;
 use crate::page::PageTokens;
@@ -191,7 +192,20 @@ impl HostTokens {
             },
             e => e.into(),
         })?;
+        self.published(runner.org_id, &token, Operation::Create);
         Ok(token)
+    }
+
+    /// Publishes a committed write of `token` (crate::events): seen by who may get it.
+    fn published(&self, org_id: Uuid, token: &HostToken, operation: Operation) {
+        self.runners.event_bus().publish(Event {
+            org_id,
+            operation,
+            resource: EventResource::HostAuthenticationToken,
+            resource_id: token.id,
+            creator_id: None,
+            audience: Audience::HostToken { runner_id: token.runner_id, subject_id: token.subject.id },
+        });
     }
 
     /// The token, if the caller is its subject (with user access to the runner), a runner
@@ -285,6 +299,7 @@ impl HostTokens {
             token.updated_at = Timestamp::now().max(token.updated_at);
             token.revision += 1;
             if self.store.update_host_token(&token).await? == WriteOutcome::Written {
+                self.published(caller.org_id, &token, Operation::Update);
                 return Ok(());
             }
             turn.lost_race().await?;
@@ -294,6 +309,7 @@ impl HostTokens {
     pub async fn delete(&self, caller: &Caller, id: &str) -> Result<()> {
         let token = self.load_for(caller, id, false).await?;
         if self.store.delete_host_token(token.id).await? {
+            self.published(caller.org_id, &token, Operation::Delete);
             Ok(())
         } else {
             Err(CoreError::not_found(Resource::HostAuthenticationToken, token.id))
@@ -361,7 +377,10 @@ impl HostTokens {
                 };
                 granted(&mut token);
                 match self.store.insert_host_token(&token).await {
-                    Ok(()) => return Ok(token),
+                    Ok(()) => {
+                        self.published(runner.org_id, &token, Operation::Create);
+                        return Ok(token);
+                    }
                     // Stored meanwhile by another authorization: replace that one.
                     Err(StoreError::AlreadyExists) => continue,
                     Err(e) => return Err(e.into()),
@@ -373,6 +392,7 @@ impl HostTokens {
                 let Some(mut token) = self.store.get_host_token(existing.id).await? else { break };
                 granted(&mut token);
                 if self.store.update_host_token(&token).await? == WriteOutcome::Written {
+                    self.published(runner.org_id, &token, Operation::Update);
                     return Ok(token);
                 }
                 turn.lost_race().await?;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::accounts::Accounts;
 use crate::error::{CoreError, FieldViolation, Resource, Result};
+use crate::events::{Audience, EventResource, Operation};
 use crate::identity::{Caller, Member, OrgRole, Organization};
 use crate::model::Principal;
 use crate::page::PageTokens;
@@ -194,6 +195,7 @@ impl Organizations {
             if !updated {
                 return Err(CoreError::not_found(Resource::Organization, id));
             }
+            self.accounts.published(id, Operation::Update, EventResource::Organization, id, None, Audience::Members);
         }
         Ok(org)
     }

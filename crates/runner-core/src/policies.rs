@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use crate::authz::RunnerAccess;
 use crate::error::{CoreError, Resource, Result};
-use crate::identity::Caller;
+use crate::events::{Event, Operation};
+use crate::identity::{Caller, RoleAssignment, RoleAssignmentFilter};
 use crate::model::{RunnerPolicy, RunnerRole};
 use crate::page::PageTokens;
 use crate::runners::{Page, Runners};
@@ -48,6 +49,25 @@ impl Policies {
         CoreError::not_found(Resource::RunnerPolicy, format!("for runner {runner_id} and group {group_id}"))
     }
 
+    /// The role assignment a runner policy is stored as, if it exists.
+    async fn assignment(&self, caller: &Caller, runner_id: Uuid, group_id: Uuid) -> Result<Option<RoleAssignment>> {
+        let filter =
+            RoleAssignmentFilter { group_id: Some(group_id), resource_ids: vec![runner_id], ..Default::default() };
+        Ok(self.store.list_role_assignments(caller.org_id, &filter, None, 1).await?.into_iter().next())
+    }
+
+    /// Publishes a committed write of a policy, as the role assignment it is stored as.
+    async fn published(&self, caller: &Caller, policy: &RunnerPolicy, operation: Operation) -> Result<()> {
+        if let Some(a) = self.assignment(caller, policy.runner_id, policy.group_id).await? {
+            self.publish(&a, operation);
+        }
+        Ok(())
+    }
+
+    fn publish(&self, a: &RoleAssignment, operation: Operation) {
+        self.runners.event_bus().publish(Event::role_assignment(a, operation));
+    }
+
     /// Grants a group a role on a runner; one policy per (runner, group).
     pub async fn create(&self, caller: &Caller, input: PolicyInput) -> Result<RunnerPolicy> {
         let (runner_id, group_id, role) = Self::check(&input, true)?;
@@ -64,6 +84,7 @@ impl Policies {
             },
             e => e.into(),
         })?;
+        self.published(caller, &policy, Operation::Create).await?;
         Ok(policy)
     }
 
@@ -72,6 +93,7 @@ impl Policies {
         self.runners.load_for(caller, runner_id, RunnerAccess::Admin).await?;
         let policy = RunnerPolicy { runner_id, group_id, role: role.expect("checked") };
         if self.store.update_runner_policy(&policy).await? {
+            self.published(caller, &policy, Operation::Update).await?;
             Ok(policy)
         } else {
             Err(Self::missing(runner_id, group_id))
@@ -81,7 +103,12 @@ impl Policies {
     pub async fn delete(&self, caller: &Caller, input: PolicyInput) -> Result<()> {
         let (runner_id, group_id, _) = Self::check(&input, false)?;
         self.runners.load_for(caller, runner_id, RunnerAccess::Admin).await?;
+        // The assignment the policy is, for the event: read before, the row goes.
+        let assignment = self.assignment(caller, runner_id, group_id).await?;
         if self.store.delete_runner_policy(runner_id, group_id).await? {
+            if let Some(a) = assignment {
+                self.publish(&a, Operation::Delete);
+            }
             Ok(())
         } else {
             Err(Self::missing(runner_id, group_id))

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::authz::{self, RunnerAccess, Visibility};
 use crate::crypto::AtRestKey;
 use crate::error::{CoreError, FieldViolation, Resource, Result};
-use crate::events::{Event, EventBus, EventResource, Operation};
+use crate::events::{Audience, Event, EventBus, EventResource, Operation};
 use crate::identity::Caller;
 use crate::model::*;
 pub use crate::page::Page;
@@ -168,8 +168,8 @@ impl Runners {
             operation,
             resource: EventResource::Runner,
             resource_id: runner.id,
-            runner_id: runner.id,
             creator_id: runner.creator.as_ref().map(|c| c.id),
+            audience: Audience::Runner(runner.id),
         });
     }
 
@@ -181,8 +181,8 @@ impl Runners {
             operation,
             resource,
             resource_id: id,
-            runner_id: runner.id,
             creator_id: None,
+            audience: Audience::Runner(runner.id),
         });
     }
 

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::accounts::{Accounts, IssuedToken, NewServiceAccount};
 use crate::error::{CoreError, FieldViolation, Resource, Result};
+use crate::events::{Audience, EventResource, Operation};
 use crate::identity::{AccessTokenInfo, Caller, OrgRole, ServiceAccount};
 use crate::model::{ApiEnum, Principal};
 use crate::page::{Page, PageTokens};
@@ -225,7 +226,11 @@ impl ServiceAccounts {
             .await
             .map_err(crate::accounts::duplicate_of(Resource::ServiceAccount, "service account", &shown))?;
         let found = if updated { self.store.get_service_account(id).await? } else { None };
-        found.ok_or_else(|| CoreError::not_found(Resource::ServiceAccount, id))
+        let found = found.ok_or_else(|| CoreError::not_found(Resource::ServiceAccount, id))?;
+        let creator = found.details.creator.as_ref();
+        let (org_id, resource) = (found.member.org_id, EventResource::ServiceAccount);
+        self.accounts.published(org_id, Operation::Update, resource, id, creator, Audience::Members);
+        Ok(found)
     }
 
     /// DeleteServiceAccount: an organization admin deletes one with its tokens, memberships

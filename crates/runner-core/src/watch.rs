@@ -1,6 +1,6 @@
 //! WatchEvents: a caller's watcher of its organization's events ([`crate::events`]), with the
-//! request's filters and the same authorization as GetRunner, decided when an event is
-//! delivered.
+//! request's filters and the same authorization as the Get of each resource (the event's
+//! `Audience`), decided when an event is delivered.
 
 use std::collections::HashSet;
 
@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use crate::authz::{RunnerAccess, Visibility};
 use crate::error::{CoreError, FieldViolation, Result};
-use crate::events::{Event, EventBus, EventResource, Operation, Subscription, WATCHER_BUFFER};
+use crate::events::{Audience, Event, EventBus, EventResource, Operation, Subscription, WATCHER_BUFFER};
 use crate::identity::Caller;
+use crate::model::Principal;
 use crate::runners::Runners;
 use crate::validate::{self, Violations};
 
@@ -123,38 +124,60 @@ impl Watcher {
                 continue;
             }
             if self.may_see(&event).await? {
-                // Runners this watcher may see: their deletion is shown too, though the runner
-                // (and the policies that let the caller see it) is gone by then.
-                if event.resource == EventResource::Runner && event.operation == Operation::Delete {
-                    self.shown.remove(&event.runner_id);
-                } else {
-                    self.shown.insert(event.runner_id);
+                if let Audience::Runner(runner_id) = event.audience {
+                    // Runners this watcher may see: their deletion is shown too, though the
+                    // runner (and the policies that let the caller see it) is gone by then.
+                    if event.resource == EventResource::Runner && event.operation == Operation::Delete {
+                        self.shown.remove(&runner_id);
+                    } else {
+                        self.shown.insert(runner_id);
+                    }
                 }
                 return Ok(Some(event));
             }
         }
     }
 
-    /// The same authorization as the Get of the resource, decided when the event is delivered:
-    /// a runner's, and the parts of one runner's (environment classes, integrations), are
-    /// visible to who may read that runner (GetRunner, GetEnvironmentClass, GetSCMIntegration,
-    /// GetLLMIntegration all need the user role on the runner).
+    /// The same authorization as the Get of the resource, decided when the event is delivered,
+    /// by the rule its [`Audience`] names.
     async fn may_see(&self, event: &Event) -> Result<bool> {
-        let runner_id = event.runner_id;
-        match Visibility::of(&self.caller) {
-            Visibility::All { .. } => Ok(true),
-            Visibility::Runner { runner_id: own, .. } => Ok(own == runner_id),
-            Visibility::Restricted { subject_id, .. } => {
-                let creator = event.resource == EventResource::Runner && event.creator_id == Some(subject_id);
+        let caller = &self.caller;
+        let member = matches!(caller.subject.principal, Principal::User | Principal::ServiceAccount);
+        match event.audience {
+            Audience::Runner(runner_id) => {
+                let creator =
+                    event.resource == EventResource::Runner && event.creator_id.is_some_and(|c| c == caller.subject.id);
                 if creator || self.shown.contains(&runner_id) {
                     return Ok(true);
                 }
-                match self.runners.load_for(&self.caller, runner_id, RunnerAccess::User).await {
-                    Ok(_) => Ok(true),
-                    Err(CoreError::NotFound { .. }) => Ok(false),
-                    Err(e) => Err(e),
-                }
+                self.runner_access(runner_id, RunnerAccess::User).await
             }
+            Audience::HostToken { runner_id, subject_id } => {
+                if caller.runner_id().is_some() {
+                    return Ok(caller.runner_id() == Some(runner_id));
+                }
+                let needed = if subject_id == caller.subject.id { RunnerAccess::User } else { RunnerAccess::Admin };
+                self.runner_access(runner_id, needed).await
+            }
+            Audience::Members => Ok(member),
+            Audience::MembersOfRunner(runner_id) => {
+                Ok(member && self.runner_access(runner_id, RunnerAccess::User).await?)
+            }
+            Audience::Owner(owner_id) => Ok(member && (caller.subject.id == owner_id || caller.org_admin)),
+        }
+    }
+
+    /// Whether the caller has at least `needed` on the runner (as GetRunner decides it).
+    async fn runner_access(&self, runner_id: Uuid, needed: RunnerAccess) -> Result<bool> {
+        match Visibility::of(&self.caller) {
+            Visibility::All { .. } => return Ok(true),
+            Visibility::Runner { runner_id: own, .. } => return Ok(own == runner_id && needed == RunnerAccess::User),
+            Visibility::Restricted { .. } => {}
+        }
+        match self.runners.load_for(&self.caller, runner_id, needed).await {
+            Ok(_) => Ok(true),
+            Err(CoreError::NotFound { .. } | CoreError::PermissionDenied { .. }) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 }

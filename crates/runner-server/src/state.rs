@@ -105,7 +105,9 @@ impl AppState {
         let at_rest = AtRestKey::new(secrets::derive_key(master_key, "gitpod-runner-api secrets at rest v1"));
         let runners = Runners::new(store.clone(), page_tokens.clone(), at_rest.clone())
             .with_heartbeat_timeout(timings.heartbeat_timeout_secs);
-        let identity = Accounts::with_token_cache(store.clone(), DEFAULT_TOKEN_CACHE_TTL);
+        // One event bus: runner and identity writes reach the same watchers.
+        let identity = Accounts::with_token_cache(store.clone(), DEFAULT_TOKEN_CACHE_TTL)
+            .with_event_bus(runners.event_bus().clone());
         let groups = Groups::new(store.clone(), identity.clone(), runners.clone(), page_tokens.clone());
         let service_accounts = ServiceAccounts::new(store.clone(), identity.clone(), page_tokens.clone());
         let users = Users::new(store.clone(), identity.clone(), page_tokens.clone());
@@ -171,7 +173,8 @@ impl AppState {
     }
 
     pub fn with_token_cache(mut self, ttl: std::time::Duration) -> Self {
-        self.identity = Accounts::with_token_cache(self.store.clone(), ttl);
+        self.identity =
+            Accounts::with_token_cache(self.store.clone(), ttl).with_event_bus(self.runners.event_bus().clone());
         // One cache: the group use cases empty the one tokens are authenticated with.
         self.groups = self.groups.with_accounts(self.identity.clone());
         self.service_accounts = self.service_accounts.with_accounts(self.identity.clone());

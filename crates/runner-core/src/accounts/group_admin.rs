@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::Accounts;
 use crate::error::{CoreError, Resource, Result};
+use crate::events::{Audience, EventResource, Operation};
 use crate::identity::{Group, Member, Membership, RoleAssignment};
 use crate::store::StoreError;
 use crate::time::Timestamp;
@@ -54,6 +55,7 @@ impl Accounts {
         let (name, description) = checked_text(name, description)?;
         let group = Group::new(org_id, &name, &description, Timestamp::now());
         self.store.create_group(&group).await.map_err(name_taken(&name))?;
+        self.published_group(&group, Operation::Create);
         Ok(group)
     }
 
@@ -72,6 +74,7 @@ impl Accounts {
         if !self.store.update_group(&updated).await.map_err(name_taken(&name))? {
             return Err(CoreError::not_found(Resource::Group, id));
         }
+        self.published_group(&updated, Operation::Update);
         Ok(updated)
     }
 
@@ -86,7 +89,11 @@ impl Accounts {
         }
         let deleted = self.store.delete_group(group.id).await;
         self.tokens.clear();
-        if deleted? { Ok(()) } else { Err(CoreError::not_found(Resource::Group, group.id)) }
+        if !deleted? {
+            return Err(CoreError::not_found(Resource::Group, group.id));
+        }
+        self.published_group(group, Operation::Delete);
+        Ok(())
     }
 
     /// Puts `member` into `group` (both of one organization, checked by the caller). Not into
@@ -109,6 +116,7 @@ impl Accounts {
             },
             e => e.into(),
         })?;
+        self.published_membership(group, id, Operation::Create);
         Ok(Membership { id, group_id: group.id, member_id: member.id })
     }
 
@@ -119,7 +127,11 @@ impl Accounts {
         }
         let deleted = self.store.delete_membership(membership.id).await;
         self.tokens.clear();
-        if deleted? { Ok(()) } else { Err(CoreError::not_found(Resource::Membership, membership.id)) }
+        if !deleted? {
+            return Err(CoreError::not_found(Resource::Membership, membership.id));
+        }
+        self.published_membership(group, membership.id, Operation::Delete);
+        Ok(())
     }
 
     /// Records a role assignment (checked by the caller); `already_exists` when the group has
@@ -127,6 +139,9 @@ impl Accounts {
     pub async fn assign_role(&self, assignment: &RoleAssignment) -> Result<()> {
         let inserted = self.store.insert_role_assignment(assignment).await;
         self.tokens.clear();
+        if inserted.is_ok() {
+            self.published_assignment(assignment, Operation::Create);
+        }
         inserted.map_err(|e| match e {
             StoreError::AlreadyExists => CoreError::AlreadyExists {
                 resource: Resource::RoleAssignment,
@@ -143,9 +158,24 @@ impl Accounts {
     }
 
     /// Deletes a role assignment.
-    pub async fn unassign_role(&self, assignment_id: Uuid) -> Result<()> {
-        let deleted = self.store.delete_role_assignment(assignment_id).await;
+    pub async fn unassign_role(&self, assignment: &RoleAssignment) -> Result<()> {
+        let deleted = self.store.delete_role_assignment(assignment.id).await;
         self.tokens.clear();
-        if deleted? { Ok(()) } else { Err(CoreError::not_found(Resource::RoleAssignment, assignment_id)) }
+        if !deleted? {
+            return Err(CoreError::not_found(Resource::RoleAssignment, assignment.id));
+        }
+        self.published_assignment(assignment, Operation::Delete);
+        Ok(())
+    }
+
+    /// Publishes a committed write of a group: every member of the organization may get it.
+    pub(crate) fn published_group(&self, group: &Group, operation: Operation) {
+        self.published(group.org_id, operation, EventResource::Group, group.id, None, Audience::Members);
+    }
+
+    /// Publishes a committed change of a membership of `group`.
+    pub(crate) fn published_membership(&self, group: &Group, membership_id: Uuid, operation: Operation) {
+        let resource = EventResource::GroupMembership;
+        self.published(group.org_id, operation, resource, membership_id, None, Audience::Members);
     }
 }

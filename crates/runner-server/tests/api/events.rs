@@ -308,3 +308,270 @@ async fn a_runners_parts_follow_its_visibility() {
         assert_eq!(next(&mut member).await, class(&second, ResourceOperation::Update), "{protocol:?}");
     }
 }
+
+/// An event as a test expects it: the id when the test knows it, else any id.
+type Expected = (ResourceOperation, ResourceType, Option<String>);
+
+/// The events of `stream` up to and including `last`, which must come within [`WAIT`] each.
+async fn until(
+    stream: &mut MessageStream<WatchEventsResponse>,
+    last: &WatchEventsResponse,
+) -> Vec<WatchEventsResponse> {
+    let mut got = Vec::new();
+    loop {
+        let event = next(stream).await;
+        let done = &event == last;
+        got.push(event);
+        if done {
+            return got;
+        }
+    }
+}
+
+/// `got` is exactly `expected`, in order (ids compared where the test knows them).
+fn exactly(who: &str, got: &[WatchEventsResponse], expected: &[Expected]) {
+    let shown = |e: &WatchEventsResponse| {
+        let op = ResourceOperation::try_from(e.operation).map(|o| o.as_str_name()).unwrap_or("?");
+        let ty = ResourceType::try_from(e.resource_type).map(|t| t.as_str_name()).unwrap_or("?");
+        format!("{op} {ty} {}", e.resource_id)
+    };
+    let got_shown: Vec<String> = got.iter().map(shown).collect();
+    assert_eq!(got.len(), expected.len(), "{who}: {got_shown:#?}");
+    for (g, (op, ty, id)) in got.iter().zip(expected) {
+        let same = g.operation == *op as i32
+            && g.resource_type == *ty as i32
+            && id.as_ref().is_none_or(|id| *id == g.resource_id);
+        assert!(same, "{who}: expected {op:?} {ty:?} {id:?} in {got_shown:#?}");
+    }
+}
+
+/// Groups, memberships, role assignments (runner policies included), service accounts, their
+/// tokens, personal access tokens, users and the organization produce events, each seen by
+/// exactly who may Get the resource: an organization admin sees all; a member and a service
+/// account see the organization's groups, memberships, assignments on the organization,
+/// users, service accounts and the organization, but neither others' tokens nor assignments
+/// on a runner they cannot read; a runner sees none of it.
+#[tokio::test]
+async fn identity_resources_follow_their_get() {
+    use crate::groups::{add, assign, create_group, delete_group, remove, unassign, update_group, user};
+    use crate::organizations::{rename_org, set_role};
+    use crate::service_accounts::{access_token, create_account, delete as delete_account};
+    use crate::users::{create_pat, days, delete_user, suspend};
+    use ResourceOperation::{Create, Delete, Update};
+    use ResourceType as T;
+
+    let (server, admin, hidden, _) = two_runners("hidden", "other").await;
+    let org = server.org.id;
+    let (member_id, member_token) = server.member("member", OrgRole::Member).await;
+    let (other_id, _) = server.member("other", OrgRole::Member).await;
+    let bot = server.identity.create_member(org, runner_core::model::Principal::ServiceAccount, "bot", OrgRole::Member);
+    let bot = bot.await.unwrap();
+    let bot_token = server.identity.issue_token(bot.id, "t", None).await.unwrap().token;
+    let runner_token = crate::runner_side::runner_access_token(&server, Protocol::ConnectJson, &hidden).await;
+    let member = server.client_as(Protocol::ConnectJson, Some(&member_token)).await;
+
+    let mut streams = Vec::new();
+    for (who, token) in
+        [("admin", &server.admin_token), ("member", &member_token), ("bot", &bot_token), ("runner", &runner_token)]
+    {
+        streams.push((who, watch(&server.client_as(Protocol::Grpc, Some(token)).await, organization()).await));
+    }
+
+    let g = create_group(&admin, org, "watched", "").await.unwrap().id;
+    update_group(&admin, &g, "watched again", "described").await.unwrap();
+    let m = add(&admin, &g, user(member_id)).await.unwrap().id;
+    remove(&admin, &m).await.unwrap();
+    let on_org = assign(&admin, &g, ResourceType::Organization, org, ResourceRole::OrgGroupsAdmin).await.unwrap().id;
+    unassign(&admin, &on_org).await.unwrap();
+    // A runner policy is a role assignment on a runner the member and the bot cannot read.
+    let policy =
+        CreateRunnerPolicyRequest { runner_id: hidden.clone(), group_id: g.clone(), role: RunnerRole::User as i32 };
+    let _: CreateRunnerPolicyResponse = admin.call(&rs("CreateRunnerPolicy"), policy).await.unwrap();
+    delete_group(&admin, &g).await.unwrap();
+    let sa = create_account(&admin, "robot", "").await.unwrap().id;
+    crate::service_accounts::update(&admin, &sa, Some("robot two"), None).await.unwrap();
+    access_token(&admin, &sa).await.unwrap();
+    create_pat(&admin, server.admin_id, "admin's", days(1)).await.unwrap();
+    create_pat(&member, member_id, "member's", days(1)).await.unwrap();
+    suspend(&admin, other_id, true).await.unwrap();
+    set_role(&admin, org, other_id, OrganizationRole::Admin).await.unwrap();
+    delete_account(&admin, &sa).await.unwrap();
+    delete_user(&admin, other_id).await.unwrap();
+    rename_org(&admin, org, "renamed").await.unwrap();
+    // The runner sees none of the above; this it sees.
+    rename(&admin, &hidden, "hidden renamed").await;
+
+    let (g, m, on_org, sa) = (Some(g), Some(m), Some(on_org), Some(sa));
+    let (org, other) = (Some(org.to_string()), Some(other_id.to_string()));
+    let common_start: Vec<Expected> = vec![
+        (Create, T::Group, g.clone()),
+        (Update, T::Group, g.clone()),
+        (Create, T::GroupMembershipChanged, m.clone()),
+        (Delete, T::GroupMembershipChanged, m.clone()),
+        (Create, T::RoleAssignment, on_org.clone()),
+        (Delete, T::RoleAssignment, on_org.clone()),
+    ];
+    let policy_event: Vec<Expected> = vec![(Create, T::RoleAssignment, None)];
+    let middle: Vec<Expected> = vec![
+        (Delete, T::Group, g.clone()),
+        (Create, T::ServiceAccount, sa.clone()),
+        (Update, T::ServiceAccount, sa.clone()),
+    ];
+    let end: Vec<Expected> = vec![
+        (Update, T::User, other.clone()),
+        (Update, T::User, other.clone()),
+        (Delete, T::ServiceAccount, sa.clone()),
+        (Delete, T::User, other.clone()),
+        (Update, T::Organization, org.clone()),
+        (Update, T::Runner, Some(hidden.clone())),
+    ];
+    let admin_sees: Vec<Expected> = [
+        common_start.clone(),
+        policy_event,
+        middle.clone(),
+        vec![
+            (Create, T::ServiceAccountToken, None),
+            (Create, T::PersonalAccessToken, None),
+            (Create, T::PersonalAccessToken, None),
+        ],
+        end.clone(),
+    ]
+    .concat();
+    // The member sees its own token; neither sees the runner's update.
+    let member_sees: Vec<Expected> = [
+        common_start.clone(),
+        middle.clone(),
+        vec![(Create, T::PersonalAccessToken, None)],
+        end[..end.len() - 1].to_vec(),
+    ]
+    .concat();
+    let bot_sees: Vec<Expected> = [common_start, middle, end[..end.len() - 1].to_vec()].concat();
+    let runner_sees: Vec<Expected> = vec![(Update, T::Runner, Some(hidden.clone()))];
+
+    for (who, stream) in &mut streams {
+        let (last, expected) = match *who {
+            "admin" => (event(ResourceOperation::Update, &hidden), &admin_sees),
+            "member" => (renamed_org(&server), &member_sees),
+            "bot" => (renamed_org(&server), &bot_sees),
+            _ => (event(ResourceOperation::Update, &hidden), &runner_sees),
+        };
+        exactly(who, &until(stream, &last).await, expected);
+    }
+    // Nothing more for those who do not see the runner's update.
+    for (who, stream) in &mut streams[1..3] {
+        let got = tokio::time::timeout(Duration::from_millis(300), stream.next()).await;
+        assert!(got.is_err(), "{who}: {got:?}");
+    }
+}
+
+fn renamed_org(server: &TestServer) -> WatchEventsResponse {
+    WatchEventsResponse {
+        operation: ResourceOperation::Update as i32,
+        resource_type: ResourceType::Organization as i32,
+        resource_id: server.org.id.to_string(),
+    }
+}
+
+/// Filters apply to every resource type: by type, by id, by creator (a service account's
+/// creator is the admin who made it).
+#[tokio::test]
+async fn filters_on_identity_resources() {
+    use crate::service_accounts::create_account;
+    let server = TestServer::start().await;
+    let admin = server.client(Protocol::ConnectJson).await;
+    let filter = |resource_type: ResourceType, creators: Vec<String>| WatchEventsRequest {
+        scope: Some(watch_events_request::Scope::Organization(true)),
+        resource_type_filters: vec![watch_events_request::ResourceTypeFilter {
+            resource_type: resource_type as i32,
+            resource_ids: vec![],
+            creator_ids: creators,
+        }],
+    };
+    for protocol in ALL {
+        let c = server.client(protocol).await;
+        let mut accounts = watch(&c, filter(ResourceType::ServiceAccount, vec![server.admin_id.to_string()])).await;
+        let mut groups = watch(&c, filter(ResourceType::Group, vec![])).await;
+        crate::groups::create_group(&admin, server.org.id, &format!("g {protocol:?}"), "").await.unwrap();
+        let sa = create_account(&admin, &format!("sa-{}", protocol as u8), "").await.unwrap().id;
+        let got = next(&mut accounts).await;
+        assert_eq!(
+            (got.operation, got.resource_type, got.resource_id),
+            (ResourceOperation::Create as i32, ResourceType::ServiceAccount as i32, sa),
+            "{protocol:?}"
+        );
+        assert_eq!(next(&mut groups).await.resource_type, ResourceType::Group as i32, "{protocol:?}");
+        let got = tokio::time::timeout(Duration::from_millis(300), groups.next()).await;
+        assert!(got.is_err(), "{protocol:?}: {got:?}");
+    }
+}
+
+/// Host authentication tokens: seen by their subject (who may use the runner), by runner
+/// admins, and not by another user of the runner.
+#[tokio::test]
+async fn host_tokens_follow_their_get() {
+    use crate::host_tokens::{create_token, pat, setup};
+    let s = setup().await;
+    let server = &s.server;
+    let admin = server.client(Protocol::ConnectJson).await;
+    let (user_id, user_token) = server.member("user", OrgRole::Member).await;
+    let (plain_id, plain_token) = server.member("plain", OrgRole::Member).await;
+    let group = server.identity.create_group(server.org.id, "users").await.unwrap();
+    server.identity.add_group_member(group.id, user_id).await.unwrap();
+    server.identity.add_group_member(group.id, plain_id).await.unwrap();
+    let policy = CreateRunnerPolicyRequest {
+        runner_id: s.runner.clone(),
+        group_id: group.id.to_string(),
+        role: RunnerRole::User as i32,
+    };
+    let _: CreateRunnerPolicyResponse = admin.call(&rs("CreateRunnerPolicy"), policy).await.unwrap();
+    let user = server.client_as(Protocol::ConnectJson, Some(&user_token)).await;
+
+    let mut streams = Vec::new();
+    for (who, token) in [("admin", &server.admin_token), ("user", &user_token), ("plain", &plain_token)] {
+        let filter = watch_events_request::ResourceTypeFilter {
+            resource_type: ResourceType::HostAuthenticationToken as i32,
+            ..Default::default()
+        };
+        let runners = watch_events_request::ResourceTypeFilter {
+            resource_type: ResourceType::Runner as i32,
+            ..Default::default()
+        };
+        let req = WatchEventsRequest { scope: None, resource_type_filters: vec![filter, runners] };
+        streams.push((who, watch(&server.client_as(Protocol::Grpc, Some(token)).await, req).await));
+    }
+    let mine = create_token(&user, pat(&s.runner, user_id, "ghp_user_secret")).await.unwrap().id;
+    let admins = create_token(&admin, pat(&s.runner, server.admin_id, "ghp_admin_secret")).await.unwrap().id;
+    let for_plain = create_token(&admin, pat(&s.runner, plain_id, "ghp_for_plain")).await.unwrap().id;
+    let update =
+        UpdateHostAuthenticationTokenRequest { id: mine.clone(), token: Some("ghp_new".into()), ..Default::default() };
+    let _: UpdateHostAuthenticationTokenResponse =
+        user.call(&rcs("UpdateHostAuthenticationToken"), update).await.unwrap();
+    let del = DeleteHostAuthenticationTokenRequest { id: admins.clone() };
+    let _: DeleteHostAuthenticationTokenResponse =
+        admin.call(&rcs("DeleteHostAuthenticationToken"), del).await.unwrap();
+    rename(&admin, &s.runner, "renamed").await;
+
+    use ResourceOperation::{Create, Delete, Update};
+    let t = ResourceType::HostAuthenticationToken;
+    let last = event(Update, &s.runner);
+    let runner: Expected = (Update, ResourceType::Runner, Some(s.runner.clone()));
+    let expected: [(&str, Vec<Expected>); 3] = [
+        (
+            "admin",
+            vec![
+                (Create, t, Some(mine.clone())),
+                (Create, t, Some(admins.clone())),
+                (Create, t, Some(for_plain.clone())),
+                (Update, t, Some(mine.clone())),
+                (Delete, t, Some(admins.clone())),
+                runner.clone(),
+            ],
+        ),
+        ("user", vec![(Create, t, Some(mine.clone())), (Update, t, Some(mine.clone())), runner.clone()]),
+        ("plain", vec![(Create, t, Some(for_plain.clone())), runner]),
+    ];
+    for ((who, stream), (name, expected)) in streams.iter_mut().zip(expected) {
+        assert_eq!(*who, name);
+        exactly(who, &until(stream, &last).await, &expected);
+    }
+}

@@ -182,36 +182,50 @@ async fn groups_with_a_role_on_a_resource_can_be_left_out() {
 
 // ---- Managing groups, memberships, role assignments and shares ----
 
-fn user(id: impl ToString) -> Option<Subject> {
+pub(crate) fn user(id: impl ToString) -> Option<Subject> {
     Some(Subject { id: id.to_string(), principal: Principal::User.number() })
 }
 
-fn service_account(id: impl ToString) -> Option<Subject> {
+pub(crate) fn service_account(id: impl ToString) -> Option<Subject> {
     Some(Subject { id: id.to_string(), principal: Principal::ServiceAccount.number() })
 }
 
-async fn create_group(c: &Client, org: impl ToString, name: &str, description: &str) -> Result<Group, Failure> {
+pub(crate) async fn create_group(
+    c: &Client,
+    org: impl ToString,
+    name: &str,
+    description: &str,
+) -> Result<Group, Failure> {
     let req =
         CreateGroupRequest { organization_id: org.to_string(), name: name.into(), description: description.into() };
     c.call::<_, CreateGroupResponse>(&gs("CreateGroup"), req).await.map(|r| r.group.unwrap())
 }
 
-async fn update_group(c: &Client, id: impl ToString, name: &str, description: &str) -> Result<Group, Failure> {
+pub(crate) async fn update_group(
+    c: &Client,
+    id: impl ToString,
+    name: &str,
+    description: &str,
+) -> Result<Group, Failure> {
     let req = UpdateGroupRequest { group_id: id.to_string(), name: name.into(), description: description.into() };
     c.call::<_, UpdateGroupResponse>(&gs("UpdateGroup"), req).await.map(|r| r.group.unwrap())
 }
 
-async fn delete_group(c: &Client, id: impl ToString) -> Result<(), Failure> {
+pub(crate) async fn delete_group(c: &Client, id: impl ToString) -> Result<(), Failure> {
     let req = DeleteGroupRequest { group_id: id.to_string() };
     c.call::<_, DeleteGroupResponse>(&gs("DeleteGroup"), req).await.map(|_| ())
 }
 
-async fn add(c: &Client, group: impl ToString, subject: Option<Subject>) -> Result<GroupMembership, Failure> {
+pub(crate) async fn add(
+    c: &Client,
+    group: impl ToString,
+    subject: Option<Subject>,
+) -> Result<GroupMembership, Failure> {
     let req = CreateMembershipRequest { group_id: group.to_string(), subject };
     c.call::<_, CreateMembershipResponse>(&gs("CreateMembership"), req).await.map(|r| r.member.unwrap())
 }
 
-async fn remove(c: &Client, membership: &str) -> Result<(), Failure> {
+pub(crate) async fn remove(c: &Client, membership: &str) -> Result<(), Failure> {
     let req = DeleteMembershipRequest { membership_id: membership.into() };
     c.call::<_, DeleteMembershipResponse>(&gs("DeleteMembership"), req).await.map(|_| ())
 }
@@ -256,7 +270,7 @@ pub(crate) async fn assign(
     c.call::<_, CreateRoleAssignmentResponse>(&gs("CreateRoleAssignment"), req).await.map(|r| r.assignment.unwrap())
 }
 
-async fn unassign(c: &Client, id: &str) -> Result<(), Failure> {
+pub(crate) async fn unassign(c: &Client, id: &str) -> Result<(), Failure> {
     let req = DeleteRoleAssignmentRequest { assignment_id: id.into() };
     c.call::<_, DeleteRoleAssignmentResponse>(&gs("DeleteRoleAssignment"), req).await.map(|_| ())
 }

@@ -13,14 +13,14 @@ async fn post(server: &TestServer, token: &str, method: &str, body: Value) -> (u
     server.post_json_as(token, &format!("/api{}", rcs(method)), body).await
 }
 
-struct Setup {
-    server: TestServer,
-    runner: String,
+pub(crate) struct Setup {
+    pub(crate) server: TestServer,
+    pub(crate) runner: String,
     gitlab_integration: String,
     github_integration: String,
 }
 
-async fn setup() -> Setup {
+pub(crate) async fn setup() -> Setup {
     let server = TestServer::start().await;
     let c = server.client(Protocol::ConnectJson).await;
     let req =
@@ -49,7 +49,7 @@ async fn setup() -> Setup {
     Setup { server, runner, github_integration: r.id, gitlab_integration: g.id }
 }
 
-async fn create_token(
+pub(crate) async fn create_token(
     c: &Client,
     req: CreateHostAuthenticationTokenRequest,
 ) -> Result<HostAuthenticationToken, Failure> {
@@ -63,7 +63,7 @@ async fn get_token(c: &Client, id: &str) -> Result<HostAuthenticationToken, Fail
     Ok(r.token.unwrap())
 }
 
-fn pat(runner: &str, subject: uuid::Uuid, token: &str) -> CreateHostAuthenticationTokenRequest {
+pub(crate) fn pat(runner: &str, subject: uuid::Uuid, token: &str) -> CreateHostAuthenticationTokenRequest {
     CreateHostAuthenticationTokenRequest {
         runner_id: runner.into(),
         host: "github.com".into(),

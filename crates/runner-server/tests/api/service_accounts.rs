@@ -48,7 +48,7 @@ async fn get(c: &Client, id: &str) -> Result<ServiceAccount, Failure> {
     c.call::<_, GetServiceAccountResponse>(&sas("GetServiceAccount"), req).await.map(|r| r.service_account.unwrap())
 }
 
-async fn update(
+pub(crate) async fn update(
     c: &Client,
     id: &str,
     name: Option<&str>,
