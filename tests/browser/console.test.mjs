@@ -14,8 +14,11 @@
 // suite used its transport. Two
 // runners with one name are told apart in the list and the pickers. One more test per transport
 // loads the console from another origin (a static server on another port) and calls the API
-// across origins (CORS). Then every page at 390 px wide, and the pickers and list with more than
-// 100 runners.
+// across origins (CORS). The live pages, per transport: the runners list and a runner's page
+// follow changes made elsewhere (through the API, and the runner's own Signup and status reports
+// with its token) without a reload, over WatchEvents on the console's transport; a failed watch is
+// retried with backoff and the list read again. Then every page at 390 px wide, and the pickers
+// and list with more than 100 runners.
 //
 // Environment (set by run.sh): CONSOLE_URL (the server, which also serves the console), API_TOKEN
 // (an admin's personal access token), CONSOLE_DIST (the built console, for the other origin),
@@ -46,11 +49,13 @@ const memberToken = env("MEMBER_TOKEN");
 
 // `oauthRunner`: a seeded runner that signed up, on which the transport's tests configure OAuth.
 const TRANSPORTS = {
-  "grpc-web": { label: "gRPC-web", contentType: "application/grpc-web+proto", provider: "AWS EC2", region: "eu-central-1", oauthRunner: "Iowa GPU pool" },
+  "grpc-web": { label: "gRPC-web", contentType: "application/grpc-web+proto", streamContentType: "application/grpc-web+proto", provider: "AWS EC2", region: "eu-central-1", oauthRunner: "Iowa GPU pool" },
   // The console's Connect transports have useHttpGet: their NO_SIDE_EFFECTS calls go as Connect GET.
   connect: {
     label: "Connect",
     contentType: "application/json",
+    // Server streaming (WatchEvents, the live pages) is enveloped Connect streaming.
+    streamContentType: "application/connect+json",
     provider: "Google Cloud",
     region: "europe-west1",
     get: "json",
@@ -60,6 +65,7 @@ const TRANSPORTS = {
   "connect-binary": {
     label: "Connect (binary)",
     contentType: "application/proto",
+    streamContentType: "application/connect+proto",
     provider: "AWS EC2",
     region: "eu-west-1",
     get: "proto",
@@ -72,8 +78,16 @@ const TRANSPORTS = {
 const SIDE_EFFECT_FREE =
   /\/(GetAuthenticatedIdentity|GetRunner|ListRunners|ListRunnerPolicies|GetRunnerConfigurationSchema|GetEnvironmentClass|ListEnvironmentClasses|GetSCMIntegration|ListSCMIntegrations|GetHostAuthenticationToken|ListHostAuthenticationTokens|GetLLMIntegration|ListLLMIntegrations|ListGroups|GetGroup|ListMemberships|GetMembership|ListRoleAssignments|GetServiceAccount|ListServiceAccounts|GetServiceAccountToken|ListServiceAccountTokens|GetAuthenticatedUser|GetUser|GetPersonalAccessToken|ListPersonalAccessTokens|GetOrganization|ListMembers)(\?|$)/;
 
+/** The server-streaming methods the console calls: POST with the transport's streaming content type. */
+const STREAMING = /\/gitpod\.v1\.EventService\/WatchEvents$/;
+
 /** A call went over the transport: POST with its content type, or a Connect GET (JSON) where it may. */
 function assertTransport(call, t) {
+  if (STREAMING.test(new URL(call.url).pathname)) {
+    assert.equal(call.method, "POST", call.url);
+    assert.equal(call.contentType, t.streamContentType, call.url);
+    return;
+  }
   if (t.apiPath) assert.ok(new URL(call.url).pathname.startsWith(`${t.apiPath}/`), call.url);
   if (t.get && SIDE_EFFECT_FREE.test(call.url)) {
     const query = new URL(call.url).searchParams;
@@ -213,8 +227,13 @@ async function openPage(origin, viewport = { width: 1280, height: 600 }) {
       // allHeaders: the headers as sent, Origin included.
       const url = request.url();
       const method = request.method();
+      // Headers still unread when the context closes (a watch the page had open) reject: no
+      // test awaits those, and a test that does sees no content type and fails on it.
       calls.push(
-        request.allHeaders().then((headers) => ({ url, method, contentType: headers["content-type"], origin: headers.origin })),
+        request.allHeaders().then(
+          (headers) => ({ url, method, contentType: headers["content-type"], origin: headers.origin }),
+          (error) => ({ url, method, contentType: undefined, origin: undefined, error: String(error) }),
+        ),
       );
     }
   });
@@ -874,6 +893,180 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
       } finally {
         await other.context.close();
       }
+    });
+  });
+}
+
+/** The page's watch is running (its indicator says Live: it has watched and read its data again). */
+async function waitLive(page) {
+  await page.locator('.live[data-live="live"]').waitFor();
+}
+
+/** A runner that signs up and reports, as runner-agent does, with its own token: the page must follow. */
+async function signUpAndReport(runnerId, exchangeToken, { phase, region }) {
+  const { accessToken } = await ok("IdentityService/ExchangeToken", { exchangeToken }, "");
+  const signup = () =>
+    ok(
+      "runnerside.v1.RunnerInteractionService/Signup",
+      { runnerId, publicKey: randomBytes(32).toString("base64"), version: "2025.12.1", region, systemDetails: "the browser tests' live runner" },
+      accessToken,
+    );
+  const report = () => ok("runnerside.v1.RunnerInteractionService/UpdateRunnerStatus", { runnerId, phase: `RUNNER_PHASE_${phase}` }, accessToken);
+  return { signup, report };
+}
+
+for (const [transport, t] of Object.entries(TRANSPORTS)) {
+  describe(`live pages over ${t.label} (WatchEvents)`, () => {
+    let s;
+    const cleanup = [];
+
+    before(async () => {
+      s = await openPage(serverUrl);
+      await signIn(s.page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`);
+      await runnersHeading(s.page).waitFor();
+    });
+    after(async () => {
+      await s.context.close();
+      for (const runnerId of cleanup) await rpc("RunnerService/DeleteRunner", { runnerId, force: true });
+    });
+    /** A runner created through the API (not the page), deleted after the suite. */
+    async function createElsewhere(name, provider, region) {
+      const created = await ok("RunnerService/CreateRunner", {
+        name,
+        provider: `RUNNER_PROVIDER_${provider}`,
+        spec: { configuration: { region } },
+      });
+      cleanup.push(created.runner.runnerId);
+      return created;
+    }
+
+    test("the runners list: a runner created elsewhere appears, turns ACTIVE when its process signs up and reports, and disappears when deleted, without a reload", async () => {
+      const { page } = s;
+      await visit(page, "/runners");
+      await waitLive(page);
+      // A reload would lose this.
+      await page.evaluate(() => (window.liveTestDocument = true));
+      const name = `Live list ${transport} ${Date.now()}`;
+      const created = await createElsewhere(name, "AWS_EC2", "eu-north-1");
+      const runnerId = created.runner.runnerId;
+      const row = page.locator("table.runners tbody tr", { hasText: name });
+      await row.waitFor();
+      assert.equal(await row.locator(".badge").textContent(), "CREATED");
+      assert.equal(await page.locator("table.runners tbody tr").first().getAttribute("data-runner-id"), runnerId, "newest first");
+
+      const runner = await signUpAndReport(runnerId, created.exchangeToken, { phase: "ACTIVE", region: "eu-north-1" });
+      await runner.signup();
+      await row.locator(".badge", { hasText: /^INACTIVE$/ }).waitFor();
+      await runner.report();
+      await row.locator(".badge", { hasText: /^ACTIVE$/ }).waitFor();
+      assert.equal(await row.locator(".badge").textContent(), "ACTIVE");
+      assert.match(await row.textContent(), /2025\.12\.1/, "the version it reported");
+
+      await ok("RunnerService/UpdateRunner", { runnerId, name: `${name} renamed` });
+      await page.locator("table.runners tbody tr", { hasText: `${name} renamed` }).waitFor();
+
+      await ok("RunnerService/DeleteRunner", { runnerId, force: true });
+      await page.locator(`table.runners tbody tr[data-runner-id="${runnerId}"]`).waitFor({ state: "detached" });
+      assert.equal(await page.evaluate(() => window.liveTestDocument), true, "the page was not reloaded");
+      assert.deepEqual(s.scriptErrors, []);
+    });
+
+    test("a failed watch is retried with backoff, and what changed meanwhile is read again", async () => {
+      const { page } = s;
+      // Every watch fails as a dropped connection would, until the route is removed.
+      const attempts = [];
+      const watches = "**/gitpod.v1.EventService/WatchEvents";
+      await page.route(watches, (route) => {
+        attempts.push(Date.now());
+        return route.abort("connectionreset");
+      });
+      const name = `Missed while offline ${transport} ${Date.now()}`;
+      try {
+        await visit(page, "/runners");
+        await page.locator('.live[data-live="reconnecting"]').waitFor();
+        await page.evaluate(() => (window.liveTestDocument = true));
+        // Created while no watch is open: no event will tell the page.
+        await createElsewhere(name, "GCP", "europe-west3");
+        await eventually(() => attempts.length >= 3, "three watches tried");
+        // Backoff: the second wait (1–2 s with jitter) is no shorter than half a second, and
+        // the attempts are not a tight loop.
+        assert.ok(attempts[2] - attempts[1] >= 500, `waited ${attempts[2] - attempts[1]} ms before the third watch`);
+        assert.equal(await page.locator("table.runners tbody tr", { hasText: name }).count(), 0, "not shown yet");
+      } finally {
+        await page.unroute(watches);
+      }
+      // The next watch works; the list is read again and shows what was missed.
+      await page.locator('.live[data-live="live"]').waitFor();
+      await page.locator("table.runners tbody tr", { hasText: name }).waitFor();
+      assert.equal(await page.evaluate(() => window.liveTestDocument), true, "the page was not reloaded");
+    });
+
+    test("the runner page: its phase follows its process, and its classes and integrations follow changes made elsewhere", async () => {
+      const { page } = s;
+      const name = `Live page ${transport} ${Date.now()}`;
+      const created = await createElsewhere(name, "AWS_EC2", "eu-south-1");
+      const runnerId = created.runner.runnerId;
+      await visit(page, `/runners/${runnerId}`);
+      await waitLive(page);
+      await page.evaluate(() => (window.liveTestDocument = true));
+      const phase = page.locator("dl.details .badge");
+      assert.equal(await phase.textContent(), "CREATED");
+      assert.equal(await page.locator(".waiting").count(), 1, "it waits for its process");
+      for (const list of ["classes", "scm", "llm"]) {
+        assert.equal(await page.locator(`[data-list="${list}"] li`).textContent(), "None yet.", list);
+      }
+
+      // Its process signs up (INACTIVE: no report yet) and reports ACTIVE, through the runner's API.
+      const runner = await signUpAndReport(runnerId, created.exchangeToken, { phase: "ACTIVE", region: "eu-south-1" });
+      await runner.signup();
+      await page.locator("dl.details .badge", { hasText: /^INACTIVE$/ }).waitFor();
+      await page.locator(".waiting").waitFor({ state: "detached" });
+      await runner.report();
+      await page.locator("dl.details .badge", { hasText: /^ACTIVE$/ }).waitFor();
+      assert.equal(await phase.textContent(), "ACTIVE");
+
+      // Another admin configures it.
+      const scm = await ok("RunnerConfigurationService/CreateSCMIntegration", { runnerId, scmId: "github", host: "github.com", pat: true });
+      const scmItem = page.locator('[data-list="scm"] li', { hasText: "github.com" });
+      await scmItem.waitFor();
+      const klass = await ok("RunnerConfigurationService/CreateEnvironmentClass", {
+        runnerId,
+        displayName: `Live class ${transport}`,
+        description: "Made while the page was open",
+        configuration: [
+          { key: "instanceType", value: "m6i.2xlarge" },
+          { key: "diskSizeGb", value: "100" },
+        ],
+      });
+      const classItem = page.locator('[data-list="classes"] li', { hasText: `Live class ${transport}` });
+      await classItem.locator(".badge", { hasText: "Enabled" }).waitFor();
+      await ok("RunnerConfigurationService/UpdateEnvironmentClass", { environmentClassId: klass.id, enabled: false });
+      await classItem.locator(".badge", { hasText: "Disabled" }).waitFor();
+      await ok("RunnerConfigurationService/CreateLLMIntegration", {
+        runnerId,
+        models: ["SUPPORTED_MODEL_SONNET_4"],
+        endpoint: `https://llm-${transport}.example.com`,
+        apiKey: "sk-live-page-test",
+        maxTokens: 4096,
+      });
+      await page.locator('[data-list="llm"] li', { hasText: `https://llm-${transport}.example.com` }).waitFor();
+      await ok("RunnerConfigurationService/DeleteSCMIntegration", { id: scm.id });
+      await scmItem.waitFor({ state: "detached" });
+      assert.equal(await page.locator('[data-list="scm"] li').textContent(), "None yet.");
+
+      // Renamed elsewhere; then deleted elsewhere: the page says so.
+      await ok("RunnerService/UpdateRunner", { runnerId, name: `${name} renamed` });
+      await page.locator("h1.runner-name", { hasText: `${name} renamed` }).waitFor();
+      await ok("RunnerService/DeleteRunner", { runnerId, force: true });
+      await page.locator('.error[data-code="deleted"]').waitFor();
+      assert.equal(await page.getByRole("button", { name: "Delete runner" }).isDisabled(), true);
+      assert.equal(await page.evaluate(() => window.liveTestDocument), true, "the page was not reloaded");
+
+      // The watch went over the console's transport, as every other call.
+      const calls = await Promise.all(s.calls);
+      assert.ok(calls.some((c) => STREAMING.test(new URL(c.url).pathname)), "WatchEvents was called");
+      for (const call of calls) assertTransport(call, t);
+      assert.deepEqual(s.scriptErrors, []);
     });
   });
 }

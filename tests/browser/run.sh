@@ -13,6 +13,9 @@
 #    from another origin (CORS), and a screenshot of the runners page (copied to
 #    docs/images/console-runners.png, the README's, with UPDATE_SCREENSHOT=1);
 # 5. stops the server; exits non-zero if any test failed.
+#
+# TEST_NAME_PATTERN=REGEX runs only the tests whose names match (node --test-name-pattern), e.g.
+# TEST_NAME_PATTERN='live pages' for the live console's tests.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -95,10 +98,12 @@ shot="$WORK/console-runners.png"
 set +e
 (cd "$HERE" && CONSOLE_URL="$URL" API_TOKEN="$ADMIN_TOKEN" CONSOLE_DIST="$ROOT/web/dist" \
   GROUP_ID="$GROUP_ID" MEMBER_TOKEN="$MEMBER_TOKEN" SCREENSHOT="$shot" \
-  timeout 300 node --test --test-concurrency=1 --test-reporter=spec console.test.mjs)
+  timeout 300 node --test --test-concurrency=1 --test-reporter=spec \
+    ${TEST_NAME_PATTERN:+--test-name-pattern="$TEST_NAME_PATTERN"} console.test.mjs)
 rc=$?
 set -e
 [ "$rc" = 0 ] || { tail -n 40 "$WORK/server.log" >&2; log "browser tests FAILED"; exit 1; }
+if [ -n "${TEST_NAME_PATTERN:-}" ]; then log "browser tests matching /$TEST_NAME_PATTERN/ passed"; exit 0; fi
 [ "$(head -c 8 "$shot" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || die "no PNG screenshot was taken"
 if [ "${UPDATE_SCREENSHOT:-0}" = 1 ]; then
   mkdir -p docs/images && cp "$shot" docs/images/console-runners.png

@@ -4,6 +4,7 @@
 
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+import { EventService } from "./gen/gitpod/v1/event_pb";
 import { GroupService } from "./gen/gitpod/v1/group_pb";
 import { IdentityService } from "./gen/gitpod/v1/identity_pb";
 import { OrganizationService } from "./gen/gitpod/v1/organization_pb";
@@ -70,6 +71,8 @@ export interface Api {
   serviceAccounts: Client<typeof ServiceAccountService>;
   users: Client<typeof UserService>;
   organizations: Client<typeof OrganizationService>;
+  /** WatchEvents: server streaming over the same transport (src/live.ts). */
+  events: Client<typeof EventService>;
 }
 
 /** Clients for the services, calling with `token` as a bearer token. */
@@ -80,6 +83,8 @@ export function connect(settings: Settings, token: string): Api {
   };
   const options = { baseUrl: settings.apiUrl.replace(/\/+$/, ""), interceptors: [bearer] };
   // Connect: the NO_SIDE_EFFECTS methods (Get*, List*) go as GET, which browsers and proxies may cache.
+  // Both transports stream server responses over fetch (WatchEvents): gRPC-web and Connect's
+  // enveloped messages, framed by connect-web.
   const transport =
     settings.transport === "grpc-web"
       ? createGrpcWebTransport(options)
@@ -92,6 +97,7 @@ export function connect(settings: Settings, token: string): Api {
     serviceAccounts: createClient(ServiceAccountService, transport),
     users: createClient(UserService, transport),
     organizations: createClient(OrganizationService, transport),
+    events: createClient(EventService, transport),
   };
 }
 

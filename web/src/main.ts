@@ -31,6 +31,8 @@ export interface Ctx {
   settings: Settings;
   params: URLSearchParams;
   go(hash: string): void;
+  /** Aborted when the page is left (another page is shown): ends the page's watch (src/live.ts). */
+  signal: AbortSignal;
 }
 
 type Page = (ctx: Ctx, ...path: string[]) => Promise<Node>;
@@ -67,6 +69,8 @@ const nav: [string, string][] = [
 
 const app = document.querySelector<HTMLDivElement>("#app")!;
 let rendering = 0;
+/** The shown page's: aborted when another render starts. */
+let leaving = new AbortController();
 
 function go(hash: string): void {
   if (location.hash === hash) void render();
@@ -75,6 +79,8 @@ function go(hash: string): void {
 
 async function render(): Promise<void> {
   const current = ++rendering;
+  leaving.abort();
+  leaving = new AbortController();
   const [path, query] = (location.hash.slice(1) || "/runners").split("?");
   const token = storedToken();
   const settings = loadSettings();
@@ -90,7 +96,7 @@ async function render(): Promise<void> {
     return;
   }
   const [match, page] = route;
-  const ctx: Ctx = { api: connect(settings, token), settings, params: new URLSearchParams(query), go };
+  const ctx: Ctx = { api: connect(settings, token), settings, params: new URLSearchParams(query), go, signal: leaving.signal };
   let content: Node;
   try {
     content = await page(ctx, ...match!.slice(1));

@@ -184,11 +184,13 @@ function pagerControls() {
 
 /**
  * Paging over items the console holds: `show(first, last)` shows items first..last (exclusive).
- * `reset(count, size)` starts again at page 1 for `count` items in pages of `size`.
+ * `reset(count, size)` starts again at page 1 for `count` items in pages of `size`; `refresh(count)`
+ * shows the same page again (the last one if it is gone) for `count` items, as after a live change.
  */
 export function localPager(show: (first: number, last: number) => void): {
   element: HTMLElement;
   reset(count: number, size: number): void;
+  refresh(count: number): void;
 } {
   const { previous, following, label } = pagerControls();
   let page = 0;
@@ -214,6 +216,10 @@ export function localPager(show: (first: number, last: number) => void): {
     element: h("nav", { class: "pager" }, previous, label, following),
     reset(n: number, pageSize: number) {
       [count, size, page] = [n, pageSize, 0];
+      render();
+    },
+    refresh(n: number) {
+      count = n;
       render();
     },
   };

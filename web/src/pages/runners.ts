@@ -2,6 +2,7 @@
 // token and agent command shown once), a runner's details, updating and deleting it.
 
 import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { enumName, problemOf } from "../api";
 import { confirmDialog, errorBox, field, formatTime, h, notice, secretBox } from "../dom";
 import { RunnerProvider } from "../gen/gitpod/v1/runner_configuration_pb";
@@ -12,6 +13,7 @@ import {
   type Runner,
   type UpdateRunnerRequest_RunnerConfiguration,
 } from "../gen/gitpod/v1/runner_pb";
+import { ResourceOperation, ResourceType, coalesce, live } from "../live";
 import type { Ctx } from "../main";
 import { MAX_RUNNERS, allRunners, attempt, localPager, onSubmit, runnerLabel, tableWrap } from "./common";
 import { sharingPanel } from "./groups";
@@ -48,7 +50,9 @@ function region(r: Runner): string {
  * (choice of size). ListRunners can do none of that, so the page reads them all first.
  */
 export async function runnersPage(ctx: Ctx): Promise<Node> {
-  const { runners, cut } = await allRunners(ctx.api);
+  const listed = await allRunners(ctx.api);
+  const runners = listed.runners;
+  const cutHint = h("p", { class: "hint", hidden: !listed.cut }, `Only the first ${MAX_RUNNERS} runners (by creation) are shown and searched.`);
   const search = h("input", { name: "search", type: "search", placeholder: "Search by name", value: ctx.params.get("q") ?? "" });
   const sort = h(
     "select",
@@ -79,9 +83,13 @@ export async function runnersPage(ctx: Ctx): Promise<Node> {
     const empty = runners.length === 0 ? "No runners yet." : "No runner's name matches.";
     body.replaceChildren(...(rows.length > 0 ? rows : [h("tr", {}, h("td", { colspan: columns.length, class: "empty" }, empty))]));
   });
-  const update = () => {
+  /** `shown`: the runners that match the search, in the chosen order. */
+  const select = () => {
     const words = search.value.trim().toLowerCase();
     shown = runners.filter((r) => r.name.toLowerCase().includes(words)).sort(SORTS[sort.value][1]);
+  };
+  const update = () => {
+    select();
     pager.reset(shown.length, Number(size.value));
     // The choices stay in the address, for a reload or a link, without loading the page again.
     const params = new URLSearchParams({ q: search.value.trim(), sort: sort.value, size: size.value });
@@ -91,13 +99,70 @@ export async function runnersPage(ctx: Ctx): Promise<Node> {
   sort.addEventListener("change", update);
   size.addEventListener("change", update);
   update();
+
+  // Live: a runner created, changed or deleted elsewhere shows here (the same page of the list
+  // stays); after every (re)start of the watch, the whole list is read again.
+  const changed = () => {
+    select();
+    pager.refresh(shown.length);
+  };
+  const pending = new Set<string>();
+  const fetchPending = coalesce(
+    async () => {
+      for (const id of [...pending]) {
+        pending.delete(id);
+        const found = await ctx.api.runners.getRunner({ runnerId: id }).then(
+          (res) => res.runner,
+          (e: unknown) => {
+            if (ConnectError.from(e).code === Code.NotFound) return undefined;
+            throw e;
+          },
+        );
+        const at = runners.findIndex((r) => r.runnerId === id);
+        if (found && at >= 0) runners[at] = found;
+        else if (found) runners.push(found);
+        else if (at >= 0) runners.splice(at, 1);
+      }
+      if (!ctx.signal.aborted) changed();
+    },
+    (e) => console.warn("reading a changed runner failed", e),
+  );
+  const indicator = live(ctx.api, {
+    signal: ctx.signal,
+    filters: [{ resourceType: ResourceType.RUNNER }],
+    onEvent: (event) => {
+      if (event.operation === ResourceOperation.DELETE) {
+        pending.delete(event.resourceId);
+        const at = runners.findIndex((r) => r.runnerId === event.resourceId);
+        if (at >= 0) runners.splice(at, 1);
+        changed();
+        return;
+      }
+      // A runner beyond the first MAX_RUNNERS is not followed; a new one is.
+      if (event.operation === ResourceOperation.CREATE || runners.some((r) => r.runnerId === event.resourceId)) {
+        pending.add(event.resourceId);
+        void fetchPending();
+      }
+    },
+    resync: async () => {
+      const again = await allRunners(ctx.api);
+      runners.splice(0, runners.length, ...again.runners);
+      cutHint.hidden = !again.cut;
+      if (!ctx.signal.aborted) changed();
+    },
+  });
   const head = h("thead", {}, h("tr", {}, columns.map((c) => h("th", {}, c))));
   return h(
     "section",
     {},
-    h("div", { class: "page-head" }, h("h1", {}, "Runners"), h("a", { class: "button", href: "#/runners/new" }, "New runner")),
+    h(
+      "div",
+      { class: "page-head" },
+      h("div", { class: "title" }, h("h1", {}, "Runners"), indicator),
+      h("a", { class: "button", href: "#/runners/new" }, "New runner"),
+    ),
     h("div", { class: "list-controls" }, search, sort, size),
-    cut && h("p", { class: "hint" }, `Only the first ${MAX_RUNNERS} runners (by creation) are shown and searched.`),
+    cutHint,
     tableWrap(h("table", { class: "runners" }, head, body)),
     pager.element,
   );
@@ -163,29 +228,34 @@ export async function createRunnerPage(ctx: Ctx): Promise<Node> {
   return page;
 }
 
+/** A runner's details as the runner page shows them: the terms and descriptions of its list. */
+function runnerDetails(r: Runner): HTMLElement[] {
+  const config = r.spec?.configuration;
+  const status = r.status;
+  return (
+    [
+      ["ID", h("code", {}, r.runnerId)],
+      ["Phase", phaseBadge(status?.phase ?? RunnerPhase.UNSPECIFIED)],
+      ["Status message", status?.message || "—"],
+      ["Provider", providerName(r.provider)],
+      ["Region", region(r)],
+      ["Version", status?.version || "—"],
+      ["Release channel", enumName(RunnerReleaseChannel, config?.releaseChannel ?? 0)],
+      ["Auto-update", config?.autoUpdate ? "on" : "off"],
+      ["Created", formatTime(r.createdAt && timestampDate(r.createdAt))],
+      ["Updated", formatTime(r.updatedAt && timestampDate(r.updatedAt))],
+    ] as [string, string | Node][]
+  ).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]);
+}
+
 export async function runnerPage(ctx: Ctx, id: string): Promise<Node> {
   const { runner } = await ctx.api.runners.getRunner({ runnerId: id });
+  // As loaded: what the update form compares with (live changes leave the form alone).
   const r = runner!;
   const config = r.spec?.configuration;
   const status = r.status;
-  const details = h(
-    "dl",
-    { class: "details" },
-    ...(
-      [
-        ["ID", h("code", {}, r.runnerId)],
-        ["Phase", phaseBadge(status?.phase ?? RunnerPhase.UNSPECIFIED)],
-        ["Status message", status?.message || "—"],
-        ["Provider", providerName(r.provider)],
-        ["Region", region(r)],
-        ["Version", status?.version || "—"],
-        ["Release channel", enumName(RunnerReleaseChannel, config?.releaseChannel ?? 0)],
-        ["Auto-update", config?.autoUpdate ? "on" : "off"],
-        ["Created", formatTime(r.createdAt && timestampDate(r.createdAt))],
-        ["Updated", formatTime(r.updatedAt && timestampDate(r.updatedAt))],
-      ] as [string, string | Node][]
-    ).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
-  );
+  // Changed in place by live updates, which may come before the page is shown.
+  const details = h("dl", { class: "details" }, runnerDetails(r));
 
   // Update: only what changed is sent.
   const name = h("input", { name: "name", value: r.name, minlength: 3, maxlength: 127 });
@@ -241,7 +311,7 @@ export async function runnerPage(ctx: Ctx, id: string): Promise<Node> {
     }),
   );
   // Never signed up: say what it waits for, and how to start it.
-  const waiting =
+  let waiting: HTMLElement | null =
     status?.phase === RunnerPhase.CREATED
       ? h(
           "div",
@@ -278,14 +348,75 @@ export async function runnerPage(ctx: Ctx, id: string): Promise<Node> {
     h("a", { href: `#/tokens?runner=${r.runnerId}` }, "Host tokens"),
     h("a", { href: `#/context?runner=${r.runnerId}` }, "Parse a context URL"),
   );
+  const heading = h("h1", { class: "runner-name" }, r.name);
+  const gone = h("div", {});
+  const configuration = configurationPanel(ctx, r.runnerId);
+
+  // Live: the runner's phase, status and settings, and its classes and integrations, follow the
+  // changes made elsewhere (its process signing up, reporting, another admin's edits). The form
+  // below keeps what is being typed.
+  const showRunner = (next: Runner) => {
+    heading.textContent = next.name;
+    details.replaceChildren(...runnerDetails(next));
+    if (waiting && next.status?.phase !== RunnerPhase.CREATED) {
+      waiting.remove();
+      waiting = null;
+    }
+  };
+  const showGone = () => {
+    gone.replaceChildren(h("div", { class: "error", role: "alert", "data-code": "deleted" }, "This runner has been deleted."));
+    actions.querySelectorAll("button").forEach((b) => (b.disabled = true));
+  };
+  const reread = coalesce(
+    async () => {
+      try {
+        const res = await ctx.api.runners.getRunner({ runnerId: id });
+        if (!ctx.signal.aborted) showRunner(res.runner!);
+      } catch (e) {
+        if (ConnectError.from(e).code !== Code.NotFound) throw e;
+        showGone();
+      }
+    },
+    (e) => console.warn("reading the runner again failed", e),
+  );
+  const indicator = live(ctx.api, {
+    signal: ctx.signal,
+    filters: [
+      { resourceType: ResourceType.RUNNER, resourceIds: [id] },
+      // Events name the class or integration, not its runner: every one of the organization's
+      // is watched, and the runner's list is read again on each.
+      { resourceType: ResourceType.ENVIRONMENT_CLASS },
+      { resourceType: ResourceType.RUNNER_SCM_INTEGRATION },
+      { resourceType: ResourceType.RUNNER_LLM_INTEGRATION },
+    ],
+    onEvent: (event) => {
+      if (event.resourceType === ResourceType.RUNNER) {
+        if (event.operation === ResourceOperation.DELETE) showGone();
+        else void reread();
+      } else {
+        void configuration.refresh(event.resourceType);
+      }
+    },
+    resync: async () => {
+      await Promise.all([reread(), configuration.refresh()]);
+    },
+  });
+
   return h(
     "section",
     {},
-    h("div", { class: "page-head" }, h("h1", { class: "runner-name" }, r.name), h("a", { href: "#/runners" }, "All runners")),
+    h(
+      "div",
+      { class: "page-head" },
+      h("div", { class: "title" }, heading, indicator),
+      h("a", { href: "#/runners" }, "All runners"),
+    ),
     ctx.params.has("saved") && notice("Saved."),
+    gone,
     waiting,
     details,
     links,
+    configuration.element,
     actionErrors,
     actions,
     extra,
@@ -293,4 +424,82 @@ export async function runnerPage(ctx: Ctx, id: string): Promise<Node> {
     // Who else may use it: a failure to read that leaves the rest of the page.
     await sharingPanel(ctx, r).catch((e) => h("div", { class: "sharing-panel" }, errorBox(problemOf(e)))),
   );
+}
+
+/** Reads every item of a paged list (pages of 100). */
+async function readAll<T>(page: (token: string) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
+  const all: T[] = [];
+  let token = "";
+  do {
+    const { items, next } = await page(token);
+    all.push(...items);
+    token = next ?? "";
+  } while (token);
+  return all;
+}
+
+/**
+ * The runner's environment classes, SCM integrations and LLM integrations, each list read again
+ * by `refresh(type)` (all three without a type). Reads of one list never overlap: a burst of
+ * events makes one read, and one more after it.
+ */
+function configurationPanel(ctx: Ctx, runnerId: string): { element: HTMLElement; refresh(type?: ResourceType): Promise<void> } {
+  const filter = { runnerIds: [runnerId] };
+  const section = (kind: string, title: string, empty: string, read: () => Promise<HTMLElement[]>) => {
+    const list = h("ul", { class: "config-list", "data-list": kind }, h("li", { class: "empty" }, "Loading…"));
+    const errors = h("div", {});
+    const refresh = coalesce(
+      async () => {
+        const items = await read();
+        errors.replaceChildren();
+        list.replaceChildren(...(items.length > 0 ? items : [h("li", { class: "empty" }, empty)]));
+      },
+      (e) => errors.replaceChildren(errorBox(problemOf(e))),
+    );
+    return { element: h("div", { class: "config-section" }, h("h3", {}, title), errors, list), refresh };
+  };
+  const classes = section("classes", "Environment classes", "None yet.", async () =>
+    (
+      await readAll(async (token) => {
+        const res = await ctx.api.config.listEnvironmentClasses({ pagination: { pageSize: 100, token }, filter });
+        return { items: res.environmentClasses, next: res.pagination?.nextToken };
+      })
+    ).map((c) =>
+      h(
+        "li",
+        { "data-class-id": c.id },
+        c.displayName,
+        " ",
+        h("span", { class: `badge ${c.enabled ? "enabled" : "disabled"}` }, c.enabled ? "Enabled" : "Disabled"),
+      ),
+    ),
+  );
+  const scm = section("scm", "SCM integrations", "None yet.", async () =>
+    (
+      await readAll(async (token) => {
+        const res = await ctx.api.config.listSCMIntegrations({ pagination: { pageSize: 100, token }, filter });
+        return { items: res.integrations, next: res.pagination?.nextToken };
+      })
+    ).map((i) => h("li", { "data-integration-id": i.id }, i.host, i.oauth ? " (OAuth)" : "", i.pat ? " (PAT)" : "")),
+  );
+  const llm = section("llm", "LLM integrations", "None yet.", async () =>
+    (
+      await readAll(async (token) => {
+        const res = await ctx.api.config.listLLMIntegrations({ pagination: { pageSize: 100, token }, filter });
+        return { items: res.integrations, next: res.pagination?.nextToken };
+      })
+    ).map((i) => h("li", { "data-integration-id": i.id }, i.endpoint)),
+  );
+  const byType = new Map<ResourceType, { refresh(): Promise<void> }>([
+    [ResourceType.ENVIRONMENT_CLASS, classes],
+    [ResourceType.RUNNER_SCM_INTEGRATION, scm],
+    [ResourceType.RUNNER_LLM_INTEGRATION, llm],
+  ]);
+  return {
+    element: h("div", { class: "card runner-configuration" }, h("h2", {}, "Configuration"), classes.element, scm.element, llm.element),
+    async refresh(type?: ResourceType) {
+      if (type === undefined) await Promise.all([classes.refresh(), scm.refresh(), llm.refresh()]);
+      else await byType.get(type)?.refresh();
+    },
+  };
 }
