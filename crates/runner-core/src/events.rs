@@ -140,7 +140,9 @@ impl Event {
 }
 
 struct Slot {
-    org_id: Uuid,
+    /// The organization watched; `None`: every organization (the server's own followers, such
+    /// as `crate::heartbeats`).
+    org_id: Option<Uuid>,
     tx: mpsc::Sender<Event>,
     fell_behind: Arc<AtomicBool>,
 }
@@ -164,7 +166,7 @@ impl EventBus {
     pub fn publish(&self, event: Event) {
         let mut state = self.state.lock().expect("not poisoned");
         state.watchers.retain(|_, slot| {
-            if slot.org_id != event.org_id {
+            if slot.org_id.is_some_and(|org| org != event.org_id) {
                 return true;
             }
             match slot.tx.try_send(event.clone()) {
@@ -178,8 +180,24 @@ impl EventBus {
         });
     }
 
+    /// Hands `event` to this process's watchers only: for what every replica derives on its own
+    /// from the rows they share (a runner going stale, `crate::heartbeats`), which each
+    /// replica's watchers must receive once, from their own replica.
+    pub fn publish_local(&self, event: Event) {
+        self.publish(event);
+    }
+
     /// A new watcher of `org_id`'s events, with a buffer of `capacity` events.
     pub fn subscribe(&self, org_id: Uuid, capacity: usize) -> Subscription {
+        self.subscribe_to(Some(org_id), capacity)
+    }
+
+    /// A follower of every organization's events (the server's own, never a caller's).
+    pub fn subscribe_all(&self, capacity: usize) -> Subscription {
+        self.subscribe_to(None, capacity)
+    }
+
+    fn subscribe_to(&self, org_id: Option<Uuid>, capacity: usize) -> Subscription {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let fell_behind = Arc::new(AtomicBool::new(false));
         let mut state = self.state.lock().expect("not poisoned");

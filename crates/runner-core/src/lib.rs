@@ -26,6 +26,7 @@
 //!      watcher;
 //!    - [`secrets`]: what they share: tokens they mint, secrets they seal to a runner;
 //!    - [`runners`]: the runners themselves;
+//!    - [`heartbeats`]: a runner whose status reports stop produces an event when it goes stale;
 //!    - [`watch`]: WatchEvents: a caller's stream of the events it may see;
 //!    - [`accounts`]: authenticating every call's bearer token; organizations, members,
 //!      groups, their memberships and roles, and personal access tokens, within one
@@ -51,6 +52,7 @@ pub mod environment_classes;
 pub mod error;
 pub mod events;
 pub mod groups;
+pub mod heartbeats;
 pub mod host_tokens;
 pub mod id_tokens;
 pub mod identity;

@@ -197,12 +197,33 @@ impl Runners {
     /// that has not reported for longer than the heartbeat timeout is shown as INACTIVE, its
     /// message saying since when and what it last reported. Computed when read, so every
     /// replica agrees without a background job, and the next report restores the phase.
+    /// When the runner last reported, if it is stale at `now`: ACTIVE or DEGRADED as stored, and
+    /// silent for longer than the heartbeat timeout.
+    pub(crate) fn stale_since(&self, runner: &Runner, now: Timestamp) -> Option<Timestamp> {
+        let last = self.reported(runner)?;
+        (last.plus_seconds(self.heartbeat_timeout_secs) < now).then_some(last)
+    }
+
+    /// When an ACTIVE or DEGRADED runner (as stored) last reported; `None` in any other phase,
+    /// which never goes stale.
+    pub(crate) fn reported(&self, runner: &Runner) -> Option<Timestamp> {
+        let status = &runner.status;
+        if matches!(status.phase, RunnerPhase::Active | RunnerPhase::Degraded) { status.updated_at } else { None }
+    }
+
+    /// The heartbeat timeout, in seconds.
+    pub(crate) fn heartbeat_timeout_secs(&self) -> i64 {
+        self.heartbeat_timeout_secs
+    }
+
+    /// The store, for the server's own followers of runners (`crate::heartbeats`).
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
     fn observed(&self, mut runner: Runner, now: Timestamp) -> Runner {
-        let status = &mut runner.status;
-        if matches!(status.phase, RunnerPhase::Active | RunnerPhase::Degraded)
-            && let Some(last) = status.updated_at
-            && last.plus_seconds(self.heartbeat_timeout_secs) < now
-        {
+        if let Some(last) = self.stale_since(&runner, now) {
+            let status = &mut runner.status;
             let phase = status.phase.as_str().to_uppercase();
             let was = if status.message.is_empty() { phase } else { format!("{phase}: {}", status.message) };
             status.message = format!(

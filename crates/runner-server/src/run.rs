@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use http::HeaderValue;
 use runner_core::accounts::{Accounts, IssuedToken};
+use runner_core::heartbeats::Heartbeats;
 use runner_core::identity::{Member, Organization};
 use runner_core::store::Store;
 use tokio::net::TcpListener;
@@ -150,6 +151,8 @@ impl Prepared {
     /// Serves in a background task until [`Server::shutdown`].
     pub fn spawn(self) -> std::io::Result<Server> {
         let bus = self.state.events.bus().clone();
+        // Until the bus closes at shutdown.
+        tokio::spawn(Heartbeats::new(self.state.runners.clone()).run());
         Server::start_with_hook(self.listener, app(self.state, &self.mount), self.tls, self.transport, move || {
             bus.close()
         })
@@ -161,6 +164,8 @@ impl Prepared {
     async fn serve(self, announce: bool, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let health = self.state.health.clone();
         let bus = self.state.events.bus().clone();
+        // Until the bus closes at shutdown.
+        tokio::spawn(Heartbeats::new(self.state.runners.clone()).run());
         let app = app(self.state, &self.mount);
         tracing::info!(url = %self.url, tls = self.tls.is_some(), "serving gRPC, gRPC-web and Connect");
         if announce {

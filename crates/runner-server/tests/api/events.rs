@@ -575,3 +575,34 @@ async fn host_tokens_follow_their_get() {
         exactly(who, &until(stream, &last).await, &expected);
     }
 }
+
+/// A runner whose heartbeat lapses produces one UPDATE_STATUS event when it becomes stale
+/// (GetRunner then shows it INACTIVE), and another when it reports again; it goes stale again
+/// after that report lapses.
+#[tokio::test]
+async fn a_lapsing_heartbeat_is_an_event() {
+    use crate::runner_side::{active, ris, running_runner};
+    use gitpod_api::runnerside::v1::UpdateRunnerStatusResponse;
+    let timings = runner_server::state::RunnerTimings { heartbeat_timeout_secs: 1, ..Default::default() };
+    let server = TestServer::builder().timings(timings).start().await;
+    let r = running_runner(&server, Protocol::ConnectJson, false).await;
+    let mut reported = std::time::Instant::now();
+    let admin = server.client(Protocol::ConnectJson).await;
+    let mut stream = watch(&server.client(Protocol::Grpc).await, organization()).await;
+    let phase = || async { crate::runners::get(&admin, &r.id).await.unwrap().status.unwrap().phase };
+
+    for round in 0..2 {
+        let stale = next(&mut stream).await;
+        assert_eq!(stale, event(ResourceOperation::UpdateStatus, &r.id), "round {round}");
+        assert!(reported.elapsed() >= Duration::from_secs(1), "round {round}: early, {:?}", reported.elapsed());
+        assert_eq!(phase().await, RunnerPhase::Inactive as i32, "round {round}");
+        // One event per lapse.
+        let more = tokio::time::timeout(Duration::from_millis(1500), stream.next()).await;
+        assert!(more.is_err(), "round {round}: {more:?}");
+        let _: UpdateRunnerStatusResponse = r.client.call(&ris("UpdateRunnerStatus"), active(&r.id)).await.unwrap();
+        reported = std::time::Instant::now();
+        assert_eq!(next(&mut stream).await, event(ResourceOperation::UpdateStatus, &r.id), "round {round}");
+        assert_eq!(phase().await, RunnerPhase::Active as i32, "round {round}");
+        assert!(reported.elapsed() < Duration::from_secs(1), "round {round}: the report's event came late");
+    }
+}

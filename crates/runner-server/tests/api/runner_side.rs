@@ -82,7 +82,7 @@ fn github_with_oauth(runner_id: &str) -> CreateScmIntegrationRequest {
     }
 }
 
-fn active(id: &str) -> UpdateRunnerStatusRequest {
+pub(crate) fn active(id: &str) -> UpdateRunnerStatusRequest {
     UpdateRunnerStatusRequest {
         runner_id: id.to_owned(),
         phase: RunnerPhase::Active as i32,
