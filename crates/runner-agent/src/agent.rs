@@ -1,12 +1,17 @@
 //! The agent's life: credentials, sign-up, heartbeats, secrets, deletion. Every call goes
 //! through the generated tonic clients of `gitpod-api`.
+//!
+//! Between heartbeats the agent watches its runner's configuration (WatchEvents: SCM
+//! integrations, host authentication tokens, environment classes, LLM integrations) and reads it
+//! again as soon as an event arrives, instead of at the next heartbeat.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use crypto_box::SecretKey;
+use gitpod_api::gitpod::v1::event_service_client::EventServiceClient;
 use gitpod_api::gitpod::v1::identity_service_client::IdentityServiceClient;
 use gitpod_api::gitpod::v1::runner_configuration_service_client::RunnerConfigurationServiceClient;
 use gitpod_api::gitpod::v1::runner_service_client::RunnerServiceClient;
@@ -14,6 +19,7 @@ use gitpod_api::gitpod::v1::*;
 use gitpod_api::runnerside::v1::runner_interaction_service_client::RunnerInteractionServiceClient;
 use gitpod_api::runnerside::v1::*;
 use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
@@ -98,6 +104,12 @@ pub(crate) type Authed = InterceptedService<Channel, Bearer>;
 pub struct Agent {
     config: Config,
     channel: Channel,
+    /// For the configuration watch: no request timeout (a watch is one long call), HTTP/2
+    /// keep-alive pings instead.
+    watch_channel: Channel,
+    /// Told by the configuration watch that the configuration changed (or may have: a watch
+    /// started, and events may have been missed before it).
+    config_changed: Arc<Notify>,
     state: StateDir,
     key: SecretKey,
     token: Option<StoredToken>,
@@ -112,6 +124,8 @@ pub struct Agent {
     connected: bool,
     /// Per SCM integration id: SHA-256 of the sealed client secret last opened.
     opened_secrets: HashMap<String, Vec<u8>>,
+    /// The SCM integrations seen so far (by id), to log the new ones.
+    known_integrations: HashSet<String>,
     /// Per host token id: its metadata when its value was last fetched.
     fetched_tokens: HashMap<String, String>,
     /// SHA-256 of the sealed metrics password last opened.
@@ -125,12 +139,21 @@ impl Agent {
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(20))
             .tcp_nodelay(true);
+        let watch_endpoint = Endpoint::from_shared(config.api_url.clone())
+            .map_err(|e| anyhow::anyhow!("--api-url {:?} is not a URL: {e}", config.api_url))?
+            .connect_timeout(Duration::from_secs(5))
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_timeout(Duration::from_secs(10))
+            .keep_alive_while_idle(true)
+            .tcp_nodelay(true);
         let state = StateDir::open(&config.state_dir)?;
         let key = state.key()?;
         let token = state.token(&config.runner_id)?;
         let bearer = Arc::new(RwLock::new(token.as_ref().and_then(|t| bearer_of(&t.access_token))));
         Ok(Self {
             channel: endpoint.connect_lazy(),
+            watch_channel: watch_endpoint.connect_lazy(),
+            config_changed: Arc::new(Notify::new()),
             state,
             key,
             token,
@@ -140,6 +163,7 @@ impl Agent {
             signed_up: false,
             connected: false,
             opened_secrets: HashMap::new(),
+            known_integrations: HashSet::new(),
             fetched_tokens: HashMap::new(),
             opened_metrics_password: None,
             config,
@@ -188,13 +212,24 @@ impl Agent {
     pub async fn run(mut self) -> Exit {
         let max = self.config.max_backoff();
         let mut waits = retry_waits(max);
+        let watch = tokio::spawn(watch_configuration(
+            self.watch_channel.clone(),
+            self.bearer.clone(),
+            self.config_changed.clone(),
+            max,
+        ));
+        let _stop_watching = AbortOnDrop(watch);
         loop {
-            match self.step().await {
-                Ok(true) => return Exit::Deleted,
+            let round = match self.step().await {
                 Ok(false) => {
                     waits = retry_waits(max);
-                    tokio::time::sleep(self.config.heartbeat()).await;
+                    self.until_next_heartbeat().await.map(|()| false)
                 }
+                other => other,
+            };
+            match round {
+                Ok(true) => return Exit::Deleted,
+                Ok(false) => {}
                 Err(Trouble::Retry(why)) => {
                     self.connected = false;
                     let wait = waits.next().unwrap_or(max);
@@ -246,9 +281,30 @@ impl Agent {
             return Ok(true);
         }
         self.open_metrics_password(&answer.encrypted_metrics_password);
-        self.open_scm_secrets().await?;
-        self.fetch_host_tokens().await?;
+        self.read_configuration().await?;
         Ok(false)
+    }
+
+    /// Waits for the next heartbeat; meanwhile reads the configuration again each time the
+    /// watch says it changed.
+    async fn until_next_heartbeat(&mut self) -> Result<(), Trouble> {
+        let next = tokio::time::Instant::now() + self.config.heartbeat();
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(next) => return Ok(()),
+                () = self.config_changed.notified() => {
+                    tracing::debug!("the configuration changed; reading it");
+                    self.read_configuration().await?;
+                }
+            }
+        }
+    }
+
+    /// The runner's SCM integrations (their OAuth client secrets opened) and host tokens (their
+    /// values fetched and opened).
+    async fn read_configuration(&mut self) -> Result<(), Trouble> {
+        self.open_scm_secrets().await?;
+        self.fetch_host_tokens().await
     }
 
     /// A valid access token: the stored one, a refreshed one halfway through its life, or one
@@ -448,7 +504,16 @@ impl Agent {
             }
         }
         self.opened_secrets.retain(|id, _| integrations.iter().any(|i| &i.id == id));
+        self.known_integrations.retain(|id| integrations.iter().any(|i| &i.id == id));
         for integration in integrations {
+            if self.known_integrations.insert(integration.id.clone()) {
+                tracing::info!(
+                    integration = %integration.id,
+                    scm = %integration.scm_id,
+                    host = %integration.host,
+                    "SCM integration available"
+                );
+            }
             let Some(oauth) = integration.oauth.as_ref().filter(|o| !o.encrypted_client_secret.is_empty()) else {
                 continue;
             };
@@ -538,6 +603,97 @@ impl Agent {
 
     fn interaction(&self) -> Result<RunnerInteractionServiceClient<Authed>, Trouble> {
         Ok(RunnerInteractionServiceClient::with_interceptor(self.channel.clone(), self.bearer()?))
+    }
+}
+
+/// Aborts the task when dropped: the configuration watch ends with [`Agent::run`].
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The event types of the runner's configuration, which the agent reads again on any of them.
+const CONFIGURATION_EVENTS: [ResourceType; 4] = [
+    ResourceType::RunnerScmIntegration,
+    ResourceType::HostAuthenticationToken,
+    ResourceType::EnvironmentClass,
+    ResourceType::RunnerLlmIntegration,
+];
+
+/// Watches the runner's configuration (WatchEvents, as the runner: the server shows a runner
+/// the events of its own runner only) and tells `changed` on every event, and each time a watch
+/// starts, since events may have been missed while none was open. A stream that ends cleanly
+/// (the server's maximum stream age, or its shutdown) is watched again at once; a failure after
+/// [`retry_waits`]. A server that cannot serve the watch (`unimplemented`, `permission_denied`,
+/// `invalid_argument`) is not asked again: the heartbeats still read the configuration.
+async fn watch_configuration(
+    channel: Channel,
+    bearer: Arc<RwLock<Option<Bearer>>>,
+    changed: Arc<Notify>,
+    max: Duration,
+) {
+    let request = WatchEventsRequest {
+        scope: Some(watch_events_request::Scope::Organization(true)),
+        resource_type_filters: CONFIGURATION_EVENTS
+            .iter()
+            .map(|t| watch_events_request::ResourceTypeFilter { resource_type: *t as i32, ..Default::default() })
+            .collect(),
+    };
+    let mut waits = retry_waits(max);
+    let mut watching = false;
+    loop {
+        // Until the agent holds an access token (it exchanges its exchange token first).
+        let Some(token) = bearer.read().unwrap_or_else(|e| e.into_inner()).clone() else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let mut client = EventServiceClient::with_interceptor(channel.clone(), token);
+        let started = tokio::time::Instant::now();
+        let ended = match client.watch_events(request.clone()).await {
+            Ok(stream) => {
+                // The server has subscribed this watcher: what changed before is read now.
+                if !watching {
+                    tracing::info!("watching the runner's configuration for changes");
+                    watching = true;
+                }
+                waits = retry_waits(max);
+                changed.notify_one();
+                let mut stream = stream.into_inner();
+                loop {
+                    match stream.message().await {
+                        Ok(Some(event)) => {
+                            tracing::debug!(resource = %event.resource_id, "configuration event");
+                            changed.notify_one();
+                        }
+                        Ok(None) => break None,
+                        Err(status) => break Some(status),
+                    }
+                }
+            }
+            Err(status) => Some(status),
+        };
+        let Some(status) = ended else {
+            // A clean end: watch again at once, unless streams end as soon as they start.
+            if started.elapsed() < Duration::from_secs(1) {
+                tokio::time::sleep(waits.next().unwrap_or(max)).await;
+            }
+            continue;
+        };
+        if matches!(status.code(), Code::Unimplemented | Code::PermissionDenied | Code::InvalidArgument) {
+            tracing::warn!(
+                error = %status.message(),
+                code = ?status.code(),
+                "the server cannot serve the configuration watch; reading the configuration at each heartbeat only"
+            );
+            return;
+        }
+        watching = false;
+        let wait = waits.next().unwrap_or(max);
+        tracing::debug!(error = %status.message(), code = ?status.code(), retry_in_ms = wait.as_millis() as u64, "the configuration watch ended; watching again");
+        tokio::time::sleep(wait).await;
     }
 }
 

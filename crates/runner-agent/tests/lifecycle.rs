@@ -8,6 +8,9 @@
 //!   never values); the server restarts and the agent reconnects; a normal delete passes through
 //!   DELETING to not_found and the agent exits 0; a force delete of a second runner is
 //!   immediate.
+//! - `new_configuration_reaches_the_agent_within_a_second`: with heartbeats ten minutes apart,
+//!   new SCM integrations and a new host token reach the agent through its configuration watch
+//!   (WatchEvents) in under a second each, without a heartbeat.
 //! - `a_wrong_runner_id_uses_nothing_up`: a malformed or wrong `--runner-id` is refused before
 //!   the exchange token is redeemed, so the corrected command works.
 //! - `a_new_sign_up_takes_the_runner_over`: a second agent with a new exchange token takes the
@@ -94,11 +97,24 @@ impl AgentProcess {
     /// `runner-agent --api-url … --runner-id … --state-dir DIR/NAME-state` with fast timings,
     /// the exchange token in the environment, and `extra` flags.
     fn start(dir: &Path, name: &str, base: &str, runner_id: &str, exchange_token: &str, extra: &[&str]) -> Self {
+        Self::start_with_heartbeat(dir, name, base, runner_id, exchange_token, "0.3", extra)
+    }
+
+    /// [`Self::start`] with heartbeats `heartbeat_seconds` apart.
+    fn start_with_heartbeat(
+        dir: &Path,
+        name: &str,
+        base: &str,
+        runner_id: &str,
+        exchange_token: &str,
+        heartbeat_seconds: &str,
+        extra: &[&str],
+    ) -> Self {
         let log = dir.join(format!("{name}.log"));
         let state = dir.join(format!("{name}-state"));
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_runner-agent"))
-            .args(["--api-url", base, "--runner-id", runner_id, "--heartbeat-seconds", "0.3"])
+            .args(["--api-url", base, "--runner-id", runner_id, "--heartbeat-seconds", heartbeat_seconds])
             .args(["--max-backoff-seconds", "0.5", "--state-dir"])
             .arg(&state)
             .args(extra)
@@ -292,6 +308,57 @@ async fn a_runner_from_creation_to_deletion() {
         let secrets = [host_token, "ghr_e2e_refresh", "metrics-e2e-pw", &exchange_token, "gpr_"];
         assert_no_secrets(&log, &secrets);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_configuration_reaches_the_agent_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start().await;
+    let api = admin(&server);
+    let (runner_id, exchange_token) = api.create_runner("watching runner", "europe-west1").await;
+    // Heartbeats ten minutes apart: only the configuration watch can bring the integration sooner.
+    let agent =
+        AgentProcess::start_with_heartbeat(dir.path(), "agent", &server.url(), &runner_id, &exchange_token, "600", &[]);
+    let active = wait_for_phase(&api, &runner_id, "RUNNER_PHASE_ACTIVE").await;
+    agent.wait_for_log("watching the runner's configuration for changes").await;
+    // A runner's configuration is read at its first heartbeat: none yet.
+    agent.wait_for_log("reported ACTIVE").await;
+    assert!(!agent.log().contains("SCM integration available"), "{}", agent.log());
+
+    for (scm, host) in [("github", "github.com"), ("gitlab", "gitlab.com")] {
+        let started = Instant::now();
+        let created = api
+            .ok(
+                "/gitpod.v1.RunnerConfigurationService/CreateSCMIntegration",
+                json!({"runnerId": runner_id, "scmId": scm, "host": host, "pat": true}),
+            )
+            .await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        eventually(&format!("the agent to see the {host} integration"), || async {
+            agent.log().lines().any(|l| l.contains("SCM integration available") && l.contains(&id)).then_some(())
+        })
+        .await;
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(1), "the {host} integration reached the agent after {took:?}");
+    }
+    // A host token of a user for one of them: its value is fetched and opened as soon.
+    let started = Instant::now();
+    let host_token = "gho_watched_host_token_value";
+    api.ok(
+        "/gitpod.v1.RunnerConfigurationService/CreateHostAuthenticationToken",
+        json!({"runnerId": runner_id, "host": "github.com", "token": host_token,
+               "source": "HOST_AUTHENTICATION_TOKEN_SOURCE_PAT",
+               "subject": {"id": server.admin_id.to_string(), "principal": "PRINCIPAL_USER"}}),
+    )
+    .await;
+    agent.wait_for_log(&fingerprint(host_token)).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(1), "the host token reached the agent after {took:?}");
+    assert_no_secrets(&agent.log(), &[host_token]);
+    // Both came through the watch: there was no second heartbeat (a status report moves the
+    // status's updatedAt).
+    let now = api.runner(&runner_id).await.unwrap();
+    assert_eq!(now["status"]["updatedAt"], active["status"]["updatedAt"], "{now}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
