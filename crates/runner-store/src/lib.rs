@@ -24,6 +24,7 @@ mod error;
 mod group_commit;
 mod metrics;
 mod rows;
+mod runner_encoding;
 #[macro_use]
 mod sql_store;
 pub mod postgres;

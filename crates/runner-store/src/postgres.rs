@@ -255,7 +255,8 @@ mod tests {
         schema.drop_schema().await;
     }
 
-    /// A database of the version before role assignments reads the same after them.
+    /// A database of the version before role assignments reads the same after them (and after
+    /// the later migrations: membership ids, the runners' protobuf columns).
     #[tokio::test]
     async fn postgres_old_rows_read_the_same_after_the_role_assignment_migration() {
         use crate::testing::upgrade;

@@ -13,6 +13,7 @@ use runner_core::time::Timestamp;
 use uuid::Uuid;
 
 use crate::error::corrupt;
+use crate::runner_encoding;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct RunnerRow {
@@ -24,11 +25,16 @@ pub(crate) struct RunnerRow {
     pub runner_manager_id: Option<String>,
     pub creator_id: Option<String>,
     pub creator_principal: Option<String>,
+    /// The JSON text of a row written before `spec_proto` (migration `20261212000019`); ''
+    /// since.
     pub spec: String,
     pub status: String,
     pub created_at: i64,
     pub updated_at: i64,
     pub revision: i64,
+    /// Protobuf bytes (crate::runner_encoding); NULL in a row from before them.
+    pub spec_proto: Option<Vec<u8>>,
+    pub status_proto: Option<Vec<u8>>,
 }
 
 pub(crate) fn uuid(what: &str, s: &str) -> Result<Uuid, StoreError> {
@@ -77,8 +83,8 @@ impl RunnerRow {
             creator,
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
-            spec: serde_json::from_str(&self.spec).map_err(|e| corrupt("runner spec", e))?,
-            status: serde_json::from_str(&self.status).map_err(|e| corrupt("runner status", e))?,
+            spec: runner_encoding::decode_spec(self.spec_proto.as_deref(), &self.spec)?,
+            status: runner_encoding::decode_status(self.status_proto.as_deref(), &self.status)?,
             revision: self.revision,
         })
     }
@@ -95,8 +101,10 @@ pub(crate) struct RunnerColumns {
     pub creator_id: Option<String>,
     pub creator_principal: Option<&'static str>,
     pub phase: &'static str,
-    pub spec: String,
-    pub status: String,
+    /// Protobuf bytes (crate::runner_encoding), for `spec_proto` and `status_proto`; the JSON
+    /// columns `spec` and `status` are written ''.
+    pub spec_proto: Vec<u8>,
+    pub status_proto: Vec<u8>,
     pub created_at: i64,
     pub updated_at: i64,
     pub revision: i64,
@@ -104,7 +112,6 @@ pub(crate) struct RunnerColumns {
 
 impl RunnerColumns {
     pub(crate) fn from_domain(r: &Runner) -> Result<Self, StoreError> {
-        let json = |v: Result<String, serde_json::Error>| v.map_err(|e| StoreError::Other(e.to_string()));
         Ok(Self {
             id: r.id.to_string(),
             org_id: r.org_id.to_string(),
@@ -115,8 +122,8 @@ impl RunnerColumns {
             creator_id: r.creator.as_ref().map(|c| c.id.to_string()),
             creator_principal: r.creator.as_ref().map(|c| c.principal.as_str()),
             phase: r.status.phase.as_str(),
-            spec: json(serde_json::to_string(&r.spec))?,
-            status: json(serde_json::to_string(&r.status))?,
+            spec_proto: runner_encoding::encode_spec(&r.spec),
+            status_proto: runner_encoding::encode_status(&r.status),
             created_at: r.created_at.0,
             updated_at: r.updated_at.0,
             revision: r.revision,

@@ -21,7 +21,7 @@ use uuid::Uuid;
 /// (`RunnerRow::from_rusqlite`).
 macro_rules! runner_columns {
     () => {
-        "id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, spec, status, created_at, updated_at, revision"
+        "id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, spec, status, created_at, updated_at, revision, spec_proto, status_proto"
     };
 }
 
@@ -207,10 +207,10 @@ macro_rules! sql_store {
                     .push_bind(c.creator_principal)
                     .push(", ")
                     .push_bind(c.phase)
+                    .push(", '', '', ")
+                    .push_bind(&c.spec_proto)
                     .push(", ")
-                    .push_bind(&c.spec)
-                    .push(", ")
-                    .push_bind(&c.status)
+                    .push_bind(&c.status_proto)
                     .push(", ")
                     .push_bind(c.created_at)
                     .push(", ")
@@ -333,11 +333,11 @@ macro_rules! sql_store {
                 pub(super) async fn shared_update_runner(&self, runner: &Runner) -> Result<WriteOutcome, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("update_runner");
                     let c = RunnerColumns::from_domain(runner)?;
-                    let result = sqlx::query(&sql("UPDATE runners SET name = ?, phase = ?, spec = ?, status = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
+                    let result = sqlx::query(&sql("UPDATE runners SET name = ?, phase = ?, spec = '', status = '', spec_proto = ?, status_proto = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
                     .bind(&c.name) // 1
                     .bind(c.phase) // 2
-                    .bind(&c.spec) // 3
-                    .bind(&c.status) // 4
+                    .bind(&c.spec_proto) // 3
+                    .bind(&c.status_proto) // 4
                     .bind(c.updated_at) // 5
                     .bind(c.revision) // 6
                     .bind(&c.id) // 7
@@ -1585,7 +1585,7 @@ macro_rules! sql_store {
             async fn insert_runner_row(tx: &mut sqlx::Transaction<'_, $db>, runner: &Runner) -> Result<(), StoreError> {
                 let c = RunnerColumns::from_domain(runner)?;
                 let mut q = QueryBuilder::new(
-                    "INSERT INTO runners (id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, phase, spec, status, created_at, updated_at, revision) VALUES (",
+                    "INSERT INTO runners (id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, phase, spec, status, spec_proto, status_proto, created_at, updated_at, revision) VALUES (",
                 );
                 push_runner_values(&mut q, &c);
                 q.push(")");

@@ -185,7 +185,8 @@ mod tests {
         assert!(!created);
     }
 
-    /// A database of the version before role assignments reads the same after them.
+    /// A database of the version before role assignments reads the same after them (and after
+    /// the later migrations: membership ids, the runners' protobuf columns).
     #[tokio::test]
     async fn old_rows_read_the_same_after_the_role_assignment_migration() {
         use crate::testing::upgrade;

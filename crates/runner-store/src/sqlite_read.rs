@@ -143,6 +143,8 @@ impl RunnerRow {
             created_at: row.get(10)?,
             updated_at: row.get(11)?,
             revision: row.get(12)?,
+            spec_proto: row.get(13)?,
+            status_proto: row.get(14)?,
         })
     }
 }

@@ -21,7 +21,7 @@ pub async fn seed_runners(
     const PER_STATEMENT: usize = 500;
     const PER_TRANSACTION: usize = 5_000;
     const RUNNER_INSERT: &str = "INSERT INTO runners (id, org_id, name, kind, provider, runner_manager_id, creator_id, \
-        creator_principal, phase, spec, status, created_at, updated_at, revision) ";
+        creator_principal, phase, spec, status, spec_proto, status_proto, created_at, updated_at, revision) ";
     const TOKEN_INSERT: &str = "INSERT INTO runner_tokens (hash, runner_id, kind, created_at, expires_at) ";
 
     // One transaction's rows: the runners' columns and their exchange tokens.
@@ -85,8 +85,10 @@ pub async fn seed_runners(
                             .push_bind(&c.creator_id)
                             .push_bind(c.creator_principal)
                             .push_bind(c.phase)
-                            .push_bind(&c.spec)
-                            .push_bind(&c.status)
+                            .push("''")
+                            .push("''")
+                            .push_bind(&c.spec_proto)
+                            .push_bind(&c.status_proto)
                             .push_bind(c.created_at)
                             .push_bind(c.updated_at)
                             .push_bind(c.revision);
