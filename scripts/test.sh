@@ -31,7 +31,8 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 # Each step says when it starts, in seconds since the command started (where a run's time goes).
-step() { printf '\n==> [%ss] %s\n' "$SECONDS" "$*"; }
+# It also says how much disk is left (a full disk fails a link with ld: Bus error, not a message).
+step() { printf '\n==> [%ss] %s (disk: %s free)\n' "$SECONDS" "$*" "$(df -h --output=avail . | tail -1 | tr -d ' ')"; }
 
 step "cargo test --workspace (all but the PostgreSQL tests)"
 cargo test --workspace --all-targets -- --skip postgres
