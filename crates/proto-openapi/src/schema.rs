@@ -371,6 +371,7 @@ where
     T: Copy + PartialOrd + ToString + Into<NumberValue>,
 {
     let v = |x: T| -> Value { if as_string { x.to_string().into() } else { x.into().0 } };
+    let r = &r.bounds;
     if let Some(c) = r.constant {
         out.insert("const".to_owned(), v(c));
     }

@@ -27,7 +27,8 @@ pub use plan::{BuildError, Ignore};
 use plan::{FieldPlan, MessagePlan, Shape, ValueKind};
 use rules::Failed;
 pub use rules::{
-    BytesRules, EnumRules, Format, ItemRules, MapRules, NumRules, RepeatedRules, StringRules, TimeRules, TypeRules,
+    Bounds, BytesRules, EnumRules, Format, ItemRules, MapRules, NumRules, RepeatedRules, StringRules, TimeRules,
+    TypeRules,
 };
 use wire::{Malformed, Raw, Val};
 

@@ -119,11 +119,10 @@ impl Bound for i64 {}
 impl Bound for u64 {}
 impl Bound for f64 {}
 
-/// `const`, `lt`/`lte`, `gt`/`gte`, `in`, `not_in` of a number type.
+/// `const`, `lt`/`lte`, `gt`/`gte`, `in`, `not_in`: the rules every number type and the time
+/// types (`duration`, `timestamp`) share.
 #[derive(Debug)]
-pub struct NumRules<T> {
-    /// `int32`, `uint64`, …: the prefix of the rule ids.
-    pub name: String,
+pub struct Bounds<T> {
     pub constant: Option<T>,
     pub lt: Option<T>,
     pub lte: Option<T>,
@@ -131,6 +130,46 @@ pub struct NumRules<T> {
     pub gte: Option<T>,
     pub r#in: Vec<T>,
     pub not_in: Vec<T>,
+}
+
+impl<T> Bounds<T> {
+    /// Reads the rule message `name` (`int32`, `duration`, …): the shared rules here, each other
+    /// field through `extra`, which says whether it took it; a field neither knows (nor
+    /// `example`) cannot be planned.
+    fn read(
+        at: &str,
+        name: &str,
+        rules: &DynamicMessage,
+        get: impl Fn(&Value) -> Option<T>,
+        mut extra: impl FnMut(&str, &Value) -> bool,
+    ) -> Result<Self, BuildError> {
+        check_rule_message(at, rules)?;
+        let mut out =
+            Bounds { constant: None, lt: None, lte: None, gt: None, gte: None, r#in: Vec::new(), not_in: Vec::new() };
+        for (f, v) in rules.fields() {
+            match f.name() {
+                "const" => out.constant = get(v),
+                "lt" => out.lt = get(v),
+                "lte" => out.lte = get(v),
+                "gt" => out.gt = get(v),
+                "gte" => out.gte = get(v),
+                "in" => out.r#in = read_list(v, &get),
+                "not_in" => out.not_in = read_list(v, &get),
+                "example" => {}
+                other if extra(other, v) => {}
+                other => return Err(unsupported_rule(at, &format!("{name}.{other}"))),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The rules of a number type.
+#[derive(Debug)]
+pub struct NumRules<T> {
+    /// `int32`, `uint64`, …: the prefix of the rule ids.
+    pub name: String,
+    pub bounds: Bounds<T>,
     pub finite: bool,
 }
 
@@ -141,48 +180,28 @@ impl<T: Bound> NumRules<T> {
         rules: &DynamicMessage,
         get: impl Fn(&Value) -> Option<T>,
     ) -> Result<Self, BuildError> {
-        check_rule_message(at, rules)?;
-        let mut out = NumRules {
-            name: name.to_owned(),
-            constant: None,
-            lt: None,
-            lte: None,
-            gt: None,
-            gte: None,
-            r#in: Vec::new(),
-            not_in: Vec::new(),
-            finite: false,
-        };
-        for (f, v) in rules.fields() {
-            match f.name() {
-                "const" => out.constant = get(v),
-                "lt" => out.lt = get(v),
-                "lte" => out.lte = get(v),
-                "gt" => out.gt = get(v),
-                "gte" => out.gte = get(v),
-                "in" => out.r#in = read_list(v, &get),
-                "not_in" => out.not_in = read_list(v, &get),
-                "finite" => out.finite = v.as_bool() == Some(true),
-                "example" => {}
-                other => return Err(unsupported_rule(at, &format!("{name}.{other}"))),
-            }
-        }
-        Ok(out)
+        let mut finite = false;
+        let bounds = Bounds::read(at, name, rules, get, |field, v| {
+            let known = field == "finite";
+            finite |= known && v.as_bool() == Some(true);
+            known
+        })?;
+        Ok(NumRules { name: name.to_owned(), bounds, finite })
     }
 
     pub(crate) fn check(&self, x: T) -> Option<Failed> {
-        let name = &self.name;
-        if let Some(c) = self.constant.filter(|c| *c != x) {
+        let (name, b) = (&self.name, &self.bounds);
+        if let Some(c) = b.constant.filter(|c| *c != x) {
             return failed(format!("{name}.const"), format!("value must equal {c}"));
         }
-        if let Some(f) = range(name, x, self.gt, self.gte, self.lt, self.lte, |v| v.to_string()) {
+        if let Some(f) = range(name, x, b.gt, b.gte, b.lt, b.lte, |v| v.to_string()) {
             return Some(f);
         }
-        if !self.r#in.is_empty() && !self.r#in.contains(&x) {
-            return failed(format!("{name}.in"), format!("value must be in list {}", list(&self.r#in)));
+        if !b.r#in.is_empty() && !b.r#in.contains(&x) {
+            return failed(format!("{name}.in"), format!("value must be in list {}", list(&b.r#in)));
         }
-        if self.not_in.contains(&x) {
-            return failed(format!("{name}.not_in"), format!("value must not be in list {}", list(&self.not_in)));
+        if b.not_in.contains(&x) {
+            return failed(format!("{name}.not_in"), format!("value must not be in list {}", list(&b.not_in)));
         }
         if self.finite && !x.to_string().parse::<f64>().is_ok_and(f64::is_finite) {
             return failed(format!("{name}.finite"), "value must be finite");
@@ -230,13 +249,7 @@ fn range<T: PartialOrd + Copy>(
 #[derive(Debug)]
 pub struct TimeRules {
     pub name: String,
-    pub constant: Option<i128>,
-    pub lt: Option<i128>,
-    pub lte: Option<i128>,
-    pub gt: Option<i128>,
-    pub gte: Option<i128>,
-    pub r#in: Vec<i128>,
-    pub not_in: Vec<i128>,
+    pub bounds: Bounds<i128>,
     pub lt_now: bool,
     pub gt_now: bool,
     pub within: Option<i128>,
@@ -244,37 +257,17 @@ pub struct TimeRules {
 
 impl TimeRules {
     pub(crate) fn read(at: &str, name: &str, rules: &DynamicMessage) -> Result<Self, BuildError> {
-        check_rule_message(at, rules)?;
-        let mut out = TimeRules {
-            name: name.to_owned(),
-            constant: None,
-            lt: None,
-            lte: None,
-            gt: None,
-            gte: None,
-            r#in: Vec::new(),
-            not_in: Vec::new(),
-            lt_now: false,
-            gt_now: false,
-            within: None,
-        };
-        for (f, v) in rules.fields() {
-            match f.name() {
-                "const" => out.constant = nanos_of(v),
-                "lt" => out.lt = nanos_of(v),
-                "lte" => out.lte = nanos_of(v),
-                "gt" => out.gt = nanos_of(v),
-                "gte" => out.gte = nanos_of(v),
-                "in" => out.r#in = read_list(v, nanos_of),
-                "not_in" => out.not_in = read_list(v, nanos_of),
-                "lt_now" => out.lt_now = v.as_bool() == Some(true),
-                "gt_now" => out.gt_now = v.as_bool() == Some(true),
-                "within" => out.within = nanos_of(v),
-                "example" => {}
-                other => return Err(unsupported_rule(at, &format!("{name}.{other}"))),
+        let (mut lt_now, mut gt_now, mut within) = (false, false, None);
+        let bounds = Bounds::read(at, name, rules, nanos_of, |field, v| {
+            match field {
+                "lt_now" => lt_now = v.as_bool() == Some(true),
+                "gt_now" => gt_now = v.as_bool() == Some(true),
+                "within" => within = nanos_of(v),
+                _ => return false,
             }
-        }
-        Ok(out)
+            true
+        })?;
+        Ok(TimeRules { name: name.to_owned(), bounds, lt_now, gt_now, within })
     }
 
     fn show(&self, nanos: i128) -> String {
@@ -285,17 +278,17 @@ impl TimeRules {
     }
 
     pub(crate) fn check(&self, x: i128) -> Option<Failed> {
-        let name = &self.name;
-        if let Some(c) = self.constant.filter(|c| *c != x) {
+        let (name, b) = (&self.name, &self.bounds);
+        if let Some(c) = b.constant.filter(|c| *c != x) {
             return failed(format!("{name}.const"), format!("value must equal {}", self.show(c)));
         }
-        if let Some(f) = range(name, x, self.gt, self.gte, self.lt, self.lte, |v| self.show(v)) {
+        if let Some(f) = range(name, x, b.gt, b.gte, b.lt, b.lte, |v| self.show(v)) {
             return Some(f);
         }
-        if !self.r#in.is_empty() && !self.r#in.contains(&x) {
+        if !b.r#in.is_empty() && !b.r#in.contains(&x) {
             return failed(format!("{name}.in"), "value must be in the listed values");
         }
-        if self.not_in.contains(&x) {
+        if b.not_in.contains(&x) {
             return failed(format!("{name}.not_in"), "value must not be in the listed values");
         }
         let now =
