@@ -168,9 +168,9 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(8192..=16 * 1024 * 1024))]
     pub max_header_bytes: u64,
 
-    /// Seconds a client gets to send a request's headers (HTTP/1; an idle keep-alive connection
-    /// is closed after it too), and a new connection to send its first byte or finish its TLS
-    /// handshake.
+    /// Seconds a client gets to send a request's headers, from their first byte (HTTP/1), and a
+    /// new connection to send its first byte or finish its TLS handshake. A keep-alive
+    /// connection between calls is idle (`--idle-timeout-seconds`), not reading headers.
     #[arg(long, env = "RUNNER_SERVER_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_read_timeout_seconds: u64,
@@ -182,7 +182,8 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub body_read_timeout_seconds: u64,
 
-    /// Seconds a connection may stay open without a call in flight (HTTP/2 gets a GOAWAY).
+    /// Seconds a connection may stay open without a call in flight (HTTP/2 gets a GOAWAY), an
+    /// HTTP/1 keep-alive connection between calls included.
     #[arg(long, env = "RUNNER_SERVER_IDLE_TIMEOUT_SECONDS", default_value_t = 120,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub idle_timeout_seconds: u64,

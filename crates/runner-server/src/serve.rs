@@ -4,6 +4,14 @@
 //!
 //! Every connection runs in its own task: the TLS handshake (bounded by the header-read timeout)
 //! happens there, so a client that stalls its handshake only holds its own connection.
+//!
+//! Idle and header-read are two timeouts, as in Go's server and Envoy: a keep-alive connection
+//! between calls is idle (`idle_timeout`, 120 s by default), and only once a request's first
+//! byte arrives does its head have `header_read_timeout` to arrive whole. hyper's own HTTP/1
+//! header timer also runs while a keep-alive connection waits, which closed idle connections
+//! after 10 s: a client whose pool kept them longer (Go's and reqwest's keep them 90 s) sent
+//! requests on connections the server was closing and got "connection closed before message
+//! completed". That timer is off here; [`HeadWatch`] and the connection's loop do both.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -44,7 +52,7 @@ pub struct ServeOptions {
     /// Largest request head: HTTP/1 read buffer (a larger head gets 431) and HTTP/2 header list.
     pub max_header_bytes: usize,
     /// Time a connection gets to send its first byte (plain) or finish its TLS handshake, and
-    /// an HTTP/1 request to send its whole head (idle keep-alive connections are closed after it).
+    /// an HTTP/1 request to send its whole head, from its first byte.
     pub header_read_timeout: Duration,
     /// Time a request gets to send its whole body, from its head. Streaming methods
     /// (reflection, health watch), with or without the `/api` prefix, are exempt: their request
@@ -216,7 +224,9 @@ fn builder(options: &ServeOptions) -> auto::Builder<TokioExecutor> {
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(options.header_read_timeout)
+        // Off: it would also close keep-alive connections idle this long (see the module's
+        // documentation); the connection's loop bounds a head's time instead.
+        .header_read_timeout(None)
         .max_buf_size(options.max_header_bytes.max(MIN_HEADER_BYTES));
     builder
         .http2()
@@ -287,7 +297,8 @@ where
         activity: activity.clone(),
         body_read_timeout: shared.options.body_read_timeout,
     };
-    let idle_timeout = shared.options.idle_timeout;
+    let (idle_timeout, head_timeout) = (shared.options.idle_timeout, shared.options.header_read_timeout);
+    let io = HeadWatch { io, activity: activity.clone(), http2: None };
     let mut conn = pin!(shared.builder.serve_connection_with_upgrades(TokioIo::new(io), service));
     loop {
         tokio::select! {
@@ -298,10 +309,19 @@ where
                 return;
             }
             _ = stop.wait_for(|stopping| *stopping) => break,
-            () = tokio::time::sleep_until(activity.idle_deadline(idle_timeout)) => {
-                if activity.idle_for(idle_timeout) {
-                    tracing::debug!(?idle_timeout, "closing an idle connection");
-                    break;
+            () = activity.head_began.notified() => {}
+            () = tokio::time::sleep_until(activity.deadline(idle_timeout, head_timeout)) => {
+                match activity.expired(idle_timeout, head_timeout) {
+                    Some(Expired::Idle) => {
+                        tracing::debug!(?idle_timeout, "closing an idle connection");
+                        break;
+                    }
+                    // A head that is still arriving cannot be answered: the connection is closed.
+                    Some(Expired::Head) => {
+                        tracing::debug!(?head_timeout, "closing a connection whose request head did not arrive in time");
+                        return;
+                    }
+                    None => {}
                 }
             }
         }
@@ -312,33 +332,71 @@ where
     }
 }
 
-/// Calls in flight on one connection, and when the last one ended; each call also counts in
-/// the server's total.
+/// Calls in flight on one connection, when the last one ended, and when the head of the next
+/// began to arrive; each call also counts in the server's total.
 struct Activity {
-    state: Mutex<(usize, Instant)>,
+    state: Mutex<ActivityState>,
     server_total: Arc<AtomicUsize>,
+    /// A head began: the connection's loop waits for a nearer deadline now.
+    head_began: tokio::sync::Notify,
+}
+
+struct ActivityState {
+    in_flight: usize,
+    /// When the last call ended (or the connection began).
+    since: Instant,
+    /// When bytes of a request head arrived with no call in flight, until its call begins.
+    head_since: Option<Instant>,
+}
+
+/// Which timeout a connection ran out of.
+#[derive(Debug, PartialEq, Eq)]
+enum Expired {
+    Idle,
+    Head,
 }
 
 impl Activity {
     fn new(server_total: Arc<AtomicUsize>) -> Self {
-        Self { state: Mutex::new((0, Instant::now())), server_total }
+        let state = ActivityState { in_flight: 0, since: Instant::now(), head_since: None };
+        Self { state: Mutex::new(state), server_total, head_began: tokio::sync::Notify::new() }
     }
 
     fn begin(self: &Arc<Self>) -> CallGuard {
-        self.state.lock().expect("not poisoned").0 += 1;
+        let mut state = self.state.lock().expect("not poisoned");
+        state.in_flight += 1;
+        state.head_since = None;
         self.server_total.fetch_add(1, Ordering::SeqCst);
         CallGuard(self.clone())
     }
 
-    /// When the connection will have been idle for `timeout` if nothing happens meanwhile.
-    fn idle_deadline(&self, timeout: Duration) -> Instant {
-        let (in_flight, since) = *self.state.lock().expect("not poisoned");
-        if in_flight > 0 { Instant::now() + timeout } else { since + timeout }
+    /// Bytes of an HTTP/1 request arrived: with no call in flight, a head has begun.
+    fn head_bytes(&self) {
+        let mut state = self.state.lock().expect("not poisoned");
+        if state.in_flight == 0 && state.head_since.is_none() {
+            state.head_since = Some(Instant::now());
+            self.head_began.notify_one();
+        }
     }
 
-    fn idle_for(&self, timeout: Duration) -> bool {
-        let (in_flight, since) = *self.state.lock().expect("not poisoned");
-        in_flight == 0 && since.elapsed() >= timeout
+    /// When the connection runs out of a timeout if nothing happens meanwhile (with a call in
+    /// flight, none runs: one `idle` from now, to look again).
+    fn deadline(&self, idle: Duration, head: Duration) -> Instant {
+        let state = self.state.lock().expect("not poisoned");
+        match (state.in_flight, state.head_since) {
+            (0, Some(began)) => began + head,
+            (0, None) => state.since + idle,
+            _ => Instant::now() + idle,
+        }
+    }
+
+    fn expired(&self, idle: Duration, head: Duration) -> Option<Expired> {
+        let state = self.state.lock().expect("not poisoned");
+        match (state.in_flight, state.head_since) {
+            (0, Some(began)) => (began.elapsed() >= head).then_some(Expired::Head),
+            (0, None) => (state.since.elapsed() >= idle).then_some(Expired::Idle),
+            _ => None,
+        }
     }
 }
 
@@ -348,9 +406,65 @@ struct CallGuard(Arc<Activity>);
 impl Drop for CallGuard {
     fn drop(&mut self) {
         let mut state = self.0.state.lock().expect("not poisoned");
-        state.0 -= 1;
-        state.1 = Instant::now();
+        state.in_flight -= 1;
+        state.since = Instant::now();
         self.0.server_total.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A connection's reads, watched for the start of an HTTP/1 request head ([`Activity`]). An
+/// HTTP/2 connection (its first bytes are the preface, `PRI * HTTP/2.0`) is not watched: its
+/// frames between calls (pings, settings, window updates) are not requests, and it has no
+/// heads to bound (its header list has a size limit instead).
+struct HeadWatch<I> {
+    io: I,
+    activity: Arc<Activity>,
+    /// Decided by the first bytes read.
+    http2: Option<bool>,
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for HeadWatch<I> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.io).poll_read(cx, buf);
+        let read = &buf.filled()[before..];
+        if !read.is_empty() {
+            let http2 = *self.http2.get_or_insert_with(|| read.starts_with(b"PRI"));
+            if !http2 {
+                self.activity.head_bytes();
+            }
+        }
+        result
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for HeadWatch<I> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 

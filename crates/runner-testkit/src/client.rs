@@ -78,8 +78,9 @@ pub enum Protocol {
     GrpcWeb,
 }
 
-/// How long an idle HTTP/1.1 connection stays in a client's pool: below the server's default
-/// header read timeout (10 s), after which the server closes an idle keep-alive connection.
+/// How long an idle HTTP/1.1 connection stays in a client's pool: below the server's idle
+/// timeout (`--idle-timeout-seconds`, 120 s), after which it closes an idle keep-alive
+/// connection.
 pub const POOL_IDLE: Duration = Duration::from_secs(5);
 
 pub const ALL: [Protocol; 4] = [Protocol::ConnectJson, Protocol::ConnectProto, Protocol::Grpc, Protocol::GrpcWeb];

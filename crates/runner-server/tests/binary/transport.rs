@@ -310,6 +310,62 @@ fn beyond_max_connections_new_connections_wait() {
     assert!(server.stderr().contains("connection limit reached"), "{}", server.stderr());
 }
 
+/// One whole HTTP/1.1 response on a keep-alive connection (head and `Content-Length` body).
+fn read_response(conn: &mut TcpStream) -> String {
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let (mut got, mut buf) = (Vec::new(), [0u8; 4096]);
+    loop {
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse::<usize>().unwrap());
+            if got.len() >= end + 4 + length.expect("a Content-Length") {
+                return String::from_utf8_lossy(&got).into_owned();
+            }
+        }
+        let n = conn.read(&mut buf).expect("the response arrives");
+        assert!(n > 0, "closed after {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[test]
+fn http1_keep_alive_connections_are_idle_between_calls_not_reading_headers() {
+    let server = start(&["--header-read-timeout-seconds", "1", "--idle-timeout-seconds", "4"]);
+    let call = |conn: &mut TcpStream| {
+        conn.write_all(list_request(&server.addr, server.token(), "keep-alive").as_bytes()).unwrap();
+        let answer = read_response(conn);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    };
+    let mut conn = TcpStream::connect(&server.addr).unwrap();
+    call(&mut conn);
+    // Twice the header-read timeout between two calls: the connection was idle, not reading a
+    // head, and still serves (hyper's own header timer closed it here).
+    std::thread::sleep(Duration::from_secs(2));
+    call(&mut conn);
+    // A head that begins and stalls is cut at the header-read timeout, not the idle one.
+    let start = Instant::now();
+    conn.write_all(format!("POST {LIST} HTTP/1.1\r\nHost: x\r\n").as_bytes()).unwrap();
+    let (_, closed) = read_until_closed(&mut conn, Duration::from_secs(8));
+    let elapsed = start.elapsed();
+    assert!(
+        closed && elapsed >= Duration::from_millis(800) && elapsed < Duration::from_secs(3),
+        "{closed} {elapsed:?}"
+    );
+    // A connection left idle is closed at the idle timeout.
+    let mut idle = TcpStream::connect(&server.addr).unwrap();
+    call(&mut idle);
+    let start = Instant::now();
+    let (_, closed) = read_until_closed(&mut idle, Duration::from_secs(10));
+    let elapsed = start.elapsed();
+    assert!(
+        closed && elapsed >= Duration::from_millis(3500) && elapsed < Duration::from_secs(8),
+        "{closed} {elapsed:?}"
+    );
+}
+
 #[test]
 fn idle_http2_connections_are_closed() {
     let server = start(&["--idle-timeout-seconds", "1"]);
