@@ -2,8 +2,12 @@
 # The performance benchmark (docs/performance.md), one command:
 #
 #   bench/run.sh                 # release build, 100,000 runners, 10 s per row; prints the table
-#   bench/run.sh --smoke         # CI's version: debug build, 10,000 runners, 1 s per row; fails on
-#                                #   any failed request, gives no verdict on the targets
+#   bench/run.sh --postgres      # also the PostgreSQL rows (a fresh database on 127.0.0.1:5432,
+#                                #   or --postgres-url / RUNNER_TEST_POSTGRES_URL; one replica, then two)
+#   bench/run.sh --smoke         # CI's version: debug build, 10,000 runners, 1 s per row, with the
+#                                #   PostgreSQL rows when PostgreSQL answers (always under
+#                                #   RUNNER_TEST_REQUIRE_POSTGRES=1); fails on any failed request,
+#                                #   gives no verdict on the targets
 #
 # Other arguments go to `runner-load bench` (see `runner-load bench --help`), for example
 # `--markdown bench/last.md`, `--duration 20s`, `--server-cpu 0 --load-cpu 1`.

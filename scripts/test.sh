@@ -23,8 +23,8 @@
 #     replaces the README's screenshot, docs/images/console-runners.png);
 #   - cargo audit against the RustSec advisory database: scripts/audit.sh;
 #   - the soak's 60-second version (docs/soak.md): scripts/soak.sh 60;
-#   - the benchmark's smoke version (docs/performance.md): every row runs with no failed
-#     request, no verdict on the figures: bench/run.sh --smoke;
+#   - the benchmark's smoke version (docs/performance.md): every row, SQLite and PostgreSQL,
+#     runs with no failed request, no verdict on the figures: bench/run.sh --smoke;
 #   - 30 s of each cargo-fuzz target, unoptimised build (docs/fuzzing.md): scripts/fuzz.sh 30.
 set -euo pipefail
 cd "$(dirname "$0")/.."

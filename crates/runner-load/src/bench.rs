@@ -23,6 +23,8 @@ use gitpod_api::gitpod::v1::*;
 use http_body_util::{BodyExt as _, Full};
 use prost::Message;
 
+mod postgres;
+
 use crate::BenchArgs;
 use crate::ceiling::Canned;
 use crate::process::{finish, mib, percentile_ms, proc_stat, runner_server, temp_dir};
@@ -134,6 +136,10 @@ struct Measured {
     p50_ms: f64,
     p99_ms: f64,
     cpu_us_per_request: f64,
+    /// h2load's own CPU per request.
+    load_cpu_us_per_request: f64,
+    /// PostgreSQL's CPU per request, on the PostgreSQL rows.
+    postgres_cpu_us_per_request: Option<f64>,
     /// Answer bytes h2load received, and the requests it completed. A timed run ends with up to
     /// one request per stream in flight, whose bytes so far are counted but which are not done.
     data_bytes: f64,
@@ -257,7 +263,7 @@ async fn bench(args: &BenchArgs, dir: &Path) -> anyhow::Result<bool> {
         }
         let (_, file, _) = request_file(c.call, c.wire);
         let codes_before = error_codes(&server.url).await?;
-        let ours = load(args, dir, &server, c, file, &bearer)?;
+        let ours = load(args, dir, &[&server], c, file, &bearer, None)?;
         // The server's own count of calls answered with another code than ok during the row.
         // h2load ends a timed run by closing its connections: the calls then in flight (at
         // most c, in the warm-up and in the measured run) are `canceled`, which is no failure.
@@ -269,7 +275,8 @@ async fn bench(args: &BenchArgs, dir: &Path) -> anyhow::Result<bool> {
                 println!("FAILED: {} on our server: {n} calls answered {code}", c.label());
             }
         }
-        let top = if c.call == Call::Create { None } else { Some(load(args, dir, &ceiling, c, file, &bearer)?) };
+        let top =
+            if c.call == Call::Create { None } else { Some(load(args, dir, &[&ceiling], c, file, &bearer, None)?) };
         for (who, m) in [("our server", Some(&ours)), ("ceiling", top.as_ref())] {
             let Some(m) = m else { continue };
             if m.failed > 0 || m.requests == 0 || !m.answers_of_size(*size, c.connections * c.streams) {
@@ -289,12 +296,17 @@ async fn bench(args: &BenchArgs, dir: &Path) -> anyhow::Result<bool> {
         rows.push((*c, ours, top));
     }
     let contended = contention(args, &server, &bearer, &prepared.runner_ids).await?;
+    let postgres_rows = if args.postgres || args.smoke { postgres::rows(args, dir).await? } else { None };
     failed += contended.iter().filter(|(_, m)| m.failed > 0 || m.updates == 0).count();
     let peak = proc_stat(server.pid())?.peak_rss_kib;
     let ceiling_peak = proc_stat(ceiling.pid())?.peak_rss_kib;
 
     let mut table = table(&rows, args, peak, ceiling_peak);
     table.push_str(&contention_table(&contended));
+    if let Some((postgres_table, postgres_failed)) = postgres_rows {
+        table.push_str(&postgres_table);
+        failed += postgres_failed;
+    }
     if !args.smoke {
         table.push_str(&targets(&rows, peak));
     }
@@ -513,87 +525,118 @@ async fn check_call(base: &str, call: Call, wire: Wire, bearer: &str, body: Byte
     Ok(Answer { content_type, body })
 }
 
-/// Runs h2load, pinned to the load core, against `target`: a warm-up, then the measured run.
+/// Runs h2load, pinned to the load core, against `targets` (one h2load each, at once, the
+/// case's connections split evenly between them): a warm-up, then the measured run. Server CPU
+/// is the targets' together; with `postgres` (the benchmark's database name), PostgreSQL's
+/// CPU too (`postgres::cpu`).
 fn load(
     args: &BenchArgs,
     dir: &Path,
-    target: &ServerProcess,
+    targets: &[&ServerProcess],
     c: &Case,
     body: &Path,
     bearer: &str,
+    postgres: Option<&str>,
 ) -> anyhow::Result<Measured> {
-    let log = dir.join("h2load.log");
-    let h2load = |seconds: u64, log: Option<&Path>| -> anyhow::Result<String> {
-        let mut command = Command::new("taskset");
-        command.args(["-c", &args.load_cpu, "h2load"]);
-        if c.wire.h1() {
-            command.arg("--h1");
+    let n = u32::try_from(targets.len())?.max(1);
+    let logs: Vec<PathBuf> = (0..targets.len()).map(|i| dir.join(format!("h2load-{i}.log"))).collect();
+    let h2load = |seconds: u64, measured: bool| -> anyhow::Result<Vec<String>> {
+        let mut children = Vec::new();
+        for (target, log) in targets.iter().zip(&logs) {
+            let mut command = Command::new("taskset");
+            command.args(["-c", &args.load_cpu, "h2load"]);
+            if c.wire.h1() {
+                command.arg("--h1");
+            }
+            command
+                .args(["-t", "1", "-c", &(c.connections / n).max(1).to_string(), "-m", &c.streams.to_string()])
+                .args(["-D", &seconds.to_string()])
+                .arg("-d")
+                .arg(body);
+            for (name, value) in c.wire.headers(bearer) {
+                command.arg("-H").arg(format!("{name}: {value}"));
+            }
+            if measured {
+                command.arg(format!("--log-file={}", log.display()));
+            }
+            command.arg(format!("{}{}", target.url, c.call.path()));
+            command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+            children.push(command.spawn().context("running h2load")?);
         }
-        command
-            .args(["-t", "1", "-c", &c.connections.to_string(), "-m", &c.streams.to_string()])
-            .args(["-D", &seconds.to_string()])
-            .arg("-d")
-            .arg(body);
-        for (name, value) in c.wire.headers(bearer) {
-            command.arg("-H").arg(format!("{name}: {value}"));
+        let mut outs = Vec::new();
+        for child in children {
+            let output = child.wait_with_output().context("running h2load")?;
+            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+            if !output.status.success() {
+                bail!("h2load failed ({}):\n{stdout}{}", output.status, String::from_utf8_lossy(&output.stderr));
+            }
+            outs.push(stdout);
         }
-        if let Some(log) = log {
-            command.arg(format!("--log-file={}", log.display()));
-        }
-        command.arg(format!("{}{}", target.url, c.call.path()));
-        let output = command.output().context("running h2load")?;
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        if !output.status.success() {
-            bail!("h2load failed ({}):\n{stdout}{}", output.status, String::from_utf8_lossy(&output.stderr));
-        }
-        Ok(stdout)
+        Ok(outs)
     };
-    h2load(args.warm_up.as_secs().max(1), None)?;
+    h2load(args.warm_up.as_secs().max(1), false)?;
     // h2load appends to its log file.
-    let _ = std::fs::remove_file(&log);
-    let before = proc_stat(target.pid())?;
-    let out = h2load(args.duration.as_secs(), Some(&log))?;
-    let after = proc_stat(target.pid())?;
+    for log in &logs {
+        let _ = std::fs::remove_file(log);
+    }
+    let cpu_of =
+        |pids: &[u32]| -> anyhow::Result<std::time::Duration> { pids.iter().map(|pid| Ok(proc_stat(*pid)?.cpu)).sum() };
+    let pids: Vec<u32> = targets.iter().map(|t| t.pid()).collect();
+    let before = cpu_of(&pids)?;
+    let load_before = proc_stat(std::process::id())?.children_cpu;
+    let postgres_before = postgres.map(postgres::cpu);
+    let outs = h2load(args.duration.as_secs(), true)?;
+    let after = cpu_of(&pids)?;
+    let load_after = proc_stat(std::process::id())?.children_cpu;
+    let postgres_cpu = postgres.zip(postgres_before).map(|(db, before)| postgres::cpu_since(db, &before));
 
     let mut latencies = Vec::new();
     let mut failed = 0u64;
-    for line in std::fs::read_to_string(&log)?.lines() {
-        let mut columns = line.split('\t');
-        let status = columns.nth(1).unwrap_or_default();
-        match (status, columns.next().and_then(|v| v.trim().parse::<u32>().ok())) {
-            ("200", Some(micros)) => latencies.push(micros),
-            _ => failed += 1,
+    for log in &logs {
+        for line in std::fs::read_to_string(log)?.lines() {
+            let mut columns = line.split('\t');
+            let status = columns.nth(1).unwrap_or_default();
+            match (status, columns.next().and_then(|v| v.trim().parse::<u32>().ok())) {
+                ("200", Some(micros)) => latencies.push(micros),
+                _ => failed += 1,
+            }
         }
     }
     latencies.sort_unstable();
     let requests = latencies.len() as u64 + failed;
-    // "finished in 10.00s, 12345.67 req/s, 1.23MB/s" and "traffic: … , 1.00MB (1048576) data".
-    let per_second = out
-        .lines()
-        .find_map(|l| l.strip_prefix("finished in "))
-        .and_then(|l| l.split(", ").nth(1))
-        .and_then(|v| v.trim_end_matches(" req/s").parse::<f64>().ok())
-        .with_context(|| format!("no req/s in h2load's output:\n{out}"))?;
-    let data = out
-        .lines()
-        .find_map(|l| l.strip_prefix("traffic: "))
-        .and_then(|l| l.rsplit(", ").next())
-        .and_then(|v| v.split_once('(')?.1.split_once(')')?.0.parse::<f64>().ok())
-        .with_context(|| format!("no data bytes in h2load's output:\n{out}"))?;
-    let done = out
-        .lines()
-        .find_map(|l| l.strip_prefix("requests: "))
-        .and_then(|l| l.split(", ").find_map(|p| p.strip_suffix(" done")))
-        .and_then(|v| v.parse::<f64>().ok())
-        .with_context(|| format!("no request count in h2load's output:\n{out}"))?;
-    let cpu = after.cpu.saturating_sub(before.cpu);
+    let (mut per_second, mut data, mut done) = (0.0, 0.0, 0.0);
+    for out in &outs {
+        // "finished in 10.00s, 12345.67 req/s, 1.23MB/s" and "traffic: … , 1.00MB (1048576) data".
+        per_second += out
+            .lines()
+            .find_map(|l| l.strip_prefix("finished in "))
+            .and_then(|l| l.split(", ").nth(1))
+            .and_then(|v| v.trim_end_matches(" req/s").parse::<f64>().ok())
+            .with_context(|| format!("no req/s in h2load's output:\n{out}"))?;
+        data += out
+            .lines()
+            .find_map(|l| l.strip_prefix("traffic: "))
+            .and_then(|l| l.rsplit(", ").next())
+            .and_then(|v| v.split_once('(')?.1.split_once(')')?.0.parse::<f64>().ok())
+            .with_context(|| format!("no data bytes in h2load's output:\n{out}"))?;
+        done += out
+            .lines()
+            .find_map(|l| l.strip_prefix("requests: "))
+            .and_then(|l| l.split(", ").find_map(|p| p.strip_suffix(" done")))
+            .and_then(|v| v.parse::<f64>().ok())
+            .with_context(|| format!("no request count in h2load's output:\n{out}"))?;
+    }
+    let per_request =
+        |cpu: std::time::Duration| if requests == 0 { 0.0 } else { cpu.as_micros() as f64 / requests as f64 };
     Ok(Measured {
         requests,
         failed,
         per_second,
         p50_ms: percentile_ms(&latencies, 50.0),
         p99_ms: percentile_ms(&latencies, 99.0),
-        cpu_us_per_request: if requests == 0 { 0.0 } else { cpu.as_micros() as f64 / requests as f64 },
+        cpu_us_per_request: per_request(after.saturating_sub(before)),
+        load_cpu_us_per_request: per_request(load_after.saturating_sub(load_before)),
+        postgres_cpu_us_per_request: postgres_cpu.map(per_request),
         data_bytes: data,
         done,
     })
@@ -718,6 +761,8 @@ mod tests {
             p50_ms: 0.0,
             p99_ms: 0.0,
             cpu_us_per_request: 0.0,
+            load_cpu_us_per_request: 0.0,
+            postgres_cpu_us_per_request: None,
             data_bytes,
             done,
         }

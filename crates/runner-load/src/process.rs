@@ -24,6 +24,8 @@ pub struct ProcStat {
     pub fds: u64,
     /// User plus system CPU time consumed so far.
     pub cpu: Duration,
+    /// The same of its children that ended and were waited for.
+    pub children_cpu: Duration,
 }
 
 pub fn proc_stat(pid: u32) -> anyhow::Result<ProcStat> {
@@ -51,6 +53,8 @@ pub fn proc_stat(pid: u32) -> anyhow::Result<ProcStat> {
         peak_rss_kib: kib("VmHWM:")?,
         fds,
         cpu: Duration::from_micros(total_ticks * 1_000_000 / per_second),
+        // cutime (16) and cstime (17).
+        children_cpu: Duration::from_micros((ticks(13)? + ticks(14)?) * 1_000_000 / per_second),
     })
 }
 
