@@ -12,15 +12,17 @@
 //!   the bus), then the request's filters and the same authorization as the Get of the resource
 //!   (`crate::watch`, by the event's [`Audience`]).
 //! - [`EventBus::close`] (server shutdown) ends every stream cleanly.
-//!
-//! In-process only: on several replicas sharing PostgreSQL, a watcher sees the writes of its own
-//! replica (docs/decisions.md).
+//! - Several replicas (PostgreSQL): an [`EventRelay`] carries each write to the other replicas,
+//!   which hand it to their own watchers; when the relay may have missed some, every stream
+//!   ends with `unavailable` ([`EventBus::interrupt`]) rather than go on without them. SQLite
+//!   (one process) has no relay.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
 use crate::error::{CoreError, Result};
@@ -35,7 +37,7 @@ pub const FELL_BEHIND: &str =
     "the watcher fell behind and missed events: re-watch (WatchEvents) and re-list the resources it follows";
 
 /// What happened to the resource (`ResourceOperation`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Operation {
     Create,
     Update,
@@ -44,7 +46,7 @@ pub enum Operation {
 }
 
 /// The resource types that produce events (`ResourceType`): every resource this server keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventResource {
     Runner,
     EnvironmentClass,
@@ -88,7 +90,7 @@ impl EventResource {
 /// Who may see an event: the rule of the Get of its resource, over what the writer knew when
 /// the write committed (so that a deletion is judged as the resource was). `crate::watch`
 /// applies it to each watcher's caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Audience {
     /// Who may read this runner (GetRunner, and GetEnvironmentClass, GetSCMIntegration,
     /// GetLLMIntegration of its parts): the runner's own principal included.
@@ -107,7 +109,7 @@ pub enum Audience {
 }
 
 /// One committed change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     pub org_id: Uuid,
     pub operation: Operation,
@@ -139,12 +141,29 @@ impl Event {
     }
 }
 
+/// Carries committed writes to the other replicas (PostgreSQL's `LISTEN`/`NOTIFY`, in
+/// `runner-store`); each replica hands what it receives to its own watchers with
+/// [`EventBus::publish_local`]. Sending must not wait.
+pub trait EventRelay: Send + Sync {
+    fn send(&self, event: &Event);
+}
+
+/// Why a watcher's stream was ended by the bus.
+const OPEN: u8 = 0;
+const BEHIND: u8 = 1;
+const INTERRUPTED: u8 = 2;
+
+/// The message of the `unavailable` that ends the streams when events from other replicas may
+/// have been missed.
+pub const INTERRUPTED_MESSAGE: &str = "the delivery of events from other replicas was interrupted and events may have been \
+     missed: re-watch (WatchEvents) and re-list the resources it follows";
+
 struct Slot {
     /// The organization watched; `None`: every organization (the server's own followers, such
     /// as `crate::heartbeats`).
     org_id: Option<Uuid>,
     tx: mpsc::Sender<Event>,
-    fell_behind: Arc<AtomicBool>,
+    ended: Arc<AtomicU8>,
 }
 
 #[derive(Default)]
@@ -152,18 +171,36 @@ struct BusState {
     next: u64,
     watchers: HashMap<u64, Slot>,
     closed: bool,
+    /// Events from other replicas cannot be vouched for (the relay's connection is down): new
+    /// watchers are refused (`unavailable`) until it is back.
+    interrupted: bool,
+    relay: Option<Arc<dyn EventRelay>>,
 }
 
-/// The in-process bus: cheap to clone, one per server.
+/// The bus: cheap to clone, one per server.
 #[derive(Clone, Default)]
 pub struct EventBus {
     state: Arc<Mutex<BusState>>,
+    closing: Arc<Notify>,
 }
 
 impl EventBus {
-    /// Hands `event` to every watcher of its organization, never waiting: a watcher whose
-    /// buffer is full is dropped (its stream ends with `resource_exhausted`).
+    /// Hands `event` to every watcher of its organization on this replica, and to the other
+    /// replicas through the relay if there is one. Never waits: a watcher whose buffer is full
+    /// is dropped (its stream ends with `resource_exhausted`).
     pub fn publish(&self, event: Event) {
+        let relay = self.state.lock().expect("not poisoned").relay.clone();
+        if let Some(relay) = relay {
+            relay.send(&event);
+        }
+        self.publish_local(event);
+    }
+
+    /// Hands `event` to this process's watchers only: what another replica relayed, and what
+    /// every replica derives on its own from the rows they share (a runner going stale,
+    /// `crate::heartbeats`), which each replica's watchers must receive once, from their own
+    /// replica.
+    pub fn publish_local(&self, event: Event) {
         let mut state = self.state.lock().expect("not poisoned");
         state.watchers.retain(|_, slot| {
             if slot.org_id.is_some_and(|org| org != event.org_id) {
@@ -172,7 +209,7 @@ impl EventBus {
             match slot.tx.try_send(event.clone()) {
                 Ok(()) => true,
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    slot.fell_behind.store(true, Ordering::SeqCst);
+                    slot.ended.store(BEHIND, Ordering::SeqCst);
                     false
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => false,
@@ -180,11 +217,26 @@ impl EventBus {
         });
     }
 
-    /// Hands `event` to this process's watchers only: for what every replica derives on its own
-    /// from the rows they share (a runner going stale, `crate::heartbeats`), which each
-    /// replica's watchers must receive once, from their own replica.
-    pub fn publish_local(&self, event: Event) {
-        self.publish(event);
+    /// Sends every committed write to the other replicas through `relay` from now on.
+    pub fn set_relay(&self, relay: Arc<dyn EventRelay>) {
+        self.state.lock().expect("not poisoned").relay = Some(relay);
+    }
+
+    /// The relay lost its connection: events of other replicas may have been missed. Every
+    /// stream ends with `unavailable` (re-watch and re-list), and new ones are refused until
+    /// [`Self::resume`].
+    pub fn interrupt(&self) {
+        let mut state = self.state.lock().expect("not poisoned");
+        state.interrupted = true;
+        for slot in state.watchers.values().filter(|slot| slot.org_id.is_some()) {
+            slot.ended.store(INTERRUPTED, Ordering::SeqCst);
+        }
+        state.watchers.retain(|_, slot| slot.org_id.is_none());
+    }
+
+    /// The relay listens again: new watchers are served.
+    pub fn resume(&self) {
+        self.state.lock().expect("not poisoned").interrupted = false;
     }
 
     /// A new watcher of `org_id`'s events, with a buffer of `capacity` events.
@@ -192,21 +244,24 @@ impl EventBus {
         self.subscribe_to(Some(org_id), capacity)
     }
 
-    /// A follower of every organization's events (the server's own, never a caller's).
+    /// A follower of every organization's events (the server's own, never a caller's; not
+    /// ended by [`Self::interrupt`]).
     pub fn subscribe_all(&self, capacity: usize) -> Subscription {
         self.subscribe_to(None, capacity)
     }
 
     fn subscribe_to(&self, org_id: Option<Uuid>, capacity: usize) -> Subscription {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        let fell_behind = Arc::new(AtomicBool::new(false));
+        let ended = Arc::new(AtomicU8::new(OPEN));
         let mut state = self.state.lock().expect("not poisoned");
         let id = state.next;
         state.next += 1;
-        if !state.closed {
-            state.watchers.insert(id, Slot { org_id, tx, fell_behind: fell_behind.clone() });
+        if state.interrupted && org_id.is_some() {
+            ended.store(INTERRUPTED, Ordering::SeqCst);
+        } else if !state.closed {
+            state.watchers.insert(id, Slot { org_id, tx, ended: ended.clone() });
         }
-        Subscription { rx, fell_behind, id, bus: self.clone() }
+        Subscription { rx, ended, id, bus: self.clone() }
     }
 
     /// Ends every watcher's stream cleanly, and refuses new ones (they end at once): the server
@@ -215,6 +270,18 @@ impl EventBus {
         let mut state = self.state.lock().expect("not poisoned");
         state.closed = true;
         state.watchers.clear();
+        self.closing.notify_waiters();
+    }
+
+    /// Resolves once the bus is closed (for the server's own tasks to end with it).
+    pub async fn closed(&self) {
+        loop {
+            let notified = self.closing.notified();
+            if self.state.lock().expect("not poisoned").closed {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// How many watchers are on the bus.
@@ -226,21 +293,22 @@ impl EventBus {
 /// One watcher's end of the bus; leaves the bus when dropped.
 pub struct Subscription {
     rx: mpsc::Receiver<Event>,
-    fell_behind: Arc<AtomicBool>,
+    ended: Arc<AtomicU8>,
     id: u64,
     bus: EventBus,
 }
 
 impl Subscription {
     /// The next event; `None` when the bus closed; `resource_exhausted` when this watcher fell
-    /// behind.
+    /// behind; `unavailable` when events of other replicas may have been missed.
     pub async fn next(&mut self) -> Result<Option<Event>> {
         match self.rx.recv().await {
             Some(event) => Ok(Some(event)),
-            None if self.fell_behind.load(Ordering::SeqCst) => {
-                Err(CoreError::ResourceExhausted(FELL_BEHIND.to_owned()))
-            }
-            None => Ok(None),
+            None => match self.ended.load(Ordering::SeqCst) {
+                BEHIND => Err(CoreError::ResourceExhausted(FELL_BEHIND.to_owned())),
+                INTERRUPTED => Err(CoreError::Unavailable(INTERRUPTED_MESSAGE.to_owned())),
+                _ => Ok(None),
+            },
         }
     }
 }

@@ -133,6 +133,10 @@ impl Prepared {
                 usize::try_from(config.watch_buffer_events).unwrap_or(usize::MAX),
                 Duration::from_secs(config.watch_max_age_seconds),
             );
+        // On PostgreSQL, writes reach the watchers of every replica through the database.
+        runner_store::pg_events::relay_for(&config.database_url, state.events.bus().clone())
+            .await
+            .context("cannot listen for the other replicas' events")?;
         let transport = ServeOptions {
             max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
             max_concurrent_streams: config.max_concurrent_streams,

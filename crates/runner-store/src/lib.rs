@@ -27,6 +27,7 @@ mod rows;
 mod runner_encoding;
 #[macro_use]
 mod sql_store;
+pub mod pg_events;
 pub mod postgres;
 pub mod sqlite;
 mod sqlite_read;

@@ -4,7 +4,8 @@
 //! of one working on the other, one exchange token redeemed once across both, uniqueness
 //! whichever replica writes, and a replica killed with SIGKILL in a write burst losing nothing
 //! it acknowledged, and a revocation made through one replica refusing the token on the other
-//! within the token cache's time. (Prints one SKIPPED line where no PostgreSQL is reachable; CI
+//! within the token cache's time, and WatchEvents across replicas (a write on one reaching the
+//! watchers of the other, and a lost listening connection ending the streams). (Prints one SKIPPED line where no PostgreSQL is reachable; CI
 //! requires it.)
 
 use std::sync::{Arc, Mutex};
@@ -420,6 +421,96 @@ async fn postgres_a_revocation_through_one_replica_reaches_the_other_within_the_
         // And both go on refusing it.
         for _ in 0..3 {
             assert_eq!((status(&a.url).await, status(&b.url).await), (401, 401), "{rpc}");
+        }
+    }
+    drop((a, b));
+    schema.drop_schema().await;
+}
+
+/// WatchEvents across replicas: a write on A reaches a watcher on B through PostgreSQL (and B's
+/// on A), once each; a replica whose listening connection is lost ends its streams with
+/// `unavailable` (it may have missed events), and a watch opened again receives events again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_write_on_one_replica_reaches_the_watchers_of_the_other() {
+    use futures::StreamExt;
+    use runner_testkit::{MessageStream, es};
+    let Some(Deployment { a, b, token, schema, _dir }) =
+        deployment("postgres_a_write_on_one_replica_reaches_the_watchers_of_the_other").await
+    else {
+        return;
+    };
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+    let quiet = std::time::Duration::from_millis(500);
+    let org = WatchEventsRequest { scope: Some(watch_events_request::Scope::Organization(true)), ..Default::default() };
+    let watch = |base: String| {
+        let (token, org) = (token.clone(), org.clone());
+        async move {
+            let c = Client::new(Protocol::Grpc, &base, Some(&token)).await;
+            c.server_stream::<_, WatchEventsResponse>(&es("WatchEvents"), org).await
+        }
+    };
+    async fn next(s: &mut MessageStream<WatchEventsResponse>) -> Option<Result<WatchEventsResponse, Failure>> {
+        tokio::time::timeout(std::time::Duration::from_secs(10), s.next()).await.expect("an event in time")
+    }
+    let (ca, cb) = (
+        Client::new(Protocol::ConnectJson, &a.url, Some(&token)).await,
+        Client::new(Protocol::ConnectJson, &b.url, Some(&token)).await,
+    );
+    let mut on_a = watch(a.url.clone()).await.unwrap();
+    let mut on_b = watch(b.url.clone()).await.unwrap();
+
+    let made_on_a = create(&ca, "made on A").await.runner.unwrap().runner_id;
+    let made_on_b = create(&cb, "made on B").await.runner.unwrap().runner_id;
+    let created = |id: &str| WatchEventsResponse {
+        operation: ResourceOperation::Create as i32,
+        resource_type: ResourceType::Runner as i32,
+        resource_id: id.to_owned(),
+    };
+    for (name, stream) in [("A", &mut on_a), ("B", &mut on_b)] {
+        let mut got = vec![next(stream).await.unwrap().unwrap(), next(stream).await.unwrap().unwrap()];
+        got.sort_by(|x, y| x.resource_id.cmp(&y.resource_id));
+        let mut expected = vec![created(&made_on_a), created(&made_on_b)];
+        expected.sort_by(|x, y| x.resource_id.cmp(&y.resource_id));
+        assert_eq!(got, expected, "watcher on {name}");
+        // Once each: a replica does not deliver its own writes twice.
+        assert!(tokio::time::timeout(quiet, stream.next()).await.is_err(), "watcher on {name}");
+    }
+
+    // The listening connections go (both replicas': they are found by their channel).
+    let mut admin = sqlx::ConnectOptions::connect(&schema.options()).await.unwrap();
+    let channel = runner_store::pg_events::channel(&schema.name);
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN \"' || $1 || '\"'",
+    )
+    .bind(&channel)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(terminated, vec![true, true]);
+    for (name, stream) in [("A", &mut on_a), ("B", &mut on_b)] {
+        match next(stream).await {
+            Some(Err(f)) => assert_eq!(f.code, "unavailable", "watcher on {name}: {f}"),
+            other => panic!("watcher on {name}: expected unavailable, got {other:?}"),
+        }
+    }
+    // Watching again (refused while the replica listens again): events flow again.
+    let started = std::time::Instant::now();
+    loop {
+        assert!(started.elapsed() < WAIT, "B never watched again");
+        let Ok(mut again) = watch(b.url.clone()).await else {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            continue;
+        };
+        let id = create(&ca, "after the loss").await.runner.unwrap().runner_id;
+        match next(&mut again).await {
+            Some(Ok(event)) => {
+                assert_eq!(event, created(&id));
+                break;
+            }
+            Some(Err(f)) if f.code == "unavailable" => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => panic!("{other:?}"),
         }
     }
     drop((a, b));
