@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project (tests/README.md says where each lives), installing what it
 # needs into ignored local folders:
+#   - the test OpenID provider (oidc-provider from the npm registry, in .tools/node), then
 #   - cargo test --workspace (unit, storage conformance, descriptor-vs-wire.json, and the
 #     integration tests over Connect JSON, Connect binary, gRPC and gRPC-web);
 #   - the PostgreSQL storage suite and two-replica tests (RUNNER_TEST_POSTGRES_URL);
@@ -33,6 +34,10 @@ root=$PWD
 # Each step says when it starts, in seconds since the command started (where a run's time goes).
 # It also says how much disk is left (a full disk fails a link with ld: Bus error, not a message).
 step() { printf '\n==> [%ss] %s (disk: %s free)\n' "$SECONDS" "$*" "$(df -h --output=avail . | tail -1 | tr -d ' ')"; }
+
+# The test OpenID provider (panva's oidc-provider, npm, pinned) the SSO tests sign in through.
+step "the test OpenID provider: tests/oidc/install.sh"
+bash tests/oidc/install.sh
 
 step "cargo test --workspace (all but the PostgreSQL tests)"
 cargo test --workspace --all-targets -- --skip postgres

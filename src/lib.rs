@@ -13,7 +13,7 @@
 //! The services are `gitpod.v1.RunnerService`, `gitpod.v1.RunnerConfigurationService`, the
 //! `gitpod.v1.IdentityService` a runner process starts with, and the identity and access
 //! services around them (`UserService`, `OrganizationService`, `GroupService`, `EventService`,
-//! `ServiceAccountService`) ([`SERVICE_NAMES`]), plus our own
+//! `ServiceAccountService`, `AccountService`) ([`SERVICE_NAMES`]), plus our own
 //! runner-side service in `runnerside.v1` ([`RUNNER_SIDE_SERVICE_NAMES`]), what a runner process
 //! calls about itself. A Rust client speaks gRPC to a server; the same server also
 //! answers Connect and gRPC-web, for other languages and browsers.
@@ -62,7 +62,7 @@ pub mod wkt;
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gitpod_descriptor.bin"));
 
 /// Full names of the public services (the real `gitpod.v1` API), as they appear on the wire.
-pub const SERVICE_NAMES: [&str; 8] = [
+pub const SERVICE_NAMES: [&str; 9] = [
     "gitpod.v1.RunnerService",
     "gitpod.v1.RunnerConfigurationService",
     "gitpod.v1.IdentityService",
@@ -71,6 +71,7 @@ pub const SERVICE_NAMES: [&str; 8] = [
     "gitpod.v1.GroupService",
     "gitpod.v1.ServiceAccountService",
     "gitpod.v1.EventService",
+    "gitpod.v1.AccountService",
 ];
 
 /// Full names of the runner-side services (our own design in our own package `runnerside.v1`,

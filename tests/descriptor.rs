@@ -2,13 +2,16 @@
 //! item by item and both ways. The reference is `tests/data/gitpod-v1-wire.json` (a copy of
 //! `shared/spec/wire.json`, the two runner services) with `tests/data/gitpod-v1-wire-access.json`
 //! (a copy of `shared/spec/wire-access.json`, the five identity and access services, from the
-//! real descriptors) merged in ([`wire`]):
+//! real descriptors), `tests/data/gitpod-v1-wire-events.json` and
+//! `tests/data/gitpod-v1-wire-sso.json` (sign-in: SSO configurations, invitations, accounts)
+//! merged in ([`wire`]):
 //!
 //! * files: present, package `gitpod.v1`, proto3, imports within the reference's list (where it
 //!   lists them);
 //! * messages: full name, file, declaration order of their fields;
-//! * fields: name, number, type (scalar name or fully qualified message/enum name), label
-//!   (`singular`, proto3 `optional` presence, `repeated`), real oneof, deprecation, JSON name (the
+//! * fields: name, number, type (scalar name, fully qualified message/enum name, or
+//!   `map<K, V>`), label (`singular`, proto3 `optional` presence, `repeated`, `map`), real oneof,
+//!   deprecation, JSON name (the
 //!   reference's where it gives one, else protoc's default);
 //! * enums: full name, file; values: name, number, deprecation, order;
 //! * services: full name, file; RPCs: name, request, response, method kind, idempotency level
@@ -32,6 +35,13 @@ use serde_json::Value;
 const WIRE: &str = include_str!("data/gitpod-v1-wire.json");
 const WIRE_ACCESS: &str = include_str!("data/gitpod-v1-wire-access.json");
 const WIRE_EVENTS: &str = include_str!("data/gitpod-v1-wire-events.json");
+const WIRE_SSO: &str = include_str!("data/gitpod-v1-wire-sso.json");
+
+/// The files of the sign-in reference (`shared/spec/wire-sso.json`: OrganizationService's SSO
+/// configurations and invitations, AccountService, and what they reach), merged in last. Its
+/// OrganizationService methods follow the access reference's seven.
+const SSO_FILES: [&str; 4] =
+    ["gitpod/v1/organization.proto", "gitpod/v1/account.proto", "gitpod/v1/pagination.proto", "gitpod/v1/user.proto"];
 
 /// The files of the events reference (`shared/spec/wire-events.json`: EventService and what it
 /// reaches), all merged into the reference after the access files.
@@ -62,6 +72,7 @@ const REAL_REFERENCES: &[(&str, &str)] = &[
     ("gitpod-v1-wire-runner-v2.json", include_str!("data/gitpod-v1-wire-runner-v2.json")),
     ("gitpod-v1-wire-access.json", WIRE_ACCESS),
     ("gitpod-v1-wire-events.json", WIRE_EVENTS),
+    ("gitpod-v1-wire-sso.json", WIRE_SSO),
 ];
 
 /// Our own runner-side API (package `runnerside.v1`): not part of the reconstruction, so outside
@@ -100,6 +111,21 @@ fn kind_name(kind: &Kind) -> String {
         Kind::Bytes => "bytes".into(),
         Kind::Message(m) => m.full_name().into(),
         Kind::Enum(e) => e.full_name().into(),
+    }
+}
+
+/// A field's type as the reference writes it: `map<K, V>` for a map (the sign-in reference has
+/// two), else [`kind_name`].
+fn field_type(d: &prost_reflect::FieldDescriptor) -> String {
+    match d.kind() {
+        Kind::Message(entry) if d.is_map() => {
+            format!(
+                "map<{}, {}>",
+                kind_name(&entry.map_entry_key_field().kind()),
+                kind_name(&entry.map_entry_value_field().kind())
+            )
+        }
+        kind => kind_name(&kind),
     }
 }
 
@@ -210,13 +236,15 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
                 if i64::from(d.number()) != number {
                     diffs.push(format!("{at}: number {} expected {number}", d.number()));
                 }
-                let ty = kind_name(&d.kind());
+                let ty = field_type(&d);
                 let expected_ty = str_of(f, "type", &at);
                 if ty != expected_ty {
                     diffs.push(format!("{at}: type {ty} expected {expected_ty}"));
                 }
                 let proto = d.field_descriptor_proto();
-                let label = if d.is_list() || d.is_map() {
+                let label = if d.is_map() {
+                    "map"
+                } else if d.is_list() {
                     "repeated"
                 } else if proto.proto3_optional() {
                     "optional"
@@ -384,7 +412,8 @@ fn differences(pool: &DescriptorPool, wire: &Value) -> Vec<String> {
             diffs.push(format!("file {}: not in the wire reference", f.name()));
         }
     }
-    for m in pool.all_messages().filter(|m| !outside_reference(m.parent_file().name())) {
+    // A map field's entry message is part of the field (`map<K, V>`), not an item of its own.
+    for m in pool.all_messages().filter(|m| !outside_reference(m.parent_file().name()) && !m.is_map_entry()) {
         if !expected_messages.contains(m.full_name()) {
             diffs.push(format!("message {}: not in the wire reference", m.full_name()));
         }
@@ -531,7 +560,7 @@ fn real_differences(pool: &DescriptorPool, reference: &Value) -> Vec<String> {
                 if i64::from(d.number()) != int_of(f, "number", &at) {
                     diffs.push(format!("{at}: number {} expected {}", d.number(), f["number"]));
                 }
-                let ty = kind_name(&d.kind());
+                let ty = field_type(&d);
                 if ty != str_of(f, "type", &at) {
                     diffs.push(format!("{at}: type {ty} expected {}", f["type"]));
                 }
@@ -573,6 +602,8 @@ fn wire() -> Value {
     merge(&mut wire, &access, &ACCESS_FILES);
     let events: Value = serde_json::from_str(WIRE_EVENTS).expect("the events reference is JSON");
     merge(&mut wire, &events, &EVENTS_FILES);
+    let sso: Value = serde_json::from_str(WIRE_SSO).expect("the sign-in reference is JSON");
+    merge(&mut wire, &sso, &SSO_FILES);
     wire
 }
 
@@ -586,12 +617,29 @@ fn merge(wire: &mut Value, access: &Value, files: &[&str]) {
             .expect("files")
             .entry(file.clone())
             .or_insert_with(|| serde_json::json!({"messages": {}, "enums": {}, "services": {}}));
-        for key in ["messages", "services"] {
-            for (name, item) in object_of(spec, key, file) {
-                if target[key].is_null() {
-                    target[key] = serde_json::json!({});
+        for (name, item) in object_of(spec, "messages", file) {
+            if target["messages"].is_null() {
+                target["messages"] = serde_json::json!({});
+            }
+            target["messages"][name.as_str()] = item.clone();
+        }
+        // A service both describe gets the methods of both, the earlier reference's first (the
+        // sign-in reference adds nine methods to OrganizationService).
+        for (name, item) in object_of(spec, "services", file) {
+            if target["services"].is_null() {
+                target["services"] = serde_json::json!({});
+            }
+            let methods = &mut target["services"][name.as_str()];
+            match methods.as_array_mut() {
+                Some(known) => {
+                    let added =
+                        item.as_array().unwrap_or_else(|| panic!("wire reference: service {name} is not an array"));
+                    for m in added {
+                        known.retain(|k| k["name"] != m["name"]);
+                        known.push(m.clone());
+                    }
                 }
-                target[key][name.as_str()] = item.clone();
+                None => *methods = item.clone(),
             }
         }
         for (name, item) in object_of(spec, "enums", file) {
@@ -618,7 +666,7 @@ fn descriptor_matches_the_wire_reference() {
 
     // The counts, from the descriptor set itself (outside the imported well-known types).
     let ours = |file: &str| !outside_reference(file);
-    let messages = pool.all_messages().filter(|m| ours(m.parent_file().name())).count();
+    let messages = pool.all_messages().filter(|m| ours(m.parent_file().name()) && !m.is_map_entry()).count();
     let enums = pool.all_enums().filter(|e| ours(e.parent_file().name())).count();
     let methods = |name: &str| pool.get_service_by_name(name).map_or(0, |s| s.methods().len());
     let runner = methods("gitpod.v1.RunnerService");
@@ -627,8 +675,10 @@ fn descriptor_matches_the_wire_reference() {
     // The runner services' 127 messages, 16 enums and 37 RPCs, and the access services' 107
     // messages, 11 enums and 42 RPCs (Subject, PaginationRequest, PaginationResponse and
     // Principal are in both), and the events reference's 15 messages, 6 enums and 3 RPCs
-    // (Principal, ResourceType, SortOrder and the two pagination messages are already there).
-    assert_eq!((messages, enums, rpcs), (244, 29, 82), "(messages, enums, RPCs)");
+    // (Principal, ResourceType, SortOrder and the two pagination messages are already there), and
+    // the sign-in reference's 37 messages, 5 enums and 13 RPCs (OrganizationMember, the two
+    // pagination messages, OrganizationRole, OrganizationTier and UserStatus are already there).
+    assert_eq!((messages, enums, rpcs), (278, 31, 95), "(messages, enums, RPCs)");
     assert_eq!((runner, configuration), (16, 21), "RPCs of (RunnerService, RunnerConfigurationService)");
     // And the references agree with themselves.
     let counts = &wire["counts"];
@@ -641,6 +691,12 @@ fn descriptor_matches_the_wire_reference() {
     assert_eq!(
         (counts["messages"].as_u64(), counts["enums"].as_u64(), counts["rpcs"].as_u64()),
         (Some(107), Some(11), Some(42))
+    );
+    let sso: Value = serde_json::from_str(WIRE_SSO).unwrap();
+    let counts = &sso["counts"];
+    assert_eq!(
+        (counts["messages"].as_u64(), counts["enums"].as_u64(), counts["rpcs"].as_u64()),
+        (Some(37), Some(5), Some(13))
     );
 
     // The well-known types are there, as imports.
@@ -658,6 +714,7 @@ fn descriptor_matches_the_wire_reference() {
     assert_eq!(
         names,
         [
+            "gitpod.v1.AccountService",
             "gitpod.v1.EventService",
             "gitpod.v1.GroupService",
             "gitpod.v1.IdentityService",
@@ -710,10 +767,13 @@ fn descriptor_matches_the_real_references() {
         }
     }
     // Exactly the twelve Get/List methods of the runner services, sixteen of the access
-    // services and the two audit log reads of EventService are free of side effects (GetIDToken is not: each call signs a new token), in the
-    // references and in the descriptor set alike.
+    // services, the two audit log reads of EventService and seven of the sign-in methods
+    // (GetOrganizationInvite is not: it makes an invite when there is none) are free of side
+    // effects (GetIDToken is not: each call signs a new token), in the references and in the
+    // descriptor set alike.
     rpcs_with_get.sort();
     let expected = [
+        "GetAccount",
         "GetAuditLog",
         "GetAuthenticatedIdentity",
         "GetAuthenticatedUser",
@@ -723,10 +783,13 @@ fn descriptor_matches_the_real_references() {
         "GetLLMIntegration",
         "GetMembership",
         "GetOrganization",
+        "GetOrganizationInviteSummary",
         "GetPersonalAccessToken",
         "GetRunner",
         "GetRunnerConfigurationSchema",
         "GetSCMIntegration",
+        "GetSSOConfiguration",
+        "GetSSOLoginURL",
         "GetServiceAccount",
         "GetServiceAccountToken",
         "GetUser",
@@ -734,7 +797,9 @@ fn descriptor_matches_the_real_references() {
         "ListEnvironmentClasses",
         "ListGroups",
         "ListHostAuthenticationTokens",
+        "ListJoinableOrganizations",
         "ListLLMIntegrations",
+        "ListLoginProviders",
         "ListMembers",
         "ListMemberships",
         "ListPersonalAccessTokens",
@@ -742,6 +807,7 @@ fn descriptor_matches_the_real_references() {
         "ListRunnerPolicies",
         "ListRunners",
         "ListSCMIntegrations",
+        "ListSSOConfigurations",
         "ListServiceAccountTokens",
         "ListServiceAccounts",
     ];

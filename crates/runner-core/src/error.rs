@@ -58,6 +58,7 @@ pub enum Resource {
     Share,
     ServiceAccountToken,
     PersonalAccessToken,
+    SsoConfiguration,
 }
 
 impl Resource {
@@ -78,6 +79,7 @@ impl Resource {
             Resource::Share => "share",
             Resource::ServiceAccountToken => "service account token",
             Resource::PersonalAccessToken => "personal access token",
+            Resource::SsoConfiguration => "SSO configuration",
         }
     }
 }

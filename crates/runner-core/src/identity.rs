@@ -227,3 +227,37 @@ pub struct ServiceAccount {
     pub member: Member,
     pub details: ServiceAccountDetails,
 }
+
+/// An organization's OpenID Connect provider (an SSO configuration): its people sign in
+/// through it. The client secret is stored only encrypted ([`crate::crypto::AtRestKey`], bound
+/// to the configuration's id) and never returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoConfiguration {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub client_id: String,
+    pub client_secret_ciphertext: Vec<u8>,
+    /// The issuer exactly as its discovery document names it.
+    pub issuer_url: String,
+    /// Whether new sign-ins through it are admitted.
+    pub active: bool,
+    /// Lower case, unique on the whole server, at least one.
+    pub email_domains: Vec<String>,
+    pub details: SsoDetails,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub revision: i64,
+}
+
+/// What an SSO configuration has beyond its keys: stored as one JSON document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SsoDetails {
+    #[serde(default)]
+    pub display_name: String,
+    /// Scopes requested beside `openid email profile`.
+    #[serde(default)]
+    pub additional_scopes: Vec<String>,
+    /// The API's claim mapping, kept as given.
+    #[serde(default)]
+    pub claims: std::collections::BTreeMap<String, String>,
+}

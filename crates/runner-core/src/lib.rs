@@ -37,6 +37,8 @@
 //!    - [`service_accounts`]: service accounts and their tokens, as the API manages them;
 //!    - [`users`]: users as the API shows them, and their personal access tokens;
 //!    - [`organizations`]: the caller's organization, its members and their roles;
+//!    - [`sso`]: SSO configurations: the organization's OpenID providers, checked through the
+//!      `OidcDiscovery` port, their client secrets encrypted at rest;
 //!    - [`policies`]: which groups have which role on a runner;
 //!    - [`environment_classes`]: environment classes, checked against the runner's schema;
 //!    - [`scm_integrations`]: the SCM providers a runner offers, and for which hosts;
@@ -68,6 +70,7 @@ pub mod scm;
 pub mod scm_integrations;
 pub mod secrets;
 pub mod service_accounts;
+pub mod sso;
 pub mod store;
 pub mod time;
 pub mod token_cache;

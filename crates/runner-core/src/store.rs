@@ -17,9 +17,10 @@
 //! | [`ScmIntegrationRepo`] | `store/scm_integrations.rs` | SCM integrations |
 //! | [`HostTokenRepo`] | `store/host_tokens.rs` | host authentication tokens |
 //! | [`LlmIntegrationRepo`] | `store/llm_integrations.rs` | LLM integrations |
+//! | [`SsoRepo`] | `store/sso.rs` | SSO configurations of organizations and their email domains |
 //! | [`ServerRepo`] | `store/server.rs` | the key fingerprint, write turns across processes, pool usage, ping |
 //!
-//! A backend implements the thirteen traits; [`Store`] comes with them (a blanket impl). Every
+//! A backend implements the fifteen traits; [`Store`] comes with them (a blanket impl). Every
 //! method has cases in `runner-store`'s conformance suite, which runs on each backend.
 
 mod access_tokens;
@@ -36,6 +37,7 @@ mod runners;
 mod scm_integrations;
 mod server;
 mod service_accounts;
+mod sso;
 
 pub use access_tokens::AccessTokenRepo;
 pub use configuration_schema::ConfigurationSchemaRepo;
@@ -51,6 +53,7 @@ pub use runners::RunnerRepo;
 pub use scm_integrations::ScmIntegrationRepo;
 pub use server::ServerRepo;
 pub use service_accounts::ServiceAccountRepo;
+pub use sso::SsoRepo;
 
 use crate::error::CoreError;
 
@@ -151,5 +154,6 @@ store_of!(
     ScmIntegrationRepo,
     HostTokenRepo,
     LlmIntegrationRepo,
+    SsoRepo,
     ServerRepo,
 );

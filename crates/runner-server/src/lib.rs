@@ -17,6 +17,7 @@ pub mod health;
 pub mod keyfile;
 pub mod layers;
 pub mod mount;
+pub mod oidc;
 pub mod openapi;
 pub mod paging;
 pub mod run;

@@ -29,7 +29,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::call::{Rpc, rpc_taking};
 use crate::handlers::{
     configuration, events, groups, host_tokens, identity, llm, organizations, runner_side, runners, scm, scm_questions,
-    service_accounts, users,
+    service_accounts, sso, users,
 };
 use crate::layers::{EmptyLists, Limits, fill_empty_lists, rpc_guard};
 use crate::state::AppState;
@@ -324,7 +324,12 @@ fn services(m: &mut Mounted) -> Services {
         .delete_organization(m.add(organizations::delete_organization))
         .list_members(m.add(organizations::list_members))
         .set_role(m.add(organizations::set_role))
-        .leave_organization(m.add(organizations::leave_organization));
+        .leave_organization(m.add(organizations::leave_organization))
+        .create_sso_configuration(m.add(sso::create_sso_configuration))
+        .get_sso_configuration(m.add(sso::get_sso_configuration))
+        .list_sso_configurations(m.add(sso::list_sso_configurations))
+        .update_sso_configuration(m.add(sso::update_sso_configuration))
+        .delete_sso_configuration(m.add(sso::delete_sso_configuration));
 
     let interaction = RunnerInteractionServiceTonicCompatibleBuilder::new()
         .refresh_runner_access_token(m.add(runner_side::refresh_runner_access_token))

@@ -21,6 +21,7 @@ use runner_core::scm::questions::ScmQuestions;
 use runner_core::scm_integrations::ScmIntegrations;
 use runner_core::secrets;
 use runner_core::service_accounts::ServiceAccounts;
+use runner_core::sso::SsoConfigurations;
 use runner_core::store::Store;
 use runner_core::users::Users;
 use runner_core::watch::Events;
@@ -36,6 +37,9 @@ pub struct AppState {
     pub users: Users,
     /// OrganizationService: the same [`Accounts`] as `identity`.
     pub organizations: Organizations,
+    /// OrganizationService's SSO configurations, checked against their issuers' discovery
+    /// documents ([`crate::oidc::HttpDiscovery`]).
+    pub sso: SsoConfigurations,
     pub runners: Runners,
     pub policies: Policies,
     pub classes: EnvironmentClasses,
@@ -116,6 +120,12 @@ impl AppState {
         let classes =
             EnvironmentClasses::new(store.clone(), runners.clone(), page_tokens.clone(), public_base_url.to_owned());
         let scm = ScmIntegrations::new(store.clone(), runners.clone(), classes.clone(), page_tokens.clone());
+        let sso = SsoConfigurations::new(
+            store.clone(),
+            Arc::new(crate::oidc::HttpDiscovery::new()),
+            page_tokens.clone(),
+            at_rest.clone(),
+        );
         let host_tokens = HostTokens::new(store.clone(), runners.clone(), page_tokens.clone(), at_rest);
         let llm = LlmIntegrations::new(store.clone(), runners.clone(), page_tokens.clone());
         let oauth =
@@ -139,6 +149,7 @@ impl AppState {
             service_accounts,
             users,
             organizations,
+            sso,
             store,
             runners,
             policies,

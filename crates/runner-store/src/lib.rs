@@ -28,6 +28,8 @@ mod runner_encoding;
 #[macro_use]
 mod sql_store;
 pub mod pg_events;
+#[macro_use]
+mod sso_store;
 pub mod postgres;
 pub mod sqlite;
 mod sqlite_read;

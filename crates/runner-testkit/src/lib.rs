@@ -10,12 +10,14 @@
 //! - [`leaks`]: the secrets guard every test client runs: no answer and no server log line
 //!   may hold a secret a test sent;
 //! - [`contention`]: 64 writers × 10 updates on one resource, and the checks that every one
-//!   was acknowledged, arrived whole and became visible in order.
+//!   was acknowledged, arrived whole and became visible in order;
+//! - [`oidc`]: a real OpenID provider (panva's `oidc-provider`) as a child process.
 
 pub mod client;
 pub mod contention;
 mod dynamic;
 pub mod leaks;
+pub mod oidc;
 pub mod process;
 pub mod server;
 

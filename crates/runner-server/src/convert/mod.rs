@@ -34,6 +34,7 @@ pub mod organization_service;
 pub mod runner_service;
 pub mod runner_side;
 pub mod service_account_service;
+pub mod sso;
 pub mod user_service;
 
 pub use configuration_service::*;
@@ -44,6 +45,7 @@ pub use organization_service::*;
 pub use runner_service::*;
 pub use runner_side::*;
 pub use service_account_service::*;
+pub use sso::*;
 pub use user_service::*;
 
 use gitpod_api::gitpod::v1 as pb;

@@ -21,6 +21,7 @@ pub mod runners;
 pub mod scm;
 pub mod scm_questions;
 pub mod service_accounts;
+pub mod sso;
 pub mod users;
 
 use std::future::Future;

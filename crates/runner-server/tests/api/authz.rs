@@ -1195,8 +1195,16 @@ async fn user_and_organization_rpcs_for_every_principal() {
             ("SetRole", ADMINS_ONLY),
             // Of another user: a user leaves by itself only.
             ("LeaveOrganization", NOBODY),
+            // SSO configurations: each call on one of its own (another organization's admin
+            // names this organization's, which it cannot see).
+            ("CreateSSOConfiguration", ADMINS_ONLY),
+            ("GetSSOConfiguration", ADMINS_ONLY),
+            ("ListSSOConfigurations", ADMINS_ONLY),
+            ("UpdateSSOConfiguration", ADMINS_ONLY),
+            ("DeleteSSOConfiguration", ADMINS_ONLY),
             ("DeleteOrganization", ADMINS_ONLY),
         ];
+        let issuer = crate::sso::issuer().await;
         let mut differences = Vec::new();
         let mut n = 0;
         for (rpc, expected) in &table {
@@ -1251,6 +1259,31 @@ async fn user_and_organization_rpcs_for_every_principal() {
                         outcome(crate::organizations::set_role(&c, org, target, OrganizationRole::Admin).await)
                     }
                     "LeaveOrganization" => outcome(crate::organizations::leave(&c, target).await),
+                    "CreateSSOConfiguration" => outcome(
+                        crate::sso::create_sso(
+                            &c,
+                            crate::sso::create_request(org, &issuer, &crate::sso::fresh_domain()),
+                        )
+                        .await,
+                    ),
+                    "ListSSOConfigurations" => outcome(crate::sso::list_sso(&c, org, 0, "").await),
+                    rpc if rpc.ends_with("SSOConfiguration") => {
+                        let domain = crate::sso::fresh_domain();
+                        let request = crate::sso::create_request(org, &issuer, &domain);
+                        let config = crate::sso::create_sso(&admin, request).await.unwrap().id;
+                        outcome(match rpc {
+                            "GetSSOConfiguration" => crate::sso::get_sso(&c, &config).await.map(|_| ()),
+                            "UpdateSSOConfiguration" => {
+                                let req = UpdateSsoConfigurationRequest {
+                                    sso_configuration_id: config,
+                                    display_name: Some(format!("renamed {n}")),
+                                    ..Default::default()
+                                };
+                                crate::sso::update_sso(&c, req).await
+                            }
+                            _ => crate::sso::delete_sso(&c, &config).await,
+                        })
+                    }
                     "DeleteOrganization" => outcome(crate::organizations::delete_org(&c, org).await),
                     other => unreachable!("{other}"),
                 };

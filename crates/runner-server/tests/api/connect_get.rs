@@ -93,6 +93,7 @@ async fn get_is_served_for_exactly_the_side_effect_free_methods() {
             "GetRunner",
             "GetRunnerConfigurationSchema",
             "GetSCMIntegration",
+            "GetSSOConfiguration",
             "GetServiceAccount",
             "GetServiceAccountToken",
             "GetUser",
@@ -107,6 +108,7 @@ async fn get_is_served_for_exactly_the_side_effect_free_methods() {
             "ListRunnerPolicies",
             "ListRunners",
             "ListSCMIntegrations",
+            "ListSSOConfigurations",
             "ListServiceAccountTokens",
             "ListServiceAccounts",
         ]

@@ -24,4 +24,5 @@ mod runners;
 mod scm;
 mod scm_questions;
 mod service_accounts;
+mod sso;
 mod users;

@@ -436,12 +436,24 @@ async fn shutdown_lets_calls_in_flight_finish() {
 }
 
 /// Methods of the served services that have no handler yet: `unimplemented` (HTTP 501).
-const UNSERVED_METHODS: [&str; 2] = ["/gitpod.v1.EventService/ListAuditLogs", "/gitpod.v1.EventService/GetAuditLog"];
+const UNSERVED_METHODS: [&str; 6] = [
+    "/gitpod.v1.EventService/ListAuditLogs",
+    "/gitpod.v1.EventService/GetAuditLog",
+    // Invitations (issue 23, a later stage).
+    "/gitpod.v1.OrganizationService/JoinOrganization",
+    "/gitpod.v1.OrganizationService/CreateOrganizationInvite",
+    "/gitpod.v1.OrganizationService/GetOrganizationInvite",
+    "/gitpod.v1.OrganizationService/GetOrganizationInviteSummary",
+];
+
+/// Services in the descriptor set that have no handler yet: their calls are `unimplemented`.
+const UNSERVED_SERVICES: [&str; 1] = ["gitpod.v1.AccountService"];
 
 #[tokio::test]
 async fn every_rpc_of_every_service_is_served_on_every_protocol() {
     // All 37 RPCs of the runner services, IdentityService's 3, GroupService's 14,
-    // ServiceAccountService's 10, UserService's 8, OrganizationService's 7, EventService's
+    // ServiceAccountService's 10, UserService's 8, OrganizationService's 7 and its five SSO
+    // configuration methods (its invitations are not served yet), EventService's
     // WatchEvents (its audit log methods are not served yet: UNSERVED_METHODS), and the 10 of our
     // runner side are mounted for every protocol: an
     // empty request gets an answer of the RPC itself (here mostly invalid_argument), never a
@@ -460,7 +472,7 @@ async fn every_rpc_of_every_service_is_served_on_every_protocol() {
             methods.push((path, m.is_server_streaming()));
         }
     }
-    assert_eq!(methods.len(), 37 + 3 + 14 + 10 + 8 + 7 + 1 + 10);
+    assert_eq!(methods.len(), 37 + 3 + 14 + 10 + 8 + 7 + 5 + 1 + 10);
     assert!(methods.iter().all(|(m, _)| runner_server::mount::is_served(m)), "every method of a served service");
     for protocol in ALL {
         let c = server.client(protocol).await;
@@ -477,11 +489,15 @@ async fn every_rpc_of_every_service_is_served_on_every_protocol() {
 
 #[test]
 fn every_service_of_the_api_is_served() {
-    // The descriptor set has every service of the API, and each has handlers now (a method
-    // without one would answer `unimplemented`, 501 on Connect: runner_server::mount::is_served).
+    // The descriptor set has every service of the API, and each has handlers now but those of
+    // UNSERVED_SERVICES (a method without one answers `unimplemented`, 501 on Connect:
+    // runner_server::mount::is_served).
     let unserved: Vec<&str> =
         gitpod_api::SERVICE_NAMES.into_iter().filter(|s| !runner_server::mount::SERVED_SERVICES.contains(s)).collect();
-    assert!(unserved.is_empty(), "services without handlers: {unserved:?}");
+    assert_eq!(unserved, UNSERVED_SERVICES, "services without handlers");
+    for service in UNSERVED_SERVICES {
+        assert!(!runner_server::mount::is_served(&format!("/{service}/GetAccount")), "{service}");
+    }
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use runner_core::authz::Visibility;
 use runner_core::identity::{
     AccessTokenInfo, Group, Member, Membership, Organization, RoleAssignment, RoleAssignmentFilter, ServiceAccount,
+    SsoConfiguration,
 };
 use runner_core::model::*;
 use runner_core::schema::RunnerConfigurationSchema;
@@ -170,6 +171,15 @@ forward!(LLM_INTEGRATION, LlmIntegrationRepo {
     async fn delete_llm_integration(&self, id: Uuid) -> Result<bool, StoreError>;
 });
 
+forward!(SSO, SsoRepo {
+    async fn insert_sso_configuration(&self, config: &SsoConfiguration) -> Result<(), StoreError>;
+    async fn get_sso_configuration(&self, id: Uuid) -> Result<Option<SsoConfiguration>, StoreError>;
+    async fn list_sso_configurations(&self, org_id: Uuid, after: Option<Uuid>, limit: u32) -> Result<Vec<SsoConfiguration>, StoreError>;
+    async fn find_sso_configuration_by_domain(&self, domain: &str) -> Result<Option<SsoConfiguration>, StoreError>;
+    async fn update_sso_configuration(&self, config: &SsoConfiguration) -> Result<WriteOutcome, StoreError>;
+    async fn delete_sso_configuration(&self, id: Uuid) -> Result<bool, StoreError>;
+});
+
 /// `ServerRepo` by hand: `pool_usage` is not async.
 const SERVER: &[&str] = &["key_fingerprint", "write_turn", "pool_usage", "ping"];
 
@@ -212,6 +222,7 @@ pub(super) fn store_methods() -> Vec<&'static str> {
         SCM_INTEGRATION,
         HOST_TOKEN,
         LLM_INTEGRATION,
+        SSO,
         SERVER,
     ]
     .concat()
@@ -238,6 +249,7 @@ mod tests {
         ("scm_integrations", include_str!("../../../runner-core/src/store/scm_integrations.rs")),
         ("server", include_str!("../../../runner-core/src/store/server.rs")),
         ("service_accounts", include_str!("../../../runner-core/src/store/service_accounts.rs")),
+        ("sso", include_str!("../../../runner-core/src/store/sso.rs")),
     ];
 
     /// The traits declared in `source` (`pub trait Name…` at the start of a line), each with

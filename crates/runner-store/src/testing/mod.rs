@@ -35,6 +35,7 @@ mod scm_integrations;
 mod seed;
 mod server;
 mod service_accounts;
+mod sso;
 pub mod upgrade;
 
 pub use pg::{PgSchema, postgres_url};
@@ -78,6 +79,7 @@ pub fn cases() -> Vec<Case> {
         llm_integrations::cases(),
         server::cases(),
         service_accounts::cases(),
+        sso::cases(),
     ]
     .into_iter()
     .flatten()
