@@ -492,13 +492,15 @@ async fn a_silent_runner_is_shown_inactive_until_it_reports_again() {
 
 #[tokio::test]
 async fn access_tokens_expire_and_refresh_before() {
-    let timings = RunnerTimings { access_token_ttl_secs: 1, ..Default::default() };
+    // Three seconds: the signup, the first report and the refresh below must all fit in the
+    // first token's life on a loaded machine (one second did not, under load).
+    let timings = RunnerTimings { access_token_ttl_secs: 3, ..Default::default() };
     let server = TestServer::builder().timings(timings).start().await;
     let protocol = Protocol::Grpc;
     let r = running_runner(&server, protocol, false).await;
     let fresh: RefreshRunnerAccessTokenResponse =
         r.client.call(&ris("RefreshRunnerAccessToken"), RefreshRunnerAccessTokenRequest {}).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     // Both expired by now: the runner needs a new exchange token.
     let late = server.client_as(protocol, Some(&fresh.access_token)).await;
     for c in [&r.client, &late] {
