@@ -59,6 +59,7 @@ pub enum Resource {
     ServiceAccountToken,
     PersonalAccessToken,
     SsoConfiguration,
+    AuditLogEntry,
 }
 
 impl Resource {
@@ -80,6 +81,7 @@ impl Resource {
             Resource::ServiceAccountToken => "service account token",
             Resource::PersonalAccessToken => "personal access token",
             Resource::SsoConfiguration => "SSO configuration",
+            Resource::AuditLogEntry => "audit log entry",
         }
     }
 }

@@ -12,7 +12,9 @@
 //!    - [`error`]: [`CoreError`], the one error type handlers return, and field violations;
 //!    - [`validate`]: input rules shared by every RPC (ids, lengths, URLs, hosts, page sizes);
 //!    - [`crypto`]: sealed boxes to runners and encryption at rest;
-//!    - [`identity`]: organizations, members, groups, tokens, and the caller of one request.
+//!    - [`identity`]: organizations, members, groups, tokens, and the caller of one request;
+//!    - [`audit`]: audit log entries, and the scope of one call that the store's writes take
+//!      theirs from.
 //! 2. **Rules over the leaves**.
 //!    - [`schema`]: the runner configuration schema (types, built-in defaults, checks, patterns);
 //!    - [`page`]: self-contained, tamper-evident page tokens;
@@ -45,9 +47,12 @@
 //!    - [`host_tokens`]: users' SCM credentials per runner and host, encrypted at rest;
 //!    - [`llm_integrations`]: the LLM services a runner's agents may use;
 //!    - [`scm`]: context URLs and the SCM questions, asked through the `ScmApi` port;
-//!    - [`runner_side`]: what a runner process calls about itself.
+//!    - [`runner_side`]: what a runner process calls about itself;
+//!    - [`audit_logs`]: ListAuditLogs and GetAuditLog, for the organization's auditors.
 
 pub mod accounts;
+pub mod audit;
+pub mod audit_logs;
 pub mod authz;
 pub mod crypto;
 pub mod environment_classes;

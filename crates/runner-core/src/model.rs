@@ -137,6 +137,39 @@ api_enum!(
 );
 
 api_enum!(
+    /// What an audit log entry records (the API's `AuditLogEntryKind`).
+    AuditKind {
+        /// An authorization failure: the API has no kind for it, so it reads as
+        /// `AUDIT_LOG_ENTRY_KIND_UNSPECIFIED`, with an action ending in `: permission_denied`.
+        AuthorizationDenied = 0 => "authorization_denied",
+        /// A resource was created, changed or deleted.
+        ResourceChange = 3 => "resource_change",
+        /// A secret value was read.
+        CredentialAccess = 4 => "credential_access",
+    }
+);
+
+api_enum!(
+    /// The type of the resource an audit log entry is about (the numbers of the API's
+    /// `ResourceType`).
+    AuditSubject {
+        Runner = 2 => "runner",
+        Organization = 7 => "organization",
+        User = 8 => "user",
+        EnvironmentClass = 9 => "environment_class",
+        ScmIntegration = 10 => "scm_integration",
+        HostToken = 11 => "host_authentication_token",
+        Group = 12 => "group",
+        PersonalAccessToken = 13 => "personal_access_token",
+        ServiceAccount = 15 => "service_account",
+        SsoConfiguration = 17 => "sso_configuration",
+        LlmIntegration = 20 => "llm_integration",
+        GroupMembership = 41 => "group_membership",
+        RoleAssignment = 47 => "role_assignment",
+    }
+);
+
+api_enum!(
     /// Features a runner reports that it supports.
     RunnerCapability {
         FetchLocalScmIntegrations = 1 => "fetch_local_scm_integrations",

@@ -363,6 +363,9 @@ impl RunnerSide {
         };
         let runner = self.runners.load_for(caller, id, RunnerAccess::User).await?;
         let (token, value, refresh) = self.host_tokens.value_for(&runner, lookup).await?;
+        // Recorded before the value leaves: a value read is never missing from the audit log.
+        let read = crate::audit::credential_access(caller, AuditSubject::HostToken, token.id);
+        self.store.insert_audit_entry(&read).await?;
         let encrypted_token = seal(&runner, &value)?;
         let encrypted_refresh_token = match refresh {
             Some(r) => seal(&runner, &r)?,
@@ -403,6 +406,9 @@ impl RunnerSide {
             .and_then(|s| s.oauth.as_ref())
             .map(|o| o.callback_url.clone())
             .unwrap_or_default();
+        // The answer carries the integration's OAuth client secret (sealed to the runner).
+        let read = crate::audit::credential_access(caller, AuditSubject::ScmIntegration, integration.id);
+        self.store.insert_audit_entry(&read).await?;
         Ok(OAuthCallback { state, integration, token_endpoint, redirect_uri })
     }
 

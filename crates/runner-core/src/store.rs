@@ -18,12 +18,17 @@
 //! | [`HostTokenRepo`] | `store/host_tokens.rs` | host authentication tokens |
 //! | [`LlmIntegrationRepo`] | `store/llm_integrations.rs` | LLM integrations |
 //! | [`SsoRepo`] | `store/sso.rs` | SSO configurations of organizations and their email domains |
+//! | [`AuditRepo`] | `store/audit.rs` | audit log entries that record no write, their reads, retention |
 //! | [`ServerRepo`] | `store/server.rs` | the key fingerprint, write turns across processes, pool usage, ping |
 //!
-//! A backend implements the fifteen traits; [`Store`] comes with them (a blanket impl). Every
+//! Every write method of the other traits also inserts the write's audit log entry
+//! (`crate::audit::entry`) in its own transaction, when it changed a row.
+//!
+//! A backend implements the sixteen traits; [`Store`] comes with them (a blanket impl). Every
 //! method has cases in `runner-store`'s conformance suite, which runs on each backend.
 
 mod access_tokens;
+mod audit;
 mod configuration_schema;
 mod environment_classes;
 mod groups;
@@ -40,6 +45,7 @@ mod service_accounts;
 mod sso;
 
 pub use access_tokens::AccessTokenRepo;
+pub use audit::AuditRepo;
 pub use configuration_schema::ConfigurationSchemaRepo;
 pub use environment_classes::EnvironmentClassRepo;
 pub use groups::GroupRepo;
@@ -155,5 +161,6 @@ store_of!(
     HostTokenRepo,
     LlmIntegrationRepo,
     SsoRepo,
+    AuditRepo,
     ServerRepo,
 );

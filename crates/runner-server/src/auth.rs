@@ -43,6 +43,7 @@ impl FromRequestParts<AppState> for AuthenticatedBy {
         match state.identity.authenticate(token).await {
             Ok(caller) => {
                 crate::telemetry::record_principal(&caller);
+                runner_core::audit::set_actor(&caller);
                 Ok(AuthenticatedBy(caller, token.to_owned()))
             }
             Err(e) => {

@@ -121,6 +121,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub watch_max_age_seconds: u64,
 
+    /// How many days audit log entries are kept (ListAuditLogs); older ones are deleted in the
+    /// background, at start and every hour after.
+    #[arg(long, env = "RUNNER_SERVER_AUDIT_RETENTION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub audit_retention_days: u32,
+
     /// API base URL of an SCM integration host, as HOST=URL (repeat the flag, or
     /// comma-separate), where the API is not where the host implies. Defaults: github.com uses
     /// https://api.github.com and other GitHub hosts https://HOST/api/v3; GitLab

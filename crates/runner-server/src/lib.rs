@@ -4,6 +4,7 @@
 //! in-process through [`run::Prepared`] on a listener bound to port 0.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod call;
 pub mod config;

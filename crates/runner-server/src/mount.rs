@@ -81,6 +81,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let (store, health_state) = (state.store.clone(), state.health.clone());
     let public_url = state.public_url.clone();
     let metrics_store = store.clone();
+    let audit_store = store.clone();
     // Installed before anything records (the health monitor's first ping, below).
     let metrics = crate::telemetry::metrics_handle();
     // The declared input rules, read now so that one the validator cannot check stops start-up.
@@ -186,6 +187,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .merge(probes)
         .fallback_service(switch)
         .layer(from_fn_with_state(limits, rpc_guard))
+        .layer(from_fn_with_state(audit_store, crate::audit::scope))
         .layer(axum::middleware::from_fn(crate::telemetry::observe))
         .layer(cors(&options.cors_origins));
     let app = match &options.console_dir {
@@ -228,7 +230,7 @@ struct Services {
     /// The runner side (our own service, package runnerside.v1): what a runner process calls
     /// about itself.
     interaction: RunnerInteractionServiceTonicCompatibleBuilder<AppState>,
-    /// EventService: WatchEvents (the audit log methods are not served yet).
+    /// EventService: WatchEvents and the audit log.
     events: EventServiceTonicCompatibleBuilder<AppState>,
 }
 
@@ -343,7 +345,10 @@ fn services(m: &mut Mounted) -> Services {
         .check_oauth_state(m.add(runner_side::check_oauth_state))
         .store_oauth_host_token(m.add(runner_side::store_oauth_host_token));
 
-    let events = EventServiceTonicCompatibleBuilder::new().watch_events(m.add(events::watch_events));
+    let events = EventServiceTonicCompatibleBuilder::new()
+        .watch_events(m.add(events::watch_events))
+        .list_audit_logs(m.add(events::list_audit_logs))
+        .get_audit_log(m.add(events::get_audit_log));
 
     Services { runner, configuration, identity, groups, service_accounts, users, organizations, interaction, events }
 }

@@ -41,6 +41,8 @@ pub struct Prepared {
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
     transport: ServeOptions,
+    /// `--audit-retention-days`.
+    audit_retention_days: u32,
 }
 
 impl Prepared {
@@ -149,7 +151,8 @@ impl Prepared {
             http2_keepalive_timeout: Duration::from_secs(config.http2_keepalive_timeout_seconds),
             drain: Duration::from_secs(config.shutdown_seconds),
         };
-        Ok(Self { state, mount, first_start, url, listener, tls, transport })
+        let audit_retention_days = config.audit_retention_days;
+        Ok(Self { state, mount, first_start, url, listener, tls, transport, audit_retention_days })
     }
 
     /// Serves in a background task until [`Server::shutdown`].
@@ -157,6 +160,7 @@ impl Prepared {
         let bus = self.state.events.bus().clone();
         // Until the bus closes at shutdown.
         tokio::spawn(Heartbeats::new(self.state.runners.clone()).run());
+        spawn_audit_pruner(&self.state, self.audit_retention_days);
         Server::start_with_hook(self.listener, app(self.state, &self.mount), self.tls, self.transport, move || {
             bus.close()
         })
@@ -170,6 +174,7 @@ impl Prepared {
         let bus = self.state.events.bus().clone();
         // Until the bus closes at shutdown.
         tokio::spawn(Heartbeats::new(self.state.runners.clone()).run());
+        spawn_audit_pruner(&self.state, self.audit_retention_days);
         let app = app(self.state, &self.mount);
         tracing::info!(url = %self.url, tls = self.tls.is_some(), "serving gRPC, gRPC-web and Connect");
         if announce {
@@ -194,6 +199,32 @@ impl Prepared {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// How often audit log entries past their retention are deleted.
+const AUDIT_PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Deletes audit log entries older than `retention_days` now and every
+/// [`AUDIT_PRUNE_INTERVAL`], in the background, for as long as the runtime runs. Every replica
+/// does it; the deletes are idempotent.
+fn spawn_audit_pruner(state: &AppState, retention_days: u32) {
+    let audit_logs = state.audit_logs.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(AUDIT_PRUNE_INTERVAL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match audit_logs.prune(retention_days).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(target: "runner_server::audit", deleted = n, retention_days, "pruned audit log entries")
+                }
+                Err(e) => {
+                    tracing::warn!(target: "runner_server::audit", error = %e, "could not prune audit log entries")
+                }
+            }
+        }
+    });
 }
 
 /// The server the binary runs: set up from `config` (on `listener` if given, else binding

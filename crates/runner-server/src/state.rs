@@ -50,6 +50,8 @@ pub struct AppState {
     pub runner_side: RunnerSide,
     /// WatchEvents: the bus runner writes are published on, and its watchers.
     pub events: Events,
+    /// ListAuditLogs and GetAuditLog.
+    pub audit_logs: runner_core::audit_logs::AuditLogs,
     /// After how long the server ends a watch stream cleanly (`--watch-max-age-seconds`).
     pub max_stream_age: std::time::Duration,
     /// Signs ID tokens (GetIDToken) with a key derived from the server key.
@@ -135,11 +137,12 @@ impl AppState {
             runners.clone(),
             host_tokens.clone(),
             classes.clone(),
-            page_tokens,
+            page_tokens.clone(),
             Arc::new(default_scm_connector()),
             oauth.clone(),
         );
         let events = Events::new(runners.clone());
+        let audit_logs = runner_core::audit_logs::AuditLogs::new(store.clone(), page_tokens);
         let runner_side =
             RunnerSide::new(store.clone(), runners.clone(), classes.clone(), scm.clone(), host_tokens.clone(), oauth)
                 .with_access_token_ttl(timings.access_token_ttl_secs);
@@ -160,6 +163,7 @@ impl AppState {
             llm,
             runner_side,
             events,
+            audit_logs,
             max_stream_age: DEFAULT_MAX_STREAM_AGE,
             id_tokens: Arc::new(runner_core::id_tokens::IdTokens::from_server_key(master_key)),
             health: Arc::default(),

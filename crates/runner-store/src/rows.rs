@@ -1,12 +1,14 @@
 //! Row structs, private to the store, and their conversion to and from domain types.
 
+use runner_core::audit::AuditEntry;
 use runner_core::identity::{
     AccessTokenInfo, Group, Member, Membership, OrgRole, Organization, RoleAssignment, ServiceAccount,
     ServiceAccountDetails,
 };
 use runner_core::model::{
-    ApiEnum, EnvironmentClass, HostToken, HostTokenSource, LlmIntegration, Principal, ResourceKind, ResourceRole,
-    Runner, RunnerKind, RunnerPolicy, RunnerProvider, ScmIntegration, ScmOAuthConfig, Subject,
+    ApiEnum, AuditKind, AuditSubject, EnvironmentClass, HostToken, HostTokenSource, LlmIntegration, Principal,
+    ResourceKind, ResourceRole, Runner, RunnerKind, RunnerPolicy, RunnerProvider, ScmIntegration, ScmOAuthConfig,
+    Subject,
 };
 use runner_core::store::{RunnerTokenInfo, RunnerTokenKind, StoreError};
 use runner_core::time::Timestamp;
@@ -249,6 +251,45 @@ impl RoleAssignmentRow {
             resource_id: uuid("role assignment resource", &self.resource_id)?,
             role: enum_value::<ResourceRole>("role assignment role", &self.role)?,
             created_at: Timestamp(self.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    pub id: String,
+    pub org_id: String,
+    pub actor_id: Option<String>,
+    pub actor_principal: Option<String>,
+    pub subject_id: Option<String>,
+    pub subject_type: Option<String>,
+    pub action: String,
+    pub kind: String,
+    pub created_at: i64,
+}
+
+impl AuditRow {
+    pub(crate) fn into_domain(self) -> Result<AuditEntry, StoreError> {
+        let pair = |id: Option<String>, what: &str, value: Option<String>| -> Result<_, StoreError> {
+            match (id, value) {
+                (Some(id), Some(value)) => Ok(Some((uuid(what, &id)?, value))),
+                _ => Ok(None),
+            }
+        };
+        let actor = pair(self.actor_id, "audit actor", self.actor_principal)?
+            .map(|(id, p)| Ok::<_, StoreError>((id, enum_value::<Principal>("audit actor principal", &p)?)))
+            .transpose()?;
+        let subject = pair(self.subject_id, "audit subject", self.subject_type)?
+            .map(|(id, t)| Ok::<_, StoreError>((id, enum_value::<AuditSubject>("audit subject type", &t)?)))
+            .transpose()?;
+        Ok(AuditEntry {
+            id: uuid("audit entry id", &self.id)?,
+            org_id: uuid("audit entry organization", &self.org_id)?,
+            actor,
+            subject,
+            action: self.action,
+            created_at: Timestamp(self.created_at),
+            kind: enum_value::<AuditKind>("audit entry kind", &self.kind)?,
         })
     }
 }

@@ -153,12 +153,13 @@ macro_rules! sql_store {
                 ServiceAccount,
             };
             use runner_core::model::{
-                ApiEnum, EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, LlmIntegration, Principal,
+                ApiEnum, AuditSubject, EnvironmentClass, EnvironmentClassFilter, HostToken, HostTokenSource, LlmIntegration, Principal,
                 ResourceKind, ResourceRole, Runner, RunnerFilter, RunnerPhase, RunnerPolicy, RunnerRole, ScmIntegration,
             };
+            use runner_core::audit::{AuditEntry, AuditFilter};
             use runner_core::schema::RunnerConfigurationSchema;
             use runner_core::store::{
-                AccessTokenRepo, ConfigurationSchemaRepo, EnvironmentClassRepo, GroupRepo, HostTokenRepo, IdentityRepo,
+                AccessTokenRepo, AuditRepo, ConfigurationSchemaRepo, EnvironmentClassRepo, GroupRepo, HostTokenRepo, IdentityRepo,
                 LlmIntegrationRepo, NewRunnerToken, PolicyRepo, RoleAssignmentRepo, RunnerTokenInfo, RunnerTokenKind,
                 RunnerTokenRepo, ScmIntegrationRepo, ServerRepo, ServiceAccountRepo, StoreError, WriteOutcome, WriteTurn,
                 MemberChange, MemberChanged,
@@ -170,7 +171,7 @@ macro_rules! sql_store {
             use super::{$store, map, sql};
             use crate::error::corrupt;
             use crate::rows::{
-                AccessTokenRow, EnvironmentClassRow, GroupRow, HostTokenRow, LlmIntegrationRow, MemberRow, OrganizationRow,
+                AccessTokenRow, AuditRow, EnvironmentClassRow, GroupRow, HostTokenRow, LlmIntegrationRow, MemberRow, OrganizationRow,
                 PolicyRow, RoleAssignmentRow, RunnerColumns, RunnerRow, RunnerTokenRow, ScmIntegrationRow, ServiceAccountRow,
                 enum_value,
             };
@@ -184,6 +185,7 @@ macro_rules! sql_store {
                 "id, org_id, member_id, description, creator_id, creator_principal, created_at, expires_at, revoked_at, last_used_at";
             /// A member that is a service account, with its details when it has them.
             const SELECT_SERVICE_ACCOUNTS: &str = "SELECT m.id, m.org_id, m.account_id, m.principal, m.name, m.role, m.suspended, m.created_at, s.description, s.creator_id, s.creator_principal, s.valid_until FROM members m LEFT JOIN service_accounts s ON s.member_id = m.id WHERE m.principal = ?";
+            const AUDIT_COLUMNS: &str = "id, org_id, actor_id, actor_principal, subject_id, subject_type, action, kind, created_at";
             const CLASS_COLUMNS: &str =
                 "id, runner_id, display_name, description, configuration, enabled, created_at, updated_at, revision";
             const SCM_COLUMNS: &str = "id, runner_id, scm_id, host, oauth_client_id, oauth_encrypted_client_secret, oauth_issuer_url, pat, virtual_directory, created_at, updated_at, revision";
@@ -239,6 +241,57 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            /// The audit log entry of a write (`runner_core::audit`), inserted in the write's
+            /// transaction; `None` (a call that is not audited) inserts nothing.
+            pub(super) async fn record(tx: &mut sqlx::Transaction<'_, $db>, entry: Option<&AuditEntry>) -> Result<(), StoreError> {
+                match entry {
+                    Some(e) => insert_audit(&mut **tx, e).await,
+                    None => Ok(()),
+                }
+            }
+
+            async fn insert_audit<'e, E: sqlx::Executor<'e, Database = $db>>(exec: E, e: &AuditEntry) -> Result<(), StoreError> {
+                sqlx::query(&sql("INSERT INTO audit_log_entries (id, org_id, actor_id, actor_principal, subject_id, subject_type, action, kind, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+                    .bind(e.id.to_string()) // 1
+                    .bind(e.org_id.to_string()) // 2
+                    .bind(e.actor.map(|(id, _)| id.to_string())) // 3
+                    .bind(e.actor.map(|(_, p)| p.as_str())) // 4
+                    .bind(e.subject.map(|(id, _)| id.to_string())) // 5
+                    .bind(e.subject.map(|(_, t)| t.as_str())) // 6
+                    .bind(&e.action) // 7
+                    .bind(e.kind.as_str()) // 8
+                    .bind(e.created_at.0) // 9
+                    .execute(exec)
+                    .await
+                    .map_err(map)?;
+                Ok(())
+            }
+
+            /// Runs one write statement and, when it changed a row, inserts its audit log entry in
+            /// the same transaction; how many rows it changed. Without an entry (a call that is
+            /// not audited) the statement runs alone.
+            pub(super) async fn audited<'q>(
+                pool: &sqlx::Pool<$db>,
+                entry: Option<AuditEntry>,
+                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>,
+            ) -> Result<u64, StoreError> {
+                let Some(entry) = entry else {
+                    return Ok(query.execute(pool).await.map_err(map)?.rows_affected());
+                };
+                let mut tx = pool.begin().await.map_err(map)?;
+                let n = query.execute(&mut *tx).await.map_err(map)?.rows_affected();
+                if n > 0 {
+                    insert_audit(&mut *tx, &entry).await?;
+                }
+                tx.commit().await.map_err(map)?;
+                Ok(n)
+            }
+
+            /// The audit subject type of a member: a user or a service account.
+            fn member_subject(principal: Principal) -> AuditSubject {
+                if principal == Principal::ServiceAccount { AuditSubject::ServiceAccount } else { AuditSubject::User }
+            }
+
             /// Most attempts of a transaction that loses to concurrent ones.
             const TX_ATTEMPTS: usize = 5;
 
@@ -265,11 +318,13 @@ macro_rules! sql_store {
                 pool: &sqlx::Pool<$db>,
                 runner: &Runner,
                 token: &NewRunnerToken,
+                entry: Option<&AuditEntry>,
             ) -> Result<(), StoreError> {
                 retried(move || async move {
                     let mut tx = pool.begin().await.map_err(map)?;
                     insert_runner_row(&mut tx, runner).await?;
                     insert_token(&mut *tx, token, None).await?;
+                    record(&mut tx, entry).await?;
                     tx.commit().await.map_err(map)
                 })
                 .await
@@ -281,13 +336,14 @@ macro_rules! sql_store {
             #[allow(dead_code)] // only SQLite group-commits (the PostgreSQL backend commits each alone)
             pub(super) async fn insert_runner_batch(
                 pool: sqlx::Pool<$db>,
-                batch: Vec<(Runner, NewRunnerToken)>,
+                batch: Vec<(Runner, NewRunnerToken, Option<AuditEntry>)>,
             ) -> Vec<Result<(), StoreError>> {
                 let together = async {
                     let mut tx = pool.begin().await.map_err(map)?;
-                    for (runner, token) in &batch {
+                    for (runner, token, entry) in &batch {
                         insert_runner_row(&mut tx, runner).await?;
                         insert_token(&mut *tx, token, None).await?;
+                        record(&mut tx, entry.as_ref()).await?;
                     }
                     tx.commit().await.map_err(map)
                 };
@@ -295,8 +351,8 @@ macro_rules! sql_store {
                     return batch.iter().map(|_| Ok(())).collect();
                 }
                 let mut results = Vec::with_capacity(batch.len());
-                for (runner, token) in &batch {
-                    results.push(insert_runner_alone(&pool, runner, token).await);
+                for (runner, token, entry) in &batch {
+                    results.push(insert_runner_alone(&pool, runner, token, entry.as_ref()).await);
                 }
                 results
             }
@@ -306,7 +362,8 @@ macro_rules! sql_store {
                 #[allow(dead_code)] // SQLite group-commits its creates (insert_runner_batch)
                 pub(super) async fn shared_insert_runner(&self, runner: &Runner, token: &NewRunnerToken) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_runner");
-                    insert_runner_alone(&self.pool, runner, token).await
+                    let entry = runner_core::audit::entry(AuditSubject::Runner, runner.id, Some(runner.org_id));
+                    insert_runner_alone(&self.pool, runner, token, entry.as_ref()).await
                 }
 
                 pub(super) async fn shared_get_runner(&self, id: Uuid) -> Result<Option<Runner>, StoreError> {
@@ -333,7 +390,8 @@ macro_rules! sql_store {
                 pub(super) async fn shared_update_runner(&self, runner: &Runner) -> Result<WriteOutcome, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("update_runner");
                     let c = RunnerColumns::from_domain(runner)?;
-                    let result = sqlx::query(&sql("UPDATE runners SET name = ?, phase = ?, spec = '', status = '', spec_proto = ?, status_proto = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
+                    let entry = runner_core::audit::entry(AuditSubject::Runner, runner.id, Some(runner.org_id));
+                    let result = audited(&self.pool, entry, sqlx::query(&sql("UPDATE runners SET name = ?, phase = ?, spec = '', status = '', spec_proto = ?, status_proto = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
                     .bind(&c.name) // 1
                     .bind(c.phase) // 2
                     .bind(&c.spec_proto) // 3
@@ -342,20 +400,19 @@ macro_rules! sql_store {
                     .bind(c.revision) // 6
                     .bind(&c.id) // 7
                     .bind(c.revision - 1) // 8
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map)?;
-                    Ok(if result.rows_affected() == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
+                    )
+                    .await?;
+                    Ok(if result == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
                 }
 
                 pub(super) async fn shared_delete_runner(&self, id: Uuid) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("delete_runner");
-                    let result = sqlx::query(&sql("DELETE FROM runners WHERE id = ?"))
+                    let entry = runner_core::audit::entry(AuditSubject::Runner, id, None);
+                    let result = audited(&self.pool, entry, sqlx::query(&sql("DELETE FROM runners WHERE id = ?"))
                         .bind(id.to_string()) // 1
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    Ok(result.rows_affected() == 1)
+                    )
+                        .await?;
+                    Ok(result == 1)
                 }
 
                 pub(super) async fn shared_count_runners_by_phase(&self) -> Result<Vec<(RunnerPhase, u64)>, StoreError> {
@@ -376,7 +433,11 @@ macro_rules! sql_store {
             impl RunnerTokenRepo for $store {
                 async fn insert_runner_token(&self, token: &NewRunnerToken) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_runner_token");
-                    insert_token(&self.pool, token, None).await
+                    let entry = runner_core::audit::entry(AuditSubject::Runner, token.runner_id, None);
+                    let mut tx = self.pool.begin().await.map_err(map)?;
+                    insert_token(&mut *tx, token, None).await?;
+                    record(&mut tx, entry.as_ref()).await?;
+                    tx.commit().await.map_err(map)
                 }
 
                 async fn resolve_runner_token(&self, hash: &[u8]) -> Result<Option<RunnerTokenInfo>, StoreError> {
@@ -435,6 +496,17 @@ macro_rules! sql_store {
                         .await
                         .map_err(map)?;
                         insert_token(&mut *tx, &NewRunnerToken { runner_id, ..access.clone() }, Some(hash)).await?;
+                        // The exchange token is the only credential: the runner acts for itself.
+                        let org: Option<String> = sqlx::query_scalar(&sql("SELECT org_id FROM runners WHERE id = ?"))
+                            .bind(&runner) // 1
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(map)?;
+                        let org = org.map(|o| crate::rows::uuid("runner organization", &o)).transpose()?;
+                        if let Some(mut entry) = runner_core::audit::entry(AuditSubject::Runner, runner_id, org) {
+                            entry.actor = entry.actor.or(Some((runner_id, Principal::Runner)));
+                            record(&mut tx, Some(&entry)).await?;
+                        }
                         tx.commit().await.map_err(map)?;
                         Ok(Some(runner_id))
                     })
@@ -450,6 +522,7 @@ macro_rules! sql_store {
                     let _timer = crate::metrics::QueryTimer::new("refresh_runner_access_token");
                     // One statement: the new token joins the current one's sign-up, so a
                     // redemption that commits after it supersedes it too.
+                    let mut tx = self.pool.begin().await.map_err(map)?;
                     let runner: Option<String> = sqlx::query_scalar(&sql("INSERT INTO runner_tokens (hash, runner_id, kind, created_at, expires_at, session) \
                          SELECT ?, t.runner_id, t.kind, ?, ?, t.session FROM runner_tokens t \
                          LEFT JOIN runner_tokens s ON s.hash = t.session \
@@ -461,10 +534,16 @@ macro_rules! sql_store {
                     .bind(current) // 4
                     .bind(RunnerTokenKind::Access.as_str()) // 5
                     .bind(now.0) // 6
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *tx)
                     .await
                     .map_err(map)?;
-                    runner.map(|r| crate::rows::uuid("token runner", &r)).transpose()
+                    let runner = runner.map(|r| crate::rows::uuid("token runner", &r)).transpose()?;
+                    if let Some(runner_id) = runner {
+                        let entry = runner_core::audit::entry(AuditSubject::Runner, runner_id, None);
+                        record(&mut tx, entry.as_ref()).await?;
+                    }
+                    tx.commit().await.map_err(map)?;
+                    Ok(runner)
                 }
             }
 
@@ -478,6 +557,8 @@ macro_rules! sql_store {
                     first_member: Option<&Member>,
                 ) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("create_organization");
+                    let entry = runner_core::audit::entry(AuditSubject::Organization, org.id, Some(org.id));
+                    let entry = &entry;
                     retried(move || async move {
                         let mut tx = self.pool.begin().await.map_err(map)?;
                         sqlx::query(&sql("INSERT INTO organizations (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)"))
@@ -493,6 +574,7 @@ macro_rules! sql_store {
                         if let Some(m) = first_member {
                             insert_member(&mut *tx, m).await?;
                         }
+                        record(&mut tx, entry.as_ref()).await?;
                         tx.commit().await.map_err(map)
                     })
                     .await
@@ -522,18 +604,20 @@ macro_rules! sql_store {
 
                 async fn update_organization(&self, org: &Organization) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("update_organization");
-                    let r = sqlx::query(&sql("UPDATE organizations SET name = ?, updated_at = ? WHERE id = ?"))
+                    let entry = runner_core::audit::entry(AuditSubject::Organization, org.id, Some(org.id));
+                    let r = audited(&self.pool, entry, sqlx::query(&sql("UPDATE organizations SET name = ?, updated_at = ? WHERE id = ?"))
                         .bind(&org.name) // 1
                         .bind(org.updated_at.0) // 2
                         .bind(org.id.to_string()) // 3
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    Ok(r.rows_affected() == 1)
+                    )
+                        .await?;
+                    Ok(r == 1)
                 }
 
                 async fn delete_organization(&self, id: Uuid) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("delete_organization");
+                    let entry = runner_core::audit::entry(AuditSubject::Organization, id, Some(id));
+                    let entry = &entry;
                     retried(move || async move {
                         let mut tx = self.pool.begin().await.map_err(map)?;
                         // Runners do not go with their organization by themselves; what they hold
@@ -544,6 +628,9 @@ macro_rules! sql_store {
                             .await
                             .map_err(map)?;
                         let deleted = one_row_by_id(&mut *tx, "DELETE FROM organizations WHERE id = ?", id).await?;
+                        if deleted {
+                            record(&mut tx, entry.as_ref()).await?;
+                        }
                         tx.commit().await.map_err(map)?;
                         Ok(deleted)
                     })
@@ -552,7 +639,11 @@ macro_rules! sql_store {
 
                 async fn create_member(&self, m: &Member) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("create_member");
-                    insert_member(&self.pool, m).await
+                    let entry = runner_core::audit::entry(member_subject(m.principal), m.id, Some(m.org_id));
+                    let mut tx = self.pool.begin().await.map_err(map)?;
+                    insert_member(&mut *tx, m).await?;
+                    record(&mut tx, entry.as_ref()).await?;
+                    tx.commit().await.map_err(map)
                 }
 
                 async fn get_member(&self, id: Uuid) -> Result<Option<Member>, StoreError> {
@@ -654,6 +745,8 @@ macro_rules! sql_store {
                                 }
                             }
                         }
+                        let entry = runner_core::audit::entry(member_subject(member.principal), member.id, Some(member.org_id));
+                        record(&mut tx, entry.as_ref()).await?;
                         tx.commit().await.map_err(map)?;
                         Ok(MemberChanged::Done(member))
                     })
@@ -662,7 +755,11 @@ macro_rules! sql_store {
 
                 async fn create_group(&self, group: &Group) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("create_group");
-                    insert_group(&self.pool, group).await
+                    let entry = runner_core::audit::entry(AuditSubject::Group, group.id, Some(group.org_id));
+                    let mut tx = self.pool.begin().await.map_err(map)?;
+                    insert_group(&mut *tx, group).await?;
+                    record(&mut tx, entry.as_ref()).await?;
+                    tx.commit().await.map_err(map)
                 }
 
                 async fn get_group(&self, id: Uuid) -> Result<Option<Group>, StoreError> {
@@ -689,13 +786,13 @@ macro_rules! sql_store {
                 async fn add_group_member(&self, group_id: Uuid, member_id: Uuid) -> Result<Uuid, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("add_group_member");
                     let id = Uuid::now_v7();
-                    sqlx::query(&sql("INSERT INTO group_members (id, group_id, member_id) VALUES (?, ?, ?)"))
+                    let entry = runner_core::audit::entry(AuditSubject::GroupMembership, id, None);
+                    audited(&self.pool, entry, sqlx::query(&sql("INSERT INTO group_members (id, group_id, member_id) VALUES (?, ?, ?)"))
                         .bind(id.to_string()) // 1
                         .bind(group_id.to_string()) // 2
                         .bind(member_id.to_string()) // 3
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
+                    )
+                        .await?;
                     Ok(id)
                 }
 
@@ -732,19 +829,21 @@ macro_rules! sql_store {
             impl GroupRepo for $store {
                 async fn update_group(&self, g: &Group) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("update_group");
-                    let r = sqlx::query(&sql("UPDATE groups SET name = ?, description = ?, updated_at = ? WHERE id = ?"))
+                    let entry = runner_core::audit::entry(AuditSubject::Group, g.id, Some(g.org_id));
+                    let r = audited(&self.pool, entry, sqlx::query(&sql("UPDATE groups SET name = ?, description = ?, updated_at = ? WHERE id = ?"))
                         .bind(&g.name) // 1
                         .bind(&g.description) // 2
                         .bind(g.updated_at.0) // 3
                         .bind(g.id.to_string()) // 4
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    Ok(r.rows_affected() == 1)
+                    )
+                        .await?;
+                    Ok(r == 1)
                 }
 
                 async fn delete_group(&self, id: Uuid) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("delete_group");
+                    let entry = runner_core::audit::entry(AuditSubject::Group, id, None);
+                    let entry = &entry;
                     retried(move || async move {
                         let mut tx = self.pool.begin().await.map_err(map)?;
                         // What the group holds goes with it, in the same transaction.
@@ -760,6 +859,9 @@ macro_rules! sql_store {
                             .execute(&mut *tx)
                             .await
                             .map_err(map)?;
+                        if r.rows_affected() == 1 {
+                            record(&mut tx, entry.as_ref()).await?;
+                        }
                         tx.commit().await.map_err(map)?;
                         Ok(r.rows_affected() == 1)
                     })
@@ -790,12 +892,12 @@ macro_rules! sql_store {
 
                 async fn delete_membership(&self, id: Uuid) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("delete_membership");
-                    let r = sqlx::query(&sql("DELETE FROM group_members WHERE id = ?"))
+                    let entry = runner_core::audit::entry(AuditSubject::GroupMembership, id, None);
+                    let r = audited(&self.pool, entry, sqlx::query(&sql("DELETE FROM group_members WHERE id = ?"))
                         .bind(id.to_string()) // 1
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    Ok(r.rows_affected() == 1)
+                    )
+                        .await?;
+                    Ok(r == 1)
                 }
             }
 
@@ -803,7 +905,8 @@ macro_rules! sql_store {
             impl AccessTokenRepo for $store {
                 async fn insert_access_token(&self, t: &AccessTokenInfo, hash: &[u8]) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_access_token");
-                    sqlx::query(&sql("INSERT INTO access_tokens (id, hash, org_id, member_id, description, creator_id, creator_principal, created_at, expires_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",))
+                    let entry = runner_core::audit::entry(AuditSubject::PersonalAccessToken, t.id, Some(t.org_id));
+                    audited(&self.pool, entry, sqlx::query(&sql("INSERT INTO access_tokens (id, hash, org_id, member_id, description, creator_id, creator_principal, created_at, expires_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",))
                     .bind(t.id.to_string()) // 1
                     .bind(hash) // 2
                     .bind(t.org_id.to_string()) // 3
@@ -815,9 +918,8 @@ macro_rules! sql_store {
                     .bind(t.expires_at.map(|e| e.0)) // 9
                     .bind(t.revoked_at.map(|e| e.0)) // 10
                     .bind(t.last_used_at.map(|e| e.0)) // 11
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map)?;
+                    )
+                    .await?;
                     Ok(())
                 }
 
@@ -868,7 +970,8 @@ macro_rules! sql_store {
 
                 async fn delete_access_token(&self, id: Uuid) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("delete_access_token");
-                    one_row_by_id(&self.pool, "DELETE FROM access_tokens WHERE id = ?", id).await
+                    let entry = runner_core::audit::entry(AuditSubject::PersonalAccessToken, id, None);
+                    Ok(audited(&self.pool, entry, sqlx::query(&sql("DELETE FROM access_tokens WHERE id = ?")).bind(id.to_string())).await? == 1)
                 }
 
                 async fn touch_access_token(&self, id: Uuid, at: Timestamp) -> Result<(), StoreError> {
@@ -928,6 +1031,8 @@ macro_rules! sql_store {
                 async fn create_service_account(&self, a: &ServiceAccount) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("create_service_account");
                     let (m, d) = (&a.member, &a.details);
+                    let entry = runner_core::audit::entry(AuditSubject::ServiceAccount, m.id, Some(m.org_id));
+                    let entry = &entry;
                     retried(move || async move {
                         let mut tx = self.pool.begin().await.map_err(map)?;
                         insert_member(&mut *tx, m).await?;
@@ -940,6 +1045,7 @@ macro_rules! sql_store {
                             .execute(&mut *tx)
                             .await
                             .map_err(map)?;
+                        record(&mut tx, entry.as_ref()).await?;
                         tx.commit().await.map_err(map)
                     })
                     .await
@@ -975,6 +1081,8 @@ macro_rules! sql_store {
                     description: Option<&str>,
                 ) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("update_service_account");
+                    let entry = runner_core::audit::entry(AuditSubject::ServiceAccount, id, None);
+                    let entry = &entry;
                     retried(move || async move {
                         let mut tx = self.pool.begin().await.map_err(map)?;
                         if !is_service_account(&mut tx, id).await? {
@@ -996,6 +1104,7 @@ macro_rules! sql_store {
                                 .await
                                 .map_err(map)?;
                         }
+                        record(&mut tx, entry.as_ref()).await?;
                         tx.commit().await.map_err(map)?;
                         Ok(true)
                     })
@@ -1042,40 +1151,40 @@ macro_rules! sql_store {
                 async fn insert_runner_policy(&self, p: &RunnerPolicy) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_runner_policy");
                     // The assignment's organization is the runner's.
-                    sqlx::query(&sql("INSERT INTO role_assignments (id, org_id, group_id, resource_type, resource_id, runner_id, role, created_at) SELECT ?, org_id, ?, ?, id, id, ?, ? FROM runners WHERE id = ?"))
+                    let entry = runner_core::audit::entry(AuditSubject::Runner, p.runner_id, None);
+                    audited(&self.pool, entry, sqlx::query(&sql("INSERT INTO role_assignments (id, org_id, group_id, resource_type, resource_id, runner_id, role, created_at) SELECT ?, org_id, ?, ?, id, id, ?, ? FROM runners WHERE id = ?"))
                         .bind(Uuid::now_v7().to_string()) // 1
                         .bind(p.group_id.to_string()) // 2
                         .bind(ResourceKind::Runner.as_str()) // 3
                         .bind(ResourceRole::from(p.role).as_str()) // 4
                         .bind(Timestamp::now().0) // 5
                         .bind(p.runner_id.to_string()) // 6
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
+                    )
+                        .await?;
                     Ok(())
                 }
 
                 async fn update_runner_policy(&self, p: &RunnerPolicy) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("update_runner_policy");
-                    let r = sqlx::query(&sql("UPDATE role_assignments SET role = ? WHERE runner_id = ? AND group_id = ?"))
+                    let entry = runner_core::audit::entry(AuditSubject::Runner, p.runner_id, None);
+                    let r = audited(&self.pool, entry, sqlx::query(&sql("UPDATE role_assignments SET role = ? WHERE runner_id = ? AND group_id = ?"))
                         .bind(ResourceRole::from(p.role).as_str()) // 1
                         .bind(p.runner_id.to_string()) // 2
                         .bind(p.group_id.to_string()) // 3
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    Ok(r.rows_affected() == 1)
+                    )
+                        .await?;
+                    Ok(r == 1)
                 }
 
                 async fn delete_runner_policy(&self, runner_id: Uuid, group_id: Uuid) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("delete_runner_policy");
-                    let r = sqlx::query(&sql("DELETE FROM role_assignments WHERE runner_id = ? AND group_id = ?"))
+                    let entry = runner_core::audit::entry(AuditSubject::Runner, runner_id, None);
+                    let r = audited(&self.pool, entry, sqlx::query(&sql("DELETE FROM role_assignments WHERE runner_id = ? AND group_id = ?"))
                         .bind(runner_id.to_string()) // 1
                         .bind(group_id.to_string()) // 2
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    Ok(r.rows_affected() == 1)
+                    )
+                        .await?;
+                    Ok(r == 1)
                 }
             }
 
@@ -1084,7 +1193,8 @@ macro_rules! sql_store {
                 async fn insert_role_assignment(&self, a: &RoleAssignment) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_role_assignment");
                     let runner_id = (a.resource_kind == ResourceKind::Runner).then(|| a.resource_id.to_string());
-                    sqlx::query(&sql("INSERT INTO role_assignments (id, org_id, group_id, resource_type, resource_id, runner_id, role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"))
+                    let entry = runner_core::audit::entry(AuditSubject::RoleAssignment, a.id, Some(a.org_id));
+                    audited(&self.pool, entry, sqlx::query(&sql("INSERT INTO role_assignments (id, org_id, group_id, resource_type, resource_id, runner_id, role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"))
                         .bind(a.id.to_string()) // 1
                         .bind(a.org_id.to_string()) // 2
                         .bind(a.group_id.to_string()) // 3
@@ -1093,9 +1203,8 @@ macro_rules! sql_store {
                         .bind(runner_id) // 6
                         .bind(a.role.as_str()) // 7
                         .bind(a.created_at.0) // 8
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
+                    )
+                        .await?;
                     Ok(())
                 }
 
@@ -1142,7 +1251,8 @@ macro_rules! sql_store {
 
                 async fn delete_role_assignment(&self, id: Uuid) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("delete_role_assignment");
-                    one_row_by_id(&self.pool, "DELETE FROM role_assignments WHERE id = ?", id).await
+                    let entry = runner_core::audit::entry(AuditSubject::RoleAssignment, id, None);
+                    Ok(audited(&self.pool, entry, sqlx::query(&sql("DELETE FROM role_assignments WHERE id = ?")).bind(id.to_string())).await? == 1)
                 }
 
                 async fn organization_roles(&self, org_id: Uuid, groups: &[Uuid]) -> Result<Vec<ResourceRole>, StoreError> {
@@ -1177,13 +1287,13 @@ macro_rules! sql_store {
                 async fn set_runner_schema(&self, runner_id: Uuid, schema: &RunnerConfigurationSchema) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("set_runner_schema");
                     let json = serde_json::to_string(schema).map_err(|e| StoreError::Other(e.to_string()))?;
-                    let r = sqlx::query(&sql("UPDATE runners SET configuration_schema = ? WHERE id = ?"))
+                    let entry = runner_core::audit::entry(AuditSubject::Runner, runner_id, None);
+                    let r = audited(&self.pool, entry, sqlx::query(&sql("UPDATE runners SET configuration_schema = ? WHERE id = ?"))
                         .bind(json) // 1
                         .bind(runner_id.to_string()) // 2
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    Ok(r.rows_affected() == 1)
+                    )
+                        .await?;
+                    Ok(r == 1)
                 }
             }
 
@@ -1192,7 +1302,8 @@ macro_rules! sql_store {
                 async fn insert_environment_class(&self, c: &EnvironmentClass) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_environment_class");
                     let configuration = serde_json::to_string(&c.configuration).map_err(|e| StoreError::Other(e.to_string()))?;
-                    sqlx::query(&sql("INSERT INTO environment_classes (id, runner_id, display_name, description, configuration, enabled, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",))
+                    let entry = runner_core::audit::entry(AuditSubject::EnvironmentClass, c.id, None);
+                    audited(&self.pool, entry, sqlx::query(&sql("INSERT INTO environment_classes (id, runner_id, display_name, description, configuration, enabled, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",))
                     .bind(c.id.to_string()) // 1
                     .bind(c.runner_id.to_string()) // 2
                     .bind(&c.display_name) // 3
@@ -1202,9 +1313,8 @@ macro_rules! sql_store {
                     .bind(c.created_at.0) // 7
                     .bind(c.updated_at.0) // 8
                     .bind(c.revision) // 9
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map)?;
+                    )
+                    .await?;
                     Ok(())
                 }
 
@@ -1258,7 +1368,8 @@ macro_rules! sql_store {
 
                 async fn update_environment_class(&self, c: &EnvironmentClass) -> Result<WriteOutcome, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("update_environment_class");
-                    let r = sqlx::query(&sql("UPDATE environment_classes SET display_name = ?, description = ?, enabled = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
+                    let entry = runner_core::audit::entry(AuditSubject::EnvironmentClass, c.id, None);
+                    let r = audited(&self.pool, entry, sqlx::query(&sql("UPDATE environment_classes SET display_name = ?, description = ?, enabled = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
                     .bind(&c.display_name) // 1
                     .bind(&c.description) // 2
                     .bind(i64::from(c.enabled)) // 3
@@ -1266,10 +1377,9 @@ macro_rules! sql_store {
                     .bind(c.revision) // 5
                     .bind(c.id.to_string()) // 6
                     .bind(c.revision - 1) // 7
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map)?;
-                    Ok(if r.rows_affected() == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
+                    )
+                    .await?;
+                    Ok(if r == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
                 }
             }
 
@@ -1278,7 +1388,8 @@ macro_rules! sql_store {
                 async fn insert_scm_integration(&self, i: &ScmIntegration) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_scm_integration");
                     let (client_id, secret, issuer) = oauth_columns(i);
-                    sqlx::query(&sql("INSERT INTO scm_integrations (id, runner_id, scm_id, host, oauth_client_id, oauth_encrypted_client_secret, oauth_issuer_url, pat, virtual_directory, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",))
+                    let entry = runner_core::audit::entry(AuditSubject::ScmIntegration, i.id, None);
+                    audited(&self.pool, entry, sqlx::query(&sql("INSERT INTO scm_integrations (id, runner_id, scm_id, host, oauth_client_id, oauth_encrypted_client_secret, oauth_issuer_url, pat, virtual_directory, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",))
                     .bind(i.id.to_string()) // 1
                     .bind(i.runner_id.to_string()) // 2
                     .bind(&i.scm_id) // 3
@@ -1291,9 +1402,8 @@ macro_rules! sql_store {
                     .bind(i.created_at.0) // 10
                     .bind(i.updated_at.0) // 11
                     .bind(i.revision) // 12
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map)?;
+                    )
+                    .await?;
                     Ok(())
                 }
 
@@ -1337,6 +1447,8 @@ macro_rules! sql_store {
                 ) -> Result<WriteOutcome, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("update_scm_integration");
                     let (client_id, secret, issuer) = oauth_columns(i);
+                    let entry = runner_core::audit::entry(AuditSubject::ScmIntegration, i.id, None);
+                    let entry = &entry;
                     retried(move || async move {
                         let mut tx = self.pool.begin().await.map_err(map)?;
                         let r = sqlx::query(&sql("UPDATE scm_integrations SET oauth_client_id = ?, oauth_encrypted_client_secret = ?, oauth_issuer_url = ?, pat = ?, virtual_directory = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
@@ -1364,6 +1476,7 @@ macro_rules! sql_store {
                                 .await
                                 .map_err(map)?;
                         }
+                        record(&mut tx, entry.as_ref()).await?;
                         tx.commit().await.map_err(map)?;
                         Ok(WriteOutcome::Written)
                     })
@@ -1372,6 +1485,8 @@ macro_rules! sql_store {
 
                 async fn delete_scm_integration(&self, i: &ScmIntegration) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("delete_scm_integration");
+                    let entry = runner_core::audit::entry(AuditSubject::ScmIntegration, i.id, None);
+                    let entry = &entry;
                     retried(move || async move {
                         let mut tx = self.pool.begin().await.map_err(map)?;
                         let r = sqlx::query(&sql("DELETE FROM scm_integrations WHERE id = ?"))
@@ -1385,6 +1500,9 @@ macro_rules! sql_store {
                             .execute(&mut *tx)
                             .await
                             .map_err(map)?;
+                        if r.rows_affected() == 1 {
+                            record(&mut tx, entry.as_ref()).await?;
+                        }
                         tx.commit().await.map_err(map)?;
                         Ok(r.rows_affected() == 1)
                     })
@@ -1397,7 +1515,8 @@ macro_rules! sql_store {
                 async fn insert_host_token(&self, t: &HostToken) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_host_token");
                     let scopes = serde_json::to_string(&t.scopes).map_err(|e| StoreError::Other(e.to_string()))?;
-                    sqlx::query(&sql("INSERT INTO host_authentication_tokens (id, runner_id, host, subject_id, subject_principal, source, token_ciphertext, refresh_token_ciphertext, expires_at, integration_id, scopes, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",))
+                    let entry = runner_core::audit::entry(AuditSubject::HostToken, t.id, None);
+                    audited(&self.pool, entry, sqlx::query(&sql("INSERT INTO host_authentication_tokens (id, runner_id, host, subject_id, subject_principal, source, token_ciphertext, refresh_token_ciphertext, expires_at, integration_id, scopes, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",))
                     .bind(t.id.to_string()) // 1
                     .bind(t.runner_id.to_string()) // 2
                     .bind(&t.host) // 3
@@ -1412,9 +1531,8 @@ macro_rules! sql_store {
                     .bind(t.created_at.0) // 12
                     .bind(t.updated_at.0) // 13
                     .bind(t.revision) // 14
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map)?;
+                    )
+                    .await?;
                     Ok(())
                 }
 
@@ -1460,7 +1578,8 @@ macro_rules! sql_store {
                 async fn update_host_token(&self, t: &HostToken) -> Result<WriteOutcome, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("update_host_token");
                     let scopes = serde_json::to_string(&t.scopes).map_err(|e| StoreError::Other(e.to_string()))?;
-                    let r = sqlx::query(&sql("UPDATE host_authentication_tokens SET source = ?, token_ciphertext = ?, refresh_token_ciphertext = ?, expires_at = ?, integration_id = ?, scopes = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
+                    let entry = runner_core::audit::entry(AuditSubject::HostToken, t.id, None);
+                    let r = audited(&self.pool, entry, sqlx::query(&sql("UPDATE host_authentication_tokens SET source = ?, token_ciphertext = ?, refresh_token_ciphertext = ?, expires_at = ?, integration_id = ?, scopes = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
                     .bind(t.source.as_str()) // 1
                     .bind(&t.token_ciphertext) // 2
                     .bind(&t.refresh_token_ciphertext) // 3
@@ -1471,15 +1590,15 @@ macro_rules! sql_store {
                     .bind(t.revision) // 8
                     .bind(t.id.to_string()) // 9
                     .bind(t.revision - 1) // 10
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map)?;
-                    Ok(if r.rows_affected() == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
+                    )
+                    .await?;
+                    Ok(if r == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
                 }
 
                 async fn delete_host_token(&self, id: Uuid) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("delete_host_token");
-                    one_row_by_id(&self.pool, "DELETE FROM host_authentication_tokens WHERE id = ?", id).await
+                    let entry = runner_core::audit::entry(AuditSubject::HostToken, id, None);
+                    Ok(audited(&self.pool, entry, sqlx::query(&sql("DELETE FROM host_authentication_tokens WHERE id = ?")).bind(id.to_string())).await? == 1)
                 }
             }
 
@@ -1488,16 +1607,16 @@ macro_rules! sql_store {
                 async fn insert_llm_integration(&self, i: &LlmIntegration) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_llm_integration");
                     let body = serde_json::to_string(&i.body).map_err(|e| StoreError::Other(e.to_string()))?;
-                    sqlx::query(&sql("INSERT INTO llm_integrations (id, runner_id, body, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?)"))
+                    let entry = runner_core::audit::entry(AuditSubject::LlmIntegration, i.id, None);
+                    audited(&self.pool, entry, sqlx::query(&sql("INSERT INTO llm_integrations (id, runner_id, body, created_at, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?)"))
                         .bind(i.id.to_string()) // 1
                         .bind(i.runner_id.to_string()) // 2
                         .bind(body) // 3
                         .bind(i.created_at.0) // 4
                         .bind(i.updated_at.0) // 5
                         .bind(i.revision) // 6
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
+                    )
+                        .await?;
                     Ok(())
                 }
 
@@ -1535,21 +1654,79 @@ macro_rules! sql_store {
                 async fn update_llm_integration(&self, i: &LlmIntegration) -> Result<WriteOutcome, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("update_llm_integration");
                     let body = serde_json::to_string(&i.body).map_err(|e| StoreError::Other(e.to_string()))?;
-                    let r = sqlx::query(&sql("UPDATE llm_integrations SET body = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
+                    let entry = runner_core::audit::entry(AuditSubject::LlmIntegration, i.id, None);
+                    let r = audited(&self.pool, entry, sqlx::query(&sql("UPDATE llm_integrations SET body = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
                     .bind(body) // 1
                     .bind(i.updated_at.0) // 2
                     .bind(i.revision) // 3
                     .bind(i.id.to_string()) // 4
                     .bind(i.revision - 1) // 5
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map)?;
-                    Ok(if r.rows_affected() == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
+                    )
+                    .await?;
+                    Ok(if r == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
                 }
 
                 async fn delete_llm_integration(&self, id: Uuid) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("delete_llm_integration");
-                    one_row_by_id(&self.pool, "DELETE FROM llm_integrations WHERE id = ?", id).await
+                    let entry = runner_core::audit::entry(AuditSubject::LlmIntegration, id, None);
+                    Ok(audited(&self.pool, entry, sqlx::query(&sql("DELETE FROM llm_integrations WHERE id = ?")).bind(id.to_string())).await? == 1)
+                }
+            }
+
+            #[async_trait]
+            impl AuditRepo for $store {
+                async fn insert_audit_entry(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("insert_audit_entry");
+                    insert_audit(&self.pool, entry).await
+                }
+
+                async fn get_audit_entry(&self, id: Uuid) -> Result<Option<AuditEntry>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("get_audit_entry");
+                    let row: Option<AuditRow> = sqlx::query_as(&sql(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log_entries WHERE id = ?")))
+                        .bind(id.to_string()) // 1
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    row.map(AuditRow::into_domain).transpose()
+                }
+
+                async fn list_audit_entries(
+                    &self,
+                    org_id: Uuid,
+                    filter: &AuditFilter,
+                    after: Option<Uuid>,
+                    limit: u32,
+                ) -> Result<Vec<AuditEntry>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("list_audit_entries");
+                    let mut q = QueryBuilder::<$db>::new(format!("SELECT {AUDIT_COLUMNS} FROM audit_log_entries WHERE org_id = "));
+                    q.push_bind(org_id.to_string());
+                    let (before_or_after, order) = if filter.oldest_first { (" > ", " ORDER BY id LIMIT ") } else { (" < ", " ORDER BY id DESC LIMIT ") };
+                    if let Some(after) = after {
+                        q.push(" AND id").push(before_or_after).push_bind(after.to_string());
+                    }
+                    push_in(&mut q, "actor_id", filter.actor_ids.iter().map(|a| a.to_string()));
+                    push_in(&mut q, "actor_principal", filter.actor_principals.iter().map(|p| p.as_str().to_owned()));
+                    push_in(&mut q, "subject_id", filter.subject_ids.iter().map(|a| a.to_string()));
+                    push_in(&mut q, "subject_type", filter.subject_types.iter().map(|t| t.as_str().to_owned()));
+                    if let Some(from) = filter.from {
+                        q.push(" AND created_at >= ").push_bind(from.0);
+                    }
+                    if let Some(to) = filter.to {
+                        q.push(" AND created_at < ").push_bind(to.0);
+                    }
+                    q.push(order).push_bind(i64::from(limit.min(i32::MAX as u32)));
+                    let rows: Vec<AuditRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(map)?;
+                    rows.into_iter().map(AuditRow::into_domain).collect()
+                }
+
+                async fn prune_audit_entries(&self, before: Timestamp) -> Result<u64, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("prune_audit_entries");
+                    let r = sqlx::query(&sql("DELETE FROM audit_log_entries WHERE created_at < ?"))
+                        .bind(before.0) // 1
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map)?;
+                    Ok(r.rows_affected())
                 }
             }
 

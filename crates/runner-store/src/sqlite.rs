@@ -32,7 +32,7 @@ pub struct SqliteStore {
     /// Inline point reads (a file database only: an in-memory one is private to its connection).
     readers: Option<std::sync::Arc<Readers>>,
     /// CreateRunner's writes, committed in groups (crate::group_commit).
-    runner_inserts: std::sync::Arc<GroupCommit<(Runner, NewRunnerToken)>>,
+    runner_inserts: std::sync::Arc<GroupCommit<(Runner, NewRunnerToken, Option<runner_core::audit::AuditEntry>)>>,
 }
 
 impl SqliteStore {
@@ -104,7 +104,9 @@ sso_store!(SqliteStore, Sqlite);
 impl RunnerRepo for SqliteStore {
     async fn insert_runner(&self, runner: &Runner, token: &NewRunnerToken) -> Result<(), StoreError> {
         let _timer = QueryTimer::new("insert_runner");
-        self.runner_inserts.submit((runner.clone(), token.clone())).await
+        // The entry is taken here, in the caller's task, and committed with the runner.
+        let entry = runner_core::audit::entry(runner_core::model::AuditSubject::Runner, runner.id, Some(runner.org_id));
+        self.runner_inserts.submit((runner.clone(), token.clone(), entry)).await
     }
 
     async fn get_runner(&self, id: Uuid) -> Result<Option<Runner>, StoreError> {

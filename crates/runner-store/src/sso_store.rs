@@ -65,6 +65,9 @@ macro_rules! sso_store {
             use sqlx::$db;
             use uuid::Uuid;
 
+            use runner_core::model::AuditSubject;
+
+            use super::queries::{audited, record};
             use super::{$store, map, sql};
             use crate::sso_store::{SSO_COLUMNS, SsoConfigurationRow, details_json};
 
@@ -111,6 +114,7 @@ macro_rules! sso_store {
                 async fn insert_sso_configuration(&self, c: &SsoConfiguration) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_sso_configuration");
                     let details = details_json(c)?;
+                    let entry = runner_core::audit::entry(AuditSubject::SsoConfiguration, c.id, Some(c.org_id));
                     let mut tx = self.pool.begin().await.map_err(map)?;
                     sqlx::query(&sql(&format!(
                         "INSERT INTO sso_configurations ({SSO_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -129,6 +133,7 @@ macro_rules! sso_store {
                     .await
                     .map_err(map)?;
                     insert_domains(&mut tx, c).await?;
+                    record(&mut tx, entry.as_ref()).await?;
                     tx.commit().await.map_err(map)
                 }
 
@@ -181,6 +186,7 @@ macro_rules! sso_store {
                 async fn update_sso_configuration(&self, c: &SsoConfiguration) -> Result<WriteOutcome, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("update_sso_configuration");
                     let details = details_json(c)?;
+                    let entry = runner_core::audit::entry(AuditSubject::SsoConfiguration, c.id, Some(c.org_id));
                     let mut tx = self.pool.begin().await.map_err(map)?;
                     let r = sqlx::query(&sql(
                         "UPDATE sso_configurations SET client_id = ?, client_secret_ciphertext = ?, issuer_url = ?, active = ?, details = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",
@@ -206,18 +212,16 @@ macro_rules! sso_store {
                         .await
                         .map_err(map)?;
                     insert_domains(&mut tx, c).await?;
+                    record(&mut tx, entry.as_ref()).await?;
                     tx.commit().await.map_err(map)?;
                     Ok(WriteOutcome::Written)
                 }
 
                 async fn delete_sso_configuration(&self, id: Uuid) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("delete_sso_configuration");
-                    let r = sqlx::query(&sql("DELETE FROM sso_configurations WHERE id = ?"))
-                        .bind(id.to_string()) // 1
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map)?;
-                    Ok(r.rows_affected() == 1)
+                    let entry = runner_core::audit::entry(AuditSubject::SsoConfiguration, id, None);
+                    let statement = sql("DELETE FROM sso_configurations WHERE id = ?");
+                    Ok(audited(&self.pool, entry, sqlx::query(&statement).bind(id.to_string())).await? == 1)
                 }
             }
         }

@@ -1,4 +1,5 @@
-//! EventService handlers: WatchEvents, one server-streaming handler for every protocol.
+//! EventService handlers: WatchEvents, one server-streaming handler for every protocol, and the
+//! audit log (ListAuditLogs, GetAuditLog).
 
 use axum::extract::State;
 use connectrpc_axum::message::StreamBody;
@@ -6,10 +7,11 @@ use connectrpc_axum::prelude::{ConnectError, ConnectRequest, ConnectResponse};
 use futures::Stream;
 use gitpod_api::gitpod::v1::*;
 
-use super::{check, reply};
+use super::{Reply, check, reply};
 use crate::auth::Authenticated;
 use crate::convert;
 use crate::error::to_connect;
+use crate::paging::Paging;
 use crate::state::AppState;
 
 /// The stream of one watcher's events: it ends cleanly when the server shuts down, with
@@ -38,4 +40,27 @@ pub async fn watch_events(
         }
     });
     Ok(ConnectResponse::new(StreamBody::new(Box::pin(events) as std::pin::Pin<Box<dyn Stream<Item = _> + Send>>)))
+}
+
+pub async fn list_audit_logs(
+    State(s): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Paging(q): Paging,
+    ConnectRequest(mut r): ConnectRequest<ListAuditLogsRequest>,
+) -> Reply<ListAuditLogsResponse> {
+    reply(check(&r), async move {
+        let page = q.page(r.pagination.take())?;
+        let page = s.audit_logs.list(&caller, convert::list_audit_logs(r, page.size, page.token)?).await?;
+        Ok(convert::audit_logs(page))
+    })
+    .await
+}
+
+pub async fn get_audit_log(
+    State(s): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ConnectRequest(r): ConnectRequest<GetAuditLogRequest>,
+) -> Reply<GetAuditLogResponse> {
+    reply(check(&r), async move { Ok(convert::audit_log(s.audit_logs.get(&caller, &r.audit_log_entry_id).await?)) })
+        .await
 }

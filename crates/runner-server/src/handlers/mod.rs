@@ -57,6 +57,7 @@ pub async fn reply<T>(checked: Checked, body: impl Future<Output = Result<T, Cor
         Err(e) => {
             if let CoreError::PermissionDenied { resource, reason } = &e {
                 crate::telemetry::record_denial(resource, reason);
+                runner_core::audit::note_denial(resource);
             }
             let e = to_connect(e);
             crate::telemetry::record_code(e.code().as_str());

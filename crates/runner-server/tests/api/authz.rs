@@ -1299,3 +1299,84 @@ async fn user_and_organization_rpcs_for_every_principal() {
         assert!(differences.is_empty(), "{} differences", differences.len());
     }
 }
+
+/// The audit log (ListAuditLogs, GetAuditLog): organization admins and the members of a group
+/// holding RESOURCE_ROLE_ORG_AUDIT_LOG_READER on the organization; another organization's admin
+/// reads its own organization's log only.
+#[tokio::test]
+async fn audit_log_rpcs_for_every_principal() {
+    use runner_core::model::Principal;
+    const AUDIT_PRINCIPALS: [&str; 10] = [
+        "org admin",
+        "audit log reader",
+        "plain member",
+        "runners admin",
+        "groups admin",
+        "service account",
+        "other org admin",
+        "runner",
+        "suspended user",
+        "no token",
+    ];
+    const LIST: [&str; 10] = ["ok", "ok", PD, PD, PD, PD, "ok", PD, UN, UN];
+    const GET: [&str; 10] = ["ok", "ok", PD, PD, PD, PD, NF, PD, UN, UN];
+    for protocol in [Protocol::ConnectJson, Protocol::Grpc] {
+        let server = TestServer::start().await;
+        let (id, org) = (&server.identity, server.org.id);
+        let admin = server.client(protocol).await;
+        let (reader_id, reader) = server.member("auditor", OrgRole::Member).await;
+        let auditors = id.create_group(org, "auditors").await.unwrap();
+        id.add_group_member(auditors.id, reader_id).await.unwrap();
+        crate::groups::assign(&admin, auditors.id, ResourceType::Organization, org, ResourceRole::OrgAuditLogReader)
+            .await
+            .unwrap();
+        let (_, plain) = server.member("plain", OrgRole::Member).await;
+        let (ra_id, runners_admin) = server.member("runners-admin", OrgRole::Member).await;
+        let ra_group = id.create_group(org, "runner-admins").await.unwrap();
+        id.add_group_member(ra_group.id, ra_id).await.unwrap();
+        id.set_group_runners_admin(ra_group.id, true).await.unwrap();
+        let (_, groups_admin) = groups_admin(&server, &admin).await;
+        let bot = id.create_member(org, Principal::ServiceAccount, "bot", OrgRole::Member).await.unwrap();
+        let bot_token = id.issue_token(bot.id, "t", None).await.unwrap().token;
+        let other = id.create_organization("other").await.unwrap();
+        let boss = id.create_member(other.id, Principal::User, "boss", OrgRole::Admin).await.unwrap();
+        let boss_token = id.issue_token(boss.id, "t", None).await.unwrap().token;
+        let runner = create(&admin, crate::runners::aws_runner("audited")).await.unwrap().runner.unwrap().runner_id;
+        let runner_token = runner_access_token(&server, protocol, &runner).await;
+        let (sleeper, sleeper_token) = server.member("sleeper", OrgRole::Admin).await;
+        id.set_suspended(sleeper, true).await.unwrap();
+        let tokens = [
+            Some(server.admin_token.clone()),
+            Some(reader),
+            Some(plain),
+            Some(runners_admin),
+            Some(groups_admin),
+            Some(bot_token),
+            Some(boss_token),
+            Some(runner_token),
+            Some(sleeper_token),
+            None,
+        ];
+        let filter = list_audit_logs_request::Filter { subject_ids: vec![runner.clone()], ..Default::default() };
+        let entry = crate::audit_logs::list(&admin, filter.clone()).await.unwrap().remove(0);
+        let mut differences = Vec::new();
+        for (i, token) in tokens.iter().enumerate() {
+            let c = server.client_as(protocol, token.as_deref()).await;
+            let listed = crate::audit_logs::list(&c, filter.clone()).await;
+            if i == 6 {
+                // Another organization's admin reads its own log: not this runner's entries.
+                assert!(listed.as_ref().is_ok_and(|l| l.is_empty()), "{protocol:?}: {listed:?}");
+            }
+            for (rpc, got, expected) in [
+                ("ListAuditLogs", outcome(listed), LIST[i]),
+                ("GetAuditLog", outcome(crate::audit_logs::get(&c, &entry.id).await), GET[i]),
+            ] {
+                if got != expected {
+                    differences
+                        .push(format!("{protocol:?} {rpc} as {}: expected {expected}, got {got}", AUDIT_PRINCIPALS[i]));
+                }
+            }
+        }
+        assert!(differences.is_empty(), "{differences:#?}");
+    }
+}

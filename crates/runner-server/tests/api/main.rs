@@ -2,6 +2,7 @@
 //! binary's own code on port 0), called through real clients over every protocol, and the fuzz
 //! targets' saved inputs replayed against the same application. See tests/README.md.
 
+mod audit_logs;
 mod authz;
 mod bad_input;
 mod classes;

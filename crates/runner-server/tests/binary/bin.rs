@@ -431,3 +431,52 @@ fn the_openapi_subcommand_prints_or_writes_the_served_document() {
     let from_yaml: serde_json::Value = serde_yaml::from_slice(&yaml.stdout).unwrap();
     assert_eq!(&from_yaml, runner_server::openapi::document());
 }
+
+/// `--audit-retention-days`: entries older than that are deleted in the background from the
+/// start; newer ones stay. Out-of-range values are refused.
+#[test]
+fn audit_retention_days_prunes_older_entries() {
+    use runner_core::audit::AuditEntry;
+    use runner_core::model::{AuditKind, AuditSubject, Principal};
+    use runner_core::time::Timestamp;
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let entry = |age_secs: i64| AuditEntry {
+        id: uuid::Uuid::now_v7(),
+        org_id: uuid::Uuid::now_v7(),
+        actor: Some((uuid::Uuid::now_v7(), Principal::User)),
+        subject: Some((uuid::Uuid::now_v7(), AuditSubject::Runner)),
+        action: "gitpod.v1.RunnerService/CreateRunner".to_owned(),
+        created_at: Timestamp::now().plus_seconds(-age_secs),
+        kind: AuditKind::ResourceChange,
+    };
+    let (old, recent) = (entry(3 * 86_400), entry(86_400));
+    rt.block_on(async {
+        let store = runner_store::open(&url).await.unwrap();
+        store.insert_audit_entry(&old).await.unwrap();
+        store.insert_audit_entry(&recent).await.unwrap();
+    });
+    let mut command = ServerProcess::command_in(bin(), dir.path());
+    command.args(["--audit-retention-days", "2"]);
+    let server = ServerProcess::start(command, dir.path(), "server").unwrap_or_else(|e| panic!("{e}"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (old_left, recent_left) = loop {
+        let left = rt.block_on(async {
+            let store = runner_store::open(&url).await.unwrap();
+            (store.get_audit_entry(old.id).await.unwrap(), store.get_audit_entry(recent.id).await.unwrap())
+        });
+        if left.0.is_none() || Instant::now() > deadline {
+            break left;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    drop(server);
+    assert_eq!(old_left, None, "the entry older than 2 days is deleted");
+    assert_eq!(recent_left, Some(recent), "the one of yesterday stays");
+
+    let out = Command::new(bin()).args(["--audit-retention-days", "0", "--print-config"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--audit-retention-days"));
+}

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use runner_core::audit::{AuditEntry, AuditFilter};
 use runner_core::authz::Visibility;
 use runner_core::identity::{
     AccessTokenInfo, Group, Member, Membership, Organization, RoleAssignment, RoleAssignmentFilter, ServiceAccount,
@@ -180,6 +181,13 @@ forward!(SSO, SsoRepo {
     async fn delete_sso_configuration(&self, id: Uuid) -> Result<bool, StoreError>;
 });
 
+forward!(AUDIT, AuditRepo {
+    async fn insert_audit_entry(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    async fn get_audit_entry(&self, id: Uuid) -> Result<Option<AuditEntry>, StoreError>;
+    async fn list_audit_entries(&self, org_id: Uuid, filter: &AuditFilter, after: Option<Uuid>, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+    async fn prune_audit_entries(&self, before: Timestamp) -> Result<u64, StoreError>;
+});
+
 /// `ServerRepo` by hand: `pool_usage` is not async.
 const SERVER: &[&str] = &["key_fingerprint", "write_turn", "pool_usage", "ping"];
 
@@ -223,6 +231,7 @@ pub(super) fn store_methods() -> Vec<&'static str> {
         HOST_TOKEN,
         LLM_INTEGRATION,
         SSO,
+        AUDIT,
         SERVER,
     ]
     .concat()
@@ -236,6 +245,7 @@ mod tests {
     const SOURCES: &[(&str, &str)] = &[
         ("store.rs", include_str!("../../../runner-core/src/store.rs")),
         ("access_tokens", include_str!("../../../runner-core/src/store/access_tokens.rs")),
+        ("audit", include_str!("../../../runner-core/src/store/audit.rs")),
         ("configuration_schema", include_str!("../../../runner-core/src/store/configuration_schema.rs")),
         ("environment_classes", include_str!("../../../runner-core/src/store/environment_classes.rs")),
         ("groups", include_str!("../../../runner-core/src/store/groups.rs")),

@@ -20,6 +20,7 @@ use runner_core::store::{NewRunnerToken, RunnerTokenKind, Store};
 use runner_core::time::Timestamp;
 use uuid::Uuid;
 
+mod audit;
 mod configuration;
 mod coverage;
 mod groups;
@@ -80,6 +81,7 @@ pub fn cases() -> Vec<Case> {
         server::cases(),
         service_accounts::cases(),
         sso::cases(),
+        audit::cases(),
     ]
     .into_iter()
     .flatten()
