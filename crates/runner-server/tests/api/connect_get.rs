@@ -81,6 +81,7 @@ async fn get_is_served_for_exactly_the_side_effect_free_methods() {
     assert_eq!(
         served,
         [
+            "GetAuditLog",
             "GetAuthenticatedIdentity",
             "GetAuthenticatedUser",
             "GetEnvironmentClass",
@@ -97,6 +98,7 @@ async fn get_is_served_for_exactly_the_side_effect_free_methods() {
             "GetServiceAccount",
             "GetServiceAccountToken",
             "GetUser",
+            "ListAuditLogs",
             "ListEnvironmentClasses",
             "ListGroups",
             "ListHostAuthenticationTokens",
