@@ -213,6 +213,29 @@ def test_watch_events_streams_runner_writes(client, rs):
     assert e.value.code == Code.FAILED_PRECONDITION, e.value.message
 
 
+def test_audit_logs(client, rs):
+    # EventService.ListAuditLogs and GetAuditLog over the SDK's Connect (binary).
+    created = rs.create_runner(rpb.CreateRunnerRequest(name=unique("Ona audited"), provider=cpb.RUNNER_PROVIDER_GCP))
+    issued("exchange token", created.exchange_token)
+    runner_id = created.runner.runner_id
+    rs.update_runner(rpb.UpdateRunnerRequest(runner_id=runner_id, name=unique("Ona audited again")))
+    events = client.services.event
+    listed = events.list_audit_logs(epb.ListAuditLogsRequest(
+        filter=epb.ListAuditLogsRequest.Filter(subject_ids=[runner_id]),
+        pagination=pag.PaginationRequest(page_size=10),
+    ))
+    actions = [e.action for e in listed.entries]
+    assert actions == ["gitpod.v1.RunnerService/UpdateRunner", "gitpod.v1.RunnerService/CreateRunner"], actions
+    for e in listed.entries:
+        assert (e.subject_id, e.subject_type) == (runner_id, epb.RESOURCE_TYPE_RUNNER)
+        assert e.actor_principal == ipb.PRINCIPAL_USER
+        assert e.kind == epb.AUDIT_LOG_ENTRY_KIND_RESOURCE_CHANGE
+    got = events.get_audit_log(epb.GetAuditLogRequest(audit_log_entry_id=listed.entries[0].id))
+    assert got.entry == listed.entries[0]
+    member = make_client(MEMBER_TWO_TOKEN).services
+    expect(Code.PERMISSION_DENIED, member.event.list_audit_logs, epb.ListAuditLogsRequest())
+
+
 def test_get_runner(rs, runner):
     got = rs.get_runner(rpb.GetRunnerRequest(runner_id=runner.runner_id)).runner
     assert got.runner_id == runner.runner_id

@@ -159,6 +159,32 @@ def test_events_watch_streams_runner_writes(client: Gitpod):
         watcher.events.watch(environment_id=UNKNOWN_UUID)
 
 
+def test_events_list_audit_logs(client: Gitpod):
+    # `client.events.list()`: the audit log, paged with the token as query parameter.
+    created = client.runners.create(name=unique("Stainless audited"), provider=GCP)
+    issued("exchange token", created.exchange_token or "")
+    runner_id = created.runner.runner_id
+    client.runners.update(runner_id=runner_id, name=unique("Stainless audited again"))
+    entries = list(client.events.list(filter={"subject_ids": [runner_id]}, pagination={"page_size": 1}))
+    assert [e.action for e in entries] == [
+        "gitpod.v1.RunnerService/UpdateRunner",
+        "gitpod.v1.RunnerService/CreateRunner",
+    ], "newest first, over two pages"
+    for e in entries:
+        assert (e.subject_id, e.subject_type) == (runner_id, "RESOURCE_TYPE_RUNNER")
+        assert e.actor_principal == "PRINCIPAL_USER" and is_uuid(e.actor_id or "")
+        assert e.created_at is not None and e.created_at.tzinfo is not None
+    oldest = client.events.list(
+        filter={"subject_ids": [runner_id], "subject_types": ["RESOURCE_TYPE_RUNNER"]},
+        sort={"field": "createdAt", "order": "SORT_ORDER_ASC"},
+    )
+    assert [e.action for e in oldest] == [e.action for e in reversed(entries)]
+    # A member without the audit log reader role may not read it.
+    member = make_client(token=MEMBER_TWO_TOKEN, max_retries=0)
+    with pytest.raises(gitpod.PermissionDeniedError):
+        member.events.list()
+
+
 def test_retrieve_runner(client: Gitpod, runner):
     got = client.runners.retrieve(runner_id=runner.runner_id).runner
     assert got.runner_id == runner.runner_id
