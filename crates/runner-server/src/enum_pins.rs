@@ -52,6 +52,7 @@ generated!(
     pb::HostAuthenticationTokenSource,
     pb::ResourceRole,
     pb::ResourceType,
+    pb::AuditLogEntryKind,
 );
 
 /// Checks one domain enum `D` against the generated enum `G`, whose full proto name is
@@ -79,10 +80,18 @@ fn pin<D: ApiEnum + Debug, G: Generated>(pool: &DescriptorPool, proto: &str, pre
 }
 
 /// Checks a domain enum `D` that has some of the values of the generated enum `G`: each of its
-/// values has the number and name of one of `G`'s. Returns the domain type's name.
-fn pin_subset<D: ApiEnum + Debug, G: Generated>(proto: &str, prefix: &str) -> &'static str {
+/// values has the number and name of one of `G`'s, or the name `renamed` gives it (a domain
+/// value the API has no name for, written as another). Returns the domain type's name.
+fn pin_subset<D: ApiEnum + Debug + PartialEq, G: Generated>(
+    proto: &str,
+    prefix: &str,
+    renamed: &[(D, &str)],
+) -> &'static str {
     for &d in D::VALUES {
-        let expected = format!("{prefix}_{}", d.as_str().to_ascii_uppercase());
+        let expected = renamed
+            .iter()
+            .find(|(r, _)| *r == d)
+            .map_or_else(|| format!("{prefix}_{}", d.as_str().to_ascii_uppercase()), |(_, name)| (*name).to_owned());
         let g = G::from_number(d.number())
             .unwrap_or_else(|| panic!("{d:?} = {}: {proto} has no value with that number", d.number()));
         assert_eq!(g.name(), expected, "{d:?} = {} is named differently in {proto}", d.number());
@@ -128,8 +137,26 @@ fn domain_enums_match_the_generated_enums() {
             "gitpod.v1.HostAuthenticationTokenSource",
             "HOST_AUTHENTICATION_TOKEN_SOURCE",
         ),
-        pin_subset::<m::ResourceRole, pb::ResourceRole>("gitpod.v1.ResourceRole", "RESOURCE_ROLE"),
-        pin_subset::<m::ResourceKind, pb::ResourceType>("gitpod.v1.ResourceType", "RESOURCE_TYPE"),
+        pin_subset::<m::ResourceRole, pb::ResourceRole>("gitpod.v1.ResourceRole", "RESOURCE_ROLE", &[]),
+        pin_subset::<m::ResourceKind, pb::ResourceType>("gitpod.v1.ResourceType", "RESOURCE_TYPE", &[]),
+        // Stored under shorter names than the API's for four of them.
+        pin_subset::<m::AuditSubject, pb::ResourceType>(
+            "gitpod.v1.ResourceType",
+            "RESOURCE_TYPE",
+            &[
+                (m::AuditSubject::ScmIntegration, "RESOURCE_TYPE_RUNNER_SCM_INTEGRATION"),
+                (m::AuditSubject::SsoConfiguration, "RESOURCE_TYPE_SSO_CONFIG"),
+                (m::AuditSubject::LlmIntegration, "RESOURCE_TYPE_RUNNER_LLM_INTEGRATION"),
+                (m::AuditSubject::GroupMembership, "RESOURCE_TYPE_GROUP_MEMBERSHIP_CHANGED"),
+            ],
+        ),
+        // An authorization failure has no kind in the API: it is sent as UNSPECIFIED
+        // (docs/decisions.md, "Audit log").
+        pin_subset::<m::AuditKind, pb::AuditLogEntryKind>(
+            "gitpod.v1.AuditLogEntryKind",
+            "AUDIT_LOG_ENTRY_KIND",
+            &[(m::AuditKind::AuthorizationDenied, "AUDIT_LOG_ENTRY_KIND_UNSPECIFIED")],
+        ),
     ]
     .into_iter()
     .map(str::to_owned)
