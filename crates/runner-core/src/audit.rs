@@ -204,21 +204,10 @@ pub struct AuditFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Subject;
-
-    fn caller() -> Caller {
-        Caller {
-            org_id: Uuid::now_v7(),
-            subject: Subject { id: Uuid::now_v7(), principal: Principal::User },
-            org_admin: false,
-            runners_admin: false,
-            groups: Vec::new(),
-        }
-    }
 
     #[tokio::test]
     async fn entries_take_the_calls_actor_and_action() {
-        let (c, runner) = (caller(), Uuid::now_v7());
+        let (c, runner) = (Caller::test_user(Uuid::now_v7()), Uuid::now_v7());
         let outside = entry(AuditSubject::Runner, runner, None).unwrap();
         assert_eq!((outside.actor, outside.action.as_str(), outside.org_id), (None, SYSTEM_ACTION, Uuid::nil()));
         let within = scope(AuditScope::new("gitpod.v1.RunnerService/CreateRunner"), async {
@@ -235,7 +224,7 @@ mod tests {
 
     #[tokio::test]
     async fn denials_name_their_resource_when_it_is_one() {
-        let (c, runner) = (caller(), Uuid::now_v7());
+        let (c, runner) = (Caller::test_user(Uuid::now_v7()), Uuid::now_v7());
         assert_eq!(denial(&format!("runner {runner}")), None, "outside a call");
         let (named, unnamed, anonymous) = scope(AuditScope::new("gitpod.v1.RunnerService/DeleteRunner"), async {
             let anonymous = denial("runner-side API");

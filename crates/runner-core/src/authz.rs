@@ -103,16 +103,6 @@ mod tests {
     use super::*;
     use crate::model::{Principal, RunnerProvider, Subject};
 
-    fn caller(org: Uuid) -> Caller {
-        Caller {
-            org_id: org,
-            subject: Subject { id: Uuid::now_v7(), principal: Principal::User },
-            org_admin: false,
-            runners_admin: false,
-            groups: vec![],
-        }
-    }
-
     fn runner(org: Uuid, creator: Option<Uuid>) -> Runner {
         let mut r = crate::testing_support::runner(RunnerProvider::Gcp);
         r.org_id = org;
@@ -123,19 +113,19 @@ mod tests {
     #[test]
     fn the_rules() {
         let org = Uuid::now_v7();
-        let plain = caller(org);
+        let plain = Caller::test_user(org);
         let r = runner(org, None);
         assert_eq!(runner_access(&plain, &r, &[]), RunnerAccess::None);
         assert_eq!(runner_access(&plain, &r, &[RunnerRole::User]), RunnerAccess::User);
         assert_eq!(runner_access(&plain, &r, &[RunnerRole::User, RunnerRole::Admin]), RunnerAccess::Admin);
         let mine = runner(org, Some(plain.subject.id));
         assert_eq!(runner_access(&plain, &mine, &[]), RunnerAccess::Admin);
-        let admin = Caller { org_admin: true, ..caller(org) };
+        let admin = Caller { org_admin: true, ..Caller::test_user(org) };
         assert_eq!(runner_access(&admin, &r, &[]), RunnerAccess::Admin);
-        let runners_admin = Caller { runners_admin: true, ..caller(org) };
+        let runners_admin = Caller { runners_admin: true, ..Caller::test_user(org) };
         assert_eq!(runner_access(&runners_admin, &r, &[]), RunnerAccess::Admin);
         // Another organization's admin sees nothing.
-        let stranger = Caller { org_admin: true, ..caller(Uuid::now_v7()) };
+        let stranger = Caller { org_admin: true, ..Caller::test_user(Uuid::now_v7()) };
         assert_eq!(runner_access(&stranger, &r, &[RunnerRole::Admin]), RunnerAccess::None);
         // A runner is a user of itself, and of nothing else, whatever the policies say.
         let itself = Caller::runner(org, r.id);

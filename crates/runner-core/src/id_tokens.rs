@@ -169,17 +169,6 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::model::{Principal, Subject};
-
-    fn caller() -> Caller {
-        Caller {
-            org_id: Uuid::now_v7(),
-            subject: Subject { id: Uuid::now_v7(), principal: Principal::User },
-            org_admin: false,
-            runners_admin: false,
-            groups: Vec::new(),
-        }
-    }
 
     fn decode(segment: &str) -> Value {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
@@ -196,7 +185,7 @@ mod tests {
     #[test]
     fn a_token_verifies_with_the_published_key_and_says_who_for_whom_until_when() {
         let tokens = IdTokens::from_server_key(&[7; 32]);
-        let caller = caller();
+        let caller = Caller::test_user(Uuid::now_v7());
         let now = Timestamp::now();
         let token = tokens
             .issue(&caller, &["sts.amazonaws.com".into()], IdTokenVersion::V1, "https://runners.example", now)
@@ -227,7 +216,7 @@ mod tests {
     #[test]
     fn version_2_names_the_organization_and_several_audiences_are_a_list() {
         let tokens = IdTokens::from_server_key(&[7; 32]);
-        let caller = caller();
+        let caller = Caller::test_user(Uuid::now_v7());
         let token =
             tokens.issue(&caller, &["a".into(), "b".into()], IdTokenVersion::V2, "http://x", Timestamp::now()).unwrap();
         let claims = decode(token.split('.').nth(1).unwrap());
@@ -251,7 +240,9 @@ mod tests {
     #[test]
     fn audiences_are_checked() {
         let tokens = IdTokens::from_server_key(&[7; 32]);
-        let issue = |aud: Vec<String>| tokens.issue(&caller(), &aud, IdTokenVersion::V1, "http://x", Timestamp::now());
+        let issue = |aud: Vec<String>| {
+            tokens.issue(&Caller::test_user(Uuid::now_v7()), &aud, IdTokenVersion::V1, "http://x", Timestamp::now())
+        };
         for bad in [
             vec![],
             vec![String::new()],

@@ -198,6 +198,18 @@ impl Caller {
         }
     }
 
+    /// A user of `org_id` with no roles and no groups, for the unit tests of this crate.
+    #[cfg(test)]
+    pub(crate) fn test_user(org_id: Uuid) -> Self {
+        Caller {
+            org_id,
+            subject: Subject { id: Uuid::now_v7(), principal: Principal::User },
+            org_admin: false,
+            runners_admin: false,
+            groups: Vec::new(),
+        }
+    }
+
     /// The runner whose own principal the caller is, if it is one.
     pub fn runner_id(&self) -> Option<Uuid> {
         (self.subject.principal == Principal::Runner).then_some(self.subject.id)
