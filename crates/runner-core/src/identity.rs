@@ -21,6 +21,28 @@ pub struct Organization {
     pub updated_at: Timestamp,
 }
 
+/// An organization's invite: the link an admin shares (`{public_url}/#/join/<id>`), whose id is
+/// its secret. An organization has at most one current invite, as the hosted product has:
+/// CreateOrganizationInvite replaces it (the old id stops working at once), and
+/// GetOrganizationInvite returns it, making one when there is none. Invites go with their
+/// organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationInvite {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    /// Who made it.
+    pub creator: Subject,
+    pub created_at: Timestamp,
+}
+
+impl OrganizationInvite {
+    /// A new invite of `org_id` made by `creator`, with a fresh random id (version 4: the id is
+    /// the link's secret, so none of it is a timestamp or a counter).
+    pub fn new(org_id: Uuid, creator: Subject, now: Timestamp) -> Self {
+        OrganizationInvite { id: Uuid::new_v4(), org_id, creator, created_at: now }
+    }
+}
+
 /// A role in an organization, held by a user or service account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrgRole {

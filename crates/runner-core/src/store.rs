@@ -7,6 +7,7 @@
 //! | [`RunnerRepo`] | `store/runners.rs` | runners, their list filters, counts by phase |
 //! | [`RunnerTokenRepo`] | `store/runner_tokens.rs` | exchange, logs and access tokens of runners |
 //! | [`IdentityRepo`] | `store/identity.rs` | organizations, members (with the last-admin check), groups |
+//! | [`InviteRepo`] | `store/invites.rs` | the current invite of each organization |
 //! | [`GroupRepo`] | `store/groups.rs` | changing and deleting groups, their memberships |
 //! | [`AccessTokenRepo`] | `store/access_tokens.rs` | access tokens of users and service accounts |
 //! | [`ServiceAccountRepo`] | `store/service_accounts.rs` | service accounts and their details |
@@ -24,7 +25,7 @@
 //! Every write method of the other traits also inserts the write's audit log entry
 //! (`crate::audit::entry`) in its own transaction, when it changed a row.
 //!
-//! A backend implements the sixteen traits; [`Store`] comes with them (a blanket impl). Every
+//! A backend implements the seventeen traits; [`Store`] comes with them (a blanket impl). Every
 //! method has cases in `runner-store`'s conformance suite, which runs on each backend.
 
 mod access_tokens;
@@ -34,6 +35,7 @@ mod environment_classes;
 mod groups;
 mod host_tokens;
 mod identity;
+mod invites;
 mod llm_integrations;
 mod policies;
 mod role_assignments;
@@ -51,6 +53,7 @@ pub use environment_classes::EnvironmentClassRepo;
 pub use groups::GroupRepo;
 pub use host_tokens::HostTokenRepo;
 pub use identity::{IdentityRepo, MemberChange, MemberChanged};
+pub use invites::InviteRepo;
 pub use llm_integrations::LlmIntegrationRepo;
 pub use policies::PolicyRepo;
 pub use role_assignments::RoleAssignmentRepo;
@@ -150,6 +153,7 @@ store_of!(
     RunnerRepo,
     RunnerTokenRepo,
     IdentityRepo,
+    InviteRepo,
     GroupRepo,
     AccessTokenRepo,
     ServiceAccountRepo,

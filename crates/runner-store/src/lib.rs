@@ -30,6 +30,8 @@ mod sql_store;
 pub mod pg_events;
 #[macro_use]
 mod sso_store;
+#[macro_use]
+mod invite_store;
 pub mod postgres;
 pub mod sqlite;
 mod sqlite_read;

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use runner_core::audit::{AuditEntry, AuditFilter};
 use runner_core::authz::Visibility;
 use runner_core::identity::{
-    AccessTokenInfo, Group, Member, Membership, Organization, RoleAssignment, RoleAssignmentFilter, ServiceAccount,
-    SsoConfiguration,
+    AccessTokenInfo, Group, Member, Membership, Organization, OrganizationInvite, RoleAssignment, RoleAssignmentFilter,
+    ServiceAccount, SsoConfiguration,
 };
 use runner_core::model::*;
 use runner_core::schema::RunnerConfigurationSchema;
@@ -181,6 +181,12 @@ forward!(SSO, SsoRepo {
     async fn delete_sso_configuration(&self, id: Uuid) -> Result<bool, StoreError>;
 });
 
+forward!(INVITE, InviteRepo {
+    async fn create_invite(&self, invite: &OrganizationInvite) -> Result<(), StoreError>;
+    async fn get_or_create_invite(&self, candidate: &OrganizationInvite) -> Result<OrganizationInvite, StoreError>;
+    async fn get_invite(&self, id: Uuid) -> Result<Option<OrganizationInvite>, StoreError>;
+});
+
 forward!(AUDIT, AuditRepo {
     async fn insert_audit_entry(&self, entry: &AuditEntry) -> Result<(), StoreError>;
     async fn get_audit_entry(&self, id: Uuid) -> Result<Option<AuditEntry>, StoreError>;
@@ -220,6 +226,7 @@ pub(super) fn store_methods() -> Vec<&'static str> {
         RUNNER,
         RUNNER_TOKEN,
         IDENTITY,
+        INVITE,
         GROUP,
         ACCESS_TOKEN,
         SERVICE_ACCOUNT,
@@ -251,6 +258,7 @@ mod tests {
         ("groups", include_str!("../../../runner-core/src/store/groups.rs")),
         ("host_tokens", include_str!("../../../runner-core/src/store/host_tokens.rs")),
         ("identity", include_str!("../../../runner-core/src/store/identity.rs")),
+        ("invites", include_str!("../../../runner-core/src/store/invites.rs")),
         ("llm_integrations", include_str!("../../../runner-core/src/store/llm_integrations.rs")),
         ("policies", include_str!("../../../runner-core/src/store/policies.rs")),
         ("role_assignments", include_str!("../../../runner-core/src/store/role_assignments.rs")),

@@ -26,6 +26,7 @@ mod coverage;
 mod groups;
 mod host_tokens;
 mod identity;
+mod invites;
 mod llm_integrations;
 mod pg;
 mod policies;
@@ -71,6 +72,7 @@ pub fn cases() -> Vec<Case> {
         runners::cases(),
         runner_tokens::cases(),
         identity::cases(),
+        invites::cases(),
         groups::cases(),
         policies::cases(),
         role_assignments::cases(),
