@@ -23,8 +23,10 @@
 // Environment (set by run.sh): CONSOLE_URL (the server, which also serves the console), API_TOKEN
 // (an admin's personal access token), CONSOLE_DIST (the built console, for the other origin),
 // GROUP_ID (a group of the admin's organization, made with `runner-server admin create-group`),
-// MEMBER_TOKEN (a token of "Viewer", a plain member; the users "<transport> member" exist too)
-// and SCREENSHOT (where the runners page's screenshot goes).
+// MEMBER_TOKEN (a token of "Viewer", a plain member; the users "<transport> member" exist too),
+// SCREENSHOT (where the runners page's screenshot goes) and OIDC_ISSUER, OIDC_CLIENT_ID,
+// OIDC_CLIENT_SECRET (the test OpenID provider of tests/oidc/ and its client, which may redirect
+// to the server's /auth/sso/callback).
 
 
 import assert from "node:assert/strict";
@@ -46,6 +48,9 @@ const dist = env("CONSOLE_DIST");
 const screenshot = env("SCREENSHOT");
 const groupId = env("GROUP_ID");
 const memberToken = env("MEMBER_TOKEN");
+const oidcIssuer = env("OIDC_ISSUER");
+const oidcClientId = env("OIDC_CLIENT_ID");
+const oidcClientSecret = env("OIDC_CLIENT_SECRET");
 
 // `oauthRunner`: a seeded runner that signed up, on which the transport's tests configure OAuth.
 const TRANSPORTS = {
@@ -76,7 +81,7 @@ const TRANSPORTS = {
 
 /** The methods the descriptors mark NO_SIDE_EFFECTS: the ones connect-web sends as GET. */
 const SIDE_EFFECT_FREE =
-  /\/(GetAuthenticatedIdentity|GetRunner|ListRunners|ListRunnerPolicies|GetRunnerConfigurationSchema|GetEnvironmentClass|ListEnvironmentClasses|GetSCMIntegration|ListSCMIntegrations|GetHostAuthenticationToken|ListHostAuthenticationTokens|GetLLMIntegration|ListLLMIntegrations|ListGroups|GetGroup|ListMemberships|GetMembership|ListRoleAssignments|GetServiceAccount|ListServiceAccounts|GetServiceAccountToken|ListServiceAccountTokens|GetAuthenticatedUser|GetUser|GetPersonalAccessToken|ListPersonalAccessTokens|GetOrganization|ListMembers)(\?|$)/;
+  /\/(GetAuthenticatedIdentity|GetRunner|ListRunners|ListRunnerPolicies|GetRunnerConfigurationSchema|GetEnvironmentClass|ListEnvironmentClasses|GetSCMIntegration|ListSCMIntegrations|GetHostAuthenticationToken|ListHostAuthenticationTokens|GetLLMIntegration|ListLLMIntegrations|ListGroups|GetGroup|ListMemberships|GetMembership|ListRoleAssignments|GetServiceAccount|ListServiceAccounts|GetServiceAccountToken|ListServiceAccountTokens|GetAuthenticatedUser|GetUser|GetPersonalAccessToken|ListPersonalAccessTokens|GetOrganization|ListMembers|ListAuditLogs|GetAuditLog|GetSSOConfiguration|ListSSOConfigurations|GetOrganizationInviteSummary|GetAccount|GetSSOLoginURL|ListLoginProviders|ListJoinableOrganizations)(\?|$)/;
 
 /** The server-streaming methods the console calls: POST with the transport's streaming content type. */
 const STREAMING = /\/gitpod\.v1\.EventService\/WatchEvents$/;
@@ -772,19 +777,28 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
   });
 }
 
+/**
+ * For a describe block over transport `t`: a page signed in as the admin before its tests (the
+ * object is filled then); after them, every call it made went over `t`, without script errors.
+ */
+function adminPage(transport, t) {
+  const s = {};
+  before(async () => {
+    Object.assign(s, await openPage(serverUrl));
+    await signIn(s.page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`);
+    await runnersHeading(s.page).waitFor();
+  });
+  after(async () => {
+    for (const call of await Promise.all(s.calls)) assertTransport(call, t);
+    assert.deepEqual(s.scriptErrors, []);
+    await s.context.close();
+  });
+  return s;
+}
+
 for (const [transport, t] of Object.entries(TRANSPORTS)) {
   describe(`members and access tokens over ${t.label}`, () => {
-    let s;
-    before(async () => {
-      s = await openPage(serverUrl);
-      await signIn(s.page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`);
-      await runnersHeading(s.page).waitFor();
-    });
-    after(async () => {
-      for (const call of await Promise.all(s.calls)) assertTransport(call, t);
-      assert.deepEqual(s.scriptErrors, []);
-      await s.context.close();
-    });
+    const s = adminPage(transport, t);
 
     test("access tokens: create one (the value once, copyable, and it works), list it, delete it", async () => {
       const { page } = s;
@@ -893,6 +907,183 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
       } finally {
         await other.context.close();
       }
+    });
+  });
+}
+
+for (const [transport, t] of Object.entries(TRANSPORTS)) {
+  describe(`audit log and SSO settings over ${t.label}`, () => {
+    const s = adminPage(transport, t);
+
+    test("audit log: an admin sees the writes it just made, filters them by actor, subject type and time, and pages", async () => {
+      const { page } = s;
+      const me = (await ok("UserService/GetAuthenticatedUser", {})).user;
+      // Two writes through the console: a runner created, then renamed.
+      await visit(page, "/runners");
+      await runnersHeading(page).waitFor();
+      const name = `Audited ${transport} ${randomBytes(3).toString("hex")}`;
+      const { runnerId } = await createRunner(page, name, t);
+      await visit(page, `/runners/${runnerId}`);
+      await page.locator('input[name="name"]').fill(`${name} renamed`);
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByText("Saved.").waitFor();
+
+      // The navigation leads there; the runner's entries are the newest about it: renamed, created,
+      // by the admin.
+      await page.locator("header nav").getByRole("link", { name: "Audit log" }).click();
+      await page.getByRole("heading", { name: "Audit log" }).waitFor();
+      const rows = page.locator("table.audit-log tbody tr");
+      await rows.first().waitFor();
+      const mine = page.locator(`table.audit-log tbody tr[data-subject-id="${runnerId}"]`);
+      const cells = async (row) => ({
+        action: await row.locator("td.action").textContent(),
+        actor: await row.getAttribute("data-actor-id"),
+        actorText: await row.locator("td.actor").textContent(),
+        subjectType: await row.locator(".subject-type").textContent(),
+        kind: await row.locator("td.kind").textContent(),
+      });
+      assert.equal(await mine.count(), 2);
+      const [renamed, created] = [await cells(mine.nth(0)), await cells(mine.nth(1))];
+      assert.deepEqual([renamed.action, created.action], ["gitpod.v1.RunnerService/UpdateRunner", "gitpod.v1.RunnerService/CreateRunner"]);
+      for (const entry of [renamed, created]) {
+        assert.equal(entry.actor, me.id);
+        assert.ok(entry.actorText.includes(me.name), `${entry.actorText} names ${me.name}`);
+        assert.match(entry.actorText, /USER/);
+        assert.equal(entry.subjectType, "RUNNER");
+        assert.equal(entry.kind, "RESOURCE_CHANGE");
+      }
+      // The table agrees with the API.
+      const listed = await ok("EventService/ListAuditLogs", { pagination: { pageSize: 2 } });
+      assert.deepEqual(
+        listed.entries.map((e) => e.id),
+        [await rows.nth(0).getAttribute("data-entry-id"), await rows.nth(1).getAttribute("data-entry-id")],
+      );
+
+      // Paging: 25 a page, the next page holds older entries.
+      assert.equal(await rows.count(), 25);
+      const firstPage = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.entryId));
+      await page.locator('button[data-page="next"]').click();
+      await page.locator(".page-number", { hasText: "Page 2" }).waitFor();
+      const secondPage = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.entryId));
+      assert.ok(secondPage.length > 0 && secondPage.every((id) => !firstPage.includes(id)), "page 2 holds other entries");
+      await page.locator('button[data-page="previous"]').click();
+      await page.locator(".page-number", { hasText: "Page 1" }).waitFor();
+
+      // Filters: by subject type (groups only: not the runner's), by actor (the admin), by time.
+      const filters = page.locator("form.audit-filters");
+      await filters.locator('select[name="subjectType"]').selectOption({ label: "GROUP" });
+      await filters.getByRole("button", { name: "Apply" }).click();
+      await page.waitForURL(/#\/audit-log\?type=12$/);
+      await rows.first().waitFor();
+      const types = await page.locator("table.audit-log .subject-type").allTextContents();
+      assert.ok(types.length > 0, "the groups made by the tests have entries");
+      for (const type of types) assert.equal(type, "GROUP");
+      await filters.getByRole("button", { name: "Clear" }).click();
+      await page.waitForURL(/#\/audit-log$/);
+      await filters.locator('select[name="actor"]').selectOption(me.id);
+      await filters.getByRole("button", { name: "Apply" }).click();
+      await page.waitForURL(new RegExp(`#/audit-log\\?actor=${me.id}$`));
+      await page.locator("table.audit-log tbody tr", { hasText: "gitpod.v1.RunnerService/UpdateRunner" }).first().waitFor();
+      for (const actor of await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.actorId))) assert.equal(actor, me.id);
+      // From a minute ahead: nothing yet; from two minutes ago to two ahead: the runner's entries.
+      const minute = (offset) => new Date(Date.now() + offset * 60_000).toISOString().slice(0, 16);
+      await filters.locator('input[name="from"]').fill(minute(1));
+      await filters.getByRole("button", { name: "Apply" }).click();
+      await page.locator("table.audit-log td.empty", { hasText: "No entries match." }).waitFor();
+      const [from, to] = [minute(-2), minute(2)];
+      await filters.locator('input[name="from"]').fill(from);
+      await filters.locator('input[name="to"]').fill(to);
+      await filters.getByRole("button", { name: "Apply" }).click();
+      await page.locator(`table.audit-log tbody tr[data-subject-id="${runnerId}"]`).first().waitFor();
+      // The choices stay in the address: a reload shows the same entries.
+      await page.reload();
+      await page.locator(`table.audit-log tbody tr[data-subject-id="${runnerId}"]`).first().waitFor();
+      assert.equal(await filters.locator('select[name="actor"]').inputValue(), me.id);
+      assert.equal(await filters.locator('input[name="from"]').inputValue(), from);
+      assert.equal(await filters.locator('input[name="to"]').inputValue(), to);
+      await ok("RunnerService/DeleteRunner", { runnerId, force: true });
+    });
+
+    test("audit log: a plain member is not shown the page, and opening it shows the server's refusal", async () => {
+      const other = await openPage(serverUrl);
+      try {
+        await signIn(other.page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`, memberToken);
+        await runnersHeading(other.page).waitFor();
+        const nav = other.page.locator("header nav");
+        await nav.getByRole("link", { name: "Members" }).waitFor();
+        for (const admins of ["Audit log", "SSO", "Invitations"]) {
+          assert.equal(await nav.getByRole("link", { name: admins, exact: true }).count(), 0, `${admins} is not offered`);
+        }
+        await visit(other.page, "/audit-log");
+        const error = other.page.locator("main .error");
+        await error.waitFor();
+        assert.equal(await error.getAttribute("data-code"), "permission_denied");
+        assert.match(await error.locator(".message").textContent(), /audit log/);
+        assert.equal(await other.page.locator("table.audit-log").count(), 0);
+        for (const call of await Promise.all(other.calls)) assertTransport(call, t);
+        assert.deepEqual(other.scriptErrors, []);
+      } finally {
+        await other.context.close();
+      }
+    });
+
+    test("SSO settings: add an identity provider (a bad issuer refused), deactivate, activate, replace its secret and delete it; the secret is never shown", async () => {
+      const { page } = s;
+      const domain = `${transport}.example.test`;
+      await page.locator("header nav").getByRole("link", { name: "SSO", exact: true }).click();
+      await page.getByRole("heading", { name: "SSO", exact: true }).waitFor();
+      assert.equal(await page.locator("code.redirect-uri").textContent(), `${serverUrl}/auth/sso/callback`);
+      const form = page.locator("form.add-sso");
+      // Required fields first.
+      await form.getByRole("button", { name: "Add identity provider" }).click();
+      assert.equal(await form.locator(".error").getAttribute("data-code"), "required");
+      // An issuer that is no OpenID provider: the server's refusal.
+      const secret = `secret-${randomBytes(8).toString("hex")}`;
+      await form.locator('input[name="displayName"]').fill(`Test provider (${t.label})`);
+      await form.locator('input[name="issuerUrl"]').fill(`${serverUrl}/no-such-issuer`);
+      await form.locator('input[name="clientId"]').fill(oidcClientId);
+      await form.locator('input[name="clientSecret"]').fill(secret);
+      await form.locator('input[name="emailDomains"]').fill(domain);
+      await form.getByRole("button", { name: "Add identity provider" }).click();
+      const refused = form.locator(".error");
+      await refused.waitFor();
+      assert.equal(await refused.getAttribute("data-code"), "failed_precondition");
+      // The test provider: added, ACTIVE.
+      await form.locator('input[name="issuerUrl"]').fill(oidcIssuer);
+      await form.getByRole("button", { name: "Add identity provider" }).click();
+      const row = page.locator("table.sso-configurations tbody tr", { hasText: `Test provider (${t.label})` });
+      await row.waitFor();
+      const id = await row.getAttribute("data-sso-id");
+      assert.equal(await row.locator("td.issuer").textContent(), oidcIssuer);
+      assert.equal(await row.locator("td.client-id").textContent(), oidcClientId);
+      assert.equal(await row.locator("td.domains").textContent(), domain);
+      assert.equal(await row.locator("td.state .badge").textContent(), "ACTIVE");
+      const stored = async () => (await ok("OrganizationService/GetSSOConfiguration", { ssoConfigurationId: id })).ssoConfiguration;
+      assert.equal((await stored()).state, "SSO_CONFIGURATION_STATE_ACTIVE");
+      // Deactivated and activated again.
+      await row.getByRole("button", { name: "Deactivate" }).click();
+      await page.locator(`tr[data-sso-id="${id}"] td.state .badge`, { hasText: "INACTIVE" }).waitFor();
+      assert.equal((await stored()).state, "SSO_CONFIGURATION_STATE_INACTIVE");
+      await page.locator(`tr[data-sso-id="${id}"]`).getByRole("button", { name: "Activate" }).click();
+      await page.locator(`tr[data-sso-id="${id}"] td.state .badge`, { hasText: /^ACTIVE$/ }).waitFor();
+      assert.equal((await stored()).state, "SSO_CONFIGURATION_STATE_ACTIVE");
+      // A new secret: accepted, and neither it nor the first one is ever on the page or in the API.
+      const newSecret = `secret-${randomBytes(8).toString("hex")}`;
+      await page.locator(`tr[data-sso-id="${id}"] input[name="clientSecret"]`).fill(newSecret);
+      await page.locator(`tr[data-sso-id="${id}"]`).getByRole("button", { name: "Replace secret" }).click();
+      await page.getByText(`The client secret of Test provider (${t.label}) was replaced.`).waitFor();
+      await visit(page, "/sso");
+      await page.locator(`tr[data-sso-id="${id}"]`).waitFor();
+      const html = await page.content();
+      for (const value of [secret, newSecret]) {
+        assert.ok(!html.includes(value), "the client secret is not on the page");
+        assert.ok(!JSON.stringify(await stored()).includes(value), "nor in the API's answer");
+      }
+      // Deleted through the dialog.
+      await page.locator(`tr[data-sso-id="${id}"]`).getByRole("button", { name: "Delete" }).click();
+      await page.locator("dialog.confirm").getByRole("button", { name: "Delete" }).click();
+      await page.locator(`tr[data-sso-id="${id}"]`).waitFor({ state: "detached" });
+      assert.equal((await rpc("OrganizationService/GetSSOConfiguration", { ssoConfigurationId: id })).status, 404);
     });
   });
 }
@@ -1165,7 +1356,7 @@ describe("at 390 px wide (a phone)", () => {
         await signIn(page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`);
         await runnersHeading(page).waitFor();
         const someRunner = await runnerNamed("Iowa GPU pool");
-        for (const hash of ["/runners", `/runners/${someRunner}`, "/runners/new", "/classes", "/scm", "/policies", "/groups", "/tokens", "/service-accounts", "/context", "/members", "/access-tokens"]) {
+        for (const hash of ["/runners", `/runners/${someRunner}`, "/runners/new", "/classes", "/scm", "/policies", "/groups", "/tokens", "/service-accounts", "/context", "/members", "/access-tokens", "/audit-log", "/sso"]) {
           await visit(page, hash);
           await page.locator("main h1").first().waitFor();
           const width = await page.evaluate(() => document.documentElement.scrollWidth);

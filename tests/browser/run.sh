@@ -9,6 +9,9 @@
 # 3. starts the server ($RUNNER_SERVER_BIN, else the debug build, built here) on a free port with
 #    a fresh temporary database and --console-dir web/dist, reads the admin token it prints, and
 #    makes a group with `runner-server admin create-group` for the policies page;
+#    then the test OpenID provider (tests/oidc/: panva's oidc-provider, installed by
+#    tests/oidc/install.sh) on a free port, whose client may redirect to the server's
+#    /auth/sso/callback;
 # 4. runs console.test.mjs with node:test: both transports (gRPC-web and Connect), the console
 #    from another origin (CORS), and a screenshot of the runners page (copied to
 #    docs/images/console-runners.png, the README's, with UPDATE_SCREENSHOT=1);
@@ -39,6 +42,7 @@ npm_ci() { # DIR: npm ci when node_modules is missing or older than the lock fil
 }
 npm_ci web
 npm_ci "$HERE"
+bash tests/oidc/install.sh
 
 # --- 2. the console -----------------------------------------------------------------------------
 log "building the console"
@@ -57,7 +61,12 @@ fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/runner-browser.XXXXXX")"
 SERVER_PID=""
+OIDC_PID=""
 cleanup() {
+  if [ -n "$OIDC_PID" ] && kill -0 "$OIDC_PID" 2>/dev/null; then
+    kill -TERM "$OIDC_PID" 2>/dev/null || true
+    wait "$OIDC_PID" 2>/dev/null || true
+  fi
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -91,6 +100,20 @@ admin_out create-user --org default "Viewer" >/dev/null || die "runner-server ad
 MEMBER_TOKEN="$(admin_out issue-token --member Viewer --org default | sed -n 's/^token \([^ ]*\) .*/\1/p')"
 [ -n "$MEMBER_TOKEN" ] || die "runner-server admin issue-token printed no token"
 
+# The test OpenID provider, which knows the server's callback (the server's public URL is its
+# listen URL); it prints "issuer URL" once it listens.
+OIDC_REDIRECT_URIS="$URL/auth/sso/callback" node tests/oidc/provider.mjs >"$WORK/oidc.out" 2>"$WORK/oidc.log" &
+OIDC_PID=$!
+OIDC_ISSUER=""
+for _ in $(seq 300); do
+  OIDC_ISSUER="$(sed -n 's#^issuer \(http://127\.0\.0\.1:[0-9][0-9]*\)$#\1#p' "$WORK/oidc.out")"
+  [ -n "$OIDC_ISSUER" ] && break
+  kill -0 "$OIDC_PID" 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$OIDC_ISSUER" ] || { cat "$WORK/oidc.log" >&2; die "the test OpenID provider did not start"; }
+log "test OpenID provider at $OIDC_ISSUER"
+
 # --- 4. tests -----------------------------------------------------------------------------------
 # The screenshot is always taken; it replaces the README's only with UPDATE_SCREENSHOT=1, so
 # that a test run leaves the checkout clean.
@@ -100,6 +123,7 @@ set +e
 # the bound leaves room for a loaded CI runner.
 (cd "$HERE" && CONSOLE_URL="$URL" API_TOKEN="$ADMIN_TOKEN" CONSOLE_DIST="$ROOT/web/dist" \
   GROUP_ID="$GROUP_ID" MEMBER_TOKEN="$MEMBER_TOKEN" SCREENSHOT="$shot" \
+  OIDC_ISSUER="$OIDC_ISSUER" OIDC_CLIENT_ID=runner-api OIDC_CLIENT_SECRET=runner-api-secret \
   timeout 480 node --test --test-concurrency=1 --test-reporter=spec \
     ${TEST_NAME_PATTERN:+--test-name-pattern="$TEST_NAME_PATTERN"} console.test.mjs)
 rc=$?

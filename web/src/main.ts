@@ -14,7 +14,11 @@ import {
   type Settings,
 } from "./api";
 import { errorBox, field, h } from "./dom";
+import { OrganizationRole } from "./gen/gitpod/v1/organization_pb";
+import { ResourceRole } from "./gen/gitpod/v1/group_pb";
 import { accessTokensPage } from "./pages/access_tokens";
+import { auditLogPage } from "./pages/audit_log";
+import { ssoPage } from "./pages/sso";
 import { classesPage } from "./pages/classes";
 import { contextPage } from "./pages/context";
 import { groupPage, groupsPage } from "./pages/groups";
@@ -52,9 +56,14 @@ const routes: [RegExp, Page][] = [
   [/^\/service-accounts\/([0-9a-f-]+)$/, serviceAccountPage],
   [/^\/members$/, membersPage],
   [/^\/access-tokens$/, accessTokensPage],
+  [/^\/audit-log$/, auditLogPage],
+  [/^\/sso$/, ssoPage],
 ];
 
-const nav: [string, string][] = [
+/** Who may see a link: everyone, organization admins, or those who may read the audit log. */
+type Audience = "all" | "admin" | "audit";
+
+const nav: [string, string, Audience?][] = [
   ["#/runners", "Runners"],
   ["#/classes", "Environment classes"],
   ["#/scm", "SCM integrations"],
@@ -65,7 +74,45 @@ const nav: [string, string][] = [
   ["#/context", "Context URL"],
   ["#/members", "Members"],
   ["#/access-tokens", "Access tokens"],
+  ["#/audit-log", "Audit log", "audit"],
+  ["#/sso", "SSO", "admin"],
 ];
+
+/** What the navigation shows to the signed-in caller. */
+interface Access {
+  admin: boolean;
+  auditLog: boolean;
+}
+
+/** The caller's [Access], read once per token. */
+let access: { key: string; value: Promise<Access> } | null = null;
+
+function accessOf(api: Api, token: string): Promise<Access> {
+  if (access?.key !== token) access = { key: token, value: readAccess(api) };
+  return access.value;
+}
+
+/**
+ * Organization admins may manage SSO and read the audit log; other members read it when a group
+ * of theirs holds RESOURCE_ROLE_ORG_AUDIT_LOG_READER on the organization (the server's own rule;
+ * ListRoleAssignments' userId filter covers the groups the user is in).
+ */
+async function readAccess(api: Api): Promise<Access> {
+  try {
+    const { user } = await api.users.getAuthenticatedUser({});
+    const me = user!;
+    const own = await api.organizations.listMembers({ organizationId: me.organizationId, filter: { userIds: [me.id] } });
+    if (own.members[0]?.role === OrganizationRole.ADMIN) return { admin: true, auditLog: true };
+    const readers = await api.groups.listRoleAssignments({
+      filter: { userId: me.id, resourceId: me.organizationId, resourceRoles: [ResourceRole.ORG_AUDIT_LOG_READER] },
+      pagination: { pageSize: 1 },
+    });
+    return { admin: false, auditLog: readers.assignments.length > 0 };
+  } catch {
+    // The pages say what went wrong; the navigation shows what everyone may see.
+    return { admin: false, auditLog: false };
+  }
+}
 
 const app = document.querySelector<HTMLDivElement>("#app")!;
 let rendering = 0;
@@ -88,15 +135,18 @@ async function render(): Promise<void> {
     app.replaceChildren(signInPage(settings));
     return;
   }
+  const api = connect(settings, token);
+  const allowed = await accessOf(api, token);
+  if (current !== rendering) return;
   const route = routes.map(([re, page]) => [re.exec(path), page] as const).find(([m]) => m);
   const main = h("main", {}, h("p", { class: "loading" }, "Loading…"));
-  app.replaceChildren(shell(settings, path), main);
+  app.replaceChildren(shell(settings, path, allowed), main);
   if (!route) {
     main.replaceChildren(h("p", {}, "No such page. ", h("a", { href: "#/runners" }, "Runners")));
     return;
   }
   const [match, page] = route;
-  const ctx: Ctx = { api: connect(settings, token), settings, params: new URLSearchParams(query), go, signal: leaving.signal };
+  const ctx: Ctx = { api, settings, params: new URLSearchParams(query), go, signal: leaving.signal };
   let content: Node;
   try {
     content = await page(ctx, ...match!.slice(1));
@@ -112,11 +162,14 @@ async function render(): Promise<void> {
   if (current === rendering) main.replaceChildren(content);
 }
 
-function shell(settings: Settings, path: string): HTMLElement {
+function shell(settings: Settings, path: string, allowed: Access): HTMLElement {
   const signOut = () => {
     storeToken(null);
+    access = null;
     go("#/signin");
   };
+  const shown = (audience: Audience = "all") =>
+    audience === "all" || (audience === "admin" ? allowed.admin : allowed.auditLog);
   return h(
     "header",
     { class: "top" },
@@ -124,9 +177,9 @@ function shell(settings: Settings, path: string): HTMLElement {
     h(
       "nav",
       {},
-      nav.map(([href, label]) =>
-        h("a", { href, class: path.startsWith(href.slice(1)) ? "active" : null }, label),
-      ),
+      nav
+        .filter(([, , audience]) => shown(audience))
+        .map(([href, label]) => h("a", { href, class: path.startsWith(href.slice(1)) ? "active" : null }, label)),
     ),
     h(
       "span",
