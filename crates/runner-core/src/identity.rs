@@ -295,3 +295,35 @@ pub struct SsoDetails {
     #[serde(default)]
     pub claims: std::collections::BTreeMap<String, String>,
 }
+
+/// A person: the account their users (one per organization they are a member of) belong to
+/// (`Member::account_id`). Accounts are made when someone first signs in through an SSO
+/// configuration (just in time); members made by the `admin` subcommands or the API alone are
+/// their own account and have no row here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: Uuid,
+    /// Lower case ([`Account::normalize_email`]), unique on the whole server.
+    pub email: String,
+    pub name: String,
+    pub avatar_url: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Account {
+    /// The form emails are stored and looked up in: trimmed, lower case.
+    pub fn normalize_email(email: &str) -> String {
+        email.trim().to_lowercase()
+    }
+}
+
+/// The link of an identity at an OpenID provider (the ID token's `iss` and `sub`) to the
+/// account it signs in as. An identity is linked to one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountIdentity {
+    pub issuer: String,
+    pub subject: String,
+    pub account_id: Uuid,
+    pub created_at: Timestamp,
+}

@@ -164,6 +164,7 @@ api_enum!(
         ServiceAccount = 15 => "service_account",
         SsoConfiguration = 17 => "sso_configuration",
         LlmIntegration = 20 => "llm_integration",
+        Account = 31 => "account",
         GroupMembership = 41 => "group_membership",
         RoleAssignment = 47 => "role_assignment",
     }

@@ -19,16 +19,18 @@
 //! | [`HostTokenRepo`] | `store/host_tokens.rs` | host authentication tokens |
 //! | [`LlmIntegrationRepo`] | `store/llm_integrations.rs` | LLM integrations |
 //! | [`SsoRepo`] | `store/sso.rs` | SSO configurations of organizations and their email domains |
+//! | [`AccountRepo`] | `store/accounts.rs` | accounts (people), their identities at OpenID providers, their members |
 //! | [`AuditRepo`] | `store/audit.rs` | audit log entries that record no write, their reads, retention |
 //! | [`ServerRepo`] | `store/server.rs` | the key fingerprint, write turns across processes, pool usage, ping |
 //!
 //! Every write method of the other traits also inserts the write's audit log entry
 //! (`crate::audit::entry`) in its own transaction, when it changed a row.
 //!
-//! A backend implements the seventeen traits; [`Store`] comes with them (a blanket impl). Every
+//! A backend implements the eighteen traits; [`Store`] comes with them (a blanket impl). Every
 //! method has cases in `runner-store`'s conformance suite, which runs on each backend.
 
 mod access_tokens;
+mod accounts;
 mod audit;
 mod configuration_schema;
 mod environment_classes;
@@ -47,6 +49,7 @@ mod service_accounts;
 mod sso;
 
 pub use access_tokens::AccessTokenRepo;
+pub use accounts::AccountRepo;
 pub use audit::AuditRepo;
 pub use configuration_schema::ConfigurationSchemaRepo;
 pub use environment_classes::EnvironmentClassRepo;
@@ -165,6 +168,7 @@ store_of!(
     HostTokenRepo,
     LlmIntegrationRepo,
     SsoRepo,
+    AccountRepo,
     AuditRepo,
     ServerRepo,
 );

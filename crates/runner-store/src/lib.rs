@@ -32,6 +32,8 @@ pub mod pg_events;
 mod sso_store;
 #[macro_use]
 mod invite_store;
+#[macro_use]
+mod account_store;
 pub mod postgres;
 pub mod sqlite;
 mod sqlite_read;

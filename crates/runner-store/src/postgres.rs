@@ -125,6 +125,7 @@ fn sql(text: &str) -> Cow<'_, str> {
 sql_store!(PostgresStore, Postgres);
 sso_store!(PostgresStore, Postgres);
 invite_store!(PostgresStore, Postgres);
+account_store!(PostgresStore, Postgres);
 
 #[cfg(test)]
 mod tests {

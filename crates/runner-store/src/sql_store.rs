@@ -1796,7 +1796,7 @@ macro_rules! sql_store {
                 Ok(r.rows_affected() == 1)
             }
 
-            async fn insert_member<'e, E: sqlx::Executor<'e, Database = $db>>(exec: E, m: &Member) -> Result<(), StoreError> {
+            pub(super) async fn insert_member<'e, E: sqlx::Executor<'e, Database = $db>>(exec: E, m: &Member) -> Result<(), StoreError> {
                 sqlx::query(&sql("INSERT INTO members (id, org_id, account_id, principal, name, role, suspended, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"))
                     .bind(m.id.to_string()) // 1
                     .bind(m.org_id.to_string()) // 2

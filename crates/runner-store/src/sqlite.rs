@@ -97,6 +97,7 @@ fn sql(text: &str) -> Cow<'_, str> {
 sql_store!(SqliteStore, Sqlite, RunnerRepo by the backend);
 sso_store!(SqliteStore, Sqlite);
 invite_store!(SqliteStore, Sqlite);
+account_store!(SqliteStore, Sqlite);
 
 /// Runners: SQLite's fast paths first, the shared SQL (`shared_*`) for the rest. Creates are
 /// group-committed (crate::group_commit); GetRunner's point read and ListRunners' page run on

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use runner_core::audit::{AuditEntry, AuditFilter};
 use runner_core::authz::Visibility;
 use runner_core::identity::{
-    AccessTokenInfo, Group, Member, Membership, Organization, OrganizationInvite, RoleAssignment, RoleAssignmentFilter,
-    ServiceAccount, SsoConfiguration,
+    AccessTokenInfo, Account, AccountIdentity, Group, Member, Membership, Organization, OrganizationInvite,
+    RoleAssignment, RoleAssignmentFilter, ServiceAccount, SsoConfiguration,
 };
 use runner_core::model::*;
 use runner_core::schema::RunnerConfigurationSchema;
@@ -187,6 +187,16 @@ forward!(INVITE, InviteRepo {
     async fn get_invite(&self, id: Uuid) -> Result<Option<OrganizationInvite>, StoreError>;
 });
 
+forward!(ACCOUNT, AccountRepo {
+    async fn create_account(&self, account: &Account, first_member: &Member, identity: Option<&AccountIdentity>) -> Result<(), StoreError>;
+    async fn get_account(&self, id: Uuid) -> Result<Option<Account>, StoreError>;
+    async fn find_account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError>;
+    async fn find_account_by_identity(&self, issuer: &str, subject: &str) -> Result<Option<Account>, StoreError>;
+    async fn link_account_identity(&self, identity: &AccountIdentity) -> Result<bool, StoreError>;
+    async fn update_account_profile(&self, account: &Account) -> Result<bool, StoreError>;
+    async fn list_account_members(&self, account_id: Uuid) -> Result<Vec<Member>, StoreError>;
+});
+
 forward!(AUDIT, AuditRepo {
     async fn insert_audit_entry(&self, entry: &AuditEntry) -> Result<(), StoreError>;
     async fn get_audit_entry(&self, id: Uuid) -> Result<Option<AuditEntry>, StoreError>;
@@ -238,6 +248,7 @@ pub(super) fn store_methods() -> Vec<&'static str> {
         HOST_TOKEN,
         LLM_INTEGRATION,
         SSO,
+        ACCOUNT,
         AUDIT,
         SERVER,
     ]
@@ -252,6 +263,7 @@ mod tests {
     const SOURCES: &[(&str, &str)] = &[
         ("store.rs", include_str!("../../../runner-core/src/store.rs")),
         ("access_tokens", include_str!("../../../runner-core/src/store/access_tokens.rs")),
+        ("accounts", include_str!("../../../runner-core/src/store/accounts.rs")),
         ("audit", include_str!("../../../runner-core/src/store/audit.rs")),
         ("configuration_schema", include_str!("../../../runner-core/src/store/configuration_schema.rs")),
         ("environment_classes", include_str!("../../../runner-core/src/store/environment_classes.rs")),

@@ -20,6 +20,7 @@ use runner_core::store::{NewRunnerToken, RunnerTokenKind, Store};
 use runner_core::time::Timestamp;
 use uuid::Uuid;
 
+mod accounts;
 mod audit;
 mod configuration;
 mod coverage;
@@ -83,6 +84,7 @@ pub fn cases() -> Vec<Case> {
         server::cases(),
         service_accounts::cases(),
         sso::cases(),
+        accounts::cases(),
         audit::cases(),
     ]
     .into_iter()

@@ -50,12 +50,18 @@ async fn service_accounts_round_trip(store: Arc<dyn Store>) {
     assert!(matches!(store.create_service_account(&twin).await, Err(StoreError::AlreadyExists)));
     assert_eq!(store.get_member(twin.member.id).await.unwrap(), None);
     // A service account made as a bare member (before details were kept) has the defaults.
-    let old = Member { id: Uuid::now_v7(), name: "old".into(), ..ci.member.clone() };
+    let old = Member { id: Uuid::now_v7(), account_id: Uuid::now_v7(), name: "old".into(), ..ci.member.clone() };
     store.create_member(&old).await.unwrap();
     let got = store.get_service_account(old.id).await.unwrap().unwrap();
     assert_eq!(got, ServiceAccount { member: old.clone(), details: ServiceAccountDetails::default() });
     // A user is no service account.
-    let user = Member { id: Uuid::now_v7(), principal: Principal::User, name: "alice".into(), ..ci.member.clone() };
+    let user = Member {
+        id: Uuid::now_v7(),
+        account_id: Uuid::now_v7(),
+        principal: Principal::User,
+        name: "alice".into(),
+        ..ci.member.clone()
+    };
     store.create_member(&user).await.unwrap();
     assert_eq!(store.get_service_account(user.id).await.unwrap(), None);
     let theirs = sample_account(&other, "ci");
@@ -99,12 +105,13 @@ async fn service_accounts_are_updated_in_part(store: Arc<dyn Store>) {
     assert_eq!(get().await, both);
     // An unknown id, or a user's, is not updated.
     assert!(!store.update_service_account(Uuid::now_v7(), Some("x"), None).await.unwrap());
-    let user = Member { id: Uuid::now_v7(), principal: Principal::User, ..ci.member.clone() };
+    let user =
+        Member { id: Uuid::now_v7(), account_id: Uuid::now_v7(), principal: Principal::User, ..ci.member.clone() };
     store.create_member(&user).await.unwrap();
     assert!(!store.update_service_account(user.id, Some("x"), Some("y")).await.unwrap());
     assert_eq!(store.get_member(user.id).await.unwrap().unwrap().name, "ci");
     // One made without details gets them on its first description.
-    let old = Member { id: Uuid::now_v7(), name: "old".into(), ..ci.member.clone() };
+    let old = Member { id: Uuid::now_v7(), account_id: Uuid::now_v7(), name: "old".into(), ..ci.member.clone() };
     store.create_member(&old).await.unwrap();
     assert!(store.update_service_account(old.id, None, Some("now described")).await.unwrap());
     let got = store.get_service_account(old.id).await.unwrap().unwrap();
