@@ -59,6 +59,8 @@ pub enum Resource {
     ServiceAccountToken,
     PersonalAccessToken,
     SsoConfiguration,
+    /// An organization's invite.
+    Invite,
     AuditLogEntry,
 }
 
@@ -81,6 +83,7 @@ impl Resource {
             Resource::ServiceAccountToken => "service account token",
             Resource::PersonalAccessToken => "personal access token",
             Resource::SsoConfiguration => "SSO configuration",
+            Resource::Invite => "organization invite",
             Resource::AuditLogEntry => "audit log entry",
         }
     }

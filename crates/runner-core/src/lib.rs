@@ -41,6 +41,8 @@
 //!    - [`organizations`]: the caller's organization, its members and their roles;
 //!    - [`sso`]: SSO configurations: the organization's OpenID providers, checked through the
 //!      `OidcDiscovery` port, their client secrets encrypted at rest;
+//!    - [`invites`]: the organization's invite, what it leads to, and the ways to sign in
+//!      (ListLoginProviders);
 //!    - [`policies`]: which groups have which role on a runner;
 //!    - [`environment_classes`]: environment classes, checked against the runner's schema;
 //!    - [`scm_integrations`]: the SCM providers a runner offers, and for which hosts;
@@ -63,6 +65,7 @@ pub mod heartbeats;
 pub mod host_tokens;
 pub mod id_tokens;
 pub mod identity;
+pub mod invites;
 pub mod llm_integrations;
 pub mod model;
 pub mod organizations;

@@ -12,6 +12,7 @@ use axum::Router;
 use axum::middleware::{from_fn_with_state, map_request};
 use axum::routing::get;
 use connectrpc_axum::MakeServiceBuilder;
+use gitpod_api::gitpod::v1::account_service_connect::AccountServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::event_service_connect::EventServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::group_service_connect::GroupServiceTonicCompatibleBuilder;
 use gitpod_api::gitpod::v1::identity_service_connect::IdentityServiceTonicCompatibleBuilder;
@@ -28,8 +29,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::call::{Rpc, rpc_taking};
 use crate::handlers::{
-    configuration, events, groups, host_tokens, identity, llm, organizations, runner_side, runners, scm, scm_questions,
-    service_accounts, sso, users,
+    configuration, events, groups, host_tokens, identity, invites, llm, organizations, runner_side, runners, scm,
+    scm_questions, service_accounts, sso, users,
 };
 use crate::layers::{EmptyLists, Limits, fill_empty_lists, rpc_guard};
 use crate::state::AppState;
@@ -39,7 +40,7 @@ use crate::state::AppState;
 /// ([`gitpod_api::RUNNER_SIDE_SERVICE_NAMES`]). The other services of the API are in the
 /// descriptor set but not served: a call to one gets `unimplemented` ([`is_served`]), never a
 /// stub's answer. A unit test checks the list against what [`services`] registers.
-pub const SERVED_SERVICES: [&str; 9] = [
+pub const SERVED_SERVICES: [&str; 10] = [
     "gitpod.v1.RunnerService",
     "gitpod.v1.RunnerConfigurationService",
     "gitpod.v1.IdentityService",
@@ -48,6 +49,7 @@ pub const SERVED_SERVICES: [&str; 9] = [
     "gitpod.v1.UserService",
     "gitpod.v1.OrganizationService",
     "gitpod.v1.EventService",
+    "gitpod.v1.AccountService",
     "runnerside.v1.RunnerInteractionService",
 ];
 
@@ -97,6 +99,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let (org_router, org_grpc) = services.organizations.with_state(state.clone()).build();
     let (interaction_router, interaction_grpc) = services.interaction.with_state(state.clone()).build();
     let (events_router, events_grpc) = services.events.with_state(state.clone()).build();
+    let (account_router, account_grpc) = services.accounts.with_state(state.clone()).build();
     let issuer = Router::new()
         .route(identity::DISCOVERY_PATH, get(identity::openid_configuration))
         .route(identity::JWKS_PATH, get(identity::jwks))
@@ -124,6 +127,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let org_grpc = grpc_limits!(org_grpc);
     let interaction_grpc = grpc_limits!(interaction_grpc);
     let events_grpc = grpc_limits!(events_grpc);
+    let account_grpc = grpc_limits!(account_grpc);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     crate::health::spawn_monitor(store, &health_state, health_reporter, options.health_interval);
@@ -141,6 +145,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let org_router = org_router.layer(lists.clone());
     let interaction_router = interaction_router.layer(lists.clone());
     let events_router = events_router.layer(lists.clone());
+    let account_router = account_router.layer(lists.clone());
 
     let gets = mounted.gets.with_state(state_for_gets).layer(lists.clone());
     let web = GrpcWebLayer::new();
@@ -156,6 +161,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .add_router(org_router)
         .add_router(interaction_router)
         .add_router(events_router)
+        .add_router(account_router)
         .add_grpc_service(web.layer(runner_grpc))
         .add_grpc_service(web.layer(config_grpc))
         .add_grpc_service(web.layer(identity_grpc))
@@ -165,6 +171,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .add_grpc_service(web.layer(org_grpc))
         .add_grpc_service(web.layer(interaction_grpc))
         .add_grpc_service(web.layer(events_grpc))
+        .add_grpc_service(web.layer(account_grpc))
         .add_grpc_service(web.layer(health))
         .add_grpc_service(web.layer(reflection_v1))
         .add_grpc_service(web.layer(reflection_v1alpha))
@@ -232,6 +239,8 @@ struct Services {
     interaction: RunnerInteractionServiceTonicCompatibleBuilder<AppState>,
     /// EventService: WatchEvents and the audit log.
     events: EventServiceTonicCompatibleBuilder<AppState>,
+    /// AccountService: the signed-in person, and the ways to sign in.
+    accounts: AccountServiceTonicCompatibleBuilder<AppState>,
 }
 
 fn services(m: &mut Mounted) -> Services {
@@ -331,7 +340,10 @@ fn services(m: &mut Mounted) -> Services {
         .get_sso_configuration(m.add(sso::get_sso_configuration))
         .list_sso_configurations(m.add(sso::list_sso_configurations))
         .update_sso_configuration(m.add(sso::update_sso_configuration))
-        .delete_sso_configuration(m.add(sso::delete_sso_configuration));
+        .delete_sso_configuration(m.add(sso::delete_sso_configuration))
+        .create_organization_invite(m.add(invites::create_organization_invite))
+        .get_organization_invite(m.add(invites::get_organization_invite))
+        .get_organization_invite_summary(m.add(invites::get_organization_invite_summary));
 
     let interaction = RunnerInteractionServiceTonicCompatibleBuilder::new()
         .refresh_runner_access_token(m.add(runner_side::refresh_runner_access_token))
@@ -350,7 +362,21 @@ fn services(m: &mut Mounted) -> Services {
         .list_audit_logs(m.add(events::list_audit_logs))
         .get_audit_log(m.add(events::get_audit_log));
 
-    Services { runner, configuration, identity, groups, service_accounts, users, organizations, interaction, events }
+    let accounts =
+        AccountServiceTonicCompatibleBuilder::new().list_login_providers(m.add(invites::list_login_providers));
+
+    Services {
+        runner,
+        configuration,
+        identity,
+        groups,
+        service_accounts,
+        users,
+        organizations,
+        interaction,
+        events,
+        accounts,
+    }
 }
 
 /// The paths of every RPC the server mounts (`/gitpod.v1.RunnerService/ListRunners`), sorted:

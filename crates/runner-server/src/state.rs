@@ -9,6 +9,7 @@ use runner_core::accounts::Accounts;
 use runner_core::environment_classes::EnvironmentClasses;
 use runner_core::groups::Groups;
 use runner_core::host_tokens::HostTokens;
+use runner_core::invites::Invites;
 use runner_core::llm_integrations::LlmIntegrations;
 use runner_core::organizations::Organizations;
 use runner_core::page::PageTokens;
@@ -40,6 +41,8 @@ pub struct AppState {
     /// OrganizationService's SSO configurations, checked against their issuers' discovery
     /// documents ([`crate::oidc::HttpDiscovery`]).
     pub sso: SsoConfigurations,
+    /// OrganizationService's invitations and AccountService's ways to sign in.
+    pub invites: Invites,
     pub runners: Runners,
     pub policies: Policies,
     pub classes: EnvironmentClasses,
@@ -129,6 +132,7 @@ impl AppState {
             at_rest.clone(),
         );
         let host_tokens = HostTokens::new(store.clone(), runners.clone(), page_tokens.clone(), at_rest);
+        let invites = Invites::new(store.clone(), page_tokens.clone(), public_base_url);
         let llm = LlmIntegrations::new(store.clone(), runners.clone(), page_tokens.clone());
         let oauth =
             OAuthFlow::new(PageTokens::new(secrets::derive_key(master_key, "gitpod-runner-api oauth state v1")));
@@ -153,6 +157,7 @@ impl AppState {
             users,
             organizations,
             sso,
+            invites,
             store,
             runners,
             policies,

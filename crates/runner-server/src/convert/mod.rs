@@ -17,6 +17,8 @@
 //! - [`service_account_service`]: ServiceAccountService (service accounts and their tokens);
 //! - [`user_service`]: UserService (users, personal access tokens);
 //! - [`organization_service`]: OrganizationService (the organization, its members);
+//! - [`sso`]: OrganizationService's SSO configurations;
+//! - [`invites`]: OrganizationService's invitations, AccountService's ways to sign in;
 //! - [`runner_side`]: our runner-side service (`proto/runnerside/v1/interaction.proto`).
 //!
 //! Names: a request becomes an input in a function named after its RPC
@@ -30,6 +32,7 @@ pub mod configuration_service;
 pub mod event_service;
 pub mod group_service;
 pub mod identity_service;
+pub mod invites;
 pub mod organization_service;
 pub mod runner_service;
 pub mod runner_side;
@@ -41,6 +44,7 @@ pub use configuration_service::*;
 pub use event_service::*;
 pub use group_service::*;
 pub use identity_service::*;
+pub use invites::*;
 pub use organization_service::*;
 pub use runner_service::*;
 pub use runner_side::*;

@@ -14,6 +14,7 @@ pub mod events;
 pub mod groups;
 pub mod host_tokens;
 pub mod identity;
+pub mod invites;
 pub mod llm;
 pub mod organizations;
 pub mod runner_side;

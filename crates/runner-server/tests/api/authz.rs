@@ -1118,11 +1118,13 @@ const IN_THE_ORG: AccessRow = ["ok", "ok", "ok", UNAUTH, GONE, UNAUTH, DENIED, "
 const ADMINS_ONLY: AccessRow = ["ok", DENIED, DENIED, UNAUTH, GONE, UNAUTH, DENIED, DENIED, DENIED];
 /// Another user's token: its own user and org admins only.
 const ADMINS_SEE: AccessRow = ["ok", GONE, GONE, UNAUTH, GONE, UNAUTH, DENIED, GONE, GONE];
+/// What needs no sign-in: everyone, with any token or none.
+const ANYONE: AccessRow = ["ok"; 9];
 /// What nobody may do for another user.
 const NOBODY: AccessRow = [DENIED, DENIED, DENIED, UNAUTH, GONE, UNAUTH, DENIED, DENIED, DENIED];
 
-/// UserService and OrganizationService, called as every kind of principal, get exactly the
-/// code docs/authorization.md gives. Each call is about a user, token or name of its own, so
+/// UserService, OrganizationService and AccountService's ListLoginProviders, called as every
+/// kind of principal, get exactly the code docs/authorization.md gives. Each call is about a user, token or name of its own, so
 /// that no call depends on another; DeleteOrganization (of the organization the matrix runs in)
 /// comes last, with the org admin's call last of all. Over Connect JSON and gRPC.
 #[tokio::test]
@@ -1202,6 +1204,12 @@ async fn user_and_organization_rpcs_for_every_principal() {
             ("ListSSOConfigurations", ADMINS_ONLY),
             ("UpdateSSOConfiguration", ADMINS_ONLY),
             ("DeleteSSOConfiguration", ADMINS_ONLY),
+            // The organization's invite; what an invite leads to and how to sign in to accept
+            // it are for whoever holds its id.
+            ("CreateOrganizationInvite", ADMINS_ONLY),
+            ("GetOrganizationInvite", ADMINS_ONLY),
+            ("GetOrganizationInviteSummary", ANYONE),
+            ("ListLoginProviders", ANYONE),
             ("DeleteOrganization", ADMINS_ONLY),
         ];
         let issuer = crate::sso::issuer().await;
@@ -1283,6 +1291,16 @@ async fn user_and_organization_rpcs_for_every_principal() {
                             }
                             _ => crate::sso::delete_sso(&c, &config).await,
                         })
+                    }
+                    "CreateOrganizationInvite" => outcome(crate::invites::create_invite(&c, org).await),
+                    "GetOrganizationInvite" => outcome(crate::invites::get_invite(&c, org).await),
+                    "GetOrganizationInviteSummary" => {
+                        let invite = crate::invites::get_invite(&admin, org).await.unwrap();
+                        outcome(crate::invites::summary(&c, &invite).await)
+                    }
+                    "ListLoginProviders" => {
+                        let invite = crate::invites::get_invite(&admin, org).await.unwrap();
+                        outcome(crate::invites::login_providers(&c, crate::invites::by_invite(&invite), 0, "").await)
                     }
                     "DeleteOrganization" => outcome(crate::organizations::delete_org(&c, org).await),
                     other => unreachable!("{other}"),

@@ -16,6 +16,7 @@ mod groups;
 mod health;
 mod host_tokens;
 mod id_tokens;
+mod invites;
 mod llm;
 mod openapi;
 mod organizations;

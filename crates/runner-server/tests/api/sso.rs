@@ -340,10 +340,9 @@ async fn the_sign_in_methods_of_later_stages_are_unimplemented() {
         let req = GetSsoLoginUrlRequest { email: "alice@acme.test".into(), return_to: None };
         let login = c.call::<_, GetSsoLoginUrlResponse>("/gitpod.v1.AccountService/GetSSOLoginURL", req);
         assert_eq!(code(login.await), "unimplemented", "{protocol:?}");
-        let req = CreateOrganizationInviteRequest { organization_id: server.org.id.to_string() };
-        assert_eq!(
-            code(c.call::<_, CreateOrganizationInviteResponse>(&os("CreateOrganizationInvite"), req).await),
-            "unimplemented"
-        );
+        let req = JoinOrganizationRequest {
+            join_id: Some(join_organization_request::JoinId::OrganizationId(server.org.id.to_string())),
+        };
+        assert_eq!(code(c.call::<_, JoinOrganizationResponse>(&os("JoinOrganization"), req).await), "unimplemented");
     }
 }
