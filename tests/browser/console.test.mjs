@@ -17,8 +17,12 @@
 // across origins (CORS). The live pages, per transport: the runners list and a runner's page
 // follow changes made elsewhere (through the API, and the runner's own Signup and status reports
 // with its token) without a reload, over WatchEvents on the console's transport; a failed watch is
-// retried with backoff and the list read again. Then every page at 390 px wide, and the pickers
-// and list with more than 100 runners.
+// retried with backoff and the list read again. Per transport, the audit log page (an admin sees
+// the writes it just made, filters and pages; a plain member is not offered it and is refused)
+// and the SSO settings page. Sign-in with SSO through the test OpenID provider's own login page:
+// alice@acme.test lands on the runners with the session cookie only and signs out (the session
+// ends); bob@other.test is refused with the reason shown; an admin's invite link lets bob in. Then
+// every page at 390 px wide, and the pickers and list with more than 100 runners.
 //
 // Environment (set by run.sh): CONSOLE_URL (the server, which also serves the console), API_TOKEN
 // (an admin's personal access token), CONSOLE_DIST (the built console, for the other origin),
@@ -1088,6 +1092,83 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
   });
 }
 
+/** A fresh page whose console is set to `t` (as its sign-in screen would save it), not signed in. */
+async function visitorPage(transport, t) {
+  const visitor = await openPage(serverUrl);
+  await visitor.page.goto(`${serverUrl}/`);
+  await visitor.page.evaluate(
+    (settings) => localStorage.setItem("runner-console.settings", settings),
+    JSON.stringify({ apiUrl: `${serverUrl}${t.apiPath ?? ""}`, transport }),
+  );
+  return visitor;
+}
+
+for (const [transport, t] of Object.entries(TRANSPORTS)) {
+  describe(`invitations over ${t.label}`, () => {
+    const s = adminPage(transport, t);
+
+    test("an admin copies the invite link and replaces it; the link shows its organization and the identity provider to sign in through", async () => {
+      const { page } = s;
+      const { organizationId } = (await ok("UserService/GetAuthenticatedUser", {})).user;
+      const { ssoConfiguration } = await ok("OrganizationService/CreateSSOConfiguration", {
+        organizationId,
+        issuerUrl: oidcIssuer,
+        clientId: oidcClientId,
+        clientSecret: oidcClientSecret,
+        emailDomains: [`${transport}.invited.test`],
+        displayName: `Invitations (${t.label})`,
+      });
+      const visitor = await visitorPage(transport, t);
+      try {
+        // The organization's link, with a copy button; a new one replaces it after a confirmation.
+        await page.locator("header nav").getByRole("link", { name: "Invitations" }).click();
+        await page.getByRole("heading", { name: "Invitations" }).waitFor();
+        const link = page.locator("#invite-link");
+        const old = (await link.textContent()).trim();
+        assert.match(old, new RegExp(`^${serverUrl}/#/join/[0-9a-f-]{36}$`));
+        await page.getByRole("button", { name: "Create a new invite link" }).click();
+        await page.locator("dialog.confirm").getByRole("button", { name: "Create new link" }).click();
+        await page.getByText("A new invite link was created").waitFor();
+        const invite = (await link.textContent()).trim();
+        assert.notEqual(invite, old);
+        assert.match(invite, new RegExp(`^${serverUrl}/#/join/[0-9a-f-]{36}$`));
+        const inviteId = invite.split("/").pop();
+        assert.equal((await ok("OrganizationService/GetOrganizationInvite", { organizationId })).invite.inviteId, inviteId);
+        await page.locator('[data-copy="invite-link"]').click();
+        await page.locator('[data-copy="invite-link"]', { hasText: "Copied" }).waitFor();
+        assert.equal(await page.evaluate(() => navigator.clipboard.readText()), invite);
+
+        // Someone not signed in opens it: the replaced link leads nowhere; the new one shows the
+        // organization's name and size, and a button to sign in through its active provider.
+        await visitor.page.goto(old);
+        await visitor.page.reload();
+        const gone = visitor.page.locator("main .error");
+        await gone.waitFor();
+        assert.equal(await gone.getAttribute("data-code"), "not_found");
+        await visitor.page.goto(invite);
+        await visitor.page.reload();
+        const summary = await ok("OrganizationService/GetOrganizationInviteSummary", { inviteId });
+        await visitor.page.getByRole("heading", { name: `Join ${summary.organizationName}` }).waitFor();
+        const members = summary.organizationMemberCount;
+        assert.equal(
+          await visitor.page.locator(".invite-summary").textContent(),
+          `You were invited to the organization ${summary.organizationName} (${members} ${members === 1 ? "member" : "members"}).`,
+        );
+        const providers = await ok("AccountService/ListLoginProviders", { filter: { inviteId } });
+        assert.equal(providers.loginProviders.length, 1);
+        const href = await visitor.page.getByRole("link", { name: "Sign in with SSO" }).getAttribute("href");
+        assert.equal(href, providers.loginProviders[0].loginUrl);
+        assert.ok(href.startsWith(`${serverUrl}/auth/sso/start?`) && href.includes(ssoConfiguration.id) && href.includes(inviteId), href);
+        for (const call of await Promise.all(visitor.calls)) assertTransport(call, t);
+        assert.deepEqual(visitor.scriptErrors, []);
+      } finally {
+        await visitor.context.close();
+        await ok("OrganizationService/DeleteSSOConfiguration", { ssoConfigurationId: ssoConfiguration.id });
+      }
+    });
+  });
+}
+
 /** The page's watch is running (its indicator says Live: it has watched and read its data again). */
 async function waitLive(page) {
   await page.locator('.live[data-live="live"]').waitFor();
@@ -1356,7 +1437,7 @@ describe("at 390 px wide (a phone)", () => {
         await signIn(page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`);
         await runnersHeading(page).waitFor();
         const someRunner = await runnerNamed("Iowa GPU pool");
-        for (const hash of ["/runners", `/runners/${someRunner}`, "/runners/new", "/classes", "/scm", "/policies", "/groups", "/tokens", "/service-accounts", "/context", "/members", "/access-tokens", "/audit-log", "/sso"]) {
+        for (const hash of ["/runners", `/runners/${someRunner}`, "/runners/new", "/classes", "/scm", "/policies", "/groups", "/tokens", "/service-accounts", "/context", "/members", "/access-tokens", "/audit-log", "/sso", "/invitations"]) {
           await visit(page, hash);
           await page.locator("main h1").first().waitFor();
           const width = await page.evaluate(() => document.documentElement.scrollWidth);

@@ -1,9 +1,12 @@
 // The API clients, generated from ../proto by protoc-gen-es, over @connectrpc/connect-web's
 // gRPC-web transport, or its Connect transport when the settings say so. The personal access
-// token lives in session storage (gone with the tab); the settings in local storage.
+// token lives in session storage (gone with the tab); the settings in local storage. Signed in
+// through SSO, the console holds no token: the server's HttpOnly session cookie authenticates its
+// same-origin calls, which then carry no Authorization header.
 
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+import { AccountService } from "./gen/gitpod/v1/account_pb";
 import { EventService } from "./gen/gitpod/v1/event_pb";
 import { GroupService } from "./gen/gitpod/v1/group_pb";
 import { IdentityService } from "./gen/gitpod/v1/identity_pb";
@@ -63,6 +66,22 @@ export function storeToken(token: string | null): void {
   else sessionStorage.removeItem(TOKEN_KEY);
 }
 
+const SSO_KEY = "runner-console.sso";
+
+/**
+ * Whether this browser was sent to sign in by SSO from this console and has not signed out
+ * since: only then does the console ask the server whether its session cookie signs it in (a
+ * console used with tokens makes no such call).
+ */
+export function ssoStarted(): boolean {
+  return localStorage.getItem(SSO_KEY) === "1";
+}
+
+export function markSsoStarted(started: boolean): void {
+  if (started) localStorage.setItem(SSO_KEY, "1");
+  else localStorage.removeItem(SSO_KEY);
+}
+
 export interface Api {
   runners: Client<typeof RunnerService>;
   config: Client<typeof RunnerConfigurationService>;
@@ -73,15 +92,27 @@ export interface Api {
   organizations: Client<typeof OrganizationService>;
   /** WatchEvents: server streaming over the same transport (src/live.ts). */
   events: Client<typeof EventService>;
+  /** Sign-in by SSO (GetSSOLoginURL, ListLoginProviders), callable without credentials. */
+  accounts: Client<typeof AccountService>;
 }
 
-/** Clients for the services, calling with `token` as a bearer token. */
-export function connect(settings: Settings, token: string): Api {
+/**
+ * Clients for the services, calling with `token` as a bearer token; with none, the calls carry
+ * no Authorization header and send the cookies of the API's origin when it is this page's (the
+ * SSO session cookie), as fetch does for same-origin requests.
+ */
+export function connect(settings: Settings, token: string | null): Api {
   const bearer: Interceptor = (next) => (req) => {
     req.header.set("Authorization", `Bearer ${token}`);
     return next(req);
   };
-  const options = { baseUrl: settings.apiUrl.replace(/\/+$/, ""), interceptors: [bearer] };
+  const sameOriginCredentials: typeof globalThis.fetch = (input, init) =>
+    globalThis.fetch(input, { ...init, credentials: "same-origin" });
+  const options = {
+    baseUrl: apiBase(settings),
+    interceptors: token ? [bearer] : [],
+    fetch: sameOriginCredentials,
+  };
   // Connect: the NO_SIDE_EFFECTS methods (Get*, List*) go as GET, which browsers and proxies may cache.
   // Both transports stream server responses over fetch (WatchEvents): gRPC-web and Connect's
   // enveloped messages, framed by connect-web.
@@ -98,7 +129,13 @@ export function connect(settings: Settings, token: string): Api {
     users: createClient(UserService, transport),
     organizations: createClient(OrganizationService, transport),
     events: createClient(EventService, transport),
+    accounts: createClient(AccountService, transport),
   };
+}
+
+/** The API URL without a trailing slash: the RPCs and the /auth/sso endpoints are under it. */
+export function apiBase(settings: Settings): string {
+  return settings.apiUrl.replace(/\/+$/, "");
 }
 
 /** A failed call: the Connect code name, the server's message, and the fields it names. */

@@ -107,7 +107,7 @@ export async function ssoPage(ctx: Ctx): Promise<Node> {
       " (the server's public URL followed by /auth/sso/callback), then enter its issuer and client here.",
     ),
     errors,
-    field("Name", displayName, "Shown on the sign-in buttons of invite links.", "displayName"),
+    field("Name", displayName, "What this list calls the provider.", "displayName"),
     field("Issuer URL", issuerUrl, "The server reads its /.well-known/openid-configuration.", "issuerUrl"),
     field("Client ID", clientId, undefined, "clientId"),
     field("Client secret", clientSecret, "Stored encrypted; never shown again.", "clientSecret"),
