@@ -108,7 +108,8 @@ macro_rules! account_store {
                         AuditSubject::User
                     };
                     let member_entry = runner_core::audit::entry(member_subject, first_member.id, org);
-                    let mut tx = self.pool.begin().await.map_err(map)?;
+                    let mut tx =
+                        self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                     sqlx::query(&sql(&format!("INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)")))
                         .bind(a.id.to_string()) // 1
                         .bind(&a.email) // 2
@@ -155,7 +156,8 @@ macro_rules! account_store {
                 async fn link_account_identity(&self, i: &AccountIdentity) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("link_account_identity");
                     let entry = runner_core::audit::entry(AuditSubject::Account, i.account_id, None);
-                    let mut tx = self.pool.begin().await.map_err(map)?;
+                    let mut tx =
+                        self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                     let exists: Option<String> = sqlx::query_scalar(&sql("SELECT id FROM accounts WHERE id = ?"))
                         .bind(i.account_id.to_string()) // 1
                         .fetch_optional(&mut *tx)

@@ -82,7 +82,7 @@ macro_rules! invite_store {
                 ) -> Result<OrganizationInvite, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("get_or_create_invite");
                     let entry = runner_core::audit::entry(AuditSubject::Organization, c.org_id, Some(c.org_id));
-                    let mut tx = self.pool.begin().await.map_err(map)?;
+                    let mut tx = self.pool.begin_with(<sqlx::$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                     let inserted = sqlx::query(&sql(&insert_statement("DO NOTHING")))
                         .bind(c.id.to_string()) // 1
                         .bind(c.org_id.to_string()) // 2

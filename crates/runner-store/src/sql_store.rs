@@ -100,6 +100,23 @@ pub(crate) fn push_in<Q: SqlText>(q: &mut Q, column: &str, values: impl ExactSiz
     q.text(")");
 }
 
+/// How a backend begins a transaction that writes. SQLite: `BEGIN IMMEDIATE`, which takes the
+/// write lock at once and so waits its turn (the busy timeout): a deferred transaction that
+/// reads first cannot take the write lock once another writer has committed since its read,
+/// and fails at once with `SQLITE_BUSY` whatever the timeout (concurrent UpdateServiceAccount
+/// and UpdateRunner calls did, as `unavailable`). PostgreSQL: an ordinary `BEGIN`.
+pub(crate) trait BeginWrite {
+    const BEGIN_WRITE: &'static str;
+}
+
+impl BeginWrite for sqlx::Sqlite {
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+}
+
+impl BeginWrite for sqlx::Postgres {
+    const BEGIN_WRITE: &'static str = "BEGIN";
+}
+
 macro_rules! sql_store {
     // Every trait from the shared SQL.
     ($store:ident, $db:ident) => {
@@ -278,7 +295,7 @@ macro_rules! sql_store {
                 let Some(entry) = entry else {
                     return Ok(query.execute(pool).await.map_err(map)?.rows_affected());
                 };
-                let mut tx = pool.begin().await.map_err(map)?;
+                let mut tx = pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                 let n = query.execute(&mut *tx).await.map_err(map)?.rows_affected();
                 if n > 0 {
                     insert_audit(&mut *tx, &entry).await?;
@@ -321,7 +338,7 @@ macro_rules! sql_store {
                 entry: Option<&AuditEntry>,
             ) -> Result<(), StoreError> {
                 retried(move || async move {
-                    let mut tx = pool.begin().await.map_err(map)?;
+                    let mut tx = pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                     insert_runner_row(&mut tx, runner).await?;
                     insert_token(&mut *tx, token, None).await?;
                     record(&mut tx, entry).await?;
@@ -339,7 +356,7 @@ macro_rules! sql_store {
                 batch: Vec<(Runner, NewRunnerToken, Option<AuditEntry>)>,
             ) -> Vec<Result<(), StoreError>> {
                 let together = async {
-                    let mut tx = pool.begin().await.map_err(map)?;
+                    let mut tx = pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                     for (runner, token, entry) in &batch {
                         insert_runner_row(&mut tx, runner).await?;
                         insert_token(&mut *tx, token, None).await?;
@@ -434,7 +451,7 @@ macro_rules! sql_store {
                 async fn insert_runner_token(&self, token: &NewRunnerToken) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_runner_token");
                     let entry = runner_core::audit::entry(AuditSubject::Runner, token.runner_id, None);
-                    let mut tx = self.pool.begin().await.map_err(map)?;
+                    let mut tx = self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                     insert_token(&mut *tx, token, None).await?;
                     record(&mut tx, entry.as_ref()).await?;
                     tx.commit().await.map_err(map)
@@ -466,7 +483,7 @@ macro_rules! sql_store {
                         // The conditional UPDATE comes first, so a SQLite transaction takes the
                         // write lock at once, and of concurrent redemptions only one finds
                         // `used_at` still NULL.
-                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        let mut tx = self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                         let runner: Option<String> = sqlx::query_scalar(&sql("UPDATE runner_tokens SET used_at = ? \
                              WHERE hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ? RETURNING runner_id",))
                         .bind(now.0) // 1
@@ -522,7 +539,7 @@ macro_rules! sql_store {
                     let _timer = crate::metrics::QueryTimer::new("refresh_runner_access_token");
                     // One statement: the new token joins the current one's sign-up, so a
                     // redemption that commits after it supersedes it too.
-                    let mut tx = self.pool.begin().await.map_err(map)?;
+                    let mut tx = self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                     let runner: Option<String> = sqlx::query_scalar(&sql("INSERT INTO runner_tokens (hash, runner_id, kind, created_at, expires_at, session) \
                          SELECT ?, t.runner_id, t.kind, ?, ?, t.session FROM runner_tokens t \
                          LEFT JOIN runner_tokens s ON s.hash = t.session \
@@ -560,7 +577,7 @@ macro_rules! sql_store {
                     let entry = runner_core::audit::entry(AuditSubject::Organization, org.id, Some(org.id));
                     let entry = &entry;
                     retried(move || async move {
-                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        let mut tx = self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                         sqlx::query(&sql("INSERT INTO organizations (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)"))
                             .bind(org.id.to_string()) // 1
                             .bind(&org.name) // 2
@@ -619,7 +636,7 @@ macro_rules! sql_store {
                     let entry = runner_core::audit::entry(AuditSubject::Organization, id, Some(id));
                     let entry = &entry;
                     retried(move || async move {
-                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        let mut tx = self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                         // Runners do not go with their organization by themselves; what they hold
                         // goes with them. Everything else goes with the organization.
                         sqlx::query(&sql("DELETE FROM runners WHERE org_id = ?"))
@@ -640,7 +657,7 @@ macro_rules! sql_store {
                 async fn create_member(&self, m: &Member) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("create_member");
                     let entry = runner_core::audit::entry(member_subject(m.principal), m.id, Some(m.org_id));
-                    let mut tx = self.pool.begin().await.map_err(map)?;
+                    let mut tx = self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                     insert_member(&mut *tx, m).await?;
                     record(&mut tx, entry.as_ref()).await?;
                     tx.commit().await.map_err(map)
@@ -671,7 +688,7 @@ macro_rules! sql_store {
                     let _timer = crate::metrics::QueryTimer::new("change_member");
                     retried(move || async move {
                         let id = member_id.to_string();
-                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        let mut tx = self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                         // A write first: it serializes the changes of one organization's members
                         // (PostgreSQL: the organization row's lock, held to the commit; SQLite:
                         // the database's write lock, taken at once), so the check below and the
@@ -756,7 +773,7 @@ macro_rules! sql_store {
                 async fn create_group(&self, group: &Group) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("create_group");
                     let entry = runner_core::audit::entry(AuditSubject::Group, group.id, Some(group.org_id));
-                    let mut tx = self.pool.begin().await.map_err(map)?;
+                    let mut tx = self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                     insert_group(&mut *tx, group).await?;
                     record(&mut tx, entry.as_ref()).await?;
                     tx.commit().await.map_err(map)
@@ -845,7 +862,7 @@ macro_rules! sql_store {
                     let entry = runner_core::audit::entry(AuditSubject::Group, id, None);
                     let entry = &entry;
                     retried(move || async move {
-                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        let mut tx = self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                         // What the group holds goes with it, in the same transaction.
                         for table in ["role_assignments", "group_members"] {
                             sqlx::query(&sql(&format!("DELETE FROM {table} WHERE group_id = ?")))
@@ -1034,7 +1051,7 @@ macro_rules! sql_store {
                     let entry = runner_core::audit::entry(AuditSubject::ServiceAccount, m.id, Some(m.org_id));
                     let entry = &entry;
                     retried(move || async move {
-                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        let mut tx = self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                         insert_member(&mut *tx, m).await?;
                         sqlx::query(&sql("INSERT INTO service_accounts (member_id, description, creator_id, creator_principal, valid_until) VALUES (?, ?, ?, ?, ?)"))
                             .bind(m.id.to_string()) // 1
@@ -1084,7 +1101,7 @@ macro_rules! sql_store {
                     let entry = runner_core::audit::entry(AuditSubject::ServiceAccount, id, None);
                     let entry = &entry;
                     retried(move || async move {
-                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        let mut tx = self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                         if !is_service_account(&mut tx, id).await? {
                             return Ok(false);
                         }
@@ -1450,7 +1467,7 @@ macro_rules! sql_store {
                     let entry = runner_core::audit::entry(AuditSubject::ScmIntegration, i.id, None);
                     let entry = &entry;
                     retried(move || async move {
-                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        let mut tx = self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                         let r = sqlx::query(&sql("UPDATE scm_integrations SET oauth_client_id = ?, oauth_encrypted_client_secret = ?, oauth_issuer_url = ?, pat = ?, virtual_directory = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
                         .bind(client_id) // 1
                         .bind(secret) // 2
@@ -1488,7 +1505,7 @@ macro_rules! sql_store {
                     let entry = runner_core::audit::entry(AuditSubject::ScmIntegration, i.id, None);
                     let entry = &entry;
                     retried(move || async move {
-                        let mut tx = self.pool.begin().await.map_err(map)?;
+                        let mut tx = self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                         let r = sqlx::query(&sql("DELETE FROM scm_integrations WHERE id = ?"))
                             .bind(i.id.to_string()) // 1
                             .execute(&mut *tx)

@@ -115,7 +115,7 @@ macro_rules! sso_store {
                     let _timer = crate::metrics::QueryTimer::new("insert_sso_configuration");
                     let details = details_json(c)?;
                     let entry = runner_core::audit::entry(AuditSubject::SsoConfiguration, c.id, Some(c.org_id));
-                    let mut tx = self.pool.begin().await.map_err(map)?;
+                    let mut tx = self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                     sqlx::query(&sql(&format!(
                         "INSERT INTO sso_configurations ({SSO_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     )))
@@ -187,7 +187,7 @@ macro_rules! sso_store {
                     let _timer = crate::metrics::QueryTimer::new("update_sso_configuration");
                     let details = details_json(c)?;
                     let entry = runner_core::audit::entry(AuditSubject::SsoConfiguration, c.id, Some(c.org_id));
-                    let mut tx = self.pool.begin().await.map_err(map)?;
+                    let mut tx = self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
                     let r = sqlx::query(&sql(
                         "UPDATE sso_configurations SET client_id = ?, client_secret_ciphertext = ?, issuer_url = ?, active = ?, details = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",
                     ))

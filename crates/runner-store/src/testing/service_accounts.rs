@@ -15,6 +15,7 @@ pub(super) fn cases() -> Vec<Case> {
         case!(service_accounts_round_trip: create_service_account, get_service_account, list_service_accounts),
         case!(service_accounts_are_updated_in_part: update_service_account),
         case!(a_service_account_goes_with_its_details: get_service_account, list_service_accounts),
+        case!(concurrent_updates_wait_their_turn: update_service_account),
     ]
 }
 
@@ -134,4 +135,33 @@ async fn a_service_account_goes_with_its_details(store: Arc<dyn Store>) {
     store.create_member(&ci.member).await.unwrap();
     let again = store.get_service_account(ci.member.id).await.unwrap().unwrap();
     assert_eq!(again.details, ServiceAccountDetails::default());
+}
+
+/// Many writers at once: an update that reads before it writes (a service account's) waits its
+/// turn rather than fail (SQLite: a deferred transaction cannot take the write lock once another
+/// writer committed after its read; `SQLITE_BUSY` at once, whatever the busy timeout).
+async fn concurrent_updates_wait_their_turn(store: Arc<dyn Store>) {
+    let (org, _) = new_org(&store).await;
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let account = sample_account(&org, &format!("writer {i}"));
+        store.create_service_account(&account).await.unwrap();
+        ids.push(account.member.id);
+    }
+    let writers = ids.iter().enumerate().map(|(i, &id)| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for n in 0..25 {
+                let name = format!("writer {i} {n}");
+                let updated = store.update_service_account(id, Some(&name), Some(&name)).await;
+                assert!(updated.as_ref().is_ok_and(|u| *u), "writer {i}, update {n}: {updated:?}");
+            }
+        })
+    });
+    for writer in writers.collect::<Vec<_>>() {
+        writer.await.unwrap();
+    }
+    for (i, id) in ids.into_iter().enumerate() {
+        assert_eq!(store.get_service_account(id).await.unwrap().unwrap().member.name, format!("writer {i} 24"));
+    }
 }
