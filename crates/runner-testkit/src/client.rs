@@ -1,6 +1,7 @@
 //! One client per wire protocol, calling any unary RPC by its path: Connect JSON and Connect
 //! binary (reqwest, HTTP/1.1 or HTTP/2), gRPC (a tonic `Channel`) and gRPC-web (tonic-web's
-//! client layer over a hyper-util HTTP/1.1 client, as browsers mostly use it).
+//! client layer over a hyper-util client, HTTP/1.1 as browsers mostly use it or HTTP/2, in the
+//! binary form or the text form, `application/grpc-web-text`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -88,9 +89,15 @@ pub const ALL: [Protocol; 4] = [Protocol::ConnectJson, Protocol::ConnectProto, P
 /// How a [`Client`] talks; the default is what the tests use.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
-    /// Connect over HTTP/2 (prior knowledge, h2c) rather than HTTP/1.1. gRPC is always HTTP/2,
-    /// gRPC-web always HTTP/1.1.
+    /// Connect and gRPC-web over HTTP/2 (prior knowledge, h2c) rather than HTTP/1.1. gRPC is
+    /// always HTTP/2.
     pub http2: bool,
+    /// gRPC-web in its text form (`application/grpc-web-text`, base64) rather than binary.
+    pub grpc_web_text: bool,
+    /// The HTTP/2 flow-control window this client grants the server (each stream's, and the
+    /// connection's), in bytes; `None`: the HTTP client's default. A small one makes a client
+    /// that stops reading a stream stop the server at once, rather than after megabytes.
+    pub http2_window: Option<u32>,
     /// How long one call may take before it fails; `None`: no limit.
     pub timeout: Option<Duration>,
     /// The deadline sent with every call, in its protocol's header (`Connect-Timeout-Ms`,
@@ -104,7 +111,7 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        Self { http2: false, timeout: None, deadline: None, leak_guard: true }
+        Self { http2: false, grpc_web_text: false, http2_window: None, timeout: None, deadline: None, leak_guard: true }
     }
 }
 
@@ -172,9 +179,11 @@ type PlainHttp2 =
     hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, tonic::body::Body>;
 
 type GrpcWebService = tonic_web::GrpcWebClientService<
-    hyper_util::client::legacy::Client<
-        hyper_util::client::legacy::connect::HttpConnector,
-        tonic_web::GrpcWebCall<tonic::body::Body>,
+    crate::web_text::WebText<
+        hyper_util::client::legacy::Client<
+            hyper_util::client::legacy::connect::HttpConnector,
+            crate::web_text::Encode<tonic_web::GrpcWebCall<tonic::body::Body>>,
+        >,
     >,
 >;
 
@@ -220,7 +229,11 @@ impl Client {
     ) -> anyhow::Result<Self> {
         let transport = match protocol {
             Protocol::ConnectJson | Protocol::ConnectProto => {
-                let builder = reqwest::Client::builder().pool_idle_timeout(POOL_IDLE);
+                let mut builder = reqwest::Client::builder().pool_idle_timeout(POOL_IDLE);
+                if let Some(window) = options.http2_window {
+                    builder =
+                        builder.http2_initial_stream_window_size(window).http2_initial_connection_window_size(window);
+                }
                 let builder = if options.http2 { builder.http2_prior_knowledge() } else { builder.http1_only() };
                 Transport::Connect { http: builder.build()?, json: protocol == Protocol::ConnectJson }
             }
@@ -231,15 +244,22 @@ impl Client {
             )),
             Protocol::Grpc => Transport::Grpc(
                 tonic::transport::Endpoint::from_shared(base.to_owned())?
+                    .initial_stream_window_size(options.http2_window)
+                    .initial_connection_window_size(options.http2_window)
                     .connect()
                     .await
                     .with_context(|| format!("gRPC connect to {base}"))?,
             ),
             Protocol::GrpcWeb => {
-                let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                    .pool_timer(hyper_util::rt::TokioTimer::new())
-                    .pool_idle_timeout(POOL_IDLE)
-                    .build_http();
+                let mut builder = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new());
+                builder.pool_timer(hyper_util::rt::TokioTimer::new()).pool_idle_timeout(POOL_IDLE);
+                if options.http2 {
+                    builder.http2_only(true);
+                }
+                if let Some(window) = options.http2_window {
+                    builder.http2_initial_stream_window_size(window).http2_initial_connection_window_size(window);
+                }
+                let http = crate::web_text::WebText::new(builder.build_http(), options.grpc_web_text);
                 Transport::GrpcWeb(Box::new(tower::Layer::layer(&tonic_web::GrpcWebClientLayer::new(), http)))
             }
         };

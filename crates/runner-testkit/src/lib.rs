@@ -11,15 +11,19 @@
 //!   may hold a secret a test sent;
 //! - [`contention`]: 64 writers × 10 updates on one resource, and the checks that every one
 //!   was acknowledged, arrived whole and became visible in order;
+//! - [`exactness`]: many writers and many watchers of WatchEvents, and the check that each
+//!   watcher received exactly what it may see, in commit order;
 //! - [`oidc`]: a real OpenID provider (panva's `oidc-provider`) as a child process.
 
 pub mod client;
 pub mod contention;
 mod dynamic;
+pub mod exactness;
 pub mod leaks;
 pub mod oidc;
 pub mod process;
 pub mod server;
+mod web_text;
 
 pub use client::{ALL, CallError, Client, ClientOptions, Failure, MessageStream, Protocol, code_name, outcome};
 pub use process::{ServerProcess, StartError, admin, list_request, list_status};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use gitpod_api::gitpod::v1::*;
 use runner_core::identity::OrgRole;
-use runner_testkit::{ALL, Client, Failure, MessageStream, Protocol, TestServer, es, rcs, rs};
+use runner_testkit::{ALL, Client, ClientOptions, Failure, MessageStream, Protocol, TestServer, es, rcs, rs};
 
 use crate::runners::{aws_runner, create, delete, update};
 
@@ -71,27 +71,112 @@ async fn failure(c: &Client, req: WatchEventsRequest) -> Failure {
     }
 }
 
-/// Every protocol receives a runner's create, update, status-changing delete request and
-/// deletion, in order, and only after each write was answered.
+/// The ways a client streams WatchEvents: the four encodings (Connect and gRPC-web over
+/// HTTP/1.1, gRPC over HTTP/2), and gRPC-web's text form, gRPC-web and Connect streaming over
+/// HTTP/2 (h2c), gRPC-web text over HTTP/2.
+fn streaming_variants() -> Vec<(String, Protocol, ClientOptions)> {
+    let mut variants: Vec<(String, Protocol, ClientOptions)> =
+        ALL.iter().map(|&p| (format!("{p:?}"), p, ClientOptions::default())).collect();
+    let h2 = ClientOptions { http2: true, ..Default::default() };
+    let text = ClientOptions { grpc_web_text: true, ..Default::default() };
+    variants.extend([
+        ("GrpcWeb text".to_owned(), Protocol::GrpcWeb, text.clone()),
+        ("GrpcWeb over HTTP/2".to_owned(), Protocol::GrpcWeb, h2.clone()),
+        ("GrpcWeb text over HTTP/2".to_owned(), Protocol::GrpcWeb, ClientOptions { http2: true, ..text }),
+        ("ConnectJson over HTTP/2".to_owned(), Protocol::ConnectJson, h2.clone()),
+        ("ConnectProto over HTTP/2".to_owned(), Protocol::ConnectProto, h2),
+    ]);
+    variants
+}
+
+/// Every protocol and variant receives a runner's create, update, status-changing delete
+/// request and deletion, in order, and only after each write was answered; the stream ends
+/// cleanly at shutdown.
 #[tokio::test]
 async fn every_protocol_receives_runner_writes_in_order() {
     let server = TestServer::start().await;
     let admin = server.client(Protocol::ConnectJson).await;
-    for protocol in ALL {
-        let watcher = server.client(protocol).await;
-        let mut stream = watch(&watcher, organization()).await;
-        let id = new_runner(&admin, "watched").await;
-        rename(&admin, &id, "watched again").await;
-        delete(&admin, &id, true).await.unwrap();
-        assert_eq!(next(&mut stream).await, event(ResourceOperation::Create, &id), "{protocol:?}");
-        assert_eq!(next(&mut stream).await, event(ResourceOperation::Update, &id), "{protocol:?}");
-        assert_eq!(next(&mut stream).await, event(ResourceOperation::Delete, &id), "{protocol:?}");
+    let mut streams = Vec::new();
+    for (name, protocol, options) in streaming_variants() {
+        let watcher = Client::connect(protocol, &server.url(), Some(&server.admin_token), options).await.unwrap();
+        streams.push((name, watch(&watcher, organization()).await));
+    }
+    let id = new_runner(&admin, "watched").await;
+    rename(&admin, &id, "watched again").await;
+    delete(&admin, &id, true).await.unwrap();
+    for (name, stream) in &mut streams {
+        assert_eq!(next(stream).await, event(ResourceOperation::Create, &id), "{name}");
+        assert_eq!(next(stream).await, event(ResourceOperation::Update, &id), "{name}");
+        assert_eq!(next(stream).await, event(ResourceOperation::Delete, &id), "{name}");
     }
     // No scope at all is the organization scope too, and the `/api` prefix works.
     let watcher = Client::new(Protocol::Grpc, &format!("{}/api", server.url()), Some(&server.admin_token)).await;
     let mut stream = watch(&watcher, WatchEventsRequest::default()).await;
     let id = new_runner(&admin, "no scope").await;
     assert_eq!(next(&mut stream).await, event(ResourceOperation::Create, &id));
+    // Every stream saw that too, and then ends cleanly (no error) when the server stops.
+    let stop = tokio::spawn(server.stop());
+    for (name, stream) in &mut streams {
+        assert_eq!(next(stream).await, event(ResourceOperation::Create, &id), "{name}");
+        let end = tokio::time::timeout(WAIT, stream.next()).await.expect("the stream ends at shutdown");
+        assert!(end.is_none(), "{name}: {end:?}");
+    }
+    stop.await.unwrap();
+}
+
+/// A watcher that stops reading while writes go on: once its buffer (`--watch-buffer-events`,
+/// here 64) is full its stream ends with `resource_exhausted`, while every write is answered as
+/// usual and a watcher that reads receives every event. The stalled client grants the server
+/// an HTTP/2 window of 512 bytes (about ten events), so that the server's buffer, not the
+/// transport's, is what fills: with the default windows the transport would hold thousands of
+/// events. Over HTTP/2 for gRPC, gRPC-web and Connect (HTTP/1.1 has no window to shrink: there
+/// the socket buffers absorb an unknown amount).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_that_stops_reading_is_cut_off_and_slows_nobody() {
+    const BUFFER: u64 = 64;
+    const WRITES: usize = 400;
+    let server = TestServer::builder().watch_buffer(BUFFER).start().await;
+    let admin = server.client(Protocol::ConnectProto).await;
+    let id = new_runner(&admin, "busy").await;
+    let tiny = ClientOptions { http2: true, http2_window: Some(512), ..Default::default() };
+    for protocol in [Protocol::Grpc, Protocol::GrpcWeb, Protocol::ConnectProto] {
+        let stalled_client =
+            Client::connect(protocol, &server.url(), Some(&server.admin_token), tiny.clone()).await.unwrap();
+        let mut stalled = watch(&stalled_client, organization()).await;
+        let mut reader = watch(&server.client(Protocol::Grpc).await, organization()).await;
+        let reading = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while got.len() < WRITES {
+                got.push(next(&mut reader).await);
+            }
+            got
+        });
+        // Every write is answered though the stalled watcher reads nothing: writers never wait
+        // for watchers.
+        for i in 0..WRITES {
+            let name = format!("busy {protocol:?} {i}");
+            tokio::time::timeout(WAIT, rename(&admin, &id, &name))
+                .await
+                .unwrap_or_else(|_| panic!("{protocol:?}: write {i} waited"));
+        }
+        let got = tokio::time::timeout(WAIT, reading).await.expect("the reader has every event").unwrap();
+        assert_eq!(got, vec![event(ResourceOperation::Update, &id); WRITES], "{protocol:?}");
+        // The stalled watcher, reading at last: what its window and buffer held, then the end.
+        let mut held = 0;
+        let failure = loop {
+            match tokio::time::timeout(WAIT, stalled.next()).await.expect("the stalled stream ends") {
+                Some(Ok(e)) => {
+                    assert_eq!(e, event(ResourceOperation::Update, &id), "{protocol:?}");
+                    held += 1;
+                }
+                Some(Err(f)) => break f,
+                None => panic!("{protocol:?}: the stalled stream ended cleanly after {held} events"),
+            }
+        };
+        assert_eq!(failure.code, "resource_exhausted", "{protocol:?}: {failure}");
+        assert!(failure.message.contains("re-watch"), "{protocol:?}: {failure}");
+        assert!(held >= BUFFER as usize && held < WRITES / 2, "{protocol:?}: {held} events before the end");
+    }
 }
 
 /// `resource_type_filters`: by type, by resource id, by creator id; an event passes when it
@@ -130,16 +215,24 @@ async fn filters() {
 
 /// The token of a new member whose group has the user role on `runner_id` (and on no other).
 async fn reader_of(server: &TestServer, admin: &Client, runner_id: &str) -> String {
-    let (member_id, member_token) = server.member("reader", OrgRole::Member).await;
-    let readers = server.identity.create_group(server.org.id, "readers").await.unwrap();
-    server.identity.add_group_member(readers.id, member_id).await.unwrap();
-    let req = CreateRunnerPolicyRequest {
-        runner_id: runner_id.to_owned(),
-        group_id: readers.id.to_string(),
-        role: RunnerRole::User as i32,
-    };
-    let _: CreateRunnerPolicyResponse = admin.call(&rs("CreateRunnerPolicy"), req).await.unwrap();
-    member_token
+    member_of(server, admin, "reader", &[runner_id.to_owned()]).await
+}
+
+/// A new member, in a new group that has the user role on `runners` (and on no other): its
+/// token.
+pub(crate) async fn member_of(server: &TestServer, admin: &Client, name: &str, runners: &[String]) -> String {
+    let (member_id, token) = server.member(name, OrgRole::Member).await;
+    let group = server.identity.create_group(server.org.id, &format!("{name}s")).await.unwrap();
+    server.identity.add_group_member(group.id, member_id).await.unwrap();
+    for runner_id in runners {
+        let req = CreateRunnerPolicyRequest {
+            runner_id: runner_id.clone(),
+            group_id: group.id.to_string(),
+            role: RunnerRole::User as i32,
+        };
+        let _: CreateRunnerPolicyResponse = admin.call(&rs("CreateRunnerPolicy"), req).await.unwrap();
+    }
+    token
 }
 
 /// A member sees the runners it may read (a policy of one of its groups) and not the others;

@@ -11,6 +11,7 @@ mod connect_get;
 mod console;
 mod declared_rules;
 mod events;
+mod events_exactness;
 mod fuzz_regressions;
 mod groups;
 mod health;
