@@ -52,6 +52,47 @@ fn sigterm_lets_the_call_in_flight_finish() {
     assert!(exit.success(), "{exit:?}");
 }
 
+/// SIGTERM ends open WatchEvents streams cleanly (a normal end of stream: gRPC status OK in the
+/// trailers, Connect's end-of-stream message without an error; no reset), well within the drain
+/// deadline, over gRPC, gRPC-web (HTTP/1.1 and HTTP/2) and Connect (HTTP/1.1 and HTTP/2), and
+/// the process exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_watch_streams_cleanly_within_the_drain_deadline() {
+    use futures::StreamExt;
+    use gitpod_api::gitpod::v1::{WatchEventsRequest, WatchEventsResponse, watch_events_request::Scope};
+    use runner_testkit::{Client, ClientOptions, Protocol, es};
+    const DRAIN: u64 = 20;
+    let mut server = ServerProcess::fresh(bin(), &["--shutdown-seconds", &DRAIN.to_string()]);
+    let token = server.token().to_owned();
+    let h2 = ClientOptions { http2: true, ..Default::default() };
+    let mut streams = Vec::new();
+    for (name, protocol, options) in [
+        ("gRPC", Protocol::Grpc, ClientOptions::default()),
+        ("gRPC-web", Protocol::GrpcWeb, ClientOptions::default()),
+        ("gRPC-web over HTTP/2", Protocol::GrpcWeb, h2.clone()),
+        ("Connect", Protocol::ConnectProto, ClientOptions::default()),
+        ("Connect over HTTP/2", Protocol::ConnectJson, h2),
+    ] {
+        let client = Client::connect(protocol, &server.url, Some(&token), options).await.unwrap();
+        let req = WatchEventsRequest { scope: Some(Scope::Organization(true)), resource_type_filters: vec![] };
+        let stream = client.server_stream::<_, WatchEventsResponse>(&es("WatchEvents"), req).await.unwrap();
+        streams.push((name, client, stream));
+    }
+    let signalled = Instant::now();
+    server.signal("TERM").unwrap();
+    for (name, _client, stream) in &mut streams {
+        let end = tokio::time::timeout(Duration::from_secs(DRAIN), stream.next()).await;
+        let end = end.unwrap_or_else(|_| panic!("{name}: the stream did not end within the drain deadline"));
+        // `None` is a clean end; an error (a reset, a cut connection) would be an `Err` item.
+        assert!(end.is_none(), "{name}: {end:?}");
+    }
+    let ended = signalled.elapsed();
+    assert!(ended < Duration::from_secs(DRAIN / 2), "the streams took {ended:?} to end");
+    let exit = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert!(signalled.elapsed() < Duration::from_secs(DRAIN), "the server took {:?} to exit", signalled.elapsed());
+}
+
 /// Waits up to `secs` for `server`'s stderr to contain `needle`; returns what it logged.
 fn wait_for_log(server: &ServerProcess, needle: &str, secs: u64) -> String {
     let started = Instant::now();
