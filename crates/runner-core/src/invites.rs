@@ -1,5 +1,5 @@
-//! Invitations (OrganizationService) and the ways to sign in (AccountService's
-//! ListLoginProviders).
+//! Invitations and joining (OrganizationService), the caller's account and the ways to sign in
+//! (AccountService's GetAccount, ListJoinableOrganizations, ListLoginProviders).
 //!
 //! - An organization has one current invite (`OrganizationInvite`), as the hosted product has:
 //!   CreateOrganizationInvite replaces it (the old link stops working at once), and
@@ -19,21 +19,37 @@
 //!   configuration's.
 //! - Invites are no resource type of the API's events: their writes publish no event, and their
 //!   audit log entries name the organization.
+//! - An account is a person: only a user has one (service accounts and runners get
+//!   `permission_denied`). A user made alone (`admin create-user`) is its own account, with no
+//!   email; one signed in through SSO has the account its login made.
+//! - The organizations an account may join (ListJoinableOrganizations, GetAccount's joinables)
+//!   are those whose active SSO configuration has the domain of the account's email, when the
+//!   account is not a member yet: signing in through that configuration would admit it anyway.
+//!   A domain belongs to one configuration on the server, so there is at most one.
+//! - JoinOrganization makes a new user of the caller's account in the organization (role
+//!   member, the caller's name), by a current invite or by the id of a joinable organization;
+//!   an account already there is `already_exists`, an organization that is not joinable
+//!   `permission_denied`, an unknown invite `not_found`. The new user is published as a User
+//!   created in that organization.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::{CoreError, Resource, Result};
-use crate::identity::{Caller, Organization, OrganizationInvite, SsoConfiguration};
+use crate::accounts::Accounts;
+use crate::error::{CoreError, FieldViolation, Resource, Result};
+use crate::events::{Audience, EventResource, Operation};
+use crate::identity::{Account, Caller, Member, OrgRole, Organization, OrganizationInvite, SsoConfiguration};
 use crate::model::Principal;
 use crate::page::{Page, PageTokens};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
+use crate::users::Users;
 use crate::validate::{self, Violations};
 
 const PROVIDERS_LIST_KIND: &str = "login-providers";
+const JOINABLE_LIST_KIND: &str = "joinable-organizations";
 /// The `provider` of a login through an organization's SSO configuration (the API's name for a
 /// provider that is not one of the hosted product's built-in ones).
 pub const CUSTOM_PROVIDER: &str = "custom";
@@ -83,6 +99,64 @@ enum ProvidersOf {
     Nothing,
 }
 
+/// Email domains of public email providers: an address there says nothing about an employer
+/// (the API's `Account.publicEmailProvider`).
+const PUBLIC_EMAIL_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "yahoo.com",
+    "icloud.com",
+    "me.com",
+    "aol.com",
+    "gmx.com",
+    "gmx.de",
+    "web.de",
+    "proton.me",
+    "protonmail.com",
+    "yandex.com",
+    "mail.com",
+];
+
+/// One organization an account is a member of (GetAccount's memberships).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountMembership {
+    pub member: Member,
+    pub organization: Organization,
+    pub member_count: u32,
+}
+
+/// An organization an account may join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinableOrganization {
+    pub organization: Organization,
+    pub member_count: u32,
+}
+
+/// The caller's account as GetAccount shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountView {
+    /// The account; for a user made alone (by `admin create-user`, with no account row), one
+    /// made of its user: its id, name and time, and no email.
+    pub account: Account,
+    pub memberships: Vec<AccountMembership>,
+    pub joinables: Vec<JoinableOrganization>,
+    pub public_email_provider: bool,
+    /// The organization of the caller's token.
+    pub organization_id: Uuid,
+}
+
+/// JoinOrganization's target, as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinInput {
+    OrganizationId(String),
+    InviteId(String),
+    /// Neither was given.
+    Missing,
+}
+
 /// The domain of an email address: after its last `@`, trimmed, lower case; `None` when there
 /// is no such part.
 pub fn email_domain(email: &str) -> Option<String> {
@@ -95,14 +169,19 @@ pub fn email_domain(email: &str) -> Option<String> {
 #[derive(Clone)]
 pub struct Invites {
     store: Arc<dyn Store>,
+    /// Publishes the users that joining makes.
+    accounts: Accounts,
+    /// The caller's own user (only a user is of an account, a person).
+    users: Users,
     page_tokens: PageTokens,
     /// Where browsers reach the server, without a trailing slash.
     public_url: Arc<str>,
 }
 
 impl Invites {
-    pub fn new(store: Arc<dyn Store>, page_tokens: PageTokens, public_url: &str) -> Self {
-        Self { store, page_tokens, public_url: public_url.trim_end_matches('/').into() }
+    pub fn new(store: Arc<dyn Store>, accounts: Accounts, page_tokens: PageTokens, public_url: &str) -> Self {
+        let users = Users::new(store.clone(), accounts.clone(), page_tokens.clone());
+        Self { store, accounts, users, page_tokens, public_url: public_url.trim_end_matches('/').into() }
     }
 
     /// The caller's own organization, given as `organizationId`, which the caller administers.
@@ -150,9 +229,144 @@ impl Invites {
             .get_organization(invite.org_id)
             .await?
             .ok_or_else(|| CoreError::not_found(Resource::Invite, invite.id))?;
-        let members = self.store.list_members(invite.org_id).await?;
+        let member_count = self.member_count(organization.id).await?;
+        Ok(InviteSummary { organization, member_count })
+    }
+
+    /// How many users the organization has (service accounts are not counted).
+    async fn member_count(&self, org_id: Uuid) -> Result<u32> {
+        let members = self.store.list_members(org_id).await?;
         let users = members.iter().filter(|m| m.principal == Principal::User).count();
-        Ok(InviteSummary { organization, member_count: u32::try_from(users).unwrap_or(u32::MAX) })
+        Ok(u32::try_from(users).unwrap_or(u32::MAX))
+    }
+
+    /// The account of `me`; for a user made alone, one made of the user (no email).
+    async fn account_of(&self, me: &Member) -> Result<Account> {
+        Ok(self.store.get_account(me.account_id).await?.unwrap_or_else(|| Account {
+            id: me.account_id,
+            email: String::new(),
+            name: me.name.clone(),
+            avatar_url: String::new(),
+            created_at: me.created_at,
+            updated_at: me.created_at,
+        }))
+    }
+
+    /// The organizations `account` (whose users are `members`) may join (see the module's
+    /// documentation).
+    async fn joinable(&self, account: &Account, members: &[Member]) -> Result<Vec<JoinableOrganization>> {
+        let Some(domain) = email_domain(&account.email) else {
+            return Ok(Vec::new());
+        };
+        let Some(config) = self.store.find_sso_configuration_by_domain(&domain).await? else {
+            return Ok(Vec::new());
+        };
+        if !config.active || members.iter().any(|m| m.org_id == config.org_id) {
+            return Ok(Vec::new());
+        }
+        let Some(organization) = self.store.get_organization(config.org_id).await? else {
+            return Ok(Vec::new());
+        };
+        let member_count = self.member_count(organization.id).await?;
+        Ok(vec![JoinableOrganization { organization, member_count }])
+    }
+
+    /// GetAccount: the caller's account, its users' organizations and what it may join.
+    pub async fn account(&self, caller: &Caller) -> Result<AccountView> {
+        let me = self.users.caller_user(caller).await?;
+        let account = self.account_of(&me).await?;
+        let members = self.store.list_account_members(account.id).await?;
+        let mut memberships = Vec::new();
+        for member in members.iter().filter(|m| m.principal == Principal::User) {
+            if let Some(organization) = self.store.get_organization(member.org_id).await? {
+                let member_count = self.member_count(member.org_id).await?;
+                memberships.push(AccountMembership { member: member.clone(), organization, member_count });
+            }
+        }
+        let joinables = self.joinable(&account, &members).await?;
+        let public_email_provider =
+            email_domain(&account.email).is_some_and(|d| PUBLIC_EMAIL_DOMAINS.contains(&d.as_str()));
+        Ok(AccountView { account, memberships, joinables, public_email_provider, organization_id: caller.org_id })
+    }
+
+    /// ListJoinableOrganizations: the organizations the caller's account may join, by id.
+    pub async fn joinable_organizations(
+        &self,
+        caller: &Caller,
+        page_size: i32,
+        token: &str,
+    ) -> Result<Page<JoinableOrganization>> {
+        let size = validate::page_size("pagination.pageSize", page_size)?;
+        let me = self.users.caller_user(caller).await?;
+        let account = self.account_of(&me).await?;
+        // The token is bound to the account it lists for.
+        let cursor = self.page_tokens.cursor("pagination.token", JOINABLE_LIST_KIND, token, account.id)?;
+        if cursor.filter != account.id {
+            return Err(CoreError::invalid("pagination.token", "invalid page token"));
+        }
+        let after = cursor.after_id()?;
+        let members = self.store.list_account_members(account.id).await?;
+        let mut joinable: Vec<JoinableOrganization> = self
+            .joinable(&account, &members)
+            .await?
+            .into_iter()
+            .filter(|j| after.is_none_or(|a| j.organization.id > a))
+            .collect();
+        joinable.sort_by_key(|j| j.organization.id);
+        joinable.truncate(size as usize + 1);
+        Ok(self.page_tokens.page(JOINABLE_LIST_KIND, &account.id, joinable, size, |j| j.organization.id))
+    }
+
+    /// JoinOrganization: a new user of the caller's account in the organization of a current
+    /// invite, or in a joinable organization (see the module's documentation).
+    pub async fn join(&self, caller: &Caller, input: JoinInput) -> Result<Member> {
+        let by_invite = matches!(input, JoinInput::InviteId(_));
+        let id = match input {
+            JoinInput::InviteId(id) => validate::uuid("inviteId", &id)?,
+            JoinInput::OrganizationId(id) => validate::uuid("organizationId", &id)?,
+            JoinInput::Missing => {
+                return Err(
+                    FieldViolation::new("organizationId", "either organizationId or inviteId is required").into()
+                );
+            }
+        };
+        let me = self.users.caller_user(caller).await?;
+        let org_id = if by_invite {
+            self.store.get_invite(id).await?.ok_or_else(|| CoreError::not_found(Resource::Invite, id))?.org_id
+        } else {
+            id
+        };
+        let account = self.account_of(&me).await?;
+        let members = self.store.list_account_members(account.id).await?;
+        let already = || CoreError::AlreadyExists {
+            resource: Resource::User,
+            message: format!("the account is a member of organization {org_id} already"),
+        };
+        if members.iter().any(|m| m.org_id == org_id) {
+            return Err(already());
+        }
+        if !by_invite && !self.joinable(&account, &members).await?.iter().any(|j| j.organization.id == org_id) {
+            return Err(CoreError::denied(
+                format!("organization {org_id}"),
+                "the account may join it only by an invite (or through its SSO configuration's email domain)",
+            ));
+        }
+        let member = Member {
+            account_id: account.id,
+            ..Member::new(org_id, Principal::User, &me.name, OrgRole::Member, Timestamp::now())
+        };
+        self.store.create_member(&member).await.map_err(|e| match e {
+            StoreError::AlreadyExists => CoreError::AlreadyExists {
+                resource: Resource::User,
+                message: format!(
+                    "organization {org_id} has a user named {:?} already, or the account joined it meanwhile",
+                    me.name
+                ),
+            },
+            e => e.into(),
+        })?;
+        self.accounts.published(org_id, Operation::Create, EventResource::User, member.id, None, Audience::Members);
+        Ok(member)
     }
 
     /// Where a login through `configuration` starts, carrying `invite` if given.

@@ -343,7 +343,8 @@ fn services(m: &mut Mounted) -> Services {
         .delete_sso_configuration(m.add(sso::delete_sso_configuration))
         .create_organization_invite(m.add(invites::create_organization_invite))
         .get_organization_invite(m.add(invites::get_organization_invite))
-        .get_organization_invite_summary(m.add(invites::get_organization_invite_summary));
+        .get_organization_invite_summary(m.add(invites::get_organization_invite_summary))
+        .join_organization(m.add(invites::join_organization));
 
     let interaction = RunnerInteractionServiceTonicCompatibleBuilder::new()
         .refresh_runner_access_token(m.add(runner_side::refresh_runner_access_token))
@@ -362,8 +363,10 @@ fn services(m: &mut Mounted) -> Services {
         .list_audit_logs(m.add(events::list_audit_logs))
         .get_audit_log(m.add(events::get_audit_log));
 
-    let accounts =
-        AccountServiceTonicCompatibleBuilder::new().list_login_providers(m.add(invites::list_login_providers));
+    let accounts = AccountServiceTonicCompatibleBuilder::new()
+        .get_account(m.add(invites::get_account))
+        .list_joinable_organizations(m.add(invites::list_joinable_organizations))
+        .list_login_providers(m.add(invites::list_login_providers));
 
     Services {
         runner,

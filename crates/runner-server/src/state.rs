@@ -132,7 +132,7 @@ impl AppState {
             at_rest.clone(),
         );
         let host_tokens = HostTokens::new(store.clone(), runners.clone(), page_tokens.clone(), at_rest);
-        let invites = Invites::new(store.clone(), page_tokens.clone(), public_base_url);
+        let invites = Invites::new(store.clone(), identity.clone(), page_tokens.clone(), public_base_url);
         let llm = LlmIntegrations::new(store.clone(), runners.clone(), page_tokens.clone());
         let oauth =
             OAuthFlow::new(PageTokens::new(secrets::derive_key(master_key, "gitpod-runner-api oauth state v1")));

@@ -1,4 +1,5 @@
-//! OrganizationService's invitations, and AccountService's ListLoginProviders. The summary of
+//! OrganizationService's invitations and JoinOrganization, and AccountService's GetAccount,
+//! ListJoinableOrganizations and ListLoginProviders. The summary of
 //! an invite and the ways to sign in need no sign-in: whoever holds an invite's id may see
 //! what it leads to (`runner_core::invites`).
 
@@ -52,6 +53,42 @@ pub async fn list_login_providers(
         let page = q.page(r.pagination.take())?;
         let filter = convert::list_login_providers(&mut r);
         Ok(convert::login_providers(s.invites.login_providers(filter, page.size, &page.token).await?))
+    })
+    .await
+}
+
+pub async fn join_organization(
+    State(s): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ConnectRequest(r): ConnectRequest<JoinOrganizationRequest>,
+) -> Reply<JoinOrganizationResponse> {
+    reply(check(&r), async move {
+        let member = s.invites.join(&caller, convert::join_organization(r)).await?;
+        Ok(JoinOrganizationResponse { member: Some(convert::organization_member(member)) })
+    })
+    .await
+}
+
+pub async fn get_account(
+    State(s): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ConnectRequest(r): ConnectRequest<GetAccountRequest>,
+) -> Reply<GetAccountResponse> {
+    reply(check(&r), async move {
+        Ok(GetAccountResponse { account: Some(convert::account(s.invites.account(&caller).await?)) })
+    })
+    .await
+}
+
+pub async fn list_joinable_organizations(
+    State(s): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Paging(q): Paging,
+    ConnectRequest(mut r): ConnectRequest<ListJoinableOrganizationsRequest>,
+) -> Reply<ListJoinableOrganizationsResponse> {
+    reply(check(&r), async move {
+        let page = q.page(r.pagination.take())?;
+        Ok(convert::joinable_organizations(s.invites.joinable_organizations(&caller, page.size, &page.token).await?))
     })
     .await
 }

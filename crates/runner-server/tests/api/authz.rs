@@ -1110,6 +1110,7 @@ type AccessRow = [&'static str; 9];
 const DENIED: &str = "permission_denied";
 const UNAUTH: &str = "unauthenticated";
 const GONE: &str = "not_found";
+const EXISTS: &str = "already_exists";
 /// What only users do, each for itself.
 const USERS_ONLY: AccessRow = ["ok", "ok", DENIED, UNAUTH, "ok", UNAUTH, DENIED, "ok", "ok"];
 /// Reads of the caller's organization.
@@ -1123,9 +1124,9 @@ const ANYONE: AccessRow = ["ok"; 9];
 /// What nobody may do for another user.
 const NOBODY: AccessRow = [DENIED, DENIED, DENIED, UNAUTH, GONE, UNAUTH, DENIED, DENIED, DENIED];
 
-/// UserService, OrganizationService and AccountService's ListLoginProviders, called as every
-/// kind of principal, get exactly the code docs/authorization.md gives. Each call is about a user, token or name of its own, so
-/// that no call depends on another; DeleteOrganization (of the organization the matrix runs in)
+/// UserService, OrganizationService and AccountService, called as every kind of principal, get
+/// exactly the code docs/authorization.md gives. Each call is about a user, token or name of its
+/// own, so that no call depends on another; DeleteOrganization (of the organization the matrix runs in)
 /// comes last, with the org admin's call last of all. Over Connect JSON and gRPC.
 #[tokio::test]
 async fn user_and_organization_rpcs_for_every_principal() {
@@ -1210,6 +1211,12 @@ async fn user_and_organization_rpcs_for_every_principal() {
             ("GetOrganizationInvite", ADMINS_ONLY),
             ("GetOrganizationInviteSummary", ANYONE),
             ("ListLoginProviders", ANYONE),
+            // The caller's account: people only.
+            ("GetAccount", USERS_ONLY),
+            ("ListJoinableOrganizations", USERS_ONLY),
+            // By this organization's invite: its users are members already; another
+            // organization's admin joins.
+            ("JoinOrganization", [EXISTS, EXISTS, DENIED, UNAUTH, "ok", UNAUTH, DENIED, EXISTS, EXISTS]),
             ("DeleteOrganization", ADMINS_ONLY),
         ];
         let issuer = crate::sso::issuer().await;
@@ -1301,6 +1308,12 @@ async fn user_and_organization_rpcs_for_every_principal() {
                     "ListLoginProviders" => {
                         let invite = crate::invites::get_invite(&admin, org).await.unwrap();
                         outcome(crate::invites::login_providers(&c, crate::invites::by_invite(&invite), 0, "").await)
+                    }
+                    "GetAccount" => outcome(crate::invites::get_account(&c).await),
+                    "ListJoinableOrganizations" => outcome(crate::invites::joinable(&c, 0, "").await),
+                    "JoinOrganization" => {
+                        let invite = crate::invites::get_invite(&admin, org).await.unwrap();
+                        outcome(crate::invites::join(&c, crate::invites::by_invite_id(&invite)).await)
                     }
                     "DeleteOrganization" => outcome(crate::organizations::delete_org(&c, org).await),
                     other => unreachable!("{other}"),

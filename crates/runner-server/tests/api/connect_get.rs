@@ -81,6 +81,7 @@ async fn get_is_served_for_exactly_the_side_effect_free_methods() {
     assert_eq!(
         served,
         [
+            "GetAccount",
             "GetAuditLog",
             "GetAuthenticatedIdentity",
             "GetAuthenticatedUser",
@@ -103,6 +104,7 @@ async fn get_is_served_for_exactly_the_side_effect_free_methods() {
             "ListEnvironmentClasses",
             "ListGroups",
             "ListHostAuthenticationTokens",
+            "ListJoinableOrganizations",
             "ListLLMIntegrations",
             "ListLoginProviders",
             "ListMembers",

@@ -201,3 +201,209 @@ async fn login_providers_are_the_invite_organizations_active_sso_configurations(
         assert_eq!(summary(&stranger, &invite).await.unwrap().organization_id, org.to_string());
     }
 }
+
+pub async fn get_account(c: &Client) -> Result<Account, Failure> {
+    let r: GetAccountResponse = c.call(&account("GetAccount"), GetAccountRequest {}).await?;
+    Ok(r.account.unwrap())
+}
+
+pub async fn joinable(c: &Client, size: i32, token: &str) -> Result<ListJoinableOrganizationsResponse, Failure> {
+    let req = ListJoinableOrganizationsRequest {
+        pagination: Some(PaginationRequest { page_size: size, token: token.into() }),
+    };
+    c.call(&account("ListJoinableOrganizations"), req).await
+}
+
+pub async fn join(
+    c: &Client,
+    join_id: Option<join_organization_request::JoinId>,
+) -> Result<OrganizationMember, Failure> {
+    let r: JoinOrganizationResponse = c.call(&os("JoinOrganization"), JoinOrganizationRequest { join_id }).await?;
+    Ok(r.member.unwrap())
+}
+
+pub fn by_org(org: impl ToString) -> Option<join_organization_request::JoinId> {
+    Some(join_organization_request::JoinId::OrganizationId(org.to_string()))
+}
+
+pub fn by_invite_id(invite: &str) -> Option<join_organization_request::JoinId> {
+    Some(join_organization_request::JoinId::InviteId(invite.to_owned()))
+}
+
+/// A person with an account (as an SSO login makes one) whose first user is in `org`; the
+/// account and a token of that user.
+pub async fn person(
+    server: &TestServer,
+    org: uuid::Uuid,
+    name: &str,
+    email: &str,
+) -> (runner_core::identity::Account, String) {
+    let now = runner_core::time::Timestamp::now();
+    let account = runner_core::identity::Account {
+        id: uuid::Uuid::now_v7(),
+        email: email.to_lowercase(),
+        name: name.to_owned(),
+        avatar_url: format!("https://avatars.example.com/{name}.png"),
+        created_at: now,
+        updated_at: now,
+    };
+    let first = runner_core::identity::Member {
+        account_id: account.id,
+        ..runner_core::identity::Member::new(org, Principal::User, name, OrgRole::Member, now)
+    };
+    server.store.create_account(&account, &first, None).await.unwrap();
+    let token = server.identity.issue_token(first.id, "t", None).await.unwrap().token;
+    (account, token)
+}
+
+/// An organization with an admin; its id and a client of the admin.
+async fn organization(server: &TestServer, protocol: Protocol, name: &str) -> (uuid::Uuid, Client) {
+    let org = server.identity.create_organization(name).await.unwrap();
+    let admin = server.identity.create_member(org.id, Principal::User, "boss", OrgRole::Admin).await.unwrap();
+    let token = server.identity.issue_token(admin.id, "t", None).await.unwrap().token;
+    (org.id, server.client_as(protocol, Some(&token)).await)
+}
+
+#[tokio::test]
+async fn an_account_joins_by_invite_or_through_its_email_domain() {
+    let issuer = crate::sso::issuer().await;
+    for protocol in ALL {
+        let server = TestServer::start().await;
+        let home = server.org.id;
+        // Acme signs its people in through an SSO configuration of their domain.
+        let (acme, acme_admin) = organization(&server, protocol, "acme").await;
+        let domain = crate::sso::fresh_domain();
+        crate::sso::create_sso(&acme_admin, crate::sso::create_request(acme, &issuer, &domain)).await.unwrap();
+        let (alice, token) = person(&server, home, "alice", &format!("Alice@{domain}")).await;
+        let c = server.client_as(protocol, Some(&token)).await;
+
+        let me = get_account(&c).await.unwrap();
+        assert_eq!(
+            (me.id.as_str(), me.email.as_str(), me.name.as_str()),
+            (&*alice.id.to_string(), &*alice.email, "alice")
+        );
+        assert_eq!(me.avatar_url, alice.avatar_url);
+        assert_eq!(me.organization_id, Some(home.to_string()), "the token's organization");
+        assert!(!me.public_email_provider);
+        assert_eq!(me.memberships.len(), 1, "{protocol:?} {me:?}");
+        let m = &me.memberships[0];
+        assert_eq!((m.organization_id.as_str(), m.organization_name.as_str()), (&*home.to_string(), &*server.org.name));
+        assert_eq!((m.user_role, m.organization_member_count), (OrganizationRole::Member as i32, 2));
+        assert_eq!(m.organization_tier, OrganizationTier::Enterprise as i32);
+        let acme_joinable = JoinableOrganization {
+            organization_id: acme.to_string(),
+            organization_name: "acme".into(),
+            organization_member_count: 1,
+        };
+        #[allow(deprecated)]
+        let joinables = me.joinables.clone();
+        assert_eq!(joinables, std::slice::from_ref(&acme_joinable));
+        let listed = joinable(&c, 0, "").await.unwrap();
+        assert_eq!(listed.joinable_organizations, [acme_joinable]);
+        assert_eq!(listed.pagination.unwrap().next_token, "");
+
+        // Joining Acme through the domain: a new user of the account, role member.
+        let joined = join(&c, by_org(acme)).await.unwrap();
+        assert_eq!((joined.full_name.as_str(), joined.role), ("alice", OrganizationRole::Member as i32));
+        let user: uuid::Uuid = joined.user_id.parse().unwrap();
+        let stored = server.store.get_member(user).await.unwrap().unwrap();
+        assert_eq!((stored.org_id, stored.account_id, stored.principal), (acme, alice.id, Principal::User));
+        let me = get_account(&c).await.unwrap();
+        let orgs: Vec<&str> = me.memberships.iter().map(|m| m.organization_id.as_str()).collect();
+        assert_eq!(orgs, [home.to_string(), acme.to_string()]);
+        assert_eq!(me.memberships[1].user_id, joined.user_id);
+        assert!(joinable(&c, 0, "").await.unwrap().joinable_organizations.is_empty());
+        // Once is enough, by either way.
+        assert_eq!(code(join(&c, by_org(acme)).await), "already_exists");
+        let acme_invite = create_invite(&acme_admin, acme).await.unwrap();
+        assert_eq!(code(join(&c, by_invite_id(&acme_invite)).await), "already_exists");
+
+        // Another organization only by its invite.
+        let (other, other_admin) = organization(&server, protocol, "other").await;
+        assert_eq!(code(join(&c, by_org(other)).await), "permission_denied");
+        assert_eq!(code(join(&c, by_org(uuid::Uuid::now_v7())).await), "permission_denied");
+        assert_eq!(code(join(&c, by_invite_id(&uuid::Uuid::new_v4().to_string())).await), "not_found");
+        let invite = create_invite(&other_admin, other).await.unwrap();
+        let there = join(&c, by_invite_id(&invite)).await.unwrap();
+        assert_eq!(server.store.get_member(there.user_id.parse().unwrap()).await.unwrap().unwrap().org_id, other);
+        let anonymous = server.client_as(protocol, None).await;
+        assert_eq!(summary(&anonymous, &invite).await.unwrap().organization_member_count, 2);
+        assert_eq!(code(join(&c, None).await), "invalid_argument");
+        assert_eq!(code(join(&anonymous, by_invite_id(&invite)).await), "unauthenticated");
+
+        // The join is in the audit log, as a user created by alice's user.
+        let filter = runner_core::audit::AuditFilter { subject_ids: vec![user], ..Default::default() };
+        let entries = server.store.list_audit_entries(home, &filter, None, 10).await.unwrap();
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        let by = server.store.list_account_members(alice.id).await.unwrap()[0].id;
+        assert_eq!(entries[0].action, os("JoinOrganization")[1..]);
+        assert_eq!(entries[0].actor, Some((by, Principal::User)));
+
+        // A user made alone is its own account, without an email; only users have accounts.
+        let admin = get_account(&server.client(protocol).await).await.unwrap();
+        assert_eq!((admin.id, admin.email.as_str()), (server.admin_id.to_string(), ""));
+        assert_eq!(admin.memberships.len(), 1);
+        #[allow(deprecated)]
+        let none = admin.joinables.is_empty();
+        assert!(none);
+        let bot = server.identity.create_member(home, Principal::ServiceAccount, "bot", OrgRole::Admin).await.unwrap();
+        let bot_token = server.identity.issue_token(bot.id, "t", None).await.unwrap().token;
+        let bot = server.client_as(protocol, Some(&bot_token)).await;
+        assert_eq!(code(get_account(&bot).await), "permission_denied");
+        assert_eq!(code(join(&bot, by_invite_id(&invite)).await), "permission_denied");
+        assert_eq!(code(joinable(&anonymous, 0, "").await), "unauthenticated");
+    }
+}
+
+#[tokio::test]
+async fn only_an_active_configuration_makes_its_organization_joinable() {
+    let issuer = crate::sso::issuer().await;
+    let server = TestServer::start().await;
+    let protocol = Protocol::ConnectJson;
+    let (acme, acme_admin) = organization(&server, protocol, "acme").await;
+    let domain = crate::sso::fresh_domain();
+    let config = crate::sso::create_sso(&acme_admin, crate::sso::create_request(acme, &issuer, &domain)).await.unwrap();
+    let (_, token) = person(&server, server.org.id, "bob", &format!("bob@{domain}")).await;
+    let c = server.client_as(protocol, Some(&token)).await;
+    assert_eq!(joinable(&c, 1, "").await.unwrap().joinable_organizations.len(), 1);
+    let req = UpdateSsoConfigurationRequest {
+        sso_configuration_id: config.id,
+        state: Some(SsoConfigurationState::Inactive as i32),
+        ..Default::default()
+    };
+    crate::sso::update_sso(&acme_admin, req).await.unwrap();
+    assert!(joinable(&c, 0, "").await.unwrap().joinable_organizations.is_empty());
+    assert_eq!(code(join(&c, by_org(acme)).await), "permission_denied");
+    assert_eq!(code(joinable(&c, 0, "forged").await), "invalid_argument");
+    // A public email provider's address is said to be one.
+    let (_, token) = person(&server, server.org.id, "carol", "carol@gmail.com").await;
+    assert!(get_account(&server.client_as(protocol, Some(&token)).await).await.unwrap().public_email_provider);
+}
+
+/// Joining is a user created in the organization for its watchers (WatchEvents); the invite
+/// itself, no resource type of the API's events, publishes nothing.
+#[tokio::test]
+async fn joining_is_a_user_created_for_the_organizations_watchers() {
+    use futures::StreamExt;
+    for protocol in ALL {
+        let server = TestServer::start().await;
+        let (other, other_admin) = organization(&server, protocol, "other").await;
+        let req = WatchEventsRequest {
+            scope: Some(watch_events_request::Scope::Organization(true)),
+            resource_type_filters: vec![],
+        };
+        let mut stream = other_admin.server_stream(&runner_testkit::es("WatchEvents"), req).await.unwrap();
+        let invite = create_invite(&other_admin, other).await.unwrap();
+        let (_, token) = person(&server, server.org.id, "alice", "alice@x.example.com").await;
+        let c = server.client_as(protocol, Some(&token)).await;
+        let joined = join(&c, by_invite_id(&invite)).await.unwrap();
+        let wait = std::time::Duration::from_secs(10);
+        let first: WatchEventsResponse = tokio::time::timeout(wait, stream.next()).await.unwrap().unwrap().unwrap();
+        let expected = WatchEventsResponse {
+            operation: ResourceOperation::Create as i32,
+            resource_type: ResourceType::User as i32,
+            resource_id: joined.user_id,
+        };
+        assert_eq!(first, expected, "{protocol:?}");
+    }
+}
