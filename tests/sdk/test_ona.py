@@ -915,3 +915,34 @@ def test_id_token_and_exchange_token(client, rs):
     issued("runner access token", access)
     assert access.startswith("gpr_")
     expect(Code.UNAUTHENTICATED, identity.exchange_token, ipb.ExchangeTokenRequest(exchange_token=exchange))
+
+
+from gitpod.v1 import account_pb2 as apb  # noqa: E402
+
+
+def test_invites_accounts_and_login_providers(client):
+    """OrganizationService's invites and JoinOrganization, AccountService's GetAccount,
+    ListJoinableOrganizations and ListLoginProviders, through the generated clients."""
+    orgs, accounts = client.services.organization, client.services.account
+    me = client.services.user.get_authenticated_user(upb.GetAuthenticatedUserRequest()).user
+    org = me.organization_id
+    first = orgs.get_organization_invite(opb.GetOrganizationInviteRequest(organization_id=org)).invite.invite_id
+    assert is_uuid(first)
+    again = orgs.get_organization_invite(opb.GetOrganizationInviteRequest(organization_id=org)).invite.invite_id
+    assert again == first
+    current = orgs.create_organization_invite(opb.CreateOrganizationInviteRequest(organization_id=org)).invite.invite_id
+    assert current != first
+    summary = orgs.get_organization_invite_summary(opb.GetOrganizationInviteSummaryRequest(invite_id=current))
+    assert summary.organization_id == org and summary.organization_member_count >= 1
+    expect(Code.NOT_FOUND, orgs.get_organization_invite_summary, opb.GetOrganizationInviteSummaryRequest(invite_id=first))
+    providers = accounts.list_login_providers(apb.ListLoginProvidersRequest(
+        filter=apb.ListLoginProvidersRequest.Filter(invite_id=current)))
+    assert list(providers.login_providers) == [] and providers.allow_custom
+
+    account = accounts.get_account(apb.GetAccountRequest()).account
+    assert (account.id, account.name, account.email, account.organization_id) == (me.id, me.name, "", org)
+    assert [(m.organization_id, m.user_id, m.user_role) for m in account.memberships] == [
+        (org, me.id, opb.ORGANIZATION_ROLE_ADMIN)]
+    assert list(accounts.list_joinable_organizations(apb.ListJoinableOrganizationsRequest()).joinable_organizations) == []
+    expect(Code.ALREADY_EXISTS, orgs.join_organization, opb.JoinOrganizationRequest(invite_id=current))
+    expect(Code.PERMISSION_DENIED, orgs.join_organization, opb.JoinOrganizationRequest(organization_id=UNKNOWN_UUID))

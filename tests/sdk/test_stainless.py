@@ -810,3 +810,39 @@ def test_id_token_and_exchange_token(client: Gitpod, no_retry: Gitpod):
     assert access.startswith("gpr_")
     with pytest.raises(gitpod.AuthenticationError):
         no_retry.identity.exchange_token(exchange_token=exchange)
+
+
+def test_invites_accounts_and_login_providers(client: Gitpod, loose: Gitpod, no_retry: Gitpod):
+    """organizations.invites (create, retrieve, get_summary), accounts.retrieve,
+    accounts.list_joinable_organizations, accounts.list_login_providers and organizations.join."""
+    me = client.users.get_authenticated_user().user
+    org = me.organization_id
+    # One current invite: made on the first read, replaced by create.
+    first = client.organizations.invites.retrieve(organization_id=org).invite.invite_id
+    assert is_uuid(first)
+    assert client.organizations.invites.retrieve(organization_id=org).invite.invite_id == first
+    current = client.organizations.invites.create(organization_id=org).invite.invite_id
+    assert current != first and is_uuid(current)
+    summary = client.organizations.invites.get_summary(invite_id=current)
+    assert summary.organization_id == org
+    assert summary.organization_name == client.organizations.retrieve(organization_id=org).organization.name
+    assert summary.organization_member_count and summary.organization_member_count >= 1
+    with pytest.raises(gitpod.NotFoundError):
+        no_retry.organizations.invites.get_summary(invite_id=first)
+    # This organization has no SSO configuration: no providers for its invite, paged by the SDK.
+    assert list(client.accounts.list_login_providers(filter={"invite_id": current}, page_size=1)) == []
+    assert list(client.accounts.list_login_providers(filter={"email": "alice@nowhere.example.com"})) == []
+
+    # The admin made by the first start is its own account, without an email: the strict
+    # client refuses the answer for the missing `email` (proto3 JSON leaves "" out).
+    account = loose.accounts.retrieve().account
+    assert (account.id, account.name, account.organization_id) == (me.id, me.name, org)
+    assert [(m.organization_id, m.user_id) for m in account.memberships] == [(org, me.id)]
+    with pytest.raises(gitpod.APIResponseValidationError):
+        client.accounts.retrieve()
+    assert list(client.accounts.list_joinable_organizations(page_size=1)) == []
+    # Joining by the invite of its own organization: a member already.
+    with pytest.raises(gitpod.ConflictError):
+        no_retry.organizations.join(invite_id=current)
+    with pytest.raises(gitpod.PermissionDeniedError):
+        no_retry.organizations.join(organization_id=UNKNOWN_UUID)
