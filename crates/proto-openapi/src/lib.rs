@@ -54,6 +54,8 @@ pub struct Options<'a> {
     pub bearer_description: &'a str,
     /// The SPDX identifier of the API's license, if any.
     pub license: Option<&'a str>,
+    /// The RPC paths served without a bearer token: their operations say `security: []`.
+    pub public: &'a [&'a str],
 }
 
 /// The Connect error codes, as the JSON error body names them, with their HTTP statuses.
@@ -139,6 +141,13 @@ pub fn document(descriptor_set: &[u8], served: &[String], options: &Options<'_>)
                 { "$ref": "#/components/parameters/ConnectGetVersion" },
             ]);
             item["get"] = get;
+        }
+        if options.public.contains(&path.as_str()) {
+            for operation in ["post", "get"] {
+                if let Some(op) = item.get_mut(operation) {
+                    op["security"] = json!([]);
+                }
+            }
         }
         paths.insert(path.clone(), item);
     }

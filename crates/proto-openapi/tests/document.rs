@@ -96,6 +96,7 @@ const OPTIONS: Options<'static> = Options {
     prefixes: &["/api", ""],
     bearer_description: "b",
     license: Some("Apache-2.0"),
+    public: &["/t.v1.ThingService/GetThing"],
 };
 
 fn document() -> Value {
@@ -134,6 +135,10 @@ fn operations_are_the_served_rpcs_with_connect_get_for_side_effect_free_ones() {
         "#/components/schemas/t.v1.GetThingRequest"
     );
     assert!(paths["/t.v1.ThingService/MakeThing"].get("get").is_none(), "MakeThing has side effects: POST only");
+    // A public RPC needs no token (both forms); the others take the document's bearer scheme.
+    assert_eq!((&get_thing["post"]["security"], &get["security"]), (&json!([]), &json!([])));
+    assert!(paths["/t.v1.ThingService/MakeThing"]["post"].get("security").is_none());
+    assert_eq!(d["security"], json!([{ "bearerAuth": [] }]));
     assert_eq!(d["components"]["parameters"]["ConnectGetEncoding"]["required"], true);
     assert_eq!(d["tags"], json!([{ "name": "t.v1.ThingService", "description": "Things and their keeping." }]));
     assert_eq!(d["servers"][0]["url"], "{prefix}");

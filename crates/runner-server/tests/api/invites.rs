@@ -200,6 +200,13 @@ async fn login_providers_are_the_invite_organizations_active_sso_configurations(
         assert_eq!(login_providers(&stranger, by_invite(&invite), 0, "").await.unwrap().login_providers, expected);
         assert_eq!(summary(&stranger, &invite).await.unwrap().organization_id, org.to_string());
     }
+    // The OpenAPI document says which need no token (`security: []`); the others need one.
+    let paths = &runner_server::openapi::document()["paths"];
+    for public in [os("GetOrganizationInviteSummary"), account("ListLoginProviders")] {
+        assert_eq!(paths[&public]["post"]["security"], serde_json::json!([]), "{public}");
+        assert_eq!(paths[&public]["get"]["security"], serde_json::json!([]), "{public}");
+    }
+    assert!(paths[&os("CreateOrganizationInvite")]["post"].get("security").is_none());
 }
 
 pub async fn get_account(c: &Client) -> Result<Account, Failure> {
