@@ -30,7 +30,8 @@
 // MEMBER_TOKEN (a token of "Viewer", a plain member; the users "<transport> member" exist too),
 // SCREENSHOT (where the runners page's screenshot goes) and OIDC_ISSUER, OIDC_CLIENT_ID,
 // OIDC_CLIENT_SECRET (the test OpenID provider of tests/oidc/ and its client, which may redirect
-// to the server's /auth/sso/callback).
+// to the server's /auth/sso/callback), SECOND_ADMIN_TOKEN (an admin of a second organization,
+// "second") and JOINER_TOKENS ("<transport>=<token>" of users of the first who join the second).
 
 
 import assert from "node:assert/strict";
@@ -55,6 +56,9 @@ const memberToken = env("MEMBER_TOKEN");
 const oidcIssuer = env("OIDC_ISSUER");
 const oidcClientId = env("OIDC_CLIENT_ID");
 const oidcClientSecret = env("OIDC_CLIENT_SECRET");
+const secondAdminToken = env("SECOND_ADMIN_TOKEN");
+/** Per transport, the token of a user of the first organization who joins the second. */
+const joinerTokens = Object.fromEntries(env("JOINER_TOKENS").trim().split(/\s+/).map((pair) => pair.split("=")));
 
 // `oauthRunner`: a seeded runner that signed up, on which the transport's tests configure OAuth.
 const TRANSPORTS = {
@@ -1164,6 +1168,38 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
       } finally {
         await visitor.context.close();
         await ok("OrganizationService/DeleteSSOConfiguration", { ssoConfigurationId: ssoConfiguration.id });
+      }
+    });
+
+    test("someone signed in joins another organization by its invite link", async () => {
+      const token = joinerTokens[transport];
+      const second = (await ok("UserService/GetAuthenticatedUser", {}, secondAdminToken)).user.organizationId;
+      const { invite } = await ok("OrganizationService/GetOrganizationInvite", { organizationId: second }, secondAdminToken);
+      const summary = await ok("OrganizationService/GetOrganizationInviteSummary", { inviteId: invite.inviteId });
+      const joiner = await openPage(serverUrl);
+      try {
+        const { page } = joiner;
+        await signIn(page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`, token);
+        await runnersHeading(page).waitFor();
+        await visit(page, `/join/${invite.inviteId}`);
+        await page.getByRole("heading", { name: `Join ${summary.organizationName}` }).waitFor();
+        await page.getByRole("button", { name: `Join ${summary.organizationName}` }).click();
+        await page.getByText(`You are now a member of ${summary.organizationName}.`).waitFor();
+        const { account } = await ok("AccountService/GetAccount", {}, token);
+        assert.ok(
+          account.memberships.some((m) => m.organizationId === second && m.userRole === "ORGANIZATION_ROLE_MEMBER"),
+          JSON.stringify(account.memberships),
+        );
+        // Once more: the server's already_exists is shown.
+        await visit(page, `/join/${invite.inviteId}`);
+        await page.getByRole("button", { name: `Join ${summary.organizationName}` }).click();
+        const error = page.locator("main .error");
+        await error.waitFor();
+        assert.equal(await error.getAttribute("data-code"), "already_exists");
+        for (const call of await Promise.all(joiner.calls)) assertTransport(call, t);
+        assert.deepEqual(joiner.scriptErrors, []);
+      } finally {
+        await joiner.context.close();
       }
     });
   });

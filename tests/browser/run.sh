@@ -99,6 +99,19 @@ done
 admin_out create-user --org default "Viewer" >/dev/null || die "runner-server admin create-user failed"
 MEMBER_TOKEN="$(admin_out issue-token --member Viewer --org default | sed -n 's/^token \([^ ]*\) .*/\1/p')"
 [ -n "$MEMBER_TOKEN" ] || die "runner-server admin issue-token printed no token"
+# A second organization, with an admin whose token reads its invite link, and one user per
+# transport in the first who joins it by that link, signed in.
+admin_out create-org second >/dev/null || die "runner-server admin create-org failed"
+admin_out create-user --org second "Second admin" --role admin >/dev/null || die "runner-server admin create-user failed"
+SECOND_ADMIN_TOKEN="$(admin_out issue-token --member "Second admin" --org second | sed -n 's/^token \([^ ]*\) .*/\1/p')"
+[ -n "$SECOND_ADMIN_TOKEN" ] || die "runner-server admin issue-token printed no token"
+JOINER_TOKENS=""
+for who in grpc-web connect connect-binary; do
+  admin_out create-user --org default "$who joiner" >/dev/null || die "runner-server admin create-user failed"
+  token="$(admin_out issue-token --member "$who joiner" --org default | sed -n 's/^token \([^ ]*\) .*/\1/p')"
+  [ -n "$token" ] || die "runner-server admin issue-token printed no token"
+  JOINER_TOKENS="$JOINER_TOKENS $who=$token"
+done
 
 # The test OpenID provider, which knows the server's callback (the server's public URL is its
 # listen URL); it prints "issuer URL" once it listens.
@@ -124,6 +137,7 @@ set +e
 (cd "$HERE" && CONSOLE_URL="$URL" API_TOKEN="$ADMIN_TOKEN" CONSOLE_DIST="$ROOT/web/dist" \
   GROUP_ID="$GROUP_ID" MEMBER_TOKEN="$MEMBER_TOKEN" SCREENSHOT="$shot" \
   OIDC_ISSUER="$OIDC_ISSUER" OIDC_CLIENT_ID=runner-api OIDC_CLIENT_SECRET=runner-api-secret \
+  SECOND_ADMIN_TOKEN="$SECOND_ADMIN_TOKEN" JOINER_TOKENS="$JOINER_TOKENS" \
   timeout 480 node --test --test-concurrency=1 --test-reporter=spec \
     ${TEST_NAME_PATTERN:+--test-name-pattern="$TEST_NAME_PATTERN"} console.test.mjs)
 rc=$?
