@@ -7,6 +7,7 @@ mod ceiling;
 mod client;
 mod process;
 mod soak;
+mod watchers;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -43,6 +44,10 @@ enum Command {
     /// The performance benchmark (docs/performance.md): our server against a static-answer
     /// ceiling server, each pinned to one core, driven by h2load from another.
     Bench(BenchArgs),
+    /// The WatchEvents benchmark (docs/performance.md): many watchers on one server, the
+    /// server's RSS per idle watcher, write throughput without and with them, delivery latency
+    /// under a paced write rate.
+    Watchers(watchers::WatchersArgs),
     /// The benchmark's ceiling server: canned answers from a manifest written by `bench`.
     Ceiling {
         #[arg(long, default_value = "127.0.0.1:0")]
@@ -221,6 +226,7 @@ fn main() -> std::process::ExitCode {
             }
             Command::Soak(args) => soak::run(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Watchers(args) => watchers::run(args).await,
             Command::Ceiling { listen, manifest } => ceiling::serve(listen, &manifest).await.map(|()| true),
         }
     });
