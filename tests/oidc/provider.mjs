@@ -7,6 +7,12 @@
 // redirect URIs are OIDC_REDIRECT_URIS (space separated); two users of different email domains,
 // signed in on the provider's own login page (devInteractions) with their email address and any
 // password: alice@acme.test and bob@other.test. Anything else typed is refused.
+//
+// For the refusal tests the provider can be made to misbehave on later token responses:
+// `POST /__test/id_token/MODE` with MODE one of honest (the default), tampered (a claim changed
+// after signing), wrong_audience, expired and wrong_nonce (each signed again with the provider's
+// own key, so that only that check fails).
+import crypto from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
@@ -27,7 +33,28 @@ const server = http.createServer();
 await new Promise((resolve) => server.listen(Number(process.env.OIDC_PORT || 0), '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${server.address().port}`;
 
+// The signing key, made here so that misbehaving tokens can be signed with it too.
+const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'test-key-1', alg: 'RS256', use: 'sig' };
+const MODES = ['honest', 'tampered', 'wrong_audience', 'expired', 'wrong_nonce'];
+let mode = 'honest';
+
+function misbehave(idToken) {
+  const [header, payload, signature] = idToken.split('.');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+  const now = Math.floor(Date.now() / 1000);
+  if (mode === 'tampered') claims.email = 'mallory@acme.test';
+  if (mode === 'wrong_audience') claims.aud = 'another-client';
+  if (mode === 'expired') Object.assign(claims, { iat: now - 7200, exp: now - 3600 });
+  if (mode === 'wrong_nonce') claims.nonce = 'not-the-nonce-that-was-sent';
+  const changed = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  if (mode === 'tampered') return `${header}.${changed}.${signature}`;
+  const resigned = crypto.sign('sha256', Buffer.from(`${header}.${changed}`), privateKey).toString('base64url');
+  return `${header}.${changed}.${resigned}`;
+}
+
 const provider = new Provider(issuer, {
+  jwks: { keys: [signingKey] },
   clients: [
     {
       client_id: process.env.OIDC_CLIENT_ID || 'runner-api',
@@ -53,5 +80,17 @@ const provider = new Provider(issuer, {
 });
 // The test server is plain http on loopback.
 provider.proxy = false;
+provider.use(async (ctx, next) => {
+  const control = ctx.path.match(/^\/__test\/id_token\/([a-z_]+)$/);
+  if (control && ctx.method === 'POST' && MODES.includes(control[1])) {
+    mode = control[1];
+    ctx.status = 204;
+    return;
+  }
+  await next();
+  if (ctx.path === '/token' && mode !== 'honest' && ctx.body && ctx.body.id_token) {
+    ctx.body = { ...ctx.body, id_token: misbehave(ctx.body.id_token) };
+  }
+});
 server.on('request', provider.callback());
 console.log(`issuer ${issuer}`);

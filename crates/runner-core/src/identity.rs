@@ -327,3 +327,34 @@ pub struct AccountIdentity {
     pub account_id: Uuid,
     pub created_at: Timestamp,
 }
+
+/// A sign-in through an SSO configuration that was started and has not come back yet: what
+/// the callback needs. Stored by the hash of its `state` (never the state itself), used once,
+/// and only until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoLoginState {
+    pub configuration_id: Uuid,
+    /// The ID token must carry it.
+    pub nonce: String,
+    /// The PKCE code verifier, encrypted at rest, bound to the state's hash.
+    pub pkce_verifier_ciphertext: Vec<u8>,
+    /// The invite the person followed, which admits an email outside the configuration's
+    /// domains to the invite's organization.
+    pub invite_id: Option<Uuid>,
+    /// Where the console goes after signing in (on the server's public origin).
+    pub return_to: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A console session: a user signed in through SSO. Its token (the `runner_session` cookie)
+/// is stored only as a hash; it ends at `expires_at`, on sign-out, and when its member is
+/// suspended or deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    pub id: Uuid,
+    pub member_id: Uuid,
+    pub org_id: Uuid,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}

@@ -43,6 +43,8 @@
 //!      `OidcDiscovery` port, their client secrets encrypted at rest;
 //!    - [`invites`]: the organization's invite, what it leads to, and the ways to sign in
 //!      (ListLoginProviders);
+//!    - [`sso_login`]: signing in through them (the code flow through the `OidcFlow` port),
+//!      accounts and users made just in time, and the console sessions that follow;
 //!    - [`policies`]: which groups have which role on a runner;
 //!    - [`environment_classes`]: environment classes, checked against the runner's schema;
 //!    - [`scm_integrations`]: the SCM providers a runner offers, and for which hosts;
@@ -79,6 +81,7 @@ pub mod scm_integrations;
 pub mod secrets;
 pub mod service_accounts;
 pub mod sso;
+pub mod sso_login;
 pub mod store;
 pub mod time;
 pub mod token_cache;

@@ -123,7 +123,7 @@ pub struct SsoConfigurations {
 }
 
 /// What the client secret's ciphertext is bound to.
-fn secret_aad(id: Uuid) -> Vec<u8> {
+pub(crate) fn secret_aad(id: Uuid) -> Vec<u8> {
     let mut aad = id.as_bytes().to_vec();
     aad.extend_from_slice(b"sso-client-secret");
     aad

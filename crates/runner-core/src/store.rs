@@ -20,13 +20,14 @@
 //! | [`LlmIntegrationRepo`] | `store/llm_integrations.rs` | LLM integrations |
 //! | [`SsoRepo`] | `store/sso.rs` | SSO configurations of organizations and their email domains |
 //! | [`AccountRepo`] | `store/accounts.rs` | accounts (people), their identities at OpenID providers, their members |
+//! | [`SessionRepo`] | `store/sessions.rs` | SSO sign-ins in progress (one use) and console sessions |
 //! | [`AuditRepo`] | `store/audit.rs` | audit log entries that record no write, their reads, retention |
 //! | [`ServerRepo`] | `store/server.rs` | the key fingerprint, write turns across processes, pool usage, ping |
 //!
 //! Every write method of the other traits also inserts the write's audit log entry
 //! (`crate::audit::entry`) in its own transaction, when it changed a row.
 //!
-//! A backend implements the eighteen traits; [`Store`] comes with them (a blanket impl). Every
+//! A backend implements the nineteen traits; [`Store`] comes with them (a blanket impl). Every
 //! method has cases in `runner-store`'s conformance suite, which runs on each backend.
 
 mod access_tokens;
@@ -46,6 +47,7 @@ mod runners;
 mod scm_integrations;
 mod server;
 mod service_accounts;
+mod sessions;
 mod sso;
 
 pub use access_tokens::AccessTokenRepo;
@@ -65,6 +67,7 @@ pub use runners::RunnerRepo;
 pub use scm_integrations::ScmIntegrationRepo;
 pub use server::ServerRepo;
 pub use service_accounts::ServiceAccountRepo;
+pub use sessions::SessionRepo;
 pub use sso::SsoRepo;
 
 use crate::error::CoreError;
@@ -169,6 +172,7 @@ store_of!(
     LlmIntegrationRepo,
     SsoRepo,
     AccountRepo,
+    SessionRepo,
     AuditRepo,
     ServerRepo,
 );

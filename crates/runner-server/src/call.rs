@@ -31,6 +31,9 @@ const API_PATHS: &[&str] = &[
     "/openapi.yaml",
     crate::handlers::identity::DISCOVERY_PATH,
     crate::handlers::identity::JWKS_PATH,
+    crate::handlers::sso_login::START_PATH,
+    crate::handlers::sso_login::CALLBACK_PATH,
+    crate::handlers::sso_login::LOGOUT_PATH,
 ];
 
 /// One RPC the server knows, from the descriptor sets it serves.

@@ -127,6 +127,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub audit_retention_days: u32,
 
+    /// How many hours a console session of a user signed in through SSO lasts (the
+    /// `runner_session` cookie); signing out, suspension and deletion of the user end it sooner.
+    #[arg(long, env = "RUNNER_SERVER_SESSION_HOURS", default_value_t = 12,
+          value_parser = clap::value_parser!(i64).range(1..=720))]
+    pub session_hours: i64,
+
     /// API base URL of an SCM integration host, as HOST=URL (repeat the flag, or
     /// comma-separate), where the API is not where the host implies. Defaults: github.com uses
     /// https://api.github.com and other GitHub hosts https://HOST/api/v3; GitLab

@@ -30,7 +30,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::call::{Rpc, rpc_taking};
 use crate::handlers::{
     configuration, events, groups, host_tokens, identity, invites, llm, organizations, runner_side, runners, scm,
-    scm_questions, service_accounts, sso, users,
+    scm_questions, service_accounts, sso, sso_login, users,
 };
 use crate::layers::{EmptyLists, Limits, fill_empty_lists, rpc_guard};
 use crate::state::AppState;
@@ -100,6 +100,12 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let (interaction_router, interaction_grpc) = services.interaction.with_state(state.clone()).build();
     let (events_router, events_grpc) = services.events.with_state(state.clone()).build();
     let (account_router, account_grpc) = services.accounts.with_state(state.clone()).build();
+    // The browser's round trip through an SSO provider: plain HTTP (crate::handlers::sso_login).
+    let sso_http = Router::new()
+        .route(sso_login::START_PATH, get(sso_login::start))
+        .route(sso_login::CALLBACK_PATH, get(sso_login::callback))
+        .route(sso_login::LOGOUT_PATH, axum::routing::post(sso_login::logout))
+        .with_state(state.clone());
     let issuer = Router::new()
         .route(identity::DISCOVERY_PATH, get(identity::openid_configuration))
         .route(identity::JWKS_PATH, get(identity::jwks))
@@ -189,7 +195,8 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         )
         .route("/openapi.json", get(crate::openapi::json_endpoint))
         .route("/openapi.yaml", get(crate::openapi::yaml_endpoint))
-        .merge(issuer);
+        .merge(issuer)
+        .merge(sso_http);
     let api = Router::new()
         .merge(probes)
         .fallback_service(switch)
@@ -239,7 +246,7 @@ struct Services {
     interaction: RunnerInteractionServiceTonicCompatibleBuilder<AppState>,
     /// EventService: WatchEvents and the audit log.
     events: EventServiceTonicCompatibleBuilder<AppState>,
-    /// AccountService: the signed-in person, and the ways to sign in.
+    /// AccountService: the signed-in person, the ways to sign in, and SSO sign-in URLs.
     accounts: AccountServiceTonicCompatibleBuilder<AppState>,
 }
 
@@ -366,7 +373,8 @@ fn services(m: &mut Mounted) -> Services {
     let accounts = AccountServiceTonicCompatibleBuilder::new()
         .get_account(m.add(invites::get_account))
         .list_joinable_organizations(m.add(invites::list_joinable_organizations))
-        .list_login_providers(m.add(invites::list_login_providers));
+        .list_login_providers(m.add(invites::list_login_providers))
+        .get_sso_login_url(m.add(sso_login::get_sso_login_url));
 
     Services {
         runner,

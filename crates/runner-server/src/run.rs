@@ -131,6 +131,7 @@ impl Prepared {
             .with_scm_web_urls(config.scm_web_url_map())
             .with_token_cache(Duration::from_millis(config.token_cache_ms))
             .with_write_wait(Duration::from_millis(config.write_wait_ms))
+            .with_sessions(config.session_hours, &config.cors_origins)
             .with_watch_limits(
                 usize::try_from(config.watch_buffer_events).unwrap_or(usize::MAX),
                 Duration::from_secs(config.watch_max_age_seconds),

@@ -43,6 +43,12 @@ pub struct AppState {
     pub sso: SsoConfigurations,
     /// OrganizationService's invitations and AccountService's ways to sign in.
     pub invites: Invites,
+    /// Signing in through SSO configurations ([`crate::oidc::HttpOidcFlow`]) and the console
+    /// sessions that follow.
+    pub sso_logins: runner_core::sso_login::SsoLogins,
+    /// The browser origins a session cookie is accepted from (besides requests without an
+    /// Origin): the public URL's, and the `--cors-origin`s ([`crate::auth`]).
+    pub session_origins: Arc<[String]>,
     pub runners: Runners,
     pub policies: Policies,
     pub classes: EnvironmentClasses,
@@ -131,6 +137,12 @@ impl AppState {
             page_tokens.clone(),
             at_rest.clone(),
         );
+        let sso_logins = runner_core::sso_login::SsoLogins::new(
+            store.clone(),
+            Arc::new(crate::oidc::HttpOidcFlow::new()),
+            at_rest.clone(),
+            public_base_url,
+        );
         let host_tokens = HostTokens::new(store.clone(), runners.clone(), page_tokens.clone(), at_rest);
         let invites = Invites::new(store.clone(), identity.clone(), page_tokens.clone(), public_base_url);
         let llm = LlmIntegrations::new(store.clone(), runners.clone(), page_tokens.clone());
@@ -158,6 +170,8 @@ impl AppState {
             organizations,
             sso,
             invites,
+            sso_logins,
+            session_origins: runner_core::sso_login::origin_of(public_base_url).into_iter().collect(),
             store,
             runners,
             policies,
@@ -200,6 +214,16 @@ impl AppState {
         self.service_accounts = self.service_accounts.with_accounts(self.identity.clone());
         self.users = self.users.with_accounts(self.identity.clone());
         self.organizations = self.organizations.with_accounts(self.identity.clone());
+        self
+    }
+
+    /// The same state with console sessions lasting `hours` (`--session-hours`), accepted from
+    /// the public URL's origin and `cors_origins`.
+    pub fn with_sessions(mut self, hours: i64, cors_origins: &[String]) -> Self {
+        self.sso_logins = self.sso_logins.with_session_hours(hours);
+        let mut origins: Vec<String> = runner_core::sso_login::origin_of(&self.public_url).into_iter().collect();
+        origins.extend(cors_origins.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()));
+        self.session_origins = origins.into();
         self
     }
 

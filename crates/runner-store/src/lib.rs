@@ -34,6 +34,8 @@ mod sso_store;
 mod invite_store;
 #[macro_use]
 mod account_store;
+#[macro_use]
+mod session_store;
 pub mod postgres;
 pub mod sqlite;
 mod sqlite_read;

@@ -126,6 +126,7 @@ sql_store!(PostgresStore, Postgres);
 sso_store!(PostgresStore, Postgres);
 invite_store!(PostgresStore, Postgres);
 account_store!(PostgresStore, Postgres);
+session_store!(PostgresStore, Postgres);
 
 #[cfg(test)]
 mod tests {

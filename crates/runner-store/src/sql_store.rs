@@ -744,11 +744,21 @@ macro_rules! sql_store {
                                     .execute(&mut *tx)
                                     .await
                                     .map_err(map)?;
+                                // Suspension ends the member's console sessions at once (a
+                                // later reinstatement does not bring them back).
+                                if suspended {
+                                    sqlx::query(&sql("DELETE FROM console_sessions WHERE member_id = ?"))
+                                        .bind(&id) // 1
+                                        .execute(&mut *tx)
+                                        .await
+                                        .map_err(map)?;
+                                }
                             }
                             MemberChange::Delete => {
                                 // Its host tokens are kept by subject, not by a reference; its
                                 // direct-share groups go with their role assignments (ON DELETE
-                                // CASCADE); its tokens and group memberships go with the row.
+                                // CASCADE); its tokens, console sessions and group memberships go
+                                // with the row.
                                 for statement in [
                                     "DELETE FROM host_authentication_tokens WHERE subject_id = ?",
                                     "DELETE FROM groups WHERE direct_share = 1 AND id IN (SELECT group_id FROM group_members WHERE member_id = ?)",

@@ -98,6 +98,7 @@ sql_store!(SqliteStore, Sqlite, RunnerRepo by the backend);
 sso_store!(SqliteStore, Sqlite);
 invite_store!(SqliteStore, Sqlite);
 account_store!(SqliteStore, Sqlite);
+session_store!(SqliteStore, Sqlite);
 
 /// Runners: SQLite's fast paths first, the shared SQL (`shared_*`) for the rest. Creates are
 /// group-committed (crate::group_commit); GetRunner's point read and ListRunners' page run on

@@ -204,7 +204,8 @@ pub struct Client {
     pub protocol: Protocol,
     base: String,
     origin: http::Uri,
-    bearer: Option<String>,
+    /// The credential header: `authorization: Bearer …`, or a session's `cookie`.
+    bearer: Option<(&'static str, String)>,
     options: ClientOptions,
     transport: Transport,
 }
@@ -270,10 +271,19 @@ impl Client {
             protocol,
             base: base.to_owned(),
             origin: http::Uri::from_str(base)?,
-            bearer: token.map(|t| format!("Bearer {t}")),
+            bearer: token.map(|t| ("authorization", format!("Bearer {t}"))),
             options,
             transport,
         })
+    }
+
+    /// A client of `protocol` calling with a console session (the `runner_session` cookie of a
+    /// user signed in through SSO) instead of a bearer token.
+    pub async fn with_session(protocol: Protocol, base: &str, session_token: &str) -> Self {
+        leaks::remember(session_token);
+        let mut client = Self::new(protocol, base, None).await;
+        client.bearer = Some(("cookie", format!("runner_session={session_token}")));
+        client
     }
 
     /// Calls `path` (`/<service>/<method>`) with `req`: the answer, or the RPC error. Panics
@@ -355,8 +365,8 @@ impl Client {
     ) -> Result<bytes::Bytes, CallError> {
         let content_type = if json { "application/json" } else { "application/proto" };
         let mut request = http.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
-        if let Some(bearer) = &self.bearer {
-            request = request.header("authorization", bearer);
+        if let Some((name, value)) = &self.bearer {
+            request = request.header(*name, value);
         }
         if let Some(deadline) = self.options.deadline {
             request = request.header("connect-timeout-ms", deadline.as_millis().max(1).to_string());
@@ -425,8 +435,8 @@ impl Client {
             let value = format!("{}m", deadline.as_millis().max(1));
             request.metadata_mut().insert("grpc-timeout", value.parse().map_err(|e| broken(format!("timeout: {e}")))?);
         }
-        if let Some(bearer) = &self.bearer {
-            request.metadata_mut().insert("authorization", bearer.parse().map_err(|e| broken(format!("token: {e}")))?);
+        if let Some((name, value)) = &self.bearer {
+            request.metadata_mut().insert(*name, value.parse().map_err(|e| broken(format!("token: {e}")))?);
         }
         let path = PathAndQuery::from_str(path).map_err(|e| broken(format!("path {path:?}: {e}")))?;
         // A gRPC error status, in the trailers of an HTTP 200 or trailers-only, is a Failure.
@@ -471,8 +481,8 @@ impl Client {
         let mut grpc = tonic::client::Grpc::with_origin(service, self.origin.clone());
         grpc.ready().await.map_err(|e| broken(format!("transport not ready: {}", e.into())))?;
         let mut request = tonic::Request::new(req);
-        if let Some(bearer) = &self.bearer {
-            request.metadata_mut().insert("authorization", bearer.parse().map_err(|e| broken(format!("token: {e}")))?);
+        if let Some((name, value)) = &self.bearer {
+            request.metadata_mut().insert(*name, value.parse().map_err(|e| broken(format!("token: {e}")))?);
         }
         let path = PathAndQuery::from_str(path).map_err(|e| broken(format!("path {path:?}: {e}")))?;
         let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
@@ -509,8 +519,8 @@ impl Client {
         body.extend_from_slice(&payload);
         let content_type = if json { "application/connect+json" } else { "application/connect+proto" };
         let mut request = http.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
-        if let Some(bearer) = &self.bearer {
-            request = request.header("authorization", bearer);
+        if let Some((name, value)) = &self.bearer {
+            request = request.header(*name, value);
         }
         let response = request.send().await.map_err(|e| broken(format!("transport: {e:#}")))?;
         let status = response.status().as_u16();

@@ -76,3 +76,109 @@ impl Drop for OidcProvider {
         let _ = self.child.wait();
     }
 }
+
+/// How the provider answers later token requests ([`OidcProvider::misbehave`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdTokenMode {
+    Honest,
+    /// A claim changed after signing: the signature no longer matches.
+    Tampered,
+    /// Signed by the provider, for another client.
+    WrongAudience,
+    /// Signed by the provider, expired an hour ago.
+    Expired,
+    /// Signed by the provider, with a nonce other than the one sent.
+    WrongNonce,
+}
+
+impl IdTokenMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            IdTokenMode::Honest => "honest",
+            IdTokenMode::Tampered => "tampered",
+            IdTokenMode::WrongAudience => "wrong_audience",
+            IdTokenMode::Expired => "expired",
+            IdTokenMode::WrongNonce => "wrong_nonce",
+        }
+    }
+}
+
+impl OidcProvider {
+    /// Makes the provider's later token responses carry an ID token as `mode` says.
+    pub async fn misbehave(&self, mode: IdTokenMode) {
+        let url = format!("{}/__test/id_token/{}", self.issuer, mode.as_str());
+        let status = reqwest::Client::new().post(url).send().await.unwrap().status();
+        assert_eq!(status.as_u16(), 204, "the test provider took the mode");
+    }
+}
+
+/// Signs `email` in on the provider's own pages, as a browser would, from its
+/// `authorization_url`: the login form (any password), then the consent form, following the
+/// provider's redirects with its cookies. Returns where the provider finally sends the browser
+/// (the redirect URI with `code` and `state`, or with `error`).
+pub async fn sign_in_at_provider(authorization_url: &str, email: &str) -> String {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let origin = {
+        let rest = authorization_url.split_once("://").map(|(_, r)| r).unwrap_or_default();
+        let host = rest.split('/').next().unwrap_or_default();
+        format!("{}://{host}", authorization_url.split("://").next().unwrap_or("http"))
+    };
+    let absolute = |location: &str| {
+        if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_owned()
+        } else {
+            format!("{origin}{location}")
+        }
+    };
+    let mut cookies: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let mut request = http.get(authorization_url);
+    for _ in 0..20 {
+        let jar = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let response = request.header("cookie", jar).send().await.unwrap();
+        for set in response.headers().get_all("set-cookie") {
+            let set = set.to_str().unwrap_or_default();
+            let pair = set.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                let expired = set.to_ascii_lowercase().contains("expires=thu, 01 jan 1970");
+                if value.is_empty() || expired {
+                    cookies.remove(name.trim());
+                } else {
+                    cookies.insert(name.trim().to_owned(), value.to_owned());
+                }
+            }
+        }
+        if let Some(location) = response.headers().get("location") {
+            let location = absolute(location.to_str().unwrap());
+            if !location.starts_with(&origin) {
+                return location;
+            }
+            request = http.get(location);
+            continue;
+        }
+        let status = response.status();
+        let page = response.text().await.unwrap();
+        let action = between(&page, "action=\"", "\"")
+            .unwrap_or_else(|| panic!("no form on the provider's page ({status}): {page}"));
+        let prompt = between(&page, "name=\"prompt\" value=\"", "\"").unwrap_or_default();
+        let form: Vec<(&str, &str)> = match prompt.as_str() {
+            "login" => vec![("prompt", "login"), ("login", email), ("password", "any password")],
+            _ => vec![("prompt", prompt.as_str())],
+        };
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.replace('@', "%40").replace(' ', "+")))
+            .collect::<Vec<_>>()
+            .join("&");
+        request = http
+            .post(absolute(&action.replace("&amp;", "&")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+    }
+    panic!("the provider did not send the browser back within 20 steps");
+}
+
+fn between(text: &str, start: &str, end: &str) -> Option<String> {
+    let from = text.find(start)? + start.len();
+    let to = from + text[from..].find(end)?;
+    Some(text[from..to].to_owned())
+}

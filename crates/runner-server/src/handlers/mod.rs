@@ -23,6 +23,7 @@ pub mod scm;
 pub mod scm_questions;
 pub mod service_accounts;
 pub mod sso;
+pub mod sso_login;
 pub mod users;
 
 use std::future::Future;

@@ -1217,6 +1217,8 @@ async fn user_and_organization_rpcs_for_every_principal() {
             // By this organization's invite: its users are members already; another
             // organization's admin joins.
             ("JoinOrganization", [EXISTS, EXISTS, DENIED, UNAUTH, "ok", UNAUTH, DENIED, EXISTS, EXISTS]),
+            // AccountService's sign-in URL, for a domain of an active configuration.
+            ("GetSSOLoginURL", ANYONE),
             ("DeleteOrganization", ADMINS_ONLY),
         ];
         let issuer = crate::sso::issuer().await;
@@ -1314,6 +1316,15 @@ async fn user_and_organization_rpcs_for_every_principal() {
                     "JoinOrganization" => {
                         let invite = crate::invites::get_invite(&admin, org).await.unwrap();
                         outcome(crate::invites::join(&c, crate::invites::by_invite_id(&invite)).await)
+                    }
+                    "GetSSOLoginURL" => {
+                        let domain = crate::sso::fresh_domain();
+                        let request = crate::sso::create_request(org, &issuer, &domain);
+                        crate::sso::create_sso(&admin, request).await.unwrap();
+                        let req = GetSsoLoginUrlRequest { email: format!("p{n}@{domain}"), return_to: None };
+                        outcome(
+                            c.call::<_, GetSsoLoginUrlResponse>("/gitpod.v1.AccountService/GetSSOLoginURL", req).await,
+                        )
                     }
                     "DeleteOrganization" => outcome(crate::organizations::delete_org(&c, org).await),
                     other => unreachable!("{other}"),

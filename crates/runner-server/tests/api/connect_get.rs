@@ -97,6 +97,7 @@ async fn get_is_served_for_exactly_the_side_effect_free_methods() {
             "GetRunnerConfigurationSchema",
             "GetSCMIntegration",
             "GetSSOConfiguration",
+            "GetSSOLoginURL",
             "GetServiceAccount",
             "GetServiceAccountToken",
             "GetUser",

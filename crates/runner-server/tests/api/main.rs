@@ -28,4 +28,5 @@ mod scm;
 mod scm_questions;
 mod service_accounts;
 mod sso;
+mod sso_login;
 mod users;

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use runner_core::audit::{AuditEntry, AuditFilter};
 use runner_core::authz::Visibility;
 use runner_core::identity::{
-    AccessTokenInfo, Account, AccountIdentity, Group, Member, Membership, Organization, OrganizationInvite,
-    RoleAssignment, RoleAssignmentFilter, ServiceAccount, SsoConfiguration,
+    AccessTokenInfo, Account, AccountIdentity, ConsoleSession, Group, Member, Membership, Organization,
+    OrganizationInvite, RoleAssignment, RoleAssignmentFilter, ServiceAccount, SsoConfiguration, SsoLoginState,
 };
 use runner_core::model::*;
 use runner_core::schema::RunnerConfigurationSchema;
@@ -197,6 +197,14 @@ forward!(ACCOUNT, AccountRepo {
     async fn list_account_members(&self, account_id: Uuid) -> Result<Vec<Member>, StoreError>;
 });
 
+forward!(SESSION, SessionRepo {
+    async fn insert_login_state(&self, state: &SsoLoginState, hash: &[u8]) -> Result<(), StoreError>;
+    async fn take_login_state(&self, hash: &[u8], now: Timestamp) -> Result<Option<SsoLoginState>, StoreError>;
+    async fn insert_session(&self, session: &ConsoleSession, hash: &[u8]) -> Result<(), StoreError>;
+    async fn resolve_session(&self, hash: &[u8], now: Timestamp) -> Result<Option<(ConsoleSession, Member, Vec<Group>)>, StoreError>;
+    async fn delete_session(&self, hash: &[u8]) -> Result<bool, StoreError>;
+});
+
 forward!(AUDIT, AuditRepo {
     async fn insert_audit_entry(&self, entry: &AuditEntry) -> Result<(), StoreError>;
     async fn get_audit_entry(&self, id: Uuid) -> Result<Option<AuditEntry>, StoreError>;
@@ -249,6 +257,7 @@ pub(super) fn store_methods() -> Vec<&'static str> {
         LLM_INTEGRATION,
         SSO,
         ACCOUNT,
+        SESSION,
         AUDIT,
         SERVER,
     ]
@@ -279,6 +288,7 @@ mod tests {
         ("scm_integrations", include_str!("../../../runner-core/src/store/scm_integrations.rs")),
         ("server", include_str!("../../../runner-core/src/store/server.rs")),
         ("service_accounts", include_str!("../../../runner-core/src/store/service_accounts.rs")),
+        ("sessions", include_str!("../../../runner-core/src/store/sessions.rs")),
         ("sso", include_str!("../../../runner-core/src/store/sso.rs")),
     ];
 

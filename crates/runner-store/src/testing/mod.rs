@@ -38,6 +38,7 @@ mod scm_integrations;
 mod seed;
 mod server;
 mod service_accounts;
+mod sessions;
 mod sso;
 pub mod upgrade;
 
@@ -85,6 +86,7 @@ pub fn cases() -> Vec<Case> {
         service_accounts::cases(),
         sso::cases(),
         accounts::cases(),
+        sessions::cases(),
         audit::cases(),
     ]
     .into_iter()

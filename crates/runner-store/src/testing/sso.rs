@@ -19,7 +19,7 @@ pub(super) fn cases() -> Vec<Case> {
 }
 
 /// A configuration of `org` with every field set and the given domains.
-fn sample_sso(org: &Organization, domains: &[&str]) -> SsoConfiguration {
+pub(super) fn sample_sso(org: &Organization, domains: &[&str]) -> SsoConfiguration {
     let now = Timestamp::now();
     SsoConfiguration {
         id: Uuid::now_v7(),
@@ -41,7 +41,7 @@ fn sample_sso(org: &Organization, domains: &[&str]) -> SsoConfiguration {
 }
 
 /// A domain no other case or run uses.
-fn fresh_domain() -> String {
+pub(super) fn fresh_domain() -> String {
     format!("d{}.example.com", Uuid::new_v4().simple())
 }
 
