@@ -68,8 +68,7 @@ macro_rules! session_store {
             use runner_core::time::Timestamp;
 
             use super::queries::audited;
-            use super::{$store, map, sql};
-            use crate::rows::GroupRow;
+            use super::{map, sql, $store};
             use crate::session_store::{LOGIN_STATE_COLUMNS, LoginStateRow, SESSION_COLUMNS, SessionRow};
 
             #[async_trait]
@@ -118,9 +117,10 @@ macro_rules! session_store {
                 async fn insert_session(&self, s: &ConsoleSession, hash: &[u8]) -> Result<(), StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("insert_session");
                     let entry = runner_core::audit::entry(AuditSubject::User, s.member_id, Some(s.org_id));
-                    let statement =
-                        sql(&format!("INSERT INTO console_sessions (hash, {SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"))
-                            .into_owned();
+                    let statement = sql(&format!(
+                        "INSERT INTO console_sessions (hash, {SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+                    ))
+                    .into_owned();
                     let query = sqlx::query(&statement)
                         .bind(hash) // 1
                         .bind(s.id.to_string()) // 2
@@ -152,15 +152,7 @@ macro_rules! session_store {
                     let Some(member) = self.get_member(session.member_id).await? else {
                         return Ok(None);
                     };
-                    let groups: Vec<GroupRow> = sqlx::query_as(&sql(
-                        "SELECT id, org_id, name, description, system, direct_share, created_at, updated_at FROM groups WHERE org_id = ? AND (system = 1 OR id IN (SELECT group_id FROM group_members WHERE member_id = ?)) ORDER BY id",
-                    ))
-                    .bind(member.org_id.to_string()) // 1
-                    .bind(member.id.to_string()) // 2
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map)?;
-                    let groups = groups.into_iter().map(GroupRow::into_domain).collect::<Result<_, _>>()?;
+                    let groups = super::queries::member_groups(&self.pool, &member).await?;
                     Ok(Some((session, member, groups)))
                 }
 

@@ -1029,17 +1029,23 @@ macro_rules! sql_store {
                     let Some(member) = self.get_member(token.member_id).await? else {
                         return Ok(None);
                     };
-                    let groups: Vec<GroupRow> = sqlx::query_as(&sql(&format!(
-                        "SELECT {GROUP_COLUMNS} FROM groups WHERE org_id = ? AND (system = 1 OR id IN (SELECT group_id FROM group_members WHERE member_id = ?)) ORDER BY id"
-                    )))
-                    .bind(member.org_id.to_string()) // 1
-                    .bind(member.id.to_string()) // 2
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map)?;
-                    let groups = groups.into_iter().map(GroupRow::into_domain).collect::<Result<_, _>>()?;
+                    let groups = member_groups(&self.pool, &member).await?;
                     Ok(Some((token, member, groups)))
                 }
+            }
+
+            /// Every group `member` is in, the organization's `org-members` group included, by id
+            /// (what a token or a console session authenticates with).
+            pub(super) async fn member_groups(pool: &sqlx::Pool<$db>, member: &Member) -> Result<Vec<Group>, StoreError> {
+                let groups: Vec<GroupRow> = sqlx::query_as(&sql(&format!(
+                    "SELECT {GROUP_COLUMNS} FROM groups WHERE org_id = ? AND (system = 1 OR id IN (SELECT group_id FROM group_members WHERE member_id = ?)) ORDER BY id"
+                )))
+                .bind(member.org_id.to_string()) // 1
+                .bind(member.id.to_string()) // 2
+                .fetch_all(pool)
+                .await
+                .map_err(map)?;
+                groups.into_iter().map(GroupRow::into_domain).collect()
             }
 
             /// Whether a service account `id` exists, in a transaction.
