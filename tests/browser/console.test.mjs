@@ -1205,6 +1205,195 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
   });
 }
 
+/** Signs in at the test OpenID provider's own pages (devInteractions): its login form, then its consent. */
+async function providerSignIn(page, email) {
+  await page.waitForURL((url) => url.origin === new URL(oidcIssuer).origin, { waitUntil: "commit" });
+  const login = page.locator('input[name="login"]');
+  await login.waitFor();
+  await login.fill(email);
+  await page.locator('input[name="password"]').fill("any password");
+  await page.getByRole("button", { name: "Sign-in" }).click();
+  // The consent page comes once per grant; the provider goes back to the server after it.
+  const consent = page.getByRole("button", { name: "Continue" });
+  await Promise.race([
+    // (Once the browser is back on the server, the consent button never comes: that wait ends
+    // unanswered, and is ignored.)
+    consent.waitFor().then(
+      () => consent.click(),
+      () => undefined,
+    ),
+    page.waitForURL((url) => url.origin === serverUrl, { waitUntil: "commit" }),
+  ]);
+  await page.waitForURL((url) => url.origin === serverUrl, { waitUntil: "commit" });
+}
+
+/** "Continue with SSO" on the sign-in screen, with `email`, over `transport`. */
+async function startSso(page, transport, t, email) {
+  await page.goto(`${serverUrl}/`);
+  await page.locator("details").evaluate((d) => {
+    d.open = true;
+  });
+  await page.locator('input[name="apiUrl"]').fill(`${serverUrl}${t.apiPath ?? ""}`);
+  await page.locator('select[name="transport"]').selectOption(transport);
+  await page.locator('input[name="email"]').fill(email);
+  await page.getByRole("button", { name: "Continue with SSO" }).click();
+}
+
+/** The session cookie the server set in `context`, if any. */
+async function sessionCookie(context) {
+  return (await context.cookies(serverUrl)).find((c) => c.name === "runner_session");
+}
+
+/** Calls the API with only the session cookie (no Authorization header), as the console does. */
+async function withCookie(cookie, method, body = {}) {
+  const response = await fetch(`${serverUrl}/gitpod.v1.${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie: `${cookie.name}=${cookie.value}` },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+describe("sign in with SSO through the test OpenID provider", () => {
+  let organizationId;
+  /** A runner every member may use (a policy for `org-members`): people signed in by SSO see it. */
+  let sharedRunner;
+  before(async () => {
+    organizationId = (await ok("UserService/GetAuthenticatedUser", {})).user.organizationId;
+    sharedRunner = (await ok("RunnerService/CreateRunner", { name: "Shared with every member", provider: "RUNNER_PROVIDER_AWS_EC2", spec: { configuration: { region: "eu-north-1" } } })).runner.runnerId;
+    const groups = await ok("GroupService/ListGroups", { pagination: { pageSize: 100 } });
+    const everyone = groups.groups.find((g) => g.name === "org-members");
+    assert.ok(everyone, "the org-members group");
+    await ok("RunnerService/CreateRunnerPolicy", { runnerId: sharedRunner, groupId: everyone.id, role: "RUNNER_ROLE_USER" });
+    // The organization's provider for acme.test, as an admin registers it.
+    await ok("OrganizationService/CreateSSOConfiguration", {
+      organizationId,
+      issuerUrl: oidcIssuer,
+      clientId: oidcClientId,
+      clientSecret: oidcClientSecret,
+      emailDomains: ["acme.test"],
+      displayName: "Test provider",
+    });
+  });
+  after(async () => {
+    await ok("RunnerService/DeleteRunner", { runnerId: sharedRunner, force: true });
+  });
+
+  for (const [transport, t] of Object.entries(TRANSPORTS)) {
+    test(`alice@acme.test signs in on the provider's page, lands on the runners, calls with the session only, and signs out, over ${t.label}`, async () => {
+      const s = await openPage(serverUrl);
+      const authorization = [];
+      s.page.on("request", (request) => {
+        if (request.url().includes("/gitpod.v1.")) authorization.push(request.headerValue("authorization"));
+      });
+      try {
+        const { page, context } = s;
+        await startSso(page, transport, t, "alice@acme.test");
+        await providerSignIn(page, "alice@acme.test");
+        await runnersHeading(page).waitFor();
+        // The runners she may see (the one shared with every member), as the API lists them for her session.
+        await page.locator(`table.runners tbody tr[data-runner-id="${sharedRunner}"]`).waitFor();
+        const cookie = await sessionCookie(context);
+        assert.ok(cookie, "the server set the session cookie");
+        assert.equal(cookie.httpOnly, true);
+        assert.equal(cookie.sameSite, "Lax");
+        const listed = await withCookie(cookie, "RunnerService/ListRunners", { pagination: { pageSize: 100 } });
+        assert.equal(listed.status, 200);
+        const shown = await page.locator("table.runners tbody tr[data-runner-id]").evaluateAll((trs) => trs.map((tr) => tr.dataset.runnerId));
+        assert.deepEqual(shown.sort(), listed.body.runners.map((r) => r.runnerId).sort());
+        // She is who she signed in as: a user of the organization.
+        const me = await withCookie(cookie, "UserService/GetAuthenticatedUser");
+        assert.equal(me.status, 200);
+        assert.equal(me.body.user.organizationId, organizationId);
+        assert.equal((await withCookie(cookie, "AccountService/GetAccount")).body.account.email, "alice@acme.test");
+        assert.equal(await page.evaluate(() => sessionStorage.getItem("runner-console.token")), null, "no token is kept");
+        for (const value of await Promise.all(authorization)) assert.equal(value, null, "no Authorization header");
+        for (const call of await Promise.all(s.calls)) assertTransport(call, t);
+
+        // Signing out ends the session: the cookie no longer works, and a reload shows the sign-in screen.
+        await page.getByRole("button", { name: "Sign out" }).click();
+        await page.getByRole("button", { name: "Continue with SSO" }).waitFor();
+        assert.equal((await withCookie(cookie, "UserService/GetAuthenticatedUser")).status, 401);
+        await page.goto(`${serverUrl}/#/runners`);
+        await page.reload();
+        await page.getByRole("button", { name: "Continue with SSO" }).waitFor();
+        assert.equal(await runnersHeading(page).count(), 0);
+        assert.deepEqual(s.scriptErrors, []);
+      } finally {
+        await s.context.close();
+      }
+    });
+  }
+
+  test("bob@other.test is refused: his domain has no provider, and signing in at acme's provider is refused with the server's reason", async () => {
+    const s = await openPage(serverUrl);
+    try {
+      const { page, context } = s;
+      await startSso(page, "grpc-web", TRANSPORTS["grpc-web"], "bob@other.test");
+      const error = page.locator("form.signin-sso .error");
+      await error.waitFor();
+      assert.ok((await error.locator(".message").textContent()).length > 0, "the reason is shown");
+      assert.equal(new URL(page.url()).origin, serverUrl, "the browser stayed on the console");
+      // Through acme's provider, as bob: the server's callback refuses him and says why.
+      await page.locator('input[name="email"]').fill("alice@acme.test");
+      await page.getByRole("button", { name: "Continue with SSO" }).click();
+      await providerSignIn(page, "bob@other.test");
+      const refused = page.locator(".sso-error");
+      await refused.waitFor();
+      assert.ok((await refused.textContent()).replace("Single sign-on failed:", "").trim().length > 0);
+      assert.equal(new URL(page.url()).search, "", "sso_error is read once and taken out of the address");
+      assert.equal(await sessionCookie(context), undefined, "no session");
+      assert.equal(await runnersHeading(page).count(), 0);
+      assert.deepEqual(s.scriptErrors, []);
+    } finally {
+      await s.context.close();
+    }
+  });
+
+  for (const [transport, t] of Object.entries(TRANSPORTS)) {
+    test(`an admin's invite link lets bob@other.test in through the provider, over ${t.label}`, async () => {
+      const admin = await openPage(serverUrl);
+      const bob = await visitorPage(transport, t);
+      try {
+        // The admin copies the link from the invitations page.
+        await signIn(admin.page, serverUrl, transport, `${serverUrl}${t.apiPath ?? ""}`);
+        await runnersHeading(admin.page).waitFor();
+        await admin.page.locator("header nav").getByRole("link", { name: "Invitations" }).click();
+        const invite = (await admin.page.locator("#invite-link").textContent()).trim();
+        const inviteId = invite.split("/").pop();
+        assert.equal((await ok("OrganizationService/GetOrganizationInvite", { organizationId })).invite.inviteId, inviteId);
+        for (const call of await Promise.all(admin.calls)) assertTransport(call, t);
+
+        // Bob opens it and signs in through the organization's provider: he is let in, as a member.
+        const summary = await ok("OrganizationService/GetOrganizationInviteSummary", { inviteId });
+        await bob.page.goto(invite);
+        await bob.page.reload();
+        await bob.page.getByRole("heading", { name: `Join ${summary.organizationName}` }).waitFor();
+        await bob.page.getByRole("link", { name: "Sign in with SSO" }).click();
+        await providerSignIn(bob.page, "bob@other.test");
+        await runnersHeading(bob.page).waitFor();
+        await bob.page.locator(`table.runners tbody tr[data-runner-id="${sharedRunner}"]`).waitFor();
+        const cookie = await sessionCookie(bob.context);
+        const me = await withCookie(cookie, "UserService/GetAuthenticatedUser");
+        assert.equal(me.status, 200);
+        assert.equal(me.body.user.organizationId, organizationId);
+        assert.equal((await withCookie(cookie, "AccountService/GetAccount")).body.account.email, "bob@other.test");
+        const members = await ok("OrganizationService/ListMembers", { organizationId, filter: { userIds: [me.body.user.id] } });
+        assert.equal(members.members[0].role, "ORGANIZATION_ROLE_MEMBER");
+        for (const call of await Promise.all(bob.calls)) assertTransport(call, t);
+        // Signing out ends his session too.
+        await bob.page.getByRole("button", { name: "Sign out" }).click();
+        await bob.page.getByRole("button", { name: "Continue with SSO" }).waitFor();
+        assert.equal((await withCookie(cookie, "UserService/GetAuthenticatedUser")).status, 401);
+        assert.deepEqual([...admin.scriptErrors, ...bob.scriptErrors], []);
+      } finally {
+        await admin.context.close();
+        await bob.context.close();
+      }
+    });
+  }
+});
+
 /** The page's watch is running (its indicator says Live: it has watched and read its data again). */
 async function waitLive(page) {
   await page.locator('.live[data-live="live"]').waitFor();
