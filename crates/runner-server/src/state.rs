@@ -27,9 +27,23 @@ use runner_core::store::Store;
 use runner_core::users::Users;
 use runner_core::watch::Events;
 
-/// Shared, cheap to clone; no mutable state lives here, so any replica can answer any call.
+/// Shared, cheap to clone (one reference count: every call's extractors clone it, and a call's
+/// futures hold it, so its size and the cost of its clone are paid per call); no mutable state
+/// lives here, so any replica can answer any call. Its fields are those of [`Shared`].
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+#[derive(Clone)]
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub identity: Accounts,
     pub groups: Groups,
@@ -162,7 +176,7 @@ impl AppState {
         let runner_side =
             RunnerSide::new(store.clone(), runners.clone(), classes.clone(), scm.clone(), host_tokens.clone(), oauth)
                 .with_access_token_ttl(timings.access_token_ttl_secs);
-        Self {
+        Self(Arc::new(Shared {
             identity,
             groups,
             service_accounts,
@@ -188,12 +202,17 @@ impl AppState {
             health: Arc::default(),
             public_url: public_base_url.trim_end_matches('/').into(),
             write_wait: DEFAULT_WRITE_WAIT,
-        }
+        }))
+    }
+
+    /// The shared state, to change before the server starts (the `with_*` settings).
+    fn shared(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.0)
     }
 
     /// The same state with another bound on a write's wait for its turn (see [`DEFAULT_WRITE_WAIT`]).
     pub fn with_write_wait(mut self, wait: std::time::Duration) -> Self {
-        self.write_wait = wait;
+        self.shared().write_wait = wait;
         self
     }
 
@@ -201,29 +220,31 @@ impl AppState {
     /// [`DEFAULT_TOKEN_CACHE_TTL`]; see [`runner_core::token_cache`].
     /// Each watcher's buffer, in events, and the maximum age of a watch stream.
     pub fn with_watch_limits(mut self, buffer: usize, max_age: std::time::Duration) -> Self {
-        self.events = self.events.with_buffer(buffer);
-        self.max_stream_age = max_age;
+        let shared = self.shared();
+        shared.events = shared.events.clone().with_buffer(buffer);
+        shared.max_stream_age = max_age;
         self
     }
 
     pub fn with_token_cache(mut self, ttl: std::time::Duration) -> Self {
-        self.identity =
-            Accounts::with_token_cache(self.store.clone(), ttl).with_event_bus(self.runners.event_bus().clone());
+        let s = self.shared();
+        s.identity = Accounts::with_token_cache(s.store.clone(), ttl).with_event_bus(s.runners.event_bus().clone());
         // One cache: the group use cases empty the one tokens are authenticated with.
-        self.groups = self.groups.with_accounts(self.identity.clone());
-        self.service_accounts = self.service_accounts.with_accounts(self.identity.clone());
-        self.users = self.users.with_accounts(self.identity.clone());
-        self.organizations = self.organizations.with_accounts(self.identity.clone());
+        s.groups = s.groups.clone().with_accounts(s.identity.clone());
+        s.service_accounts = s.service_accounts.clone().with_accounts(s.identity.clone());
+        s.users = s.users.clone().with_accounts(s.identity.clone());
+        s.organizations = s.organizations.clone().with_accounts(s.identity.clone());
         self
     }
 
     /// The same state with console sessions lasting `hours` (`--session-hours`), accepted from
     /// the public URL's origin and `cors_origins`.
     pub fn with_sessions(mut self, hours: i64, cors_origins: &[String]) -> Self {
-        self.sso_logins = self.sso_logins.with_session_hours(hours);
-        let mut origins: Vec<String> = runner_core::sso_login::origin_of(&self.public_url).into_iter().collect();
+        let s = self.shared();
+        s.sso_logins = s.sso_logins.clone().with_session_hours(hours);
+        let mut origins: Vec<String> = runner_core::sso_login::origin_of(&s.public_url).into_iter().collect();
         origins.extend(cors_origins.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()));
-        self.session_origins = origins.into();
+        s.session_origins = origins.into();
         self
     }
 
@@ -231,16 +252,18 @@ impl AppState {
     /// to base URL), for OAuth authorizations, code exchanges and token pages.
     pub fn with_scm_web_urls(mut self, urls: std::collections::HashMap<String, String>) -> Self {
         // One flow for both: the signing key is the same, only the addresses change.
-        let oauth = self.scm_questions.oauth().clone().with_web_urls(urls);
-        self.scm_questions = self.scm_questions.with_oauth(oauth.clone());
-        self.runner_side = self.runner_side.with_oauth(oauth);
+        let s = self.shared();
+        let oauth = s.scm_questions.oauth().clone().with_web_urls(urls);
+        s.scm_questions = s.scm_questions.clone().with_oauth(oauth.clone());
+        s.runner_side = s.runner_side.clone().with_oauth(oauth);
         self
     }
 
     /// The same state asking SCM providers through `connector` (for example one built with
     /// `--scm-api-url` overrides, or a fake in tests).
     pub fn with_scm_connector(mut self, connector: Arc<dyn ScmConnector>) -> Self {
-        self.scm_questions = self.scm_questions.with_connector(connector);
+        let s = self.shared();
+        s.scm_questions = s.scm_questions.clone().with_connector(connector);
         self
     }
 }
