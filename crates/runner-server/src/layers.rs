@@ -1,5 +1,9 @@
 //! Transport layers around the protocol switch. None of them holds business logic:
 //!
+//! - [`call`]: the one middleware every request passes inside CORS: telemetry
+//!   ([`crate::telemetry::observe`]), the audit scope ([`crate::audit::scope`]) and [`rpc_guard`],
+//!   in that order, on the call's [`CallKind`] read once. One layer, not three: axum clones a
+//!   route's whole layer stack and boxes a future per layer on every call;
 //! - [`EmptyLists`]: Connect JSON answers name their list fields even when they are empty;
 //! - [`rpc_guard`]: what connectrpc-axum and tonic leave to us — `grpc-timeout` enforcement
 //!   and the message size limit on gRPC and gRPC-web (`resource_exhausted`), a Connect
@@ -26,6 +30,24 @@ use crate::call::{CallKind, ClientDeadline, Protocol};
 pub struct Limits {
     /// Largest request message, in bytes (before any compression is undone).
     pub max_message_bytes: usize,
+}
+
+/// What [`call`] needs.
+#[derive(Clone)]
+pub struct CallLayer {
+    pub limits: Limits,
+    /// Where the audit entries of authorization failures go.
+    pub store: std::sync::Arc<dyn runner_core::store::Store>,
+}
+
+/// The middleware; see the module documentation.
+pub async fn call(State(layer): State<CallLayer>, req: Request, next: Next) -> Response {
+    let kind = CallKind::get(&req);
+    let CallLayer { limits, store } = layer;
+    crate::telemetry::observe(&kind, req, |req| {
+        crate::audit::scope(&kind, &store, req, |req| rpc_guard(State(limits), req, next))
+    })
+    .await
 }
 
 pub async fn rpc_guard(State(limits): State<Limits>, req: Request, next: Next) -> Response {

@@ -3,7 +3,8 @@
 //! HTTP/1.1 and h2c) and one set of tonic services (gRPC, and gRPC-web through
 //! `GrpcWebLayer`), joined by connectrpc-axum's content-type switch. Around the switch:
 //! [`classify`](crate::call::classify) (once, outermost; it also removes the `/api` prefix),
-//! CORS, telemetry and [`rpc_guard`](crate::layers::rpc_guard).
+//! CORS, and one layer for telemetry, the audit scope and the guard
+//! ([`call`](crate::layers::call)).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -32,7 +33,7 @@ use crate::handlers::{
     configuration, events, groups, host_tokens, identity, invites, llm, organizations, runner_side, runners, scm,
     scm_questions, service_accounts, sso, sso_login, users,
 };
-use crate::layers::{EmptyLists, Limits, fill_empty_lists, rpc_guard};
+use crate::layers::{CallLayer, EmptyLists, Limits, fill_empty_lists};
 use crate::state::AppState;
 
 /// The services this server mounts: the `gitpod.v1` services with handlers (a subset of
@@ -200,9 +201,7 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
     let api = Router::new()
         .merge(probes)
         .fallback_service(switch)
-        .layer(from_fn_with_state(limits, rpc_guard))
-        .layer(from_fn_with_state(audit_store, crate::audit::scope))
-        .layer(axum::middleware::from_fn(crate::telemetry::observe))
+        .layer(from_fn_with_state(CallLayer { limits, store: audit_store }, crate::layers::call))
         .layer(cors(&options.cors_origins));
     let app = match &options.console_dir {
         Some(dir) => crate::console::serve(api, dir.clone()),

@@ -1,6 +1,6 @@
 //! One log line and one set of metrics per call, whatever the protocol.
 //!
-//! The [`observe`] middleware gives every request an id (the caller's `x-request-id` when it
+//! [`observe`] (a step of the one middleware, [`crate::layers::call`]) gives every request an id (the caller's `x-request-id` when it
 //! sends a sane one, else a new UUID), echoes it in the response, and when the call ends logs
 //! `request_id`, `principal`, `rpc`, `protocol`, `code`, `duration_ms` and the W3C trace id of
 //! an incoming `traceparent`, and counts the call in Prometheus metrics (served at `/metrics`).
@@ -11,8 +11,9 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
+use std::future::Future;
+
 use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -194,10 +195,14 @@ fn code_of(response: &Response) -> &'static str {
     }
 }
 
-/// The middleware; see the module documentation.
-pub async fn observe(mut req: Request, next: Next) -> Response {
+/// Observes one call (of kind `kind`), which `inner` answers; see the module documentation.
+/// One step of [`crate::layers::call`].
+pub async fn observe<F: Future<Output = Response>>(
+    kind: &CallKind,
+    mut req: Request,
+    inner: impl FnOnce(Request) -> F,
+) -> Response {
     let started = Instant::now();
-    let kind = CallKind::get(&req);
     let (rpc, path, protocol) = (kind.rpc_path, kind.rpc_label(), kind.protocol.label());
     let id = request_id(&req);
     req.headers_mut().insert(REQUEST_ID, id.clone());
@@ -206,7 +211,7 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
     if rpc {
         metrics::gauge!("rpc_requests_in_flight").increment(1.0);
     }
-    let mut response = CALL.scope(info.clone(), next.run(req)).await;
+    let mut response = CALL.scope(info.clone(), inner(req)).await;
     response.headers_mut().insert(REQUEST_ID, id.clone());
     if !rpc {
         return response;
