@@ -24,8 +24,11 @@
 //!   email; one signed in through SSO has the account its login made.
 //! - The organizations an account may join (ListJoinableOrganizations, GetAccount's joinables)
 //!   are those whose active SSO configuration has the domain of the account's email, when the
-//!   account is not a member yet: signing in through that configuration would admit it anyway.
-//!   A domain belongs to one configuration on the server, so there is at most one.
+//!   account is not a member yet and that configuration's provider has vouched for the address
+//!   (one of the account's identities is at its issuer): signing in through it would admit the
+//!   account anyway. An address another organization's provider asserted (for a sign-in by
+//!   that organization's invite) does not make a domain's organization joinable. A domain
+//!   belongs to one configuration on the server, so there is at most one.
 //! - JoinOrganization makes a new user of the caller's account in the organization (role
 //!   member, the caller's name), by a current invite or by the id of a joinable organization;
 //!   an account already there is `already_exists`, an organization that is not joinable
@@ -262,6 +265,12 @@ impl Invites {
             return Ok(Vec::new());
         };
         if !config.active || members.iter().any(|m| m.org_id == config.org_id) {
+            return Ok(Vec::new());
+        }
+        // The address counts only if the domain's own provider vouched for it: an account made
+        // through another organization's provider (by its invite) may carry any address.
+        let issuer = config.issuer_url.trim_end_matches('/');
+        if !self.store.account_issuers(account.id).await?.iter().any(|i| i.trim_end_matches('/') == issuer) {
             return Ok(Vec::new());
         }
         let Some(organization) = self.store.get_organization(config.org_id).await? else {

@@ -9,10 +9,14 @@
 //! - **Callback** ([`SsoLogins::finish`]): the state is taken once (a replay finds nothing);
 //!   the configuration must still be active; the port exchanges the code (with the verifier)
 //!   and validates the ID token (signature through the provider's JWKS, issuer, audience,
-//!   expiry, nonce). The person is then found by their identity (issuer and subject), else by
-//!   their email, and admitted to the configuration's organization: a member already, or the
-//!   email's domain is one of the configuration's, or the sign-in carries a current invite of
-//!   that organization. The account and the user (role member) are made just in time.
+//!   expiry, nonce). The person is then found by their identity (issuer and subject), else,
+//!   only when the configuration owns the email's domain, by their email (the identity is then
+//!   linked to that account), and admitted to the configuration's organization: a member
+//!   already, or the email's domain is one of the configuration's, or the sign-in carries a
+//!   current invite of that organization. An invite does not admit an address that already has
+//!   an account or whose domain another configuration owns: any provider can name any address,
+//!   and only the domain's own provider vouches for it. The account and the user (role member)
+//!   are made just in time.
 //! - **Sessions**: a random token (`gps_…`), stored hashed, valid for the configured hours;
 //!   ended by [`SsoLogins::logout`], and at once when the member is suspended or deleted (the
 //!   store deletes them), since every call reads the session from the store.
@@ -350,15 +354,33 @@ impl SsoLogins {
             account_id: Uuid::nil(),
             created_at: now,
         };
+        // Only the configuration that owns the email's domain vouches for the address: an
+        // account is found by its email, and this identity linked to it, only through that
+        // configuration. Any other provider could name any address, and would otherwise sign in
+        // as (and add its identity to) someone else's account.
+        let by_domain = config.email_domains.iter().any(|d| d == domain);
         let mut account = self.store.find_account_by_identity(&identity.issuer, &identity.subject).await?;
         if account.is_none() {
             account = self.store.find_account_by_email(email).await?;
-            if let Some(a) = &account {
-                // The same person through another provider (or before a provider change).
-                match self.store.link_account_identity(&AccountIdentity { account_id: a.id, ..link.clone() }).await {
-                    Ok(_) | Err(StoreError::AlreadyExists) => {}
-                    Err(e) => return Err(e.into()),
+            match &account {
+                Some(a) if by_domain => {
+                    // The same person through another provider (or before a provider change).
+                    match self.store.link_account_identity(&AccountIdentity { account_id: a.id, ..link.clone() }).await
+                    {
+                        Ok(_) | Err(StoreError::AlreadyExists) => {}
+                        Err(e) => return Err(e.into()),
+                    }
                 }
+                Some(_) => {
+                    return Err(CoreError::denied(
+                        format!("organization {}", config.org_id),
+                        format!(
+                            "{email} already has an account on this server; sign in through the identity provider of \
+                             {domain}, then open the invite link again to join"
+                        ),
+                    ));
+                }
+                None => {}
             }
         }
         if let Some(a) = &account {
@@ -370,7 +392,19 @@ impl SsoLogins {
                 return Ok(m);
             }
         }
-        let by_domain = config.email_domains.iter().any(|d| d == domain);
+        if !by_domain && account.is_none() {
+            // An address whose domain another configuration owns is that provider's to vouch
+            // for: a new account for it made through this one would take the address.
+            if let Some(owner) = self.store.find_sso_configuration_by_domain(domain).await? {
+                return Err(CoreError::denied(
+                    format!("organization {}", config.org_id),
+                    format!(
+                        "{email} signs in through {}; sign in there, then open the invite link again to join",
+                        name_of(&owner)
+                    ),
+                ));
+            }
+        }
         let by_invite = match invite_id {
             Some(id) if !by_domain => {
                 self.store.get_invite(id).await?.is_some_and(|invite| invite.org_id == config.org_id)

@@ -184,6 +184,17 @@ macro_rules! account_store {
                     Ok(super::queries::audited(&self.pool, entry, query).await? == 1)
                 }
 
+                async fn account_issuers(&self, account_id: Uuid) -> Result<Vec<String>, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("account_issuers");
+                    sqlx::query_scalar(&sql(
+                        "SELECT DISTINCT issuer FROM account_identities WHERE account_id = ? ORDER BY issuer",
+                    ))
+                    .bind(account_id.to_string()) // 1
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map)
+                }
+
                 async fn list_account_members(&self, account_id: Uuid) -> Result<Vec<Member>, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("list_account_members");
                     let rows: Vec<MemberRow> = sqlx::query_as(&sql(&format!(

@@ -30,6 +30,9 @@ pub trait AccountRepo: Send + Sync {
     /// Writes the name, avatar URL and `updated_at` of the account (its profile, as the
     /// provider last reported it); `false` when there is no such account.
     async fn update_account_profile(&self, account: &Account) -> Result<bool, StoreError>;
+    /// The issuers of the identities linked to the account, each once, in order: the OpenID
+    /// providers that have vouched for its email address.
+    async fn account_issuers(&self, account_id: Uuid) -> Result<Vec<String>, StoreError>;
     /// The account's members (its memberships of organizations), oldest first.
     async fn list_account_members(&self, account_id: Uuid) -> Result<Vec<Member>, StoreError>;
 }

@@ -237,13 +237,15 @@ pub fn by_invite_id(invite: &str) -> Option<join_organization_request::JoinId> {
     Some(join_organization_request::JoinId::InviteId(invite.to_owned()))
 }
 
-/// A person with an account (as an SSO login makes one) whose first user is in `org`; the
-/// account and a token of that user.
+/// A person with an account whose first user is in `org`, signed in (as an SSO login links
+/// one) with an identity at `issuer`: the provider that vouched for the address; the account
+/// and a token of that user.
 pub async fn person(
     server: &TestServer,
     org: uuid::Uuid,
     name: &str,
     email: &str,
+    issuer: &str,
 ) -> (runner_core::identity::Account, String) {
     let now = runner_core::time::Timestamp::now();
     let account = runner_core::identity::Account {
@@ -258,7 +260,13 @@ pub async fn person(
         account_id: account.id,
         ..runner_core::identity::Member::new(org, Principal::User, name, OrgRole::Member, now)
     };
-    server.store.create_account(&account, &first, None).await.unwrap();
+    let identity = runner_core::identity::AccountIdentity {
+        issuer: issuer.to_owned(),
+        subject: format!("sub-{name}"),
+        account_id: account.id,
+        created_at: now,
+    };
+    server.store.create_account(&account, &first, Some(&identity)).await.unwrap();
     let token = server.identity.issue_token(first.id, "t", None).await.unwrap().token;
     (account, token)
 }
@@ -281,7 +289,7 @@ async fn an_account_joins_by_invite_or_through_its_email_domain() {
         let (acme, acme_admin) = organization(&server, protocol, "acme").await;
         let domain = crate::sso::fresh_domain();
         crate::sso::create_sso(&acme_admin, crate::sso::create_request(acme, &issuer, &domain)).await.unwrap();
-        let (alice, token) = person(&server, home, "alice", &format!("Alice@{domain}")).await;
+        let (alice, token) = person(&server, home, "alice", &format!("Alice@{domain}"), &issuer).await;
         let c = server.client_as(protocol, Some(&token)).await;
 
         let me = get_account(&c).await.unwrap();
@@ -370,7 +378,7 @@ async fn only_an_active_configuration_makes_its_organization_joinable() {
     let (acme, acme_admin) = organization(&server, protocol, "acme").await;
     let domain = crate::sso::fresh_domain();
     let config = crate::sso::create_sso(&acme_admin, crate::sso::create_request(acme, &issuer, &domain)).await.unwrap();
-    let (_, token) = person(&server, server.org.id, "bob", &format!("bob@{domain}")).await;
+    let (_, token) = person(&server, server.org.id, "bob", &format!("bob@{domain}"), &issuer).await;
     let c = server.client_as(protocol, Some(&token)).await;
     assert_eq!(joinable(&c, 1, "").await.unwrap().joinable_organizations.len(), 1);
     let req = UpdateSsoConfigurationRequest {
@@ -383,7 +391,7 @@ async fn only_an_active_configuration_makes_its_organization_joinable() {
     assert_eq!(code(join(&c, by_org(acme)).await), "permission_denied");
     assert_eq!(code(joinable(&c, 0, "forged").await), "invalid_argument");
     // A public email provider's address is said to be one.
-    let (_, token) = person(&server, server.org.id, "carol", "carol@gmail.com").await;
+    let (_, token) = person(&server, server.org.id, "carol", "carol@gmail.com", "https://accounts.google.com").await;
     assert!(get_account(&server.client_as(protocol, Some(&token)).await).await.unwrap().public_email_provider);
 }
 
@@ -401,7 +409,8 @@ async fn joining_is_a_user_created_for_the_organizations_watchers() {
         };
         let mut stream = other_admin.server_stream(&runner_testkit::es("WatchEvents"), req).await.unwrap();
         let invite = create_invite(&other_admin, other).await.unwrap();
-        let (_, token) = person(&server, server.org.id, "alice", "alice@x.example.com").await;
+        let (_, token) =
+            person(&server, server.org.id, "alice", "alice@x.example.com", "https://idp.example.com").await;
         let c = server.client_as(protocol, Some(&token)).await;
         let joined = join(&c, by_invite_id(&invite)).await.unwrap();
         let wait = std::time::Duration::from_secs(10);

@@ -436,10 +436,7 @@ async fn shutdown_lets_calls_in_flight_finish() {
 }
 
 /// Methods of the served services that have no handler yet: `unimplemented` (HTTP 501).
-const UNSERVED_METHODS: [&str; 1] = [
-    // The SSO login (issue 23, a later stage).
-    "/gitpod.v1.AccountService/GetSSOLoginURL",
-];
+const UNSERVED_METHODS: [&str; 0] = [];
 
 /// Services in the descriptor set that have no handler yet: their calls are `unimplemented`.
 const UNSERVED_SERVICES: [&str; 0] = [];
@@ -448,9 +445,8 @@ const UNSERVED_SERVICES: [&str; 0] = [];
 async fn every_rpc_of_every_service_is_served_on_every_protocol() {
     // All 37 RPCs of the runner services, IdentityService's 3, GroupService's 14,
     // ServiceAccountService's 10, UserService's 8, OrganizationService's 7, its five SSO
-    // configuration methods and four invitation methods, EventService's 3, AccountService's
-    // GetAccount, ListJoinableOrganizations and ListLoginProviders (GetSSOLoginURL is not served
-    // yet: UNSERVED_METHODS), and the 10 of our runner side are mounted for every protocol: an
+    // configuration methods and four invitation methods, EventService's 3, AccountService's 4,
+    // and the 10 of our runner side are mounted for every protocol: an
     // empty request gets an answer of the RPC itself (here mostly invalid_argument), never a
     // missing route or `unimplemented`. (The empty message type stands in for every request and
     // response: it ignores unknown fields.)
@@ -467,7 +463,7 @@ async fn every_rpc_of_every_service_is_served_on_every_protocol() {
             methods.push((path, m.is_server_streaming()));
         }
     }
-    assert_eq!(methods.len(), 37 + 3 + 14 + 10 + 8 + 7 + 5 + 4 + 3 + 3 + 10);
+    assert_eq!(methods.len(), 37 + 3 + 14 + 10 + 8 + 7 + 5 + 4 + 3 + 4 + 10);
     assert!(methods.iter().all(|(m, _)| runner_server::mount::is_served(m)), "every method of a served service");
     for protocol in ALL {
         let c = server.client(protocol).await;

@@ -379,3 +379,84 @@ async fn a_session_cookie_from_another_site_is_refused() {
     let admin = sso.server.client(Protocol::ConnectJson).await;
     list_runners(&admin).await.unwrap();
 }
+
+/// Any provider can name any address: only the configuration owning an address's domain
+/// vouches for it. Through another provider, even with an invite, nobody signs in as an existing
+/// account or takes an address whose domain another configuration owns, and an address it
+/// asserted does not make that domain's organization joinable.
+#[tokio::test]
+async fn only_the_domains_own_provider_vouches_for_an_address() {
+    let Some(sso) = setup("sso_login_vouch", false).await else { return };
+    let Some(other) = OidcProvider::start("sso_login_vouch_other", &[&format!("{PUBLIC_URL}/auth/sso/callback")])
+    else {
+        return;
+    };
+    let store = &sso.server.store;
+    // A second configuration of the organization, through the other provider (its own domain).
+    let admin = sso.server.client(Protocol::ConnectJson).await;
+    let mut req = create_request(sso.server.org.id, &other.issuer, "elsewhere.test");
+    req.client_id = CLIENT_ID.into();
+    req.client_secret = CLIENT_SECRET.into();
+    req.additional_scopes = vec![];
+    let second = create_sso(&admin, req).await.unwrap().id;
+    let admin_subject = Subject { id: sso.server.admin_id, principal: Principal::User };
+    let invite = OrganizationInvite::new(sso.server.org.id, admin_subject, Timestamp::now());
+    store.create_invite(&invite).await.unwrap();
+    let issuer = other.issuer.clone();
+    let query = format!("configuration={second}&invite={}", invite.id);
+    let through_other = |email: &'static str| {
+        let (sso, issuer, query) = (&sso, issuer.clone(), query.clone());
+        async move {
+            let url = sso.start(&query).await;
+            assert!(url.starts_with(&issuer), "{url}");
+            sso.callback(&sign_in_at_provider(&url, email).await).await
+        }
+    };
+
+    // An address of a domain the first configuration owns is not taken through the other one.
+    let refused = through_other("alice@acme.test").await;
+    assert!(sso_error(&refused).contains("signs in through"), "{}", refused.location);
+    assert_eq!(store.find_account_by_email("alice@acme.test").await.unwrap(), None);
+    // Once Alice has her account, the other provider does not sign in as her either.
+    let alice = sso.sign_in("alice@acme.test", "").await.session.expect("alice signs in");
+    let refused = through_other("alice@acme.test").await;
+    assert!(sso_error(&refused).contains("already has an account"), "{}", refused.location);
+    let account = store.find_account_by_email("alice@acme.test").await.unwrap().unwrap();
+    assert_eq!(store.account_issuers(account.id).await.unwrap(), vec![sso.provider.issuer.clone()]);
+    list_runners(&sso.session_client(Protocol::ConnectJson, &alice).await).await.unwrap();
+
+    // Bob (a domain no configuration owns) comes in by the invite through the other provider.
+    let bob = through_other("bob@other.test").await.session.expect("bob is let in by the invite");
+    let bob_client = sso.session_client(Protocol::ConnectJson, &bob).await;
+    let joinable = || async {
+        let r: ListJoinableOrganizationsResponse = bob_client
+            .call(&format!("{ACCOUNT_SERVICE}ListJoinableOrganizations"), ListJoinableOrganizationsRequest::default())
+            .await
+            .unwrap();
+        r.joinable_organizations.into_iter().map(|j| j.organization_id).collect::<Vec<_>>()
+    };
+    // Another organization whose configuration owns bob's domain, through the first provider:
+    // the address the other provider asserted does not make it joinable ...
+    let (third, _) = runner_store::testing::new_org(store).await;
+    let now = Timestamp::now();
+    let mut owner = runner_core::identity::SsoConfiguration {
+        id: uuid::Uuid::now_v7(),
+        org_id: third.id,
+        client_id: CLIENT_ID.into(),
+        client_secret_ciphertext: Vec::new(),
+        issuer_url: sso.provider.issuer.clone(),
+        active: true,
+        email_domains: vec!["other.test".into()],
+        details: Default::default(),
+        created_at: now,
+        updated_at: now,
+        revision: 1,
+    };
+    store.insert_sso_configuration(&owner).await.unwrap();
+    assert_eq!(joinable().await, Vec::<String>::new());
+    // ... while the provider that vouched for it does.
+    owner.issuer_url = issuer.clone();
+    owner.revision = 2;
+    store.update_sso_configuration(&owner).await.unwrap();
+    assert_eq!(joinable().await, vec![third.id.to_string()]);
+}

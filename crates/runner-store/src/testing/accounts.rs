@@ -13,7 +13,7 @@ use super::*;
 pub(super) fn cases() -> Vec<Case> {
     vec![
         case!(accounts_are_created_with_their_first_member: create_account, get_account, find_account_by_email, find_account_by_identity, list_account_members),
-        case!(account_identities_are_linked_once: link_account_identity, find_account_by_identity),
+        case!(account_identities_are_linked_once: link_account_identity, find_account_by_identity, account_issuers),
         case!(account_profiles_are_updated: update_account_profile, get_account),
     ]
 }
@@ -132,11 +132,19 @@ async fn account_identities_are_linked_once(store: Arc<dyn Store>) {
         store.find_account_by_identity(&elsewhere.issuer, &elsewhere.subject).await.unwrap(),
         Some(account.clone())
     );
+    // Its issuers, each once, in order; an account without identities has none.
+    let again = AccountIdentity { subject: format!("sub-{}", Uuid::new_v4()), ..identity.clone() };
+    assert!(store.link_account_identity(&again).await.unwrap());
+    assert_eq!(
+        store.account_issuers(account.id).await.unwrap(),
+        vec!["https://idp.example.com".to_owned(), "https://other.example.com".to_owned()]
+    );
     // An identity is linked to one account.
     let other = sample_account();
     store.create_account(&other, &first_user(&org, &other), None).await.unwrap();
     let stolen = AccountIdentity { account_id: other.id, ..identity.clone() };
     assert!(matches!(store.link_account_identity(&stolen).await, Err(StoreError::AlreadyExists)));
+    assert_eq!(store.account_issuers(other.id).await.unwrap(), Vec::<String>::new());
     assert_eq!(
         store.find_account_by_identity(&identity.issuer, &identity.subject).await.unwrap(),
         Some(account.clone())

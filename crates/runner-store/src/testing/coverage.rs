@@ -194,6 +194,7 @@ forward!(ACCOUNT, AccountRepo {
     async fn find_account_by_identity(&self, issuer: &str, subject: &str) -> Result<Option<Account>, StoreError>;
     async fn link_account_identity(&self, identity: &AccountIdentity) -> Result<bool, StoreError>;
     async fn update_account_profile(&self, account: &Account) -> Result<bool, StoreError>;
+    async fn account_issuers(&self, account_id: Uuid) -> Result<Vec<String>, StoreError>;
     async fn list_account_members(&self, account_id: Uuid) -> Result<Vec<Member>, StoreError>;
 });
 
