@@ -36,7 +36,7 @@ pub fn document() -> &'static serde_json::Value {
             prefixes: &["/api", ""],
             bearer_description: BEARER,
             license: Some(env!("CARGO_PKG_LICENSE")),
-            public: &crate::handlers::invites::PUBLIC_RPCS,
+            public: &crate::handlers::PUBLIC_RPCS,
         };
         // Streaming methods (WatchEvents) have no place in a document of unary JSON calls: they
         // are left out on purpose (README, "Watching events", says how to call them).

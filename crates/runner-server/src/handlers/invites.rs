@@ -3,11 +3,6 @@
 //! an invite and the ways to sign in need no sign-in: whoever holds an invite's id may see
 //! what it leads to (`runner_core::invites`).
 
-/// The RPCs of this file that need no bearer token (their handlers take no `Authenticated`):
-/// the OpenAPI document marks them so.
-pub const PUBLIC_RPCS: [&str; 2] =
-    ["/gitpod.v1.OrganizationService/GetOrganizationInviteSummary", "/gitpod.v1.AccountService/ListLoginProviders"];
-
 use axum::extract::State;
 use connectrpc_axum::prelude::ConnectRequest;
 use gitpod_api::gitpod::v1::*;

@@ -9,6 +9,14 @@
 //! input and domain value to proto message, live in [`crate::convert`], one file per service;
 //! a handler builds no input and no message field by field.
 
+/// The RPCs that need no bearer token (their handlers take no `Authenticated`): the summary of
+/// an invite, the ways to sign in and the SSO login URL. The OpenAPI document marks them so.
+pub const PUBLIC_RPCS: [&str; 3] = [
+    "/gitpod.v1.OrganizationService/GetOrganizationInviteSummary",
+    "/gitpod.v1.AccountService/ListLoginProviders",
+    "/gitpod.v1.AccountService/GetSSOLoginURL",
+];
+
 pub mod configuration;
 pub mod events;
 pub mod groups;
