@@ -96,18 +96,7 @@ fn sso_error(landing: &Landing) -> String {
     assert!(rest.ends_with("#/signin"), "{}", landing.location);
     assert!(landing.session.is_none(), "no session on a failure");
     let encoded = rest.trim_end_matches("#/signin");
-    let bytes = encoded.as_bytes();
-    let (mut out, mut i) = (Vec::new(), 0);
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            out.push(u8::from_str_radix(&encoded[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
+    percent_encoding::percent_decode_str(encoded).decode_utf8().unwrap().into_owned()
 }
 
 async fn list_runners(c: &Client) -> Result<ListRunnersResponse, runner_testkit::Failure> {
