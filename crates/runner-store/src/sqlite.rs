@@ -67,6 +67,7 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { 8 })
             .acquire_timeout(Duration::from_secs(10))
+            .after_release(|conn, _| Box::pin(roll_back_abandoned(conn)))
             .connect_with(options)
             .await
             .map_err(map)?;
@@ -87,6 +88,22 @@ impl SqliteStore {
     async fn take_write_turn(&self, _key: Uuid, _wait: Duration) -> Result<Option<WriteTurn>, StoreError> {
         Ok(Some(WriteTurn::single_process()))
     }
+}
+
+/// Rolls back the transaction of a connection that comes back to the pool inside one, so that it
+/// is never lent out so (its next BEGIN would fail). sqlx 0.8's `begin_with` on SQLite can be
+/// dropped after its BEGIN ran and before it made its `Transaction` (while it checks that the
+/// BEGIN took): then nothing rolls that transaction back, and a caller's deadline or a client
+/// that goes away drops writes at any point. A transaction dropped as usual has queued its
+/// rollback already, which runs first; this one finds nothing left to do. A failed rollback
+/// closes the connection.
+async fn roll_back_abandoned(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::{Connection, TransactionManager};
+    if conn.is_in_transaction() {
+        tracing::debug!("rolling back the transaction of a write abandoned as it began");
+        sqlx::sqlite::SqliteTransactionManager::rollback(conn).await?;
+    }
+    Ok(true)
 }
 
 /// SQLite takes the shared SQL as written: `?` placeholders.

@@ -16,6 +16,7 @@ pub(super) fn cases() -> Vec<Case> {
         case!(list_orders_filters_and_pages: list_runners),
         case!(list_respects_visibility: list_runners),
         case!(update_is_conditional_on_revision: update_runner, get_runner),
+        case!(writes_abandoned_at_any_point_leave_the_store_writable: update_runner, get_runner),
         case!(delete_removes_the_runner_and_all_it_holds: delete_runner),
         case!(runners_are_counted_by_phase: count_runners_by_phase),
     ]
@@ -130,6 +131,62 @@ async fn list_respects_visibility(store: Arc<dyn Store>) {
             async move { ids(store.list_runners(&visibility, &RunnerFilter::default(), None, 10).await.unwrap(), |r| r.id) }
         })
         .await;
+}
+
+/// A caller that goes away (a deadline, a client that disconnects) drops its write wherever it
+/// is: acquiring a connection, beginning, writing, committing. Whatever the point, the write is
+/// whole or absent, and the connection goes back to the pool outside any transaction: no later
+/// write may fail because of it (SQLite once got "begin at non-zero transaction depth").
+async fn writes_abandoned_at_any_point_leave_the_store_writable(store: Arc<dyn Store>) {
+    const WRITERS: usize = 12;
+    let (org, _) = new_org(&store).await;
+    let mut runners = Vec::new();
+    for _ in 0..WRITERS {
+        let r = sample_runner(&org, RunnerProvider::Gcp, None);
+        store.insert_runner(&r, &token_for(&r)).await.unwrap();
+        runners.push(r);
+    }
+    // Each writer updates its own runner over and over, each attempt cut off after a growing
+    // few microseconds, so that the cuts land at every point of the write.
+    let mut abandon = tokio::task::JoinSet::new();
+    for (w, r) in runners.iter().enumerate() {
+        let store = store.clone();
+        let id = r.id;
+        abandon.spawn(async move {
+            for attempt in 0..60u64 {
+                let mut next = store.get_runner(id).await.unwrap().unwrap();
+                next.name = format!("writer {w} attempt {attempt}");
+                next.revision += 1;
+                let cut = std::time::Duration::from_micros(attempt * 37 % 2_000 + (w as u64) * 11);
+                if let Ok(outcome) = tokio::time::timeout(cut, store.update_runner(&next)).await {
+                    // A write that ran to its end fails only by losing to this writer's abandoned
+                    // one, whose commit may still have been on its way when the row was read.
+                    outcome.unwrap_or_else(|e| panic!("writer {w}, attempt {attempt}: {e}"));
+                }
+            }
+        });
+    }
+    abandon.join_all().await;
+    // Every connection of the pool is used again, concurrently, and every write lands whole.
+    let mut finish = tokio::task::JoinSet::new();
+    for r in &runners {
+        let store = store.clone();
+        let id = r.id;
+        finish.spawn(async move {
+            for _ in 0..50 {
+                let mut next = store.get_runner(id).await.unwrap().unwrap();
+                next.name = "finished".to_owned();
+                next.revision += 1;
+                match store.update_runner(&next).await {
+                    Ok(WriteOutcome::Written) => return assert_eq!(store.get_runner(id).await.unwrap(), Some(next)),
+                    Ok(WriteOutcome::Conflict) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+                    Err(e) => panic!("a write after abandoned writes: {e}"),
+                }
+            }
+            panic!("no write of runner {id} landed after the abandoned ones");
+        });
+    }
+    finish.join_all().await;
 }
 
 async fn update_is_conditional_on_revision(store: Arc<dyn Store>) {
