@@ -67,6 +67,10 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { 8 })
             .acquire_timeout(Duration::from_secs(10))
+            // No ping of an idle connection before lending it: an embedded database does not
+            // hang up, and an acquire cancelled during that ping drops the connection, which
+            // for an in-memory database is the database.
+            .test_before_acquire(false)
             .after_release(|conn, _| Box::pin(roll_back_abandoned(conn)))
             .connect_with(options)
             .await
