@@ -316,6 +316,16 @@ impl Account {
     pub fn normalize_email(email: &str) -> String {
         email.trim().to_lowercase()
     }
+
+    /// The domain of an email address, which picks its SSO configuration: the part after the
+    /// last `@` of the normalized address, when the part before is not empty and it is a
+    /// domain name as configurations' domains are ([`crate::validate::is_domain_name`]);
+    /// otherwise `None`, and the address belongs to no configuration.
+    pub fn email_domain(email: &str) -> Option<String> {
+        let email = Self::normalize_email(email);
+        let (local, domain) = email.rsplit_once('@')?;
+        (!local.is_empty() && crate::validate::is_domain_name(domain)).then(|| domain.to_owned())
+    }
 }
 
 /// The link of an identity at an OpenID provider (the ID token's `iss` and `sub`) to the
@@ -357,4 +367,23 @@ pub struct ConsoleSession {
     pub org_id: Uuid,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Account;
+
+    #[test]
+    fn an_addresss_domain_is_a_domain_name_after_its_last_at_in_lower_case() {
+        assert_eq!(Account::email_domain("Alice@ACME.test"), Some("acme.test".to_owned()));
+        assert_eq!(Account::email_domain(" \"a@b\"@Example.COM "), Some("example.com".to_owned()));
+        assert_eq!(Account::email_domain("bob@mail.example-1.org"), Some("mail.example-1.org".to_owned()));
+        // No domain, no local part, or a domain no SSO configuration could have.
+        for bad in ["alice", "@acme.test", "alice@", "alice@localhost", "alice@acme..test", "alice@acme .test"] {
+            assert_eq!(Account::email_domain(bad), None, "{bad}");
+        }
+        for bad in ["alice@-acme.test", "alice@acme.test.", "alice@ÉCOLE.fr", "alice@acme_corp.test"] {
+            assert_eq!(Account::email_domain(bad), None, "{bad}");
+        }
+    }
 }

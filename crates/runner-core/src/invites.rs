@@ -160,14 +160,6 @@ pub enum JoinInput {
     Missing,
 }
 
-/// The domain of an email address: after its last `@`, trimmed, lower case; `None` when there
-/// is no such part.
-pub fn email_domain(email: &str) -> Option<String> {
-    let (local, domain) = email.trim().rsplit_once('@')?;
-    let domain = domain.trim().to_ascii_lowercase();
-    (!local.is_empty() && !domain.is_empty()).then_some(domain)
-}
-
 /// The invitation use cases.
 #[derive(Clone)]
 pub struct Invites {
@@ -258,7 +250,7 @@ impl Invites {
     /// The organizations `account` (whose users are `members`) may join (see the module's
     /// documentation).
     async fn joinable(&self, account: &Account, members: &[Member]) -> Result<Vec<JoinableOrganization>> {
-        let Some(domain) = email_domain(&account.email) else {
+        let Some(domain) = Account::email_domain(&account.email) else {
             return Ok(Vec::new());
         };
         let Some(config) = self.store.find_sso_configuration_by_domain(&domain).await? else {
@@ -294,7 +286,7 @@ impl Invites {
         }
         let joinables = self.joinable(&account, &members).await?;
         let public_email_provider =
-            email_domain(&account.email).is_some_and(|d| PUBLIC_EMAIL_DOMAINS.contains(&d.as_str()));
+            Account::email_domain(&account.email).is_some_and(|d| PUBLIC_EMAIL_DOMAINS.contains(&d.as_str()));
         Ok(AccountView { account, memberships, joinables, public_email_provider, organization_id: caller.org_id })
     }
 
@@ -400,7 +392,7 @@ impl Invites {
         let domain = match filter.email.as_deref() {
             Some(email) if filter.invite_id.is_none() => {
                 v.check(validate::length("filter.email", email, 1, 320));
-                let domain = email_domain(email);
+                let domain = Account::email_domain(email);
                 if domain.is_none() {
                     v.push(crate::FieldViolation::new("filter.email", "must be an email address"));
                 }
@@ -444,19 +436,5 @@ impl Invites {
         providers.sort_by_key(|p| p.configuration_id);
         providers.truncate(size as usize + 1);
         Ok(self.page_tokens.page(PROVIDERS_LIST_KIND, &cursor.filter, providers, size, |p| p.configuration_id))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_domain_of_an_address_is_after_its_last_at_in_lower_case() {
-        assert_eq!(email_domain("Alice@ACME.test"), Some("acme.test".to_owned()));
-        assert_eq!(email_domain(" \"a@b\"@Example.COM "), Some("example.com".to_owned()));
-        assert_eq!(email_domain("alice"), None);
-        assert_eq!(email_domain("@acme.test"), None);
-        assert_eq!(email_domain("alice@"), None);
     }
 }

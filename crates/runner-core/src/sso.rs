@@ -182,17 +182,7 @@ fn domains(single: Option<&str>, list: &[String]) -> std::result::Result<Vec<Str
         return Err(FieldViolation::new("emailDomains", format!("must have at most {MAX_DOMAINS} domains")));
     }
     for (i, d) in out.iter().enumerate() {
-        let valid = d.len() >= 4
-            && d.len() <= 253
-            && d.contains('.')
-            && d.split('.').all(|label| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            });
-        if !valid {
+        if !crate::validate::is_domain_name(d) {
             return Err(FieldViolation::new(format!("emailDomains[{i}]"), "must be a domain name such as example.com"));
         }
     }

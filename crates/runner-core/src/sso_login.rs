@@ -192,13 +192,10 @@ impl SsoLogins {
     /// GetSSOLoginURL: the authorization URL of the active SSO configuration that `email`'s
     /// domain belongs to.
     pub async fn login_url_for_email(&self, email: &str, return_to: Option<&str>) -> Result<String> {
-        let email = Account::normalize_email(email);
-        let domain = match email.rsplit_once('@') {
-            Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains(' ') => domain,
-            _ => return Err(CoreError::invalid("email", "must be an email address such as ada@example.com")),
-        };
+        let domain = Account::email_domain(email)
+            .ok_or_else(|| CoreError::invalid("email", "must be an email address such as ada@example.com"))?;
         let return_to = self.return_to("returnTo", return_to)?;
-        let config = self.store.find_sso_configuration_by_domain(domain).await?.ok_or_else(|| {
+        let config = self.store.find_sso_configuration_by_domain(&domain).await?.ok_or_else(|| {
             CoreError::FailedPrecondition(format!(
                 "no organization signs in with SSO for the email domain {domain}; sign in with a personal access token, \
                  or ask your administrator to add the domain to an SSO configuration"
@@ -320,11 +317,13 @@ impl SsoLogins {
             .map(Account::normalize_email)
             .filter(|e| e.contains('@'))
             .ok_or_else(|| refused("the identity provider did not say your email address (scope email)"))?;
+        // None for an address no configuration could own (`admin@localhost`): only an invite
+        // lets it in.
+        let domain = Account::email_domain(&email);
         if identity.email_verified == Some(false) {
             return Err(refused(format!("the identity provider has not verified your email address {email}")));
         }
-        let domain = email.rsplit_once('@').map(|(_, d)| d.to_owned()).unwrap_or_default();
-        let member = self.admit(&config, &identity, &email, &domain, login.invite_id, now).await?;
+        let member = self.admit(&config, &identity, &email, domain.as_deref(), login.invite_id, now).await?;
         crate::audit::set_actor(&actor(&member));
         let token = secrets::mint(SESSION_TOKEN_PREFIX);
         let session = ConsoleSession {
@@ -344,7 +343,7 @@ impl SsoLogins {
         config: &SsoConfiguration,
         identity: &VerifiedIdentity,
         email: &str,
-        domain: &str,
+        domain: Option<&str>,
         invite_id: Option<Uuid>,
         now: Timestamp,
     ) -> Result<Member> {
@@ -358,7 +357,7 @@ impl SsoLogins {
         // account is found by its email, and this identity linked to it, only through that
         // configuration. Any other provider could name any address, and would otherwise sign in
         // as (and add its identity to) someone else's account.
-        let by_domain = config.email_domains.iter().any(|d| d == domain);
+        let by_domain = domain.is_some_and(|domain| config.email_domains.iter().any(|d| d == domain));
         let mut account = self.store.find_account_by_identity(&identity.issuer, &identity.subject).await?;
         if account.is_none() {
             account = self.store.find_account_by_email(email).await?;
@@ -375,8 +374,8 @@ impl SsoLogins {
                     return Err(CoreError::denied(
                         format!("organization {}", config.org_id),
                         format!(
-                            "{email} already has an account on this server; sign in through the identity provider of \
-                             {domain}, then open the invite link again to join"
+                            "{email} already has an account on this server; sign in through the identity provider \
+                             you signed in with before, then open the invite link again to join"
                         ),
                     ));
                 }
@@ -395,7 +394,11 @@ impl SsoLogins {
         if !by_domain && account.is_none() {
             // An address whose domain another configuration owns is that provider's to vouch
             // for: a new account for it made through this one would take the address.
-            if let Some(owner) = self.store.find_sso_configuration_by_domain(domain).await? {
+            let owner = match domain {
+                Some(domain) => self.store.find_sso_configuration_by_domain(domain).await?,
+                None => None,
+            };
+            if let Some(owner) = owner {
                 return Err(CoreError::denied(
                     format!("organization {}", config.org_id),
                     format!(

@@ -96,6 +96,22 @@ fn is_http_url(value: &str) -> bool {
     host.is_some_and(|h| !h.is_empty()) && !value.contains(char::is_whitespace)
 }
 
+/// A domain name such as `example.com`, lower case: at least two labels of letters, digits and
+/// inner hyphens, each at most 63 long, at most 253 in all. The rule for the email domains of an
+/// SSO configuration, and so for the domain of an address that could be matched to one.
+pub fn is_domain_name(d: &str) -> bool {
+    d.len() >= 4
+        && d.len() <= 253
+        && d.contains('.')
+        && d.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
 /// A host: a DNS name, optionally with a port and a path (`dev.azure.com/acme`), no scheme.
 pub fn check_host(field: &str, host: &str) -> Result<(), FieldViolation> {
     length(field, host, 1, 255)?;
