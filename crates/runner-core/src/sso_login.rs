@@ -189,6 +189,11 @@ impl SsoLogins {
         Ok(r.to_owned())
     }
 
+    /// Deletes the console sessions and the sign-ins in progress that have expired; how many.
+    pub async fn prune_expired(&self) -> Result<u64> {
+        Ok(self.store.prune_sessions(Timestamp::now()).await?)
+    }
+
     /// GetSSOLoginURL: the authorization URL of the active SSO configuration that `email`'s
     /// domain belongs to.
     pub async fn login_url_for_email(&self, email: &str, return_to: Option<&str>) -> Result<String> {

@@ -161,7 +161,7 @@ impl Prepared {
         let bus = self.state.events.bus().clone();
         // Until the bus closes at shutdown.
         tokio::spawn(Heartbeats::new(self.state.runners.clone()).run());
-        spawn_audit_pruner(&self.state, self.audit_retention_days);
+        spawn_pruner(&self.state, self.audit_retention_days);
         Server::start_with_hook(self.listener, app(self.state, &self.mount), self.tls, self.transport, move || {
             bus.close()
         })
@@ -175,7 +175,7 @@ impl Prepared {
         let bus = self.state.events.bus().clone();
         // Until the bus closes at shutdown.
         tokio::spawn(Heartbeats::new(self.state.runners.clone()).run());
-        spawn_audit_pruner(&self.state, self.audit_retention_days);
+        spawn_pruner(&self.state, self.audit_retention_days);
         let app = app(self.state, &self.mount);
         tracing::info!(url = %self.url, tls = self.tls.is_some(), "serving gRPC, gRPC-web and Connect");
         if announce {
@@ -202,19 +202,25 @@ impl Prepared {
     }
 }
 
-/// How often audit log entries past their retention are deleted.
-const AUDIT_PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+/// How often what has outlived its time is deleted.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 
-/// Deletes audit log entries older than `retention_days` now and every
-/// [`AUDIT_PRUNE_INTERVAL`], in the background, for as long as the runtime runs. Every replica
-/// does it; the deletes are idempotent.
-fn spawn_audit_pruner(state: &AppState, retention_days: u32) {
-    let audit_logs = state.audit_logs.clone();
+/// Deletes, now and every [`PRUNE_INTERVAL`], in the background for as long as the runtime
+/// runs: audit log entries older than `retention_days`, and console sessions and SSO sign-ins
+/// in progress that have expired (they no longer sign anyone in, but would stay stored). Every
+/// replica does it; the deletes are idempotent.
+fn spawn_pruner(state: &AppState, retention_days: u32) {
+    let (audit_logs, sso_logins) = (state.audit_logs.clone(), state.sso_logins.clone());
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(AUDIT_PRUNE_INTERVAL);
+        let mut every = tokio::time::interval(PRUNE_INTERVAL);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
+            match sso_logins.prune_expired().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "pruned expired console sessions and sign-ins"),
+                Err(e) => tracing::warn!(error = %e, "could not prune expired console sessions and sign-ins"),
+            }
             match audit_logs.prune(retention_days).await {
                 Ok(0) => {}
                 Ok(n) => {

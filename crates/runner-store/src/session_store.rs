@@ -174,6 +174,21 @@ macro_rules! session_store {
                     tx.commit().await.map_err(map)?;
                     Ok(true)
                 }
+
+                async fn prune_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
+                    let _timer = crate::metrics::QueryTimer::new("prune_sessions");
+                    let mut pruned = 0;
+                    for table in ["console_sessions", "sso_login_states"] {
+                        let statement = sql(&format!("DELETE FROM {table} WHERE expires_at <= ?")).into_owned();
+                        let r = sqlx::query(&statement)
+                            .bind(now.0) // 1
+                            .execute(&self.pool)
+                            .await
+                            .map_err(map)?;
+                        pruned += r.rows_affected();
+                    }
+                    Ok(pruned)
+                }
             }
         }
     };

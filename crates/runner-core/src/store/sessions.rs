@@ -26,4 +26,7 @@ pub trait SessionRepo: Send + Sync {
     ) -> Result<Option<(ConsoleSession, Member, Vec<Group>)>, StoreError>;
     /// Ends the session with this token hash; `false` when there was none.
     async fn delete_session(&self, hash: &[u8]) -> Result<bool, StoreError>;
+    /// Deletes the sessions and the sign-ins in progress that expired at or before `now` (they
+    /// no longer resolve, but would stay stored); how many.
+    async fn prune_sessions(&self, now: Timestamp) -> Result<u64, StoreError>;
 }

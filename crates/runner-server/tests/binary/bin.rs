@@ -474,10 +474,12 @@ fn the_openapi_subcommand_prints_or_writes_the_served_document() {
 }
 
 /// `--audit-retention-days`: entries older than that are deleted in the background from the
-/// start; newer ones stay. Out-of-range values are refused.
+/// start; newer ones stay. Out-of-range values are refused. Expired console sessions are
+/// deleted by the same task (before the audit entries); live ones stay.
 #[test]
-fn audit_retention_days_prunes_older_entries() {
+fn audit_retention_days_prunes_older_entries_and_expired_sessions_go_too() {
     use runner_core::audit::AuditEntry;
+    use runner_core::identity::{ConsoleSession, Member, OrgRole};
     use runner_core::model::{AuditKind, AuditSubject, Principal};
     use runner_core::time::Timestamp;
 
@@ -494,10 +496,24 @@ fn audit_retention_days_prunes_older_entries() {
         kind: AuditKind::ResourceChange,
     };
     let (old, recent) = (entry(3 * 86_400), entry(86_400));
+    let now = Timestamp::now();
+    let (expired, live) = (vec![1u8; 32], vec![2u8; 32]);
     rt.block_on(async {
         let store = runner_store::open(&url).await.unwrap();
         store.insert_audit_entry(&old).await.unwrap();
         store.insert_audit_entry(&recent).await.unwrap();
+        let (org, _) = runner_store::testing::new_org(&store).await;
+        let alice = Member::new(org.id, Principal::User, "alice", OrgRole::Member, now);
+        store.create_member(&alice).await.unwrap();
+        let session = |expires_at| ConsoleSession {
+            id: uuid::Uuid::now_v7(),
+            member_id: alice.id,
+            org_id: org.id,
+            created_at: now.plus_seconds(-60),
+            expires_at,
+        };
+        store.insert_session(&session(now.plus_seconds(-1)), &expired).await.unwrap();
+        store.insert_session(&session(now.plus_seconds(3600)), &live).await.unwrap();
     });
     let mut command = ServerProcess::command_in(bin(), dir.path());
     command.args(["--audit-retention-days", "2"]);
@@ -516,6 +532,11 @@ fn audit_retention_days_prunes_older_entries() {
     drop(server);
     assert_eq!(old_left, None, "the entry older than 2 days is deleted");
     assert_eq!(recent_left, Some(recent), "the one of yesterday stays");
+    rt.block_on(async {
+        let store = runner_store::open(&url).await.unwrap();
+        assert_eq!(store.prune_sessions(now).await.unwrap(), 0, "the expired session was deleted already");
+        assert!(store.resolve_session(&live, now).await.unwrap().is_some(), "the live session stays");
+    });
 
     let out = Command::new(bin()).args(["--audit-retention-days", "0", "--print-config"]).output().unwrap();
     assert!(!out.status.success());

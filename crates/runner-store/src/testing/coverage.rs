@@ -204,6 +204,7 @@ forward!(SESSION, SessionRepo {
     async fn insert_session(&self, session: &ConsoleSession, hash: &[u8]) -> Result<(), StoreError>;
     async fn resolve_session(&self, hash: &[u8], now: Timestamp) -> Result<Option<(ConsoleSession, Member, Vec<Group>)>, StoreError>;
     async fn delete_session(&self, hash: &[u8]) -> Result<bool, StoreError>;
+    async fn prune_sessions(&self, now: Timestamp) -> Result<u64, StoreError>;
 });
 
 forward!(AUDIT, AuditRepo {

@@ -17,6 +17,7 @@ pub(super) fn cases() -> Vec<Case> {
         case!(login_states_are_taken_once_until_they_expire: insert_login_state, take_login_state),
         case!(sessions_resolve_until_they_expire_or_end: insert_session, resolve_session, delete_session),
         case!(sessions_end_when_their_member_is_suspended_or_deleted: insert_session, resolve_session, change_member),
+        case!(expired_sessions_and_sign_ins_are_pruned: prune_sessions, insert_session, insert_login_state),
     ]
 }
 
@@ -129,4 +130,45 @@ async fn sessions_end_when_their_member_is_suspended_or_deleted(store: Arc<dyn S
     store.change_member(bob.id, MemberChange::Delete).await.unwrap();
     assert_eq!(store.resolve_session(&b, now).await.unwrap(), None);
     assert_eq!(store.resolve_session(&other, now).await.unwrap(), None);
+}
+
+async fn expired_sessions_and_sign_ins_are_pruned(store: Arc<dyn Store>) {
+    let (org, _) = new_org(&store).await;
+    let alice = sample_member(&org, Principal::User, "alice");
+    store.create_member(&alice).await.unwrap();
+    let config = sample_sso(&org, &[&fresh_domain()]);
+    store.insert_sso_configuration(&config).await.unwrap();
+    let now = Timestamp::now();
+    // Sessions that end at now - 1, now and now + 1; sign-ins in progress likewise.
+    let mut sessions = Vec::new();
+    let mut states = Vec::new();
+    for offset in [-1, 0, 1] {
+        let session =
+            ConsoleSession { expires_at: now.plus_seconds(offset), ..session_of(&alice, now.plus_seconds(-60)) };
+        let h = hash();
+        store.insert_session(&session, &h).await.unwrap();
+        sessions.push(h);
+        let state = SsoLoginState {
+            configuration_id: config.id,
+            nonce: format!("n{offset}"),
+            pkce_verifier_ciphertext: vec![1],
+            invite_id: None,
+            return_to: String::new(),
+            created_at: now.plus_seconds(-60),
+            expires_at: now.plus_seconds(offset),
+        };
+        let h = hash();
+        store.insert_login_state(&state, &h).await.unwrap();
+        states.push(h);
+    }
+    // Two of each are expired at `now`: gone, and only they.
+    assert_eq!(store.prune_sessions(now).await.unwrap(), 4);
+    assert_eq!(store.prune_sessions(now).await.unwrap(), 0, "nothing left to prune");
+    let before = now.plus_seconds(-2);
+    assert_eq!(store.resolve_session(&sessions[0], before).await.unwrap(), None, "pruned");
+    assert_eq!(store.resolve_session(&sessions[1], before).await.unwrap(), None, "pruned");
+    assert!(store.resolve_session(&sessions[2], now).await.unwrap().is_some(), "still valid, kept");
+    assert_eq!(store.take_login_state(&states[0], before).await.unwrap(), None, "pruned");
+    assert_eq!(store.take_login_state(&states[1], before).await.unwrap(), None, "pruned");
+    assert!(store.take_login_state(&states[2], now).await.unwrap().is_some(), "still valid, kept");
 }
