@@ -116,7 +116,7 @@ pub mod server {
             let (app, admin_token) = rt.block_on(async {
                 let store = runner_store::open("sqlite::memory:").await.expect("in-memory store");
                 let (_, _, token) =
-                    Accounts::new(store.clone()).bootstrap().await.expect("bootstrap").expect("empty database");
+                    Accounts::new(store.clone()).bootstrap(None).await.expect("bootstrap").expect("empty database");
                 let state = AppState::new(store, &[42; 32], "http://runner-api.test");
                 let options = MountOptions { health_interval: Duration::from_secs(3600), ..MountOptions::default() };
                 (runner_server::app(state, &options), token.token)

@@ -249,6 +249,39 @@ impl Accounts {
         Ok(member)
     }
 
+    /// Creates a user that is the account of a person with an email address (`admin create-user
+    /// --email`, and the first start's admin with `--admin-email`): GetAccount answers with the
+    /// address, and a later sign-in through the SSO configuration that owns its domain is this
+    /// user. The address is one with a domain name ([`Account::email_domain`]) and no other
+    /// account's; the user's name is unique in the organization.
+    pub async fn create_user_with_email(&self, org_id: Uuid, name: &str, email: &str, role: OrgRole) -> Result<Member> {
+        let name = validate::name("name", name, 1, 127)?;
+        let email = Account::normalize_email(email);
+        validate::length("email", &email, 3, 320)?;
+        if Account::email_domain(&email).is_none() {
+            return Err(CoreError::invalid("email", "must be an email address such as ada@example.com"));
+        }
+        let now = Timestamp::now();
+        let member = Member::new(org_id, Principal::User, &name, role, now);
+        let account = Account {
+            id: member.account_id,
+            email: email.clone(),
+            name: name.clone(),
+            avatar_url: String::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        if self.store.find_account_by_email(&email).await?.is_some() {
+            return Err(CoreError::AlreadyExists {
+                resource: Resource::User,
+                message: format!("an account with the email {email} already exists"),
+            });
+        }
+        self.store.create_account(&account, &member, None).await.map_err(duplicate("user", &name))?;
+        self.published_member(&member, Operation::Create, None);
+        Ok(member)
+    }
+
     /// Creates a service account with its details (CreateServiceAccount, and `admin
     /// create-service-account`): a member of the organization whose name is unique among its
     /// service accounts.
@@ -537,12 +570,15 @@ impl Accounts {
 
     /// On an empty database: a `default` organization with an admin user `admin`, and a token
     /// for that admin. `None` when any organization exists.
-    pub async fn bootstrap(&self) -> Result<Option<(Organization, Member, IssuedToken)>> {
+    pub async fn bootstrap(&self, admin_email: Option<&str>) -> Result<Option<(Organization, Member, IssuedToken)>> {
         if !self.organizations().await?.is_empty() {
             return Ok(None);
         }
         let org = self.create_organization("default").await?;
-        let admin = self.create_member(org.id, Principal::User, "admin", OrgRole::Admin).await?;
+        let admin = match admin_email {
+            Some(email) => self.create_user_with_email(org.id, "admin", email, OrgRole::Admin).await?,
+            None => self.create_member(org.id, Principal::User, "admin", OrgRole::Admin).await?,
+        };
         let token = self.issue_token(admin.id, "created at first start", None).await?;
         Ok(Some((org, admin, token)))
     }

@@ -166,7 +166,7 @@ pub struct Prepared {
 pub async fn prepare(url: &str, seed: usize, group: bool) -> anyhow::Result<Prepared> {
     let store = runner_store::open(url).await.with_context(|| format!("cannot open database {url}"))?;
     let identity = Accounts::new(store.clone());
-    let (org_id, admin_id, admin_token) = match identity.bootstrap().await? {
+    let (org_id, admin_id, admin_token) = match identity.bootstrap(None).await? {
         Some((org, admin, token)) => {
             println!("created organization {:?} (id {}) with admin user {:?}", org.name, org.id, admin.name);
             (org.id, admin.id, token.token)

@@ -25,8 +25,8 @@ pub async fn run(identity: &Accounts, command: AdminCommand) -> anyhow::Result<(
             let org = identity.create_organization(&name).await?;
             println!("organization {} {}", org.id, org.name);
         }
-        AdminCommand::CreateUser { org, name, role: r } => {
-            create_member(identity, &org, Principal::User, &name, r).await?
+        AdminCommand::CreateUser { org, name, email, role: r } => {
+            create_user(identity, &org, &name, email.as_deref(), r).await?
         }
         AdminCommand::CreateServiceAccount { org, name, role: r } => {
             // The use case CreateServiceAccount stores through; no creator, valid without end.
@@ -77,16 +77,19 @@ pub async fn run(identity: &Accounts, command: AdminCommand) -> anyhow::Result<(
     Ok(())
 }
 
-async fn create_member(
+async fn create_user(
     identity: &Accounts,
     org: &str,
-    principal: Principal,
     name: &str,
+    email: Option<&str>,
     r: RoleArg,
 ) -> anyhow::Result<()> {
     let org = identity.organization(org).await?;
-    let member = identity.create_member(org.id, principal, name, role(r)).await?;
-    println!("{} {} {} ({})", principal.as_str(), member.id, member.name, member.role.as_str());
+    let member = match email {
+        Some(email) => identity.create_user_with_email(org.id, name, email, role(r)).await?,
+        None => identity.create_member(org.id, Principal::User, name, role(r)).await?,
+    };
+    println!("{} {} {} ({})", member.principal.as_str(), member.id, member.name, member.role.as_str());
     Ok(())
 }
 

@@ -127,6 +127,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub audit_retention_days: u32,
 
+    /// The email address of the admin user the first start creates (on an empty database):
+    /// GetAccount answers with it, and the admin signs in through the SSO configuration that
+    /// owns its domain once there is one. Without it the admin has no email address.
+    #[arg(long, env = "RUNNER_SERVER_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+
     /// How many hours a console session of a user signed in through SSO lasts (the
     /// `runner_session` cookie); signing out, suspension and deletion of the user end it sooner.
     #[arg(long, env = "RUNNER_SERVER_SESSION_HOURS", default_value_t = 12,
@@ -317,6 +323,10 @@ pub enum AdminCommand {
         #[arg(long)]
         org: String,
         name: String,
+        /// The person's email address: GetAccount answers with it, and a sign-in through the
+        /// SSO configuration that owns its domain is this user.
+        #[arg(long)]
+        email: Option<String>,
         #[arg(long, value_enum, default_value = "member")]
         role: RoleArg,
     },

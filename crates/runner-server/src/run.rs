@@ -91,7 +91,7 @@ impl Prepared {
         }
         // First start on an empty database: an organization, its admin, and the admin's token,
         // shown once.
-        let first_start = Accounts::new(store.clone()).bootstrap().await?;
+        let first_start = Accounts::new(store.clone()).bootstrap(config.admin_email.as_deref()).await?;
         let cors_origins = config
             .cors_origins
             .iter()

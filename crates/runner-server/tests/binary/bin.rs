@@ -542,3 +542,40 @@ fn audit_retention_days_prunes_older_entries_and_expired_sessions_go_too() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--audit-retention-days"));
 }
+
+/// `--admin-email` and `admin create-user --email`: users that are the accounts of people with
+/// an address, which GetAccount answers with (the Stainless SDK's strict client requires one).
+/// An address is one with a domain name, and no other account's.
+#[test]
+fn the_first_admin_and_admin_made_users_may_have_an_email_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let mut command = ServerProcess::command(bin(), &db, &dir.path().join("server.key"));
+    command.args(["--admin-email", " Admin@Acme.TEST "]);
+    let server = ServerProcess::start(command, dir.path(), "server").unwrap_or_else(|e| panic!("{e}"));
+    let admin_token = server.admin_token.clone().expect("a first start prints the admin token");
+    let carol = admin(bin(), &db, &["create-user", "--org", "default", "carol", "--email", "carol@acme.test"]);
+    let carol_id = carol.split_whitespace().nth(1).unwrap().to_owned();
+    let carol_token =
+        admin(bin(), &db, &["issue-token", "--member", &carol_id]).split_whitespace().nth(1).unwrap().to_owned();
+    let (ok, _, err) = admin_output(&db, &["create-user", "--org", "default", "carl", "--email", "CAROL@acme.test"]);
+    assert!(!ok && err.contains("carol@acme.test") && err.contains("already exists"), "{err}");
+    let (ok, _, err) = admin_output(&db, &["create-user", "--org", "default", "dave", "--email", "dave@localhost"]);
+    assert!(!ok && err.contains("email"), "{err}");
+    assert!(!admin(bin(), &db, &["list", "members", "--org", "default"]).contains("dave"), "nothing was made");
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let email_of = |token: &str| {
+        let request = reqwest::Client::new()
+            .post(format!("http://{}/gitpod.v1.AccountService/GetAccount", server.addr))
+            .bearer_auth(token)
+            .json(&serde_json::json!({}));
+        rt.block_on(async {
+            let answer: serde_json::Value =
+                request.send().await.unwrap().error_for_status().unwrap().json().await.unwrap();
+            answer["account"]["email"].as_str().unwrap_or_default().to_owned()
+        })
+    };
+    assert_eq!(email_of(&admin_token), "admin@acme.test", "stored normalized");
+    assert_eq!(email_of(&carol_token), "carol@acme.test");
+}
