@@ -309,6 +309,10 @@ pub struct Account {
     pub avatar_url: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Whether the email address was vouched for: by the identity provider of the SSO
+    /// configuration that owns its domain, or by the server's administrator (`admin create-user
+    /// --email`). Only then may a sign-in be linked to the account by its address.
+    pub email_vouched: bool,
 }
 
 impl Account {

@@ -244,6 +244,7 @@ impl Invites {
             avatar_url: String::new(),
             created_at: me.created_at,
             updated_at: me.created_at,
+            email_vouched: false,
         }))
     }
 

@@ -364,9 +364,27 @@ impl SsoLogins {
         // as (and add its identity to) someone else's account.
         let by_domain = domain.is_some_and(|domain| config.email_domains.iter().any(|d| d == domain));
         let mut account = self.store.find_account_by_identity(&identity.issuer, &identity.subject).await?;
+        if let Some(a) = account.as_mut().filter(|a| by_domain && !a.email_vouched && a.email == email) {
+            // The domain's own provider names this identity's account by its address: vouched.
+            a.email_vouched = true;
+            self.store.update_account_profile(a).await?;
+        }
         if account.is_none() {
             account = self.store.find_account_by_email(email).await?;
             match &account {
+                Some(a) if by_domain && !a.email_vouched => {
+                    // Made through another organization's provider (by its invite) before this
+                    // configuration owned the domain: whoever signed in there only claimed the
+                    // address, and linking would let them in as this person.
+                    return Err(CoreError::denied(
+                        format!("organization {}", config.org_id),
+                        format!(
+                            "an account with the address {email} was made through another organization's identity \
+                             provider, which cannot vouch for it; sign in through that provider, then open an invite \
+                             link of this organization to join"
+                        ),
+                    ));
+                }
                 Some(a) if by_domain => {
                     // The same person through another provider (or before a provider change).
                     match self.store.link_account_identity(&AccountIdentity { account_id: a.id, ..link.clone() }).await
@@ -441,6 +459,7 @@ impl SsoLogins {
                     avatar_url: identity.picture.clone().unwrap_or_default(),
                     created_at: now,
                     updated_at: now,
+                    email_vouched: by_domain,
                 };
                 for name in &names {
                     let member = self.new_member(config, &account, name, now);

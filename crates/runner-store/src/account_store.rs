@@ -13,7 +13,7 @@ use runner_core::time::Timestamp;
 use crate::rows::uuid;
 
 /// The columns of an account, in this order.
-pub(crate) const ACCOUNT_COLUMNS: &str = "id, email, name, avatar_url, created_at, updated_at";
+pub(crate) const ACCOUNT_COLUMNS: &str = "id, email, name, avatar_url, created_at, updated_at, email_vouched";
 
 /// The columns of a member, in this order (as the shared SQL reads them).
 pub(crate) const ACCOUNT_MEMBER_COLUMNS: &str = "id, org_id, account_id, principal, name, role, suspended, created_at";
@@ -26,6 +26,7 @@ pub(crate) struct AccountRow {
     pub avatar_url: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub email_vouched: bool,
 }
 
 impl AccountRow {
@@ -37,6 +38,7 @@ impl AccountRow {
             avatar_url: self.avatar_url,
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
+            email_vouched: self.email_vouched,
         })
     }
 }
@@ -110,13 +112,14 @@ macro_rules! account_store {
                     let member_entry = runner_core::audit::entry(member_subject, first_member.id, org);
                     let mut tx =
                         self.pool.begin_with(<$db as crate::sql_store::BeginWrite>::BEGIN_WRITE).await.map_err(map)?;
-                    sqlx::query(&sql(&format!("INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)")))
+                    sqlx::query(&sql(&format!("INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)")))
                         .bind(a.id.to_string()) // 1
                         .bind(&a.email) // 2
                         .bind(&a.name) // 3
                         .bind(&a.avatar_url) // 4
                         .bind(a.created_at.0) // 5
                         .bind(a.updated_at.0) // 6
+                        .bind(a.email_vouched) // 7
                         .execute(&mut *tx)
                         .await
                         .map_err(map)?;
@@ -175,12 +178,17 @@ macro_rules! account_store {
                 async fn update_account_profile(&self, a: &Account) -> Result<bool, StoreError> {
                     let _timer = crate::metrics::QueryTimer::new("update_account_profile");
                     let entry = runner_core::audit::entry(AuditSubject::Account, a.id, None);
-                    let statement = sql("UPDATE accounts SET name = ?, avatar_url = ?, updated_at = ? WHERE id = ?");
+                    // The vouch mark is only ever set.
+                    let statement = sql(
+                        "UPDATE accounts SET name = ?, avatar_url = ?, updated_at = ?, email_vouched = (email_vouched OR ?) \
+                         WHERE id = ?",
+                    );
                     let query = sqlx::query(&statement)
                         .bind(&a.name) // 1
                         .bind(&a.avatar_url) // 2
                         .bind(a.updated_at.0) // 3
-                        .bind(a.id.to_string()); // 4
+                        .bind(a.email_vouched) // 4
+                        .bind(a.id.to_string()); // 5
                     Ok(super::queries::audited(&self.pool, entry, query).await? == 1)
                 }
 

@@ -28,7 +28,8 @@ pub trait AccountRepo: Send + Sync {
     /// `AlreadyExists` when the identity is linked already (to any account).
     async fn link_account_identity(&self, identity: &AccountIdentity) -> Result<bool, StoreError>;
     /// Writes the name, avatar URL and `updated_at` of the account (its profile, as the
-    /// provider last reported it); `false` when there is no such account.
+    /// provider last reported it), and marks its email vouched for when `email_vouched` (a
+    /// mark never removed); `false` when there is no such account.
     async fn update_account_profile(&self, account: &Account) -> Result<bool, StoreError>;
     /// The issuers of the identities linked to the account, each once, in order: the OpenID
     /// providers that have vouched for its email address.

@@ -255,6 +255,7 @@ pub async fn person(
         avatar_url: format!("https://avatars.example.com/{name}.png"),
         created_at: now,
         updated_at: now,
+        email_vouched: true,
     };
     let first = runner_core::identity::Member {
         account_id: account.id,

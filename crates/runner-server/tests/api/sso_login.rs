@@ -412,6 +412,7 @@ async fn only_the_domains_own_provider_vouches_for_an_address() {
     assert!(sso_error(&refused).contains("already has an account"), "{}", refused.location);
     let account = store.find_account_by_email("alice@acme.test").await.unwrap().unwrap();
     assert_eq!(store.account_issuers(account.id).await.unwrap(), vec![sso.provider.issuer.clone()]);
+    assert!(account.email_vouched, "her domain's own provider made her account");
     list_runners(&sso.session_client(Protocol::ConnectJson, &alice).await).await.unwrap();
 
     // Bob (a domain no configuration owns) comes in by the invite through the other provider.
@@ -448,4 +449,22 @@ async fn only_the_domains_own_provider_vouches_for_an_address() {
     owner.revision = 2;
     store.update_sso_configuration(&owner).await.unwrap();
     assert_eq!(joinable().await, vec![third.id.to_string()]);
+
+    // Bob's account carries an address nobody vouched for. When bob's domain comes to belong to
+    // a configuration (here the organization's, through the first provider), a sign-in through
+    // it is not linked to that account by the address: whoever signed in through the other
+    // provider only claimed it.
+    let bobs = store.find_account_by_email("bob@other.test").await.unwrap().unwrap();
+    assert!(!bobs.email_vouched);
+    store.delete_sso_configuration(owner.id).await.unwrap();
+    let mut req = create_request(sso.server.org.id, &sso.provider.issuer, "other.test");
+    req.client_id = CLIENT_ID.into();
+    req.client_secret = CLIENT_SECRET.into();
+    req.additional_scopes = vec![];
+    let domain_owner = create_sso(&admin, req).await.unwrap().id;
+    let url = sso.start(&format!("configuration={domain_owner}")).await;
+    let refused = sso.callback(&sign_in_at_provider(&url, "bob@other.test").await).await;
+    assert!(sso_error(&refused).contains("cannot vouch"), "{}", refused.location);
+    assert_eq!(store.account_issuers(bobs.id).await.unwrap(), vec![issuer.clone()], "nothing linked");
+    assert_eq!(store.find_account_by_email("bob@other.test").await.unwrap(), Some(bobs), "unchanged");
 }

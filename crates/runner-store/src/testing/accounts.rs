@@ -28,6 +28,7 @@ fn sample_account() -> Account {
         avatar_url: "https://example.com/pat.png".to_owned(),
         created_at: now,
         updated_at: now,
+        email_vouched: false,
     }
 }
 
@@ -170,6 +171,16 @@ async fn account_profiles_are_updated(store: Arc<dyn Store>) {
     // The email and creation time are not part of the profile.
     let sneaky = Account { email: "else@example.com".to_owned(), created_at: Timestamp(1), ..changed.clone() };
     assert!(store.update_account_profile(&sneaky).await.unwrap());
-    assert_eq!(store.get_account(account.id).await.unwrap(), Some(changed));
+    assert_eq!(store.get_account(account.id).await.unwrap(), Some(changed.clone()));
     assert!(!store.update_account_profile(&sample_account()).await.unwrap());
+    // The email's vouch mark is set, and never removed.
+    let vouched = Account { email_vouched: true, ..changed.clone() };
+    assert!(store.update_account_profile(&vouched).await.unwrap());
+    assert_eq!(store.get_account(account.id).await.unwrap(), Some(vouched.clone()));
+    assert!(store.update_account_profile(&changed).await.unwrap());
+    assert_eq!(store.get_account(account.id).await.unwrap(), Some(vouched), "still vouched");
+    // Created vouched, read vouched.
+    let born = Account { email_vouched: true, ..sample_account() };
+    store.create_account(&born, &first_user(&org, &born), None).await.unwrap();
+    assert_eq!(store.get_account(born.id).await.unwrap(), Some(born));
 }
