@@ -10,8 +10,10 @@
 #                                #   gives no verdict on the targets
 #
 # Then the WatchEvents benchmark (`runner-load watchers`): 1,000 watchers on one server, RSS per
-# idle watcher, write throughput without and with them, delivery p50/p99 at 500 writes/s; with
-# --smoke 50 watchers, 2 s runs at 100 writes/s, failing if a watcher misses an event.
+# idle watcher, write throughput without and with them, delivery p50/p99 at 500 writes/s; then
+# the same across two replicas on PostgreSQL (writes on one, watchers on the other) when
+# PostgreSQL answers or --postgres asks; with --smoke 50 watchers, 2 s runs at 100 writes/s,
+# failing if a watcher misses an event.
 #
 # Other arguments go to `runner-load bench` (see `runner-load bench --help`), for example
 # `--markdown bench/last.md`, `--duration 20s`, `--server-cpu 0 --load-cpu 1`.
@@ -41,4 +43,5 @@ fi
 "$target_dir/$profile/runner-load" bench --server-bin "$target_dir/$profile/runner-server" "${defaults[@]}" "$@"
 watch_args=()
 [ -n "$smoke" ] && watch_args=(--watchers 50 --duration 2s --rate 100 --smoke)
+for arg in "$@"; do [ "$arg" = --postgres ] && watch_args+=(--postgres); done
 exec "$target_dir/$profile/runner-load" watchers --server-bin "$target_dir/$profile/runner-server" "${watch_args[@]}"

@@ -87,3 +87,52 @@ pub fn finish<T>(dir: &Path, keep: bool, result: anyhow::Result<T>) -> anyhow::R
     }
     result
 }
+
+/// A database of its own on a PostgreSQL server, created for one run and dropped after it.
+pub struct FreshDatabase {
+    admin: sqlx::PgConnection,
+    /// Its name.
+    pub name: String,
+    /// Its URL: the server's URL with this database's name.
+    pub url: String,
+}
+
+impl FreshDatabase {
+    /// Creates one on the server of `server_url` (a URL naming any database there). `None` when
+    /// the server does not answer and the run did not ask for PostgreSQL (`required`, or
+    /// `RUNNER_TEST_REQUIRE_POSTGRES=1`): then it says so on stdout, naming `what` it skips.
+    pub async fn create(server_url: &str, required: bool, what: &str) -> anyhow::Result<Option<Self>> {
+        use sqlx::ConnectOptions as _;
+        use std::str::FromStr as _;
+        let required = required || std::env::var("RUNNER_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+        let options = sqlx::postgres::PgConnectOptions::from_str(server_url)?;
+        let mut admin = match tokio::time::timeout(Duration::from_secs(10), options.connect()).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) if !required => {
+                println!("{what} skipped: {server_url} does not answer ({e})");
+                return Ok(None);
+            }
+            Err(_) if !required => {
+                println!("{what} skipped: {server_url} does not answer");
+                return Ok(None);
+            }
+            Ok(Err(e)) => return Err(e).with_context(|| format!("connecting to PostgreSQL for {what}")),
+            Err(_) => anyhow::bail!("connecting to PostgreSQL at {server_url} timed out"),
+        };
+        let name = format!("runner_bench_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+        let (base, query) = server_url.split_once('?').unwrap_or((server_url, ""));
+        let (server_part, _) = base.rsplit_once('/').context("a PostgreSQL URL names a database")?;
+        let url =
+            if query.is_empty() { format!("{server_part}/{name}") } else { format!("{server_part}/{name}?{query}") };
+        Ok(Some(Self { admin, name, url }))
+    }
+
+    /// Drops it, ending its connections; says so if it cannot.
+    pub async fn drop_database(mut self) {
+        if let Err(e) = sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name)).execute(&mut self.admin).await
+        {
+            println!("could not drop the benchmark's database {}: {e}", self.name);
+        }
+    }
+}

@@ -11,44 +11,23 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use bytes::Bytes;
 use runner_testkit::ServerProcess;
 
 use super::{Call, Case, Measured, Wire, case, check_call, error_codes, load, pinned, request_body};
 use crate::BenchArgs;
-use crate::process::runner_server;
+use crate::process::{FreshDatabase, runner_server};
 
 /// The rows, their table and how many of them failed; `None` when no PostgreSQL answers and
 /// neither `--postgres` nor `RUNNER_TEST_REQUIRE_POSTGRES=1` asked for them (a smoke run
 /// elsewhere than CI).
 pub(super) async fn rows(args: &BenchArgs, dir: &Path) -> anyhow::Result<Option<(String, usize)>> {
-    use sqlx::ConnectOptions as _;
-    use std::str::FromStr as _;
-    let required = args.postgres || std::env::var("RUNNER_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-    let admin = sqlx::postgres::PgConnectOptions::from_str(&args.postgres_url)?;
-    let mut conn = match tokio::time::timeout(Duration::from_secs(10), admin.connect()).await {
-        Ok(Ok(conn)) => conn,
-        Ok(Err(e)) if !required => {
-            println!("PostgreSQL rows skipped: {} does not answer ({e})", args.postgres_url);
-            return Ok(None);
-        }
-        Err(_) if !required => {
-            println!("PostgreSQL rows skipped: {} does not answer", args.postgres_url);
-            return Ok(None);
-        }
-        Ok(Err(e)) => return Err(e).context("connecting to PostgreSQL for the PostgreSQL rows"),
-        Err(_) => bail!("connecting to PostgreSQL at {} timed out", args.postgres_url),
+    let Some(db) = FreshDatabase::create(&args.postgres_url, args.postgres, "PostgreSQL rows").await? else {
+        return Ok(None);
     };
-    let db = format!("runner_bench_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {db}")).execute(&mut conn).await?;
-    let (base, query) = args.postgres_url.split_once('?').unwrap_or((&args.postgres_url, ""));
-    let (server_part, _) = base.rsplit_once('/').context("a PostgreSQL URL names a database")?;
-    let url = if query.is_empty() { format!("{server_part}/{db}") } else { format!("{server_part}/{db}?{query}") };
-    let result = measure(args, dir, &url, &db).await;
-    if let Err(e) = sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)")).execute(&mut conn).await {
-        println!("could not drop the benchmark's database {db}: {e}");
-    }
+    let result = measure(args, dir, &db.url, &db.name).await;
+    db.drop_database().await;
     result.map(Some)
 }
 
