@@ -222,9 +222,12 @@ async fn measure(args: &WatchersArgs, setup: &Setup<'_>) -> anyhow::Result<bool>
     let with_rate = with.iter().map(Vec::len).sum::<usize>() as f64 / args.duration.as_secs_f64();
 
     let interval = Duration::from_secs_f64(WRITERS as f64 / f64::from(args.rate.max(1)));
+    let cpu_before = (proc_stat(pid)?.cpu, proc_stat(std::process::id())?.cpu);
     let sent = write(&paced, args.duration, Some(interval), "paced").await?;
     let achieved = sent.iter().map(Vec::len).sum::<usize>() as f64 / args.duration.as_secs_f64();
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let (server_cpu, load_cpu) =
+        (proc_stat(pid)?.cpu - cpu_before.0, proc_stat(std::process::id())?.cpu - cpu_before.1);
     stop_tx.send(true)?;
     let mut latencies_us: Vec<u32> = Vec::new();
     let mut missing = 0usize;
@@ -249,6 +252,7 @@ async fn measure(args: &WatchersArgs, setup: &Setup<'_>) -> anyhow::Result<bool>
         idle as f64 / 1024.0,
         args.watchers
     );
+    let per_delivery = |cpu: Duration| cpu.as_secs_f64() * 1e6 / latencies_us.len().max(1) as f64;
     println!("| writes/s without watchers | {without_rate:.0} | |");
     println!("| writes/s with {} watchers | {with_rate:.0} ({slowdown:+.1}% slower) | ≤ 10% slower |", args.watchers);
     println!(
@@ -256,6 +260,11 @@ async fn measure(args: &WatchersArgs, setup: &Setup<'_>) -> anyhow::Result<bool>
         args.rate,
         latencies_us.len(),
         setup.p99_target_ms
+    );
+    println!(
+        "| CPU per delivery in that run (its writes included): the watchers' server, this load generator | {:.1} µs, {:.1} µs | |",
+        per_delivery(server_cpu),
+        per_delivery(load_cpu)
     );
     if missing > 0 {
         println!("FAILED: {missing} deliveries missing");
