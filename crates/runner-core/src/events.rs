@@ -158,10 +158,16 @@ const INTERRUPTED: u8 = 2;
 pub const INTERRUPTED_MESSAGE: &str = "the delivery of events from other replicas was interrupted and events may have been \
      missed: re-watch (WatchEvents) and re-list the resources it follows";
 
+/// Which of its organization's events a watcher wants (its request's filters), decided when an
+/// event is published: the others never reach its buffer, nor wake it.
+pub type Wants = Arc<dyn Fn(&Event) -> bool + Send + Sync>;
+
 struct Slot {
     /// The organization watched; `None`: every organization (the server's own followers, such
     /// as `crate::heartbeats`).
     org_id: Option<Uuid>,
+    /// `None`: every event of the organization.
+    wants: Option<Wants>,
     tx: mpsc::Sender<Event>,
     ended: Arc<AtomicU8>,
 }
@@ -203,7 +209,7 @@ impl EventBus {
     pub fn publish_local(&self, event: Event) {
         let mut state = self.state.lock().expect("not poisoned");
         state.watchers.retain(|_, slot| {
-            if slot.org_id.is_some_and(|org| org != event.org_id) {
+            if slot.org_id.is_some_and(|org| org != event.org_id) || slot.wants.as_ref().is_some_and(|w| !w(&event)) {
                 return true;
             }
             match slot.tx.try_send(event.clone()) {
@@ -241,16 +247,22 @@ impl EventBus {
 
     /// A new watcher of `org_id`'s events, with a buffer of `capacity` events.
     pub fn subscribe(&self, org_id: Uuid, capacity: usize) -> Subscription {
-        self.subscribe_to(Some(org_id), capacity)
+        self.subscribe_to(Some(org_id), None, capacity)
+    }
+
+    /// A new watcher of those of `org_id`'s events that it `wants`, with a buffer of
+    /// `capacity` events.
+    pub fn subscribe_matching(&self, org_id: Uuid, wants: Wants, capacity: usize) -> Subscription {
+        self.subscribe_to(Some(org_id), Some(wants), capacity)
     }
 
     /// A follower of every organization's events (the server's own, never a caller's; not
     /// ended by [`Self::interrupt`]).
     pub fn subscribe_all(&self, capacity: usize) -> Subscription {
-        self.subscribe_to(None, capacity)
+        self.subscribe_to(None, None, capacity)
     }
 
-    fn subscribe_to(&self, org_id: Option<Uuid>, capacity: usize) -> Subscription {
+    fn subscribe_to(&self, org_id: Option<Uuid>, wants: Option<Wants>, capacity: usize) -> Subscription {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let ended = Arc::new(AtomicU8::new(OPEN));
         let mut state = self.state.lock().expect("not poisoned");
@@ -259,7 +271,7 @@ impl EventBus {
         if state.interrupted && org_id.is_some() {
             ended.store(INTERRUPTED, Ordering::SeqCst);
         } else if !state.closed {
-            state.watchers.insert(id, Slot { org_id, tx, ended: ended.clone() });
+            state.watchers.insert(id, Slot { org_id, wants, tx, ended: ended.clone() });
         }
         Subscription { rx, ended, id, bus: self.clone() }
     }
@@ -335,6 +347,24 @@ mod tests {
             creator_id: None,
             audience: Audience::Runner(id),
         }
+    }
+
+    /// A watcher gets only the events it wants: the others neither fill its buffer (it is not
+    /// cut off by traffic it does not watch) nor reach it.
+    #[tokio::test]
+    async fn a_watcher_is_handed_only_what_it_wants() {
+        let bus = EventBus::default();
+        let org = Uuid::now_v7();
+        let wanted = runner_event(org, Operation::Update);
+        let id = wanted.resource_id;
+        let mut mine = bus.subscribe_matching(org, Arc::new(move |e: &Event| e.resource_id == id), 1);
+        for _ in 0..100 {
+            bus.publish(runner_event(org, Operation::Update));
+        }
+        bus.publish(wanted.clone());
+        assert_eq!(mine.next().await.unwrap(), Some(wanted));
+        bus.close();
+        assert_eq!(mine.next().await.unwrap(), None, "nothing else was handed to it");
     }
 
     /// A watcher that does not read is cut off with `resource_exhausted` once its buffer is

@@ -94,21 +94,21 @@ impl Events {
             }
         }
         v.finish()?;
-        Ok(Watcher {
-            subscription: self.bus.subscribe(caller.org_id, self.buffer),
-            caller: caller.clone(),
-            filters,
-            runners: self.runners.clone(),
-            shown: HashSet::new(),
-        })
+        let subscription = if filters.is_empty() {
+            self.bus.subscribe(caller.org_id, self.buffer)
+        } else {
+            let wants = move |event: &Event| filters.iter().any(|f| f.matches(event));
+            self.bus.subscribe_matching(caller.org_id, std::sync::Arc::new(wants), self.buffer)
+        };
+        Ok(Watcher { subscription, caller: caller.clone(), runners: self.runners.clone(), shown: HashSet::new() })
     }
 }
 
 /// One caller's stream of events.
 pub struct Watcher {
+    /// Only the events the request's filters want.
     subscription: Subscription,
     caller: Caller,
-    filters: Vec<Filter>,
     runners: Runners,
     /// Runners this watcher was shown events of: their deletion is shown too, though the
     /// runner (and the policies that let the caller see it) is gone by then.
@@ -120,9 +120,6 @@ impl Watcher {
     pub async fn next(&mut self) -> Result<Option<Event>> {
         loop {
             let Some(event) = self.subscription.next().await? else { return Ok(None) };
-            if !self.filters.is_empty() && !self.filters.iter().any(|f| f.matches(&event)) {
-                continue;
-            }
             if self.may_see(&event).await? {
                 if let Audience::Runner(runner_id) = event.audience {
                     // Runners this watcher may see: their deletion is shown too, though the
