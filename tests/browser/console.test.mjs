@@ -978,30 +978,37 @@ for (const [transport, t] of Object.entries(TRANSPORTS)) {
       await page.locator(".page-number", { hasText: "Page 1" }).waitFor();
 
       // Filters: by subject type (groups only: not the runner's), by actor (the admin), by time.
+      // Each choice renders the page anew; until then the previous table (and form) stay on
+      // screen, so every check waits for the table it saw to be replaced first.
       const filters = page.locator("form.audit-filters");
+      const apply = async (button = "Apply") => {
+        const stale = await page.locator("table.audit-log").elementHandle();
+        await filters.getByRole("button", { name: button }).click();
+        await stale.waitForElementState("hidden");
+      };
       await filters.locator('select[name="subjectType"]').selectOption({ label: "GROUP" });
-      await filters.getByRole("button", { name: "Apply" }).click();
+      await apply();
       await page.waitForURL(/#\/audit-log\?type=12$/);
       await rows.first().waitFor();
       const types = await page.locator("table.audit-log .subject-type").allTextContents();
       assert.ok(types.length > 0, "the groups made by the tests have entries");
       for (const type of types) assert.equal(type, "GROUP");
-      await filters.getByRole("button", { name: "Clear" }).click();
+      await apply("Clear");
       await page.waitForURL(/#\/audit-log$/);
       await filters.locator('select[name="actor"]').selectOption(me.id);
-      await filters.getByRole("button", { name: "Apply" }).click();
+      await apply();
       await page.waitForURL(new RegExp(`#/audit-log\\?actor=${me.id}$`));
       await page.locator("table.audit-log tbody tr", { hasText: "gitpod.v1.RunnerService/UpdateRunner" }).first().waitFor();
       for (const actor of await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.actorId))) assert.equal(actor, me.id);
       // From a minute ahead: nothing yet; from two minutes ago to two ahead: the runner's entries.
       const minute = (offset) => new Date(Date.now() + offset * 60_000).toISOString().slice(0, 16);
       await filters.locator('input[name="from"]').fill(minute(1));
-      await filters.getByRole("button", { name: "Apply" }).click();
+      await apply();
       await page.locator("table.audit-log td.empty", { hasText: "No entries match." }).waitFor();
       const [from, to] = [minute(-2), minute(2)];
       await filters.locator('input[name="from"]').fill(from);
       await filters.locator('input[name="to"]').fill(to);
-      await filters.getByRole("button", { name: "Apply" }).click();
+      await apply();
       await page.locator(`table.audit-log tbody tr[data-subject-id="${runnerId}"]`).first().waitFor();
       // The choices stay in the address: a reload shows the same entries.
       await page.reload();
@@ -1654,6 +1661,16 @@ describe("console on another origin than the API (CORS)", () => {
 });
 
 describe("at 390 px wide (a phone)", () => {
+  // A runner with a long name: its name is an option of the runner pickers, which must not
+  // widen a page past the screen.
+  let longNamed;
+  before(async () => {
+    const name = "Frankfurt GPU pool of the data science team (eu-central-1)";
+    longNamed = (await ok("RunnerService/CreateRunner", { name, provider: "RUNNER_PROVIDER_GCP" })).runner.runnerId;
+  });
+  after(async () => {
+    await ok("RunnerService/DeleteRunner", { runnerId: longNamed, force: true });
+  });
   for (const [transport, t] of Object.entries(TRANSPORTS)) {
     test(`the header and every page fit, over ${t.label}`, async () => {
       const s = await openPage(serverUrl, { width: 390, height: 844 });
