@@ -68,7 +68,13 @@ fn enum_number<E: ApiEnum>(e: Option<E>) -> i32 {
 }
 
 pub fn subject(s: &m::Subject) -> pb::Subject {
-    pb::Subject { id: s.id.to_string(), principal: s.principal.number() }
+    pb::Subject { id: id(s.id), principal: s.principal.number() }
+}
+
+/// A UUID in its canonical text (hyphenated, lower case), in a string of exactly its 36 bytes:
+/// `to_string` formats through `fmt::Write` into a string that grows three times on the way.
+pub fn id(id: uuid::Uuid) -> String {
+    id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_owned()
 }
 
 fn field_value(f: m::FieldValue) -> pb::FieldValue {

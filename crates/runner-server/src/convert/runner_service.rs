@@ -15,7 +15,7 @@ use crate::paging::Page;
 
 pub fn runner(r: m::Runner) -> pb::Runner {
     pb::Runner {
-        runner_id: r.id.to_string(),
+        runner_id: super::id(r.id),
         created_at: Some(timestamp(r.created_at)),
         updated_at: Some(timestamp(r.updated_at)),
         name: r.name,
@@ -24,7 +24,7 @@ pub fn runner(r: m::Runner) -> pb::Runner {
         creator: r.creator.as_ref().map(subject),
         kind: r.kind.number(),
         provider: enum_number(r.provider),
-        runner_manager_id: r.runner_manager_id.map(|id| id.to_string()).unwrap_or_default(),
+        runner_manager_id: r.runner_manager_id.map(super::id).unwrap_or_default(),
     }
 }
 

@@ -44,10 +44,11 @@ pub async fn list_runners(
     reply(check(&r), async move {
         let page = q.page(r.pagination.take())?;
         let page = s.runners.list(&caller, convert::list_runners(r, page)).await?;
-        Ok(ListRunnersResponse {
-            pagination: convert::pagination(page.next_token),
-            runners: page.items.into_iter().map(convert::runner).collect(),
-        })
+        // Into a vector of its final size: collecting in place would reuse the page's
+        // allocation, sized for the domain's runners, and reallocate it.
+        let mut runners = Vec::with_capacity(page.items.len());
+        runners.extend(page.items.into_iter().map(convert::runner));
+        Ok(ListRunnersResponse { pagination: convert::pagination(page.next_token), runners })
     })
     .await
 }
