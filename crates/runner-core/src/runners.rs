@@ -222,7 +222,13 @@ impl Runners {
     }
 
     fn observed(&self, mut runner: Runner, now: Timestamp) -> Runner {
-        if let Some(last) = self.stale_since(&runner, now) {
+        self.observe(&mut runner, now);
+        runner
+    }
+
+    /// Shows a runner whose heartbeat lapsed as INACTIVE, saying since when.
+    fn observe(&self, runner: &mut Runner, now: Timestamp) {
+        if let Some(last) = self.stale_since(runner, now) {
             let status = &mut runner.status;
             let phase = status.phase.as_str().to_uppercase();
             let was = if status.message.is_empty() { phase } else { format!("{phase}: {}", status.message) };
@@ -233,7 +239,6 @@ impl Runners {
             );
             status.phase = RunnerPhase::Inactive;
         }
-        runner
     }
 
     pub async fn create(&self, caller: &Caller, input: CreateRunnerInput) -> Result<CreatedRunner> {
@@ -387,9 +392,11 @@ impl Runners {
         v.finish()?;
         let (size, cursor) = (size.expect("checked"), cursor.expect("checked"));
         let after = cursor.after_id()?;
-        let items = self.store.list_runners(&Visibility::of(caller), &cursor.filter, after, size + 1).await?;
+        let mut items = self.store.list_runners(&Visibility::of(caller), &cursor.filter, after, size + 1).await?;
         let now = Timestamp::now();
-        let items = items.into_iter().map(|r| self.observed(r, now)).collect();
+        for runner in &mut items {
+            self.observe(runner, now);
+        }
         Ok(self.page_tokens.page(LIST_KIND, &cursor.filter, items, size, |item| item.id))
     }
 

@@ -154,7 +154,14 @@ impl RunnerRepo for SqliteStore {
         let _timer = QueryTimer::new("list_runners");
         let mut q = Select::new(SELECT_RUNNERS_WHERE.to_owned());
         push_list_runners(&mut q, visibility, filter, after, limit);
-        readers.all(&q, RunnerRow::from_rusqlite)?.into_iter().map(RunnerRow::into_domain).collect()
+        let rows = readers.all(&q, limit as usize, RunnerRow::from_rusqlite)?;
+        // Into a vector of its own size: collecting in place would reuse the rows' allocation,
+        // sized for rows, and reallocate it.
+        let mut runners = Vec::with_capacity(rows.len());
+        for row in rows {
+            runners.push(row.into_domain()?);
+        }
+        Ok(runners)
     }
 
     async fn update_runner(&self, runner: &Runner) -> Result<WriteOutcome, StoreError> {

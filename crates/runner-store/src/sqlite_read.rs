@@ -43,16 +43,22 @@ impl Readers {
         Ok(connection)
     }
 
-    /// Every row of `select`, as `map` makes them.
+    /// Every row of `select`, as `map` makes them; `expected`: how many rows to make room for.
     pub(crate) fn all<T>(
         &self,
         select: &Select,
+        expected: usize,
         map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, StoreError> {
         self.with(|connection| {
             let mut statement = connection.prepare_cached(&select.text)?;
             let rows = statement.query_map(rusqlite::params_from_iter(&select.values), map)?;
-            rows.collect()
+            // Sized for the rows expected (a page's limit): no growing on the way.
+            let mut all = Vec::with_capacity(expected);
+            for row in rows {
+                all.push(row?);
+            }
+            Ok(all)
         })
     }
 
