@@ -82,6 +82,11 @@ pub struct IssuedToken {
     pub info: AccessTokenInfo,
 }
 
+/// A user's or service account's name as `admin create-user` and the first start give it.
+fn member_name(name: &str) -> Result<String> {
+    Ok(validate::name("name", name, 1, 127)?)
+}
+
 fn duplicate(what: &str, name: &str) -> impl FnOnce(StoreError) -> CoreError {
     let resource = match what {
         "organization" => Resource::Organization,
@@ -242,7 +247,7 @@ impl Accounts {
         if !matches!(principal, Principal::User | Principal::ServiceAccount) {
             return Err(CoreError::invalid("principal", "must be a user or a service account"));
         }
-        let name = validate::name("name", name, 1, 127)?;
+        let name = member_name(name)?;
         let member = Member::new(org_id, principal, &name, role, Timestamp::now());
         self.store.create_member(&member).await.map_err(duplicate(principal.as_str(), &name))?;
         self.published_member(&member, Operation::Create, None);
@@ -255,7 +260,7 @@ impl Accounts {
     /// user. The address is one with a domain name ([`Account::email_domain`]) and no other
     /// account's; the user's name is unique in the organization.
     pub async fn create_user_with_email(&self, org_id: Uuid, name: &str, email: &str, role: OrgRole) -> Result<Member> {
-        let name = validate::name("name", name, 1, 127)?;
+        let name = member_name(name)?;
         let email = Account::normalize_email(email);
         validate::length("email", &email, 3, 320)?;
         if Account::email_domain(&email).is_none() {

@@ -296,7 +296,7 @@ async fn bench(args: &BenchArgs, dir: &Path) -> anyhow::Result<bool> {
         rows.push((*c, ours, top));
     }
     let contended = contention(args, &server, &bearer, &prepared.runner_ids).await?;
-    let postgres_rows = if args.postgres || args.smoke { postgres::rows(args, dir).await? } else { None };
+    let postgres_rows = if args.pg.postgres || args.smoke { postgres::rows(args, dir).await? } else { None };
     failed += contended.iter().filter(|(_, m)| m.failed > 0 || m.updates == 0).count();
     let peak = proc_stat(server.pid())?.peak_rss_kib;
     let ceiling_peak = proc_stat(ceiling.pid())?.peak_rss_kib;

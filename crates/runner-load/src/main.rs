@@ -90,13 +90,9 @@ pub struct BenchArgs {
     /// Keep the temporary directory (database, logs, request and answer files).
     #[arg(long)]
     pub keep: bool,
-    /// Also the PostgreSQL rows (always with `--smoke`): GetRunner, ListRunners and CreateRunner
-    /// over gRPC at c=64 on a fresh database of `--runners` runners, one replica and two.
-    #[arg(long)]
-    pub postgres: bool,
-    /// The PostgreSQL server for those rows: a database is created there and dropped after.
-    #[arg(long, env = "RUNNER_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
-    pub postgres_url: String,
+    /// The PostgreSQL rows (always tried with `--smoke`).
+    #[command(flatten)]
+    pub pg: process::PostgresArgs,
 }
 
 #[derive(clap::Args)]

@@ -89,6 +89,20 @@ pub fn finish<T>(dir: &Path, keep: bool, result: anyhow::Result<T>) -> anyhow::R
 }
 
 /// A database of its own on a PostgreSQL server, created for one run and dropped after it.
+/// The PostgreSQL runs of a benchmark (`bench`, `watchers`): made when asked for, or when
+/// PostgreSQL answers (always under `RUNNER_TEST_REQUIRE_POSTGRES=1`).
+#[derive(clap::Args)]
+pub struct PostgresArgs {
+    /// Also the runs on PostgreSQL, and fail if it does not answer: the `bench` rows
+    /// (GetRunner, ListRunners and CreateRunner over gRPC at c=64, one replica and two) and the
+    /// `watchers` run across two replicas.
+    #[arg(long)]
+    pub postgres: bool,
+    /// The PostgreSQL server for those runs: a database is created there and dropped after.
+    #[arg(long, env = "RUNNER_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    pub postgres_url: String,
+}
+
 pub struct FreshDatabase {
     admin: sqlx::PgConnection,
     /// Its name.
@@ -98,13 +112,15 @@ pub struct FreshDatabase {
 }
 
 impl FreshDatabase {
-    /// Creates one on the server of `server_url` (a URL naming any database there). `None` when
-    /// the server does not answer and the run did not ask for PostgreSQL (`required`, or
-    /// `RUNNER_TEST_REQUIRE_POSTGRES=1`): then it says so on stdout, naming `what` it skips.
-    pub async fn create(server_url: &str, required: bool, what: &str) -> anyhow::Result<Option<Self>> {
+    /// Creates one on the server of `args.postgres_url` (a URL naming any database there).
+    /// `None` when the server does not answer and the run did not ask for PostgreSQL
+    /// (`--postgres`, or `RUNNER_TEST_REQUIRE_POSTGRES=1`): then it says so on stdout, naming
+    /// `what` it skips.
+    pub async fn create(args: &PostgresArgs, what: &str) -> anyhow::Result<Option<Self>> {
         use sqlx::ConnectOptions as _;
         use std::str::FromStr as _;
-        let required = required || std::env::var("RUNNER_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+        let server_url = args.postgres_url.as_str();
+        let required = args.postgres || std::env::var("RUNNER_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
         let options = sqlx::postgres::PgConnectOptions::from_str(server_url)?;
         let mut admin = match tokio::time::timeout(Duration::from_secs(10), options.connect()).await {
             Ok(Ok(conn)) => conn,

@@ -45,13 +45,9 @@ pub struct WatchersArgs {
     /// Only check that every watcher receives every event; no verdicts on the targets.
     #[arg(long)]
     pub smoke: bool,
-    /// Also the run across two replicas on PostgreSQL, which is otherwise made only when
-    /// PostgreSQL answers (and always under `RUNNER_TEST_REQUIRE_POSTGRES=1`).
-    #[arg(long)]
-    pub postgres: bool,
-    /// The PostgreSQL server for that run: a database is created there and dropped after.
-    #[arg(long, env = "RUNNER_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
-    pub postgres_url: String,
+    /// The run across two replicas on PostgreSQL.
+    #[command(flatten)]
+    pub pg: crate::process::PostgresArgs,
 }
 
 /// Where one run writes and watches.
@@ -126,7 +122,7 @@ pub async fn run(args: WatchersArgs) -> anyhow::Result<bool> {
     };
     let sqlite = measure(&args, &one).await?;
     drop(server);
-    let Some(db) = FreshDatabase::create(&args.postgres_url, args.postgres, "the two-replica run").await? else {
+    let Some(db) = FreshDatabase::create(&args.pg, "the two-replica run").await? else {
         return Ok(sqlite);
     };
     let result = two_replicas(&args, &db).await;

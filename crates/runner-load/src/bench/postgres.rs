@@ -23,7 +23,7 @@ use crate::process::{FreshDatabase, runner_server};
 /// neither `--postgres` nor `RUNNER_TEST_REQUIRE_POSTGRES=1` asked for them (a smoke run
 /// elsewhere than CI).
 pub(super) async fn rows(args: &BenchArgs, dir: &Path) -> anyhow::Result<Option<(String, usize)>> {
-    let Some(db) = FreshDatabase::create(&args.postgres_url, args.postgres, "PostgreSQL rows").await? else {
+    let Some(db) = FreshDatabase::create(&args.pg, "PostgreSQL rows").await? else {
         return Ok(None);
     };
     let result = measure(args, dir, &db.url, &db.name).await;
