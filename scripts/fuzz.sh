@@ -30,8 +30,7 @@ cd "$ROOT"
 export PATH="$ROOT/.tools/cargo/bin:$PATH"
 export RUSTC_BOOTSTRAP=1
 if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "fuzz: installing cargo-fuzz into .tools/cargo"
-    cargo install cargo-fuzz --locked --root .tools/cargo
+    bash scripts/install-tool.sh cargo-fuzz
 fi
 
 FUZZ_FLAGS=(--fuzz-dir fuzz --sanitizer none)
@@ -49,11 +48,9 @@ echo "fuzz: built in $(($(date +%s) - build_start)) s"
 # whenever a source file changed meanwhile.
 BIN_DIR="$FUZZ_TARGET_DIR/$(rustc -vV | sed -n 's/^host: //p')/$profile_dir"
 
-failed=0
-summary=()
-for target in "${TARGETS[@]}"; do
-    work="$FUZZ_TARGET_DIR/work-corpus/$target"
-    log="$FUZZ_TARGET_DIR/fuzz-$target.log"
+# One target's run; its result line goes to $FUZZ_TARGET_DIR/fuzz-<target>.result.
+fuzz_target() {
+    local target=$1 work="$FUZZ_TARGET_DIR/work-corpus/$1" log="$FUZZ_TARGET_DIR/fuzz-$1.log" rc result
     mkdir -p "$work" "fuzz/artifacts/$target" "fuzz/corpus/$target"
     set +e
     "$BIN_DIR/$target" "$work" "fuzz/corpus/$target" \
@@ -71,13 +68,30 @@ for target in "${TARGETS[@]}"; do
     if [ "$rc" -eq 0 ]; then
         result="ok"
     else
-        failed=1
         artifact=$(grep -o 'Test unit written to [^ ]*' "$log" | tail -1 | sed 's/Test unit written to //')
         result="CRASH (exit $rc${artifact:+, input $artifact}; log $log)"
     fi
-    line="fuzz: $target: ${execs:-?} execs in ${SECONDS_PER_TARGET} s (${rate:-?}/s, cov ${cov:-?}): $result"
+    echo "fuzz: $target: ${execs:-?} execs in ${SECONDS_PER_TARGET} s (${rate:-?}/s, cov ${cov:-?}): $result" \
+        >"$FUZZ_TARGET_DIR/fuzz-$target.result"
+}
+
+# libFuzzer runs one input at a time on one core: the targets run FUZZ_JOBS at once (default:
+# one per core), each for its full time.
+jobs=${FUZZ_JOBS:-$(nproc)}
+for target in "${TARGETS[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+    rm -f "$FUZZ_TARGET_DIR/fuzz-$target.result"
+    fuzz_target "$target" &
+done
+wait
+
+failed=0
+summary=()
+for target in "${TARGETS[@]}"; do
+    line=$(cat "$FUZZ_TARGET_DIR/fuzz-$target.result" 2>/dev/null || echo "fuzz: $target: no result")
     echo "$line"
     summary+=("$line")
+    case "$line" in *": ok") ;; *) failed=1 ;; esac
 done
 
 echo "fuzz: summary"
