@@ -9,7 +9,7 @@ use uuid::Uuid;
 /// first), as `runner_core::runners::Runners::create` would write them: GCP runners named
 /// `load runner N`, created by `creator`, in phase CREATED, each with an unused exchange token
 /// whose plaintext is thrown away. Bulk inserts of 500 rows per statement, 5,000 runners per
-/// transaction, with the Store's own row mapping. For load tests: run it before a server opens
+/// transaction, with the Store's own row mapping; on PostgreSQL then `ANALYZE`. For load tests: run it before a server opens
 /// the database. Returns the new runners' ids, in id (creation) order.
 pub async fn seed_runners(
     url: &str,
@@ -65,7 +65,7 @@ pub async fn seed_runners(
 
     // The same statements on either backend; QueryBuilder numbers PostgreSQL's placeholders.
     macro_rules! seed {
-        ($pool:expr, $db:ty, $map:path) => {{
+        ($pool:expr, $db:ty, $map:path, $after:expr) => {{
             let pool = $pool;
             let mut ids = Vec::with_capacity(count);
             let mut left = count;
@@ -110,6 +110,9 @@ pub async fn seed_runners(
                 ids.extend(tokens.iter().map(|t| t.runner_id));
                 left -= n;
             }
+            if let Some(after) = $after {
+                sqlx::query(after).execute(&pool).await.map_err($map)?;
+            }
             pool.close().await;
             ids.sort();
             Ok(ids)
@@ -130,7 +133,7 @@ pub async fn seed_runners(
             .connect_with(options)
             .await
             .map_err(crate::error::map_sqlite)?;
-        seed!(pool, sqlx::Sqlite, crate::error::map_sqlite)
+        seed!(pool, sqlx::Sqlite, crate::error::map_sqlite, None::<&str>)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         drop(crate::PostgresStore::open(url).await?);
         let pool = sqlx::postgres::PgPoolOptions::new()
@@ -138,7 +141,11 @@ pub async fn seed_runners(
             .connect(url)
             .await
             .map_err(crate::error::map_postgres)?;
-        seed!(pool, sqlx::Postgres, crate::error::map_postgres)
+        // The planner's statistics, as autovacuum would gather them a minute later: without
+        // them it takes the freshly filled runners table for a few dozen rows, and pages of
+        // runners (ListRunners, the heartbeat follower's start) sort the whole table for
+        // every page instead of reading the (org_id, id) index in order.
+        seed!(pool, sqlx::Postgres, crate::error::map_postgres, Some("ANALYZE"))
     } else {
         Err(StoreError::Other(format!("unsupported database URL for seeding: {url}")))
     }
