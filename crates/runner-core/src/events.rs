@@ -325,6 +325,14 @@ impl Subscription {
     }
 }
 
+impl Subscription {
+    /// An event already waiting, without waiting for one; `None` also when the stream ended
+    /// ([`Self::next`] then says how).
+    pub fn try_next(&mut self) -> Option<Event> {
+        self.rx.try_recv().ok()
+    }
+}
+
 impl Drop for Subscription {
     fn drop(&mut self) {
         if let Ok(mut state) = self.bus.state.lock() {

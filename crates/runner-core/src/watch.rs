@@ -3,6 +3,9 @@
 //! `Audience`), decided when an event is delivered.
 
 use std::collections::HashSet;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use uuid::Uuid;
 
@@ -44,6 +47,14 @@ impl Filter {
             && (self.creator_ids.is_empty() || event.creator_id.is_some_and(|c| self.creator_ids.contains(&c)))
     }
 }
+
+/// The shortest time between two bursts of one watcher's events: an event that arrives less
+/// than this after the previous burst began waits out the rest, and goes with every event that
+/// arrived meanwhile. The first event after a quiet spell leaves at once; under a steady stream
+/// each watcher wakes, and its stream is written to, at most once per pause, however many
+/// events it is sent (a delivery costs the server mostly its wake-up and its write, not its
+/// bytes: docs/performance.md, "WatchEvents").
+pub const BURST_PAUSE: Duration = Duration::from_millis(20);
 
 /// The WatchEvents use case.
 #[derive(Clone)]
@@ -100,7 +111,13 @@ impl Events {
             let wants = move |event: &Event| filters.iter().any(|f| f.matches(event));
             self.bus.subscribe_matching(caller.org_id, std::sync::Arc::new(wants), self.buffer)
         };
-        Ok(Watcher { subscription, caller: caller.clone(), runners: self.runners.clone(), shown: HashSet::new() })
+        Ok(Watcher {
+            subscription,
+            caller: caller.clone(),
+            runners: self.runners.clone(),
+            shown: HashSet::new(),
+            bursts: Bursts::default(),
+        })
     }
 }
 
@@ -113,13 +130,39 @@ pub struct Watcher {
     /// Runners this watcher was shown events of: their deletion is shown too, though the
     /// runner (and the policies that let the caller see it) is gone by then.
     shown: HashSet<Uuid>,
+    bursts: Bursts,
+}
+
+/// Paces one watcher's events into bursts at least [`BURST_PAUSE`] apart.
+#[derive(Default)]
+struct Bursts {
+    /// When the current burst began.
+    began: Option<Instant>,
+}
+
+impl Bursts {
+    /// The next event of `subscription`: at once if it was waiting already (the current
+    /// burst), otherwise when it comes but no sooner than the pause after the current burst
+    /// began (the next burst, which takes every event that came meanwhile).
+    async fn next(&mut self, subscription: &mut Subscription) -> Result<Option<Event>> {
+        if let Some(event) = subscription.try_next() {
+            self.began.get_or_insert_with(Instant::now);
+            return Ok(Some(event));
+        }
+        let Some(event) = subscription.next().await? else { return Ok(None) };
+        if let Some(began) = self.began {
+            tokio::time::sleep_until(began + BURST_PAUSE).await;
+        }
+        self.began = Some(Instant::now());
+        Ok(Some(event))
+    }
 }
 
 impl Watcher {
     /// The next event the caller may see; `None` when the stream ends cleanly (shutdown).
     pub async fn next(&mut self) -> Result<Option<Event>> {
         loop {
-            let Some(event) = self.subscription.next().await? else { return Ok(None) };
+            let Some(event) = self.bursts.next(&mut self.subscription).await? else { return Ok(None) };
             if self.may_see(&event).await? {
                 if let Audience::Runner(runner_id) = event.audience {
                     // Runners this watcher may see: their deletion is shown too, though the
@@ -176,5 +219,68 @@ impl Watcher {
             Err(CoreError::NotFound { .. } | CoreError::PermissionDenied { .. }) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{Audience, Operation};
+
+    fn update(org_id: Uuid) -> Event {
+        let id = Uuid::now_v7();
+        Event {
+            org_id,
+            operation: Operation::Update,
+            resource: EventResource::Runner,
+            resource_id: id,
+            creator_id: None,
+            audience: Audience::Runner(id),
+        }
+    }
+
+    /// A delivery that needs no wait: ready at its first poll.
+    fn at_once(bursts: &mut Bursts, subscription: &mut Subscription) -> Option<Event> {
+        use futures::FutureExt as _;
+        bursts.next(subscription).now_or_never().expect("ready at once").unwrap()
+    }
+
+    #[tokio::test]
+    async fn events_leave_in_bursts_a_pause_apart() {
+        let (bus, org) = (EventBus::default(), Uuid::now_v7());
+        let mut subscription = bus.subscribe(org, 16);
+        let mut bursts = Bursts::default();
+
+        // After a quiet spell: at once.
+        let start = Instant::now();
+        let first = update(org);
+        bus.publish(first.clone());
+        assert_eq!(at_once(&mut bursts, &mut subscription), Some(first));
+
+        // Sent during the pause: held to its end, then with everything that came meanwhile.
+        let (second, third) = (update(org), update(org));
+        let sender = {
+            let (bus, second, third) = (bus.clone(), second.clone(), third.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                bus.publish(second);
+                tokio::time::sleep(Duration::from_millis(4)).await;
+                bus.publish(third);
+            })
+        };
+        assert_eq!(bursts.next(&mut subscription).await.unwrap(), Some(second));
+        assert!(Instant::now() >= start + BURST_PAUSE, "the second burst left before the pause ended");
+        sender.await.unwrap();
+        assert_eq!(at_once(&mut bursts, &mut subscription), Some(third));
+
+        // Once the pause has passed: at once again.
+        tokio::time::sleep(BURST_PAUSE + Duration::from_millis(5)).await;
+        let fourth = update(org);
+        bus.publish(fourth.clone());
+        assert_eq!(at_once(&mut bursts, &mut subscription), Some(fourth));
+
+        // The stream's end is not held.
+        bus.close();
+        assert_eq!(at_once(&mut bursts, &mut subscription), None);
     }
 }
