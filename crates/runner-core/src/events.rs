@@ -323,9 +323,7 @@ impl Subscription {
             },
         }
     }
-}
 
-impl Subscription {
     /// An event already waiting, without waiting for one; `None` also when the stream ended
     /// ([`Self::next`] then says how).
     pub fn try_next(&mut self) -> Option<Event> {

@@ -88,7 +88,6 @@ pub fn finish<T>(dir: &Path, keep: bool, result: anyhow::Result<T>) -> anyhow::R
     result
 }
 
-/// A database of its own on a PostgreSQL server, created for one run and dropped after it.
 /// The PostgreSQL runs of a benchmark (`bench`, `watchers`): made when asked for, or when
 /// PostgreSQL answers (always under `RUNNER_TEST_REQUIRE_POSTGRES=1`).
 #[derive(clap::Args)]
@@ -103,6 +102,7 @@ pub struct PostgresArgs {
     pub postgres_url: String,
 }
 
+/// A database of its own on a PostgreSQL server, created for one run and dropped after it.
 pub struct FreshDatabase {
     admin: sqlx::PgConnection,
     /// Its name.

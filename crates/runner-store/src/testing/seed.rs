@@ -9,8 +9,9 @@ use uuid::Uuid;
 /// first), as `runner_core::runners::Runners::create` would write them: GCP runners named
 /// `load runner N`, created by `creator`, in phase CREATED, each with an unused exchange token
 /// whose plaintext is thrown away. Bulk inserts of 500 rows per statement, 5,000 runners per
-/// transaction, with the Store's own row mapping; on PostgreSQL then `ANALYZE`. For load tests: run it before a server opens
-/// the database. Returns the new runners' ids, in id (creation) order.
+/// transaction, with the Store's own row mapping; on PostgreSQL then `ANALYZE`. For load
+/// tests: run it before a server opens the database. Returns the new runners' ids, in id
+/// (creation) order.
 pub async fn seed_runners(
     url: &str,
     org_id: Uuid,
