@@ -89,7 +89,6 @@ failed=0
 summary=()
 for target in "${TARGETS[@]}"; do
     line=$(cat "$FUZZ_TARGET_DIR/fuzz-$target.result" 2>/dev/null || echo "fuzz: $target: no result")
-    echo "$line"
     summary+=("$line")
     case "$line" in *": ok") ;; *) failed=1 ;; esac
 done
