@@ -15,6 +15,9 @@ RUN apt-get update \
 COPY --from=build /src/target/release/runner-server /usr/local/bin/runner-server
 COPY --from=build /src/target/release/runner-agent /usr/local/bin/runner-agent
 WORKDIR /var/lib/runner-server
+# glibc's allocator: two arenas instead of one per thread, which held most of the peak RSS
+# (docs/performance.md).
+ENV MALLOC_ARENA_MAX=2
 USER 10001
 EXPOSE 8080
 ENTRYPOINT ["runner-server"]

@@ -8,11 +8,23 @@ use std::time::Duration;
 use anyhow::Context as _;
 use runner_testkit::ServerProcess;
 
-/// The runner-server binary on `database_url`, with its key file in `dir` and `RUST_LOG=log`.
+/// The runner-server binary on `database_url`, with its key file in `dir`, `RUST_LOG=log` and
+/// the C library's settings the server is deployed with ([`deployed_libc_env`]).
 pub fn runner_server(bin: &Path, database_url: &str, dir: &Path, log: &str) -> Command {
     let mut command = ServerProcess::command(bin, database_url, &dir.join("server.key"));
-    command.env("RUST_LOG", log);
+    command.env("RUST_LOG", log).envs(deployed_libc_env());
     command
+}
+
+/// The systemd unit's settings of glibc (`MALLOC_*`, such as the arena cap), which the Dockerfile
+/// and the Kubernetes manifest repeat (the packaging test checks that they agree): the server
+/// under load runs as it is deployed.
+pub fn deployed_libc_env() -> impl Iterator<Item = (&'static str, &'static str)> {
+    include_str!("../../../deploy/systemd/runner-server.service")
+        .lines()
+        .filter_map(|l| l.strip_prefix("Environment="))
+        .filter_map(|setting| setting.split_once('='))
+        .filter(|(name, _)| name.starts_with("MALLOC_"))
 }
 
 /// One reading of a process's `/proc` entries.
@@ -150,5 +162,13 @@ impl FreshDatabase {
         {
             println!("could not drop the benchmark's database {}: {e}", self.name);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_server_under_load_gets_the_deployed_arena_cap() {
+        assert_eq!(super::deployed_libc_env().collect::<Vec<_>>(), [("MALLOC_ARENA_MAX", "2")]);
     }
 }

@@ -1,7 +1,8 @@
 //! The packaging cannot run here (no Docker, systemd or Kubernetes), so it is checked
 //! statically against the binary itself: every flag the Dockerfile, the systemd unit and the
-//! Kubernetes manifest pass exists in `runner-server --help`, every environment variable the
-//! manifest sets is one the server reads, and ports, probe paths and users agree.
+//! Kubernetes manifest pass exists in `runner-server --help`, every environment variable they
+//! set is one the server reads or a setting of glibc's allocator (`MALLOC_*`) that all three
+//! set alike, and ports, probe paths and users agree.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -96,14 +97,42 @@ fn check_manifest(text: &str, flags: &BTreeSet<String>, envs: &BTreeSet<String>)
     if service["spec"]["ports"][0]["targetPort"] != port_name {
         return Err("the Service targets the container's port".into());
     }
-    let mut names: Vec<String> =
-        container["env"].as_sequence().into_iter().flatten().map(|e| e["name"].as_str().unwrap().to_owned()).collect();
-    names
-        .extend(secret["stringData"].as_mapping().ok_or("secret data")?.keys().map(|k| k.as_str().unwrap().to_owned()));
-    if let Some(unknown) = names.iter().find(|n| !envs.contains(*n)) {
+    let env: Vec<(String, String)> = container["env"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|e| (e["name"].as_str().unwrap().to_owned(), e["value"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    check_env("manifest", &env, envs)?;
+    let secret_names = secret["stringData"].as_mapping().ok_or("secret data")?.keys();
+    if let Some(unknown) = secret_names.map(|k| k.as_str().unwrap()).find(|n| !envs.contains(*n)) {
         return Err(format!("{unknown} is not an environment variable runner-server reads"));
     }
     Ok(())
+}
+
+/// The allocator settings every deployment sets: glibc's arenas capped (docs/performance.md).
+const LIBC_ENV: [(&str, &str); 1] = [("MALLOC_ARENA_MAX", "2")];
+
+/// `env` (name, value) sets variables runner-server reads, and exactly [`LIBC_ENV`] of glibc's.
+fn check_env(what: &str, env: &[(String, String)], envs: &BTreeSet<String>) -> Result<(), String> {
+    let (libc, server): (Vec<_>, Vec<_>) = env.iter().partition(|(name, _)| name.starts_with("MALLOC_"));
+    if let Some((unknown, _)) = server.iter().find(|(n, _)| !envs.contains(n)) {
+        return Err(format!("{what}: {unknown} is not an environment variable runner-server reads"));
+    }
+    let libc: Vec<(&str, &str)> = libc.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    if libc != LIBC_ENV {
+        return Err(format!("{what}: glibc settings {libc:?}, not {LIBC_ENV:?}"));
+    }
+    Ok(())
+}
+
+/// `NAME=value` pairs of lines that start with `prefix` (`Environment=`, `ENV `).
+fn env_lines(text: &str, prefix: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(prefix)?.split_once('='))
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect()
 }
 
 #[test]
@@ -117,6 +146,8 @@ fn packaging_matches_the_binary() {
     // Not vacuous: a wrong probe path or an unknown flag is caught.
     assert!(check_manifest(&manifest.replace("/readyz", "/ready"), &flags, &envs).is_err());
     assert!(check_manifest(&manifest.replace("--shutdown-seconds", "--shutdown-secs"), &flags, &envs).is_err());
+    assert!(check_manifest(&manifest.replace("value: \"2\"", "value: \"4\""), &flags, &envs).is_err());
+    assert!(check_manifest(&manifest.replace("RUNNER_SERVER_LOG_FORMAT", "RUNNER_LOG_FORMAT"), &flags, &envs).is_err());
 
     // Dockerfile: the runtime stage's CMD, port and user.
     let dockerfile = repo("Dockerfile");
@@ -135,6 +166,7 @@ fn packaging_matches_the_binary() {
         .find(|dest| dest.ends_with("/runner-server"))
         .expect("the runtime stage copies runner-server");
     assert_eq!(installed, "/usr/local/bin/runner-server", "the image installs the binary in /usr/local/bin");
+    check_env("Dockerfile", &env_lines(runtime, "ENV "), &envs).unwrap();
 
     // systemd.
     let unit = repo("deploy/systemd/runner-server.service");
@@ -142,10 +174,7 @@ fn packaging_matches_the_binary() {
     let words: Vec<String> = exec.split_whitespace().map(str::to_owned).collect();
     assert_eq!(words[0], installed, "the unit runs the binary where the Dockerfile installs it");
     check_args("systemd ExecStart", &words[1..], &flags).unwrap().expect("ExecStart passes --listen");
-    for line in unit.lines().filter_map(|l| l.strip_prefix("Environment=")) {
-        let name = line.split('=').next().unwrap();
-        assert!(envs.contains(name), "{name} is not an environment variable runner-server reads");
-    }
+    check_env("systemd", &env_lines(&unit, "Environment="), &envs).unwrap();
     let stop: u64 = unit.lines().find_map(|l| l.strip_prefix("TimeoutStopSec=")).unwrap().parse().unwrap();
     assert!(stop > 20, "systemd waits longer than the server drains");
 }
