@@ -44,13 +44,9 @@ pub(crate) fn uuid(what: &str, s: &str) -> Result<Uuid, StoreError> {
 }
 
 /// A subject stored as two nullable columns (id, principal): both or neither.
-pub(crate) fn subject(
-    what: &str,
-    id: Option<String>,
-    principal: Option<String>,
-) -> Result<Option<Subject>, StoreError> {
+pub(crate) fn subject(what: &str, id: Option<&str>, principal: Option<&str>) -> Result<Option<Subject>, StoreError> {
     Ok(match (id, principal) {
-        (Some(id), Some(p)) => Some(Subject { id: uuid(what, &id)?, principal: enum_value::<Principal>(what, &p)? }),
+        (Some(id), Some(p)) => Some(Subject { id: uuid(what, id)?, principal: enum_value::<Principal>(what, p)? }),
         _ => None,
     })
 }
@@ -70,23 +66,79 @@ pub(crate) fn membership((id, group_id, member_id): (String, String, String)) ->
 
 impl RunnerRow {
     pub(crate) fn into_domain(self) -> Result<Runner, StoreError> {
-        let creator = subject("runner creator", self.creator_id, self.creator_principal)?;
+        let RunnerRow {
+            id,
+            org_id,
+            name,
+            kind,
+            provider,
+            runner_manager_id,
+            creator_id,
+            creator_principal,
+            spec,
+            status,
+            created_at,
+            updated_at,
+            revision,
+            spec_proto,
+            status_proto,
+        } = self;
+        RunnerFields {
+            id: &id,
+            org_id: &org_id,
+            name,
+            kind: &kind,
+            provider: provider.as_deref(),
+            runner_manager_id: runner_manager_id.as_deref(),
+            creator_id: creator_id.as_deref(),
+            creator_principal: creator_principal.as_deref(),
+            spec: &spec,
+            status: &status,
+            created_at,
+            updated_at,
+            revision,
+            spec_proto: spec_proto.as_deref(),
+            status_proto: status_proto.as_deref(),
+        }
+        .into_domain()
+    }
+}
+
+/// A runner's stored columns, borrowed from the row that holds them (a [`RunnerRow`], or a
+/// row of an inline reader, `crate::sqlite_read`, read without copying its columns), but the
+/// name, which the runner keeps.
+pub(crate) struct RunnerFields<'a> {
+    pub id: &'a str,
+    pub org_id: &'a str,
+    pub name: String,
+    pub kind: &'a str,
+    pub provider: Option<&'a str>,
+    pub runner_manager_id: Option<&'a str>,
+    pub creator_id: Option<&'a str>,
+    pub creator_principal: Option<&'a str>,
+    pub spec: &'a str,
+    pub status: &'a str,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub revision: i64,
+    pub spec_proto: Option<&'a [u8]>,
+    pub status_proto: Option<&'a [u8]>,
+}
+
+impl RunnerFields<'_> {
+    pub(crate) fn into_domain(self) -> Result<Runner, StoreError> {
         Ok(Runner {
-            id: uuid("runner id", &self.id)?,
-            org_id: uuid("runner organization", &self.org_id)?,
+            id: uuid("runner id", self.id)?,
+            org_id: uuid("runner organization", self.org_id)?,
             name: self.name,
-            kind: enum_value::<RunnerKind>("runner kind", &self.kind)?,
-            provider: self
-                .provider
-                .as_deref()
-                .map(|p| enum_value::<RunnerProvider>("runner provider", p))
-                .transpose()?,
-            runner_manager_id: self.runner_manager_id.as_deref().map(|m| uuid("runner manager id", m)).transpose()?,
-            creator,
+            kind: enum_value::<RunnerKind>("runner kind", self.kind)?,
+            provider: self.provider.map(|p| enum_value::<RunnerProvider>("runner provider", p)).transpose()?,
+            runner_manager_id: self.runner_manager_id.map(|m| uuid("runner manager id", m)).transpose()?,
+            creator: subject("runner creator", self.creator_id, self.creator_principal)?,
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
-            spec: runner_encoding::decode_spec(self.spec_proto.as_deref(), &self.spec)?,
-            status: runner_encoding::decode_status(self.status_proto.as_deref(), &self.status)?,
+            spec: runner_encoding::decode_spec(self.spec_proto, self.spec)?,
+            status: runner_encoding::decode_status(self.status_proto, self.status)?,
             revision: self.revision,
         })
     }
@@ -196,7 +248,11 @@ impl ServiceAccountRow {
             member: self.member.into_domain()?,
             details: ServiceAccountDetails {
                 description: self.description.unwrap_or_default(),
-                creator: subject("service account creator", self.creator_id, self.creator_principal)?,
+                creator: subject(
+                    "service account creator",
+                    self.creator_id.as_deref(),
+                    self.creator_principal.as_deref(),
+                )?,
                 valid_until: self.valid_until.map(Timestamp),
             },
         })
@@ -315,7 +371,7 @@ impl AccessTokenRow {
             org_id: uuid("token organization", &self.org_id)?,
             member_id: uuid("token member", &self.member_id)?,
             description: self.description,
-            creator: subject("token creator", self.creator_id, self.creator_principal)?,
+            creator: subject("token creator", self.creator_id.as_deref(), self.creator_principal.as_deref())?,
             created_at: Timestamp(self.created_at),
             expires_at: self.expires_at.map(Timestamp),
             revoked_at: self.revoked_at.map(Timestamp),

@@ -18,7 +18,7 @@ use runner_core::model::{ApiEnum, RunnerFilter, RunnerKind};
 use uuid::Uuid;
 
 /// The columns of a runner, in this order: SQLite's inline readers read them by position
-/// (`RunnerRow::from_rusqlite`).
+/// (`RunnerFields::from_rusqlite`).
 macro_rules! runner_columns {
     () => {
         "id, org_id, name, kind, provider, runner_manager_id, creator_id, creator_principal, spec, status, created_at, updated_at, revision, spec_proto, status_proto"

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::error::map_sqlite as map;
 use crate::group_commit::GroupCommit;
 use crate::metrics::QueryTimer;
-use crate::rows::RunnerRow;
+use crate::rows::RunnerFields;
 use crate::sql_store::{SELECT_RUNNER, SELECT_RUNNERS_WHERE, push_list_runners};
 use crate::sqlite_read::{Readers, Select};
 
@@ -137,8 +137,7 @@ impl RunnerRepo for SqliteStore {
         let Some(readers) = &self.readers else { return self.shared_get_runner(id).await };
         let _timer = QueryTimer::new("get_runner");
         let id = id.to_string();
-        let row = readers.optional(SELECT_RUNNER, [&id], RunnerRow::from_rusqlite)?;
-        row.map(RunnerRow::into_domain).transpose()
+        readers.optional(SELECT_RUNNER, [&id], |row| RunnerFields::from_rusqlite(row)?.into_domain())
     }
 
     async fn list_runners(
@@ -154,14 +153,8 @@ impl RunnerRepo for SqliteStore {
         let _timer = QueryTimer::new("list_runners");
         let mut q = Select::new(SELECT_RUNNERS_WHERE.to_owned());
         push_list_runners(&mut q, visibility, filter, after, limit);
-        let rows = readers.all(&q, limit as usize, RunnerRow::from_rusqlite)?;
-        // Into a vector of its own size: collecting in place would reuse the rows' allocation,
-        // sized for rows, and reallocate it.
-        let mut runners = Vec::with_capacity(rows.len());
-        for row in rows {
-            runners.push(row.into_domain()?);
-        }
-        Ok(runners)
+        // Each row becomes a runner as it is read, its columns borrowed from SQLite's row.
+        readers.all(&q, limit as usize, |row| RunnerFields::from_rusqlite(row)?.into_domain())
     }
 
     async fn update_runner(&self, runner: &Runner) -> Result<WriteOutcome, StoreError> {

@@ -12,10 +12,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use runner_core::store::StoreError;
-use rusqlite::types::Value;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, Row};
+use rusqlite::types::{FromSqlResult, Value, ValueRef};
+use rusqlite::{Connection, OpenFlags, Params, Row};
 
-use crate::rows::RunnerRow;
+use crate::error::corrupt;
+use crate::rows::RunnerFields;
 use crate::sql_store::SqlText;
 
 /// Idle connections kept; more are opened when needed and closed after use.
@@ -48,15 +49,15 @@ impl Readers {
         &self,
         select: &Select,
         expected: usize,
-        map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+        mut map: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         self.with(|connection| {
-            let mut statement = connection.prepare_cached(&select.text)?;
-            let rows = statement.query_map(rusqlite::params_from_iter(&select.values), map)?;
+            let mut statement = connection.prepare_cached(&select.text).map_err(map_error)?;
+            let mut rows = statement.query(rusqlite::params_from_iter(&select.values)).map_err(map_error)?;
             // Sized for the rows expected (a page's limit): no growing on the way.
             let mut all = Vec::with_capacity(expected);
-            for row in rows {
-                all.push(row?);
+            while let Some(row) = rows.next().map_err(map_error)? {
+                all.push(map(row)?);
             }
             Ok(all)
         })
@@ -67,13 +68,17 @@ impl Readers {
         &self,
         sql: &str,
         params: impl Params,
-        map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+        map: impl FnOnce(&Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        self.with(|connection| connection.prepare_cached(sql)?.query_row(params, map).optional())
+        self.with(|connection| {
+            let mut statement = connection.prepare_cached(sql).map_err(map_error)?;
+            let mut rows = statement.query(params).map_err(map_error)?;
+            rows.next().map_err(map_error)?.map(map).transpose()
+        })
     }
 
     /// Runs `read` on an idle connection (or a new one), then keeps it for the next read.
-    fn with<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+    fn with<T>(&self, read: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let connection = match idle {
             Some(c) => c,
@@ -84,7 +89,7 @@ impl Readers {
         if idle.len() < MAX_IDLE {
             idle.push(connection);
         }
-        result.map_err(map_error)
+        result
     }
 }
 
@@ -131,26 +136,37 @@ fn map_error(e: rusqlite::Error) -> StoreError {
     }
 }
 
-impl RunnerRow {
-    /// The row of `crate::sql_store::SELECT_RUNNER` (and `SELECT_RUNNERS_WHERE`), by position (a lookup by name compares every
-    /// column's name).
-    pub(crate) fn from_rusqlite(row: &Row<'_>) -> rusqlite::Result<Self> {
+impl<'a> RunnerFields<'a> {
+    /// The row of `crate::sql_store::SELECT_RUNNER` (and `SELECT_RUNNERS_WHERE`), by position (a
+    /// lookup by name compares every column's name), borrowing its columns from the row.
+    pub(crate) fn from_rusqlite(row: &'a Row<'_>) -> Result<Self, StoreError> {
+        /// Column `i`, as `read` takes it from SQLite's value.
+        fn column<'a, T>(
+            row: &'a Row<'_>,
+            i: usize,
+            read: impl FnOnce(ValueRef<'a>) -> FromSqlResult<T>,
+        ) -> Result<T, StoreError> {
+            read(row.get_ref(i).map_err(map_error)?).map_err(|e| corrupt(&format!("runners column {i}"), e))
+        }
+        let text = |i| column(row, i, |v| v.as_str());
+        let optional_text = |i| column(row, i, |v| v.as_str_or_null());
+        let int = |i| column(row, i, |v| v.as_i64());
         Ok(Self {
-            id: row.get(0)?,
-            org_id: row.get(1)?,
-            name: row.get(2)?,
-            kind: row.get(3)?,
-            provider: row.get(4)?,
-            runner_manager_id: row.get(5)?,
-            creator_id: row.get(6)?,
-            creator_principal: row.get(7)?,
-            spec: row.get(8)?,
-            status: row.get(9)?,
-            created_at: row.get(10)?,
-            updated_at: row.get(11)?,
-            revision: row.get(12)?,
-            spec_proto: row.get(13)?,
-            status_proto: row.get(14)?,
+            id: text(0)?,
+            org_id: text(1)?,
+            name: text(2)?.to_owned(),
+            kind: text(3)?,
+            provider: optional_text(4)?,
+            runner_manager_id: optional_text(5)?,
+            creator_id: optional_text(6)?,
+            creator_principal: optional_text(7)?,
+            spec: text(8)?,
+            status: text(9)?,
+            created_at: int(10)?,
+            updated_at: int(11)?,
+            revision: int(12)?,
+            spec_proto: column(row, 13, |v| v.as_blob_or_null())?,
+            status_proto: column(row, 14, |v| v.as_blob_or_null())?,
         })
     }
 }
