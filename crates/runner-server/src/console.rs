@@ -5,18 +5,17 @@
 //! including every path of the RPCs, the `/api` prefix, health, readiness and metrics, goes to
 //! the API exactly as without a console.
 //!
-//! Without a console, [`explain`] answers the same requests: `/` (and `/api/`) with a plain text
+//! Without a console, [`front`] answers the same requests: `/` (and `/api/`) with a plain text
 //! page saying that this is the API server, where its methods are, how to serve the console and
 //! where the documentation is; any other such path with a 404 pointing at that page.
 
 use std::convert::Infallible;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::middleware::{Next, from_fn_with_state};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, Method, StatusCode};
@@ -37,13 +36,42 @@ pub fn check_dir(dir: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// `app` with the console in `dir` in front of it, for GET and HEAD of non-API paths.
-pub fn serve(app: Router, dir: PathBuf) -> Router {
-    let files = ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html")));
-    app.layer(from_fn_with_state(files, console))
+/// What answers GET and HEAD of non-API paths, in front of the API ([`front`]): the console's
+/// files, or the page that explains the address.
+#[derive(Clone)]
+pub enum Front {
+    Console(ServeDir<ServeFile>),
+    /// The page of `/` and the text of a 404.
+    Explain(Arc<(String, String)>),
 }
 
-async fn console(State(files): State<ServeDir<ServeFile>>, req: Request, next: Next) -> Response {
+impl Front {
+    /// The console in `dir`, or without one the page for a server at `public_url`.
+    pub fn new(console_dir: Option<&Path>, public_url: &str) -> Self {
+        match console_dir {
+            Some(dir) => Self::Console(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+            None => {
+                let url = public_url.trim_end_matches('/');
+                Self::Explain(Arc::new((
+                    root_page(url),
+                    format!("Nothing here. This is the runner API server; see {url}/\n"),
+                )))
+            }
+        }
+    }
+}
+
+/// The middleware of [`Front`]: the console for GET and HEAD of non-API paths; without a
+/// console, GET and HEAD of `/` (or `/api/`) get the page that explains the address, of any
+/// other non-API path a 404 that points at it. Everything else goes on to the API.
+pub async fn front(State(front): State<Front>, req: Request, next: Next) -> Response {
+    match front {
+        Front::Console(files) => console(files, req, next).await,
+        Front::Explain(texts) => explain_page(&texts, req, next).await,
+    }
+}
+
+async fn console(files: ServeDir<ServeFile>, req: Request, next: Next) -> Response {
     if !matches!(*req.method(), Method::GET | Method::HEAD) || CallKind::get(&req).api_path {
         return next.run(req).await;
     }
@@ -57,16 +85,7 @@ async fn console(State(files): State<ServeDir<ServeFile>>, req: Request, next: N
     response
 }
 
-/// `app` with the page that explains the address in front of it, for a server without a
-/// console: GET and HEAD of `/` (or `/api/`) get the page, of any other non-API path a 404
-/// that points at it.
-pub fn explain(app: Router, public_url: &str) -> Router {
-    let url = public_url.trim_end_matches('/');
-    let texts = Arc::new((root_page(url), format!("Nothing here. This is the runner API server; see {url}/\n")));
-    app.layer(from_fn_with_state(texts, explain_page))
-}
-
-async fn explain_page(State(texts): State<Arc<(String, String)>>, req: Request, next: Next) -> Response {
+async fn explain_page(texts: &(String, String), req: Request, next: Next) -> Response {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return next.run(req).await;
     }

@@ -198,17 +198,19 @@ pub fn app(state: AppState, options: &MountOptions) -> Router {
         .route("/openapi.yaml", get(crate::openapi::yaml_endpoint))
         .merge(issuer)
         .merge(sso_http);
-    let api = Router::new()
-        .merge(probes)
-        .fallback_service(switch)
+    let api = Router::new().merge(probes).fallback_service(switch);
+    // The layers every request passes, outermost first, as one stack of services around the
+    // routes: `Router::layer` would box each layer around every route, and each call would
+    // clone the nested boxes (docs/performance.md).
+    let front = crate::console::Front::new(options.console_dir.as_deref(), &public_url);
+    let layered = tower::ServiceBuilder::new()
+        // Every layer below sees the request classified and without the `/api` prefix.
+        .layer(map_request(|req| async move { Ok::<_, std::convert::Infallible>(crate::call::classify(req)) }))
+        .layer(from_fn_with_state(front, crate::console::front))
+        .layer(cors(&options.cors_origins))
         .layer(from_fn_with_state(CallLayer { limits, store: audit_store }, crate::layers::call))
-        .layer(cors(&options.cors_origins));
-    let app = match &options.console_dir {
-        Some(dir) => crate::console::serve(api, dir.clone()),
-        None => crate::console::explain(api, &public_url),
-    };
-    // Outermost: every layer above sees the request classified and without the `/api` prefix.
-    app.layer(map_request(|req| async move { Ok::<_, std::convert::Infallible>(crate::call::classify(req)) }))
+        .service(api);
+    Router::new().fallback_service(layered)
 }
 
 /// Reflection over the whole descriptor set (every message can be described), listing the
