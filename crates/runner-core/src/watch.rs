@@ -115,7 +115,9 @@ impl Events {
             subscription,
             caller: caller.clone(),
             runners: self.runners.clone(),
-            shown: HashSet::new(),
+            // Only a caller who may not see every runner needs them: to any other the Get of a
+            // runner (deleted or not) is decided without reading it.
+            shown: matches!(Visibility::of(caller), Visibility::Restricted { .. }).then(HashSet::new),
             bursts: Bursts::default(),
         })
     }
@@ -128,8 +130,9 @@ pub struct Watcher {
     caller: Caller,
     runners: Runners,
     /// Runners this watcher was shown events of: their deletion is shown too, though the
-    /// runner (and the policies that let the caller see it) is gone by then.
-    shown: HashSet<Uuid>,
+    /// runner (and the policies that let the caller see it) is gone by then. `None` for a caller
+    /// whose visibility is not [`Visibility::Restricted`].
+    shown: Option<HashSet<Uuid>>,
     bursts: Bursts,
 }
 
@@ -164,13 +167,13 @@ impl Watcher {
         loop {
             let Some(event) = self.bursts.next(&mut self.subscription).await? else { return Ok(None) };
             if self.may_see(&event).await? {
-                if let Audience::Runner(runner_id) = event.audience {
+                if let (Audience::Runner(runner_id), Some(shown)) = (event.audience, &mut self.shown) {
                     // Runners this watcher may see: their deletion is shown too, though the
                     // runner (and the policies that let the caller see it) is gone by then.
                     if event.resource == EventResource::Runner && event.operation == Operation::Delete {
-                        self.shown.remove(&runner_id);
+                        shown.remove(&runner_id);
                     } else {
-                        self.shown.insert(runner_id);
+                        shown.insert(runner_id);
                     }
                 }
                 return Ok(Some(event));
@@ -187,7 +190,7 @@ impl Watcher {
             Audience::Runner(runner_id) => {
                 let creator =
                     event.resource == EventResource::Runner && event.creator_id.is_some_and(|c| c == caller.subject.id);
-                if creator || self.shown.contains(&runner_id) {
+                if creator || self.shown.as_ref().is_some_and(|shown| shown.contains(&runner_id)) {
                     return Ok(true);
                 }
                 self.runner_access(runner_id, RunnerAccess::User).await
