@@ -48,12 +48,12 @@ impl Filter {
     }
 }
 
-/// The shortest time between two bursts of one watcher's events: an event that arrives less
-/// than this after the previous burst began waits out the rest, and goes with every event that
-/// arrived meanwhile. The first event after a quiet spell leaves at once; under a steady stream
-/// each watcher wakes, and its stream is written to, at most once per pause, however many
-/// events it is sent (a delivery costs the server mostly its wake-up and its write, not its
-/// bytes: docs/performance.md, "WatchEvents").
+/// The default shortest time between two bursts of one watcher's events
+/// (`--watch-burst-pause-ms`): an event that arrives less than this after the previous burst
+/// began waits out the rest, and goes with every event that arrived meanwhile. The first event
+/// after a quiet spell leaves at once; under a steady stream each watcher wakes, and its stream
+/// is written to, at most once per pause, however many events it is sent (a delivery costs the
+/// server mostly its wake-up and its write, not its bytes: docs/performance.md, "WatchEvents").
 pub const BURST_PAUSE: Duration = Duration::from_millis(20);
 
 /// The WatchEvents use case.
@@ -62,16 +62,24 @@ pub struct Events {
     bus: EventBus,
     runners: Runners,
     buffer: usize,
+    pause: Duration,
 }
 
 impl Events {
     pub fn new(runners: Runners) -> Self {
-        Self { bus: runners.event_bus().clone(), runners, buffer: WATCHER_BUFFER }
+        Self { bus: runners.event_bus().clone(), runners, buffer: WATCHER_BUFFER, pause: BURST_PAUSE }
     }
 
     /// Each watcher's buffer, in events (tests make it small).
     pub fn with_buffer(mut self, events: usize) -> Self {
         self.buffer = events;
+        self
+    }
+
+    /// The shortest time between two bursts of a watcher's events (zero: each event as it
+    /// comes), instead of [`BURST_PAUSE`].
+    pub fn with_burst_pause(mut self, pause: Duration) -> Self {
+        self.pause = pause;
         self
     }
 
@@ -118,7 +126,7 @@ impl Events {
             // Only a caller who may not see every runner needs them: to any other the Get of a
             // runner (deleted or not) is decided without reading it.
             shown: matches!(Visibility::of(caller), Visibility::Restricted { .. }).then(HashSet::new),
-            bursts: Bursts::default(),
+            bursts: Bursts::new(self.pause),
         })
     }
 }
@@ -136,14 +144,18 @@ pub struct Watcher {
     bursts: Bursts,
 }
 
-/// Paces one watcher's events into bursts at least [`BURST_PAUSE`] apart.
-#[derive(Default)]
+/// Paces one watcher's events into bursts at least a pause apart.
 struct Bursts {
+    pause: Duration,
     /// When the current burst began.
     began: Option<Instant>,
 }
 
 impl Bursts {
+    fn new(pause: Duration) -> Self {
+        Self { pause, began: None }
+    }
+
     /// The next event of `subscription`: at once if it was waiting already (the current
     /// burst), otherwise when it comes but no sooner than the pause after the current burst
     /// began (the next burst, which takes every event that came meanwhile).
@@ -153,8 +165,8 @@ impl Bursts {
             return Ok(Some(event));
         }
         let Some(event) = subscription.next().await? else { return Ok(None) };
-        if let Some(began) = self.began {
-            tokio::time::sleep_until(began + BURST_PAUSE).await;
+        if let Some(began) = self.began.filter(|_| !self.pause.is_zero()) {
+            tokio::time::sleep_until(began + self.pause).await;
         }
         self.began = Some(Instant::now());
         Ok(Some(event))
@@ -252,7 +264,7 @@ mod tests {
     async fn events_leave_in_bursts_a_pause_apart() {
         let (bus, org) = (EventBus::default(), Uuid::now_v7());
         let mut subscription = bus.subscribe(org, 16);
-        let mut bursts = Bursts::default();
+        let mut bursts = Bursts::new(BURST_PAUSE);
 
         // After a quiet spell: at once.
         let start = Instant::now();
@@ -285,5 +297,33 @@ mod tests {
         // The stream's end is not held.
         bus.close();
         assert_eq!(at_once(&mut bursts, &mut subscription), None);
+    }
+
+    /// With no pause (`--watch-burst-pause-ms 0`) every event leaves as it comes.
+    #[tokio::test]
+    async fn without_a_pause_every_event_leaves_at_once() {
+        let (bus, org) = (EventBus::default(), Uuid::now_v7());
+        let mut subscription = bus.subscribe(org, 16);
+        let mut bursts = Bursts::new(Duration::ZERO);
+        for _ in 0..3 {
+            let event = update(org);
+            bus.publish(event.clone());
+            assert_eq!(at_once(&mut bursts, &mut subscription), Some(event.clone()));
+            // One that comes while the watcher waits is not held either.
+            let later = update(org);
+            let waiting = tokio::spawn({
+                let bus = bus.clone();
+                let later = later.clone();
+                async move {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    bus.publish(later);
+                }
+            });
+            let asked = Instant::now();
+            assert_eq!(bursts.next(&mut subscription).await.unwrap(), Some(later));
+            // Held, it would have waited out most of a pause.
+            assert!(asked.elapsed() < BURST_PAUSE / 2, "held for {:?}", asked.elapsed());
+            waiting.await.unwrap();
+        }
     }
 }

@@ -13,7 +13,6 @@
 //!
 //! Every watcher must receive every write's event; a missing one fails the run.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -167,8 +166,7 @@ async fn measure(args: &WatchersArgs, setup: &Setup<'_>) -> anyhow::Result<bool>
         let id = new_runner(&c, format!("latency {w}")).await?;
         paced.push((c, id));
     }
-    let index: Arc<HashMap<String, usize>> =
-        Arc::new(paced.iter().enumerate().map(|(w, (_, id))| (id.clone(), w)).collect());
+    let ids: Arc<Vec<String>> = Arc::new(paced.iter().map(|(_, id)| id.clone()).collect());
 
     // Watchers of one runner nobody writes: idle, each write is theirs to skip.
     let idle_runner = new_runner(&paced[0].0, "watched, never written".to_owned()).await?;
@@ -179,21 +177,18 @@ async fn measure(args: &WatchersArgs, setup: &Setup<'_>) -> anyhow::Result<bool>
         resource_ids: vec![idle_runner],
         creator_ids: vec![],
     }];
-    let (stop_idle, stop) = tokio::sync::watch::channel(false);
-    let idle_tasks = open_watchers(args.watchers, watch_url, token, &only_idle, &index, &stop).await?;
+    let idle_watchers = open_watchers(args.watchers, watch_url, token, &only_idle, &ids).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = proc_stat(pid)?.rss_kib;
     let per_watcher_kib = idle.saturating_sub(before) as f64 / args.watchers.max(1) as f64;
     let beside = write(&writers, args.duration, None, "beside").await?;
     let beside_rate = beside.iter().map(Vec::len).sum::<usize>() as f64 / args.duration.as_secs_f64();
-    stop_idle.send(true)?;
-    for task in idle_tasks {
-        anyhow::ensure!(task.await??.is_empty(), "a watcher of an unwritten runner received an event");
+    for receipts in idle_watchers.stop().await? {
+        anyhow::ensure!(receipts.is_empty(), "a watcher of an unwritten runner received an event");
     }
 
     // Watchers of every event.
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let tasks = open_watchers(args.watchers, watch_url, token, &[], &index, &stop_rx).await?;
+    let watchers = open_watchers(args.watchers, watch_url, token, &[], &ids).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let with = write(&writers, args.duration, None, "watched").await?;
@@ -206,12 +201,11 @@ async fn measure(args: &WatchersArgs, setup: &Setup<'_>) -> anyhow::Result<bool>
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (server_cpu, load_cpu) =
         (proc_stat(pid)?.cpu - cpu_before.0, proc_stat(std::process::id())?.cpu - cpu_before.1);
-    stop_tx.send(true)?;
+    let all_receipts = watchers.stop().await?;
     let mut latencies_us: Vec<u32> = Vec::new();
     let mut missing = 0usize;
     let expected: usize = sent.iter().map(Vec::len).sum();
-    for task in tasks {
-        let receipts = task.await??;
+    for receipts in all_receipts {
         missing += expected.saturating_sub(receipts.len());
         for (w, n, at) in receipts {
             let Some(start) = sent[w].get(n) else { continue };
@@ -272,16 +266,35 @@ async fn measure(args: &WatchersArgs, setup: &Setup<'_>) -> anyhow::Result<bool>
     Ok(true)
 }
 
+/// Open watchers: each task records its receipts until its stop signal.
+struct Watching {
+    tasks: Vec<(tokio::task::JoinHandle<anyhow::Result<Receipts>>, tokio::sync::oneshot::Sender<()>)>,
+}
+
+impl Watching {
+    /// Stops every watcher; their receipts.
+    async fn stop(self) -> anyhow::Result<Vec<Receipts>> {
+        let mut all = Vec::with_capacity(self.tasks.len());
+        for (task, stop) in self.tasks {
+            // A watcher that ended already has its error to tell.
+            let _ = stop.send(());
+            all.push(task.await??);
+        }
+        Ok(all)
+    }
+}
+
 /// Opens `count` watchers of `url` with `filters`, `PER_CONNECTION` to an HTTP/2 connection;
-/// each records its receipts of the runners of `index` until `stop`.
+/// each records its receipts of the runners of `ids` (the n-th id: writer n) until stopped.
+/// Reading is kept cheap (no shared lock or hashing per event): this process shares the
+/// machine with the server it measures.
 async fn open_watchers(
     count: usize,
     url: &str,
     token: &str,
     filters: &[watch_events_request::ResourceTypeFilter],
-    index: &Arc<HashMap<String, usize>>,
-    stop: &tokio::sync::watch::Receiver<bool>,
-) -> anyhow::Result<Vec<tokio::task::JoinHandle<anyhow::Result<Receipts>>>> {
+    ids: &Arc<Vec<String>>,
+) -> anyhow::Result<Watching> {
     let mut tasks = Vec::new();
     let mut connection = None;
     for i in 0..count {
@@ -297,16 +310,18 @@ async fn open_watchers(
             .server_stream::<_, WatchEventsResponse>(&es("WatchEvents"), req)
             .await
             .map_err(|f| anyhow::anyhow!("watcher {i}: {f}"))?;
-        let (index, mut stop) = (index.clone(), stop.clone());
-        tasks.push(tokio::spawn(async move {
+        let ids = ids.clone();
+        let (stop_tx, mut stop) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
             let mut receipts: Receipts = Vec::new();
             let mut counts = [0usize; WRITERS];
             loop {
                 tokio::select! {
+                    biased;
                     item = stream.next() => match item {
                         Some(Ok(event)) => {
-                            if let Some(&w) = index.get(&event.resource_id)
-                                && event.operation == ResourceOperation::Update as i32
+                            if event.operation == ResourceOperation::Update as i32
+                                && let Some(w) = ids.iter().position(|id| *id == event.resource_id)
                             {
                                 receipts.push((w, counts[w], Instant::now()));
                                 counts[w] += 1;
@@ -315,10 +330,11 @@ async fn open_watchers(
                         Some(Err(f)) => return Err(anyhow::anyhow!("watcher {i}: the stream ended: {f}")),
                         None => return Err(anyhow::anyhow!("watcher {i}: the stream ended")),
                     },
-                    _ = stop.changed() => return Ok(receipts),
+                    _ = &mut stop => return Ok(receipts),
                 }
             }
-        }));
+        });
+        tasks.push((task, stop_tx));
     }
-    Ok(tasks)
+    Ok(Watching { tasks })
 }

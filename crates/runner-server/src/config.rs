@@ -115,6 +115,15 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=65_536))]
     pub watch_buffer_events: u64,
 
+    /// The shortest time, in milliseconds, between two writes of events to one WatchEvents
+    /// stream: the first event after a quiet spell leaves at once, later ones wait out the
+    /// rest of the pause and leave together. Longer pauses cost the server less per event under
+    /// a steady stream, and add up to the pause to an event's delivery; 0 sends each event as it
+    /// comes.
+    #[arg(long, env = "RUNNER_SERVER_WATCH_BURST_PAUSE_MS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(0..=1_000))]
+    pub watch_burst_pause_ms: u64,
+
     /// The maximum age, in seconds, of a WatchEvents stream: the server then ends it cleanly
     /// and the client watches again. Watch streams are exempt from the idle and body timeouts.
     #[arg(long, env = "RUNNER_SERVER_WATCH_MAX_AGE_SECONDS", default_value_t = 3600,

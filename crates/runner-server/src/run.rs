@@ -135,6 +135,7 @@ impl Prepared {
             .with_watch_limits(
                 usize::try_from(config.watch_buffer_events).unwrap_or(usize::MAX),
                 Duration::from_secs(config.watch_max_age_seconds),
+                Duration::from_millis(config.watch_burst_pause_ms),
             );
         // On PostgreSQL, writes reach the watchers of every replica through the database.
         runner_store::pg_events::relay_for(&config.database_url, state.events.bus().clone())

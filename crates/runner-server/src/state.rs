@@ -216,16 +216,22 @@ impl AppState {
         self
     }
 
-    /// The same state caching authenticated tokens for `ttl` (zero: never), instead of
-    /// [`DEFAULT_TOKEN_CACHE_TTL`]; see [`runner_core::token_cache`].
-    /// Each watcher's buffer, in events, and the maximum age of a watch stream.
-    pub fn with_watch_limits(mut self, buffer: usize, max_age: std::time::Duration) -> Self {
+    /// Each watcher's buffer, in events, the maximum age of a watch stream, and the shortest
+    /// time between two bursts of a watcher's events.
+    pub fn with_watch_limits(
+        mut self,
+        buffer: usize,
+        max_age: std::time::Duration,
+        burst_pause: std::time::Duration,
+    ) -> Self {
         let shared = self.shared();
-        shared.events = shared.events.clone().with_buffer(buffer);
+        shared.events = shared.events.clone().with_buffer(buffer).with_burst_pause(burst_pause);
         shared.max_stream_age = max_age;
         self
     }
 
+    /// The same state caching authenticated tokens for `ttl` (zero: never), instead of
+    /// [`DEFAULT_TOKEN_CACHE_TTL`]; see [`runner_core::token_cache`].
     pub fn with_token_cache(mut self, ttl: std::time::Duration) -> Self {
         let s = self.shared();
         s.identity = Accounts::with_token_cache(s.store.clone(), ttl).with_event_bus(s.runners.event_bus().clone());

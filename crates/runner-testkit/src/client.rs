@@ -490,14 +490,8 @@ impl Client {
             Ok(r) => r.into_inner(),
             Err(status) => return Err(CallError::Failed(status_failure(&status))),
         };
-        Ok(Box::pin(futures::stream::unfold(Some(stream), |stream| async move {
-            let mut stream = stream?;
-            match stream.message().await {
-                Ok(Some(message)) => Some((Ok(message), Some(stream))),
-                Ok(None) => None,
-                Err(status) => Some((Err(status_failure(&status)), None)),
-            }
-        })))
+        // tonic's stream ends after its error.
+        Ok(Box::pin(futures::StreamExt::map(stream, |item| item.map_err(|status| status_failure(&status)))))
     }
 
     /// Connect server streaming: one enveloped request, enveloped messages, then the

@@ -25,15 +25,18 @@ pub async fn watch_events(
 ) -> Result<ConnectResponse<EventStream>, ConnectError> {
     // Errors before the first event are ordinary error answers.
     let watcher = reply(check(&r), async { s.events.watch(&caller, convert::watch_events(r)) }).await?.into_inner();
-    let max_age = Box::pin(tokio::time::sleep(s.max_stream_age));
-    let events = futures::stream::unfold(Some((watcher, max_age)), |state| async move {
-        let (mut watcher, mut max_age) = state?;
+    // Boxed, so that each event moves a pointer rather than the watcher.
+    let state = Box::new((watcher, Box::pin(tokio::time::sleep(s.max_stream_age))));
+    let events = futures::stream::unfold(Some(state), |state| async move {
+        let mut state = state?;
+        let (watcher, max_age) = &mut *state;
         let next = tokio::select! {
+            biased;
+            () = max_age.as_mut() => Ok(None),
             next = watcher.next() => next,
-            () = &mut max_age => Ok(None),
         };
         match next {
-            Ok(Some(event)) => Some((Ok(convert::event(event)), Some((watcher, max_age)))),
+            Ok(Some(event)) => Some((Ok(convert::event(event)), Some(state))),
             Ok(None) => None,
             // The watcher is off the bus: the error is the stream's last message.
             Err(e) => Some((Err(to_connect(e)), None)),
