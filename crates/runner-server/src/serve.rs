@@ -12,6 +12,9 @@
 //! after 10 s: a client whose pool kept them longer (Go's and reqwest's keep them 90 s) sent
 //! requests on connections the server was closing and got "connection closed before message
 //! completed". That timer is off here; [`HeadWatch`] and the connection's loop do both.
+//!
+//! [`HeadWatch`] also paces the socket writes of an HTTP/2 connection with a streaming call open
+//! ([`PACED_WRITE_PAUSE`]), so that the events of its watch streams share writes.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -26,7 +29,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use axum::body::Body;
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -298,7 +301,14 @@ where
         body_read_timeout: shared.options.body_read_timeout,
     };
     let (idle_timeout, head_timeout) = (shared.options.idle_timeout, shared.options.header_read_timeout);
-    let io = HeadWatch { io, activity: activity.clone(), http2: None };
+    let io = HeadWatch {
+        io,
+        activity: activity.clone(),
+        http2: None,
+        held: BytesMut::new(),
+        pace: PACED_WRITE_PAUSE,
+        pause: None,
+    };
     let mut conn = pin!(shared.builder.serve_connection_with_upgrades(TokioIo::new(io), service));
     loop {
         tokio::select! {
@@ -336,6 +346,9 @@ where
 /// began to arrive; each call also counts in the server's total.
 struct Activity {
     state: Mutex<ActivityState>,
+    /// Streaming calls open on the connection: while there are any, its writes are paced
+    /// ([`HeadWatch`]).
+    streams: AtomicUsize,
     server_total: Arc<AtomicUsize>,
     /// A head began: the connection's loop waits for a nearer deadline now.
     head_began: tokio::sync::Notify,
@@ -359,15 +372,23 @@ enum Expired {
 impl Activity {
     fn new(server_total: Arc<AtomicUsize>) -> Self {
         let state = ActivityState { in_flight: 0, since: Instant::now(), head_since: None };
-        Self { state: Mutex::new(state), server_total, head_began: tokio::sync::Notify::new() }
+        Self {
+            state: Mutex::new(state),
+            streams: AtomicUsize::new(0),
+            server_total,
+            head_began: tokio::sync::Notify::new(),
+        }
     }
 
-    fn begin(self: &Arc<Self>) -> CallGuard {
+    fn begin(self: &Arc<Self>, streaming: bool) -> CallGuard {
         let mut state = self.state.lock().expect("not poisoned");
         state.in_flight += 1;
         state.head_since = None;
         self.server_total.fetch_add(1, Ordering::SeqCst);
-        CallGuard(self.clone())
+        if streaming {
+            self.streams.fetch_add(1, Ordering::Relaxed);
+        }
+        CallGuard { activity: self.clone(), streaming }
     }
 
     /// Bytes of an HTTP/1 request arrived: with no call in flight, a head has begun.
@@ -401,26 +422,79 @@ impl Activity {
 }
 
 /// One call in flight, from its head until its response body is done or dropped.
-struct CallGuard(Arc<Activity>);
+struct CallGuard {
+    activity: Arc<Activity>,
+    streaming: bool,
+}
 
 impl Drop for CallGuard {
     fn drop(&mut self) {
-        let mut state = self.0.state.lock().expect("not poisoned");
+        if self.streaming {
+            self.activity.streams.fetch_sub(1, Ordering::Relaxed);
+        }
+        let mut state = self.activity.state.lock().expect("not poisoned");
         state.in_flight -= 1;
         state.since = Instant::now();
-        self.0.server_total.fetch_sub(1, Ordering::SeqCst);
+        self.activity.server_total.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
 /// A connection's reads, watched for the start of an HTTP/1 request head ([`Activity`]). An
 /// HTTP/2 connection (its first bytes are the preface, `PRI * HTTP/2.0`) is not watched: its
 /// frames between calls (pings, settings, window updates) are not requests, and it has no
-/// heads to bound (its header list has a size limit instead).
+/// heads to bound (its header list has a size limit instead). Its writes are paced while a
+/// streaming call is open ([`PACED_WRITE_PAUSE`]).
 struct HeadWatch<I> {
     io: I,
     activity: Arc<Activity>,
     /// Decided by the first bytes read.
     http2: Option<bool>,
+    /// Written by hyper and not yet to the socket: only while writes are paced.
+    held: BytesMut,
+    /// How long a paced write waits after the previous one ([`PACED_WRITE_PAUSE`]).
+    pace: Duration,
+    /// No paced write before it ends.
+    pause: Option<Pin<Box<Sleep>>>,
+}
+
+/// While an HTTP/2 connection has a streaming call open, a write to its socket waits until this
+/// long after the previous one, and takes every frame that came meanwhile: the events of the
+/// connection's watch streams, which each leave in their own bursts, then share one write
+/// instead of costing one each (docs/performance.md, "WatchEvents"). The first write after a
+/// quiet spell leaves at once.
+const PACED_WRITE_PAUSE: Duration = Duration::from_millis(2);
+/// Bytes held for a paced write at most: beyond it they are written at once.
+const PACED_WRITE_MAX: usize = 256 * 1024;
+
+impl<I: AsyncWrite + Unpin> HeadWatch<I> {
+    fn paced(&self) -> bool {
+        !self.held.is_empty() || (self.http2 == Some(true) && self.activity.streams.load(Ordering::Relaxed) > 0)
+    }
+
+    /// Writes every byte held.
+    fn poll_write_held(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while !self.held.is_empty() {
+            let n = std::task::ready!(Pin::new(&mut self.io).poll_write(cx, &self.held))?;
+            if n == 0 {
+                return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+            }
+            self.held.advance(n);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Holds `bufs` for the next paced write: `None` when that would hold too much (write
+    /// what is held first, then directly).
+    fn hold(&mut self, bufs: &[std::io::IoSlice<'_>]) -> Option<usize> {
+        let n = bufs.iter().map(|buf| buf.len()).sum::<usize>();
+        if self.held.len() + n > PACED_WRITE_MAX {
+            return None;
+        }
+        for buf in bufs {
+            self.held.extend_from_slice(buf);
+        }
+        Some(n)
+    }
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for HeadWatch<I> {
@@ -443,8 +517,8 @@ impl<I: AsyncRead + Unpin> AsyncRead for HeadWatch<I> {
 }
 
 impl<I: AsyncWrite + Unpin> AsyncWrite for HeadWatch<I> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        self.poll_write_vectored(cx, &[std::io::IoSlice::new(buf)])
     }
 
     fn poll_write_vectored(
@@ -452,6 +526,12 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for HeadWatch<I> {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
+        if self.paced() {
+            if let Some(n) = self.hold(bufs) {
+                return Poll::Ready(Ok(n));
+            }
+            std::task::ready!(self.poll_write_held(cx))?;
+        }
         Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
     }
 
@@ -460,10 +540,27 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for HeadWatch<I> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        if !self.held.is_empty() {
+            // Within the pause, what is held waits for it to end; the task is woken then, and
+            // hyper, which flushes on every turn, flushes again. Answering "not yet" instead
+            // would hold hyper's next frames back too (it flushes before taking each one).
+            if let Some(pause) = &mut self.pause
+                && pause.as_mut().poll(cx).is_pending()
+            {
+                return Poll::Ready(Ok(()));
+            }
+            std::task::ready!(self.poll_write_held(cx))?;
+            let next = Instant::now() + self.pace;
+            match &mut self.pause {
+                Some(pause) => pause.as_mut().reset(next),
+                None => self.pause = Some(Box::pin(tokio::time::sleep_until(next))),
+            }
+        }
         Pin::new(&mut self.io).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        std::task::ready!(self.poll_write_held(cx))?;
         Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
@@ -482,11 +579,11 @@ impl hyper::service::Service<http::Request<Incoming>> for RequestService {
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
     fn call(&self, req: http::Request<Incoming>) -> Self::Future {
-        let guard = self.activity.begin();
         // Classified here, before the app (which would do it too), so that the `/api` prefix is
         // gone before deciding whether the body is a stream.
         let req = crate::call::classify(req);
         let streaming = req.extensions().get::<crate::call::CallKind>().is_some_and(|k| k.streaming());
+        let guard = self.activity.begin(streaming);
         let timeout = self.body_read_timeout;
         let req = req.map(|body| if streaming { Body::new(body) } else { Body::new(DeadlineBody::new(body, timeout)) });
         let call = self.app.clone().oneshot(req);
@@ -626,5 +723,118 @@ impl Server {
             let _ = stop.send(());
         }
         self.task.await.map_err(std::io::Error::other)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// A socket that keeps each write as it came.
+    #[derive(Default)]
+    struct Socket {
+        writes: Vec<Vec<u8>>,
+    }
+
+    impl AsyncWrite for Socket {
+        fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+            self.writes.push(buf.to_vec());
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Long enough that a test's writes meant to come within it do, on a loaded machine too.
+    const PACE: Duration = Duration::from_millis(300);
+
+    fn connection(activity: &Arc<Activity>) -> HeadWatch<Socket> {
+        let io = Socket::default();
+        HeadWatch { io, activity: activity.clone(), http2: Some(true), held: BytesMut::new(), pace: PACE, pause: None }
+    }
+
+    /// A connection with a streaming call open (until the guard drops) that has just written
+    /// `a`: a pause has begun.
+    async fn streaming() -> (Arc<Activity>, CallGuard, HeadWatch<Socket>) {
+        let activity = Arc::new(Activity::new(Arc::default()));
+        let stream = activity.begin(true);
+        let mut io = connection(&activity);
+        send(&mut io, b"a").await;
+        assert_eq!(writes(&io), [&b"a"[..]], "the first write after a quiet spell leaves at once");
+        (activity, stream, io)
+    }
+
+    async fn send(io: &mut HeadWatch<Socket>, bytes: &[u8]) {
+        io.write_all(bytes).await.unwrap();
+        io.flush().await.unwrap();
+    }
+
+    fn writes(io: &HeadWatch<Socket>) -> Vec<&[u8]> {
+        io.io.writes.iter().map(Vec::as_slice).collect()
+    }
+
+    /// Without a streaming call, every flush writes (a unary call's answer is not held).
+    #[tokio::test]
+    async fn without_a_stream_every_flush_writes() {
+        let activity = Arc::new(Activity::new(Arc::default()));
+        let _unary = activity.begin(false);
+        let mut io = connection(&activity);
+        for bytes in [&b"one"[..], b"two", b"three"] {
+            send(&mut io, bytes).await;
+        }
+        assert_eq!(writes(&io), [&b"one"[..], b"two", b"three"]);
+    }
+
+    /// With a streaming call open, the first write leaves at once; what comes within the pause
+    /// leaves together once it ends (the task is woken for it), in order, and shutdown writes
+    /// what is held. Once the stream ends, writes leave at once again.
+    #[tokio::test]
+    async fn with_a_stream_open_writes_within_the_pause_leave_together() {
+        let (activity, stream, mut io) = streaming().await;
+        let held_at = Instant::now();
+        send(&mut io, b"b").await;
+        send(&mut io, b"c").await;
+        assert_eq!(writes(&io), [&b"a"[..]], "held within the pause");
+
+        // Nothing else happens on the connection: the end of the pause wakes its task, whose
+        // flush writes what was held.
+        let written = std::future::poll_fn(|cx| {
+            let _ = Pin::new(&mut io).poll_flush(cx);
+            if io.io.writes.len() == 2 { Poll::Ready(()) } else { Poll::Pending }
+        });
+        tokio::time::timeout(PACE * 20, written).await.expect("woken at the end of the pause");
+        assert!(held_at.elapsed() >= PACE / 2, "written after {:?}", held_at.elapsed());
+        assert_eq!(writes(&io), [&b"a"[..], b"bc"]);
+
+        send(&mut io, b"d").await;
+        io.shutdown().await.unwrap();
+        assert_eq!(writes(&io), [&b"a"[..], b"bc", b"d"], "shutdown writes what is held");
+
+        drop(stream);
+        let mut io = connection(&activity);
+        send(&mut io, b"e").await;
+        send(&mut io, b"f").await;
+        assert_eq!(writes(&io), [&b"e"[..], b"f"]);
+    }
+
+    /// No more than [`PACED_WRITE_MAX`] is held: what is held leaves first, then the rest.
+    #[tokio::test]
+    async fn a_large_write_is_not_held() {
+        let (_activity, _stream, mut io) = streaming().await;
+        send(&mut io, b"b").await;
+        let large = vec![7u8; PACED_WRITE_MAX];
+        send(&mut io, &large).await;
+        assert_eq!(writes(&io), [&b"a"[..], b"b", &large[..]]);
+        send(&mut io, b"c").await;
+        assert_eq!(writes(&io).len(), 3, "held again");
+        io.shutdown().await.unwrap();
+        assert_eq!(writes(&io), [&b"a"[..], b"b", &large[..], b"c"]);
     }
 }
