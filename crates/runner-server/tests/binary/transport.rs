@@ -1,5 +1,5 @@
-//! The real binary's transport: TLS (gRPC through tonic, Connect through reqwest over HTTP/2
-//! and HTTP/1.1), and the limits that cut slow, oversized, idle or surplus clients off while
+//! The real binary's transport: TLS (gRPC through tonic, a watch stream with calls beside it on
+//! one connection among them, Connect through reqwest over HTTP/2 and HTTP/1.1), and the limits that cut slow, oversized, idle or surplus clients off while
 //! everyone else keeps being served: the one home of the server's limits (message size,
 //! headers, connections, read and idle timeouts), each set through its flag.
 
@@ -9,15 +9,25 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use gitpod_api::gitpod::v1::event_service_client::EventServiceClient;
 use gitpod_api::gitpod::v1::runner_service_client::RunnerServiceClient;
+use gitpod_api::gitpod::v1::watch_events_request::Scope;
 use gitpod_api::gitpod::v1::{
-    CreateRunnerRequest, CreateRunnerResponse, ListRunnersRequest, ListRunnersResponse, RunnerProvider,
+    CreateRunnerRequest, CreateRunnerResponse, ListRunnersRequest, ListRunnersResponse, ResourceOperation,
+    RunnerProvider, WatchEventsRequest,
 };
 use runner_testkit::{ALL, Client, Protocol, ServerProcess, list_request, list_status, rs};
 
 use crate::{BIN, bin};
 
 const LIST: &str = "/gitpod.v1.RunnerService/ListRunners";
+
+/// `message` as a call with the bearer `token`.
+fn authorized<T>(token: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
 
 /// The binary on a fresh database with `args`.
 fn start(args: &[&str]) -> ServerProcess {
@@ -91,10 +101,31 @@ async fn tls_serves_grpc_and_connect_over_http2_and_http1() {
     let channel =
         tonic::transport::Channel::from_shared(server.url.clone()).unwrap().tls_config(tls).unwrap().connect().await;
     let channel = channel.unwrap_or_else(|e| panic!("{e:?}\n{}", server.stderr()));
-    let mut client = RunnerServiceClient::new(channel);
-    let mut request = tonic::Request::new(ListRunnersRequest::default());
-    request.metadata_mut().insert("authorization", format!("Bearer {}", server.token()).parse().unwrap());
-    client.list_runners(request).await.unwrap();
+    let token = server.token();
+    let mut client = RunnerServiceClient::new(channel.clone());
+    client.list_runners(authorized(token, ListRunnersRequest::default())).await.unwrap();
+
+    // A watch stream on the same connection, whose writes are then paced (serve::HeadWatch):
+    // each write's event arrives, and the calls beside the stream are answered.
+    let watch = WatchEventsRequest { scope: Some(Scope::Organization(true)), ..Default::default() };
+    let mut events = EventServiceClient::new(channel).watch_events(authorized(token, watch)).await;
+    let events = events.as_mut().unwrap().get_mut();
+    for n in 0..5 {
+        let create = CreateRunnerRequest {
+            name: format!("tls {n}"),
+            provider: RunnerProvider::Gcp as i32,
+            ..Default::default()
+        };
+        let created = client.create_runner(authorized(token, create)).await.unwrap().into_inner();
+        let id = created.runner.unwrap().runner_id;
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(10), events.message()).await;
+            let event = event.expect("the event within 10 s").unwrap().expect("the stream goes on");
+            if event.resource_id == id && event.operation == ResourceOperation::Create as i32 {
+                break;
+            }
+        }
+    }
 
     // Connect JSON through reqwest: HTTP/2 (what ALPN picks) and HTTP/1.1.
     let root = reqwest::Certificate::from_pem(pem.as_bytes()).unwrap();
