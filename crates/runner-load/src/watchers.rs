@@ -272,12 +272,15 @@ struct Watching {
 }
 
 impl Watching {
-    /// Stops every watcher; their receipts.
+    /// Stops every watcher at once; their receipts.
     async fn stop(self) -> anyhow::Result<Vec<Receipts>> {
-        let mut all = Vec::with_capacity(self.tasks.len());
-        for (task, stop) in self.tasks {
+        let (tasks, stops): (Vec<_>, Vec<_>) = self.tasks.into_iter().unzip();
+        for stop in stops {
             // A watcher that ended already has its error to tell.
             let _ = stop.send(());
+        }
+        let mut all = Vec::with_capacity(tasks.len());
+        for task in tasks {
             all.push(task.await??);
         }
         Ok(all)

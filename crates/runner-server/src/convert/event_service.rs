@@ -33,8 +33,8 @@ pub fn event(e: Event) -> pb::WatchEventsResponse {
     pb::WatchEventsResponse {
         operation: operation as i32,
         resource_type: e.resource.number(),
-        // Without the formatting machinery: this runs once per event and watcher.
-        resource_id: e.resource_id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_owned(),
+        // Once per event and watcher: without the formatting machinery.
+        resource_id: super::id(e.resource_id),
     }
 }
 
