@@ -28,6 +28,17 @@ pub(crate) fn map_sqlite(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// Errors of the rusqlite connections (`crate::sqlite_read`, `crate::sqlite_write`), as on the
+/// sqlx path: busy or locked (after the timeout) is `Unavailable`.
+pub(crate) fn map_rusqlite(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Unavailable("database is busy".to_owned())
+        }
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
 pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Other(format!("corrupt {what} in storage: {detail}"))
 }

@@ -39,6 +39,7 @@ mod session_store;
 pub mod postgres;
 pub mod sqlite;
 mod sqlite_read;
+mod sqlite_write;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

@@ -29,6 +29,11 @@ macro_rules! runner_columns {
 pub(crate) const SELECT_RUNNER: &str = concat!("SELECT ", runner_columns!(), " FROM runners WHERE id = ?");
 /// Runners, aliased `r`, followed by [`push_list_runners`]' conditions.
 pub(crate) const SELECT_RUNNERS_WHERE: &str = concat!("SELECT ", runner_columns!(), " FROM runners r WHERE ");
+/// UpdateRunner: name, phase, spec, status, updated_at and the new revision of the runner `id`,
+/// if its revision is still the one read (the previous).
+pub(crate) const UPDATE_RUNNER: &str = "UPDATE runners SET name = ?, phase = ?, spec = '', status = '', spec_proto = ?, status_proto = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?";
+/// One audit log entry.
+pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_log_entries (id, org_id, actor_id, actor_principal, subject_id, subject_type, action, kind, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// SQL text with bound values, written once for the sqlx query builder and for SQLite's inline
 /// readers (`crate::sqlite_read::Select`).
@@ -192,7 +197,7 @@ macro_rules! sql_store {
                 PolicyRow, RoleAssignmentRow, RunnerColumns, RunnerRow, RunnerTokenRow, ScmIntegrationRow, ServiceAccountRow,
                 enum_value,
             };
-            use crate::sql_store::{SELECT_RUNNER, SELECT_RUNNERS_WHERE, SqlText, push_in, push_list_runners, push_visibility};
+            use crate::sql_store::{INSERT_AUDIT, SELECT_RUNNER, SELECT_RUNNERS_WHERE, SqlText, UPDATE_RUNNER, push_in, push_list_runners, push_visibility};
 
             const MEMBER_COLUMNS: &str = "id, org_id, account_id, principal, name, role, suspended, created_at";
             const GROUP_COLUMNS: &str = "id, org_id, name, description, system, direct_share, created_at, updated_at";
@@ -268,7 +273,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_audit<'e, E: sqlx::Executor<'e, Database = $db>>(exec: E, e: &AuditEntry) -> Result<(), StoreError> {
-                sqlx::query(&sql("INSERT INTO audit_log_entries (id, org_id, actor_id, actor_principal, subject_id, subject_type, action, kind, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+                sqlx::query(&sql(INSERT_AUDIT))
                     .bind(e.id.to_string()) // 1
                     .bind(e.org_id.to_string()) // 2
                     .bind(e.actor.map(|(id, _)| id.to_string())) // 3
@@ -408,7 +413,7 @@ macro_rules! sql_store {
                     let _timer = crate::metrics::QueryTimer::new("update_runner");
                     let c = RunnerColumns::from_domain(runner)?;
                     let entry = runner_core::audit::entry(AuditSubject::Runner, runner.id, Some(runner.org_id));
-                    let result = audited(&self.pool, entry, sqlx::query(&sql("UPDATE runners SET name = ?, phase = ?, spec = '', status = '', spec_proto = ?, status_proto = ?, updated_at = ?, revision = ? WHERE id = ? AND revision = ?",))
+                    let result = audited(&self.pool, entry, sqlx::query(&sql(UPDATE_RUNNER))
                     .bind(&c.name) // 1
                     .bind(c.phase) // 2
                     .bind(&c.spec_proto) // 3

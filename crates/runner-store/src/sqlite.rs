@@ -19,9 +19,10 @@ use uuid::Uuid;
 use crate::error::map_sqlite as map;
 use crate::group_commit::GroupCommit;
 use crate::metrics::QueryTimer;
-use crate::rows::RunnerFields;
-use crate::sql_store::{SELECT_RUNNER, SELECT_RUNNERS_WHERE, push_list_runners};
+use crate::rows::{RunnerColumns, RunnerFields};
+use crate::sql_store::{SELECT_RUNNER, SELECT_RUNNERS_WHERE, UPDATE_RUNNER, push_list_runners};
 use crate::sqlite_read::{Readers, Select};
+use crate::sqlite_write::{Writer, insert_audit};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -31,6 +32,9 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Inline point reads (a file database only: an in-memory one is private to its connection).
     readers: Option<std::sync::Arc<Readers>>,
+    /// UpdateRunner's transactions, each run whole on a thread of its own (a file database
+    /// only, as `readers`; crate::sqlite_write).
+    writer: Option<std::sync::Arc<Writer>>,
     /// CreateRunner's writes, committed in groups (crate::group_commit).
     runner_inserts: std::sync::Arc<GroupCommit<(Runner, NewRunnerToken, Option<runner_core::audit::AuditEntry>)>>,
 }
@@ -80,11 +84,12 @@ impl SqliteStore {
             return Ok(None);
         };
         let readers = (!in_memory).then(|| std::sync::Arc::new(Readers::new(&file)));
+        let writer = if in_memory { None } else { Some(std::sync::Arc::new(Writer::open(&file)?)) };
         let batch_pool = pool.clone();
         let runner_inserts = std::sync::Arc::new(GroupCommit::spawn(move |batch| {
             queries::insert_runner_batch(batch_pool.clone(), batch)
         }));
-        Ok(Some((Self { pool, readers, runner_inserts }, created)))
+        Ok(Some((Self { pool, readers, writer, runner_inserts }, created)))
     }
 
     /// One process writes a SQLite database, and its writers of a row take turns in the use
@@ -122,8 +127,9 @@ account_store!(SqliteStore, Sqlite);
 session_store!(SqliteStore, Sqlite);
 
 /// Runners: SQLite's fast paths first, the shared SQL (`shared_*`) for the rest. Creates are
-/// group-committed (crate::group_commit); GetRunner's point read and ListRunners' page run on
-/// the inline readers (crate::sqlite_read) of a file database, with the same query text.
+/// group-committed (crate::group_commit); updates run whole on the writer's thread
+/// (crate::sqlite_write), and GetRunner's point read and ListRunners' page on the inline readers
+/// (crate::sqlite_read), of a file database, with the same query text.
 #[async_trait]
 impl RunnerRepo for SqliteStore {
     async fn insert_runner(&self, runner: &Runner, token: &NewRunnerToken) -> Result<(), StoreError> {
@@ -158,7 +164,31 @@ impl RunnerRepo for SqliteStore {
     }
 
     async fn update_runner(&self, runner: &Runner) -> Result<WriteOutcome, StoreError> {
-        self.shared_update_runner(runner).await
+        let Some(writer) = &self.writer else { return self.shared_update_runner(runner).await };
+        let _timer = QueryTimer::new("update_runner");
+        let c = RunnerColumns::from_domain(runner)?;
+        let entry = runner_core::audit::entry(runner_core::model::AuditSubject::Runner, runner.id, Some(runner.org_id));
+        let changed = writer
+            .run(move |connection| {
+                let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let changed = tx.prepare_cached(UPDATE_RUNNER)?.execute(rusqlite::params![
+                    c.name,
+                    c.phase,
+                    c.spec_proto,
+                    c.status_proto,
+                    c.updated_at,
+                    c.revision,
+                    c.id,
+                    c.revision - 1,
+                ])?;
+                if let Some(entry) = entry.as_ref().filter(|_| changed > 0) {
+                    insert_audit(&tx, entry)?;
+                }
+                tx.commit()?;
+                Ok(changed)
+            })
+            .await?;
+        Ok(if changed == 1 { WriteOutcome::Written } else { WriteOutcome::Conflict })
     }
 
     async fn delete_runner(&self, id: Uuid) -> Result<bool, StoreError> {

@@ -15,7 +15,7 @@ use runner_core::store::StoreError;
 use rusqlite::types::{FromSqlResult, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, Params, Row};
 
-use crate::error::corrupt;
+use crate::error::{corrupt, map_rusqlite as map_error};
 use crate::rows::RunnerFields;
 use crate::sql_store::SqlText;
 
@@ -123,16 +123,6 @@ impl SqlText for Select {
     }
     fn bind_int(&mut self, value: i64) -> &mut Self {
         self.push_bind(value.into())
-    }
-}
-
-/// Busy or locked (after the timeout) is `Unavailable`, as on the sqlx path.
-fn map_error(e: rusqlite::Error) -> StoreError {
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-            StoreError::Unavailable("database is busy".to_owned())
-        }
-        _ => StoreError::Other(e.to_string()),
     }
 }
 
