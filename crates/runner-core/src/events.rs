@@ -162,20 +162,56 @@ pub const INTERRUPTED_MESSAGE: &str = "the delivery of events from other replica
 /// event is published: the others never reach its buffer, nor wake it.
 pub type Wants = Arc<dyn Fn(&Event) -> bool + Send + Sync>;
 
+/// What a watcher of some of its organization's events wants: `wants` decides, and when every
+/// event it can want is of one of `resource_ids` (each filter of its request names resources),
+/// the bus asks it only about events of those resources, found by their id. Watchers of one
+/// resource each then cost a write nothing, however many there are.
+pub struct Interest {
+    pub wants: Wants,
+    /// Empty: any resource.
+    pub resource_ids: Vec<Uuid>,
+}
+
 struct Slot {
     /// The organization watched; `None`: every organization (the server's own followers, such
     /// as `crate::heartbeats`).
     org_id: Option<Uuid>,
     /// `None`: every event of the organization.
     wants: Option<Wants>,
+    /// The resources it is indexed by in `BusState::by_resource`; empty: it is asked about
+    /// every event (`BusState::unkeyed`).
+    resource_ids: Vec<Uuid>,
     tx: mpsc::Sender<Event>,
     ended: Arc<AtomicU8>,
+}
+
+impl Slot {
+    /// Hands `event` to this watcher if it is its own; `false` when the watcher is to leave the
+    /// bus (its buffer is full, or it is gone).
+    fn offer(&self, event: &Event) -> bool {
+        if self.org_id.is_some_and(|org| org != event.org_id) || self.wants.as_ref().is_some_and(|w| !w(event)) {
+            return true;
+        }
+        match self.tx.try_send(event.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.ended.store(BEHIND, Ordering::SeqCst);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
 }
 
 #[derive(Default)]
 struct BusState {
     next: u64,
-    watchers: HashMap<u64, Slot>,
+    /// Watchers asked about every event.
+    unkeyed: HashMap<u64, Slot>,
+    /// Watchers of some resources only, asked about those resources' events.
+    keyed: HashMap<u64, Slot>,
+    /// The keyed watchers of each resource.
+    by_resource: HashMap<Uuid, Vec<u64>>,
     closed: bool,
     /// Events from other replicas cannot be vouched for (the relay's connection is down): new
     /// watchers are refused (`unavailable`) until it is back.
@@ -208,19 +244,16 @@ impl EventBus {
     /// replica.
     pub fn publish_local(&self, event: Event) {
         let mut state = self.state.lock().expect("not poisoned");
-        state.watchers.retain(|_, slot| {
-            if slot.org_id.is_some_and(|org| org != event.org_id) || slot.wants.as_ref().is_some_and(|w| !w(&event)) {
-                return true;
+        state.unkeyed.retain(|_, slot| slot.offer(&event));
+        let leaving: Vec<u64> = match state.by_resource.get(&event.resource_id) {
+            Some(ids) => {
+                ids.iter().copied().filter(|id| state.keyed.get(id).is_some_and(|slot| !slot.offer(&event))).collect()
             }
-            match slot.tx.try_send(event.clone()) {
-                Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    slot.ended.store(BEHIND, Ordering::SeqCst);
-                    false
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
-            }
-        });
+            None => Vec::new(),
+        };
+        for id in leaving {
+            state.remove(id);
+        }
     }
 
     /// Sends every committed write to the other replicas through `relay` from now on.
@@ -234,10 +267,12 @@ impl EventBus {
     pub fn interrupt(&self) {
         let mut state = self.state.lock().expect("not poisoned");
         state.interrupted = true;
-        for slot in state.watchers.values().filter(|slot| slot.org_id.is_some()) {
+        for slot in state.unkeyed.values().chain(state.keyed.values()).filter(|slot| slot.org_id.is_some()) {
             slot.ended.store(INTERRUPTED, Ordering::SeqCst);
         }
-        state.watchers.retain(|_, slot| slot.org_id.is_none());
+        state.unkeyed.retain(|_, slot| slot.org_id.is_none());
+        state.keyed.clear();
+        state.by_resource.clear();
     }
 
     /// The relay listens again: new watchers are served.
@@ -250,10 +285,10 @@ impl EventBus {
         self.subscribe_to(Some(org_id), None, capacity)
     }
 
-    /// A new watcher of those of `org_id`'s events that it `wants`, with a buffer of
+    /// A new watcher of those of `org_id`'s events it has an `interest` in, with a buffer of
     /// `capacity` events.
-    pub fn subscribe_matching(&self, org_id: Uuid, wants: Wants, capacity: usize) -> Subscription {
-        self.subscribe_to(Some(org_id), Some(wants), capacity)
+    pub fn subscribe_matching(&self, org_id: Uuid, interest: Interest, capacity: usize) -> Subscription {
+        self.subscribe_to(Some(org_id), Some(interest), capacity)
     }
 
     /// A follower of every organization's events (the server's own, never a caller's; not
@@ -262,7 +297,7 @@ impl EventBus {
         self.subscribe_to(None, None, capacity)
     }
 
-    fn subscribe_to(&self, org_id: Option<Uuid>, wants: Option<Wants>, capacity: usize) -> Subscription {
+    fn subscribe_to(&self, org_id: Option<Uuid>, interest: Option<Interest>, capacity: usize) -> Subscription {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let ended = Arc::new(AtomicU8::new(OPEN));
         let mut state = self.state.lock().expect("not poisoned");
@@ -271,7 +306,18 @@ impl EventBus {
         if state.interrupted && org_id.is_some() {
             ended.store(INTERRUPTED, Ordering::SeqCst);
         } else if !state.closed {
-            state.watchers.insert(id, Slot { org_id, wants, tx, ended: ended.clone() });
+            let (wants, mut resource_ids) = interest.map_or((None, Vec::new()), |i| (Some(i.wants), i.resource_ids));
+            resource_ids.sort_unstable();
+            resource_ids.dedup();
+            for resource_id in &resource_ids {
+                state.by_resource.entry(*resource_id).or_default().push(id);
+            }
+            let slot = Slot { org_id, wants, resource_ids, tx, ended: ended.clone() };
+            if slot.resource_ids.is_empty() {
+                state.unkeyed.insert(id, slot);
+            } else {
+                state.keyed.insert(id, slot);
+            }
         }
         Subscription { rx, ended, id, bus: self.clone() }
     }
@@ -281,7 +327,9 @@ impl EventBus {
     pub fn close(&self) {
         let mut state = self.state.lock().expect("not poisoned");
         state.closed = true;
-        state.watchers.clear();
+        state.unkeyed.clear();
+        state.keyed.clear();
+        state.by_resource.clear();
         self.closing.notify_waiters();
     }
 
@@ -298,7 +346,26 @@ impl EventBus {
 
     /// How many watchers are on the bus.
     pub fn watchers(&self) -> usize {
-        self.state.lock().expect("not poisoned").watchers.len()
+        let state = self.state.lock().expect("not poisoned");
+        state.unkeyed.len() + state.keyed.len()
+    }
+}
+
+impl BusState {
+    /// Takes watcher `id` off the bus.
+    fn remove(&mut self, id: u64) {
+        if self.unkeyed.remove(&id).is_some() {
+            return;
+        }
+        let Some(slot) = self.keyed.remove(&id) else { return };
+        for resource_id in slot.resource_ids {
+            if let Some(ids) = self.by_resource.get_mut(&resource_id) {
+                ids.retain(|other| *other != id);
+                if ids.is_empty() {
+                    self.by_resource.remove(&resource_id);
+                }
+            }
+        }
     }
 }
 
@@ -334,7 +401,7 @@ impl Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         if let Ok(mut state) = self.bus.state.lock() {
-            state.watchers.remove(&self.id);
+            state.remove(self.id);
         }
     }
 }
@@ -363,7 +430,8 @@ mod tests {
         let org = Uuid::now_v7();
         let wanted = runner_event(org, Operation::Update);
         let id = wanted.resource_id;
-        let mut mine = bus.subscribe_matching(org, Arc::new(move |e: &Event| e.resource_id == id), 1);
+        let interest = Interest { wants: Arc::new(move |e: &Event| e.resource_id == id), resource_ids: Vec::new() };
+        let mut mine = bus.subscribe_matching(org, interest, 1);
         for _ in 0..100 {
             bus.publish(runner_event(org, Operation::Update));
         }
@@ -371,6 +439,47 @@ mod tests {
         assert_eq!(mine.next().await.unwrap(), Some(wanted));
         bus.close();
         assert_eq!(mine.next().await.unwrap(), None, "nothing else was handed to it");
+    }
+
+    /// Watchers of named resources are asked about those resources' events only, alongside
+    /// watchers of everything; one that leaves (dropped, or cut off) leaves the index too.
+    #[tokio::test]
+    async fn watchers_of_named_resources_are_found_by_id() {
+        let bus = EventBus::default();
+        let org = Uuid::now_v7();
+        let (one, two, three) = (
+            runner_event(org, Operation::Update),
+            runner_event(org, Operation::Update),
+            runner_event(org, Operation::Update),
+        );
+        let keyed = |ids: Vec<Uuid>| Interest { wants: Arc::new(|_: &Event| true), resource_ids: ids };
+        let mut both = bus.subscribe_matching(org, keyed(vec![one.resource_id, two.resource_id, one.resource_id]), 2);
+        let first = bus.subscribe_matching(org, keyed(vec![one.resource_id]), 8);
+        let mut all = bus.subscribe(org, 8);
+        assert_eq!(bus.watchers(), 3);
+        for event in [&one, &two, &three] {
+            bus.publish(event.clone());
+        }
+        assert_eq!(both.try_next(), Some(one.clone()));
+        assert_eq!(both.try_next(), Some(two.clone()));
+        assert_eq!(both.try_next(), None);
+        for event in [&one, &two, &three] {
+            assert_eq!(all.try_next().as_ref(), Some(event));
+        }
+        drop(first);
+        assert_eq!(bus.watchers(), 2);
+        assert_eq!(bus.state.lock().unwrap().by_resource.get(&one.resource_id).map(Vec::len), Some(1));
+        // Three events of its resources into a buffer of two: cut off, and out of the index.
+        for _ in 0..3 {
+            bus.publish(one.clone());
+        }
+        assert_eq!(bus.watchers(), 1);
+        assert!(bus.state.lock().unwrap().by_resource.is_empty());
+        assert_eq!(both.next().await.unwrap(), Some(one.clone()));
+        assert_eq!(both.next().await.unwrap(), Some(one.clone()));
+        assert!(matches!(both.next().await, Err(CoreError::ResourceExhausted(_))));
+        bus.publish(two.clone());
+        assert_eq!(all.try_next().as_ref(), Some(&one));
     }
 
     /// A watcher that does not read is cut off with `resource_exhausted` once its buffer is

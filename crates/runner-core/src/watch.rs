@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::authz::{RunnerAccess, Visibility};
 use crate::error::{CoreError, FieldViolation, Result};
-use crate::events::{Audience, Event, EventBus, EventResource, Operation, Subscription, WATCHER_BUFFER};
+use crate::events::{Audience, Event, EventBus, EventResource, Interest, Operation, Subscription, WATCHER_BUFFER};
 use crate::identity::Caller;
 use crate::model::Principal;
 use crate::runners::Runners;
@@ -116,8 +116,18 @@ impl Events {
         let subscription = if filters.is_empty() {
             self.bus.subscribe(caller.org_id, self.buffer)
         } else {
+            // Watching named resources only: the bus asks about their events only.
+            let resource_ids = if filters.iter().all(|f| !f.resource_ids.is_empty()) {
+                filters.iter().flat_map(|f| f.resource_ids.clone()).collect()
+            } else {
+                Vec::new()
+            };
             let wants = move |event: &Event| filters.iter().any(|f| f.matches(event));
-            self.bus.subscribe_matching(caller.org_id, std::sync::Arc::new(wants), self.buffer)
+            self.bus.subscribe_matching(
+                caller.org_id,
+                Interest { wants: std::sync::Arc::new(wants), resource_ids },
+                self.buffer,
+            )
         };
         Ok(Watcher {
             subscription,
