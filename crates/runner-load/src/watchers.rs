@@ -4,9 +4,11 @@
 //!
 //! - the server's RSS per idle watcher (RSS with the idle watchers open, less RSS before, over
 //!   their number);
-//! - write throughput (UpdateRunner over gRPC, 8 writers in a closed loop) without watchers,
-//!   with the watchers idle (each watches one runner nobody writes: every write is one they
-//!   skip), and with watchers of every event (every write an event to every watcher);
+//! - write throughput (UpdateRunner over gRPC, 8 writers in a closed loop) without watchers
+//!   (before and after the next run, and their mean), with the watchers idle (each watches one
+//!   runner nobody writes: every write is one they skip), and with watchers of every event
+//!   (every write an event to every watcher); and in each of those runs the servers' CPU time
+//!   per write, which the other processes on a shared machine disturb less than the rate;
 //! - delivery latency under a paced write rate: from the moment a write is sent (so it includes
 //!   the write's own round trip up to its commit: an upper bound of commit to delivery) to the
 //!   moment each watcher reads its event, p50 and p99 over every (write, watcher) pair.
@@ -107,6 +109,27 @@ async fn write(
     futures::future::try_join_all(runs).await
 }
 
+/// A closed-loop run's writes per second, and the CPU time the servers spent per write.
+#[derive(Clone, Copy)]
+struct Rate {
+    per_second: f64,
+    server_cpu_us: f64,
+}
+
+/// `WRITERS` writers as fast as answered, for `duration`; `servers`: the processes whose CPU
+/// each write is charged (the one that takes the writes and the one that has the watchers).
+async fn rate(writers: &[(Client, String)], duration: Duration, tag: &str, servers: &[u32]) -> anyhow::Result<Rate> {
+    let cpu = || servers.iter().map(|pid| Ok(proc_stat(*pid)?.cpu)).sum::<anyhow::Result<Duration>>();
+    let cpu_before = cpu()?;
+    let sent = write(writers, duration, None, tag).await?;
+    let cpu = cpu()? - cpu_before;
+    let writes = sent.iter().map(Vec::len).sum::<usize>();
+    Ok(Rate {
+        per_second: writes as f64 / duration.as_secs_f64(),
+        server_cpu_us: cpu.as_secs_f64() * 1e6 / writes.max(1) as f64,
+    })
+}
+
 /// One watcher's receipts of the latency runners' updates: (writer, n-th update, when).
 type Receipts = Vec<(usize, usize, Instant)>;
 
@@ -156,8 +179,9 @@ async fn measure(args: &WatchersArgs, setup: &Setup<'_>) -> anyhow::Result<bool>
     }
     println!("\nWatchEvents benchmark: {} watchers, {} writers; {}", args.watchers, WRITERS, setup.label);
 
-    let without = write(&writers, args.duration, None, "alone").await?;
-    let without_rate = without.iter().map(Vec::len).sum::<usize>() as f64 / args.duration.as_secs_f64();
+    let mut servers = vec![setup.writes.pid(), pid];
+    servers.dedup();
+    let before = rate(&writers, args.duration, "alone", &servers).await?;
 
     // The latency runs' runners, known to the watchers before they start.
     let mut paced = Vec::new();
@@ -171,7 +195,7 @@ async fn measure(args: &WatchersArgs, setup: &Setup<'_>) -> anyhow::Result<bool>
     // Watchers of one runner nobody writes: idle, each write is theirs to skip.
     let idle_runner = new_runner(&paced[0].0, "watched, never written".to_owned()).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let before = proc_stat(pid)?.rss_kib;
+    let rss_before = proc_stat(pid)?.rss_kib;
     let only_idle = vec![watch_events_request::ResourceTypeFilter {
         resource_type: ResourceType::Runner as i32,
         resource_ids: vec![idle_runner],
@@ -180,19 +204,23 @@ async fn measure(args: &WatchersArgs, setup: &Setup<'_>) -> anyhow::Result<bool>
     let idle_watchers = open_watchers(args.watchers, watch_url, token, &only_idle, &ids).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = proc_stat(pid)?.rss_kib;
-    let per_watcher_kib = idle.saturating_sub(before) as f64 / args.watchers.max(1) as f64;
-    let beside = write(&writers, args.duration, None, "beside").await?;
-    let beside_rate = beside.iter().map(Vec::len).sum::<usize>() as f64 / args.duration.as_secs_f64();
+    let per_watcher_kib = idle.saturating_sub(rss_before) as f64 / args.watchers.max(1) as f64;
+    let beside = rate(&writers, args.duration, "beside", &servers).await?;
     for receipts in idle_watchers.stop().await? {
         anyhow::ensure!(receipts.is_empty(), "a watcher of an unwritten runner received an event");
     }
+    // Without watchers again: the rate to compare with is the mean of the runs before and after,
+    // so that the machine's drift during the runs (it is shared) weighs on both sides.
+    let after = rate(&writers, args.duration, "alone again", &servers).await?;
+    let without_rate = f64::midpoint(before.per_second, after.per_second);
+    let without_cpu_us = f64::midpoint(before.server_cpu_us, after.server_cpu_us);
 
     // Watchers of every event.
     let watchers = open_watchers(args.watchers, watch_url, token, &[], &ids).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
 
-    let with = write(&writers, args.duration, None, "watched").await?;
-    let with_rate = with.iter().map(Vec::len).sum::<usize>() as f64 / args.duration.as_secs_f64();
+    let with = rate(&writers, args.duration, "watched", &servers).await?;
+    let (beside_rate, with_rate) = (beside.per_second, with.per_second);
 
     let interval = Duration::from_secs_f64(WRITERS as f64 / f64::from(args.rate.max(1)));
     let cpu_before = (proc_stat(pid)?.cpu, proc_stat(std::process::id())?.cpu);
@@ -221,12 +249,15 @@ async fn measure(args: &WatchersArgs, setup: &Setup<'_>) -> anyhow::Result<bool>
     println!("|---|---|---|");
     println!(
         "| server RSS per idle watcher | {per_watcher_kib:.1} KiB ({:.1} MiB before, {:.1} MiB with {} idle watchers) | ≤ 64 KiB |",
-        before as f64 / 1024.0,
+        rss_before as f64 / 1024.0,
         idle as f64 / 1024.0,
         args.watchers
     );
     let per_delivery = |cpu: Duration| cpu.as_secs_f64() * 1e6 / latencies_us.len().max(1) as f64;
-    println!("| writes/s without watchers | {without_rate:.0} | |");
+    println!(
+        "| writes/s without watchers (before and after the idle watchers' run) | {without_rate:.0} ({:.0}, {:.0}) | |",
+        before.per_second, after.per_second
+    );
     println!(
         "| writes/s with {} idle watchers (of another runner: each write is theirs to skip) | {beside_rate:.0} ({idle_slowdown:+.1}% slower) | ≤ 10% slower |",
         args.watchers
@@ -234,6 +265,12 @@ async fn measure(args: &WatchersArgs, setup: &Setup<'_>) -> anyhow::Result<bool>
     println!(
         "| writes/s with {} watchers of every write (each write {} deliveries) | {with_rate:.0} ({slowdown:+.1}% slower) | ≤ 10% slower |",
         args.watchers, args.watchers
+    );
+    println!(
+        "| server CPU per write (CPU time over writes): without, with idle watchers, with watchers of every write | {without_cpu_us:.0} µs, {:.0} µs ({:+.1}%), {:.0} µs | |",
+        beside.server_cpu_us,
+        100.0 * (beside.server_cpu_us / without_cpu_us - 1.0),
+        with.server_cpu_us
     );
     println!(
         "| delivery, send to read, at {} writes/s (achieved {achieved:.0}) | p50 {p50:.1} ms, p99 {p99:.1} ms ({} deliveries) | p99 ≤ {} ms |",
