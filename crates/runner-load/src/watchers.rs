@@ -110,7 +110,6 @@ async fn write(
 }
 
 /// A closed-loop run's writes per second, and the CPU time the servers spent per write.
-#[derive(Clone, Copy)]
 struct Rate {
     per_second: f64,
     server_cpu_us: f64,

@@ -26,6 +26,10 @@ use crate::sqlite_write::{Writer, insert_audit};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
+/// How long a writer waits for the write lock another connection holds (sqlx's connections, and
+/// the writer thread's, crate::sqlite_write) before it gives up with `Unavailable`.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A [`Store`](runner_core::store::Store) on one SQLite database file.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
@@ -58,7 +62,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(BUSY_TIMEOUT);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if !create && (in_memory || !options.get_filename().is_file()) {
             return Ok(None);

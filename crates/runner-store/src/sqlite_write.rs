@@ -10,17 +10,13 @@
 
 use std::path::Path;
 use std::sync::mpsc;
-use std::time::Duration;
 
 use runner_core::model::ApiEnum;
 use runner_core::store::StoreError;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::map_rusqlite;
-
-/// The writer waits this long for the write lock held by another connection (sqlx's, or another
-/// process's), as sqlx's connections do.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::sqlite::BUSY_TIMEOUT;
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
