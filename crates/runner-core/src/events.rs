@@ -17,12 +17,14 @@
 //!   ends with `unavailable` ([`EventBus::interrupt`]) rather than go on without them. SQLite
 //!   (one process) has no relay.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
+
+use atomic_waker::AtomicWaker;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::error::{CoreError, Result};
@@ -148,10 +150,16 @@ pub trait EventRelay: Send + Sync {
     fn send(&self, event: &Event);
 }
 
-/// Why a watcher's stream was ended by the bus.
-const OPEN: u8 = 0;
-const BEHIND: u8 = 1;
-const INTERRUPTED: u8 = 2;
+/// Why a watcher's stream ended, once the events still waiting in its inbox are read.
+#[derive(Debug, Clone, Copy)]
+enum End {
+    /// The bus closed (shutdown), or the watcher left it: a clean end.
+    Closed,
+    /// Its inbox was full: `resource_exhausted`.
+    Behind,
+    /// Events from other replicas may have been missed: `unavailable`.
+    Interrupted,
+}
 
 /// The message of the `unavailable` that ends the streams when events from other replicas may
 /// have been missed.
@@ -181,25 +189,68 @@ struct Slot {
     /// The resources it is indexed by in `BusState::by_resource`; empty: it is asked about
     /// every event (`BusState::unkeyed`).
     resource_ids: Vec<Uuid>,
-    tx: mpsc::Sender<Event>,
-    ended: Arc<AtomicU8>,
+    inbox: Arc<Inbox>,
+    /// How many events its inbox holds before the watcher is cut off.
+    capacity: usize,
 }
 
 impl Slot {
     /// Hands `event` to this watcher if it is its own; `false` when the watcher is to leave the
-    /// bus (its buffer is full, or it is gone).
+    /// bus (its inbox is full).
     fn offer(&self, event: &Event) -> bool {
         if self.org_id.is_some_and(|org| org != event.org_id) || self.wants.as_ref().is_some_and(|w| !w(event)) {
             return true;
         }
-        match self.tx.try_send(event.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.ended.store(BEHIND, Ordering::SeqCst);
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        let mut state = self.inbox.lock();
+        if state.events.len() >= self.capacity {
+            state.end.get_or_insert(End::Behind);
+            return false;
         }
+        let was_empty = state.events.is_empty();
+        state.events.push_back(event.clone());
+        drop(state);
+        // A watcher with events waiting was woken by the first of them and has yet to take
+        // them: one wake-up per batch, not per event.
+        if was_empty {
+            self.inbox.waker.wake();
+        }
+        true
+    }
+}
+
+impl Drop for Slot {
+    /// Off the bus: its stream ends after the events still waiting (cleanly unless a reason
+    /// was given).
+    fn drop(&mut self) {
+        self.inbox.end(End::Closed);
+    }
+}
+
+/// One watcher's inbox: the bus pushes its events in, and the watcher takes every event
+/// waiting at once (one lock per batch; a bounded channel costs a permit and a wake-up per
+/// event).
+#[derive(Default)]
+struct Inbox {
+    state: Mutex<InboxState>,
+    waker: AtomicWaker,
+}
+
+#[derive(Default)]
+struct InboxState {
+    events: VecDeque<Event>,
+    /// Set when the watcher left the bus.
+    end: Option<End>,
+}
+
+impl Inbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, InboxState> {
+        self.state.lock().expect("not poisoned")
+    }
+
+    /// Ends the stream for `end`, unless it has a reason already.
+    fn end(&self, end: End) {
+        self.lock().end.get_or_insert(end);
+        self.waker.wake();
     }
 }
 
@@ -268,7 +319,7 @@ impl EventBus {
         let mut state = self.state.lock().expect("not poisoned");
         state.interrupted = true;
         for slot in state.unkeyed.values().chain(state.keyed.values()).filter(|slot| slot.org_id.is_some()) {
-            slot.ended.store(INTERRUPTED, Ordering::SeqCst);
+            slot.inbox.end(End::Interrupted);
         }
         state.unkeyed.retain(|_, slot| slot.org_id.is_none());
         state.keyed.clear();
@@ -298,28 +349,29 @@ impl EventBus {
     }
 
     fn subscribe_to(&self, org_id: Option<Uuid>, interest: Option<Interest>, capacity: usize) -> Subscription {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        let ended = Arc::new(AtomicU8::new(OPEN));
+        let inbox = Arc::new(Inbox::default());
         let mut state = self.state.lock().expect("not poisoned");
         let id = state.next;
         state.next += 1;
         if state.interrupted && org_id.is_some() {
-            ended.store(INTERRUPTED, Ordering::SeqCst);
-        } else if !state.closed {
+            inbox.end(End::Interrupted);
+        } else if state.closed {
+            inbox.end(End::Closed);
+        } else {
             let (wants, mut resource_ids) = interest.map_or((None, Vec::new()), |i| (Some(i.wants), i.resource_ids));
             resource_ids.sort_unstable();
             resource_ids.dedup();
             for resource_id in &resource_ids {
                 state.by_resource.entry(*resource_id).or_default().push(id);
             }
-            let slot = Slot { org_id, wants, resource_ids, tx, ended: ended.clone() };
+            let slot = Slot { org_id, wants, resource_ids, inbox: inbox.clone(), capacity: capacity.max(1) };
             if slot.resource_ids.is_empty() {
                 state.unkeyed.insert(id, slot);
             } else {
                 state.keyed.insert(id, slot);
             }
         }
-        Subscription { rx, ended, id, bus: self.clone() }
+        Subscription { inbox, taken: VecDeque::new(), id, bus: self.clone() }
     }
 
     /// Ends every watcher's stream cleanly, and refuses new ones (they end at once): the server
@@ -358,11 +410,11 @@ impl BusState {
             return;
         }
         let Some(slot) = self.keyed.remove(&id) else { return };
-        for resource_id in slot.resource_ids {
-            if let Some(ids) = self.by_resource.get_mut(&resource_id) {
+        for resource_id in &slot.resource_ids {
+            if let Some(ids) = self.by_resource.get_mut(resource_id) {
                 ids.retain(|other| *other != id);
                 if ids.is_empty() {
-                    self.by_resource.remove(&resource_id);
+                    self.by_resource.remove(resource_id);
                 }
             }
         }
@@ -371,8 +423,9 @@ impl BusState {
 
 /// One watcher's end of the bus; leaves the bus when dropped.
 pub struct Subscription {
-    rx: mpsc::Receiver<Event>,
-    ended: Arc<AtomicU8>,
+    inbox: Arc<Inbox>,
+    /// The events taken from the inbox and not read yet.
+    taken: VecDeque<Event>,
     id: u64,
     bus: EventBus,
 }
@@ -381,20 +434,44 @@ impl Subscription {
     /// The next event; `None` when the bus closed; `resource_exhausted` when this watcher fell
     /// behind; `unavailable` when events of other replicas may have been missed.
     pub async fn next(&mut self) -> Result<Option<Event>> {
-        match self.rx.recv().await {
-            Some(event) => Ok(Some(event)),
-            None => match self.ended.load(Ordering::SeqCst) {
-                BEHIND => Err(CoreError::ResourceExhausted(FELL_BEHIND.to_owned())),
-                INTERRUPTED => Err(CoreError::Unavailable(INTERRUPTED_MESSAGE.to_owned())),
-                _ => Ok(None),
-            },
-        }
+        std::future::poll_fn(|cx| {
+            if let Some(event) = self.try_next() {
+                return Poll::Ready(Ok(Some(event)));
+            }
+            self.inbox.waker.register(cx.waker());
+            // Looked at again once registered: an event pushed meanwhile found no waker.
+            let end = match self.take() {
+                Ok(()) => return Poll::Ready(Ok(self.taken.pop_front())),
+                Err(None) => return Poll::Pending,
+                Err(Some(end)) => end,
+            };
+            Poll::Ready(match end {
+                End::Closed => Ok(None),
+                End::Behind => Err(CoreError::ResourceExhausted(FELL_BEHIND.to_owned())),
+                End::Interrupted => Err(CoreError::Unavailable(INTERRUPTED_MESSAGE.to_owned())),
+            })
+        })
+        .await
     }
 
     /// An event already waiting, without waiting for one; `None` also when the stream ended
     /// ([`Self::next`] then says how).
     pub fn try_next(&mut self) -> Option<Event> {
-        self.rx.try_recv().ok()
+        if self.taken.is_empty() {
+            self.take().ok()?;
+        }
+        self.taken.pop_front()
+    }
+
+    /// Takes every event waiting in the inbox; when there is none, why the stream ended, if
+    /// it did.
+    fn take(&mut self) -> std::result::Result<(), Option<End>> {
+        let mut state = self.inbox.lock();
+        if state.events.is_empty() {
+            return Err(state.end);
+        }
+        std::mem::swap(&mut state.events, &mut self.taken);
+        Ok(())
     }
 }
 
@@ -505,6 +582,44 @@ mod tests {
         assert_eq!(slow.next().await.unwrap().as_ref(), Some(&published[1]));
         assert!(matches!(slow.next().await, Err(CoreError::ResourceExhausted(m)) if m == FELL_BEHIND));
         assert_eq!(bus.watchers(), 1);
+    }
+
+    /// A watcher waiting for its next event is woken by a publish from another task, and takes
+    /// what waits in one batch. An interruption ends a caller's stream after the events it had
+    /// waiting (`unavailable`), refuses new watchers until the relay is back, and leaves the
+    /// server's own followers on the bus.
+    #[tokio::test]
+    async fn waiting_watchers_wake_and_interruptions_end_them() {
+        let bus = EventBus::default();
+        let org = Uuid::now_v7();
+        let mut watcher = bus.subscribe(org, 8);
+        let mut follower = bus.subscribe_all(8);
+        let (first, second) = (runner_event(org, Operation::Create), runner_event(org, Operation::Update));
+        let publisher = {
+            let (bus, first, second) = (bus.clone(), first.clone(), second.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                bus.publish(first);
+                bus.publish(second);
+            })
+        };
+        assert_eq!(watcher.next().await.unwrap().as_ref(), Some(&first));
+        publisher.await.unwrap();
+        let third = runner_event(org, Operation::Delete);
+        bus.publish(third.clone());
+        bus.interrupt();
+        assert_eq!(watcher.try_next().as_ref(), Some(&second));
+        assert_eq!(watcher.next().await.unwrap().as_ref(), Some(&third));
+        assert!(matches!(watcher.next().await, Err(CoreError::Unavailable(m)) if m == INTERRUPTED_MESSAGE));
+        assert!(matches!(bus.subscribe(org, 8).next().await, Err(CoreError::Unavailable(_))));
+        assert_eq!(bus.watchers(), 1, "the follower stays");
+        for event in [&first, &second, &third] {
+            assert_eq!(follower.next().await.unwrap().as_ref(), Some(event));
+        }
+        bus.resume();
+        let mut again = bus.subscribe(org, 8);
+        bus.publish(first.clone());
+        assert_eq!(again.next().await.unwrap(), Some(first));
     }
 
     /// Watchers get their organization's events only; closing the bus ends every stream
