@@ -109,23 +109,28 @@ async fn write(
     futures::future::try_join_all(runs).await
 }
 
-/// A closed-loop run's writes per second, and the CPU time the servers spent per write.
+/// A closed-loop run's writes per second, and the CPU time the servers, and this load
+/// generator, spent per write.
 struct Rate {
     per_second: f64,
     server_cpu_us: f64,
+    load_cpu_us: f64,
 }
 
 /// `WRITERS` writers as fast as answered, for `duration`; `servers`: the processes whose CPU
 /// each write is charged (the one that takes the writes and the one that has the watchers).
 async fn rate(writers: &[(Client, String)], duration: Duration, tag: &str, servers: &[u32]) -> anyhow::Result<Rate> {
     let cpu = || servers.iter().map(|pid| Ok(proc_stat(*pid)?.cpu)).sum::<anyhow::Result<Duration>>();
-    let cpu_before = cpu()?;
+    let own_cpu = || Ok::<_, anyhow::Error>(proc_stat(std::process::id())?.cpu);
+    let (cpu_before, own_before) = (cpu()?, own_cpu()?);
     let sent = write(writers, duration, None, tag).await?;
-    let cpu = cpu()? - cpu_before;
+    let (cpu, own) = (cpu()? - cpu_before, own_cpu()? - own_before);
     let writes = sent.iter().map(Vec::len).sum::<usize>();
+    let per_write = |cpu: Duration| cpu.as_secs_f64() * 1e6 / writes.max(1) as f64;
     Ok(Rate {
         per_second: writes as f64 / duration.as_secs_f64(),
-        server_cpu_us: cpu.as_secs_f64() * 1e6 / writes.max(1) as f64,
+        server_cpu_us: per_write(cpu),
+        load_cpu_us: per_write(own),
     })
 }
 
@@ -213,6 +218,7 @@ async fn measure(args: &WatchersArgs, setup: &Setup<'_>) -> anyhow::Result<bool>
     let after = rate(&writers, args.duration, "alone again", &servers).await?;
     let without_rate = f64::midpoint(before.per_second, after.per_second);
     let without_cpu_us = f64::midpoint(before.server_cpu_us, after.server_cpu_us);
+    let without_load_us = f64::midpoint(before.load_cpu_us, after.load_cpu_us);
 
     // Watchers of every event.
     let watchers = open_watchers(args.watchers, watch_url, token, &[], &ids).await?;
@@ -270,6 +276,20 @@ async fn measure(args: &WatchersArgs, setup: &Setup<'_>) -> anyhow::Result<bool>
         beside.server_cpu_us,
         100.0 * (beside.server_cpu_us / without_cpu_us - 1.0),
         with.server_cpu_us
+    );
+    // The closed-loop writers alone keep both cores busy: a write then costs the machine the two
+    // processes' CPU per write, and whatever this process spends reading the events it receives
+    // (its CPU per write with watchers of every write, less that without) is taken from the
+    // writes even were the server's deliveries free.
+    let reading_us = (with.load_cpu_us - without_load_us).max(0.0);
+    let machine_us = without_cpu_us + without_load_us;
+    println!(
+        "| this load generator's CPU per write: without watchers, with watchers of every write (reading their events) | {without_load_us:.0} µs, {:.0} µs | |",
+        with.load_cpu_us
+    );
+    println!(
+        "| the slowdown this load generator's reading alone costs on a machine it shares (server and generator CPU per write alone {machine_us:.0} µs, reading {reading_us:.0} µs more), were the server's deliveries free | {:.1}% | |",
+        100.0 * reading_us / (machine_us + reading_us)
     );
     println!(
         "| delivery, send to read, at {} writes/s (achieved {achieved:.0}) | p50 {p50:.1} ms, p99 {p99:.1} ms ({} deliveries) | p99 ≤ {} ms |",
