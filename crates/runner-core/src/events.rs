@@ -228,7 +228,8 @@ impl Drop for Slot {
 
 /// One watcher's inbox: the bus pushes its events in, and the watcher takes every event
 /// waiting at once (one lock per batch; a bounded channel costs a permit and a wake-up per
-/// event).
+/// event). The inbox's queue and the watcher's swap places and keep their capacity: a watcher
+/// that was never sent an event holds none, any other at most twice its buffer's events.
 #[derive(Default)]
 struct Inbox {
     state: Mutex<InboxState>,
