@@ -245,6 +245,7 @@ async fn measure(args: &WatchersArgs, setup: &Setup<'_>) -> anyhow::Result<bool>
     let mut latencies_us: Vec<u32> = Vec::new();
     let mut missing = 0usize;
     let expected: usize = sent.iter().map(Vec::len).sum();
+    let cut_off = all_receipts.iter().filter(|r| r.is_none()).count();
     for receipts in all_receipts {
         // A watcher cut off for falling behind received none of what it missed.
         let receipts = receipts.unwrap_or_default();
@@ -312,7 +313,7 @@ async fn measure(args: &WatchersArgs, setup: &Setup<'_>) -> anyhow::Result<bool>
         per_delivery(load_cpu)
     );
     if missing > 0 {
-        println!("FAILED: {missing} deliveries missing");
+        println!("FAILED: {missing} deliveries missing ({cut_off} watchers fell behind and were cut off)");
         return Ok(false);
     }
     if args.smoke {
