@@ -1,5 +1,5 @@
-//! WatchEvents exactness under load (`runner_testkit::exactness`): 2,400 writes (10,000 with
-//! `RUNNER_TEST_WATCH_WRITES=10000`, see below) from 8 writers
+//! WatchEvents exactness under load (`runner_testkit::exactness`): 10,000 writes (another count
+//! with `RUNNER_TEST_WATCH_WRITES`, see below) from 8 writers
 //! (two organization admins; mostly runner updates, runners created, updated and deleted, groups
 //! and service accounts created and updated) while 50 watchers read, over every protocol, with
 //! different filters (types, resource ids, creator ids, several entries, none matching) and
@@ -16,16 +16,14 @@ use runner_testkit::{ALL, Protocol, TestServer};
 
 use crate::events::member_of;
 
-/// The writes, shared evenly by the writers: 2,400 by default, not the 10,000, to keep
-/// the test near a minute in a debug build on a loaded 2-core machine. Why 10,000 take longer:
-/// every event delivered costs about 0.4 ms of CPU in a debug build (the server encoding it and
-/// writing it to its stream, the test's client reading and decoding it, all in this process),
-/// 10,000 writes make about 210,000 deliveries to these 50 watchers, and the plain members'
-/// watchers check each runner event they may not see against the store (as GetRunner would),
-/// about 150,000 reads more: over two minutes of CPU (measured: 800 writes cost 10.6 s of CPU
-/// with the 50 watchers, 3.3 s without any). `RUNNER_TEST_WATCH_WRITES=10000` runs the full
-/// count (any multiple of the writers).
-const WRITES: usize = 2_400;
+/// The writes, shared evenly by the writers: the 10,000, about 208,000 deliveries to
+/// these 50 watchers. Measured on 2026-12-07 in a debug build on the shared 2-core machine: 28 s
+/// alone, 50 s beside the rest of the api suite on 4 test threads (each delivery costs the
+/// server encoding and writing it and the test's client reading it, all in this process, and the
+/// plain members' watchers check each runner event they may not see against the store). Until
+/// then the default was 2,400 writes, when 10,000 took over two minutes.
+/// `RUNNER_TEST_WATCH_WRITES` runs another count (any multiple of the writers).
+const WRITES: usize = 10_000;
 
 fn writes() -> usize {
     match std::env::var("RUNNER_TEST_WATCH_WRITES") {
